@@ -1,0 +1,3 @@
+/** Fixed extension ids: Chromium's is derived from the manifest `key` (public key only). */
+export const CHROMIUM_EXTENSION_ID = 'fnkacpkfgnhkoknbchddejfkfbjadpgl';
+export const GECKO_ID = 'kontor@kontor.eu';
