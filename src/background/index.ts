@@ -39,3 +39,11 @@ const dispatch = createDispatcher(handlers, {
 
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => dispatch(message, sender));
 browser.tabs.onRemoved.addListener((tabId) => void forgetTab(tabId));
+browser.runtime.onInstalled.addListener(({ reason }) => {
+  // A first install shows the welcome page once (an enterprise policy can switch it off).
+  if (reason === 'install') void ready.then(() => showOnboarding());
+});
+
+async function showOnboarding(): Promise<void> {
+  await browser.tabs.create({ url: browser.runtime.getURL('options.html#welcome') });
+}

@@ -27,9 +27,9 @@ export function openSidePanel(windowId: number | undefined): Promise<void> {
     const sidebar = (browser as unknown as { sidebarAction: { open(): Promise<void> } }).sidebarAction;
     return sidebar.open();
   }
-  const sidePanel = globalThis.chrome?.sidePanel;
-  if (!sidePanel) return Promise.reject(new Error('side panel API unavailable'));
-  return sidePanel.open(windowId === undefined ? {} : { windowId });
+  const sidePanel = (globalThis as { chrome?: typeof chrome }).chrome?.sidePanel;
+  if (!sidePanel || windowId === undefined) return Promise.reject(new Error('side panel API unavailable'));
+  return sidePanel.open({ windowId });
 }
 
 /** Sets the action badge for one tab; empty text clears it. */

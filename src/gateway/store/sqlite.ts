@@ -1,0 +1,304 @@
+/** SQLite implementation of Store (better-sqlite3, WAL, synchronous=FULL, group commit). */
+import Database from 'better-sqlite3';
+import type { InboxEntry } from '../../wire/protocol';
+import { splitAddress } from '../../wire/schemas';
+import { WriteBatcher } from './batch';
+import { SCHEMA_V1, SCHEMA_VERSION } from './schema';
+import type {
+  Contact, Conversation, Delivery, DeviceRecord, EnrollCode, HubResult, HubSubmission, OutboxItem,
+  OutboxRow, Partner, PartnerStatus, ReceiptItem, Store,
+} from './types';
+
+type Row = Record<string, unknown>;
+
+function toEntry(r: Row): InboxEntry {
+  const e: InboxEntry = {
+    id: r.id as number, kind: r.kind as InboxEntry['kind'], conversationId: r.conv_id as string,
+    hub: r.hub as string, seq: r.seq as number, messageId: r.message_id as string, epoch: r.epoch as number,
+    sender: r.sender as string, receivedAt: r.created_at as number,
+  };
+  if (r.payload !== null) e.payload = r.payload as string;
+  if (r.receipt_status !== null) e.receipt = { status: r.receipt_status as 'partner' | 'delivered', by: r.receipt_by as string };
+  return e;
+}
+
+function toDevice(r: Row): DeviceRecord {
+  return {
+    deviceId: r.device_id as string, employeeId: r.employee_id as string, displayName: r.display_name as string,
+    devicePublicKey: r.device_public_key as string, mlsSignatureKey: r.mls_signature_key as string,
+    certificate: JSON.parse(r.certificate as string), createdAt: r.created_at as number,
+    revokedAt: (r.revoked_at as number | null) ?? null,
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private readonly w: WriteBatcher;
+  private readonly s: Record<string, Database.Statement>;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    // the admin CLI writes to the same file while the server runs
+    this.db.pragma('busy_timeout = 5000');
+    if ((this.db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
+      this.db.exec(SCHEMA_V1);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+    this.w = new WriteBatcher(this.db);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.s = {
+      insInbox: p(`INSERT OR IGNORE INTO inbox (device_id, kind, conv_id, hub, seq, message_id, epoch, sender, payload,
+        receipt_status, receipt_by, created_at, dedupe) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *`),
+      logById: p('SELECT seq, sender FROM log WHERE conv_id = ? AND message_id = ?'),
+      insLog: p('INSERT INTO log (conv_id, seq, message_id, sender, kind, epoch, created_at) VALUES (?,?,?,?,?,?,?)'),
+      conv: p('SELECT * FROM conversations WHERE id = ?'),
+      convSeq: p('UPDATE conversations SET next_seq = ? WHERE id = ?'),
+      convCommit: p('UPDATE conversations SET next_seq = ?, epoch = ?, members = ? WHERE id = ?'),
+      activeDevice: p('SELECT 1 FROM devices WHERE device_id = ? AND revoked_at IS NULL'),
+      insOutbox: p('INSERT INTO outbox (peer, item, created_at) VALUES (?,?,?)'),
+      fetch: p('SELECT * FROM inbox WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?'),
+      ack: p('DELETE FROM inbox WHERE device_id = ? AND id = ? RETURNING *'),
+    };
+  }
+
+  private stmt(name: string): Database.Statement {
+    return this.s[name]!;
+  }
+
+  // ---- enrollment and devices ----
+  async createEnrollCode(c: EnrollCode) {
+    await this.w.run(() => this.db.prepare('INSERT INTO enroll_codes (code, employee_id, display_name, expires_at) VALUES (?,?,?,?)')
+      .run(c.code, c.employeeId, c.displayName, c.expiresAt));
+  }
+  redeemEnrollCode(code: string, now: number) {
+    return this.w.run(() => {
+      const r = this.db.prepare('UPDATE enroll_codes SET used_at = ? WHERE code = ? AND used_at IS NULL AND expires_at > ? RETURNING *')
+        .get(now, code, now) as Row | undefined;
+      return r ? { code, employeeId: r.employee_id as string, displayName: r.display_name as string, expiresAt: r.expires_at as number } : null;
+    });
+  }
+  async addDevice(d: DeviceRecord) {
+    await this.w.run(() => this.db.prepare(`INSERT INTO devices (device_id, employee_id, display_name, device_public_key,
+      mls_signature_key, certificate, created_at) VALUES (?,?,?,?,?,?,?)`)
+      .run(d.deviceId, d.employeeId, d.displayName, d.devicePublicKey, d.mlsSignatureKey, JSON.stringify(d.certificate), d.createdAt));
+  }
+  async getDevice(id: string) {
+    const r = this.db.prepare('SELECT * FROM devices WHERE device_id = ?').get(id) as Row | undefined;
+    return r ? toDevice(r) : null;
+  }
+  async listDevices(opts: { employeeId?: string; includeRevoked?: boolean } = {}) {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (opts.employeeId !== undefined) { where.push('employee_id = ?'); args.push(opts.employeeId); }
+    if (!opts.includeRevoked) where.push('revoked_at IS NULL');
+    const sql = `SELECT * FROM devices ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at`;
+    return (this.db.prepare(sql).all(...args) as Row[]).map(toDevice);
+  }
+  revokeDevice(id: string, now: number) {
+    return this.w.run(() => {
+      const changed = this.db.prepare('UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
+      if (changed) this.db.prepare('DELETE FROM key_packages WHERE device_id = ?').run(id);
+      return changed;
+    });
+  }
+  async revokedSince(ts: number) {
+    return (this.db.prepare('SELECT device_id, revoked_at FROM devices WHERE revoked_at >= ?').all(ts) as Row[])
+      .map((r) => ({ deviceId: r.device_id as string, revokedAt: r.revoked_at as number }));
+  }
+
+  // ---- contacts and partners ----
+  async upsertContact(id: string, name: string) {
+    await this.w.run(() => this.db.prepare('INSERT INTO contacts (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name').run(id, name));
+  }
+  async setContactMembers(id: string, add: string[], remove: string[]) {
+    await this.w.run(() => {
+      for (const e of add) this.db.prepare('INSERT OR IGNORE INTO contact_members VALUES (?, ?)').run(id, e);
+      for (const e of remove) this.db.prepare('DELETE FROM contact_members WHERE contact_id = ? AND employee_id = ?').run(id, e);
+    });
+  }
+  removeContact(id: string) {
+    return this.w.run(() => this.db.prepare('DELETE FROM contacts WHERE id = ?').run(id).changes > 0);
+  }
+  async listContacts(): Promise<Contact[]> {
+    const rows = this.db.prepare('SELECT id, name FROM contacts ORDER BY id').all() as Row[];
+    return Promise.all(rows.map(async (r) => (await this.getContact(r.id as string))!));
+  }
+  async getContact(id: string): Promise<Contact | null> {
+    const r = this.db.prepare('SELECT id, name FROM contacts WHERE id = ?').get(id) as Row | undefined;
+    if (!r) return null;
+    const members = (this.db.prepare('SELECT employee_id FROM contact_members WHERE contact_id = ? ORDER BY employee_id').all(id) as Row[])
+      .map((m) => m.employee_id as string);
+    return { id, name: r.name as string, members };
+  }
+  async setPartner(domain: string, status: PartnerStatus, fingerprint: string | null) {
+    await this.w.run(() => this.db.prepare(`INSERT INTO partners (domain, status, fingerprint, created_at) VALUES (?,?,?,?)
+      ON CONFLICT(domain) DO UPDATE SET status = excluded.status, fingerprint = COALESCE(excluded.fingerprint, partners.fingerprint)`)
+      .run(domain, status, fingerprint, Date.now()));
+  }
+  async getPartner(domain: string): Promise<Partner | null> {
+    const r = this.db.prepare('SELECT * FROM partners WHERE domain = ?').get(domain) as Row | undefined;
+    return r ? { domain, status: r.status as PartnerStatus, fingerprint: (r.fingerprint as string | null) ?? null, createdAt: r.created_at as number } : null;
+  }
+  async listPartners(): Promise<Partner[]> {
+    return (this.db.prepare('SELECT * FROM partners ORDER BY domain').all() as Row[]).map((r) => ({
+      domain: r.domain as string, status: r.status as PartnerStatus, fingerprint: (r.fingerprint as string | null) ?? null, createdAt: r.created_at as number,
+    }));
+  }
+  removePartner(domain: string) {
+    return this.w.run(() => this.db.prepare('DELETE FROM partners WHERE domain = ?').run(domain).changes > 0);
+  }
+
+  // ---- key packages ----
+  addKeyPackages(deviceId: string, packages: string[], lastResort?: string) {
+    return this.w.run(() => {
+      const ins = this.db.prepare('INSERT INTO key_packages (device_id, data, last_resort) VALUES (?,?,?)');
+      for (const kp of packages) ins.run(deviceId, kp, 0);
+      if (lastResort !== undefined) {
+        this.db.prepare('DELETE FROM key_packages WHERE device_id = ? AND last_resort = 1').run(deviceId);
+        ins.run(deviceId, lastResort, 1);
+      }
+      return packages.length + (lastResort !== undefined ? 1 : 0);
+    });
+  }
+  async countKeyPackages(deviceId: string) {
+    const r = this.db.prepare('SELECT SUM(last_resort = 0) AS n, SUM(last_resort = 1) AS lr FROM key_packages WHERE device_id = ?').get(deviceId) as Row;
+    return { available: Number(r.n ?? 0), lastResort: Number(r.lr ?? 0) > 0 };
+  }
+  claimKeyPackages(deviceIds: string[]) {
+    return this.w.run(() => {
+      const out: { deviceId: string; keyPackage: string; lastResort: boolean }[] = [];
+      for (const d of deviceIds) {
+        // one-time packages first (lowest last_resort), then the last-resort one, which stays
+        const r = this.db.prepare('SELECT id, data, last_resort FROM key_packages WHERE device_id = ? ORDER BY last_resort, id LIMIT 1').get(d) as Row | undefined;
+        if (!r) continue;
+        if (r.last_resort === 0) this.db.prepare('DELETE FROM key_packages WHERE id = ?').run(r.id);
+        out.push({ deviceId: d, keyPackage: r.data as string, lastResort: r.last_resort === 1 });
+      }
+      return out;
+    });
+  }
+
+  // ---- delivery ----
+  createConversation(id: string, creator: string, now: number) {
+    return this.w.run(() => this.db.prepare('INSERT OR IGNORE INTO conversations (id, epoch, members, next_seq, created_by, created_at) VALUES (?,0,?,1,?,?)')
+      .run(id, JSON.stringify([creator]), creator, now).changes > 0);
+  }
+  async getConversation(id: string): Promise<Conversation | null> {
+    const r = this.stmt('conv').get(id) as Row | undefined;
+    return r ? { id, epoch: r.epoch as number, members: JSON.parse(r.members as string), createdBy: r.created_by as string } : null;
+  }
+
+  submitToHub(s: HubSubmission, hub: string, now: number): Promise<HubResult> {
+    return this.w.run((): HubResult => {
+      const c = this.stmt('conv').get(s.conversationId) as Row | undefined;
+      if (!c) return { ok: false, code: 'not_found', message: 'unknown conversation' };
+      const prior = this.stmt('logById').get(s.conversationId, s.messageId) as Row | undefined;
+      if (prior) {
+        if (prior.sender !== s.sender) return { ok: false, code: 'conflict', message: 'message id already used by another sender' };
+        return { ok: true, seq: prior.seq as number, duplicate: true, local: [], remotePeers: [] };
+      }
+      const members = JSON.parse(c.members as string) as string[];
+      if (!members.includes(s.sender)) return { ok: false, code: 'forbidden', message: 'sender is not a member of this conversation' };
+      const epoch = c.epoch as number;
+      let recipients: string[];
+      if (s.kind === 'commit') {
+        if (s.epoch !== epoch) return { ok: false, code: 'epoch_conflict', message: `a commit for epoch ${s.epoch} is not acceptable; current epoch is ${epoch}`, currentEpoch: epoch };
+        if (!s.members || !s.members.includes(s.sender)) return { ok: false, code: 'bad_request', message: 'commit needs members including the sender' };
+        recipients = [...new Set([...members, ...s.members])].filter((m) => m !== s.sender);
+      } else if (s.kind === 'application') {
+        if (s.epoch > epoch) return { ok: false, code: 'bad_request', message: `epoch ${s.epoch} is ahead of the conversation (${epoch})` };
+        recipients = members.filter((m) => m !== s.sender);
+      } else {
+        if (!s.recipients || !s.recipients.every((r) => members.includes(r))) return { ok: false, code: 'bad_request', message: 'welcome recipients must be members' };
+        recipients = [...new Set(s.recipients)];
+      }
+      const seq = c.next_seq as number;
+      this.stmt('insLog').run(s.conversationId, seq, s.messageId, s.sender, s.kind, s.epoch, now);
+      if (s.kind === 'commit') this.stmt('convCommit').run(seq + 1, epoch + 1, JSON.stringify([...new Set(s.members)]), s.conversationId);
+      else this.stmt('convSeq').run(seq + 1, s.conversationId);
+      const d: Delivery = { conversationId: s.conversationId, hub, seq, messageId: s.messageId, kind: s.kind, epoch: s.epoch, sender: s.sender, payload: s.payload, recipients: [] };
+      const byDomain = new Map<string, string[]>();
+      for (const r of recipients) {
+        const { deviceId, domain } = splitAddress(r);
+        byDomain.set(domain, [...(byDomain.get(domain) ?? []), deviceId]);
+      }
+      const local = this.insertDeliveries([{ ...d, recipients: byDomain.get(hub) ?? [] }], now);
+      byDomain.delete(hub);
+      for (const [peer, devs] of byDomain) this.stmt('insOutbox').run(peer, JSON.stringify({ type: 'deliver', ...d, recipients: devs }), now);
+      return { ok: true, seq, duplicate: false, local, remotePeers: [...byDomain.keys()] };
+    });
+  }
+
+  private insertDeliveries(items: Delivery[], now: number): InboxEntry[] {
+    const out: InboxEntry[] = [];
+    for (const d of items) {
+      for (const dev of d.recipients) {
+        if (!this.stmt('activeDevice').get(dev)) continue;
+        const r = this.stmt('insInbox').get(dev, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
+          d.payload, null, null, now, `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}`) as Row | undefined;
+        if (r) out.push(toEntry(r));
+      }
+    }
+    return out;
+  }
+  storeDeliveries(items: Delivery[], now: number) {
+    return this.w.run(() => this.insertDeliveries(items, now));
+  }
+  storeReceipts(items: ReceiptItem[], now: number) {
+    return this.w.run(() => {
+      const out: InboxEntry[] = [];
+      for (const i of items) {
+        const dev = splitAddress(i.sender).deviceId;
+        if (!this.stmt('activeDevice').get(dev)) continue;
+        const r = this.stmt('insInbox').get(dev, 'receipt', i.conversationId, i.hub, i.seq, i.messageId, 0, i.sender, null,
+          i.status, i.by, now, `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`) as Row | undefined;
+        if (r) out.push(toEntry(r));
+      }
+      return out;
+    });
+  }
+  async fetchInbox(deviceId: string, after: number, limit: number) {
+    return (this.stmt('fetch').all(deviceId, after, limit) as Row[]).map(toEntry);
+  }
+  ackInbox(deviceId: string, ids: number[]) {
+    return this.w.run(() => {
+      const out: InboxEntry[] = [];
+      for (const id of ids) {
+        const r = this.stmt('ack').get(deviceId, id) as Row | undefined;
+        if (r) out.push(toEntry(r));
+      }
+      return out;
+    });
+  }
+  async enqueueOutbox(items: { peer: string; item: OutboxItem }[]) {
+    const now = Date.now();
+    await this.w.run(() => { for (const i of items) this.stmt('insOutbox').run(i.peer, JSON.stringify(i.item), now); });
+  }
+  async peekOutbox(peer: string, limit: number): Promise<OutboxRow[]> {
+    return (this.db.prepare('SELECT id, peer, item FROM outbox WHERE peer = ? ORDER BY id LIMIT ?').all(peer, limit) as Row[])
+      .map((r) => ({ id: r.id as number, peer: r.peer as string, item: JSON.parse(r.item as string) as OutboxItem }));
+  }
+  async deleteOutbox(ids: number[]) {
+    await this.w.run(() => { for (const id of ids) this.db.prepare('DELETE FROM outbox WHERE id = ?').run(id); });
+  }
+  async outboxPeers() {
+    return (this.db.prepare('SELECT DISTINCT peer FROM outbox').all() as Row[]).map((r) => r.peer as string);
+  }
+  expireInbox(olderThan: number) {
+    return this.w.run(() => this.db.prepare('DELETE FROM inbox WHERE created_at < ?').run(olderThan).changes);
+  }
+
+  async getMeta(key: string) {
+    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined;
+    return r ? (r.value as string) : null;
+  }
+  async setMeta(key: string, value: string) {
+    await this.w.run(() => this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value));
+  }
+  close() {
+    this.db.close();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The gateway's storage interface. SQLite implements it today (store/sqlite.ts); a server
+ * database can replace it. Writes resolve only once durable: callers acknowledge after that.
+ */
+import type { Certificate } from '../../wire/certificate';
+import type { InboxEntry, MessageKind } from '../../wire/protocol';
+
+export interface EnrollCode { code: string; employeeId: string; displayName: string; expiresAt: number }
+export interface DeviceRecord {
+  deviceId: string; employeeId: string; displayName: string; devicePublicKey: string;
+  mlsSignatureKey: string; certificate: Certificate; createdAt: number; revokedAt: number | null;
+}
+export interface Contact { id: string; name: string; members: string[] }
+export type PartnerStatus = 'admitted' | 'pending';
+export interface Partner { domain: string; status: PartnerStatus; fingerprint: string | null; createdAt: number }
+export interface Conversation { id: string; epoch: number; members: string[]; createdBy: string }
+
+/** A message submitted to this gateway acting as the conversation's hub. */
+export interface HubSubmission {
+  conversationId: string; messageId: string; sender: string; kind: MessageKind; epoch: number;
+  payload: string; members?: string[]; recipients?: string[];
+}
+/** What the hub decided; the store also wrote local inbox rows and outbox rows. */
+export type HubResult =
+  | { ok: true; seq: number; duplicate: boolean; local: InboxEntry[]; remotePeers: string[] }
+  | { ok: false; code: 'not_found' | 'forbidden' | 'epoch_conflict' | 'conflict' | 'bad_request'; message: string; currentEpoch?: number };
+
+/** A ciphertext another gateway's hub routed to devices of this gateway. */
+export interface Delivery {
+  conversationId: string; hub: string; seq: number; messageId: string; kind: MessageKind;
+  epoch: number; sender: string; payload: string; recipients: string[];
+}
+export interface ReceiptItem {
+  conversationId: string; hub: string; seq: number; messageId: string;
+  /** the original sender's device address: the receipt goes to that device */
+  sender: string; status: 'partner' | 'delivered'; by: string;
+}
+export type OutboxItem = ({ type: 'deliver' } & Delivery) | ({ type: 'receipt' } & ReceiptItem);
+export interface OutboxRow { id: number; peer: string; item: OutboxItem }
+
+export interface Store {
+  // enrollment and devices
+  createEnrollCode(c: EnrollCode): Promise<void>;
+  /** atomically marks the code used; null if unknown, used or expired */
+  redeemEnrollCode(code: string, now: number): Promise<EnrollCode | null>;
+  addDevice(d: DeviceRecord): Promise<void>;
+  getDevice(deviceId: string): Promise<DeviceRecord | null>;
+  listDevices(opts?: { employeeId?: string; includeRevoked?: boolean }): Promise<DeviceRecord[]>;
+  revokeDevice(deviceId: string, now: number): Promise<boolean>;
+  revokedSince(ts: number): Promise<{ deviceId: string; revokedAt: number }[]>;
+
+  // contacts and partners
+  upsertContact(id: string, name: string): Promise<void>;
+  setContactMembers(id: string, add: string[], remove: string[]): Promise<void>;
+  removeContact(id: string): Promise<boolean>;
+  listContacts(): Promise<Contact[]>;
+  getContact(id: string): Promise<Contact | null>;
+  setPartner(domain: string, status: PartnerStatus, fingerprint: string | null): Promise<void>;
+  getPartner(domain: string): Promise<Partner | null>;
+  listPartners(): Promise<Partner[]>;
+  removePartner(domain: string): Promise<boolean>;
+
+  // key packages
+  addKeyPackages(deviceId: string, packages: string[], lastResort?: string): Promise<number>;
+  countKeyPackages(deviceId: string): Promise<{ available: number; lastResort: boolean }>;
+  /** one per active device, deleting one-time packages; falls back to the last-resort one */
+  claimKeyPackages(deviceIds: string[]): Promise<{ deviceId: string; keyPackage: string; lastResort: boolean }[]>;
+
+  // delivery
+  createConversation(id: string, creator: string, now: number): Promise<boolean>;
+  getConversation(id: string): Promise<Conversation | null>;
+  submitToHub(s: HubSubmission, hubDomain: string, now: number): Promise<HubResult>;
+  storeDeliveries(items: Delivery[], now: number): Promise<InboxEntry[]>;
+  storeReceipts(items: ReceiptItem[], now: number): Promise<InboxEntry[]>;
+  fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]>;
+  /** deletes acknowledged entries and returns them */
+  ackInbox(deviceId: string, ids: number[]): Promise<InboxEntry[]>;
+  enqueueOutbox(items: { peer: string; item: OutboxItem }[]): Promise<void>;
+  peekOutbox(peer: string, limit: number): Promise<OutboxRow[]>;
+  deleteOutbox(ids: number[]): Promise<void>;
+  outboxPeers(): Promise<string[]>;
+  /** drops inbox entries older than the retention limit; returns how many */
+  expireInbox(olderThan: number): Promise<number>;
+
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): void;
+}

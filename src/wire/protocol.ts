@@ -1,0 +1,147 @@
+/**
+ * Device <-> gateway protocol: HTTP enrollment, WebSocket challenge auth, JSON RPC frames,
+ * push events. Every payload a gateway receives is validated against these schemas.
+ */
+import * as v from 'valibot';
+import { Certificate } from './certificate';
+import { DeviceAddress, Domain, Ident, Opaque, PublicKeyB64, SignatureB64 } from './schemas';
+import { utf8 } from './bytes';
+
+export const LIMITS = {
+  /** decoded ciphertext bytes per message */
+  messageBytes: 256 * 1024,
+  keyPackageBytes: 16 * 1024,
+  keyPackagesPerUpload: 100,
+  /** HTTP bodies and WebSocket frames */
+  bodyBytes: 512 * 1024,
+  membersPerConversation: 1000,
+  fetchLimit: 500,
+} as const;
+
+// ---- errors -------------------------------------------------------------------------------
+export const ErrorBody = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
+export type ErrorCode =
+  | 'bad_request' | 'not_found' | 'unauthorized' | 'forbidden' | 'too_large' | 'rate_limited'
+  | 'conflict' | 'epoch_conflict' | 'invalid_code' | 'revoked' | 'unavailable' | 'internal';
+
+// ---- enrollment (POST /v1/enroll) -------------------------------------------------------
+export const EnrollRequest = v.strictObject({
+  code: v.pipe(v.string(), v.regex(/^[A-Z0-9-]{8,32}$/, 'malformed code')),
+  devicePublicKey: PublicKeyB64,
+  mlsSignatureKey: PublicKeyB64,
+  /** proof the enrolling party holds the device key: signature over enrollChallenge() */
+  proof: SignatureB64,
+});
+export type EnrollRequest = v.InferOutput<typeof EnrollRequest>;
+export const EnrollResponse = v.object({ certificate: Certificate });
+
+/** The enrolling device signs this with its device key, binding the code to the key. */
+export const enrollChallenge = (domain: string, code: string, mlsKey: string): Uint8Array =>
+  utf8(`kontor-enroll-v1\n${domain}\n${code}\n${mlsKey}`);
+
+// ---- WebSocket auth ---------------------------------------------------------------------
+export const ChallengeFrame = v.object({ type: v.literal('challenge'), nonce: v.string(), domain: Domain });
+export const AuthFrame = v.strictObject({ type: v.literal('auth'), certificate: Certificate, signature: SignatureB64 });
+export const ReadyFrame = v.object({ type: v.literal('ready'), deviceId: Ident, address: DeviceAddress });
+
+/** Domain-separated: a signature for one gateway and nonce is useless anywhere else. */
+export const authChallenge = (domain: string, nonce: string, deviceId: string): Uint8Array =>
+  utf8(`kontor-device-auth-v1\n${domain}\n${nonce}\n${deviceId}`);
+
+// ---- RPC ----------------------------------------------------------------------------------
+export const RpcRequest = v.strictObject({
+  id: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  method: v.pipe(v.string(), v.maxLength(64)),
+  params: v.optional(v.unknown()),
+});
+
+export const MessageKind = v.picklist(['commit', 'welcome', 'application']);
+export type MessageKind = v.InferOutput<typeof MessageKind>;
+
+const Epoch = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 48));
+const Members = v.pipe(v.array(DeviceAddress), v.minLength(1), v.maxLength(LIMITS.membersPerConversation));
+
+export const SendParams = v.strictObject({
+  conversationId: Ident,
+  /** the conversation's hub; defaults to the device's own gateway */
+  hub: v.optional(Domain),
+  messageId: Ident,
+  kind: MessageKind,
+  epoch: Epoch,
+  payload: Opaque(LIMITS.messageBytes),
+  /** commit: the member list after this commit */
+  members: v.optional(Members),
+  /** welcome: the new devices it is for */
+  recipients: v.optional(Members),
+});
+export type SendParams = v.InferOutput<typeof SendParams>;
+
+export const Methods = {
+  'conversation.create': v.strictObject({ conversationId: Ident }),
+  send: SendParams,
+  'inbox.fetch': v.strictObject({
+    after: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(LIMITS.fetchLimit))),
+  }),
+  'inbox.ack': v.strictObject({ ids: v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(0))), v.maxLength(LIMITS.fetchLimit)) }),
+  'keyPackages.upload': v.strictObject({
+    keyPackages: v.pipe(v.array(Opaque(LIMITS.keyPackageBytes)), v.maxLength(LIMITS.keyPackagesPerUpload)),
+    lastResort: v.optional(Opaque(LIMITS.keyPackageBytes)),
+  }),
+  'keyPackages.count': v.optional(v.strictObject({})),
+  'keyPackages.claim': v.strictObject({ domain: Domain, contact: v.optional(Ident), employee: v.optional(Ident) }),
+  'directory.contacts': v.optional(v.strictObject({})),
+  'directory.devices': v.optional(v.strictObject({ employee: v.optional(Ident) })),
+} as const;
+export type MethodName = keyof typeof Methods;
+export type MethodParams<M extends MethodName> = v.InferOutput<(typeof Methods)[M]>;
+
+export interface ClaimedKeyPackage { certificate: Certificate; keyPackage: string; lastResort: boolean }
+export interface ContactInfo { id: string; name: string; members: string[] }
+
+export interface InboxEntry {
+  /** local inbox id, used for ack and fetch-after */
+  id: number;
+  kind: MessageKind | 'receipt';
+  conversationId: string;
+  hub: string;
+  seq: number;
+  messageId: string;
+  epoch: number;
+  /** deviceId@domain of the original sender */
+  sender: string;
+  /** base64 ciphertext; for receipts absent */
+  payload?: string;
+  /** receipts: 'partner' = a partner gateway stored it; 'delivered' = a recipient device acknowledged it */
+  receipt?: { status: 'partner' | 'delivered'; by: string };
+  receivedAt: number;
+}
+
+export interface MethodResults {
+  'conversation.create': { hub: string; created: boolean };
+  send: { seq: number; hub: string; duplicate: boolean };
+  'inbox.fetch': { entries: InboxEntry[] };
+  'inbox.ack': { acked: number };
+  'keyPackages.upload': { stored: number };
+  'keyPackages.count': { available: number; lastResort: boolean };
+  'keyPackages.claim': { devices: ClaimedKeyPackage[] };
+  'directory.contacts': { contacts: ContactInfo[] };
+  'directory.devices': { devices: Certificate[] };
+}
+
+export type PushEvent = { event: 'inbox'; entry: InboxEntry } | { event: 'revoked' };
+
+// ---- federation (gateway <-> gateway) ---------------------------------------------------
+export const FED_HEADER = {
+  from: 'kontor-from',
+  timestamp: 'kontor-timestamp',
+  nonce: 'kontor-nonce',
+  digest: 'kontor-digest',
+  signature: 'kontor-signature',
+} as const;
+
+/** Bytes signed by the sending org key for each federation request. */
+export const federationSigningString = (p: {
+  method: string; path: string; from: string; to: string; timestamp: string; nonce: string; digest: string;
+}): Uint8Array =>
+  utf8(`kontor-federation-v1\n${p.method.toUpperCase()}\n${p.path}\n${p.from}\n${p.to}\n${p.timestamp}\n${p.nonce}\n${p.digest}`);
