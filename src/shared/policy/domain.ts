@@ -19,13 +19,12 @@ export function normalizeDomain(input: string): string | null {
   if (s.endsWith('.')) s = s.slice(0, -1);
   // Refuse anything the URL parser would silently reinterpret as a path, port or credentials.
   if (s === '' || s.length > 253 || /[\s/\\:@?#*%[\]]/.test(s)) return null;
-  let host: string;
+  let host: string; // a second trailing dot stays and fails the label check below
   try {
     host = new URL(`http://${s}/`).hostname;
   } catch {
     return null;
   }
-  if (host.endsWith('.')) host = host.slice(0, -1);
   const labels = host.split('.');
   if (labels.length < 2 || host.length > 253) return null;
   if (!labels.every((l) => LABEL.test(l))) return null;
