@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything Kontor's build and tests need on a bare Debian machine with Node 20:
+# npm packages (npm ci, when node_modules is missing or stale) and the browsers from Debian
+# (Chromium and Firefox ESR with their German language packs) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+[ -x /usr/lib/chromium/chromium ] || need_apt+=(chromium)
+[ -e /usr/lib/chromium/locales/de.pak ] || need_apt+=(chromium-l10n)
+[ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr)
+ls /usr/lib/firefox-esr/distribution/extensions/langpack-de@firefox-esr.mozilla.org.xpi >/dev/null 2>&1 || need_apt+=(firefox-esr-l10n-de)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" fonts-dejavu-core >/dev/null
+fi
+
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.kontor-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.kontor-lock-hash
+fi

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createDispatcher, senderTier, type Handlers } from '../../src/background/dispatcher';
+import { KontorError } from '../../src/shared/errors';
+import { contentKinds, protocol } from '../../src/shared/protocol';
+
+const ORIGIN = 'chrome-extension://abc/';
+const calls: string[] = [];
+const handlers: Handlers = {
+  'app.status': () => {
+    calls.push('app.status');
+    return { version: '1', browser: 'chromium', language: 'en', startedAt: 0 };
+  },
+  'page.detect': ({ url }) => {
+    calls.push(url);
+    return { match: null };
+  },
+  'tab.state': ({ tabId }) => {
+    if (tabId === 99) throw new KontorError('not_found', 'no such tab');
+    if (tabId === 98) throw new Error('secret internal detail');
+    return { tabId, url: null, detected: false };
+  },
+};
+const dispatch = createDispatcher(handlers, { extensionId: 'abc', extensionOrigin: ORIGIN });
+const page = { id: 'abc', url: `${ORIGIN}popup.html` };
+const content = { id: 'abc', url: 'https://www.linkedin.com/company/x', tab: { id: 3 } };
+
+describe('message dispatcher', () => {
+  it('derives the trust tier from the sender URL only', () => {
+    expect(senderTier(page, ORIGIN)).toBe('extension');
+    expect(senderTier(content, ORIGIN)).toBe('content');
+    expect(senderTier({ id: 'abc' }, ORIGIN)).toBe('content');
+    expect(senderTier({ url: 'https://evil.test/chrome-extension://abc/' }, ORIGIN)).toBe('content');
+  });
+
+  it('answers valid requests from extension pages', async () => {
+    expect(await dispatch({ kontor: 1, kind: 'app.status', params: {} }, page)).toMatchObject({ ok: true, result: { version: '1' } });
+    expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 4 } }, page)).toEqual({ ok: true, result: { tabId: 4, url: null, detected: false } });
+  });
+
+  it('refuses extension-tier kinds from content scripts before any handler runs', async () => {
+    calls.length = 0;
+    const reply = await dispatch({ kontor: 1, kind: 'app.status', params: {} }, content);
+    expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(calls).toEqual([]);
+  });
+
+  it('allows only the allowlisted kinds from content scripts', async () => {
+    expect([...contentKinds]).toEqual(['page.detect']);
+    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.linkedin.com/company/x' } }, content)).toEqual({ ok: true, result: { match: null } });
+  });
+
+  it('rejects other extensions, foreign envelopes, unknown kinds and bad params', async () => {
+    expect(await dispatch({ kontor: 1, kind: 'app.status', params: {} }, { id: 'other', url: 'chrome-extension://other/x.html' })).toMatchObject({ error: { code: 'forbidden' } });
+    for (const m of [null, 'x', 42, {}, { kind: 'app.status' }, { kontor: 2, kind: 'app.status', params: {} }]) {
+      expect(await dispatch(m, page)).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    }
+    expect(await dispatch({ kontor: 1, kind: '__proto__', params: {} }, page)).toMatchObject({ error: { code: 'unknown_kind' } });
+    expect(await dispatch({ kontor: 1, kind: 'toString', params: {} }, page)).toMatchObject({ error: { code: 'unknown_kind' } });
+    expect(await dispatch({ kontor: 1, kind: 'app.status', params: { extra: 1 } }, page)).toMatchObject({ error: { code: 'invalid_params' } });
+    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } }, content)).toMatchObject({ error: { code: 'invalid_params' } });
+    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: `https://x.test/${'a'.repeat(5000)}` } }, content)).toMatchObject({ error: { code: 'invalid_params' } });
+  });
+
+  it('sends handler errors back as typed errors without leaking internals', async () => {
+    expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 99 } }, page)).toEqual({ ok: false, error: { code: 'not_found', message: 'no such tab' } });
+    const internal = await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 98 } }, page);
+    expect(internal).toMatchObject({ ok: false, error: { code: 'internal' } });
+    expect(JSON.stringify(internal)).not.toContain('secret');
+  });
+
+  it('has a schema and tier for every kind', () => {
+    for (const [kind, spec] of Object.entries(protocol)) {
+      expect(['content', 'extension']).toContain(spec.tier);
+      expect(spec.params, kind).toBeTruthy();
+    }
+  });
+});
