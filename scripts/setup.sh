@@ -18,8 +18,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -d node_modules ] || [ "$(cat node_modules/.kontor-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+if [ ! -d node_modules ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.kontor-lock-hash
+elif [ "$(cat node_modules/.kontor-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  # An existing checkout whose lock file moved: bring node_modules up to date in place.
+  echo "setup: npm install (package-lock.json changed)"
+  npm install --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > node_modules/.kontor-lock-hash
 fi

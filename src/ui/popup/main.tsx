@@ -11,13 +11,24 @@ function siteOf(url: string | undefined): string | null {
   return new URL(url).hostname;
 }
 
+/**
+ * The tab the popup describes: the active tab, or `?tab=ID` when the popup is opened as a
+ * page for another tab (as uBlock Origin's dashboard does, and the demo and tests do).
+ */
+async function targetTab() {
+  const id = Number(new URLSearchParams(location.search).get('tab'));
+  if (Number.isInteger(id) && id > 0) return browser.tabs.get(id).catch(() => undefined);
+  const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
+  return tab;
+}
+
 function Popup() {
   const status = useAsync(() => send('app.status', {}), []);
   const [windowId, setWindowId] = useState<number | undefined>(undefined);
   const [site, setSite] = useState<string | null>(null);
   useEffect(() => {
     void browser.windows.getCurrent().then((w) => setWindowId(w.id));
-    void browser.tabs.query({ active: true, currentWindow: true }).then(([tab]) => setSite(siteOf(tab?.url)));
+    void targetTab().then((tab) => setSite(siteOf(tab?.url)));
   }, []);
 
   return (
