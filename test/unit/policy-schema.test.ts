@@ -69,3 +69,23 @@ describe('managed_schema.json', () => {
     for (const attr of ['"required"', '"minimum"', '"maximum"', '"pattern"', '"enum"']) expect(text).not.toContain(attr);
   });
 });
+
+describe('docs/admin.md', () => {
+  const doc = readFileSync(new URL('../../docs/admin.md', import.meta.url), 'utf8');
+
+  it('documents every policy key', () => {
+    const missing = [...fromManaged(managed).keys()]
+      .filter((p) => p !== '' && !p.endsWith('[]'))
+      .filter((p) => {
+        const name = p.split('.').pop() ?? p;
+        return !doc.includes(`\`${p}\``) && !doc.includes(`.${name}\``) && !doc.includes(`\`${name}\``);
+      });
+    expect(missing).toEqual([]);
+  });
+
+  it('shows the same complete example as docs/examples/policy.json', () => {
+    const block = /```json\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+    const example = readFileSync(new URL('../../docs/examples/policy.json', import.meta.url), 'utf8');
+    expect(JSON.parse(block)).toEqual(JSON.parse(example));
+  });
+});
