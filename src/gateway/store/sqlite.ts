@@ -6,7 +6,7 @@ import { WriteBatcher } from './batch';
 import { SCHEMA_V1, SCHEMA_VERSION } from './schema';
 import type {
   Contact, Conversation, Delivery, DeviceRecord, EnrollCode, HubResult, HubSubmission, OutboxItem,
-  OutboxRow, Partner, PartnerStatus, ReceiptItem, Store,
+  OutboxRow, Partner, PartnerStatus, ReceiptItem, RoutedEntry, Store,
 } from './types';
 
 type Row = Record<string, unknown>;
@@ -232,14 +232,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  private insertDeliveries(items: Delivery[], now: number): InboxEntry[] {
-    const out: InboxEntry[] = [];
+  private insertDeliveries(items: Delivery[], now: number): RoutedEntry[] {
+    const out: RoutedEntry[] = [];
     for (const d of items) {
       for (const dev of d.recipients) {
         if (!this.stmt('activeDevice').get(dev)) continue;
         const r = this.stmt('insInbox').get(dev, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
           d.payload, null, null, now, `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}`) as Row | undefined;
-        if (r) out.push(toEntry(r));
+        if (r) out.push({ deviceId: dev, entry: toEntry(r) });
       }
     }
     return out;
@@ -249,13 +249,13 @@ export class SqliteStore implements Store {
   }
   storeReceipts(items: ReceiptItem[], now: number) {
     return this.w.run(() => {
-      const out: InboxEntry[] = [];
+      const out: RoutedEntry[] = [];
       for (const i of items) {
         const dev = splitAddress(i.sender).deviceId;
         if (!this.stmt('activeDevice').get(dev)) continue;
         const r = this.stmt('insInbox').get(dev, 'receipt', i.conversationId, i.hub, i.seq, i.messageId, 0, i.sender, null,
           i.status, i.by, now, `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`) as Row | undefined;
-        if (r) out.push(toEntry(r));
+        if (r) out.push({ deviceId: dev, entry: toEntry(r) });
       }
       return out;
     });

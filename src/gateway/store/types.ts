@@ -5,6 +5,9 @@
 import type { Certificate } from '../../wire/certificate';
 import type { InboxEntry, MessageKind } from '../../wire/protocol';
 
+/** An inbox entry with the local device it belongs to (for live push). */
+export interface RoutedEntry { deviceId: string; entry: InboxEntry }
+
 export interface EnrollCode { code: string; employeeId: string; displayName: string; expiresAt: number }
 export interface DeviceRecord {
   deviceId: string; employeeId: string; displayName: string; devicePublicKey: string;
@@ -22,7 +25,7 @@ export interface HubSubmission {
 }
 /** What the hub decided; the store also wrote local inbox rows and outbox rows. */
 export type HubResult =
-  | { ok: true; seq: number; duplicate: boolean; local: InboxEntry[]; remotePeers: string[] }
+  | { ok: true; seq: number; duplicate: boolean; local: RoutedEntry[]; remotePeers: string[] }
   | { ok: false; code: 'not_found' | 'forbidden' | 'epoch_conflict' | 'conflict' | 'bad_request'; message: string; currentEpoch?: number };
 
 /** A ciphertext another gateway's hub routed to devices of this gateway. */
@@ -70,8 +73,8 @@ export interface Store {
   createConversation(id: string, creator: string, now: number): Promise<boolean>;
   getConversation(id: string): Promise<Conversation | null>;
   submitToHub(s: HubSubmission, hubDomain: string, now: number): Promise<HubResult>;
-  storeDeliveries(items: Delivery[], now: number): Promise<InboxEntry[]>;
-  storeReceipts(items: ReceiptItem[], now: number): Promise<InboxEntry[]>;
+  storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]>;
+  storeReceipts(items: ReceiptItem[], now: number): Promise<RoutedEntry[]>;
   fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]>;
   /** deletes acknowledged entries and returns them */
   ackInbox(deviceId: string, ids: number[]): Promise<InboxEntry[]>;

@@ -1,0 +1,130 @@
+/** Gateway configuration: every setting has a flag and an environment variable; flags win. */
+import * as v from 'valibot';
+import path from 'node:path';
+import { Domain, HttpsUrl } from '../wire/schemas';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** flag name -> env var name; repeatable flags collect into arrays */
+const OPTIONS = {
+  domain: 'KONTOR_DOMAIN',
+  data: 'KONTOR_DATA',
+  port: 'KONTOR_PORT',
+  host: 'KONTOR_HOST',
+  'org-name': 'KONTOR_ORG_NAME',
+  'public-url': 'KONTOR_PUBLIC_URL',
+  profile: 'KONTOR_PROFILES',
+  federation: 'KONTOR_FEDERATION',
+  resolve: 'KONTOR_RESOLVE',
+  'resolve-file': 'KONTOR_RESOLVE_FILE',
+  'insecure-dev': 'KONTOR_INSECURE_DEV',
+  'port-file': 'KONTOR_PORT_FILE',
+  'retention-days': 'KONTOR_RETENTION_DAYS',
+  'rate-device': 'KONTOR_RATE_DEVICE',
+  'rate-peer': 'KONTOR_RATE_PEER',
+  'log-level': 'KONTOR_LOG_LEVEL',
+} as const;
+const REPEATABLE = new Set(['profile', 'resolve']);
+const BOOLEAN = new Set(['insecure-dev']);
+
+export type RawOptions = Partial<Record<keyof typeof OPTIONS, string | string[] | boolean>>;
+
+/** Parses `--name value`, `--name=value`, boolean flags, and leaves positionals. */
+export function parseArgs(
+  argv: string[],
+  spec: { repeatable: Set<string>; boolean: Set<string> } = { repeatable: REPEATABLE, boolean: BOOLEAN },
+): { opts: Record<string, string | string[] | boolean>; positionals: string[] } {
+  const opts: Record<string, string | string[] | boolean> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) { positionals.push(a); continue; }
+    let name = a.slice(2);
+    let value: string | boolean;
+    const eq = name.indexOf('=');
+    if (eq >= 0) { value = name.slice(eq + 1); name = name.slice(0, eq); }
+    else if (spec.boolean.has(name)) value = true;
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new ConfigError(`--${name} needs a value`);
+      value = next;
+      i++;
+    }
+    if (spec.repeatable.has(name)) opts[name] = [...((opts[name] as string[] | undefined) ?? []), String(value)];
+    else opts[name] = value;
+  }
+  return { opts, positionals };
+}
+
+const Federation = v.picklist(['allowlist', 'open']);
+
+export interface GatewayConfig {
+  domain: string;
+  dataDir: string;
+  port: number;
+  host: string;
+  orgName: string;
+  publicUrl: string | null;
+  profiles: string[];
+  federation: 'allowlist' | 'open';
+  resolve: Map<string, string>;
+  resolveFile: string | null;
+  insecureDev: boolean;
+  portFile: string | null;
+  retentionMs: number;
+  ratePerDevice: number;
+  ratePerPeer: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function loadConfig(opts: Record<string, string | string[] | boolean>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  for (const k of Object.keys(opts)) if (!(k in OPTIONS)) throw new ConfigError(`unknown option --${k}`);
+  const get = (k: keyof typeof OPTIONS): string | undefined => {
+    const o = opts[k];
+    if (o !== undefined) return Array.isArray(o) ? o.join(',') : String(o);
+    return env[OPTIONS[k]];
+  };
+  const list = (k: keyof typeof OPTIONS) => (get(k) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const num = (k: keyof typeof OPTIONS, dflt: number) => {
+    const s = get(k);
+    if (s === undefined) return dflt;
+    const n = Number(s);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--${k} must be a non-negative number`);
+    return n;
+  };
+  const domain = get('domain');
+  if (!domain || !v.is(Domain, domain)) throw new ConfigError('--domain (KONTOR_DOMAIN) must be a lower-case DNS name');
+  const federation = get('federation') ?? 'allowlist';
+  if (!v.is(Federation, federation)) throw new ConfigError('--federation must be allowlist or open');
+  const resolve = new Map<string, string>();
+  for (const r of list('resolve')) {
+    const [d, url] = r.split(/=(.*)/s);
+    if (!d || !url || !v.is(HttpsUrl, url)) throw new ConfigError(`--resolve expects domain=url, got ${r}`);
+    resolve.set(d, url.replace(/\/$/, ''));
+  }
+  const profiles = list('profile');
+  for (const p of profiles) if (!v.is(HttpsUrl, p)) throw new ConfigError(`--profile ${p} is not a URL`);
+  const insecure = get('insecure-dev');
+  const logLevel = get('log-level') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('--log-level must be debug|info|warn|error');
+  return {
+    domain,
+    dataDir: path.resolve(get('data') ?? path.join('data', domain)),
+    port: num('port', 8080),
+    host: get('host') ?? '127.0.0.1',
+    orgName: get('org-name') ?? domain,
+    publicUrl: get('public-url')?.replace(/\/$/, '') ?? null,
+    profiles,
+    federation,
+    resolve,
+    resolveFile: get('resolve-file') ?? null,
+    insecureDev: insecure === 'true' || insecure === '1',
+    portFile: get('port-file') ?? null,
+    retentionMs: num('retention-days', 14) * 86_400_000,
+    ratePerDevice: num('rate-device', 500),
+    ratePerPeer: num('rate-peer', 200),
+    logLevel: logLevel as GatewayConfig['logLevel'],
+  };
+}

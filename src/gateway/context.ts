@@ -1,0 +1,30 @@
+/** Everything a request handler needs, built once at start-up. */
+import type { GatewayConfig } from './config';
+import type { Logger } from './log';
+import type { Metrics } from './metrics';
+import type { RoutedEntry, Store } from './store/types';
+import type { Ed25519KeyPair } from '../wire/ed25519';
+import type { RateLimiter } from './ratelimit';
+
+export interface Gateway {
+  config: GatewayConfig;
+  store: Store;
+  orgKey: Ed25519KeyPair;
+  log: Logger;
+  metrics: Metrics;
+  /** the URL devices and partners use, as published in the manifest */
+  publicUrl: string;
+  limits: { device: RateLimiter; peer: RateLimiter; enrollFailures: RateLimiter };
+  count: {
+    http: (l: Record<string, string>) => void;
+    messages: (l: Record<string, string>, by?: number) => void;
+    federation: (l: Record<string, string>) => void;
+    auth: (l: Record<string, string>) => void;
+  };
+  /** push freshly stored inbox entries to connected devices */
+  push(entries: RoutedEntry[]): void;
+  /** close the sockets of a device (after revocation) */
+  disconnect(deviceId: string): void;
+  /** wake the federation sender for a peer */
+  kickOutbox(peer: string): void;
+}

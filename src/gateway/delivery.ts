@@ -1,0 +1,115 @@
+/** Hub-model delivery: submit to the hub, fan out to gateways, per-device inboxes, receipts. */
+import * as v from 'valibot';
+import type { SendParams, MethodResults } from '../wire/protocol';
+import { LIMITS, SendParams as SendSchema } from '../wire/protocol';
+import { DeviceAddress, Domain, Ident, splitAddress } from '../wire/schemas';
+import { ApiError } from './errors';
+import type { Gateway } from './context';
+import type { Federation } from './federation';
+import type { Delivery, OutboxItem, ReceiptItem } from './store/types';
+import type { InboxEntry } from '../wire/protocol';
+
+async function assertRoutable(gw: Gateway, addrs: string[] | undefined): Promise<void> {
+  for (const d of new Set((addrs ?? []).map((a) => splitAddress(a).domain))) {
+    if (d === gw.config.domain) continue;
+    if ((await gw.store.getPartner(d))?.status !== 'admitted') throw new ApiError('forbidden', `${d} is not an admitted partner`);
+  }
+}
+
+/** A device (local or, via federation, remote) submits to a conversation hosted here. */
+export async function submitAsHub(gw: Gateway, sender: string, p: SendParams): Promise<MethodResults['send']> {
+  await assertRoutable(gw, p.kind === 'commit' ? p.members : p.recipients);
+  const r = await gw.store.submitToHub({
+    conversationId: p.conversationId, messageId: p.messageId, sender, kind: p.kind, epoch: p.epoch,
+    payload: p.payload, members: p.members, recipients: p.recipients,
+  }, gw.config.domain, Date.now());
+  if (!r.ok) throw new ApiError(r.code, r.message, r.currentEpoch !== undefined ? { currentEpoch: r.currentEpoch } : undefined);
+  gw.count.messages({ kind: p.kind, result: r.duplicate ? 'duplicate' : 'accepted' });
+  gw.push(r.local);
+  for (const peer of r.remotePeers) gw.kickOutbox(peer);
+  return { seq: r.seq, hub: gw.config.domain, duplicate: r.duplicate };
+}
+
+/** RPC `send` from a local device: handled here if this gateway is the hub, else forwarded. */
+export async function send(gw: Gateway, fed: Federation, deviceAddr: string, p: SendParams): Promise<MethodResults['send']> {
+  const hub = p.hub ?? gw.config.domain;
+  if (hub === gw.config.domain) return submitAsHub(gw, deviceAddr, p);
+  const { status, json } = await fed.request(hub, '/v1/fed/submit', { sender: deviceAddr, params: { ...p, hub } });
+  if (status === 200 && json && typeof json.seq === 'number') {
+    gw.count.messages({ kind: p.kind, result: 'forwarded' });
+    return { seq: json.seq, hub, duplicate: Boolean(json.duplicate) };
+  }
+  const err = json?.error;
+  if (err && typeof err.code === 'string' && status >= 400 && status < 500) {
+    throw new ApiError(err.code, `hub ${hub}: ${String(err.message)}`, typeof err.currentEpoch === 'number' ? { currentEpoch: err.currentEpoch } : undefined);
+  }
+  throw new ApiError('unavailable', `hub ${hub} answered ${status}`);
+}
+
+// ---- inbound federation ---------------------------------------------------------------
+export const FedSubmit = v.strictObject({ sender: DeviceAddress, params: SendSchema });
+
+const FedItem = v.variant('type', [
+  v.strictObject({
+    type: v.literal('deliver'), conversationId: Ident, hub: Domain, seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    messageId: Ident, kind: v.picklist(['commit', 'welcome', 'application']), epoch: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    sender: DeviceAddress, payload: SendSchema.entries.payload, recipients: v.pipe(v.array(Ident), v.maxLength(LIMITS.membersPerConversation)),
+  }),
+  v.strictObject({
+    type: v.literal('receipt'), conversationId: Ident, hub: Domain, seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    messageId: Ident, sender: DeviceAddress, status: v.picklist(['partner', 'delivered']), by: v.pipe(v.string(), v.maxLength(320)),
+  }),
+]);
+export const FedDeliver = v.strictObject({ items: v.pipe(v.array(FedItem), v.minLength(1), v.maxLength(1000)) });
+
+/** A partner's batch of deliveries and receipts. The peer may only speak for itself. */
+export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxItem[]): Promise<{ stored: number }> {
+  const deliveries: Delivery[] = [];
+  const receipts: ReceiptItem[] = [];
+  for (const i of items) {
+    if (i.type === 'deliver') {
+      // only the hub (the peer itself) routes a conversation it hosts
+      if (i.hub !== peer) throw new ApiError('forbidden', `${peer} cannot deliver for hub ${i.hub}`);
+      const { type: _t, ...d } = i;
+      deliveries.push(d);
+    } else {
+      if (splitAddress(i.sender).domain !== gw.config.domain) throw new ApiError('bad_request', 'receipt for a sender of another domain');
+      // 'partner' receipts come from the hub that handed the message on; 'delivered' from the device's gateway
+      const vouching = i.status === 'partner' ? i.hub : splitAddress(i.by).domain;
+      if (vouching !== peer) throw new ApiError('forbidden', `${peer} cannot issue receipts for ${i.by}`);
+      const { type: _t, ...r } = i;
+      receipts.push(r);
+    }
+  }
+  const now = Date.now();
+  const stored = [...(await gw.store.storeDeliveries(deliveries, now)), ...(await gw.store.storeReceipts(receipts, now))];
+  gw.push(stored);
+  gw.count.messages({ kind: 'inbound', result: 'stored' }, deliveries.length);
+  return { stored: stored.length };
+}
+
+/** Routes a receipt to the original sender's device, locally or through its gateway. */
+export async function emitReceipts(gw: Gateway, receipts: ReceiptItem[]): Promise<void> {
+  const local = receipts.filter((r) => splitAddress(r.sender).domain === gw.config.domain);
+  if (local.length) gw.push(await gw.store.storeReceipts(local, Date.now()));
+  const remote: { peer: string; item: OutboxItem }[] = [];
+  for (const r of receipts) {
+    const peer = splitAddress(r.sender).domain;
+    if (peer === gw.config.domain) continue;
+    if ((await gw.store.getPartner(peer))?.status === 'admitted') remote.push({ peer, item: { type: 'receipt', ...r } });
+  }
+  if (remote.length) {
+    await gw.store.enqueueOutbox(remote);
+    for (const p of new Set(remote.map((r) => r.peer))) gw.kickOutbox(p);
+  }
+}
+
+/** Acknowledged entries leave the inbox; acknowledged ciphertexts produce 'delivered' receipts. */
+export async function ack(gw: Gateway, deviceAddr: string, deviceId: string, ids: number[]): Promise<MethodResults['inbox.ack']> {
+  const acked: InboxEntry[] = await gw.store.ackInbox(deviceId, ids);
+  const receipts = acked.filter((e) => e.kind !== 'receipt').map((e): ReceiptItem => ({
+    conversationId: e.conversationId, hub: e.hub, seq: e.seq, messageId: e.messageId, sender: e.sender, status: 'delivered', by: deviceAddr,
+  }));
+  if (receipts.length) await emitReceipts(gw, receipts);
+  return { acked: acked.length };
+}

@@ -1,0 +1,123 @@
+/** HTTP routes: health, metrics, manifest, enrollment, federation. Every error is JSON `{error:{code,message}}`. */
+import * as v from 'valibot';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LIMITS } from '../wire/protocol';
+import { MANIFEST_PATH } from '../wire/manifest';
+import { Ident } from '../wire/schemas';
+import { ApiError } from './errors';
+import { currentManifest } from './manifest';
+import { redeem } from './enroll';
+import { FedDeliver, FedSubmit, acceptFromPeer, submitAsHub } from './delivery';
+import { claimLocal } from './rpc';
+import type { Gateway } from './context';
+import type { Federation } from './federation';
+import type { OutboxItem } from './store/types';
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return reject(new ApiError('too_large', `body over ${limit} bytes`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new ApiError('too_large', `body over ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ApiError('bad_request', 'body is not JSON');
+  }
+}
+
+function validate<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
+  const r = v.safeParse(schema, input);
+  if (!r.success) {
+    const i = r.issues[0];
+    throw new ApiError('bad_request', `invalid request: ${i ? `${v.getDotPath(i) ?? ''} ${i.message}` : ''}`.trim());
+  }
+  return r.output;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+  const text = type === 'application/json' ? JSON.stringify(body) : String(body);
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+const FedClaim = v.strictObject({ contact: Ident });
+
+export function makeHandler(gw: Gateway, fed: Federation) {
+  const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && path === '/healthz') {
+      send(res, 200, { ok: true, domain: gw.config.domain });
+      return 200;
+    }
+    if (method === 'GET' && path === '/metrics') {
+      send(res, 200, gw.metrics.render(), 'text/plain; version=0.0.4');
+      return 200;
+    }
+    if (method === 'GET' && path === MANIFEST_PATH) {
+      res.setHeader('access-control-allow-origin', '*');
+      send(res, 200, await currentManifest(gw));
+      return 200;
+    }
+    if (method === 'POST' && path === '/v1/enroll') {
+      const body = parseJson(await readBody(req, 16 * 1024));
+      send(res, 200, await redeem(gw, body, req.socket.remoteAddress ?? '?'));
+      return 200;
+    }
+    if (method === 'POST' && path.startsWith('/v1/fed/')) {
+      const raw = await readBody(req, LIMITS.bodyBytes * 8);
+      const peer = await fed.authenticate(req.headers, method, path, raw);
+      const body = parseJson(raw);
+      let result: unknown;
+      if (path === '/v1/fed/deliver') result = await acceptFromPeer(gw, peer, validate(FedDeliver, body).items as OutboxItem[]);
+      else if (path === '/v1/fed/submit') {
+        const { sender, params } = validate(FedSubmit, body);
+        // a peer submits only for its own devices, and only to conversations hosted here
+        if (!sender.endsWith('@' + peer)) throw new ApiError('forbidden', `${peer} cannot submit for ${sender}`);
+        if (params.hub !== undefined && params.hub !== gw.config.domain) throw new ApiError('bad_request', 'this gateway is not the hub');
+        result = await submitAsHub(gw, sender, params);
+      } else if (path === '/v1/fed/claim') result = { devices: await claimLocal(gw, validate(FedClaim, body)) };
+      else throw new ApiError('not_found', 'no such federation endpoint');
+      send(res, 200, result);
+      return 200;
+    }
+    throw new ApiError('not_found', `no route for ${method} ${path}`);
+  };
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    let path = '/';
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch { /* answered as not found below */ }
+    route(req, res, path).then(
+      (status) => gw.count.http({ route: routeLabel(path), status: String(status) }),
+      (e: unknown) => {
+        const err = e instanceof ApiError ? e : new ApiError('internal', 'internal error');
+        if (!(e instanceof ApiError)) gw.log.error('request failed', { path: routeLabel(path), error: (e as Error).message });
+        gw.count.http({ route: routeLabel(path), status: String(err.status) });
+        if (!res.headersSent) send(res, err.status, err.toJSON());
+        else res.destroy();
+      },
+    );
+  };
+}
+
+/** Bounded label values: unknown paths collapse into one series. */
+function routeLabel(path: string): string {
+  return ['/healthz', '/metrics', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path) ? path : 'other';
+}

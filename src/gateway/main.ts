@@ -1,0 +1,23 @@
+/** Entry point: `npm run gateway -- [--flags]` serves; `npm run gateway -- <admin command>` administers. */
+import { ConfigError, loadConfig, parseArgs } from './config';
+import { ADMIN_COMMANDS, runAdmin } from './admin';
+import { startGateway } from './server';
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] !== undefined && ADMIN_COMMANDS.has(argv[0])) return runAdmin(argv);
+  const { opts, positionals } = parseArgs(argv);
+  if (positionals.length) throw new ConfigError(`unexpected argument ${positionals[0]}`);
+  const gw = await startGateway(loadConfig(opts));
+  const stop = () => void gw.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`kontor-gateway: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`kontor-gateway: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

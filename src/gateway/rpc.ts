@@ -1,0 +1,71 @@
+/** Authenticated device RPC methods. Params are validated against wire/protocol's Methods. */
+import * as v from 'valibot';
+import { Methods, LIMITS, type MethodName, type MethodResults, type ClaimedKeyPackage } from '../wire/protocol';
+import { ApiError } from './errors';
+import { ack, send } from './delivery';
+import type { Gateway } from './context';
+import type { Federation } from './federation';
+
+export interface DeviceSession { deviceId: string; employeeId: string; address: string }
+
+type Handler<M extends MethodName> = (gw: Gateway, fed: Federation, s: DeviceSession, p: v.InferOutput<(typeof Methods)[M]>) => Promise<MethodResults[M]>;
+
+/** Claims one key package per active device of a contact's members (or of one employee) of this org. */
+export async function claimLocal(gw: Gateway, target: { contact?: string; employee?: string }): Promise<ClaimedKeyPackage[]> {
+  let employees: string[];
+  if (target.contact !== undefined) {
+    const c = await gw.store.getContact(target.contact);
+    if (!c) throw new ApiError('not_found', `no contact ${target.contact}`);
+    employees = c.members;
+  } else if (target.employee !== undefined) employees = [target.employee];
+  else throw new ApiError('bad_request', 'claim needs contact or employee');
+  const devices = (await Promise.all(employees.map((e) => gw.store.listDevices({ employeeId: e })))).flat();
+  const certs = new Map(devices.map((d) => [d.deviceId, d.certificate]));
+  const claimed = await gw.store.claimKeyPackages(devices.map((d) => d.deviceId));
+  return claimed.map((c) => ({ certificate: certs.get(c.deviceId)!, keyPackage: c.keyPackage, lastResort: c.lastResort }));
+}
+
+const handlers: { [M in MethodName]: Handler<M> } = {
+  'conversation.create': async (gw, _f, s, p) => {
+    const created = await gw.store.createConversation(p.conversationId, s.address, Date.now());
+    if (!created) {
+      const c = await gw.store.getConversation(p.conversationId);
+      if (c?.createdBy !== s.address) throw new ApiError('conflict', 'conversation id already taken');
+    }
+    return { hub: gw.config.domain, created };
+  },
+  send: (gw, fed, s, p) => send(gw, fed, s.address, p),
+  'inbox.fetch': async (gw, _f, s, p) => ({ entries: await gw.store.fetchInbox(s.deviceId, p.after ?? 0, p.limit ?? 100) }),
+  'inbox.ack': (gw, _f, s, p) => ack(gw, s.address, s.deviceId, p.ids),
+  'keyPackages.upload': async (gw, _f, s, p) => {
+    const have = await gw.store.countKeyPackages(s.deviceId);
+    if (have.available + p.keyPackages.length > 1000) throw new ApiError('too_large', 'at most 1000 key packages per device');
+    return { stored: await gw.store.addKeyPackages(s.deviceId, p.keyPackages, p.lastResort) };
+  },
+  'keyPackages.count': (gw, _f, s) => gw.store.countKeyPackages(s.deviceId),
+  'keyPackages.claim': async (gw, fed, _s, p) => {
+    if (p.domain === gw.config.domain) return { devices: await claimLocal(gw, p) };
+    if (p.contact === undefined) throw new ApiError('bad_request', 'claims at another org name a contact');
+    const { status, json } = await fed.request(p.domain, '/v1/fed/claim', { contact: p.contact });
+    if (status !== 200 || !Array.isArray(json?.devices)) {
+      throw new ApiError(status === 404 ? 'not_found' : 'unavailable', `${p.domain}: ${json?.error?.message ?? `HTTP ${status}`}`);
+    }
+    // the client verifies each certificate against the partner's manifest; pass through unchanged
+    return { devices: json.devices.slice(0, LIMITS.membersPerConversation) };
+  },
+  'directory.contacts': async (gw) => ({ contacts: await gw.store.listContacts() }),
+  'directory.devices': async (gw, _f, _s, p) => ({
+    devices: (await gw.store.listDevices(p?.employee !== undefined ? { employeeId: p.employee } : {})).map((d) => d.certificate),
+  }),
+};
+
+export async function dispatch(gw: Gateway, fed: Federation, s: DeviceSession, method: string, params: unknown): Promise<unknown> {
+  if (!Object.hasOwn(Methods, method)) throw new ApiError('not_found', `unknown method ${method}`);
+  const m = method as MethodName;
+  const parsed = v.safeParse(Methods[m], params);
+  if (!parsed.success) {
+    const i = parsed.issues[0];
+    throw new ApiError('bad_request', `invalid params for ${m}: ${i ? `${v.getDotPath(i) ?? ''} ${i.message}` : ''}`.trim());
+  }
+  return (handlers[m] as Handler<MethodName>)(gw, fed, s, parsed.output as never);
+}

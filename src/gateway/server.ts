@@ -1,0 +1,104 @@
+/** Starts a gateway: store, org key, HTTP + WebSocket server, background jobs. */
+import { createServer } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { GatewayConfig } from './config';
+import { Logger } from './log';
+import { Metrics } from './metrics';
+import { RateLimiter } from './ratelimit';
+import { SqliteStore } from './store/sqlite';
+import { loadOrCreateOrgKey } from './identity';
+import { fingerprint } from '../wire/manifest';
+import { ENROLL_FAILURE_LIMIT } from './enroll';
+import { Federation } from './federation';
+import { DeviceSockets } from './ws';
+import { OutboxSender } from './outbox';
+import { makeHandler } from './http';
+import type { Gateway } from './context';
+
+export const DB_FILE = 'kontor.sqlite';
+
+export function openStore(dataDir: string): SqliteStore {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return new SqliteStore(path.join(dataDir, DB_FILE));
+}
+
+export async function startGateway(config: GatewayConfig) {
+  const log = new Logger(config.logLevel, { domain: config.domain });
+  const store = openStore(config.dataDir);
+  const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
+  const metrics = new Metrics();
+  const httpServer = createServer();
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const addr = httpServer.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+
+  let sockets: DeviceSockets;
+  let outbox: OutboxSender;
+  const gw: Gateway = {
+    config, store, orgKey, log, metrics,
+    publicUrl: config.publicUrl ?? `http://${config.host}:${port}`,
+    limits: {
+      device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
+      peer: new RateLimiter(config.ratePerPeer, config.ratePerPeer * 2),
+      enrollFailures: new RateLimiter(ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
+    },
+    count: {
+      http: metrics.counter('kontor_http_requests_total', 'HTTP requests by route and status'),
+      messages: metrics.counter('kontor_messages_total', 'Messages by kind and result'),
+      federation: metrics.counter('kontor_federation_requests_total', 'Outgoing federation requests by result'),
+      auth: metrics.counter('kontor_auth_total', 'Enrollment and device authentication attempts by result'),
+    },
+    push: (e) => sockets.push(e),
+    disconnect: (d) => sockets.disconnect(d),
+    kickOutbox: (p) => outbox.kick(p),
+  };
+  const fed = new Federation(gw);
+  sockets = new DeviceSockets(gw, fed);
+  outbox = new OutboxSender(gw, fed);
+  metrics.gauge('kontor_ws_authenticated_connections', 'Authenticated device WebSockets', () => sockets.authenticated);
+  metrics.gauge('kontor_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
+
+  httpServer.on('request', makeHandler(gw, fed));
+  httpServer.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/ws') return void socket.destroy();
+    sockets.wss.handleUpgrade(req, socket, head, (ws) => sockets.wss.emit('connection', ws, req));
+  });
+  httpServer.on('clientError', (_e, socket) => socket.destroy());
+
+  // revocations come from the admin CLI, another process writing the same database
+  let revokedCheck = Date.now() - 1;
+  const revocationTimer = setInterval(async () => {
+    const since = revokedCheck;
+    revokedCheck = Date.now();
+    for (const r of await store.revokedSince(since)) {
+      log.info('device revoked, disconnecting', { deviceId: r.deviceId });
+      sockets.disconnect(r.deviceId);
+    }
+  }, 1000);
+  const retentionTimer = setInterval(async () => {
+    const n = await store.expireInbox(Date.now() - config.retentionMs);
+    if (n) log.info('expired inbox entries past retention', { count: n });
+  }, 3_600_000);
+  revocationTimer.unref();
+  retentionTimer.unref();
+  await outbox.kickAll();
+
+  if (config.portFile) writeFileSync(config.portFile, String(port));
+  log.info('listening', { port, host: config.host, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
+
+  return {
+    port,
+    gw,
+    async close() {
+      clearInterval(revocationTimer);
+      clearInterval(retentionTimer);
+      for (const c of sockets.wss.clients) c.terminate();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+      store.close();
+    },
+  };
+}

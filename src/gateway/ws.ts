@@ -1,0 +1,127 @@
+/**
+ * Device WebSocket (/v1/ws): the server sends a challenge nonce; the device answers with its
+ * certificate and a signature over a domain-separated string; then JSON RPC and push events.
+ */
+import * as v from 'valibot';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AuthFrame, RpcRequest, authChallenge, LIMITS } from '../wire/protocol';
+import { verifyCertificate } from '../wire/certificate';
+import { verify } from '../wire/ed25519';
+import { randomBytes, toBase64Url } from '../wire/bytes';
+import { ApiError } from './errors';
+import { dispatch, type DeviceSession } from './rpc';
+import type { Gateway } from './context';
+import type { Federation } from './federation';
+import type { RoutedEntry } from './store/types';
+
+const AUTH_TIMEOUT_MS = 10_000;
+
+export class DeviceSockets {
+  readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.bodyBytes, perMessageDeflate: false });
+  private byDevice = new Map<string, Set<WebSocket>>();
+  authenticated = 0;
+
+  constructor(private readonly gw: Gateway, private readonly fed: Federation) {
+    this.wss.on('connection', (ws) => this.onConnection(ws));
+  }
+
+  push(entries: RoutedEntry[]): void {
+    for (const { deviceId, entry } of entries) {
+      const set = this.byDevice.get(deviceId);
+      if (!set) continue;
+      const frame = JSON.stringify({ event: 'inbox', entry });
+      for (const ws of set) ws.send(frame);
+    }
+  }
+
+  disconnect(deviceId: string): void {
+    for (const ws of this.byDevice.get(deviceId) ?? []) {
+      ws.send(JSON.stringify({ event: 'revoked' }));
+      ws.close(4001, 'device revoked');
+    }
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const nonce = toBase64Url(randomBytes(24));
+    let session: DeviceSession | null = null;
+    let authing = false;
+    const timer = setTimeout(() => ws.close(4000, 'authentication timeout'), AUTH_TIMEOUT_MS);
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      clearTimeout(timer);
+      if (!session) return;
+      this.authenticated--;
+      const set = this.byDevice.get(session.deviceId);
+      set?.delete(ws);
+      if (set?.size === 0) this.byDevice.delete(session.deviceId);
+    });
+    ws.send(JSON.stringify({ type: 'challenge', nonce, domain: this.gw.config.domain }));
+
+    ws.on('message', (data, isBinary) => {
+      let msg: unknown;
+      try {
+        if (isBinary) throw new Error('binary');
+        msg = JSON.parse(data.toString());
+      } catch {
+        return this.reply(ws, null, new ApiError('bad_request', 'frames are JSON text'));
+      }
+      if (session) return void this.onRpc(ws, session, msg);
+      if (authing) return;
+      authing = true;
+      this.authenticate(msg, nonce).then((s) => {
+        clearTimeout(timer);
+        session = s;
+        this.authenticated++;
+        let set = this.byDevice.get(s.deviceId);
+        if (!set) this.byDevice.set(s.deviceId, (set = new Set()));
+        set.add(ws);
+        ws.send(JSON.stringify({ type: 'ready', deviceId: s.deviceId, address: s.address }));
+      }, (e: unknown) => {
+        const err = e instanceof ApiError ? e : new ApiError('unauthorized', 'authentication failed');
+        this.gw.count.auth({ kind: 'ws', result: err.code });
+        ws.send(JSON.stringify({ type: 'error', ...err.toJSON() }));
+        ws.close(4001, err.code);
+      });
+    });
+  }
+
+  /** Nonce is per connection and never reused: a recorded answer is useless on a new socket. */
+  private async authenticate(msg: unknown, nonce: string): Promise<DeviceSession> {
+    const parsed = v.safeParse(AuthFrame, msg);
+    if (!parsed.success) throw new ApiError('bad_request', 'expected {type:"auth", certificate, signature}');
+    const { certificate, signature } = parsed.output;
+    let cert;
+    try {
+      cert = await verifyCertificate(certificate, this.gw.orgKey.publicKeyB64, { domain: this.gw.config.domain });
+    } catch (e) {
+      throw new ApiError('unauthorized', (e as Error).message);
+    }
+    const dev = await this.gw.store.getDevice(cert.deviceId);
+    if (!dev || dev.devicePublicKey !== cert.devicePublicKey) throw new ApiError('unauthorized', 'unknown device');
+    if (dev.revokedAt !== null) throw new ApiError('revoked', 'device revoked');
+    if (!(await verify(cert.devicePublicKey, signature, authChallenge(this.gw.config.domain, nonce, cert.deviceId)))) {
+      throw new ApiError('unauthorized', 'challenge signature does not verify');
+    }
+    this.gw.count.auth({ kind: 'ws', result: 'ok' });
+    return { deviceId: cert.deviceId, employeeId: cert.employeeId, address: `${cert.deviceId}@${this.gw.config.domain}` };
+  }
+
+  private async onRpc(ws: WebSocket, s: DeviceSession, msg: unknown): Promise<void> {
+    const req = v.safeParse(RpcRequest, msg);
+    if (!req.success) return this.reply(ws, null, new ApiError('bad_request', 'expected {id, method, params}'));
+    const { id, method, params } = req.output;
+    if (!this.gw.limits.device.take(s.deviceId)) return this.reply(ws, id, new ApiError('rate_limited', 'too many requests from this device'));
+    try {
+      this.reply(ws, id, null, await dispatch(this.gw, this.fed, s, method, params));
+    } catch (e) {
+      if (e instanceof ApiError) return this.reply(ws, id, e);
+      this.gw.log.error('rpc failed', { method, error: (e as Error).message });
+      this.reply(ws, id, new ApiError('internal', 'internal error'));
+    }
+  }
+
+  private reply(ws: WebSocket, id: number | null, err: ApiError | null, result?: unknown): void {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(JSON.stringify(err ? { id, ...err.toJSON() } : { id, result }));
+  }
+}

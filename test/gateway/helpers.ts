@@ -1,0 +1,154 @@
+/**
+ * Start and stop real gateway processes for tests (gateway and browser tiers).
+ *
+ * @example
+ * const acme = await startGateway({ domain: 'acme.example' });
+ * const code = await acme.enroll('alice', 'Alice Schmidt');
+ * ...
+ * await acme.stop();
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { enroll as enrollDevice, KontorClient } from '../../src/wire/client';
+import { generateKeyPair } from '../../src/wire/ed25519';
+import type { Certificate } from '../../src/wire/certificate';
+import type { Ed25519KeyPair } from '../../src/wire/ed25519';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = path.join(ROOT, 'src/gateway/main.ts');
+
+export interface StartOptions {
+  domain: string;
+  /** reuse a data directory (else a fresh temp dir, removed by stop()) */
+  dataDir?: string;
+  /** domain -> base URL of partner gateways; can be changed later with setPeers() */
+  peers?: Record<string, string>;
+  federation?: 'allowlist' | 'open';
+  port?: number;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export interface GatewayHandle {
+  domain: string;
+  url: string;
+  port: number;
+  dataDir: string;
+  /** everything the process printed on stdout (JSON log lines) */
+  logs: string[];
+  process: ChildProcess;
+  /** runs the admin CLI on this gateway's data dir and returns stdout */
+  admin(args: string[]): Promise<string>;
+  /** issues a one-time enrollment code via the admin CLI */
+  enroll(employee: string, name: string): Promise<string>;
+  setPeers(peers: Record<string, string>): void;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** starts the process again on the same port and data dir */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function waitForExit(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => p.once('exit', () => r()));
+}
+
+async function waitHealthy(url: string, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url + '/healthz');
+      if (r.status === 200) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gateway at ${url} not healthy in time`);
+}
+
+export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
+  const ownDir = o.dataDir === undefined;
+  const dataDir = o.dataDir ?? mkdtempSync(path.join(tmpdir(), `kontor-${o.domain}-`));
+  const resolveFile = path.join(dataDir, 'resolve.json');
+  writeFileSync(resolveFile, JSON.stringify(o.peers ?? {}));
+  const h = { port: o.port ?? 0 } as GatewayHandle;
+
+  const spawnIt = async (): Promise<void> => {
+    const args = ['--import', 'tsx', MAIN, '--domain', o.domain, '--data', dataDir, '--port', String(h.port),
+      '--host', '127.0.0.1', '--insecure-dev', '--resolve-file', resolveFile, '--federation', o.federation ?? 'allowlist', ...(o.extraArgs ?? [])];
+    const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    h.process = p;
+    let buf = '';
+    let stderr = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`gateway ${o.domain} did not start: ${stderr}`)), 30_000);
+      p.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          h.logs.push(line);
+          try {
+            const j = JSON.parse(line);
+            if (j.msg === 'listening') { clearTimeout(timer); resolve(j.port); }
+          } catch { /* not JSON */ }
+        }
+      });
+      p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      p.once('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway ${o.domain} exited ${code}: ${stderr}`)); });
+    });
+    h.port = port;
+    h.url = `http://127.0.0.1:${port}`;
+    await waitHealthy(h.url, Date.now() + 10_000);
+  };
+
+  Object.assign(h, {
+    domain: o.domain, dataDir, logs: [],
+    admin: (args: string[]) => new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', MAIN, ...args, '--data', dataDir], { cwd: ROOT }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`admin ${args.join(' ')} failed: ${stderr || err.message}`));
+        else resolve(stdout);
+      });
+    }),
+    async enroll(employee: string, name: string) {
+      const out = await h.admin(['enroll', '--employee', employee, '--name', name, '--json']);
+      return JSON.parse(out).code as string;
+    },
+    setPeers(peers: Record<string, string>) { writeFileSync(resolveFile, JSON.stringify(peers)); },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') { h.process.kill(signal); await waitForExit(h.process); },
+    async restart() { await h.kill('SIGTERM'); await spawnIt(); },
+    async stop() {
+      if (h.process.exitCode === null && h.process.signalCode === null) await h.kill('SIGTERM');
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+  await spawnIt();
+  return h;
+}
+
+export interface TestDevice {
+  client: KontorClient;
+  certificate: Certificate;
+  deviceKey: Ed25519KeyPair;
+  address: string;
+  reconnect(url?: string): Promise<KontorClient>;
+}
+
+/** Enrolls a device through the CLI code and the client library, then connects it. */
+export async function newDevice(gw: GatewayHandle, employee: string, name: string): Promise<TestDevice> {
+  const code = await gw.enroll(employee, name);
+  const mls = await generateKeyPair();
+  const { certificate, deviceKey } = await enrollDevice({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: mls.publicKeyB64 });
+  const connect = (url = gw.url) => KontorClient.connect({ gatewayUrl: url, certificate, deviceKey: deviceKey.privateKey, WebSocket: WebSocket as never });
+  const d: TestDevice = {
+    client: await connect(), certificate, deviceKey, address: `${certificate.deviceId}@${gw.domain}`,
+    async reconnect(url?: string) { d.client = await connect(url); return d.client; },
+  };
+  return d;
+}
+
+export const b64 = (s: string) => Buffer.from(s).toString('base64');
+export const unb64 = (s: string) => Buffer.from(s, 'base64').toString();
