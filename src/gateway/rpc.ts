@@ -48,7 +48,8 @@ const handlers: { [M in MethodName]: Handler<M> } = {
     if (p.contact === undefined) throw new ApiError('bad_request', 'claims at another org name a contact');
     const { status, json } = await fed.request(p.domain, '/v1/fed/claim', { contact: p.contact });
     if (status !== 200 || !Array.isArray(json?.devices)) {
-      throw new ApiError(status === 404 ? 'not_found' : 'unavailable', `${p.domain}: ${json?.error?.message ?? `HTTP ${status}`}`);
+      const code = status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 429 ? 'rate_limited' : 'unavailable';
+      throw new ApiError(code, `${p.domain}: ${String(json?.error?.message ?? `HTTP ${status}`).slice(0, 200)}`);
     }
     // the client verifies each certificate against the partner's manifest; pass through unchanged
     return { devices: json.devices.slice(0, LIMITS.membersPerConversation) };
