@@ -3,16 +3,24 @@
  * synchronously at top level so a woken worker sees the event that woke it; handlers wait
  * on one readiness promise instead of polling.
  */
-import { browser, type Runtime, browserName, extensionOrigin, uiLanguage } from '../shared/browser';
+import { browser, browserName, extensionOrigin, uiLanguage, type Runtime } from '../shared/browser';
+import { effectiveSettings } from '../shared/policy/effective';
 import { createDispatcher, type Handlers } from './dispatcher';
-import { forgetTab, getTabState, updateTabState } from './tabs';
+import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './partners/directory';
+import { handleDetect, handleSignals, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
+import { getPolicy, loadPolicy, onPolicyChange, watchPolicy } from './policy';
+import { getUserSettings } from './settings';
+import { forgetTab, getTabState } from './tabs';
 
 const startedAt = Date.now();
+const MANIFEST_ALARM = 'kontor-manifests';
 
 async function init(): Promise<void> {
   // Session storage is readable only by extension pages unless widened; keep it that way.
   const session = browser.storage.session as { setAccessLevel?(o: { accessLevel: string }): Promise<void> };
   await session.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => undefined);
+  await loadPolicy();
+  await rebuildIndex();
 }
 const ready = init();
 
@@ -23,11 +31,29 @@ const handlers: Handlers = {
     language: uiLanguage(),
     startedAt,
   }),
-  'page.detect': async ({ url }, ctx) => {
-    if (ctx.tabId !== undefined) await updateTabState(ctx.tabId, { url, detected: false });
-    return { match: null };
-  },
+  'page.detect': ({ url }, ctx) => handleDetect(url, ctx.tabId),
+  'page.signals': (params, ctx) => handleSignals(params, ctx.tabId),
   'tab.state': ({ tabId }) => getTabState(tabId),
+  'partners.list': async () => {
+    const settings = effectiveSettings(getPolicy().policy, await getUserSettings());
+    return { partners: await listPartners(), canAdd: settings.discovery.allowUserPartners };
+  },
+  'partners.add': ({ domain }) => addPartner(domain),
+  'partners.remove': async ({ domain }) => {
+    await removePartner(domain);
+    return { removed: true as const };
+  },
+  'partners.refresh': async ({ domain }) => {
+    const p = await refreshPartner(domain);
+    if (!p) throw new Error('partner vanished');
+    return p;
+  },
+  'partners.acceptKey': async ({ domain }) => {
+    const p = await acceptNewKey(domain);
+    if (!p) throw new Error('partner vanished');
+    return p;
+  },
+  'discovery.inspect': ({ tabId }) => inspectTab(tabId),
 };
 
 const dispatch = createDispatcher(handlers, {
@@ -39,11 +65,21 @@ const dispatch = createDispatcher(handlers, {
 
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => dispatch(message, sender));
 browser.tabs.onRemoved.addListener((tabId) => void forgetTab(tabId));
-browser.runtime.onInstalled.addListener(({ reason }) => {
-  // A first install shows the welcome page once (an enterprise policy can switch it off).
-  if (reason === 'install') void ready.then(() => showOnboarding());
+watchPolicy();
+watchNavigation(ready);
+onPolicyChange(() => void rebuildIndex().then(() => refreshDue()));
+onDirectoryChange(() => void rebuildIndex());
+browser.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === MANIFEST_ALARM) void ready.then(() => refreshDue());
 });
-
-async function showOnboarding(): Promise<void> {
-  await browser.tabs.create({ url: browser.runtime.getURL('options.html#welcome') });
-}
+browser.runtime.onStartup.addListener(() => void ready.then(() => refreshDue()));
+browser.runtime.onInstalled.addListener(({ reason }) => {
+  void browser.alarms.create(MANIFEST_ALARM, { periodInMinutes: 60 });
+  void ready.then(async () => {
+    await refreshDue();
+    // A first install shows the welcome page once, unless the policy switches it off.
+    if (reason === 'install' && effectiveSettings(getPolicy().policy).showOnboarding) {
+      await browser.tabs.create({ url: browser.runtime.getURL('options.html#welcome') });
+    }
+  });
+});

@@ -10,7 +10,7 @@ const key = (tabId: number) => `tab:${tabId}`;
 export async function getTabState(tabId: number): Promise<TabState> {
   const stored = await browser.storage.session.get(key(tabId));
   const state = stored[key(tabId)] as TabState | undefined;
-  return state ?? { tabId, url: null, detected: false };
+  return state ?? { tabId, url: null, match: null, hint: null };
 }
 
 export async function updateTabState(tabId: number, patch: Partial<Omit<TabState, 'tabId'>>): Promise<TabState> {

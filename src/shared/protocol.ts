@@ -15,14 +15,34 @@ export type Tier = 'content' | 'extension';
 const HttpUrl = v.pipe(v.string(), v.maxLength(2048), v.url(), v.regex(/^https?:\/\//i, 'must be an http(s) URL'));
 const TabId = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Empty = v.strictObject({});
+const DomainParam = v.pipe(v.string(), v.minLength(1), v.maxLength(253));
+const ShortStr = v.pipe(v.string(), v.maxLength(300));
+const UrlList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLength(20));
 
 export const protocol = {
   /** Health and identity of the background, used by every UI on open. */
   'app.status': { tier: 'extension', params: Empty },
-  /** Content script: "this page finished loading at URL"; answers whether it may be a partner. */
+  /** Content script: "this page finished loading at URL"; answers whether to read signals. */
   'page.detect': { tier: 'content', params: v.strictObject({ url: HttpUrl }) },
+  /** Content script: public signals read from a profile page (never verifies anything alone). */
+  'page.signals': {
+    tier: 'content',
+    params: v.strictObject({
+      url: HttpUrl,
+      organizations: v.pipe(v.array(v.strictObject({ name: v.optional(ShortStr), url: v.optional(ShortStr), sameAs: UrlList })), v.maxLength(10)),
+      relMe: UrlList,
+      website: v.nullable(v.pipe(v.string(), v.maxLength(2048))),
+    }),
+  },
   /** UI: the state Kontor keeps for one tab (what was seen there). */
   'tab.state': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
+  'partners.list': { tier: 'extension', params: Empty },
+  'partners.add': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
+  'partners.remove': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
+  'partners.refresh': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
+  'partners.acceptKey': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
+  /** UI, on the employee's click: does the company of this tab offer Kontor contact? */
+  'discovery.inspect': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
 } as const satisfies Record<string, { tier: Tier; params: v.GenericSchema }>;
 
 export type Kind = keyof typeof protocol;
@@ -35,16 +55,51 @@ export interface AppStatus {
   startedAt: number;
 }
 
+export type VerificationState = 'pinned-policy' | 'pinned-tofu' | 'unverified';
+
+export interface PartnerView {
+  domain: string;
+  name: string;
+  source: 'policy' | 'user';
+  state: VerificationState;
+  /** Pinned org-key fingerprint, as shown to people. */
+  fingerprint: string | null;
+  /** Canonical profile URLs (see partners/profiles.ts). */
+  profiles: string[];
+  contacts: { id: string; name: string }[];
+  gatewayUrl: string | null;
+  /** A manifest with a different key was seen: no channel until confirmed. */
+  keyWarning: { pinned: string; seen: string } | null;
+  manifest: 'valid' | 'missing' | 'expired';
+}
+
 export interface TabState {
   tabId: number;
   url: string | null;
-  detected: boolean;
+  match: { partner: PartnerView; via: 'domain' | 'profile' } | null;
+  /** A page signal pointing at a partner that the partner has not confirmed: unverified. */
+  hint: { domain: string; name: string; reason: 'unconfirmed-profile' } | null;
+}
+
+export interface Discovery {
+  domain: string;
+  /** The manifest URL the site itself points to, if any. */
+  manifestUrl: string | null;
+  /** Whether the company is already a partner. */
+  partner: boolean;
 }
 
 export interface Results {
   'app.status': AppStatus;
-  'page.detect': { match: null };
+  'page.detect': { scan: boolean };
+  'page.signals': { accepted: boolean };
   'tab.state': TabState;
+  'partners.list': { partners: PartnerView[]; canAdd: boolean };
+  'partners.add': PartnerView;
+  'partners.remove': { removed: true };
+  'partners.refresh': PartnerView;
+  'partners.acceptKey': PartnerView;
+  'discovery.inspect': Discovery;
 }
 
 export type ErrorCode = 'bad_request' | 'unknown_kind' | 'invalid_params' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'internal';

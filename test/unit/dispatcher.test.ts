@@ -5,21 +5,23 @@ import { contentKinds, protocol } from '../../src/shared/protocol';
 
 const ORIGIN = 'chrome-extension://abc/';
 const calls: string[] = [];
-const handlers: Handlers = {
+const unused = Object.fromEntries(Object.keys(protocol).map((k) => [k, () => Promise.reject(new KontorError('unavailable', 'not in this test'))]));
+const handlers = {
+  ...unused,
   'app.status': () => {
     calls.push('app.status');
     return { version: '1', browser: 'chromium', language: 'en', startedAt: 0 };
   },
   'page.detect': ({ url }) => {
     calls.push(url);
-    return { match: null };
+    return { scan: false };
   },
   'tab.state': ({ tabId }) => {
     if (tabId === 99) throw new KontorError('not_found', 'no such tab');
     if (tabId === 98) throw new Error('secret internal detail');
-    return { tabId, url: null, detected: false };
+    return { tabId, url: null, match: null, hint: null };
   },
-};
+} as unknown as Handlers;
 const dispatch = createDispatcher(handlers, { extensionId: 'abc', extensionOrigin: ORIGIN });
 const page = { id: 'abc', url: `${ORIGIN}popup.html` };
 const content = { id: 'abc', url: 'https://www.linkedin.com/company/x', tab: { id: 3 } };
@@ -34,7 +36,7 @@ describe('message dispatcher', () => {
 
   it('answers valid requests from extension pages', async () => {
     expect(await dispatch({ kontor: 1, kind: 'app.status', params: {} }, page)).toMatchObject({ ok: true, result: { version: '1' } });
-    expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 4 } }, page)).toEqual({ ok: true, result: { tabId: 4, url: null, detected: false } });
+    expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 4 } }, page)).toEqual({ ok: true, result: { tabId: 4, url: null, match: null, hint: null } });
   });
 
   it('refuses extension-tier kinds from content scripts before any handler runs', async () => {
@@ -45,8 +47,11 @@ describe('message dispatcher', () => {
   });
 
   it('allows only the allowlisted kinds from content scripts', async () => {
-    expect([...contentKinds]).toEqual(['page.detect']);
-    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.linkedin.com/company/x' } }, content)).toEqual({ ok: true, result: { match: null } });
+    expect([...contentKinds].sort()).toEqual(['page.detect', 'page.signals']);
+    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.linkedin.com/company/x' } }, content)).toEqual({ ok: true, result: { scan: false } });
+    for (const kind of Object.keys(protocol).filter((k) => !contentKinds.has(k as never))) {
+      expect(await dispatch({ kontor: 1, kind, params: {} }, content), kind).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    }
   });
 
   it('rejects other extensions, foreign envelopes, unknown kinds and bad params', async () => {

@@ -1,0 +1,119 @@
+/**
+ * Partner detection in the background. URL matching happens here, on navigation events
+ * (including single-page apps' pushState), against a local index: nothing leaves the
+ * browser. The content script only runs on partner and profile hosts and only reads public
+ * signals when asked; those signals never verify anything, they can only produce an
+ * "unverified" hint.
+ */
+import { browser } from '../../shared/browser';
+import type { Discovery, Params, TabState } from '../../shared/protocol';
+import { normalizeDomain } from '../../shared/policy/domain';
+import { getTabState, updateTabState } from '../tabs';
+import { listPartners } from './directory';
+import { buildIndex, type PartnerIndex } from './matcher';
+import { profileHostOf } from './profiles';
+
+const DETECTOR_ID = 'kontor-partner-detector';
+let index: PartnerIndex = buildIndex([]);
+
+/** Rebuilds the index and the detector registration after any directory or policy change. */
+export async function rebuildIndex(): Promise<void> {
+  index = buildIndex(await listPartners());
+  await registerDetector(index.patterns).catch((e: unknown) => console.error('[kontor] detector registration', e));
+}
+
+async function registerDetector(patterns: string[]): Promise<void> {
+  const existing = await browser.scripting.getRegisteredContentScripts({ ids: [DETECTOR_ID] });
+  if (patterns.length === 0) {
+    if (existing.length) await browser.scripting.unregisterContentScripts({ ids: [DETECTOR_ID] });
+    return;
+  }
+  const script = { id: DETECTOR_ID, matches: patterns, js: ['content.js'], runAt: 'document_idle' as const, allFrames: false };
+  if (existing.length) await browser.scripting.updateContentScripts([script]);
+  else await browser.scripting.registerContentScripts([{ ...script, persistAcrossSessions: false }]);
+}
+
+/** Re-evaluates one tab's URL; called on navigation, in-page navigation and detector reports. */
+export async function evaluateTab(tabId: number, url: string): Promise<TabState> {
+  const match = index.match(url);
+  const previous = await getTabState(tabId);
+  // A hint belongs to the page it was read from.
+  const hint = previous.url === url ? previous.hint : null;
+  const state = await updateTabState(tabId, { url, match, hint: match ? null : hint });
+  await paintAction(tabId, state);
+  return state;
+}
+
+async function paintAction(tabId: number, state: TabState): Promise<void> {
+  const partner = state.match?.partner;
+  const variant = partner ? 'icon-partner' : 'icon';
+  await browser.action.setIcon({ tabId, path: { 16: `icons/${variant}-16.png`, 32: `icons/${variant}-32.png` } }).catch(() => undefined);
+  const title = partner
+    ? browser.i18n.getMessage(partner.state === 'unverified' ? 'actionTitlePartnerUnverified' : 'actionTitlePartner', partner.name)
+    : browser.i18n.getMessage('extName');
+  await browser.action.setTitle({ tabId, title }).catch(() => undefined);
+}
+
+export async function handleDetect(url: string, tabId: number | undefined): Promise<{ scan: boolean }> {
+  if (tabId === undefined) return { scan: false };
+  const state = await evaluateTab(tabId, url);
+  // Read page signals only on a profile page that is not already a verified match.
+  return { scan: !state.match && profileHostOf(new URL(url).hostname) !== undefined };
+}
+
+export async function handleSignals(params: Params<'page.signals'>, tabId: number | undefined): Promise<{ accepted: boolean }> {
+  if (tabId === undefined) return { accepted: false };
+  const state = await getTabState(tabId);
+  if (state.url !== params.url || state.match) return { accepted: false };
+  const claimed = [params.website, ...params.relMe, ...params.organizations.flatMap((o) => [o.url, ...o.sameAs])];
+  for (const link of claimed) {
+    if (!link) continue;
+    const match = index.match(link);
+    if (match?.via === 'domain') {
+      await updateTabState(tabId, { hint: { domain: match.partner.domain, name: match.partner.name, reason: 'unconfirmed-profile' } });
+      return { accepted: true };
+    }
+  }
+  return { accepted: true };
+}
+
+/** Runs only on the employee's click in the popup: looks for `<link rel="kontor">`. */
+export async function inspectTab(tabId: number): Promise<Discovery> {
+  const tab = await browser.tabs.get(tabId);
+  const host = tab.url ? new URL(tab.url).hostname : '';
+  const domain = normalizeDomain(host.replace(/^www\./, '')) ?? host;
+  const [result] = await browser.scripting.executeScript({
+    target: { tabId },
+    func: () => {
+      const link = document.querySelector<HTMLLinkElement>('link[rel~="kontor"][href]');
+      return link ? link.href : null;
+    },
+  });
+  const href = typeof result?.result === 'string' ? result.result : null;
+  let manifestUrl: string | null = null;
+  if (href) {
+    try {
+      const u = new URL(href);
+      if (u.protocol === 'https:') manifestUrl = u.href;
+    } catch {
+      manifestUrl = null;
+    }
+  }
+  return { domain, manifestUrl, partner: index.match(tab.url ?? '') !== null };
+}
+
+/** Follows navigations and in-page navigations (LinkedIn and XING are single-page apps). */
+export function watchNavigation(ready: Promise<unknown>): void {
+  const onNav = (details: { tabId: number; frameId: number; url: string }) => {
+    if (details.frameId !== 0) return;
+    void ready.then(async () => {
+      await evaluateTab(details.tabId, details.url);
+      if (profileHostOf(new URL(details.url).hostname)) {
+        // Ask the detector (if present) to read the new page's signals.
+        await browser.tabs.sendMessage(details.tabId, { kontor: 1, kind: 'detect.rescan' }, { frameId: 0 }).catch(() => undefined);
+      }
+    });
+  };
+  browser.webNavigation.onCommitted.addListener(onNav);
+  browser.webNavigation.onHistoryStateUpdated.addListener(onNav);
+}

@@ -1,0 +1,52 @@
+/**
+ * Matches a page URL against the partner directory, locally. A partner matches on its own
+ * domain and subdomains (label-wise, so `globex-example.com` and
+ * `globex.example.evil.test` never match `globex.example`), or on a profile URL that the
+ * policy or the partner's own signed manifest lists.
+ */
+import type { PartnerView } from '../../shared/protocol';
+import { normalizeProfileUrl, profileHostOf } from './profiles';
+
+export interface Match {
+  partner: PartnerView;
+  via: 'domain' | 'profile';
+}
+
+export interface PartnerIndex {
+  match(url: string): Match | null;
+  /** Match patterns for the content script: partner domains (profile hosts are static). */
+  patterns: string[];
+}
+
+export function buildIndex(partners: PartnerView[]): PartnerIndex {
+  const byDomain = new Map<string, PartnerView>();
+  const byProfile = new Map<string, PartnerView>();
+  for (const p of partners) {
+    byDomain.set(p.domain, p);
+    for (const profile of p.profiles) if (!byProfile.has(profile)) byProfile.set(profile, p);
+  }
+  return {
+    patterns: [...byDomain.keys()].flatMap((d) => [`*://${d}/*`, `*://*.${d}/*`]),
+    match(raw) {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        return null;
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+      const host = url.hostname.toLowerCase().replace(/\.$/, '');
+      if (profileHostOf(host)) {
+        const key = normalizeProfileUrl(raw);
+        const partner = key ? byProfile.get(key) : undefined;
+        return partner ? { partner, via: 'profile' } : null;
+      }
+      const labels = host.split('.');
+      for (let i = 0; i < labels.length - 1; i++) {
+        const partner = byDomain.get(labels.slice(i).join('.'));
+        if (partner) return { partner, via: 'domain' };
+      }
+      return null;
+    },
+  };
+}
