@@ -12,11 +12,11 @@ const handlers = {
     calls.push('app.status');
     return { version: '1', browser: 'chromium', language: 'en', startedAt: 0 };
   },
-  'page.detect': ({ url }) => {
+  'page.detect': ({ url }: { url: string }) => {
     calls.push(url);
     return { scan: false };
   },
-  'tab.state': ({ tabId }) => {
+  'tab.state': ({ tabId }: { tabId: number }) => {
     if (tabId === 99) throw new KontorError('not_found', 'no such tab');
     if (tabId === 98) throw new Error('secret internal detail');
     return { tabId, url: null, match: null, hint: null };
