@@ -5,10 +5,11 @@
  */
 import { browser, browserName, extensionOrigin, uiLanguage, type Runtime } from '../shared/browser';
 import { effectiveSettings } from '../shared/policy/effective';
+import { KontorError } from '../shared/errors';
 import { createDispatcher, type Handlers } from './dispatcher';
 import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './partners/directory';
 import { handleDetect, handleSignals, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
-import { getPolicy, loadPolicy, onPolicyChange, watchPolicy } from './policy';
+import { getPolicy, loadPolicy, onPolicyChange, policySettled, watchPolicy } from './policy';
 import { getUserSettings } from './settings';
 import { forgetTab, getTabState } from './tabs';
 
@@ -34,6 +35,11 @@ const handlers: Handlers = {
   'page.detect': ({ url }, ctx) => handleDetect(url, ctx.tabId),
   'page.signals': (params, ctx) => handleSignals(params, ctx.tabId),
   'tab.state': ({ tabId }) => getTabState(tabId),
+  'policy.state': async () => {
+    const { managed, problems, policy } = await policySettled();
+    const locks = Object.entries(effectiveSettings(policy).locks).filter(([, on]) => on).map(([k]) => k);
+    return { managed, problems: problems.map((p) => ({ path: p.path, message: p.message })), locks };
+  },
   'partners.list': async () => {
     const settings = effectiveSettings(getPolicy().policy, await getUserSettings());
     return { partners: await listPartners(), canAdd: settings.discovery.allowUserPartners };
@@ -54,6 +60,17 @@ const handlers: Handlers = {
     return p;
   },
   'discovery.inspect': ({ tabId }) => inspectTab(tabId),
+  'contact.request': async ({ domain }) => {
+    const partner = (await listPartners()).find((p) => p.domain === domain);
+    if (!partner) throw new KontorError('not_found', `${domain} is not a partner`);
+    await browser.storage.session.set({ 'contact:pending': { domain, at: Date.now() } });
+    return { partner };
+  },
+  'contact.pending': async () => {
+    const pending = (await browser.storage.session.get('contact:pending'))['contact:pending'] as { domain: string } | undefined;
+    const partner = pending ? (await listPartners()).find((p) => p.domain === pending.domain) ?? null : null;
+    return { partner };
+  },
 };
 
 const dispatch = createDispatcher(handlers, {
@@ -76,6 +93,7 @@ browser.runtime.onStartup.addListener(() => void ready.then(() => refreshDue()))
 browser.runtime.onInstalled.addListener(({ reason }) => {
   void browser.alarms.create(MANIFEST_ALARM, { periodInMinutes: 60 });
   void ready.then(async () => {
+    await policySettled();
     await refreshDue();
     // A first install shows the welcome page once, unless the policy switches it off.
     if (reason === 'install' && effectiveSettings(getPolicy().policy).showOnboarding) {

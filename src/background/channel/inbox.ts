@@ -1,0 +1,160 @@
+/**
+ * Incoming entries from the gateway. Each is processed under its conversation's lock and its
+ * effects (new group state, stored message, dedup mark) are written in ONE IndexedDB
+ * transaction before the caller acknowledges it to the gateway: a crash before the write
+ * means the gateway redelivers; a crash after means the dedup mark skips it.
+ */
+import type { InboxEntry } from '../../wire/protocol';
+import { toHex } from '../../wire/bytes';
+import type { ConversationRecord, MessageRecord, SeenRecord, DeliveryState } from './db';
+import { CredentialError, readCredential } from './credentials';
+import { epochOf, joinFromWelcome, messageHeader, processIncoming, welcomeRefs, MlsOpError } from './mls';
+import { decodePayload, PayloadError } from './payload';
+import { keyPackageAad } from './identity';
+import { openPending, writeConversation } from './commits';
+import {
+  authConfig, explain, loadConversation, memberPeople, openMessage, personOf, sealBody, sealState, unb64,
+  type EngineContext, type MessageBody,
+} from './context';
+
+const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
+
+export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<void> {
+  if (e.kind === 'receipt') return applyReceipt(ctx, e);
+  if (await ctx.db.get('seen', [e.conversationId, e.messageId])) return;
+  const seen: SeenRecord = { conversationId: e.conversationId, messageId: e.messageId, at: ctx.now().getTime() };
+  try {
+    if (e.kind === 'welcome') await onWelcome(ctx, e, seen);
+    else await onHandshakeOrApplication(ctx, e, seen);
+  } catch (err) {
+    // unprocessable for good (forged, undecryptable, too old, rejected credential): remember
+    // it as seen so it is acknowledged once and never retried, and tell the UI
+    await ctx.db.put('seen', seen);
+    const error = err instanceof Error ? err : new Error(String(err));
+    const rec = await ctx.db.get('conversations', e.conversationId);
+    if (rec && (err instanceof CredentialError || e.kind === 'commit')) {
+      const status = e.kind === 'commit' ? 'broken' : rec.status;
+      await ctx.db.put('conversations', { ...rec, status, warning: { code: (err as { code?: string }).code ?? error.name, message: error.message, at: ctx.now().getTime() } });
+    }
+    ctx.emit({ type: 'warning', conversationId: e.conversationId, error });
+  }
+}
+
+async function onWelcome(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): Promise<void> {
+  const existing = await ctx.db.get('conversations', e.conversationId);
+  const bytes = unb64(e.payload ?? '');
+  const refs = welcomeRefs(bytes).map(toHex);
+  let kpRec;
+  for (const r of refs) if ((kpRec = await ctx.db.get('keyPackages', r))) break;
+  if ((existing && existing.status !== 'removed') || !kpRec) {
+    await ctx.db.put('seen', seen); // not for us, or already joined
+    return;
+  }
+  const { config, failures } = authConfig(ctx);
+  let state;
+  try {
+    state = await joinFromWelcome(bytes, await ctx.ks.open(kpRec.secret, keyPackageAad(kpRec.ref)), config);
+  } catch (err) {
+    throw explain(err, failures);
+  }
+  const now = ctx.now().getTime();
+  const rec: ConversationRecord = {
+    id: e.conversationId, hub: e.hub, epoch: epochOf(state), state: await sealState(ctx, e.conversationId, state), pending: null,
+    status: 'active', warning: null, createdAt: existing?.createdAt ?? now, lastActivity: now, unread: 0,
+  };
+  const sender = memberPeople(state).find((m) => m.address === e.sender);
+  const body: MessageBody = { sender: sender ?? ctx.self, event: { kind: 'joined', who: [ctx.self] } };
+  const msg: MessageRecord = { conversationId: rec.id, id: `${e.messageId}.j`, at: now, direction: 'event', body: await sealBody(ctx, rec.id, `${e.messageId}.j`, body), state: null, seq: e.seq };
+  const tx = ctx.db.transaction(['conversations', 'messages', 'seen', 'keyPackages'], 'readwrite');
+  await tx.objectStore('conversations').put(rec);
+  await tx.objectStore('messages').put(msg);
+  await tx.objectStore('seen').put(seen);
+  // one-time key packages are single use (RFC 9420 section 16.8); the last-resort one stays
+  if (!kpRec.lastResort) await tx.objectStore('keyPackages').delete(kpRec.ref);
+  await tx.done;
+  ctx.cache.set(rec.id, state);
+  ctx.emit({ type: 'conversation', conversationId: rec.id });
+}
+
+async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): Promise<void> {
+  const loaded = await loadConversation(ctx, e.conversationId);
+  const bytes = unb64(e.payload ?? '');
+  if (!loaded) {
+    // e.g. the commit that added us, delivered before its Welcome; or traffic from before we joined
+    await ctx.db.put('seen', seen);
+    return;
+  }
+  const { rec, state, failures } = loaded;
+  const header = messageHeader(bytes);
+  if (e.kind === 'commit' && header.epoch < state.groupContext.epoch) {
+    await ctx.db.put('seen', seen); // a commit we already are past (the one that added us)
+    return;
+  }
+  let r;
+  try {
+    r = await processIncoming(state, bytes);
+  } catch (err) {
+    throw explain(err, failures);
+  }
+  const now = ctx.now().getTime();
+  if (r.kind === 'application') {
+    const cert = readCredential(r.sender.credential); // verified when the leaf joined the tree
+    let payload;
+    try {
+      payload = decodePayload(r.message);
+    } catch (err) {
+      if (!(err instanceof PayloadError)) throw err;
+      // the ratchet moved: persist it even though the content is unusable
+      await writeStateAndSeen(ctx, rec, r.newState, seen, null);
+      throw err;
+    }
+    const body: MessageBody = { sender: personOf(cert), payload };
+    const dup = await ctx.db.get('messages', [rec.id, payload.id]);
+    const msg: MessageRecord | null = dup ? null : { conversationId: rec.id, id: payload.id, at: now, direction: 'in', body: await sealBody(ctx, rec.id, payload.id, body), state: null, seq: e.seq };
+    await writeStateAndSeen(ctx, { ...rec, lastActivity: now, unread: rec.unread + (msg ? 1 : 0) }, r.newState, seen, msg);
+    if (msg) ctx.emit({ type: 'message', conversationId: rec.id, message: await openMessage(ctx, msg) });
+    return;
+  }
+  if (r.kind === 'proposal') {
+    await writeStateAndSeen(ctx, rec, r.newState, seen, null);
+    return;
+  }
+  // a commit from another member: it won this epoch, so any commit of ours for it lost
+  const pending = await openPending(ctx, rec);
+  const retry = pending && pending.stage === 'commit' ? { stage: 'retry' as const, op: pending.op } : pending;
+  const before = memberPeople(state);
+  const after = r.removedSelf ? [] : memberPeople(r.newState);
+  const added = after.filter((m) => !before.some((b) => b.address === m.address));
+  const removed = before.filter((m) => !m.self && !after.some((a) => a.address === m.address));
+  const sender = before.find((m) => m.address === e.sender) ?? ctx.self;
+  const events = [
+    ...(added.length ? [{ id: `${e.messageId}.a`, body: { sender, event: { kind: 'added' as const, who: added } } }] : []),
+    ...(removed.length ? [{ id: `${e.messageId}.r`, body: { sender, event: { kind: 'removed' as const, who: removed } } }] : []),
+    ...(r.removedSelf ? [{ id: `${e.messageId}.s`, body: { sender, event: { kind: 'removed_self' as const, who: [ctx.self] } } }] : []),
+  ];
+  await writeConversation(ctx, { ...rec, status: r.removedSelf ? 'removed' : rec.status, lastActivity: now }, r.newState, r.removedSelf ? null : retry, events);
+  await ctx.db.put('seen', seen);
+  ctx.emit({ type: 'conversation', conversationId: rec.id });
+}
+
+async function writeStateAndSeen(ctx: EngineContext, rec: ConversationRecord, state: import('ts-mls').ClientState, seen: SeenRecord, msg: MessageRecord | null) {
+  const next: ConversationRecord = { ...rec, state: await sealState(ctx, rec.id, state), epoch: epochOf(state) };
+  const tx = ctx.db.transaction(['conversations', 'messages', 'seen'], 'readwrite');
+  await tx.objectStore('conversations').put(next);
+  if (msg) await tx.objectStore('messages').put(msg);
+  await tx.objectStore('seen').put(seen);
+  await tx.done;
+  ctx.cache.set(rec.id, state);
+}
+
+async function applyReceipt(ctx: EngineContext, e: InboxEntry): Promise<void> {
+  const status = e.receipt?.status;
+  if (status !== 'partner' && status !== 'delivered') return;
+  const tx = ctx.db.transaction('messages', 'readwrite');
+  const m = await tx.store.get([e.conversationId, e.messageId]);
+  if (m && m.direction === 'out' && RANK[status] > RANK[m.state ?? 'queued']) await tx.store.put({ ...m, state: status });
+  await tx.done;
+  if (m && m.direction === 'out') ctx.emit({ type: 'delivery', conversationId: e.conversationId, messageId: e.messageId, state: status });
+}
+
+export { MlsOpError };
