@@ -5,7 +5,7 @@
  * browser; the browser tests remain the ground truth.
  */
 import type { DnrRule, ResourceType } from './schema';
-import { isSameOrSubdomain, siteOf } from './hosts';
+import { coveredBy, isSameOrSubdomain, siteOf } from './hosts';
 
 export interface Request {
   url: string;
@@ -48,22 +48,58 @@ export function urlFilterRegExp(filter: string, caseSensitive = false): RegExp {
   return re;
 }
 
+function regexOf(source: string, caseSensitive = false): RegExp {
+  const key = `re${caseSensitive ? 1 : 0}${source}`;
+  let re = patternCache.get(key);
+  if (!re) patternCache.set(key, (re = new RegExp(source, caseSensitive ? '' : 'i')));
+  return re;
+}
+
+const literals = new Map<string, string>();
+
+function literalOf(filter: string): string {
+  let lit = literals.get(filter);
+  if (lit === undefined) {
+    lit = filter.toLowerCase().split(/[*^|]+/).reduce((a, b) => (b.length > a.length ? b : a), '');
+    literals.set(filter, lit);
+  }
+  return lit;
+}
+
 function hostOf(url: string): string {
   return new URL(url).hostname.toLowerCase();
 }
 
+const domainSets = new WeakMap<readonly string[], Set<string>>();
+
+/** Host is one of the listed domains or a subdomain of one (sets cached per list). */
 function domainListHas(list: readonly string[] | undefined, host: string): boolean {
-  return list !== undefined && list.some((d) => isSameOrSubdomain(host, d));
+  if (list === undefined) return false;
+  if (list.length < 8) return list.some((d) => isSameOrSubdomain(host, d));
+  let set = domainSets.get(list);
+  if (!set) domainSets.set(list, (set = new Set(list)));
+  return coveredBy(host, set);
 }
 
-export function ruleMatches(rule: DnrRule, req: Request): boolean {
+interface Prepared extends Request {
+  host: string;
+  lowerUrl: string;
+  initiatorHost: string | undefined;
+}
+
+function prepare(req: Request): Prepared {
+  return { ...req, host: hostOf(req.url), lowerUrl: req.url.toLowerCase(), initiatorHost: req.initiator ? hostOf(req.initiator) : undefined };
+}
+
+export function ruleMatches(rule: DnrRule, request: Request | Prepared): boolean {
+  const req = 'host' in request ? request : prepare(request);
   const c = rule.condition;
-  const host = hostOf(req.url);
+  const host = req.host;
   const types = c.resourceTypes;
   if (types ? !types.includes(req.type) : (c.excludedResourceTypes ?? ['main_frame']).includes(req.type)) return false;
   if (c.requestDomains && !domainListHas(c.requestDomains, host)) return false;
   if (domainListHas(c.excludedRequestDomains, host)) return false;
-  const initiatorHost = req.initiator ? hostOf(req.initiator) : undefined;
+  const initiatorHost = req.initiatorHost;
   if (c.initiatorDomains && (!initiatorHost || !domainListHas(c.initiatorDomains, initiatorHost))) return false;
   if (initiatorHost && domainListHas(c.excludedInitiatorDomains, initiatorHost)) return false;
   if (c.domainType) {
@@ -72,8 +108,12 @@ export function ruleMatches(rule: DnrRule, req: Request): boolean {
     if ((c.domainType === 'thirdParty') !== third) return false;
   }
   if (c.requestMethods && !c.requestMethods.includes((req.method ?? 'get').toLowerCase() as never)) return false;
-  if (c.urlFilter !== undefined && !urlFilterRegExp(c.urlFilter, c.isUrlFilterCaseSensitive).test(req.url)) return false;
-  if (c.regexFilter !== undefined && !new RegExp(c.regexFilter, c.isUrlFilterCaseSensitive ? '' : 'i').test(req.url)) return false;
+  if (c.urlFilter !== undefined) {
+    // Cheap substring test first: most rules fail on their longest literal part.
+    if (!req.lowerUrl.includes(literalOf(c.urlFilter))) return false;
+    if (!urlFilterRegExp(c.urlFilter, c.isUrlFilterCaseSensitive).test(req.url)) return false;
+  }
+  if (c.regexFilter !== undefined && !regexOf(c.regexFilter, c.isUrlFilterCaseSensitive).test(req.url)) return false;
   return true;
 }
 
@@ -81,7 +121,8 @@ export function ruleMatches(rule: DnrRule, req: Request): boolean {
 const ACTION_RANK: Record<string, number> = { allow: 5, allowAllRequests: 4, block: 3, upgradeScheme: 2, redirect: 1 };
 
 /** The winning rule across all rulesets, or undefined when nothing matches. */
-export function evaluate(rulesets: readonly Ruleset[], req: Request): Match | undefined {
+export function evaluate(rulesets: readonly Ruleset[], request: Request): Match | undefined {
+  const req = prepare(request);
   let best: Match | undefined;
   for (const rs of rulesets) {
     for (const rule of rs.rules) {

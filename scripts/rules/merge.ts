@@ -39,7 +39,28 @@ const HOST_PREFIX = /^\|\|([a-z0-9_.-]+)[\^/]/;
 /** RE2 (the regex engine of both browsers' DNR) has no lookaround and no backreferences. */
 const NOT_RE2 = /\(\?[=!<]|\\[1-9]/;
 
-type Normalised = { rule: DnrRule } | { skip: string } | { problem: string };
+type Normalised = { rules: DnrRule[] } | { skip: string } | { problem: string };
+
+/**
+ * A query-stripping rule without a URL condition matches every frame request, and the browser
+ * applies only the single highest-priority redirect: a rule for an absent parameter would win
+ * with a no-op and hide the rules for parameters that are present. So each parameter gets its
+ * own rules that match only when it is in the URL (`?p=` or `&p=`); after each redirect the
+ * browser evaluates the new URL again and the next parameter's rule applies.
+ */
+function expandParamRule(rule: DnrRule): DnrRule[] {
+  const c = rule.condition;
+  if (rule.action.type !== 'redirect' || c.urlFilter !== undefined || c.regexFilter !== undefined) return [rule];
+  const t = rule.action.redirect.transform;
+  if (!('queryTransform' in t) || !t.queryTransform.removeParams || t.queryTransform.addOrReplaceParams) return [rule];
+  const params = t.queryTransform.removeParams;
+  if (params.some((p) => /[*^|\s]/.test(p))) return [rule];
+  return params.flatMap((p) => ['?', '&'].map((sep) => ({
+    ...rule,
+    action: { type: 'redirect' as const, redirect: { transform: { queryTransform: { removeParams: [p] } } } },
+    condition: { ...c, urlFilter: `${sep}${p}=` },
+  })));
+}
 
 function normalise(raw: unknown): Normalised {
   if (typeof raw !== 'object' || raw === null) return { problem: 'not an object' };
@@ -60,7 +81,7 @@ function normalise(raw: unknown): Normalised {
     if (NOT_RE2.test(re)) return { problem: 'regexFilter uses lookaround or backreference (not RE2)' };
     try { new RegExp(re); } catch (e) { return { problem: `regexFilter does not compile: ${(e as Error).message}` }; }
   }
-  return { rule };
+  return { rules: expandParamRule(rule) };
 }
 
 function stripId(r: Record<string, unknown>): Record<string, unknown> {
@@ -109,24 +130,27 @@ export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {
     const n = normalise(input.raw);
     if ('problem' in n) { problems.push({ source: input.source, ref: input.ref, reason: n.problem }); continue; }
     if ('skip' in n) { skip(n.skip); continue; }
-    const rule = n.rule;
+    for (const rule of n.rules) add(rule);
+  }
+
+  function add(rule: DnrRule): void {
     const hosts = mergeableHosts(rule.condition);
     if (hosts) {
       const kept = blocks(rule) && opts.isAllowlisted ? hosts.filter((h) => !opts.isAllowlisted!(h)) : hosts;
       if (kept.length < hosts.length) skipped['allowlisted host'] = (skipped['allowlisted host'] ?? 0) + hosts.length - kept.length;
-      if (kept.length === 0) continue;
+      if (kept.length === 0) return;
       const { urlFilter: _u, requestDomains: _d, ...rest } = rule.condition;
       const template = { priority: rule.priority ?? 1, action: rule.action, condition: rest };
       const key = canonical(template);
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { template, hosts: new Set() }));
       for (const h of kept) g.hosts.add(h);
-      continue;
+      return;
     }
     const host = rule.condition.urlFilter ? HOST_PREFIX.exec(rule.condition.urlFilter)?.[1] : undefined;
-    if (blocks(rule) && host && opts.isAllowlisted?.(host)) { skip('allowlisted host'); continue; }
+    if (blocks(rule) && host && opts.isAllowlisted?.(host)) { skip('allowlisted host'); return; }
     const key = canonical({ ...rule, id: 0, priority: rule.priority ?? 1 });
-    if (singles.has(key)) { skip('duplicate rule'); continue; }
+    if (singles.has(key)) { skip('duplicate rule'); return; }
     singles.set(key, rule);
   }
 
