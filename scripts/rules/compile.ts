@@ -10,7 +10,8 @@
  *   path: "rules/" + file }`).
  * - `trackers.json`: `{ version: 1, companies: string[], domains: { [host]: [category,
  *   companyIndex] } }`. The popup walks a blocked host's suffixes and takes the first hit.
- * - `problems.json`: skipped input rules with their source, and skip counts by reason.
+ * Skipped input rules (with source and rule id) and skip counts are printed and returned in
+ * `CompiledRulesets.problems` / `.skipped`; they are not written next to the shipped files.
  *
  * Priorities: list rules keep AdGuard's (1 .. ~1.1 million); the allowlist uses 10,000,000.
  * Redirect rules (`urlparams`, query stripping) need host permissions for the page.
@@ -84,7 +85,6 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
   const allProblems = [...listProblems, ...problems];
   writeFileSync(path.join(opts.outDir, 'rulesets.json'), JSON.stringify(infos, null, 1));
   writeFileSync(path.join(opts.outDir, 'trackers.json'), JSON.stringify(lookup));
-  writeFileSync(path.join(opts.outDir, 'problems.json'), JSON.stringify({ problems: allProblems, skipped }, null, 1));
 
   const result: CompiledRulesets = {
     outDir: opts.outDir,
@@ -115,8 +115,7 @@ function report(r: CompiledRulesets): void {
   log(`trackers.json: ${Object.keys(r.trackers.domains).length} hosts, ${r.trackers.companies.length} companies`);
   log(`skipped: ${Object.entries(r.skipped).map(([k, n]) => `${k}: ${n}`).join('; ') || 'none'}`);
   log(`problems (input rules skipped as broken): ${r.problems.length}`);
-  for (const p of r.problems.slice(0, 20)) log(`  ${p.source} ${p.ref}: ${p.reason}`);
-  if (r.problems.length > 20) log(`  ... ${r.problems.length - 20} more in problems.json`);
+  for (const p of r.problems) log(`  ${p.source} ${p.ref}: ${p.reason}`);
   log(`compiled in ${r.seconds.toFixed(2)} s -> ${r.outDir}`);
 }
 
