@@ -85,6 +85,10 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
     return;
   }
   const { rec, state, failures } = loaded;
+  if (rec.status === 'removed') {
+    await ctx.db.put('seen', seen); // nothing to read any more; a new Welcome may re-add us
+    return;
+  }
   const header = messageHeader(bytes);
   if (e.kind === 'commit' && header.epoch < state.groupContext.epoch) {
     await ctx.db.put('seen', seen); // a commit we already are past (the one that added us)

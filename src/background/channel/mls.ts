@@ -181,8 +181,9 @@ export async function processIncoming(state: ClientState, bytes: Uint8Array): Pr
   if (m.wireformat !== 'mls_private_message' && m.wireformat !== 'mls_public_message') throw new MlsOpError('decode', `unexpected ${m.wireformat}`);
   const r = await processMessage(m, state, emptyPskIndex, (incoming) => (incoming.kind === 'commit' ? 'accept' : 'reject'), cs);
   if (r.kind === 'applicationMessage') throw new MlsOpError('decode', 'unexpected application message');
-  const isCommit = r.newState.groupContext.epoch !== state.groupContext.epoch;
-  if (isCommit) return { kind: 'commit', newState: r.newState, removedSelf: r.newState.groupActiveState.kind === 'removedFromGroup', epoch };
+  // a commit that removes us leaves the epoch as it was (we cannot derive the next one)
+  const removedSelf = r.newState.groupActiveState.kind === 'removedFromGroup' && state.groupActiveState.kind !== 'removedFromGroup';
+  if (removedSelf || r.newState.groupContext.epoch !== state.groupContext.epoch) return { kind: 'commit', newState: r.newState, removedSelf, epoch };
   return { kind: 'proposal', newState: r.newState, epoch };
 }
 
