@@ -86,7 +86,11 @@ export function b2bInputs(list: B2bList, source: string, problems: Problem[]): I
   return out;
 }
 
-const ALL_TYPES = [...RESOURCE_TYPES];
+/**
+ * Every type both browsers know: Firefox's DNR has no `webtransport` or `webbundle` and drops a
+ * rule that names an unknown type, which would silently disable an allow rule there.
+ */
+const ALL_TYPES = RESOURCE_TYPES.filter((t) => t !== 'webtransport' && t !== 'webbundle');
 
 /** Allow rules for the always-on ruleset; they also cover top-level navigations. */
 export function allowInputs(list: Allowlist, source: string, problems: Problem[]): InputRule[] {
