@@ -116,4 +116,8 @@ export function watchNavigation(ready: Promise<unknown>): void {
   };
   browser.webNavigation.onCommitted.addListener(onNav);
   browser.webNavigation.onHistoryStateUpdated.addListener(onNav);
+  // Back/forward inside a single-page app changes the URL without either event above.
+  browser.tabs.onUpdated.addListener((tabId, change) => {
+    if (change.url) void ready.then(() => evaluateTab(tabId, change.url!));
+  });
 }

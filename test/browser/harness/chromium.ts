@@ -17,7 +17,8 @@ export interface ChromiumOptions {
   locale?: string;
   /** Reuse a profile directory (for restart tests); a fresh temp dir otherwise. */
   userDataDir?: string;
-  extensionDir?: string;
+  /** `null` launches Chromium without Kontor (the baseline for privacy comparisons). */
+  extensionDir?: string | null;
   headless?: boolean;
 }
 
@@ -36,10 +37,9 @@ export interface ChromiumSession {
 
 export async function launchChromium(options: ChromiumOptions = {}): Promise<ChromiumSession> {
   const userDataDir = options.userDataDir ?? mkdtempSync(path.join(os.tmpdir(), 'kontor-chromium-'));
-  const extensionDir = options.extensionDir ?? distChromium;
+  const extensionDir = options.extensionDir === null ? null : (options.extensionDir ?? distChromium);
   const args = [
-    `--disable-extensions-except=${extensionDir}`,
-    `--load-extension=${extensionDir}`,
+    ...(extensionDir ? [`--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`] : []),
     '--no-sandbox',
     '--disable-gpu',
     '--disable-background-networking',
@@ -47,6 +47,8 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
     '--disable-sync',
     '--no-first-run',
     '--disable-quic',
+    // Local sites serve https with a self-signed certificate (harness/site-server.ts).
+    '--ignore-certificate-errors',
   ];
   if (options.sitePort) args.push(`--host-resolver-rules=MAP * 127.0.0.1:${options.sitePort}, EXCLUDE localhost, EXCLUDE 127.0.0.1`);
   const env: Record<string, string> = { ...(process.env as Record<string, string>) };
@@ -59,9 +61,10 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
   const ctx = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_BIN,
     headless: options.headless ?? true,
-    ignoreDefaultArgs: ['--disable-extensions'],
+    ...(extensionDir ? { ignoreDefaultArgs: ['--disable-extensions'] } : {}),
     args,
     env,
+    ignoreHTTPSErrors: true,
     ...(options.locale ? { locale: options.locale } : {}),
   });
   const errors: string[] = [];
@@ -77,8 +80,7 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
     await sw.evaluate(() => 1);
     return sw;
   };
-  const first = await worker();
-  first.on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`));
+  if (extensionDir) (await worker()).on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`));
   return {
     ctx,
     extensionId: CHROMIUM_EXTENSION_ID,

@@ -63,6 +63,7 @@ export async function launchFirefox(options: FirefoxOptions = {}): Promise<Firef
     userDataDir: profile,
     extraPrefsFirefox: prefs,
     protocolTimeout: 60_000,
+    acceptInsecureCerts: true,
   });
   await browser.installExtension(options.extensionDir ?? distFirefox);
   // The first install opens Kontor's welcome page: our foothold into the extension origin.

@@ -6,8 +6,11 @@
  * that was not blocked visibly arrives. Every request is logged: the log is the ground
  * truth for "blocked" (a blocked request never arrives).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,10 +58,46 @@ function fallback(pathname: string): { type: string; body: Buffer | string } {
   return { type: 'image/gif', body: GIF };
 }
 
-export async function startSiteServer(options: { port?: number } = {}): Promise<SiteServer> {
+const certDir = path.resolve(sitesDir, '../../../build/test-cert');
+
+/** A self-signed certificate for every test hostname (browsers run with cert checks relaxed). */
+function testCertificate(): { key: Buffer; cert: Buffer } {
+  const key = path.join(certDir, 'key.pem');
+  const cert = path.join(certDir, 'cert.pem');
+  if (!existsSync(cert)) {
+    mkdirSync(certDir, { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', '/CN=kontor-test', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  }
+  return { key: readFileSync(key), cert: readFileSync(cert) };
+}
+
+/**
+ * One port speaks both plain HTTP and TLS (Chromium's host-resolver rules send both schemes
+ * to one port): the first byte of a connection tells a TLS handshake (0x16) from HTTP.
+ */
+const sockets = new Set<import('node:net').Socket>();
+
+function dualServer(handler: RequestListener): { front: NetServer; http: Server } {
+  const http = createServer(handler);
+  const https = createHttpsServer(testCertificate(), handler);
+  const front = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.once('data', (first) => {
+      socket.pause();
+      socket.unshift(first);
+      (first[0] === 0x16 ? https : http).emit('connection', socket);
+      process.nextTick(() => socket.resume());
+    });
+    socket.on('error', () => undefined);
+  });
+  return { front, http };
+}
+
+export async function startSiteServer(options: { port?: number; extraPorts?: number[] } = {}): Promise<SiteServer> {
   const requests: LoggedRequest[] = [];
   const routes = new Map<string, (req: IncomingMessage) => { status?: number; type?: string; body: string }>();
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const host = (req.headers.host ?? 'unknown').replace(/:\d+$/, '').toLowerCase();
     const url = new URL(req.url ?? '/', `http://${host}`);
     requests.push({ host, path: url.pathname, query: url.search, url: `http://${host}${url.pathname}${url.search}`, method: req.method ?? 'GET', referer: req.headers.referer, at: Date.now() });
@@ -69,6 +108,11 @@ export async function startSiteServer(options: { port?: number } = {}): Promise<
       const r = custom(req);
       res.writeHead(r.status ?? 200, { 'Content-Type': r.type ?? 'application/json' });
       res.end(r.body);
+      return;
+    }
+    if (url.pathname === '/__probe.js') {
+      res.writeHead(200, { 'Content-Type': 'text/javascript' });
+      res.end(readFileSync(path.join(sitesDir, '../probe.js')));
       return;
     }
     let file = path.join(sitesDir, host, decodeURIComponent(url.pathname));
@@ -85,11 +129,17 @@ export async function startSiteServer(options: { port?: number } = {}): Promise<
     const f = fallback(url.pathname);
     res.writeHead(200, { 'Content-Type': f.type });
     res.end(f.body);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  };
+  const listen = async (port: number): Promise<NetServer> => {
+    const { front } = dualServer(handler);
+    await new Promise<void>((resolve, reject) => {
+      front.once('error', reject);
+      front.listen(port, '127.0.0.1', () => resolve());
+    });
+    return front;
+  };
+  const server = await listen(options.port ?? 0);
+  const extra = await Promise.all((options.extraPorts ?? []).map(listen));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('site server has no port');
   return {
@@ -98,6 +148,10 @@ export async function startSiteServer(options: { port?: number } = {}): Promise<
     requestsTo: (host, pathPrefix) => requests.filter((r) => r.host === host && (!pathPrefix || r.path.startsWith(pathPrefix))),
     clear: () => void requests.splice(0),
     route: (host, pathname, handler) => void routes.set(`${host}${pathname}`, handler),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: async () => {
+      const closing = [server, ...extra].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const socket of sockets) socket.destroy();
+      await Promise.all(closing);
+    },
   };
 }
