@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADGUARD_FILTERS, adguardInputs, adguardSource, adguardVersion } from './adguard';
 import { assemble, type RulesetPlan } from './assemble';
-import { Allowlist, B2bList, CompanyList, allowInputs, allowlistPredicate, b2bInputs, readList } from './lists';
+import { Allowlist, B2bList, CompanyList, TrackingSupplement, allowInputs, allowlistPredicate, b2bInputs, readList, supplementInputs } from './lists';
 import { DnrRuleArray } from './schema';
 import { buildTrackerLookup } from './trackers';
 import { CATEGORY_IDS, type CategoryId, type CompiledRulesets, type Problem, type RulesetInfo } from './types';
@@ -40,6 +40,7 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
   const b2b = readList(b2bFile, B2bList);
   const allow = readList(allowFile, Allowlist);
   const companies = readList(path.join(LISTS, 'companies.json'), CompanyList);
+  const supplement = readList(path.join(LISTS, 'tracking-supplement.json'), TrackingSupplement);
   const version = adguardVersion(REPO_ROOT);
 
   const plans: RulesetPlan[] = CATEGORY_IDS.map((category) => {
@@ -49,6 +50,11 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
       sources: filters.map((f) => adguardSource(f, version)),
       inputs: filters.flatMap((f) => adguardInputs(REPO_ROOT, f)),
     };
+    const extra = supplementInputs(supplement, category, 'assets/lists/tracking-supplement.json', listProblems);
+    if (extra.length > 0) {
+      plan.sources.push({ name: 'Kontor tracking supplement', licence: KONTOR_LICENCE, url: 'assets/lists/tracking-supplement.json' });
+      plan.inputs.push(...extra);
+    }
     if (category === 'b2b') {
       plan.sources.push({ name: 'Kontor B2B identification list', licence: KONTOR_LICENCE, url: 'assets/lists/b2b-identification.json' });
       plan.inputs.push(...b2bInputs(b2b, 'assets/lists/b2b-identification.json', listProblems));
@@ -81,7 +87,9 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
   }
   const blocked: Partial<Record<CategoryId, ReadonlySet<string>>> = {};
   for (const { plan, merged } of rulesets) if (plan.id !== 'allow') blocked[plan.id] = merged.domains;
-  const { lookup } = buildTrackerLookup(blocked, companies, b2b);
+  const named: CompanyList = { version: 1, companies: { ...companies.companies } };
+  for (const e of supplement.entries) named.companies[e.company] = [...(named.companies[e.company] ?? []), ...e.hosts];
+  const { lookup } = buildTrackerLookup(blocked, named, b2b);
   const allProblems = [...listProblems, ...problems];
   writeFileSync(path.join(opts.outDir, 'rulesets.json'), JSON.stringify(infos, null, 1));
   writeFileSync(path.join(opts.outDir, 'trackers.json'), JSON.stringify(lookup));

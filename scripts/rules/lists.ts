@@ -42,6 +42,34 @@ export const Allowlist = v.strictObject({
 });
 export type Allowlist = v.InferOutput<typeof Allowlist>;
 
+export const TrackingSupplement = v.strictObject({
+  $comment: v.optional(v.string()),
+  version: v.literal(1),
+  entries: v.array(v.strictObject({
+    hosts: v.pipe(v.array(v.string()), v.minLength(1)),
+    company: Text,
+    category: v.picklist(['ads', 'analytics', 'social']),
+    source: v.pipe(v.string(), v.minLength(20, 'every entry needs a source or reason')),
+  })),
+});
+export type TrackingSupplement = v.InferOutput<typeof TrackingSupplement>;
+
+/** Third-party host blocks from the supplement for one category. */
+export function supplementInputs(list: TrackingSupplement, category: string, source: string, problems: Problem[]): InputRule[] {
+  const out: InputRule[] = [];
+  list.entries.forEach((entry, i) => {
+    if (entry.category !== category) return;
+    const ref = `entries[${i}] (${entry.company})`;
+    const hosts = entry.hosts.filter((h) => {
+      const ok = isHostName(h);
+      if (!ok) problems.push({ source, ref, reason: `not a host name: ${JSON.stringify(h)}` });
+      return ok;
+    });
+    if (hosts.length > 0) out.push({ source, ref, raw: { action: { type: 'block' }, priority: 1, condition: { requestDomains: hosts, domainType: 'thirdParty' } } });
+  });
+  return out;
+}
+
 export const CompanyList = v.strictObject({
   $comment: v.optional(v.string()),
   version: v.literal(1),
