@@ -17,7 +17,8 @@ export const firefoxOrigin = `moz-extension://${FIREFOX_UUID}/`;
 
 export interface FirefoxOptions {
   locale?: string;
-  extensionDir?: string;
+  /** `null` launches Firefox without Kontor (the baseline for privacy comparisons). */
+  extensionDir?: string | null;
   prefs?: Record<string, unknown>;
 }
 
@@ -65,14 +66,18 @@ export async function launchFirefox(options: FirefoxOptions = {}): Promise<Firef
     protocolTimeout: 60_000,
     acceptInsecureCerts: true,
   });
-  await browser.installExtension(options.extensionDir ?? distFirefox);
-  // The first install opens Kontor's welcome page: our foothold into the extension origin.
-  const welcome = await waitForPage(browser, (u) => u.startsWith(firefoxOrigin));
+  let welcome: Page | undefined;
+  if (options.extensionDir !== null) {
+    await browser.installExtension(options.extensionDir ?? distFirefox);
+    // The first install opens Kontor's welcome page: our foothold into the extension origin.
+    welcome = await waitForPage(browser, (u) => u.startsWith(firefoxOrigin));
+  }
   return {
     browser,
     origin: firefoxOrigin,
     async openExtensionPage(name, query = '') {
       const url = `${firefoxOrigin}${name}.html${query}`;
+      if (!welcome) throw new Error('Firefox was launched without Kontor');
       await welcome.evaluate((u) => {
         void (globalThis as unknown as { browser: { tabs: { create(o: { url: string }): Promise<unknown> } } }).browser.tabs.create({ url: u });
       }, url);
