@@ -133,4 +133,25 @@ describe('channel engine, two orgs over an in-memory hub', () => {
     await syncAll(alice, alice2, bob1);
     for (const d of [alice, alice2, bob1]) expect(await texts(d, conv)).toEqual(['all here']);
   });
+
+  it('a pending commit that loses to an incoming commit is composed again on flush', async () => {
+    const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
+    await syncAll(bob1);
+    hub.devices.get(bob1.address)!.sendBlocked = true;
+    await expect(bob1.engine.addMembers(conv, [{ domain: 'globex.example', employee: 'carol' }])).rejects.toBeInstanceOf(TransportError);
+    await alice.engine.sendText(conv, 'epoch 1 message');
+    await alice.engine.removeDevices(conv, ['nobody@acme.example']); // no-op: nothing to commit
+    const alice2 = await makeDevice(hub, acme, 'alice', 'Alice Schmidt', keys);
+    await alice.engine.addMembers(conv, [{ domain: 'acme.example', employee: 'alice' }]);
+    hub.devices.get(bob1.address)!.sendBlocked = false;
+    await bob1.engine.sync(); // takes in alice's winning commit first: bob's pending one is now stale
+    await bob1.restart(); // and survives a restart in that state
+    await bob1.engine.flush();
+    await syncAll(alice, alice2, bob2);
+    const views = await Promise.all([alice, alice2, bob1, bob2].map((d) => d.engine.conversation(conv)));
+    expect(views.map((v) => v!.epoch)).toEqual([3, 3, 3, 3]);
+    expect(new Set(views.map((v) => v!.fingerprint.digits)).size).toBe(1);
+    expect(await texts(bob1, conv)).toEqual(['epoch 1 message']);
+  });
 });
+

@@ -173,3 +173,28 @@ function dump(v: unknown): string {
   if (v && typeof v === 'object' && !(v instanceof CryptoKey)) return Object.entries(v).map(([k, x]) => `${k}=${dump(x)}`).join(';');
   return String(v);
 }
+
+describe('incoming credentials', () => {
+  it('a Welcome from a group whose members do not verify is refused with CredentialError and nothing is joined', async () => {
+    // a rogue device with a self-made acme certificate builds a group and adds bob directly
+    const { createGroupState, commit: mlsCommit, generateKeyPackage: gen, generateSignatureKeyPair: sigGen, decodeKeyPackage: dec } = await import('../../../src/background/channel/mls');
+    const rogueOrg = await makeOrg('acme.example');
+    const sig = await sigGen();
+    const cert = await issue(rogueOrg, { deviceId: 'rogue', employeeId: 'alice', displayName: 'Alice Schmidt', devicePublicKey: alice.cert.devicePublicKey, mlsSignatureKey: toBase64(sig.publicKey) });
+    hub.register(cert);
+    const rogue = hub.transport('rogue@acme.example');
+    await rogue.createConversation('c-rogue');
+    const config = clientConfig({ validateCredential: async () => true }); // ts-mls's default: accepts anything
+    const group = await createGroupState(utf8('c-rogue'), await gen(cert, sig), config);
+    const [claimed] = await rogue.claimKeyPackages('globex.example', { employee: 'bob' });
+    const out = await mlsCommit(group, { add: [dec(Uint8Array.from(Buffer.from(claimed!.keyPackage, 'base64')))] });
+    // bob's engine, unlike ts-mls's default, checks the rogue's credential in the Welcome's tree
+    await rogue.send({ conversationId: 'c-rogue', messageId: 'r1', kind: 'commit', epoch: 0, payload: toBase64(out.commit), members: ['rogue@acme.example', bob.address] });
+    await rogue.send({ conversationId: 'c-rogue', messageId: 'r2', kind: 'welcome', epoch: 1, payload: toBase64(out.welcome!), recipients: [bob.address] });
+    await bob.engine.sync();
+    expect(await bob.engine.conversation('c-rogue')).toBeNull();
+    const warning = bob.events.find((e) => e.type === 'warning');
+    expect(warning && warning.type === 'warning' && warning.error).toMatchObject({ name: 'CredentialError', code: 'bad_signature' });
+    expect(hub.devices.get(bob.address)!.inbox).toHaveLength(0); // acknowledged once, not retried forever
+  });
+});
