@@ -8,7 +8,7 @@ import { effectiveSettings } from '../shared/policy/effective';
 import { KontorError } from '../shared/errors';
 import { createDispatcher, type Handlers } from './dispatcher';
 import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './partners/directory';
-import { handleDetect, handleSignals, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
+import { handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
 import { getPolicy, loadPolicy, onPolicyChange, policySettled, watchPolicy } from './policy';
 import { getUserSettings } from './settings';
 import { forgetTab, getTabState } from './tabs';
@@ -32,8 +32,7 @@ const handlers: Handlers = {
     language: uiLanguage(),
     startedAt,
   }),
-  'page.detect': ({ url }, ctx) => handleDetect(url, ctx.tabId),
-  'page.signals': (params, ctx) => handleSignals(params, ctx.tabId),
+  'page.detect': (params, ctx) => handleDetect(params, ctx.tabId),
   'tab.state': ({ tabId }) => getTabState(tabId),
   'policy.state': async () => {
     const { managed, problems, policy } = await policySettled();

@@ -2,9 +2,8 @@
  * Partner detector (content script, isolated world, document_idle). Injected only on
  * partner domains and on LinkedIn/XING. It never changes the page's DOM, exposes nothing
  * to the page and posts nothing the page could observe; it holds no keys and no message
- * text. It tells the background which URL loaded; only when the background asks (a
- * profile page that is not already a verified match) does it read public signals:
- * schema.org Organization JSON-LD, rel=me links and the profile's company-website link.
+ * text. It tells the background which URL loaded; on LinkedIn and XING it also reads public
+ * signals: schema.org Organization JSON-LD, rel=me links and the company-website link.
  */
 import { sendFromContent } from '../shared/browser-lite';
 
@@ -45,29 +44,27 @@ function hrefs(selector: string): string[] {
   return [...document.querySelectorAll<HTMLAnchorElement | HTMLLinkElement>(selector)].map((a) => a.href).filter(Boolean).slice(0, 20);
 }
 
-function readSignals(): void {
+function readSignals() {
   // LinkedIn's public company page marks its website link with this tracking name; XING's
   // company pages with a test id. Both are read, never clicked or changed.
   const [website] = hrefs('a[data-tracking-control-name="about_website"], a[data-testid="company-website"]');
-  void sendFromContent('page.signals', {
-    url: location.href,
-    organizations: organizations(),
-    relMe: hrefs('a[rel~="me"][href], link[rel~="me"][href]'),
-    website: website ?? null,
-  }).catch(() => undefined);
+  return { organizations: organizations(), relMe: hrefs('a[rel~="me"][href], link[rel~="me"][href]'), website: website ?? null };
 }
 
-async function detect(): Promise<void> {
-  const reply = await sendFromContent('page.detect', { url: location.href });
-  if (reply.ok && reply.result.scan) readSignals();
+/** Profile hosts, where public signals are read (partner domains match by URL alone). */
+const onProfileHost = /(^|\.)(linkedin|xing)\.com$/.test(location.hostname);
+
+function detect(): void {
+  // One message per page: the URL, plus signals on a profile host.
+  void sendFromContent('page.detect', { url: location.href, ...(onProfileHost ? { signals: readSignals() } : {}) }).catch(() => undefined);
 }
 
 if (location.protocol === 'http:' || location.protocol === 'https:') {
-  void detect().catch(() => undefined);
+  detect();
   // The background asks again after in-page navigation (single-page apps).
   const scope = globalThis as unknown as { browser?: typeof chrome; chrome?: typeof chrome };
   (scope.browser ?? scope.chrome)?.runtime.onMessage.addListener((message: unknown) => {
     const m = message as { kontor?: unknown; kind?: unknown } | null;
-    if (m?.kontor === 1 && m.kind === 'detect.rescan') void detect().catch(() => undefined);
+    if (m?.kontor === 1 && m.kind === 'detect.rescan') detect();
   });
 }

@@ -22,16 +22,21 @@ const UrlList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLeng
 export const protocol = {
   /** Health and identity of the background, used by every UI on open. */
   'app.status': { tier: 'extension', params: Empty },
-  /** Content script: "this page finished loading at URL"; answers whether to read signals. */
-  'page.detect': { tier: 'content', params: v.strictObject({ url: HttpUrl }) },
-  /** Content script: public signals read from a profile page (never verifies anything alone). */
-  'page.signals': {
+  /**
+   * Content script: "this page finished loading at URL", with public signals when it runs on a
+   * profile host (LinkedIn, XING). Signals never verify anything alone.
+   */
+  'page.detect': {
     tier: 'content',
     params: v.strictObject({
       url: HttpUrl,
-      organizations: v.pipe(v.array(v.strictObject({ name: v.optional(ShortStr), url: v.optional(ShortStr), sameAs: UrlList })), v.maxLength(10)),
-      relMe: UrlList,
-      website: v.nullable(v.pipe(v.string(), v.maxLength(2048))),
+      signals: v.optional(
+        v.strictObject({
+          organizations: v.pipe(v.array(v.strictObject({ name: v.optional(ShortStr), url: v.optional(ShortStr), sameAs: UrlList })), v.maxLength(10)),
+          relMe: UrlList,
+          website: v.nullable(v.pipe(v.string(), v.maxLength(2048))),
+        }),
+      ),
     }),
   },
   /** UI: the state Kontor keeps for one tab (what was seen there). */
@@ -102,8 +107,7 @@ export interface Discovery {
 
 export interface Results {
   'app.status': AppStatus;
-  'page.detect': { scan: boolean };
-  'page.signals': { accepted: boolean };
+  'page.detect': { partner: boolean };
   'tab.state': TabState;
   'policy.state': PolicyStateView;
   'partners.list': { partners: PartnerView[]; canAdd: boolean };

@@ -71,7 +71,7 @@ describe('foundation (Chromium)', () => {
     expect(await send({ kontor: 1, kind: 'tab.state', params: { tabId: 1 } })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     expect(await send({ kind: 'page.detect' })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
-    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'http://www.linkedin.com/company/globex/' } })).toEqual({ ok: true, result: { scan: true } });
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'http://www.linkedin.com/company/globex/' } })).toEqual({ ok: true, result: { partner: false } });
     await page.close();
   });
 

@@ -14,7 +14,7 @@ const handlers = {
   },
   'page.detect': ({ url }: { url: string }) => {
     calls.push(url);
-    return { scan: false };
+    return { partner: false };
   },
   'tab.state': ({ tabId }: { tabId: number }) => {
     if (tabId === 99) throw new KontorError('not_found', 'no such tab');
@@ -47,8 +47,8 @@ describe('message dispatcher', () => {
   });
 
   it('allows only the allowlisted kinds from content scripts', async () => {
-    expect([...contentKinds].sort()).toEqual(['page.detect', 'page.signals']);
-    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.linkedin.com/company/x' } }, content)).toEqual({ ok: true, result: { scan: false } });
+    expect([...contentKinds]).toEqual(['page.detect']);
+    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.linkedin.com/company/x' } }, content)).toEqual({ ok: true, result: { partner: false } });
     for (const kind of Object.keys(protocol).filter((k) => !contentKinds.has(k as never))) {
       expect(await dispatch({ kontor: 1, kind, params: {} }, content), kind).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     }

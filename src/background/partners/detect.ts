@@ -54,27 +54,24 @@ async function paintAction(tabId: number, state: TabState): Promise<void> {
   await browser.action.setTitle({ tabId, title }).catch(() => undefined);
 }
 
-export async function handleDetect(url: string, tabId: number | undefined): Promise<{ scan: boolean }> {
-  if (tabId === undefined) return { scan: false };
-  const state = await evaluateTab(tabId, url);
-  // Read page signals only on a profile page that is not already a verified match.
-  return { scan: !state.match && profileHostOf(new URL(url).hostname) !== undefined };
+export async function handleDetect(params: Params<'page.detect'>, tabId: number | undefined): Promise<{ partner: boolean }> {
+  if (tabId === undefined) return { partner: false };
+  const state = await evaluateTab(tabId, params.url);
+  if (!state.match && params.signals) await noteSignals(tabId, params.signals);
+  return { partner: state.match !== null };
 }
 
-export async function handleSignals(params: Params<'page.signals'>, tabId: number | undefined): Promise<{ accepted: boolean }> {
-  if (tabId === undefined) return { accepted: false };
-  const state = await getTabState(tabId);
-  if (state.url !== params.url || state.match) return { accepted: false };
-  const claimed = [params.website, ...params.relMe, ...params.organizations.flatMap((o) => [o.url, ...o.sameAs])];
+/** A profile page that links to a partner but is not claimed by it: an unverified hint. */
+async function noteSignals(tabId: number, signals: NonNullable<Params<'page.detect'>['signals']>): Promise<void> {
+  const claimed = [signals.website, ...signals.relMe, ...signals.organizations.flatMap((o) => [o.url, ...o.sameAs])];
   for (const link of claimed) {
     if (!link) continue;
     const match = index.match(link);
     if (match?.via === 'domain') {
       await updateTabState(tabId, { hint: { domain: match.partner.domain, name: match.partner.name, reason: 'unconfirmed-profile' } });
-      return { accepted: true };
+      return;
     }
   }
-  return { accepted: true };
 }
 
 /** Runs only on the employee's click in the popup: looks for `<link rel="kontor">`. */
