@@ -5,7 +5,7 @@
  * Tracker rulesets are compiled from list data at build time (scripts/rules/compile.ts).
  */
 import { build as esbuild } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -24,15 +24,54 @@ const pages = ['popup', 'sidepanel', 'options'] as const;
 
 type Manifest = Record<string, unknown> & { permissions: string[]; background: Record<string, unknown> };
 
-interface RulesetMeta { id: string; file: string; enabledByDefault: boolean }
+interface RulesetMeta { id: string; category: string; file: string; enabledByDefault: boolean; rules: number; bytes: number }
 
-async function compileRulesets(outDir: string): Promise<RulesetMeta[]> {
+/** addons-linter refuses to parse files over 5 MB; keep every shipped rule file under this. */
+const MAX_RULE_FILE_BYTES = 3_500_000;
+
+async function compileRulesets(outDir: string, quiet: boolean): Promise<RulesetMeta[]> {
   const compiler = path.join(root, 'scripts/rules/compile.ts');
   if (!existsSync(compiler)) return [];
-  const mod = (await import(pathToFileURL(compiler).href)) as { compileRules(o: { outDir: string }): Promise<unknown> };
-  await mod.compileRules({ outDir });
+  const mod = (await import(pathToFileURL(compiler).href)) as { compileRules(o: { outDir: string; quiet?: boolean }): Promise<unknown> };
+  await mod.compileRules({ outDir, quiet });
   const meta = JSON.parse(readFileSync(path.join(outDir, 'rulesets.json'), 'utf8')) as RulesetMeta[];
-  return meta;
+  return splitLargeRulesets(outDir, meta);
+}
+
+/**
+ * A category whose rule file is too large for the store linters ships as several rulesets
+ * (`analytics_1`, `analytics_2`, ...) of the same category; the background switches a
+ * category by switching all of its rulesets.
+ */
+function splitLargeRulesets(outDir: string, meta: RulesetMeta[]): RulesetMeta[] {
+  const result: RulesetMeta[] = [];
+  for (const entry of meta) {
+    if (entry.bytes <= MAX_RULE_FILE_BYTES) {
+      result.push(entry);
+      continue;
+    }
+    const rules = JSON.parse(readFileSync(path.join(outDir, entry.file), 'utf8')) as unknown[];
+    const chunks: unknown[][] = [[]];
+    let bytes = 2;
+    for (const rule of rules) {
+      const size = JSON.stringify(rule).length + 1;
+      if (bytes + size > MAX_RULE_FILE_BYTES && chunks[chunks.length - 1]!.length) {
+        chunks.push([]);
+        bytes = 2;
+      }
+      chunks[chunks.length - 1]!.push(rule);
+      bytes += size;
+    }
+    for (const [i, chunk] of chunks.entries()) {
+      const file = `${entry.id}-${i + 1}.json`;
+      const text = JSON.stringify(chunk);
+      writeFileSync(path.join(outDir, file), text);
+      result.push({ ...entry, id: `${entry.id}_${i + 1}`, file, rules: chunk.length, bytes: text.length });
+    }
+    rmSync(path.join(outDir, entry.file));
+  }
+  writeFileSync(path.join(outDir, 'rulesets.json'), JSON.stringify(result, null, 2));
+  return result;
 }
 
 function manifestFor(target: Target, rulesets: RulesetMeta[]): Manifest {
@@ -58,6 +97,26 @@ function manifestFor(target: Target, rulesets: RulesetMeta[]): Manifest {
     m.permissions = m.permissions.filter((p) => p !== 'sidePanel');
   }
   return m;
+}
+
+/**
+ * Each feature keeps its UI strings in its own file (`assets/_locales/<lang>/<feature>.json`);
+ * the build merges them into the one `messages.json` per language that browsers read.
+ */
+function writeLocales(outDir: string): void {
+  const src = path.join(root, 'assets/_locales');
+  for (const lang of readdirSync(src)) {
+    const merged: Record<string, unknown> = {};
+    for (const file of readdirSync(path.join(src, lang)).filter((f) => f.endsWith('.json')).sort()) {
+      const part = JSON.parse(readFileSync(path.join(src, lang, file), 'utf8')) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(part)) {
+        if (key in merged) throw new Error(`duplicate UI string "${key}" in _locales/${lang}/${file}`);
+        merged[key] = value;
+      }
+    }
+    mkdirSync(path.join(outDir, lang), { recursive: true });
+    writeFileSync(path.join(outDir, lang, 'messages.json'), JSON.stringify(merged));
+  }
 }
 
 function pageHtml(name: string): string {
@@ -101,7 +160,8 @@ export async function build(options: { quiet?: boolean } = {}): Promise<void> {
   for (const [file, out] of Object.entries(result.metafile.outputs)) log(`  ${path.basename(file).padEnd(16)} ${out.bytes} bytes`);
 
   const rulesDir = path.join(root, 'build/rules');
-  const rulesets = await compileRulesets(rulesDir);
+  rmSync(rulesDir, { recursive: true, force: true });
+  const rulesets = await compileRulesets(rulesDir, options.quiet ?? false);
 
   for (const target of targets) {
     const out = path.join(dist, target);
@@ -109,7 +169,7 @@ export async function build(options: { quiet?: boolean } = {}): Promise<void> {
     for (const name of Object.keys(entries)) cpSync(path.join(bundles, `${name}.js`), path.join(out, `${name}.js`));
     for (const page of pages) writeFileSync(path.join(out, `${page}.html`), pageHtml(page));
     cpSync(path.join(root, 'src/ui/styles.css'), path.join(out, 'ui.css'));
-    cpSync(path.join(root, 'assets/_locales'), path.join(out, '_locales'), { recursive: true });
+    writeLocales(path.join(out, '_locales'));
     cpSync(path.join(root, 'assets/icons'), path.join(out, 'icons'), { recursive: true });
     const schema = path.join(root, 'assets/managed_schema.json');
     if (existsSync(schema)) cpSync(schema, path.join(out, 'managed_schema.json'));

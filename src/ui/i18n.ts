@@ -3,9 +3,12 @@
  * English or German. Keys are checked against the English catalogue at compile time.
  */
 import { browser } from '../shared/browser';
-import type en from '../../assets/_locales/en/messages.json';
+import type core from '../../assets/_locales/en/messages.json';
+import type blocking from '../../assets/_locales/en/blocking.json';
+import type channel from '../../assets/_locales/en/channel.json';
 
-export type MessageKey = keyof typeof en;
+/** Keys of every feature's English catalogue (the build merges them per language). */
+export type MessageKey = keyof typeof core | keyof typeof blocking | keyof typeof channel;
 
 export function t(key: MessageKey, ...substitutions: string[]): string {
   return browser.i18n.getMessage(key, substitutions) || key;
