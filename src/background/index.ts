@@ -6,6 +6,8 @@
 import { browser, browserName, extensionOrigin, uiLanguage, type Runtime } from '../shared/browser';
 import { effectiveSettings } from '../shared/policy/effective';
 import { KontorError } from '../shared/errors';
+import { channelHandlers } from './channel/handlers';
+import { connect as connectChannel } from './channel/service';
 import { createDispatcher, type Handlers } from './dispatcher';
 import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './partners/directory';
 import { handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
@@ -15,6 +17,7 @@ import { forgetTab, getTabState } from './tabs';
 
 const startedAt = Date.now();
 const MANIFEST_ALARM = 'kontor-manifests';
+const CHANNEL_ALARM = 'kontor-channel';
 
 async function init(): Promise<void> {
   // Session storage is readable only by extension pages unless widened; keep it that way.
@@ -22,6 +25,8 @@ async function init(): Promise<void> {
   await session.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => undefined);
   await loadPolicy();
   await rebuildIndex();
+  // The gateway connection comes up in the background; nothing waits for it.
+  void connectChannel();
 }
 const ready = init();
 
@@ -59,6 +64,7 @@ const handlers: Handlers = {
     return p;
   },
   'discovery.inspect': ({ tabId }) => inspectTab(tabId),
+  ...channelHandlers,
   'contact.request': async ({ domain }) => {
     const partner = (await listPartners()).find((p) => p.domain === domain);
     if (!partner) throw new KontorError('not_found', `${domain} is not a partner`);
@@ -87,10 +93,13 @@ onPolicyChange(() => void rebuildIndex().then(() => refreshDue()));
 onDirectoryChange(() => void rebuildIndex());
 browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === MANIFEST_ALARM) void ready.then(() => refreshDue());
+  // A stopped service worker wakes here and reconnects to collect waiting messages.
+  if (alarm.name === CHANNEL_ALARM) void ready.then(() => connectChannel());
 });
 browser.runtime.onStartup.addListener(() => void ready.then(() => refreshDue()));
 browser.runtime.onInstalled.addListener(({ reason }) => {
   void browser.alarms.create(MANIFEST_ALARM, { periodInMinutes: 60 });
+  void browser.alarms.create(CHANNEL_ALARM, { periodInMinutes: 1 });
   void ready.then(async () => {
     await policySettled();
     await refreshDue();

@@ -17,6 +17,7 @@ const TabId = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Empty = v.strictObject({});
 const DomainParam = v.pipe(v.string(), v.minLength(1), v.maxLength(253));
 const ShortStr = v.pipe(v.string(), v.maxLength(300));
+const ConversationId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/));
 const UrlList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLength(20));
 
 export const protocol = {
@@ -50,6 +51,18 @@ export const protocol = {
   /** UI: the employee chose "Start private contact" with this partner (side panel picks it up). */
   'contact.request': { tier: 'extension', params: v.strictObject({ domain: DomainParam }) },
   'contact.pending': { tier: 'extension', params: Empty },
+  // --- channel ---
+  'channel.identity': { tier: 'extension', params: Empty },
+  'channel.enroll': {
+    tier: 'extension',
+    params: v.strictObject({ gatewayUrl: v.optional(HttpUrl), code: v.pipe(v.string(), v.trim(), v.minLength(4), v.maxLength(128)) }),
+  },
+  'channel.start': { tier: 'extension', params: v.strictObject({ domain: DomainParam, contact: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)) }) },
+  'channel.list': { tier: 'extension', params: Empty },
+  'channel.view': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
+  'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(8000)) }) },
+  'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
+  // --- end channel ---
   /** UI, on the employee's click: does the company of this tab offer Kontor contact? */
   'discovery.inspect': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
 } as const satisfies Record<string, { tier: Tier; params: v.GenericSchema }>;
@@ -97,6 +110,59 @@ export interface PolicyStateView {
   locks: string[];
 }
 
+// --- channel ---
+export interface ChannelIdentity {
+  enrolled: boolean;
+  displayName: string | null;
+  employeeId: string | null;
+  orgDomain: string | null;
+  orgName: string | null;
+  gatewayUrl: string | null;
+  /** the gateway is set by the organisation's policy */
+  gatewayLocked: boolean;
+  connected: boolean;
+}
+
+export interface PersonView {
+  displayName: string;
+  orgDomain: string;
+  employeeId: string;
+  deviceId: string;
+}
+
+export type DeliveryStateView = 'queued' | 'sent' | 'partner' | 'delivered' | null;
+
+export interface ChannelMessageView {
+  id: string;
+  at: number;
+  direction: 'in' | 'out';
+  state: DeliveryStateView;
+  sender: PersonView;
+  text: string | null;
+  event: { kind: string; who: PersonView[] } | null;
+}
+
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  partnerDomain: string | null;
+  contact: string | null;
+  unread: number;
+  lastActivity: number;
+  status: string;
+  warning: string | null;
+}
+
+export interface ConversationDetail extends ConversationSummary {
+  verified: boolean;
+  partnerState: VerificationState | null;
+  fingerprint: { epoch: number; digits: string };
+  members: (PersonView & { verified: boolean; self: boolean })[];
+  messages: ChannelMessageView[];
+}
+// --- end channel ---
+
+
 export interface Discovery {
   domain: string;
   /** The manifest URL the site itself points to, if any. */
@@ -117,6 +183,13 @@ export interface Results {
   'partners.acceptKey': PartnerView;
   'discovery.inspect': Discovery;
   'contact.request': { partner: PartnerView };
+  'channel.identity': ChannelIdentity;
+  'channel.enroll': ChannelIdentity;
+  'channel.start': { conversationId: string; added: number; rejected: string[] };
+  'channel.list': { conversations: ConversationSummary[] };
+  'channel.view': ConversationDetail;
+  'channel.send': ChannelMessageView;
+  'channel.read': { read: true };
   'contact.pending': { partner: PartnerView | null };
 }
 

@@ -1,12 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { browser } from '../../shared/browser';
 import { send } from '../../shared/messaging';
-import type { PartnerView } from '../../shared/protocol';
+import type { ChannelIdentity, ConversationSummary, PartnerView } from '../../shared/protocol';
 import { mount } from '../components/mount';
 import { ErrorNote } from '../components/ErrorNote';
 import { PartnerCard } from '../components/PartnerCard';
-import { useAsync } from '../components/useAsync';
 import { t } from '../i18n';
+import { Conversation } from './Conversation';
+import { Enroll } from './Enroll';
+import { useChannelEvents } from './useChannelEvents';
 
 function usePendingContact(): PartnerView | null {
   const [partner, setPartner] = useState<PartnerView | null>(null);
@@ -20,21 +22,94 @@ function usePendingContact(): PartnerView | null {
   return partner;
 }
 
+function ContactPicker({ partner, onStarted }: { partner: PartnerView; onStarted: (id: string) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const start = async (contact: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      onStarted((await send('channel.start', { domain: partner.domain, contact })).conversationId);
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div data-testid="contact-partner">
+      <PartnerCard partner={partner}>
+        <p>{partner.contacts.length ? t('chooseContact', partner.name) : t('noContacts', partner.name)}</p>
+        <div class="row">
+          {partner.contacts.map((c) => (
+            <button key={c.id} class="primary" disabled={busy || partner.keyWarning !== null} data-testid={`contact-${c.id}`} onClick={() => void start(c.id)}>
+              {c.name}
+            </button>
+          ))}
+        </div>
+        {busy && <p class="muted" aria-live="polite">{t('startingContact')}</p>}
+        {error && <ErrorNote error={error} />}
+      </PartnerCard>
+    </div>
+  );
+}
+
 function SidePanel() {
-  const status = useAsync(() => send('app.status', {}), []);
-  const partner = usePendingContact();
+  const tick = useChannelEvents();
+  const [identity, setIdentity] = useState<ChannelIdentity | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [list, setList] = useState<ConversationSummary[]>([]);
+  const [open, setOpen] = useState<string | null>(null);
+  const [dismissed, setDismissed] = useState<string | null>(null);
+  const pending = usePendingContact();
+  useEffect(() => void send('channel.identity', {}).then(setIdentity, setError), [tick]);
+  useEffect(() => {
+    if (identity?.enrolled) void send('channel.list', {}).then((r) => setList(r.conversations), setError);
+  }, [identity?.enrolled, tick, open]);
+
   return (
     <main>
       <h1>{t('sidepanelTitle')}</h1>
-      {status.status === 'error' && <ErrorNote error={status.error} />}
-      {partner && (
-        <div data-testid="contact-partner">
-          <PartnerCard partner={partner} />
-        </div>
+      {error && <ErrorNote error={error} />}
+      {identity && !identity.enrolled && <Enroll identity={identity} onDone={setIdentity} />}
+      {identity?.enrolled && (
+        <p class="muted" data-testid="identity">
+          {t('youAre', identity.displayName ?? '', identity.orgName ?? identity.orgDomain ?? '')} ·{' '}
+          <span class={identity.connected ? 'ok' : 'warn'} data-testid="connection">{t(identity.connected ? 'connected' : 'offline')}</span>
+        </p>
       )}
-      <section aria-label={t('sidepanelTitle')} data-testid="conversations">
-        <p class="muted">{t('sidepanelEmpty')}</p>
-      </section>
+      {identity?.enrolled && pending && pending.domain !== dismissed && !open && (
+        <ContactPicker
+          partner={pending}
+          onStarted={(id) => {
+            setDismissed(pending.domain);
+            setOpen(id);
+          }}
+        />
+      )}
+      {identity?.enrolled && open && <Conversation id={open} tick={tick} onBack={() => setOpen(null)} />}
+      {identity?.enrolled && !open && (
+        <section aria-labelledby="conv-h" data-testid="conversations">
+          <h2 id="conv-h">{t('conversations')}</h2>
+          {list.length === 0 && <p class="muted">{t('sidepanelEmpty')}</p>}
+          <ul class="plain">
+            {list.map((c) => (
+              <li key={c.id}>
+                <button class="conv" data-testid="conversation-item" onClick={() => setOpen(c.id)}>
+                  <strong>{c.title}</strong> {c.unread > 0 && <span class="badge" data-testid="unread">{t('unread', String(c.unread))}</span>}
+                  <br />
+                  <span class="muted">{new Date(c.lastActivity).toLocaleString()}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {!identity?.enrolled && (
+        <section data-testid="conversations">
+          <p class="muted">{t('sidepanelEmpty')}</p>
+        </section>
+      )}
     </main>
   );
 }

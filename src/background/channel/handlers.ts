@@ -1,0 +1,91 @@
+/** Message handlers for the private channel (side panel, popup). */
+import { browser } from '../../shared/browser';
+import { KontorError } from '../../shared/errors';
+import type { ChannelMessageView, ConversationDetail, ConversationSummary } from '../../shared/protocol';
+import type { Handlers } from '../dispatcher';
+import { listPartners } from '../partners/directory';
+import { channelIdentity, enrollDevice, isConnected, requireEngine } from './service';
+import type { MessageView, Person } from './index';
+
+interface ConversationMeta {
+  partnerDomain: string | null;
+  contact: string | null;
+}
+const metaKey = (id: string) => `conv:${id}`;
+
+const person = (p: Person) => ({ displayName: p.displayName, orgDomain: p.orgDomain, employeeId: p.employeeId, deviceId: p.deviceId });
+
+function messageView(m: MessageView): ChannelMessageView {
+  return {
+    id: m.id,
+    at: m.at,
+    direction: m.direction === 'out' ? 'out' : 'in',
+    state: (m.state ?? null) as ChannelMessageView['state'],
+    sender: person(m.sender),
+    text: m.payload?.type === 'text' ? m.payload.text : null,
+    event: m.event ? { kind: m.event.kind, who: m.event.who.map(person) } : null,
+  };
+}
+
+async function summary(c: { id: string; unread: number; lastActivity: number; status: string; warning?: unknown }, partnerOrgs?: string[]): Promise<ConversationSummary> {
+  const stored = ((await browser.storage.local.get(metaKey(c.id)))[metaKey(c.id)] as ConversationMeta | undefined) ?? { partnerDomain: partnerOrgs?.[0] ?? null, contact: null };
+  const partners = await listPartners();
+  const partner = partners.find((p) => p.domain === stored.partnerDomain);
+  const contactName = partner?.contacts.find((x) => x.id === stored.contact)?.name ?? stored.contact;
+  const org = partner?.name ?? stored.partnerDomain ?? '—';
+  return {
+    id: c.id,
+    title: contactName ? `${org} · ${contactName}` : org,
+    partnerDomain: stored.partnerDomain,
+    contact: stored.contact,
+    unread: c.unread,
+    lastActivity: c.lastActivity,
+    status: c.status,
+    warning: c.warning ? String(c.warning) : null,
+  };
+}
+
+export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enroll' | 'channel.start' | 'channel.list' | 'channel.view' | 'channel.send' | 'channel.read'> = {
+  'channel.identity': () => channelIdentity(),
+  'channel.enroll': ({ gatewayUrl, code }) => enrollDevice(gatewayUrl, code),
+  'channel.start': async ({ domain, contact }) => {
+    const partner = (await listPartners()).find((p) => p.domain === domain);
+    if (!partner) throw new KontorError('not_found', `${domain} is not a partner`);
+    if (partner.keyWarning) throw new KontorError('forbidden', `the key of ${partner.name} changed: confirm it first`);
+    if (!partner.fingerprint) throw new KontorError('forbidden', `${partner.name} is not verified yet`);
+    const engine = await requireEngine();
+    if (!isConnected()) throw new KontorError('unavailable', 'not connected to your company gateway');
+    const result = await engine.startConversation([{ domain, contact }]);
+    if (result.added.length === 0) throw new KontorError('not_found', `nobody at ${partner.name} can be reached as "${contact}" right now`);
+    const meta: ConversationMeta = { partnerDomain: domain, contact };
+    await browser.storage.local.set({ [metaKey(result.conversationId)]: meta });
+    return { conversationId: result.conversationId, added: result.added.length, rejected: result.rejected.map((e) => e.message) };
+  },
+  'channel.list': async () => {
+    const engine = await requireEngine();
+    const list = await engine.conversations();
+    const conversations = await Promise.all(list.map(async (c) => summary(c, (await engine.conversation(c.id))?.partnerOrgs)));
+    return { conversations };
+  },
+  'channel.view': async ({ conversationId }) => {
+    const engine = await requireEngine();
+    const c = await engine.conversation(conversationId);
+    if (!c) throw new KontorError('not_found', 'no such conversation');
+    const base = await summary(c, c.partnerOrgs);
+    const partner = (await listPartners()).find((p) => p.domain === base.partnerDomain);
+    const detail: ConversationDetail = {
+      ...base,
+      verified: c.verified,
+      partnerState: partner?.state ?? null,
+      fingerprint: { epoch: Number(c.fingerprint.epoch), digits: c.fingerprint.digits },
+      members: c.members.map((m) => ({ ...person(m), verified: m.verification.state === 'verified', self: m.self })),
+      messages: (await engine.messages(conversationId)).map(messageView),
+    };
+    return detail;
+  },
+  'channel.send': async ({ conversationId, text }) => messageView(await (await requireEngine()).sendText(conversationId, text)),
+  'channel.read': async ({ conversationId }) => {
+    await (await requireEngine()).markRead(conversationId);
+    return { read: true as const };
+  },
+};

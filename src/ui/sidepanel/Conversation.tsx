@@ -1,0 +1,112 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { send } from '../../shared/messaging';
+import type { ChannelMessageView, ConversationDetail } from '../../shared/protocol';
+import { ErrorNote } from '../components/ErrorNote';
+import { t, uiLang, type MessageKey } from '../i18n';
+
+const stateKey: Record<string, MessageKey> = { queued: 'stateQueued', sent: 'stateSent', partner: 'statePartner', delivered: 'stateDelivered' };
+
+function dayOf(at: number): string {
+  const d = new Date(at);
+  if (d.toDateString() === new Date().toDateString()) return t('today');
+  return d.toLocaleDateString(uiLang(), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+function Message({ m }: { m: ChannelMessageView }) {
+  if (m.event) {
+    const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
+    const key: MessageKey = m.event.kind === 'removed_self' ? 'eventRemovedSelf' : m.event.kind === 'removed' ? 'eventRemoved' : 'eventJoined';
+    return <li class="event muted" data-testid="event">{t(key, who)}</li>;
+  }
+  return (
+    <li class={`msg ${m.direction}`} data-testid="message" data-direction={m.direction}>
+      <div class="meta">
+        <strong>{m.sender.displayName}</strong> <span class="muted">{m.sender.orgDomain}</span>{' '}
+        <time class="muted" dateTime={new Date(m.at).toISOString()}>{new Date(m.at).toLocaleTimeString(uiLang(), { hour: '2-digit', minute: '2-digit' })}</time>
+      </div>
+      <div class="text" data-testid="message-text">{m.text}</div>
+      {m.direction === 'out' && m.state && <div class="muted state" data-testid="delivery" data-state={m.state}>{t(stateKey[m.state] ?? 'stateQueued')}</div>}
+    </li>
+  );
+}
+
+/** One conversation: verification header, messages with day separators, composer. */
+export function Conversation({ id, tick, onBack }: { id: string; tick: number; onBack: () => void }) {
+  const [detail, setDetail] = useState<ConversationDetail | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [text, setText] = useState('');
+  const list = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    void send('channel.view', { conversationId: id }).then(setDetail, setError);
+    void send('channel.read', { conversationId: id }).catch(() => undefined);
+  }, [id, tick]);
+  useEffect(() => list.current?.lastElementChild?.scrollIntoView({ block: 'end' }), [detail?.messages.length]);
+
+  const submit = async () => {
+    const body = text.trim();
+    if (!body) return;
+    setText('');
+    try {
+      await send('channel.send', { conversationId: id, text: body });
+      setDetail(await send('channel.view', { conversationId: id }));
+    } catch (e) {
+      setError(e as Error);
+      setText(body);
+    }
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      void submit();
+    }
+  };
+
+  let lastDay = '';
+  return (
+    <section aria-label={detail?.title ?? ''} data-testid="conversation">
+      <button onClick={onBack}>← {t('back')}</button>
+      {error && <ErrorNote error={error} />}
+      {detail && (
+        <>
+          <header class="card">
+            <h2 data-testid="conversation-title">{detail.title}</h2>
+            <p class={detail.verified ? 'ok' : 'warn'} data-testid="conversation-verified" data-verified={String(detail.verified)}>
+              {t(detail.verified ? 'conversationVerified' : 'conversationUnverified')}
+            </p>
+            <p class="muted">{t('safetyNumber')}:</p>
+            <code data-testid="safety-fingerprint">{detail.fingerprint.digits}</code>
+            <details>
+              <summary>{t('members')} ({detail.members.length})</summary>
+              <ul>
+                {detail.members.map((m) => (
+                  <li key={m.deviceId + m.orgDomain}>
+                    {m.displayName} · {m.orgDomain} {m.verified ? '✓' : '⚠'}
+                  </li>
+                ))}
+              </ul>
+            </details>
+          </header>
+          <ol class="plain messages" ref={list} aria-live="polite" data-testid="messages">
+            {detail.messages.map((m) => {
+              const day = dayOf(m.at);
+              const sep = day !== lastDay ? <li class="day muted" role="separator">{day}</li> : null;
+              lastDay = day;
+              return [sep, <Message key={m.id} m={m} />];
+            })}
+          </ol>
+          <form
+            class="composer"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void submit();
+            }}
+          >
+            <label for="composer" class="sr-only">{t('composerLabel')}</label>
+            <textarea id="composer" data-testid="composer" rows={2} value={text} placeholder={t('composerLabel')} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} onKeyDown={onKey} />
+            <button class="primary" type="submit" data-testid="send">{t('send')}</button>
+          </form>
+        </>
+      )}
+    </section>
+  );
+}
