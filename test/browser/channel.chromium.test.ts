@@ -1,0 +1,105 @@
+/**
+ * The private channel end to end: two real Chromium browsers (an Acme employee and a Globex
+ * employee), two real gateway processes (acme.example, globex.example, federated), the
+ * partner's public page served on its real-looking hostname. Detection, a real click on
+ * "Start private contact", MLS encryption in the extension, delivery through both gateways,
+ * decryption and display in the partner's side panel, and the reply back.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type GatewayHandle } from '../gateway/helpers';
+import { employee, shownTexts, type Employee } from './harness/channel';
+import { publish } from './harness/orgs';
+import { startSiteServer, type SiteServer } from './harness/site-server';
+
+let site: SiteServer;
+let acme: GatewayHandle;
+let globex: GatewayHandle;
+let alice: Employee;
+let gina: Employee;
+
+const FIRST = 'Hello Globex, Acme here: can you quote 5,000 pressure sensors by Friday?';
+const REPLY = 'Hi Alice, yes: 12.40 EUR per unit, delivery in week 32.';
+
+beforeAll(async () => {
+  site = await startSiteServer();
+  [acme, globex] = await Promise.all([
+    startGateway({ domain: 'acme.example', extraArgs: ['--org-name', 'Acme AG'] }),
+    startGateway({ domain: 'globex.example', extraArgs: ['--org-name', 'Globex GmbH'] }),
+  ]);
+  acme.setPeers({ 'globex.example': globex.url });
+  globex.setPeers({ 'acme.example': acme.url });
+  await acme.admin(['partners', 'admit', 'globex.example']);
+  await globex.admin(['partners', 'admit', 'acme.example']);
+  await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']);
+  // Each company publishes its gateway's signed manifest under its own domain.
+  for (const gw of [acme, globex]) {
+    const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
+    publish(site, gw.domain, () => manifest);
+  }
+  [alice, gina] = await Promise.all([
+    employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] }),
+    employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] }),
+  ]);
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([alice?.browser.close(), gina?.browser.close()]);
+  await Promise.all([acme?.stop(), globex?.stop()]);
+  await site?.close();
+});
+
+describe('private channel (two Chromium browsers, two gateways)', () => {
+  it('detects the partner, opens the side panel from a real click, and the partner reads and answers', async () => {
+    // Alice visits Globex's public website: Kontor recognises the partner.
+    const page = await alice.browser.ctx.newPage();
+    await page.goto('https://www.globex.example/');
+    const sw = await alice.browser.worker();
+    const tabId = await sw.evaluate(async () => (await chrome.tabs.query({ url: 'https://www.globex.example/*' }))[0]!.id!);
+    const popup = await alice.browser.openExtensionPage('popup', `?tab=${tabId}`);
+    await expect.poll(() => popup.getByTestId('partner-card').textContent(), { timeout: 15_000 }).toContain('Globex GmbH is a partner');
+    await popup.getByTestId('start-contact').click();
+    await expect.poll(() => sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['SIDE_PANEL' as chrome.runtime.ContextType] })).length)).toBe(1);
+
+    // The side panel (driven here as a tab) offers Globex's published contacts.
+    const panel = alice.panel;
+    await panel.reload();
+    await panel.getByTestId('contact-sales').click();
+    await expect.poll(() => panel.getByTestId('conversation-title').textContent(), { timeout: 30_000 }).toBe('Globex GmbH · Sales');
+    await expect.poll(() => panel.getByTestId('conversation-verified').getAttribute('data-verified')).toBe('true');
+    await panel.getByTestId('composer').fill(FIRST);
+    await panel.getByTestId('composer').press('Enter');
+    await expect.poll(() => shownTexts(panel)).toEqual([FIRST]);
+
+    // Gina's side panel shows the conversation and the decrypted text, with sender and org.
+    await expect.poll(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
+    await gina.panel.reload();
+    await gina.panel.getByTestId('conversation-item').click();
+    await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toEqual([FIRST]);
+    const message = gina.panel.getByTestId('message').first();
+    expect(await message.textContent()).toContain('Alice Schmidt');
+    expect(await message.textContent()).toContain('acme.example');
+    await expect.poll(() => gina.panel.getByTestId('conversation-verified').getAttribute('data-verified')).toBe('true');
+    // Both sides show the same safety fingerprint.
+    expect(await gina.panel.getByTestId('safety-fingerprint').textContent()).toBe(await panel.getByTestId('safety-fingerprint').textContent());
+
+    // The reply comes back to Alice.
+    await gina.panel.getByTestId('composer').fill(REPLY);
+    await gina.panel.getByTestId('composer').press('Enter');
+    await expect.poll(() => shownTexts(panel), { timeout: 30_000 }).toEqual([FIRST, REPLY]);
+    // Alice's first message reached the partner.
+    await expect.poll(() => panel.getByTestId('delivery').first().getAttribute('data-state'), { timeout: 30_000 }).toBe('delivered');
+  });
+
+  it('leaves no plaintext in either gateway database', async () => {
+    for (const gw of [acme, globex]) {
+      for (const f of readdirSync(gw.dataDir)) {
+        const file = path.join(gw.dataDir, f);
+        const bytes = readFileSync(file);
+        expect(bytes.includes(Buffer.from('pressure sensors')), `${gw.domain}/${f}`).toBe(false);
+        expect(bytes.includes(Buffer.from('12.40 EUR')), `${gw.domain}/${f}`).toBe(false);
+      }
+    }
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * Helpers for end-to-end channel tests: an employee's real Chromium with Kontor, enrolled
+ * at a real gateway through the side panel UI, with the partner added by domain.
+ */
+import type { Page } from 'playwright-core';
+import type { GatewayHandle } from '../../gateway/helpers';
+import { launchChromium, type ChromiumSession } from './chromium';
+import { waitFor } from './poll';
+
+export interface Employee {
+  browser: ChromiumSession;
+  panel: Page;
+  ask<T>(kind: string, params: unknown): Promise<T>;
+}
+
+type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
+
+export async function employee(o: { sitePort: number; gateway: GatewayHandle; id: string; name: string; partners: string[] }): Promise<Employee> {
+  const browser = await launchChromium({ sitePort: o.sitePort });
+  const panel = await browser.openExtensionPage('sidepanel');
+  const ask = async <T,>(kind: string, params: unknown): Promise<T> => {
+    const r = (await panel.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [kind, params] as const)) as Reply<T>;
+    if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
+    return r.result;
+  };
+  for (const domain of o.partners) await ask('partners.add', { domain });
+  // Enrollment as the employee does it: gateway address and the admin's one-time code.
+  const code = await o.gateway.enroll(o.id, o.name);
+  await panel.getByTestId('enroll-gateway').fill(o.gateway.url);
+  await panel.getByTestId('enroll-code').fill(code);
+  await panel.getByTestId('enroll-submit').click();
+  await waitFor(() => panel.getByTestId('identity').textContent(), (t) => (t ?? '').includes(o.name), 30_000, `${o.name} enrolled`);
+  await waitFor(() => ask<{ connected: boolean }>('channel.identity', {}), (i) => i.connected, 30_000, `${o.name} connected`);
+  return { browser, panel, ask };
+}
+
+/** Texts of the messages currently shown in a side panel conversation. */
+export async function shownTexts(panel: Page): Promise<string[]> {
+  return panel.getByTestId('message-text').allTextContents();
+}
