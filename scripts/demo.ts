@@ -1,59 +1,126 @@
 /**
- * Kontor demo: starts local sites on real-looking hostnames, launches Chromium with the
- * built extension (headed when a display exists; `--headless` runs without one), and walks
- * through what an employee sees, printing a transcript and saving screenshots under
- * demo-output/. Exits non-zero if a step fails.
+ * Kontor demo on embedded defaults: two company gateways (acme.example and globex.example,
+ * each with its SQLite store), local sites on real-looking hostnames, and two Chromium
+ * browsers with Kontor: Alice at Acme and Gina at Globex. Alice browses Globex's public
+ * website, Kontor recognises the partner, she starts private contact from the popup, writes
+ * in the side panel; Gina reads it decrypted in hers and answers.
+ *
+ *   npm run demo                      headed when a display exists
+ *   npm run demo -- --headless        no display: transcript + screenshots in demo-output/
+ *   npm run demo -- --message TEXT    the first message
+ *   npm run demo -- --data DIR        keep the gateways' data under DIR
+ * Exits non-zero if the message does not arrive.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { launchChromium } from '../test/browser/harness/chromium';
+import { startGateway, type GatewayHandle } from '../test/gateway/helpers';
+import { employee, shownTexts, type Employee } from '../test/browser/harness/channel';
+import { publish } from '../test/browser/harness/orgs';
+import { waitFor } from '../test/browser/harness/poll';
 import { startSiteServer } from '../test/browser/harness/site-server';
 import { root } from './build';
 
 const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const headless = args.includes('--headless') || !process.env.DISPLAY;
+const message = flag('--message') ?? 'Hello Globex, this is Alice from Acme: could you quote 5,000 pressure sensors?';
+const reply = 'Hi Alice, Gina from Globex sales here: 12.40 EUR per unit, delivery in week 32.';
+const dataDir = flag('--data');
 const outDir = path.join(root, 'demo-output');
 mkdirSync(outDir, { recursive: true });
 const say = (s: string) => console.log(`[demo] ${s}`);
+const shot = async (page: import('playwright-core').Page, name: string) => {
+  await page.screenshot({ path: path.join(outDir, name) });
+  say(`  screenshot demo-output/${name}`);
+};
 
 async function main(): Promise<void> {
   const site = await startSiteServer();
-  say(`local sites on 127.0.0.1:${site.port}; every hostname resolves there`);
-  const browser = await launchChromium({ sitePort: site.port, headless });
-  say(`Chromium started ${headless ? 'headless' : 'with a window'}; Kontor ${browser.extensionId} loaded`);
+  say(`local sites on 127.0.0.1:${site.port}: www.globex.example, www.linkedin.com, … resolve there`);
+  const gateways: GatewayHandle[] = [];
+  const people: Employee[] = [];
   try {
-    const page = await browser.ctx.newPage();
-    await page.goto('http://www.globex.example/');
-    await page.waitForLoadState('load');
-    say(`opened ${page.url()} ("${await page.title()}")`);
-    await page.screenshot({ path: path.join(outDir, '1-partner-site.png') });
-    const sw = await browser.worker();
-    const tabId = await sw.evaluate(async () => (await chrome.tabs.query({ url: 'http://www.globex.example/*' }))[0]?.id ?? -1);
-    const popup = await browser.openExtensionPage('popup', `?tab=${tabId}`);
-    await popup.setViewportSize({ width: 360, height: 260 });
-    await popup.getByText('Kontor is active').waitFor({ timeout: 10_000 });
-    say(`popup: ${(await popup.locator('main').innerText()).replace(/\s+/g, ' ')}`);
-    await popup.screenshot({ path: path.join(outDir, '2-popup.png') });
-    await popup.getByTestId('open-sidepanel').click();
-    const panels = await sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['SIDE_PANEL' as chrome.runtime.ContextType] })).length);
-    if (panels !== 1) throw new Error('side panel did not open');
-    say('clicked "Open private channels": the side panel is open');
-    const panel = await browser.openExtensionPage('sidepanel');
-    await panel.setViewportSize({ width: 400, height: 500 });
-    await panel.screenshot({ path: path.join(outDir, '3-sidepanel.png') });
-    say(`screenshots saved in ${path.relative(root, outDir)}/`);
+    for (const [domain, name] of [['acme.example', 'Acme AG'], ['globex.example', 'Globex GmbH']] as const) {
+      const dir = dataDir ? path.join(path.resolve(dataDir), domain) : undefined;
+      if (dir) mkdirSync(dir, { recursive: true });
+      gateways.push(await startGateway({ domain, extraArgs: ['--org-name', name], ...(dir ? { dataDir: dir } : {}) }));
+    }
+    const [acme, globex] = gateways as [GatewayHandle, GatewayHandle];
+    acme.setPeers({ 'globex.example': globex.url });
+    globex.setPeers({ 'acme.example': acme.url });
+    await acme.admin(['partners', 'admit', 'globex.example']).catch(() => undefined);
+    await globex.admin(['partners', 'admit', 'acme.example']).catch(() => undefined);
+    await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']).catch(() => undefined);
+    say(`gateway acme.example on ${acme.url} (SQLite in ${acme.dataDir})`);
+    say(`gateway globex.example on ${globex.url} (SQLite in ${globex.dataDir})`);
+    for (const gw of gateways) {
+      const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
+      publish(site, gw.domain, () => manifest);
+      say(`${gw.domain} publishes its signed manifest at https://${gw.domain}/.well-known/kontor.json`);
+    }
+
+    say('starting Chromium for Alice (Acme) and Gina (Globex); each enrolls with a one-time code from its admin');
+    const alice = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'], headless });
+    people.push(alice);
+    const gina = await employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'], headless });
+    people.push(gina);
+    say('both browsers enrolled and connected to their own company gateway');
+
+    const page = await alice.browser.ctx.newPage();
+    await page.goto('https://www.globex.example/');
+    say(`Alice opens ${page.url()} ("${await page.title()}")`);
+    await shot(page, '1-partner-site.png');
+    const sw = await alice.browser.worker();
+    const tabId = await sw.evaluate(async () => (await chrome.tabs.query({ url: 'https://www.globex.example/*' }))[0]!.id!);
+    const title = await waitFor(() => sw.evaluate((id) => chrome.action.getTitle({ tabId: id }), tabId), (t) => t.includes('partner'), 15_000, 'partner detected');
+    say(`Kontor's toolbar icon: "${title}"`);
+    const popup = await alice.browser.openExtensionPage('popup', `?tab=${tabId}`);
+    await popup.setViewportSize({ width: 380, height: 420 });
+    await popup.getByTestId('partner-card').waitFor();
+    await shot(popup, '2-popup-partner.png');
+    await popup.getByTestId('start-contact').click();
+    say('Alice clicks "Start private contact": the side panel opens next to the page');
+    const panel = alice.panel;
+    await panel.setViewportSize({ width: 420, height: 720 });
+    await panel.reload();
+    await panel.getByTestId('contact-sales').click();
+    await panel.getByTestId('conversation-title').waitFor({ timeout: 30_000 });
+    say(`encrypted conversation opened: ${await panel.getByTestId('conversation-title').textContent()}; safety fingerprint ${await panel.getByTestId('safety-fingerprint').textContent()}`);
+    await panel.getByTestId('composer').fill(message);
+    await panel.getByTestId('composer').press('Enter');
+    say(`Alice sends: "${message}"`);
+
+    await waitFor(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation at Globex');
+    await gina.panel.setViewportSize({ width: 420, height: 720 });
+    await gina.panel.reload();
+    await gina.panel.getByTestId('conversation-item').click();
+    const seen = await waitFor(() => shownTexts(gina.panel), (t) => t.includes(message), 30_000, 'message at Globex');
+    say(`Gina's side panel shows, decrypted: "${seen[0]}" from ${(await gina.panel.getByTestId('message').first().locator('.meta').textContent())?.trim()}`);
+    await shot(gina.panel, '4-partner-sidepanel.png');
+    await gina.panel.getByTestId('composer').fill(reply);
+    await gina.panel.getByTestId('composer').press('Enter');
+    say(`Gina answers: "${reply}"`);
+    await waitFor(() => shownTexts(panel), (t) => t.includes(reply), 30_000, 'reply at Acme');
+    await waitFor(() => panel.getByTestId('delivery').first().getAttribute('data-state'), (s) => s === 'delivered', 30_000, 'delivered');
+    say('Alice sees the reply; her message shows "Delivered to the partner"');
+    await shot(panel, '3-sidepanel-conversation.png');
+    say('the gateways stored only ciphertext (see the test suite for the byte-level check)');
     if (!headless && !args.includes('--exit')) {
-      say('the browser stays open; press Ctrl+C to end the demo');
+      say('the browsers stay open; press Ctrl+C to end the demo');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
   } finally {
-    await browser.close();
+    await Promise.all(people.map((p) => p.browser.close()));
+    await Promise.all(gateways.map((g) => (dataDir ? g.kill('SIGTERM') : g.stop())));
     await site.close();
   }
 }
 
 main().then(
-  () => say('done'),
+  () => say('done: the message arrived and was answered'),
   (error: unknown) => {
     console.error(`[demo] FAILED: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

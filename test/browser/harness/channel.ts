@@ -15,8 +15,8 @@ export interface Employee {
 
 type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
-export async function employee(o: { sitePort: number; gateway: GatewayHandle; id: string; name: string; partners: string[] }): Promise<Employee> {
-  const browser = await launchChromium({ sitePort: o.sitePort });
+export async function employee(o: { sitePort: number; gateway: GatewayHandle; id: string; name: string; partners: string[]; headless?: boolean }): Promise<Employee> {
+  const browser = await launchChromium({ sitePort: o.sitePort, headless: o.headless ?? true });
   const panel = await browser.openExtensionPage('sidepanel');
   const ask = async <T,>(kind: string, params: unknown): Promise<T> => {
     const r = (await panel.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [kind, params] as const)) as Reply<T>;
