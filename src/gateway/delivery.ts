@@ -58,6 +58,7 @@ const FedItem = v.variant('type', [
   v.strictObject({
     type: v.literal('receipt'), conversationId: Ident, hub: Domain, seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
     messageId: Ident, sender: DeviceAddress, status: v.picklist(['partner', 'delivered']), by: v.pipe(v.string(), v.maxLength(320)),
+    messageIds: v.pipe(v.array(Ident), v.minLength(1), v.maxLength(1000)),
   }),
 ]);
 export const FedDeliver = v.strictObject({ items: v.pipe(v.array(FedItem), v.minLength(1), v.maxLength(1000)) });
@@ -107,9 +108,28 @@ export async function emitReceipts(gw: Gateway, receipts: ReceiptItem[]): Promis
 /** Acknowledged entries leave the inbox; acknowledged ciphertexts produce 'delivered' receipts. */
 export async function ack(gw: Gateway, deviceAddr: string, deviceId: string, ids: number[]): Promise<MethodResults['inbox.ack']> {
   const acked: InboxEntry[] = await gw.store.ackInbox(deviceId, ids);
-  const receipts = acked.filter((e) => e.kind !== 'receipt').map((e): ReceiptItem => ({
-    conversationId: e.conversationId, hub: e.hub, seq: e.seq, messageId: e.messageId, sender: e.sender, status: 'delivered', by: deviceAddr,
-  }));
+  const receipts = aggregateReceipts(acked.filter((e) => e.kind !== 'receipt'), 'delivered', deviceAddr);
   if (receipts.length) await emitReceipts(gw, receipts);
   return { acked: acked.length };
+}
+
+/**
+ * One receipt per (sender, conversation) for a batch: a device acknowledging 200 messages
+ * costs its sender one receipt, not 200.
+ */
+export function aggregateReceipts(
+  msgs: { conversationId: string; hub: string; seq: number; messageId: string; sender: string }[],
+  status: ReceiptItem['status'], by: string,
+): ReceiptItem[] {
+  const groups = new Map<string, ReceiptItem>();
+  for (const m of msgs) {
+    const k = `${m.sender}\n${m.hub}\n${m.conversationId}`;
+    const g = groups.get(k);
+    if (!g) groups.set(k, { conversationId: m.conversationId, hub: m.hub, seq: m.seq, messageId: m.messageId, sender: m.sender, status, by, messageIds: [m.messageId] });
+    else {
+      g.messageIds.push(m.messageId);
+      if (m.seq > g.seq) { g.seq = m.seq; g.messageId = m.messageId; }
+    }
+  }
+  return [...groups.values()];
 }

@@ -11,6 +11,8 @@ export class Logger {
     if (LEVELS[level] < LEVELS[this.min]) return;
     process.stdout.write(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...this.base, ...fields }) + '\n');
   }
+  /** start-up facts (port, fingerprint) print at any level: tools wait for them */
+  notice(msg: string, f?: Record<string, unknown>) { process.stdout.write(JSON.stringify({ ts: new Date().toISOString(), level: 'info', msg, ...this.base, ...f }) + '\n'); }
   debug(msg: string, f?: Record<string, unknown>) { this.log('debug', msg, f); }
   info(msg: string, f?: Record<string, unknown>) { this.log('info', msg, f); }
   warn(msg: string, f?: Record<string, unknown>) { this.log('warn', msg, f); }

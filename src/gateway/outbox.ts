@@ -5,8 +5,7 @@
  */
 import type { Gateway } from './context';
 import type { Federation } from './federation';
-import type { ReceiptItem } from './store/types';
-import { emitReceipts } from './delivery';
+import { aggregateReceipts, emitReceipts } from './delivery';
 
 const BATCH = 500;
 const MAX_BACKOFF_MS = 30_000;
@@ -52,12 +51,8 @@ export class OutboxSender {
       }
       this.backoff.delete(peer);
       await this.gw.store.deleteOutbox(rows.map((x) => x.id));
-      const receipts: ReceiptItem[] = [];
-      for (const { item } of rows) {
-        if (item.type !== 'deliver' || item.sender.endsWith('@' + peer)) continue;
-        receipts.push({ conversationId: item.conversationId, hub: item.hub, seq: item.seq, messageId: item.messageId, sender: item.sender, status: 'partner', by: peer });
-      }
-      if (receipts.length) await emitReceipts(this.gw, receipts);
+      const delivered = rows.map((x) => x.item).filter((i) => i.type === 'deliver' && !i.sender.endsWith('@' + peer));
+      if (delivered.length) await emitReceipts(this.gw, aggregateReceipts(delivered, 'partner', peer));
     }
   }
 }

@@ -80,15 +80,16 @@ export async function startGateway(config: GatewayConfig) {
     }
   }, 1000);
   const retentionTimer = setInterval(async () => {
-    const n = await store.expireInbox(Date.now() - config.retentionMs);
-    if (n) log.info('expired inbox entries past retention', { count: n });
-  }, 3_600_000);
+    let total = 0;
+    for (let n = 1; n > 0; total += n) n = await store.expireInbox(Date.now() - config.retentionMs);
+    if (total) log.info('expired inbox entries past retention', { count: total });
+  }, 600_000);
   revocationTimer.unref();
   retentionTimer.unref();
   await outbox.kickAll();
 
   if (config.portFile) writeFileSync(config.portFile, String(port));
-  log.info('listening', { port, host: config.host, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
+  log.notice('listening', { port, host: config.host, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
 
   return {
     port,

@@ -112,8 +112,12 @@ export interface InboxEntry {
   sender: string;
   /** base64 ciphertext; for receipts absent */
   payload?: string;
-  /** receipts: 'partner' = a partner gateway stored it; 'delivered' = a recipient device acknowledged it */
-  receipt?: { status: 'partner' | 'delivered'; by: string };
+  /**
+   * receipts: 'partner' = partner gateway `by` stored them; 'delivered' = device `by` acknowledged them.
+   * One receipt covers several of the sender's messages in the conversation (messageIds);
+   * the entry's seq/messageId are those of the latest.
+   */
+  receipt?: { status: 'partner' | 'delivered'; by: string; messageIds: string[] };
   receivedAt: number;
 }
 

@@ -19,7 +19,12 @@ export const IsoTime = v.pipe(
   v.check((s) => !Number.isNaN(Date.parse(s)), 'invalid date'),
 );
 
+const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Regex first: it runs natively, so 256 KB payloads are checked without a JS decode loop. */
+const isBase64Text = (s: string) => s.length % 4 === 0 && B64_RE.test(s);
+
 const isBase64 = (n?: number) => (s: string) => {
+  if (n === undefined) return isBase64Text(s);
   try {
     const b = fromBase64(s);
     return n === undefined || b.length === n;

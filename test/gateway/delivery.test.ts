@@ -71,7 +71,7 @@ describe('key packages and delivery on one gateway', () => {
     const receipt = nextEntry(alice, (x) => x.kind === 'receipt' && x.messageId === 'm4');
     expect(await bob.client.ack(entries.map((x) => x.id))).toEqual({ acked: entries.length });
     expect((await bob.client.fetchInbox()).entries).toEqual([]);
-    expect(await receipt).toMatchObject({ receipt: { status: 'delivered', by: bob.address }, conversationId: 'conv-1', seq: 4 });
+    expect(await receipt).toMatchObject({ receipt: { status: 'delivered', by: bob.address, messageIds: ['m1', 'm2', 'm3', 'm4'] }, conversationId: 'conv-1', seq: 4 });
   });
 
   it('answers invalid RPCs with clear errors', async () => {

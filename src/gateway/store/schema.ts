@@ -31,10 +31,9 @@ CREATE TABLE IF NOT EXISTS log (
 CREATE TABLE IF NOT EXISTS inbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, kind TEXT NOT NULL,
   conv_id TEXT NOT NULL, hub TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL,
-  epoch INTEGER NOT NULL, sender TEXT NOT NULL, payload TEXT, receipt_status TEXT, receipt_by TEXT,
+  epoch INTEGER NOT NULL, sender TEXT NOT NULL, payload TEXT, receipt_status TEXT, receipt_by TEXT, receipt_ids TEXT,
   created_at INTEGER NOT NULL, dedupe TEXT NOT NULL UNIQUE);
 CREATE INDEX IF NOT EXISTS inbox_device ON inbox(device_id, id);
-CREATE INDEX IF NOT EXISTS inbox_created ON inbox(created_at);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, peer TEXT NOT NULL, item TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_peer ON outbox(peer, id);

@@ -18,7 +18,9 @@ function toEntry(r: Row): InboxEntry {
     sender: r.sender as string, receivedAt: r.created_at as number,
   };
   if (r.payload !== null) e.payload = r.payload as string;
-  if (r.receipt_status !== null) e.receipt = { status: r.receipt_status as 'partner' | 'delivered', by: r.receipt_by as string };
+  if (r.receipt_status !== null) {
+    e.receipt = { status: r.receipt_status as 'partner' | 'delivered', by: r.receipt_by as string, messageIds: JSON.parse(r.receipt_ids as string) };
+  }
   return e;
 }
 
@@ -51,7 +53,7 @@ export class SqliteStore implements Store {
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       insInbox: p(`INSERT OR IGNORE INTO inbox (device_id, kind, conv_id, hub, seq, message_id, epoch, sender, payload,
-        receipt_status, receipt_by, created_at, dedupe) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *`),
+        receipt_status, receipt_by, receipt_ids, created_at, dedupe) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`),
       logById: p('SELECT seq, sender FROM log WHERE conv_id = ? AND message_id = ?'),
       insLog: p('INSERT INTO log (conv_id, seq, message_id, sender, kind, epoch, created_at) VALUES (?,?,?,?,?,?,?)'),
       conv: p('SELECT * FROM conversations WHERE id = ?'),
@@ -60,7 +62,9 @@ export class SqliteStore implements Store {
       activeDevice: p('SELECT 1 FROM devices WHERE device_id = ? AND revoked_at IS NULL'),
       insOutbox: p('INSERT INTO outbox (peer, item, created_at) VALUES (?,?,?)'),
       fetch: p('SELECT * FROM inbox WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?'),
-      ack: p('DELETE FROM inbox WHERE device_id = ? AND id = ? RETURNING *'),
+      // no payload: acknowledged ciphertext is not needed again
+      ack: p(`DELETE FROM inbox WHERE device_id = ? AND id = ?
+        RETURNING id, kind, conv_id, hub, seq, message_id, epoch, sender, NULL AS payload, receipt_status, receipt_by, receipt_ids, created_at`),
     };
   }
 
@@ -238,8 +242,13 @@ export class SqliteStore implements Store {
       for (const dev of d.recipients) {
         if (!this.stmt('activeDevice').get(dev)) continue;
         const r = this.stmt('insInbox').get(dev, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
-          d.payload, null, null, now, `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}`) as Row | undefined;
-        if (r) out.push({ deviceId: dev, entry: toEntry(r) });
+          d.payload, null, null, null, now, `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}`) as Row | undefined;
+        if (r) {
+          out.push({ deviceId: dev, entry: {
+            id: r.id as number, kind: d.kind, conversationId: d.conversationId, hub: d.hub, seq: d.seq,
+            messageId: d.messageId, epoch: d.epoch, sender: d.sender, payload: d.payload, receivedAt: now,
+          } });
+        }
       }
     }
     return out;
@@ -254,8 +263,13 @@ export class SqliteStore implements Store {
         const dev = splitAddress(i.sender).deviceId;
         if (!this.stmt('activeDevice').get(dev)) continue;
         const r = this.stmt('insInbox').get(dev, 'receipt', i.conversationId, i.hub, i.seq, i.messageId, 0, i.sender, null,
-          i.status, i.by, now, `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`) as Row | undefined;
-        if (r) out.push({ deviceId: dev, entry: toEntry(r) });
+          i.status, i.by, JSON.stringify(i.messageIds), now, `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`) as Row | undefined;
+        if (r) {
+          out.push({ deviceId: dev, entry: {
+            id: r.id as number, kind: 'receipt', conversationId: i.conversationId, hub: i.hub, seq: i.seq, messageId: i.messageId,
+            epoch: 0, sender: i.sender, receipt: { status: i.status, by: i.by, messageIds: i.messageIds }, receivedAt: now,
+          } });
+        }
       }
       return out;
     });
@@ -288,7 +302,8 @@ export class SqliteStore implements Store {
     return (this.db.prepare('SELECT DISTINCT peer FROM outbox').all() as Row[]).map((r) => r.peer as string);
   }
   expireInbox(olderThan: number) {
-    return this.w.run(() => this.db.prepare('DELETE FROM inbox WHERE created_at < ?').run(olderThan).changes);
+    // ids grow with time, so the oldest rows are a prefix of the primary key: no extra index needed
+    return this.w.run(() => this.db.prepare('DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT 50000) AND created_at < ?').run(olderThan).changes);
   }
 
   async getMeta(key: string) {

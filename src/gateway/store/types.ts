@@ -37,6 +37,8 @@ export interface ReceiptItem {
   conversationId: string; hub: string; seq: number; messageId: string;
   /** the original sender's device address: the receipt goes to that device */
   sender: string; status: 'partner' | 'delivered'; by: string;
+  /** the sender's messages this receipt covers (same conversation) */
+  messageIds: string[];
 }
 export type OutboxItem = ({ type: 'deliver' } & Delivery) | ({ type: 'receipt' } & ReceiptItem);
 export interface OutboxRow { id: number; peer: string; item: OutboxItem }
