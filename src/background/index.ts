@@ -8,6 +8,7 @@ import { effectiveSettings } from '../shared/policy/effective';
 import { KontorError } from '../shared/errors';
 import { channelHandlers } from './channel/handlers';
 import { connect as connectChannel } from './channel/service';
+import { blockingHandlers, registerBlocking } from './blocking/handlers';
 import { createDispatcher, type Handlers } from './dispatcher';
 import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './partners/directory';
 import { handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
@@ -64,6 +65,7 @@ const handlers: Handlers = {
     return p;
   },
   'discovery.inspect': ({ tabId }) => inspectTab(tabId),
+  ...blockingHandlers,
   ...channelHandlers,
   'contact.request': async ({ domain }) => {
     const partner = (await listPartners()).find((p) => p.domain === domain);
@@ -88,6 +90,7 @@ const dispatch = createDispatcher(handlers, {
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => dispatch(message, sender));
 browser.tabs.onRemoved.addListener((tabId) => void forgetTab(tabId));
 watchPolicy();
+registerBlocking(ready);
 watchNavigation(ready);
 onPolicyChange(() => void rebuildIndex().then(() => refreshDue()));
 onDirectoryChange(() => void rebuildIndex());

@@ -42,3 +42,12 @@ export async function setBadge(tabId: number, text: string, color = '#5b6470'): 
 export function uiLanguage(): string {
   return browser.i18n.getUILanguage();
 }
+
+/**
+ * webRequest error text for a request a DNR rule blocked: Chromium reports
+ * `net::ERR_BLOCKED_BY_CLIENT`; Firefox reports `NS_ERROR_BLOCKED_BY_POLICY` for DNR blocks
+ * (measured with Firefox ESR 153 in test/browser/blocking.firefox.test.ts).
+ */
+export function isBlockedByClient(error: string): boolean {
+  return error === 'net::ERR_BLOCKED_BY_CLIENT' || error === 'NS_ERROR_BLOCKED_BY_POLICY';
+}

@@ -63,6 +63,18 @@ export const protocol = {
   'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(8000)) }) },
   'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   // --- end channel ---
+  // --- blocking ---
+  /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
+  'blocking.state': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
+  /** UI: "Pause on this site" (an allowAllRequests rule for the site); refused when the policy locks blocking. */
+  'blocking.pause': { tier: 'extension', params: v.strictObject({ site: DomainParam }) },
+  'blocking.resume': { tier: 'extension', params: v.strictObject({ site: DomainParam }) },
+  'blocking.settings': { tier: 'extension', params: Empty },
+  'blocking.setCategory': {
+    tier: 'extension',
+    params: v.strictObject({ category: v.picklist(['ads', 'analytics', 'b2b', 'social', 'urlparams']), enabled: v.boolean() }),
+  },
+  // --- end blocking ---
   /** UI, on the employee's click: does the company of this tab offer Kontor contact? */
   'discovery.inspect': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
 } as const satisfies Record<string, { tier: Tier; params: v.GenericSchema }>;
@@ -162,6 +174,33 @@ export interface ConversationDetail extends ConversationSummary {
 }
 // --- end channel ---
 
+// --- blocking ---
+export type BlockingCategory = 'ads' | 'analytics' | 'b2b' | 'social' | 'urlparams';
+
+/** Blocked requests of one tab's current page, grouped for the popup. */
+export interface BlockingState {
+  tabId: number;
+  /** Host of the tab's top-level page, or null for non-web pages. */
+  site: string | null;
+  total: number;
+  /** Categories in descending count; `other` = blocked by a list, company and category unknown. */
+  categories: {
+    category: BlockingCategory | 'other';
+    count: number;
+    companies: { name: string | null; count: number; hosts: string[] }[];
+  }[];
+  paused: boolean;
+  /** The policy forbids pausing (blocking.locked). */
+  locked: boolean;
+}
+
+export interface BlockingSettingsView {
+  categories: { category: BlockingCategory; enabled: boolean; locked: boolean }[];
+  /** Pausing is refused by policy. */
+  pauseLocked: boolean;
+  paused: string[];
+}
+// --- end blocking ---
 
 export interface Discovery {
   domain: string;
@@ -191,6 +230,13 @@ export interface Results {
   'channel.send': ChannelMessageView;
   'channel.read': { read: true };
   'contact.pending': { partner: PartnerView | null };
+  // --- blocking ---
+  'blocking.state': BlockingState;
+  'blocking.pause': { site: string; paused: true };
+  'blocking.resume': { site: string; paused: false };
+  'blocking.settings': BlockingSettingsView;
+  'blocking.setCategory': BlockingSettingsView;
+  // --- end blocking ---
 }
 
 export type ErrorCode = 'bad_request' | 'unknown_kind' | 'invalid_params' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'internal';

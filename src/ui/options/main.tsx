@@ -3,6 +3,7 @@ import { mount } from '../components/mount';
 import { ErrorNote } from '../components/ErrorNote';
 import { useAsync } from '../components/useAsync';
 import { t } from '../i18n';
+import { BlockingSettings } from './BlockingSettings';
 import { Partners } from './Partners';
 import { PolicySection } from './PolicySection';
 
@@ -28,6 +29,7 @@ function Options() {
           </div>
         )}
       </section>
+      <BlockingSettings />
       <Partners />
       <PolicySection />
       <section aria-labelledby="privacy">

@@ -6,6 +6,7 @@ import { mount } from '../components/mount';
 import { ErrorNote } from '../components/ErrorNote';
 import { PartnerCard } from '../components/PartnerCard';
 import { useAsync } from '../components/useAsync';
+import { Blocking } from './Blocking';
 import { t } from '../i18n';
 
 function siteOf(url: string | undefined): string | null {
@@ -69,6 +70,7 @@ function Popup() {
         <span class="muted">{t('currentSite')}: </span>
         <span data-testid="site">{tab?.site ?? t('noSite')}</span>
       </div>
+      {tab && <Blocking tabId={tab.id} />}
       {partner && state?.match && (
         <PartnerCard partner={partner} via={state.match.via}>
           <button class="primary" data-testid="start-contact" disabled={partner.keyWarning !== null} onClick={() => startContact(partner.domain)}>

@@ -1,0 +1,85 @@
+/**
+ * Message handlers of tracker blocking (protocol kinds `blocking.*`). Changes the policy
+ * locks are refused here, whatever the UI shows.
+ */
+import { browser } from '../../shared/browser';
+import { KontorError } from '../../shared/errors';
+import { CATEGORIES } from '../../shared/policy/schema';
+import { hostMatchesDomain, normalizeDomain } from '../../shared/policy/domain';
+import type { BlockingSettingsView, BlockingState } from '../../shared/protocol';
+import type { Handlers } from '../dispatcher';
+import { getUserSettings, updateUserSettings } from '../settings';
+import { applyBlocking, currentSettings } from './apply';
+import { isPausedIn, summarize } from './counts';
+import { repaintAll } from './events';
+import { getPaused, readTab, serial, setPaused } from './store';
+import { loadTrackerDb } from './trackers';
+
+function siteParam(site: string): string {
+  const domain = normalizeDomain(site);
+  if (!domain) throw new KontorError('bad_request', `"${site.slice(0, 100)}" is not a site name`);
+  return domain;
+}
+
+async function tabSite(tabId: number): Promise<string | null> {
+  const tab = await browser.tabs.get(tabId).catch(() => undefined);
+  if (!tab?.url || !/^https?:/.test(tab.url)) return null;
+  return new URL(tab.url).hostname;
+}
+
+async function settingsView(): Promise<BlockingSettingsView> {
+  const { blocking, locks } = await currentSettings();
+  return {
+    categories: CATEGORIES.map((category) => ({ category, enabled: blocking.categories[category], locked: locks[`blocking.categories.${category}`] })),
+    pauseLocked: locks['blocking.pause'],
+    paused: await getPaused(),
+  };
+}
+
+async function state(tabId: number): Promise<BlockingState> {
+  const record = await serial(() => readTab(tabId));
+  const site = record?.site ?? (await tabSite(tabId));
+  const db = await loadTrackerDb(browser.runtime.getURL('rules/trackers.json'));
+  const { blocking } = await currentSettings();
+  const categories = record && record.site === site ? summarize(record, db) : [];
+  return {
+    tabId,
+    site,
+    total: categories.reduce((n, c) => n + c.count, 0),
+    categories,
+    paused: !blocking.locked && isPausedIn(await getPaused(), site),
+    locked: blocking.locked,
+  };
+}
+
+export const blockingHandlers: Pick<Handlers, 'blocking.state' | 'blocking.pause' | 'blocking.resume' | 'blocking.settings' | 'blocking.setCategory'> = {
+  'blocking.state': ({ tabId }) => state(tabId),
+  'blocking.pause': async ({ site }) => {
+    const domain = siteParam(site);
+    if ((await currentSettings()).locks['blocking.pause']) throw new KontorError('forbidden', 'blocking is set by your organisation and cannot be paused');
+    await setPaused([...(await getPaused()), domain]);
+    await applyBlocking();
+    await repaintAll();
+    return { site: domain, paused: true as const };
+  },
+  'blocking.resume': async ({ site }) => {
+    const domain = siteParam(site);
+    // Resuming removes every pause that covers the site, so it is blocked again afterwards.
+    await setPaused((await getPaused()).filter((p) => !hostMatchesDomain(domain, p) && !hostMatchesDomain(p, domain)));
+    await applyBlocking();
+    await repaintAll();
+    return { site: domain, paused: false as const };
+  },
+  'blocking.settings': () => settingsView(),
+  'blocking.setCategory': async ({ category, enabled }) => {
+    if ((await currentSettings()).locks[`blocking.categories.${category}`]) {
+      throw new KontorError('forbidden', `the category "${category}" is set by your organisation`);
+    }
+    const mine = (await getUserSettings()).categories ?? {};
+    await updateUserSettings({ categories: { ...mine, [category]: enabled } });
+    await applyBlocking();
+    return settingsView();
+  },
+};
+
+export { registerBlocking } from './events';
