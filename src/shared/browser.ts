@@ -45,9 +45,10 @@ export function uiLanguage(): string {
 
 /**
  * webRequest error text for a request a DNR rule blocked: Chromium reports
- * `net::ERR_BLOCKED_BY_CLIENT`; Firefox reports `NS_ERROR_BLOCKED_BY_POLICY` for DNR blocks
- * (measured with Firefox ESR 153 in test/browser/blocking.firefox.test.ts).
+ * `net::ERR_BLOCKED_BY_CLIENT`; Firefox ESR 153 reports `NS_ERROR_ABORT` for a DNR block
+ * (measured here; test/browser/blocking.firefox.test.ts). Firefox uses the same code when
+ * another extension cancels a request, so there the count includes those too.
  */
 export function isBlockedByClient(error: string): boolean {
-  return error === 'net::ERR_BLOCKED_BY_CLIENT' || error === 'NS_ERROR_BLOCKED_BY_POLICY';
+  return error === 'net::ERR_BLOCKED_BY_CLIENT' || error === 'NS_ERROR_ABORT';
 }

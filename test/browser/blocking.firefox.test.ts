@@ -1,0 +1,106 @@
+/**
+ * Tracker blocking in real Firefox ESR against the fixture business site. Firefox resolves
+ * every host to loopback, so the site server listens on 80 and 443. Ground truth is the
+ * server's request log. Firefox has no DNR feedback API: Kontor counts webRequest errors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { launchFirefox, type FirefoxSession } from './harness/firefox';
+import { fixture, missing, reached, shippedTrackerDb } from './harness/blocking';
+import { waitFor } from './harness/poll';
+import { startSiteServer, type SiteServer } from './harness/site-server';
+import { lookupTracker } from '../../src/background/blocking/trackers';
+import type { BlockingState } from '../../src/shared/protocol';
+
+type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
+type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
+
+let site: SiteServer;
+let ff: FirefoxSession;
+let ui: Page;
+
+async function ask<T>(kind: string, params: unknown): Promise<T> {
+  const r = (await ui.evaluate((k, p) => (globalThis as unknown as { browser: Ext }).browser.runtime.sendMessage({ kontor: 1, kind: k, params: p }), kind, params)) as Reply<T>;
+  if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
+  return r.result;
+}
+async function visit(url: string): Promise<{ page: Page; tabId: number }> {
+  const page = await ff.browser.newPage();
+  await page.goto(url, { waitUntil: 'load' });
+  let last = -1;
+  while (site.requests.length !== last) {
+    last = site.requests.length;
+    await new Promise((r) => setTimeout(r, 400));
+  }
+  const tabId = await waitFor(
+    () => ui.evaluate(async (u) => Math.max(-1, ...(await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).filter((t) => t.url === u).map((t) => t.id)), url),
+    (id) => id > 0, 10_000, `tab ${url}`,
+  );
+  return { page, tabId };
+}
+
+beforeAll(async () => {
+  site = await startSiteServer({ port: 80, extraPorts: [443] });
+  ff = await launchFirefox();
+  ui = await ff.openExtensionPage('options');
+});
+afterAll(async () => {
+  await ff?.close();
+  await site?.close();
+});
+
+describe('tracker blocking (Firefox)', () => {
+  let page: Page;
+  let tabId: number;
+
+  it('blocks every tracker on the business site and lets every needed resource through', async () => {
+    site.clear();
+    ({ page, tabId } = await visit(fixture.pages.index));
+    expect(reached(site, fixture.trackers)).toEqual([]);
+    expect(missing(site, fixture.needed)).toEqual([]);
+  });
+
+  it('counts exactly the blocked tracker requests, by category, in the popup', async () => {
+    await expect.poll(async () => (await ask<BlockingState>('blocking.state', { tabId })).total, { timeout: 10_000 }).toBe(fixture.trackers.length);
+    const db = shippedTrackerDb() as Parameters<typeof lookupTracker>[0];
+    const expected: Record<string, number> = {};
+    for (const t of fixture.trackers) {
+      const c = lookupTracker(db, t.host)?.category ?? 'other';
+      expected[c] = (expected[c] ?? 0) + 1;
+    }
+    const state = await ask<BlockingState>('blocking.state', { tabId });
+    expect(Object.fromEntries(state.categories.map((c) => [c.category, c.count]))).toEqual(expected);
+    const popup = await ff.openExtensionPage('popup', `?tab=${tabId}`);
+    await expect.poll(() => popup.$eval('[data-testid="blocking-total"]', (e) => e.getAttribute('data-count'))).toBe(String(fixture.trackers.length));
+    await popup.close();
+  });
+
+  it('strips tracking parameters from the framed page and from a clicked link', async () => {
+    const ordered = [...fixture.stripped].sort((a, b) => (a.type === 'main_frame' ? 1 : 0) - (b.type === 'main_frame' ? 1 : 0));
+    for (const s of ordered) {
+      if (s.type === 'main_frame') {
+        site.clear();
+        await Promise.all([page.waitForNavigation(), page.click('#tracked-link')]);
+      }
+      const req = await waitFor(async () => site.requestsTo(fixture.site, s.path).at(-1), (r) => r !== undefined, 10_000, s.how);
+      const query = new URLSearchParams(req!.query);
+      for (const p of s.removedParams) expect(query.has(p), `${s.how}: ${p}`).toBe(false);
+      for (const [k, val] of Object.entries(s.keptParams)) expect(query.get(k), s.how).toBe(val);
+    }
+    await page.close();
+  });
+
+  it('pausing the site lets its trackers through; resuming blocks them again', async () => {
+    await ask('blocking.pause', { site: fixture.site });
+    site.clear();
+    ({ page, tabId } = await visit(fixture.pages.index));
+    expect(missing(site, fixture.trackers)).toEqual([]);
+    expect((await ask<BlockingState>('blocking.state', { tabId })).paused).toBe(true);
+    await page.close();
+    await ask('blocking.resume', { site: fixture.site });
+    site.clear();
+    ({ page, tabId } = await visit(fixture.pages.index));
+    expect(reached(site, fixture.trackers)).toEqual([]);
+    await page.close();
+  });
+});
