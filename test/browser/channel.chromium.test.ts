@@ -50,6 +50,12 @@ afterAll(async () => {
   await site?.close();
 });
 
+async function onlyConversation(e: Employee): Promise<string> {
+  const { conversations } = await e.ask<{ conversations: { id: string }[] }>('channel.list', {});
+  if (conversations.length !== 1) throw new Error(`expected one conversation, saw ${conversations.length}`);
+  return conversations[0]!.id;
+}
+
 describe('private channel (two Chromium browsers, two gateways)', () => {
   it('detects the partner, opens the side panel from a real click, and the partner reads and answers', async () => {
     // Alice visits Globex's public website: Kontor recognises the partner.
@@ -90,6 +96,34 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await expect.poll(() => shownTexts(panel), { timeout: 30_000 }).toEqual([FIRST, REPLY]);
     // Alice's first message reached the partner.
     await expect.poll(() => panel.getByTestId('delivery').first().getAttribute('data-state'), { timeout: 30_000 }).toBe('delivered');
+  });
+
+  it('loses and repeats nothing when the service worker is stopped mid-conversation', async () => {
+    const before = (await alice.ask<{ startedAt: number }>('app.status', {})).startedAt;
+    // Stop Alice's background service worker the way the browser does when it idles it out.
+    const cdp = await alice.browser.ctx.newCDPSession(alice.panel);
+    const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+    const worker = targetInfos.find((t) => t.type === 'service_worker' && t.url.endsWith('/background.js'));
+    expect(worker).toBeTruthy();
+    await cdp.send('Target.closeTarget', { targetId: worker!.targetId });
+    await new Promise((r) => setTimeout(r, 1000));
+    // While Alice's background is stopped, Gina writes three messages.
+    const burst = ['While you were away (1)', 'While you were away (2)', 'While you were away (3)'];
+    for (const text of burst) {
+      await gina.panel.getByTestId('composer').fill(text);
+      await gina.panel.getByTestId('composer').press('Enter');
+    }
+    await expect.poll(() => shownTexts(gina.panel)).toEqual([FIRST, REPLY, ...burst]);
+    // Any message to the background wakes it; it reconnects and collects what waited.
+    expect((await alice.ask<{ startedAt: number }>('app.status', {})).startedAt).toBeGreaterThan(before);
+    await expect.poll(async () => (await alice.ask<{ connected: boolean }>('channel.identity', {})).connected, { timeout: 30_000 }).toBe(true);
+    const view = async () => (await alice.ask<{ messages: { text: string | null }[] }>('channel.view', { conversationId: await onlyConversation(alice) })).messages.map((m) => m.text).filter(Boolean);
+    await expect.poll(view, { timeout: 30_000 }).toEqual([FIRST, REPLY, ...burst]);
+    // The restarted worker sends with fresh keys: Gina gets the next message exactly once.
+    await alice.ask('channel.send', { conversationId: await onlyConversation(alice), text: 'Back again' });
+    await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toEqual([FIRST, REPLY, ...burst, 'Back again']);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await view()).toEqual([FIRST, REPLY, ...burst, 'Back again']);
   });
 
   it('leaves no plaintext in either gateway database', async () => {
