@@ -62,6 +62,8 @@ export const protocol = {
   'channel.view': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(8000)) }) },
   'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
+  /** Adds new colleagues of the partner contact and removes devices no longer there. */
+  'channel.syncMembers': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   // --- end channel ---
   // --- blocking ---
   /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
@@ -229,6 +231,7 @@ export interface Results {
   'channel.view': ConversationDetail;
   'channel.send': ChannelMessageView;
   'channel.read': { read: true };
+  'channel.syncMembers': { added: number; removed: number };
   'contact.pending': { partner: PartnerView | null };
   // --- blocking ---
   'blocking.state': BlockingState;

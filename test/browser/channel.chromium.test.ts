@@ -18,6 +18,7 @@ let acme: GatewayHandle;
 let globex: GatewayHandle;
 let alice: Employee;
 let gina: Employee;
+let glen: Employee;
 
 const FIRST = 'Hello Globex, Acme here: can you quote 5,000 pressure sensors by Friday?';
 const REPLY = 'Hi Alice, yes: 12.40 EUR per unit, delivery in week 32.';
@@ -45,7 +46,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all([alice?.browser.close(), gina?.browser.close()]);
+  await Promise.all([alice?.browser.close(), gina?.browser.close(), glen?.browser.close()]);
   await Promise.all([acme?.stop(), globex?.stop()]);
   await site?.close();
 });
@@ -124,6 +125,34 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toEqual([FIRST, REPLY, ...burst, 'Back again']);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await view()).toEqual([FIRST, REPLY, ...burst, 'Back again']);
+  });
+
+  it('a colleague who joins the contact reads only new messages; a revoked device reads nothing new', async () => {
+    const conversationId = await onlyConversation(alice);
+    glen = await employee({ sitePort: site.port, gateway: globex, id: 'glen', name: 'Glen Park', partners: ['acme.example'] });
+    await globex.admin(['contacts', 'add', 'sales', '--member', 'glen']);
+    expect(await alice.ask('channel.syncMembers', { conversationId })).toEqual({ added: 1, removed: 0 });
+    const texts = async (e: Employee) => {
+      const list = await e.ask<{ conversations: { id: string }[] }>('channel.list', {});
+      if (!list.conversations.length) return [];
+      return (await e.ask<{ messages: { text: string | null }[] }>('channel.view', { conversationId })).messages.map((m) => m.text).filter(Boolean);
+    };
+    await expect.poll(async () => (await glen.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
+    expect(await texts(glen)).toEqual([]);
+    await alice.ask('channel.send', { conversationId, text: 'Welcome Glen' });
+    await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen']);
+    await expect.poll(() => texts(gina), { timeout: 30_000 }).toContain('Welcome Glen');
+
+    // Globex's admin revokes Gina's browser: Alice's side removes it from the group.
+    const devices = JSON.parse(await globex.admin(['devices', 'list', '--employee', 'gina', '--json'])) as { deviceId: string }[];
+    await globex.admin(['devices', 'revoke', devices[0]!.deviceId]);
+    expect(await alice.ask('channel.syncMembers', { conversationId })).toEqual({ added: 0, removed: 1 });
+    await alice.ask('channel.send', { conversationId, text: 'After the revocation' });
+    await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen', 'After the revocation']);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await texts(gina)).not.toContain('After the revocation');
+    // Everyone still in the conversation sees who left.
+    await expect.poll(async () => (await glen.ask<{ messages: { event: { kind: string } | null }[] }>('channel.view', { conversationId })).messages.some((m) => m.event?.kind === 'removed'), { timeout: 15_000 }).toBe(true);
   });
 
   it('leaves no plaintext in either gateway database', async () => {

@@ -4,7 +4,7 @@ import { KontorError } from '../../shared/errors';
 import type { ChannelMessageView, ConversationDetail, ConversationSummary } from '../../shared/protocol';
 import type { Handlers } from '../dispatcher';
 import { listPartners } from '../partners/directory';
-import { channelIdentity, enrollDevice, isConnected, requireEngine } from './service';
+import { channelIdentity, enrollDevice, isConnected, requireEngine, syncMembers } from './service';
 import type { MessageView, Person } from './index';
 
 interface ConversationMeta {
@@ -45,7 +45,7 @@ async function summary(c: { id: string; unread: number; lastActivity: number; st
   };
 }
 
-export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enroll' | 'channel.start' | 'channel.list' | 'channel.view' | 'channel.send' | 'channel.read'> = {
+export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enroll' | 'channel.start' | 'channel.list' | 'channel.view' | 'channel.send' | 'channel.read' | 'channel.syncMembers'> = {
   'channel.identity': () => channelIdentity(),
   'channel.enroll': ({ gatewayUrl, code }) => enrollDevice(gatewayUrl, code),
   'channel.start': async ({ domain, contact }) => {
@@ -58,7 +58,7 @@ export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enrol
     const result = await engine.startConversation([{ domain, contact }]);
     if (result.added.length === 0) throw new KontorError('not_found', `nobody at ${partner.name} can be reached as "${contact}" right now`);
     const meta: ConversationMeta = { partnerDomain: domain, contact };
-    await browser.storage.local.set({ [metaKey(result.conversationId)]: meta });
+    await browser.storage.local.set({ [metaKey(result.conversationId)]: meta, [`sync:${result.conversationId}`]: Date.now() });
     return { conversationId: result.conversationId, added: result.added.length, rejected: result.rejected.map((e) => e.message) };
   },
   'channel.list': async () => {
@@ -84,6 +84,11 @@ export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enrol
     return detail;
   },
   'channel.send': async ({ conversationId, text }) => messageView(await (await requireEngine()).sendText(conversationId, text)),
+  'channel.syncMembers': async ({ conversationId }) => {
+    const meta = (await browser.storage.local.get(metaKey(conversationId)))[metaKey(conversationId)] as ConversationMeta | undefined;
+    if (!meta?.partnerDomain || !meta.contact) throw new KontorError('forbidden', 'only the side that opened the conversation manages its members');
+    return syncMembers(conversationId, meta.partnerDomain, meta.contact);
+  },
   'channel.read': async ({ conversationId }) => {
     await (await requireEngine()).markRead(conversationId);
     return { read: true as const };

@@ -36,6 +36,7 @@ let connecting: Promise<void> | null = null;
 let retryDelay = 1000;
 let keepalive: ReturnType<typeof setInterval> | undefined;
 let db: Awaited<ReturnType<typeof openChannelDb>> | undefined;
+let lastClaim: Set<string> | null = null;
 
 async function loadMeta(): Promise<Meta | undefined> {
   return (await browser.storage.local.get(META_KEY))[META_KEY] as Meta | undefined;
@@ -77,9 +78,18 @@ async function openEngine(): Promise<void> {
   identity = await loadOrCreateIdentity(db, ks);
   meta = await loadMeta();
   if (!identity.certificate || !meta || engine) return;
+  const transport = gatewayTransport(() => client);
   engine = await ChannelEngine.open({
     db,
-    transport: gatewayTransport(() => client),
+    transport: {
+      ...transport,
+      // Membership sync needs to know which devices a claim returned (see syncMembers).
+      claimKeyPackages: async (domain, target) => {
+        const claimed = await transport.claimKeyPackages(domain, target);
+        lastClaim = new Set(claimed.map((c) => `${c.certificate.deviceId}@${c.certificate.orgDomain}`));
+        return claimed;
+      },
+    },
     orgKeyFor,
     onEvent: (e) => {
       broadcast(e);
@@ -115,6 +125,7 @@ export function connect(): Promise<void> {
       await engine.sync();
       await engine.flush().catch(() => undefined);
       await engine.replenishKeyPackages(10);
+      await syncDue();
     } catch (error) {
       console.warn('[kontor] gateway connection failed:', error instanceof Error ? error.message : error);
       if (meta) setTimeout(() => void connect(), retryDelay);
@@ -184,4 +195,38 @@ export async function requireEngine(): Promise<ChannelEngine> {
 
 export function isConnected(): boolean {
   return client !== null;
+}
+
+/**
+ * Brings a conversation's members in line with the partner contact it was opened with: new
+ * colleagues of that contact are added (they read only what follows), devices that are no
+ * longer there (left the team, revoked) are removed (they read nothing that follows).
+ */
+export async function syncMembers(conversationId: string, partnerDomain: string, contact: string): Promise<{ added: number; removed: number }> {
+  const e = await requireEngine();
+  if (!isConnected()) throw new KontorError('unavailable', 'not connected to your company gateway');
+  lastClaim = null;
+  const { added } = await e.addMembers(conversationId, [{ domain: partnerDomain, contact }]);
+  const claimed = lastClaim as Set<string> | null;
+  if (!claimed) return { added: added.length, removed: 0 };
+  const view = await e.conversation(conversationId);
+  const stale = (view?.members ?? []).filter((m) => !m.self && m.orgDomain === partnerDomain && !claimed.has(m.address)).map((m) => m.address);
+  if (stale.length) await e.removeDevices(conversationId, stale);
+  return { added: added.length, removed: stale.length };
+}
+
+const SYNC_EVERY_MS = 10 * 60_000;
+
+/** On (re)connect: membership sync for the conversations this browser opened, at most every 10 minutes. */
+async function syncDue(): Promise<void> {
+  if (!engine) return;
+  for (const c of await engine.conversations()) {
+    const key = `conv:${c.id}`;
+    const stored = await browser.storage.local.get([key, `sync:${c.id}`]);
+    const meta = stored[key] as { partnerDomain: string | null; contact: string | null } | undefined;
+    const last = (stored[`sync:${c.id}`] as number | undefined) ?? 0;
+    if (!meta?.partnerDomain || !meta.contact || Date.now() - last < SYNC_EVERY_MS) continue;
+    await browser.storage.local.set({ [`sync:${c.id}`]: Date.now() });
+    await syncMembers(c.id, meta.partnerDomain, meta.contact).catch((e: unknown) => console.warn('[kontor] member sync', e));
+  }
 }

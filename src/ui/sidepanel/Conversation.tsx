@@ -75,6 +75,13 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
             </p>
             <p class="muted">{t('safetyNumber')}:</p>
             <code data-testid="safety-fingerprint">{detail.fingerprint.digits}</code>
+            {detail.contact && (
+              <p>
+                <button data-testid="sync-members" onClick={() => void send('channel.syncMembers', { conversationId: id }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}>
+                  {t('syncMembers')}
+                </button>
+              </p>
+            )}
             <details>
               <summary>{t('members')} ({detail.members.length})</summary>
               <ul>
