@@ -18,14 +18,14 @@ import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
 
-export function openStore(dataDir: string): SqliteStore {
+export function openStore(dataDir: string, server = false): SqliteStore {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return new SqliteStore(path.join(dataDir, DB_FILE));
+  return new SqliteStore(path.join(dataDir, DB_FILE), server);
 }
 
 export async function startGateway(config: GatewayConfig) {
   const log = new Logger(config.logLevel, { domain: config.domain });
-  const store = openStore(config.dataDir);
+  const store = openStore(config.dataDir, true);
   const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
   const metrics = new Metrics();
   const httpServer = createServer();

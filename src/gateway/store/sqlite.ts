@@ -1,5 +1,6 @@
 /** SQLite implementation of Store (better-sqlite3, WAL, synchronous=FULL, group commit). */
 import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { WriteBatcher } from './batch';
@@ -37,8 +38,10 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly w: WriteBatcher;
   private readonly s: Record<string, Database.Statement>;
+  private checkpointer: Worker | null = null;
 
-  constructor(file: string) {
+  /** @param checkpointInBackground the server passes true; short-lived admin commands keep auto-checkpoint */
+  constructor(file: string, checkpointInBackground = false) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -48,6 +51,12 @@ export class SqliteStore implements Store {
     if ((this.db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
       this.db.exec(SCHEMA_V1);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+    if (checkpointInBackground) {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { file, intervalMs: 500 } });
+      this.checkpointer.unref();
+      this.checkpointer.on('error', () => this.db.pragma('wal_autocheckpoint = 1000'));
     }
     this.w = new WriteBatcher(this.db);
     const p = (sql: string) => this.db.prepare(sql);
@@ -314,6 +323,7 @@ export class SqliteStore implements Store {
     await this.w.run(() => this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value));
   }
   close() {
+    this.checkpointer?.postMessage('stop');
     this.db.close();
   }
 }

@@ -1,0 +1,221 @@
+/**
+ * Gateway benchmark (`npm run bench -- gateway`): durable and federated throughput with 1 KB
+ * ciphertexts, p50/p99 delivery latency at 1,000 msgs/s, RSS with 10,000 idle authenticated
+ * WebSockets, and the same figures for a bare ws relay (the ceiling) in the same run.
+ * Progress goes to stderr; the last stdout line is one JSON object.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { startGateway, newDevice, ROOT, type GatewayHandle, type TestDevice } from '../../test/gateway/helpers';
+import { openStore } from '../../src/gateway/server';
+import { issueEnrollCode } from '../../src/gateway/enroll';
+import { enroll, KontorClient } from '../../src/wire/client';
+import { generateKeyPair } from '../../src/wire/ed25519';
+import { randomBytes, toBase64 } from '../../src/wire/bytes';
+import type { InboxEntry, PushEvent } from '../../src/wire/protocol';
+import { cpuSeconds, log, percentile, round, rssMb, sleep } from './lib/stats';
+
+const PAYLOAD = toBase64(randomBytes(1024));
+const THROUGHPUT_MS = 6_000;
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 2_000);
+const CONNS = Number(process.env.BENCH_CONNS ?? 10_000);
+const GW_ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn'];
+
+// ---- ceiling: bare ws relay -------------------------------------------------------------
+async function startRelay() {
+  const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/bench/lib/relay.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => p.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).port)));
+  return { url: `ws://127.0.0.1:${port}`, pid: p.pid!, stop: () => p.kill('SIGKILL') };
+}
+const open = (url: string) => new Promise<WebSocket>((res, rej) => { const ws = new WebSocket(url, { perMessageDeflate: false }); ws.once('open', () => res(ws)); ws.once('error', rej); });
+
+async function relayThroughput(url: string): Promise<number> {
+  const [tx, rx] = [await open(url), await open(url)];
+  rx.send('receiver');
+  await sleep(50);
+  let received = 0;
+  rx.on('message', () => { received++; });
+  let inflight = 0;
+  const end = Date.now() + THROUGHPUT_MS;
+  const frame = JSON.stringify({ payload: PAYLOAD });
+  await new Promise<void>((done) => {
+    tx.on('message', () => { inflight--; pump(); });
+    const pump = () => {
+      if (Date.now() >= end) { if (inflight === 0) done(); return; }
+      while (inflight < WINDOW) { inflight++; tx.send(frame); }
+    };
+    pump();
+  });
+  await sleep(200);
+  tx.close(); rx.close();
+  return received / (THROUGHPUT_MS / 1000);
+}
+
+async function relayLatency(url: string): Promise<number[]> {
+  const [tx, rx] = [await open(url), await open(url)];
+  rx.send('receiver');
+  await sleep(50);
+  const lat: number[] = [];
+  rx.on('message', (d) => { const t = Number(JSON.parse(d.toString()).t); lat.push(performance.now() - t); });
+  tx.on('message', () => undefined);
+  await fixedRate((i) => tx.send(JSON.stringify({ t: performance.now(), i, payload: PAYLOAD })));
+  await sleep(300);
+  tx.close(); rx.close();
+  return lat.sort((a, b) => a - b);
+}
+
+/** 1,000 messages per second for 5 seconds, sent in 10-message bursts every 10 ms. */
+async function fixedRate(send: (i: number) => void): Promise<void> {
+  const start = performance.now();
+  let i = 0;
+  while (i < 5000) {
+    const due = Math.floor(performance.now() - start);
+    while (i < Math.min(due, 5000)) send(i++);
+    await sleep(1);
+  }
+}
+
+// ---- gateway ------------------------------------------------------------------------------
+async function conversation(sender: TestDevice, members: string[], id: string) {
+  await sender.client.createConversation(id);
+  await sender.client.send({ conversationId: id, messageId: 'c0', kind: 'commit', epoch: 0, payload: PAYLOAD, members });
+}
+
+/** Receiver side: acknowledges in batches, as a real client would; reports each arrival. */
+function receive(d: TestDevice, onEntry: (e: InboxEntry) => void) {
+  let pending: number[] = [];
+  d.client.onEvent((ev: PushEvent) => {
+    if (ev.event !== 'inbox') return;
+    onEntry(ev.entry);
+    pending.push(ev.entry.id);
+    if (pending.length >= 200) { void d.client.ack(pending).catch(() => undefined); pending = []; }
+  });
+  const t = setInterval(() => { if (pending.length) { void d.client.ack(pending).catch(() => undefined); pending = []; } }, 20);
+  return () => clearInterval(t);
+}
+
+async function durable(sender: TestDevice, conv: string, hub?: string): Promise<number> {
+  let acked = 0, inflight = 0, n = 0;
+  const end = Date.now() + THROUGHPUT_MS;
+  const start = Date.now();
+  await new Promise<void>((done) => {
+    const pump = () => {
+      if (Date.now() >= end) { if (inflight === 0) done(); return; }
+      while (inflight < WINDOW) {
+        inflight++;
+        sender.client.send({ conversationId: conv, hub, messageId: `m${n++}`, kind: 'application', epoch: 1, payload: PAYLOAD })
+          .then(() => { acked++; }, (e) => log('send failed', e.code)).finally(() => { inflight--; pump(); });
+      }
+    };
+    pump();
+  });
+  return acked / ((Date.now() - start) / 1000);
+}
+
+async function main() {
+  const result: Record<string, number> = {};
+
+  log('ceiling: bare ws relay');
+  const relay = await startRelay();
+  result.ceiling_msgs_per_s = round(await relayThroughput(relay.url), 0);
+  const rl = await relayLatency(relay.url);
+  result.ceiling_p50_ms_at_1000 = round(percentile(rl, 50), 3);
+  result.ceiling_p99_ms_at_1000 = round(percentile(rl, 99), 3);
+  log(`  relay ${result.ceiling_msgs_per_s} msgs/s, p50 ${result.ceiling_p50_ms_at_1000} ms, p99 ${result.ceiling_p99_ms_at_1000} ms`);
+
+  log('one gateway: durable throughput');
+  const acme = await startGateway({ domain: 'acme.example', extraArgs: GW_ARGS });
+  const [alice, bob] = await Promise.all([newDevice(acme, 'alice', 'Alice'), newDevice(acme, 'bob', 'Bob')]);
+  await conversation(alice, [alice.address, bob.address], 'bench');
+  let got = 0;
+  const stopRx = receive(bob, () => { got++; });
+  const [gwCpu0, selfCpu0, wall0] = [cpuSeconds(acme.process.pid!), cpuSeconds(process.pid), Date.now()];
+  result.durable_msgs_per_s = round(await durable(alice, 'bench'), 0);
+  const wall = (Date.now() - wall0) / 1000;
+  log(`  ${result.durable_msgs_per_s} durable msgs/s (bob received ${got}); CPU gateway ${round((cpuSeconds(acme.process.pid!) - gwCpu0) / wall * 100, 0)}%, bench clients ${round((cpuSeconds(process.pid) - selfCpu0) / wall * 100, 0)}%`);
+  await sleep(1000); // let bob drain and ack before measuring latency
+  stopRx();
+
+  log('one gateway: latency at 1,000 msgs/s');
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  const stopRx2 = receive(bob, (e) => { const t = sentAt.get(e.messageId); if (t !== undefined) lat.push(performance.now() - t); });
+  await fixedRate((i) => {
+    const id = `l${i}`;
+    sentAt.set(id, performance.now());
+    void alice.client.send({ conversationId: 'bench', messageId: id, kind: 'application', epoch: 1, payload: PAYLOAD });
+  });
+  await sleep(500);
+  stopRx2();
+  lat.sort((a, b) => a - b);
+  result.p50_ms_at_1000 = round(percentile(lat, 50), 3);
+  result.p99_ms_at_1000 = round(percentile(lat, 99), 3);
+  log(`  p50 ${result.p50_ms_at_1000} ms, p99 ${result.p99_ms_at_1000} ms over ${lat.length} messages`);
+
+  log('two federated gateways: throughput');
+  const globex = await startGateway({ domain: 'globex.example', extraArgs: GW_ARGS, peers: { 'acme.example': acme.url } });
+  acme.setPeers({ 'globex.example': globex.url });
+  await acme.admin(['partners', 'admit', 'globex.example']);
+  await globex.admin(['partners', 'admit', 'acme.example']);
+  const gina = await newDevice(globex, 'gina', 'Gina');
+  await conversation(alice, [alice.address, gina.address], 'fed');
+  let fedGot = 0;
+  const stopRx3 = receive(gina, () => { fedGot++; });
+  const t0 = Date.now();
+  const fedAcked = await durable(alice, 'fed');
+  const sent = Math.round(fedAcked * ((Date.now() - t0) / 1000));
+  while (fedGot < sent && Date.now() - t0 < THROUGHPUT_MS + 15_000) await sleep(50);
+  result.federated_msgs_per_s = round(fedGot / ((Date.now() - t0) / 1000), 0);
+  log(`  ${result.federated_msgs_per_s} msgs/s end to end (hub accepted ${round(fedAcked, 0)}/s, gina received ${fedGot})`);
+  stopRx3();
+  for (const d of [alice, bob, gina]) d.client.close();
+  await globex.stop();
+
+  result.rss_mb_after_load = round(rssMb(acme.process.pid!), 1);
+  await acme.stop();
+
+  // a fresh gateway, so the figure is what idle connections cost, not what the load phases left
+  log(`memory: ${CONNS} idle authenticated connections`);
+  const idle = await startGateway({ domain: 'acme.example', extraArgs: GW_ARGS });
+  await sleep(500);
+  result.rss_mb_idle = round(rssMb(idle.process.pid!), 1);
+  result.rss_mb_10k_conns = round(await idleConnections(idle), 1);
+  log(`  gateway RSS ${result.rss_mb_10k_conns} MB (fresh: ${result.rss_mb_idle} MB; after the load phases: ${result.rss_mb_after_load} MB)`);
+  await idle.stop();
+
+  const conns: WebSocket[] = [];
+  for (let i = 0; i < CONNS; i += 200) conns.push(...(await Promise.all(Array.from({ length: Math.min(200, CONNS - i) }, () => open(relay.url)))));
+  await sleep(500);
+  result.ceiling_rss_mb_10k_conns = round(rssMb(relay.pid), 1);
+  log(`  relay RSS ${result.ceiling_rss_mb_10k_conns} MB`);
+  for (const c of conns) c.terminate();
+  relay.stop();
+
+  result.durable_vs_ceiling = round(result.durable_msgs_per_s! / result.ceiling_msgs_per_s!, 3);
+  process.stdout.write(JSON.stringify(result) + '\n');
+  process.exit(0);
+}
+
+/** Enrolls CONNS distinct devices (codes written like the admin CLI does) and keeps them connected. */
+async function idleConnections(gw: GatewayHandle): Promise<number> {
+  const store = openStore(gw.dataDir);
+  const codes = await Promise.all(Array.from({ length: CONNS }, (_, i) => issueEnrollCode(store, `emp${i}`, `Employee ${i}`, 3_600_000)));
+  store.close();
+  const clients: KontorClient[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < CONNS; i += 100) {
+    clients.push(...(await Promise.all(codes.slice(i, i + 100).map(async ({ code }) => {
+      const key = await generateKeyPair();
+      const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: key.publicKeyB64, deviceKey: key });
+      return KontorClient.connect({ gatewayUrl: gw.url, certificate, deviceKey: key.privateKey, WebSocket: WebSocket as never, timeoutMs: 60_000 });
+    }))));
+  }
+  log(`  enrolled and authenticated ${clients.length} devices in ${Date.now() - t0} ms`);
+  await sleep(2000);
+  const rss = rssMb(gw.process.pid!);
+  for (const c of clients) c.close();
+  return rss;
+}
+
+main().catch((e) => { log(e?.stack ?? e); process.exit(1); });
