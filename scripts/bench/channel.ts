@@ -1,0 +1,114 @@
+/**
+ * `npm run bench -- channel`: the private channel's speed.
+ * - p50_ms / p95_ms: end to end, from pressing Enter in Alice's side panel (Chromium, Acme)
+ *   to the decrypted text rendered in Gina's side panel (Chromium, Globex), through two real
+ *   federated gateways on loopback, over 100 messages sent one after another. Both pages run
+ *   on this machine, so their clocks (performance.timeOrigin + now) are comparable.
+ * - add_member_50_ms: the conversation engine (MLS commit + credential checks + sealed state
+ *   persisted to IndexedDB, fake-indexeddb in Node) adding one member to a 50-member
+ *   conversation, median of 5, over an in-memory transport with the gateway's rules.
+ */
+import type { Page } from 'playwright-core';
+import { build } from '../build';
+import { startGateway } from '../../test/gateway/helpers';
+import { employee } from '../../test/browser/harness/channel';
+import { publish } from '../../test/browser/harness/orgs';
+import { waitFor } from '../../test/browser/harness/poll';
+import { startSiteServer } from '../../test/browser/harness/site-server';
+import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/unit/channel/hub';
+
+const N = Number(process.env.BENCH_MESSAGES ?? 100);
+const log = (s: string) => process.stderr.write(`[bench channel] ${s}\n`);
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+async function endToEnd(): Promise<number[]> {
+  await build({ quiet: true });
+  const site = await startSiteServer();
+  const [acme, globex] = await Promise.all([
+    startGateway({ domain: 'acme.example', extraArgs: ['--org-name', 'Acme AG', '--log-level', 'warn'] }),
+    startGateway({ domain: 'globex.example', extraArgs: ['--org-name', 'Globex GmbH', '--log-level', 'warn'] }),
+  ]);
+  acme.setPeers({ 'globex.example': globex.url });
+  globex.setPeers({ 'acme.example': acme.url });
+  await acme.admin(['partners', 'admit', 'globex.example']);
+  await globex.admin(['partners', 'admit', 'acme.example']);
+  await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']);
+  for (const gw of [acme, globex]) {
+    const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
+    publish(site, gw.domain, () => manifest);
+  }
+  const alice = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] });
+  const gina = await employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] });
+  try {
+    await alice.ask('contact.request', { domain: 'globex.example' });
+    await alice.panel.reload();
+    await alice.panel.getByTestId('contact-sales').click();
+    await alice.panel.getByTestId('composer').waitFor({ timeout: 30_000 });
+    await alice.panel.getByTestId('composer').fill('warm-up');
+    await alice.panel.getByTestId('composer').press('Enter');
+    await waitFor(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation');
+    await gina.panel.reload();
+    await gina.panel.getByTestId('conversation-item').click();
+    await gina.panel.getByText('warm-up').waitFor({ timeout: 30_000 });
+    const now = (p: Page) => p.evaluate(() => performance.timeOrigin + performance.now());
+    // Gina's page notes when each text first appears in the DOM.
+    await gina.panel.evaluate(() => {
+      const seen: Record<string, number> = {};
+      (window as unknown as { __seen: Record<string, number> }).__seen = seen;
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll('[data-testid=message-text]')) {
+          const t = el.textContent ?? '';
+          if (!(t in seen)) seen[t] = performance.timeOrigin + performance.now();
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    // Alice's page notes when Enter was pressed.
+    await alice.panel.evaluate(() => {
+      const sent: number[] = [];
+      (window as unknown as { __sent: number[] }).__sent = sent;
+      document.addEventListener('keydown', (e) => e.key === 'Enter' && sent.push(performance.timeOrigin + performance.now()), true);
+    });
+    const latencies: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const text = `Benchmark message ${i}`;
+      await alice.panel.getByTestId('composer').fill(text);
+      await alice.panel.getByTestId('composer').press('Enter');
+      const arrived = await waitFor(() => gina.panel.evaluate((t) => (window as unknown as { __seen: Record<string, number> }).__seen[t] ?? 0, text), (x) => x > 0, 15_000, text);
+      const sentAt = await alice.panel.evaluate(() => (window as unknown as { __sent: number[] }).__sent.at(-1)!);
+      latencies.push(arrived - sentAt);
+      void now;
+    }
+    return latencies;
+  } finally {
+    await Promise.all([alice.browser.close(), gina.browser.close()]);
+    await Promise.all([acme.stop(), globex.stop()]);
+    await site.close();
+  }
+}
+
+async function addMember50(): Promise<number[]> {
+  const hub = new MemoryHub();
+  const org = await makeOrg('acme.example');
+  const lookup = orgKeys(org);
+  const creator = await makeDevice(hub, org, 'creator', 'Creator', lookup, 2);
+  const members = [];
+  for (let i = 0; i < 49; i++) members.push(await makeDevice(hub, org, `m${i}`, `Member ${i}`, lookup, 1));
+  hub.contacts.set('acme.example/team', members.map((m) => m.cert.employeeId));
+  const { conversationId, added } = await creator.engine.startConversation([{ domain: 'acme.example', contact: 'team' }]);
+  if (added.length !== 49) throw new Error(`expected a 50-member conversation, got ${added.length + 1}`);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const newcomer = await makeDevice(hub, org, `new${i}`, `Newcomer ${i}`, lookup, 1);
+    const t0 = performance.now();
+    const r = await creator.engine.addMembers(conversationId, [{ domain: 'acme.example', employee: newcomer.cert.employeeId }]);
+    times.push(performance.now() - t0);
+    if (r.added.length !== 1) throw new Error('newcomer not added');
+  }
+  return times;
+}
+
+const add = process.env.BENCH_SKIP_ADD ? [NaN] : await addMember50();
+log(`add member to 50 (ms): ${add.map((x) => x.toFixed(1)).join(' ')}`);
+const lat = await endToEnd();
+log(`end-to-end latencies (ms): ${lat.map((x) => x.toFixed(1)).join(' ')}`);
+console.log(JSON.stringify({ messages: lat.length, p50_ms: +pct(lat, 50).toFixed(1), p95_ms: +pct(lat, 95).toFixed(1), add_member_50_ms: +pct(add, 50).toFixed(1) }));
