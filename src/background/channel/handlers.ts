@@ -5,27 +5,13 @@ import type { ChannelMessageView, ConversationDetail, ConversationSummary } from
 import type { Handlers } from '../dispatcher';
 import { listPartners } from '../partners/directory';
 import { channelIdentity, enrollDevice, isConnected, requireEngine, syncMembers } from './service';
-import type { MessageView, Person } from './index';
+import { messageView, person } from './views';
 
 interface ConversationMeta {
   partnerDomain: string | null;
   contact: string | null;
 }
 const metaKey = (id: string) => `conv:${id}`;
-
-const person = (p: Person) => ({ displayName: p.displayName, orgDomain: p.orgDomain, employeeId: p.employeeId, deviceId: p.deviceId });
-
-function messageView(m: MessageView): ChannelMessageView {
-  return {
-    id: m.id,
-    at: m.at,
-    direction: m.direction === 'out' ? 'out' : 'in',
-    state: (m.state ?? null) as ChannelMessageView['state'],
-    sender: person(m.sender),
-    text: m.payload?.type === 'text' ? m.payload.text : null,
-    event: m.event ? { kind: m.event.kind, who: m.event.who.map(person) } : null,
-  };
-}
 
 async function summary(c: { id: string; unread: number; lastActivity: number; status: string; warning?: unknown }, partnerOrgs?: string[]): Promise<ConversationSummary> {
   const stored = ((await browser.storage.local.get(metaKey(c.id)))[metaKey(c.id)] as ConversationMeta | undefined) ?? { partnerDomain: partnerOrgs?.[0] ?? null, contact: null };

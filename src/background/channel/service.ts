@@ -15,6 +15,7 @@ import { listPartners } from '../partners/directory';
 import { getCachedManifest, normalizeFingerprint } from '../partners/manifests';
 import { getPolicy } from '../policy';
 import { getUserSettings } from '../settings';
+import { messageView } from './views';
 import { ChannelEngine, Keystore, gatewayTransport, loadOrCreateIdentity, openChannelDb, saveCertificate, type ChannelEvent, type Identity } from './index';
 
 const META_KEY = 'channel:meta';
@@ -53,8 +54,18 @@ export async function orgKeyFor(domain: string): Promise<string | null> {
 }
 
 function broadcast(e: ChannelEvent | { type: 'status' }): void {
-  // Kontor's own pages listen; nothing is sent to web pages (tabs.sendMessage is never used here).
-  void browser.runtime.sendMessage({ kontor: 1, event: 'channel', type: e.type, conversationId: 'conversationId' in e ? e.conversationId : null }).catch(() => undefined);
+  // Only Kontor's own pages receive runtime messages from the background; web pages and
+  // content scripts never do (tabs.sendMessage is not used for channel data).
+  void browser.runtime
+    .sendMessage({
+      kontor: 1,
+      event: 'channel',
+      type: e.type,
+      conversationId: 'conversationId' in e ? e.conversationId : null,
+      ...(e.type === 'message' ? { message: messageView(e.message) } : {}),
+      ...(e.type === 'delivery' ? { messageId: e.messageId, state: e.state } : {}),
+    })
+    .catch(() => undefined);
 }
 
 async function notify(e: ChannelEvent): Promise<void> {

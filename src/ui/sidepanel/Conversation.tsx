@@ -1,8 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { send } from '../../shared/messaging';
 import type { ChannelMessageView, ConversationDetail } from '../../shared/protocol';
 import { ErrorNote } from '../components/ErrorNote';
 import { t, uiLang, type MessageKey } from '../i18n';
+import { useChannelListener, type ChannelUpdate } from './useChannelEvents';
 
 const stateKey: Record<string, MessageKey> = { queued: 'stateQueued', sent: 'stateSent', partner: 'statePartner', delivered: 'stateDelivered' };
 
@@ -41,14 +42,29 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
     void send('channel.read', { conversationId: id }).catch(() => undefined);
   }, [id, tick]);
   useEffect(() => list.current?.lastElementChild?.scrollIntoView({ block: 'end' }), [detail?.messages.length]);
+  // Apply new messages and delivery updates in place: no re-reading of the whole history.
+  const apply = useCallback(
+    (u: ChannelUpdate) => {
+      if (u.conversationId !== id) return;
+      if (u.type === 'message' && u.message) {
+        const m = u.message;
+        setDetail((d) => (d && !d.messages.some((x) => x.id === m.id) ? { ...d, messages: [...d.messages, m] } : d));
+        if (m.direction === 'in') void send('channel.read', { conversationId: id }).catch(() => undefined);
+      } else if (u.type === 'delivery' && u.messageId && u.state !== undefined) {
+        setDetail((d) => (d ? { ...d, messages: d.messages.map((x) => (x.id === u.messageId ? { ...x, state: u.state ?? x.state } : x)) } : d));
+      }
+    },
+    [id],
+  );
+  useChannelListener(apply);
 
   const submit = async () => {
     const body = text.trim();
     if (!body) return;
     setText('');
     try {
-      await send('channel.send', { conversationId: id, text: body });
-      setDetail(await send('channel.view', { conversationId: id }));
+      const sent = await send('channel.send', { conversationId: id, text: body });
+      setDetail((d) => (d && !d.messages.some((x) => x.id === sent.id) ? { ...d, messages: [...d.messages, sent] } : d));
     } catch (e) {
       setError(e as Error);
       setText(body);

@@ -1,0 +1,17 @@
+/** Plain, serialisable views of channel data for Kontor's own pages. */
+import type { ChannelMessageView } from '../../shared/protocol';
+import type { MessageView, Person } from './index';
+
+export const person = (p: Person) => ({ displayName: p.displayName, orgDomain: p.orgDomain, employeeId: p.employeeId, deviceId: p.deviceId });
+
+export function messageView(m: MessageView): ChannelMessageView {
+  return {
+    id: m.id,
+    at: m.at,
+    direction: m.direction === 'out' ? 'out' : 'in',
+    state: (m.state ?? null) as ChannelMessageView['state'],
+    sender: person(m.sender),
+    text: m.payload?.type === 'text' ? m.payload.text : null,
+    event: m.event ? { kind: m.event.kind, who: m.event.who.map(person) } : null,
+  };
+}
