@@ -31,6 +31,8 @@ export interface StartOptions {
   port?: number;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** extra node options, e.g. ['--cpu-prof'] */
+  nodeArgs?: string[];
 }
 
 export interface GatewayHandle {
@@ -76,7 +78,7 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
   const h = { port: o.port ?? 0 } as GatewayHandle;
 
   const spawnIt = async (): Promise<void> => {
-    const args = ['--import', 'tsx', MAIN, '--domain', o.domain, '--data', dataDir, '--port', String(h.port),
+    const args = [...(o.nodeArgs ?? []), '--import', 'tsx', MAIN, '--domain', o.domain, '--data', dataDir, '--port', String(h.port),
       '--host', '127.0.0.1', '--insecure-dev', '--resolve-file', resolveFile, '--federation', o.federation ?? 'allowlist', ...(o.extraArgs ?? [])];
     const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     h.process = p;

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE TABLE IF NOT EXISTS log (
   conv_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, sender TEXT NOT NULL,
   kind TEXT NOT NULL, epoch INTEGER NOT NULL, created_at INTEGER NOT NULL,
-  PRIMARY KEY (conv_id, seq), UNIQUE (conv_id, message_id));
+  PRIMARY KEY (conv_id, seq), UNIQUE (conv_id, message_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, kind TEXT NOT NULL,
   conv_id TEXT NOT NULL, hub TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL,

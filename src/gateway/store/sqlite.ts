@@ -39,6 +39,8 @@ export class SqliteStore implements Store {
   private readonly w: WriteBatcher;
   private readonly s: Record<string, Database.Statement>;
   private checkpointer: Worker | null = null;
+  /** deviceId -> [active, checkedAt]: revocations by the admin CLI show within a second, as the disconnect poll does */
+  private activeCache = new Map<string, [boolean, number]>();
 
   /** @param checkpointInBackground the server passes true; short-lived admin commands keep auto-checkpoint */
   constructor(file: string, checkpointInBackground = false) {
@@ -111,6 +113,7 @@ export class SqliteStore implements Store {
     return (this.db.prepare(sql).all(...args) as Row[]).map(toDevice);
   }
   revokeDevice(id: string, now: number) {
+    this.activeCache.delete(id);
     return this.w.run(() => {
       const changed = this.db.prepare('UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
       if (changed) this.db.prepare('DELETE FROM key_packages WHERE device_id = ?').run(id);
@@ -245,11 +248,20 @@ export class SqliteStore implements Store {
     });
   }
 
+  private isActive(deviceId: string, now: number): boolean {
+    const c = this.activeCache.get(deviceId);
+    if (c && now - c[1] < 1000) return c[0];
+    if (this.activeCache.size > 100_000) this.activeCache.clear();
+    const active = this.stmt('activeDevice').get(deviceId) !== undefined;
+    this.activeCache.set(deviceId, [active, now]);
+    return active;
+  }
+
   private insertDeliveries(items: Delivery[], now: number): RoutedEntry[] {
     const out: RoutedEntry[] = [];
     for (const d of items) {
       for (const dev of d.recipients) {
-        if (!this.stmt('activeDevice').get(dev)) continue;
+        if (!this.isActive(dev, now)) continue;
         const r = this.stmt('insInbox').get(dev, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
           d.payload, null, null, null, now, `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}`) as Row | undefined;
         if (r) {
