@@ -20,6 +20,10 @@ let index: PartnerIndex = buildIndex([]);
 export async function rebuildIndex(): Promise<void> {
   index = buildIndex(await listPartners());
   await registerDetector(index.patterns).catch((e: unknown) => console.error('[kontor] detector registration', e));
+  // Open tabs follow a directory change (a new policy partner, a removed one) at once.
+  for (const tab of await browser.tabs.query({ url: ['http://*/*', 'https://*/*'] })) {
+    if (tab.id !== undefined && tab.url) await evaluateTab(tab.id, tab.url).catch(() => undefined);
+  }
 }
 
 async function registerDetector(patterns: string[]): Promise<void> {

@@ -71,6 +71,12 @@ function SidePanel() {
     <main>
       <h1>{t('sidepanelTitle')}</h1>
       {error && <ErrorNote error={error} />}
+      {identity && !identity.enrolled && pending && (
+        // The partner the employee chose stays visible while the browser gets enrolled.
+        <div data-testid="contact-partner">
+          <PartnerCard partner={pending} />
+        </div>
+      )}
       {identity && !identity.enrolled && <Enroll identity={identity} onDone={setIdentity} />}
       {identity?.enrolled && (
         <p class="muted" data-testid="identity">
