@@ -87,6 +87,10 @@ function manifestFor(target: Target, rulesets: RulesetMeta[]): Manifest {
     delete m.sidebar_action;
     delete m.browser_specific_settings;
     m.background = { service_worker: 'background.js' };
+    // Chromium counts blocked requests through the DNR feedback APIs. Merely holding a
+    // webRequest listener made a tracker-free page load 31% slower here (bench pageload), so
+    // the Chromium build does not ask for webRequest at all; Firefox keeps it for its counts.
+    m.permissions = m.permissions.filter((p) => p !== 'webRequest');
   } else {
     // Firefox: event page instead of a service worker, sidebar instead of side panel, and
     // no `key` (its id comes from browser_specific_settings.gecko.id).

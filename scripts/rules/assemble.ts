@@ -36,6 +36,8 @@ export interface AssembleOptions {
   isAllowlisted?: (host: string) => boolean;
   limits?: typeof LIMITS;
   chunkSize?: number;
+  /** Keeps each known company's hosts in rules of their own (see MergeOptions.companyOf). */
+  companyOf?: (host: string) => string | undefined;
 }
 
 export function assemble(plans: RulesetPlan[], opts: AssembleOptions = {}): { rulesets: AssembledRuleset[]; problems: Problem[] } {
@@ -44,6 +46,7 @@ export function assemble(plans: RulesetPlan[], opts: AssembleOptions = {}): { ru
     plan,
     merged: mergeRuleset(inputs, {
       chunkSize: opts.chunkSize,
+      companyOf: opts.companyOf,
       // The allowlist itself is never filtered by the allowlist.
       isAllowlisted: plan.id === 'allow' ? undefined : opts.isAllowlisted,
     }),

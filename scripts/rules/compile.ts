@@ -10,6 +10,9 @@
  *   path: "rules/" + file }`).
  * - `trackers.json`: `{ version: 1, companies: string[], domains: { [host]: [category,
  *   companyIndex] } }`. The popup walks a blocked host's suffixes and takes the first hit.
+ * - `rule-companies.json`: `{ version: 1, companies: string[], rules: { [rulesetId]: { [ruleId]:
+ *   companyIndex } } }` for block rules whose hosts all belong to one company (rule-companies.ts);
+ *   Chromium's popup names companies from matched rule ids with it.
  * Skipped input rules (with source and rule id) and skip counts are printed and returned in
  * `CompiledRulesets.problems` / `.skipped`; they are not written next to the shipped files.
  *
@@ -25,6 +28,7 @@ import { assemble, type RulesetPlan } from './assemble';
 import { Allowlist, B2bList, CompanyList, TrackingSupplement, allowInputs, allowlistPredicate, b2bInputs, readList, supplementInputs } from './lists';
 import { DnrRuleArray } from './schema';
 import { buildTrackerLookup } from './trackers';
+import { blocksFirst, buildRuleCompanies, companyResolver } from './rule-companies';
 import { CATEGORY_IDS, type CategoryId, type CompiledRulesets, type Problem, type RulesetInfo } from './types';
 import * as v from 'valibot';
 
@@ -67,12 +71,19 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
     inputs: allowInputs(allow, 'assets/lists/allowlist.json', listProblems),
   });
 
-  const { rulesets, problems } = assemble(plans, { isAllowlisted: allowlistPredicate(allow) });
+  const named: CompanyList = { version: 1, companies: { ...companies.companies } };
+  for (const e of supplement.entries) named.companies[e.company] = [...(named.companies[e.company] ?? []), ...e.hosts];
+  const withVendors: Record<string, string[]> = { ...named.companies };
+  for (const vendor of b2b.vendors) withVendors[vendor.company] = [...(withVendors[vendor.company] ?? []), ...vendor.domains];
+  const companyOf = companyResolver(withVendors);
+
+  const { rulesets, problems } = assemble(plans, { isAllowlisted: allowlistPredicate(allow), companyOf });
 
   mkdirSync(opts.outDir, { recursive: true });
   const infos: RulesetInfo[] = [];
   const skipped: Record<string, number> = {};
   for (const { plan, merged } of rulesets) {
+    merged.rules = blocksFirst(merged.rules);
     // Final gate: what ships must parse as DNR rules.
     v.parse(DnrRuleArray, merged.rules);
     const file = `${plan.id}.json`;
@@ -87,17 +98,18 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
   }
   const blocked: Partial<Record<CategoryId, ReadonlySet<string>>> = {};
   for (const { plan, merged } of rulesets) if (plan.id !== 'allow') blocked[plan.id] = merged.domains;
-  const named: CompanyList = { version: 1, companies: { ...companies.companies } };
-  for (const e of supplement.entries) named.companies[e.company] = [...(named.companies[e.company] ?? []), ...e.hosts];
   const { lookup } = buildTrackerLookup(blocked, named, b2b);
   const allProblems = [...listProblems, ...problems];
   writeFileSync(path.join(opts.outDir, 'rulesets.json'), JSON.stringify(infos, null, 1));
   writeFileSync(path.join(opts.outDir, 'trackers.json'), JSON.stringify(lookup));
+  const ruleCompanies = buildRuleCompanies(rulesets.map(({ plan, merged }) => ({ id: plan.id, rules: merged.rules })), companyOf);
+  writeFileSync(path.join(opts.outDir, 'rule-companies.json'), JSON.stringify(ruleCompanies));
 
   const result: CompiledRulesets = {
     outDir: opts.outDir,
     rulesets: infos,
     trackers: lookup,
+    ruleCompanies,
     totals: {
       rules: infos.reduce((n, r) => n + r.rules, 0),
       enabledRules: infos.filter((r) => r.enabledByDefault).reduce((n, r) => n + r.rules, 0),
@@ -121,6 +133,7 @@ function report(r: CompiledRulesets): void {
   }
   log(`total      ${String(r.totals.rules).padStart(6)} ${String(r.totals.regexRules).padStart(6)} ${String(r.totals.domains).padStart(8)} ${String(r.totals.bytes).padStart(9)}  (enabled: ${r.totals.enabledRules} of 30000)`);
   log(`trackers.json: ${Object.keys(r.trackers.domains).length} hosts, ${r.trackers.companies.length} companies`);
+  log(`rule-companies.json: ${Object.values(r.ruleCompanies.rules).reduce((n, m) => n + Object.keys(m).length, 0)} single-company rules, ${r.ruleCompanies.companies.length} companies`);
   log(`skipped: ${Object.entries(r.skipped).map(([k, n]) => `${k}: ${n}`).join('; ') || 'none'}`);
   log(`problems (input rules skipped as broken): ${r.problems.length}`);
   for (const p of r.problems) log(`  ${p.source} ${p.ref}: ${p.reason}`);

@@ -57,6 +57,7 @@ export interface CompiledRulesets {
   outDir: string;
   rulesets: RulesetInfo[];
   trackers: TrackerLookup;
+  ruleCompanies: import('./rule-companies').RuleCompanies;
   totals: { rules: number; enabledRules: number; regexRules: number; bytes: number; domains: number };
   problems: Problem[];
   /** Input rules deliberately left out, counted by reason (unsupported action, allowlisted...). */

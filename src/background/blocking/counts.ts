@@ -15,6 +15,8 @@ export interface TabRecord {
   total: number;
   /** Blocked requests per request host. */
   hosts: Record<string, number>;
+  /** Chromium: redirects already taken off the browser's badge count for this page. */
+  uncounted?: number;
 }
 
 /** Caps the host map so a page that requests thousands of random hosts cannot bloat storage. */

@@ -2,7 +2,7 @@
  * Message handlers of tracker blocking (protocol kinds `blocking.*`). Changes the policy
  * locks are refused here, whatever the UI shows.
  */
-import { browser } from '../../shared/browser';
+import { browser, isFirefox } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
 import { CATEGORIES } from '../../shared/policy/schema';
 import { hostMatchesDomain, normalizeDomain } from '../../shared/policy/domain';
@@ -12,6 +12,7 @@ import { getUserSettings, updateUserSettings } from '../settings';
 import { applyBlocking, currentSettings } from './apply';
 import { isPausedIn, summarize } from './counts';
 import { repaintAll } from './events';
+import { matchedGroups } from './feedback';
 import { getPaused, readTab, serial, setPaused } from './store';
 import { loadTrackerDb } from './trackers';
 
@@ -39,9 +40,10 @@ async function settingsView(): Promise<BlockingSettingsView> {
 async function state(tabId: number): Promise<BlockingState> {
   const record = await serial(() => readTab(tabId));
   const site = record?.site ?? (await tabSite(tabId));
-  const db = await loadTrackerDb(browser.runtime.getURL('rules/trackers.json'));
   const { blocking } = await currentSettings();
-  const categories = record && record.site === site ? summarize(record, db) : [];
+  const current = record !== null && record.site === site;
+  // Firefox counts from request events (hosts known); Chromium asks DNR feedback (feedback.ts).
+  const categories = !current ? [] : isFirefox ? summarize(record, await loadTrackerDb(browser.runtime.getURL('rules/trackers.json'))) : await matchedGroups(tabId, record.since);
   return {
     tabId,
     site,

@@ -55,9 +55,10 @@ export function Blocking({ tabId }: { tabId: number }) {
                 </summary>
                 <ul class="plain blocking-companies">
                   {c.companies.map((co) => (
-                    <li key={co.name ?? ''} title={t('blockingHosts', co.hosts.join(', '))}>
+                    <li key={co.name ?? ''} title={co.hosts.length > 0 ? t('blockingHosts', co.hosts.join(', ')) : undefined}>
                       {co.name ?? t('blockingUnknownCompany')} <span class="muted">({co.count})</span>
-                      {co.name === null && <span class="muted blocking-hosts"> {co.hosts.join(', ')}</span>}
+                      {/* Chromium's DNR feedback names rules, not hosts: no host list there. */}
+                      {co.name === null && co.hosts.length > 0 && <span class="muted blocking-hosts"> {co.hosts.join(', ')}</span>}
                     </li>
                   ))}
                 </ul>
