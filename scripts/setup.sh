@@ -6,10 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-[ -x /usr/lib/chromium/chromium ] || need_apt+=(chromium)
-[ -e /usr/lib/chromium/locales/de.pak ] || need_apt+=(chromium-l10n)
-[ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr)
-ls /usr/lib/firefox-esr/distribution/extensions/langpack-de@firefox-esr.mozilla.org.xpi >/dev/null 2>&1 || need_apt+=(firefox-esr-l10n-de)
+for pkg in chromium chromium-l10n firefox-esr firefox-esr-l10n-de openssl; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
