@@ -62,6 +62,9 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     // Alice visits Globex's public website: Kontor recognises the partner.
     const page = await alice.browser.ctx.newPage();
     await page.goto('https://www.globex.example/');
+    type Probe = { mutations: string[]; messages: string[]; probes: Record<string, string> };
+    const probe = () => page.evaluate(() => (window as unknown as { __probeDone: Promise<unknown> }).__probeDone) as Promise<Probe>;
+    const atLoad = JSON.parse(JSON.stringify(await probe())) as Probe;
     const sw = await alice.browser.worker();
     const tabId = await sw.evaluate(async () => (await chrome.tabs.query({ url: 'https://www.globex.example/*' }))[0]!.id!);
     const popup = await alice.browser.openExtensionPage('popup', `?tab=${tabId}`);
@@ -97,6 +100,10 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await expect.poll(() => shownTexts(panel), { timeout: 30_000 }).toEqual([FIRST, REPLY]);
     // Alice's first message reached the partner.
     await expect.poll(() => panel.getByTestId('delivery').first().getAttribute('data-state'), { timeout: 30_000 }).toBe('delivered');
+    // The partner's public page and its scripts observed nothing of all this.
+    const after = await probe();
+    expect(after).toEqual(atLoad);
+    expect(after.messages).toEqual([]);
   });
 
   it('loses and repeats nothing when the service worker is stopped mid-conversation', async () => {

@@ -89,6 +89,11 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
             <p class={detail.verified ? 'ok' : 'warn'} data-testid="conversation-verified" data-verified={String(detail.verified)}>
               {t(detail.verified ? 'conversationVerified' : 'conversationUnverified')}
             </p>
+            {detail.warning && (
+              <p role="alert" class="error" data-testid="conversation-warning">
+                {t('conversationWarning', detail.warning)}
+              </p>
+            )}
             <p class="muted">{t('safetyNumber')}:</p>
             <code data-testid="safety-fingerprint">{detail.fingerprint.digits}</code>
             {detail.contact && (

@@ -22,14 +22,15 @@ function usePendingContact(): PartnerView | null {
   return partner;
 }
 
-function ContactPicker({ partner, onStarted }: { partner: PartnerView; onStarted: (id: string) => void }) {
+function ContactPicker({ partner, onStarted }: { partner: PartnerView; onStarted: (id: string, rejected: string[]) => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | null>(null);
   const start = async (contact: string) => {
     setBusy(true);
     setError(null);
     try {
-      onStarted((await send('channel.start', { domain: partner.domain, contact })).conversationId);
+      const started = await send('channel.start', { domain: partner.domain, contact });
+      onStarted(started.conversationId, started.rejected);
     } catch (e) {
       setError(e as Error);
     } finally {
@@ -61,6 +62,8 @@ function SidePanel() {
   const [list, setList] = useState<ConversationSummary[]>([]);
   const [open, setOpen] = useState<string | null>(null);
   const [dismissed, setDismissed] = useState<string | null>(null);
+  // Devices whose credentials failed Kontor's check (for example a key package a gateway injected).
+  const [rejected, setRejected] = useState<string[]>([]);
   const pending = usePendingContact();
   useEffect(() => void send('channel.identity', {}).then(setIdentity, setError), [tick]);
   useEffect(() => {
@@ -87,11 +90,18 @@ function SidePanel() {
       {identity?.enrolled && pending && pending.domain !== dismissed && !open && (
         <ContactPicker
           partner={pending}
-          onStarted={(id) => {
+          onStarted={(id, rejected) => {
             setDismissed(pending.domain);
+            setRejected(rejected);
             setOpen(id);
           }}
         />
+      )}
+      {rejected.length > 0 && (
+        <div role="alert" class="card error" data-testid="rejected-devices">
+          <p>{t('devicesRejected', String(rejected.length))}</p>
+          <ul>{rejected.map((r) => <li key={r}>{r}</li>)}</ul>
+        </div>
       )}
       {identity?.enrolled && open && <Conversation id={open} tick={tick} onBack={() => setOpen(null)} />}
       {identity?.enrolled && !open && (
