@@ -1,6 +1,7 @@
 /** SQLite implementation of Store (better-sqlite3, WAL, synchronous=FULL, group commit). */
 import Database from 'better-sqlite3';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './start-worker';
 import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { WriteBatcher } from './batch';
@@ -56,7 +57,7 @@ export class SqliteStore implements Store {
     }
     if (checkpointInBackground) {
       this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { file, intervalMs: 500 } });
+      this.checkpointer = startWorker(new URL('./checkpoint-worker.ts', import.meta.url), { file, intervalMs: 500 });
       this.checkpointer.unref();
       this.checkpointer.on('error', () => this.db.pragma('wal_autocheckpoint = 1000'));
     }
