@@ -7,6 +7,8 @@ import { Logger } from './log';
 import { Metrics } from './metrics';
 import { RateLimiter } from './ratelimit';
 import { SqliteStore } from './store/sqlite';
+import { openThreadedStore } from './store/threaded';
+import type { Store } from './store/types';
 import { loadOrCreateOrgKey } from './identity';
 import { fingerprint } from '../wire/manifest';
 import { ENROLL_FAILURE_LIMIT } from './enroll';
@@ -18,14 +20,21 @@ import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
 
-export function openStore(dataDir: string, server = false): SqliteStore {
+/** The store for admin commands: in-process, synchronous SQLite. */
+export function openStore(dataDir: string): SqliteStore {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return new SqliteStore(path.join(dataDir, DB_FILE), server);
+  return new SqliteStore(path.join(dataDir, DB_FILE));
+}
+
+/** The server's store: SQLite on a worker thread, so commits do not stall the event loop. */
+function openServerStore(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return openThreadedStore(path.join(dataDir, DB_FILE));
 }
 
 export async function startGateway(config: GatewayConfig) {
   const log = new Logger(config.logLevel, { domain: config.domain });
-  const store = openStore(config.dataDir, true);
+  const store = openServerStore(config.dataDir);
   const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
   const metrics = new Metrics();
   const httpServer = createServer();

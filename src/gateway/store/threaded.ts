@@ -1,0 +1,80 @@
+/**
+ * The server's Store: SqliteStore running on a worker thread. The main thread only parses,
+ * validates and routes; SQLite work and the fsync of each group commit happen on the worker,
+ * so the event loop keeps reading sockets while a transaction is being made durable.
+ * Durability is unchanged: a write's promise resolves only after the worker's COMMIT
+ * (WAL, synchronous=FULL) returned. Calls of one main-thread turn travel in one message.
+ */
+import { startWorker } from './start-worker';
+import type { Store } from './types';
+import type { StoreCall, StoreMethod, StoreReply } from './threaded-protocol';
+
+const METHODS = [
+  'createEnrollCode', 'redeemEnrollCode', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revokedSince',
+  'upsertContact', 'setContactMembers', 'removeContact', 'listContacts', 'getContact',
+  'setPartner', 'getPartner', 'listPartners', 'removePartner',
+  'addKeyPackages', 'countKeyPackages', 'claimKeyPackages',
+  'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'storeReceipts',
+  'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox',
+  'getMeta', 'setMeta',
+] as const satisfies readonly StoreMethod[];
+// compile-time check that every Store method is forwarded
+const complete: [Exclude<StoreMethod, (typeof METHODS)[number]>] extends [never] ? true : never = true;
+void complete;
+
+/** An error thrown by the store on the worker thread, rethrown here with its name and message. */
+export class StoreWorkerError extends Error {
+  constructor(readonly remoteName: string, message: string) {
+    super(message);
+    this.name = 'StoreWorkerError';
+  }
+}
+
+export function openThreadedStore(file: string): Store {
+  const worker = startWorker(new URL('./store-worker.ts', import.meta.url), { file });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let queue: StoreCall[] = [];
+  let nextId = 1;
+  let dead: Error | null = null;
+
+  worker.on('message', (replies: StoreReply[]) => {
+    for (const [id, ok, value] of replies) {
+      const p = pending.get(id);
+      if (!p) continue;
+      pending.delete(id);
+      if (ok) p.resolve(value);
+      else {
+        const e = value as { name: string; message: string };
+        p.reject(new StoreWorkerError(e.name, e.message));
+      }
+    }
+  });
+  const die = (e: Error) => {
+    dead = e;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  worker.on('error', die);
+  worker.on('exit', (code) => die(new Error(`store worker exited (${code})`)));
+
+  const flush = () => {
+    const batch = queue;
+    queue = [];
+    worker.postMessage(batch);
+  };
+  const call = (method: StoreMethod, args: unknown[]) => new Promise((resolve, reject) => {
+    if (dead) return reject(dead);
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    // everything asked for during this turn goes to the worker in one message
+    if (queue.push([id, method, args]) === 1) setImmediate(flush);
+  });
+
+  const store = Object.fromEntries(METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as Store;
+  store.close = () => {
+    if (queue.length) flush();
+    // the worker finishes what it was sent, closes the database and ends
+    worker.postMessage('close');
+  };
+  return store;
+}
