@@ -11,7 +11,7 @@ import { fixture, reached } from './harness/blocking';
 import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
-import type { BlockingSettingsView } from '../../src/shared/protocol';
+import type { BlockingSettingsView, BlockingState } from '../../src/shared/protocol';
 
 type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
@@ -77,9 +77,11 @@ describe('blocking under policy (Chromium)', () => {
 
   it('blocks an extra blockDomain, lets an allowDomain tracker and the switched-off category through', async () => {
     site.clear();
-    const { page } = await visit(`http://${fixture.site}/extra.html`);
+    const { page, tabId } = await visit(`http://${fixture.site}/extra.html`);
     expect(site.requestsTo('www.business.example', '/img/ok.gif').length).toBe(1);
     expect(site.requestsTo(EXTRA)).toEqual([]);
+    // The policy's dynamic block rule counts, as a request of no known category.
+    await expect.poll(async () => { const r = await askRaw<BlockingState>('blocking.state', { tabId }); return r.ok ? r.result.categories : r.error; }).toEqual([{ category: 'other', count: 1, companies: [{ name: null, count: 1, hosts: [] }] }]);
     await page.close();
 
     site.clear();

@@ -1,6 +1,7 @@
 /** Chromium's per-tab counts from getMatchedRules (src/background/blocking/matched.ts). */
 import { describe, expect, it } from 'vitest';
-import { countRedirects, DYNAMIC_RULESET, explainMatch, summarizeMatched, type MatchContext } from '../../src/background/blocking/matched';
+import { DYNAMIC_RULESET, explainMatch, summarizeMatched, type MatchContext } from '../../src/background/blocking/matched';
+import { strippedParams } from '../../src/background/blocking/counts';
 
 const ctx: MatchContext = {
   categories: new Map([['ads', 'ads'], ['analytics_1', 'analytics'], ['analytics_2', 'analytics'], ['b2b', 'b2b'], ['urlparams', 'urlparams'], ['allow', 'allow']]),
@@ -50,8 +51,18 @@ describe('summarizeMatched', () => {
   });
 });
 
-describe('countRedirects', () => {
-  it('counts the redirects the browser badge includes, nothing else', () => {
-    expect(countRedirects([m('urlparams', 1), m('urlparams', 50), m('ads', 11), m('ads', 12), m('ads', 13), m('ads', 1), m('allow', 1), m(DYNAMIC_RULESET, 3)], ctx)).toBe(4);
+
+describe('strippedParams (badge correction for parameter strips)', () => {
+  it('counts parameters removed from an otherwise unchanged URL', () => {
+    expect(strippedParams('http://a.example/p?utm_source=x&utm_medium=y&id=7', 'http://a.example/p?id=7')).toBe(2);
+    expect(strippedParams('http://a.example/p?gclid=1', 'http://a.example/p')).toBe(1);
+    expect(strippedParams('http://a.example/p?id=7', 'http://a.example/p?id=7')).toBe(0);
+  });
+  it('ignores redirects by the site: other path, host, scheme, or changed and added values', () => {
+    expect(strippedParams('http://a.example/p?utm_source=x', 'http://a.example/q')).toBe(0);
+    expect(strippedParams('http://a.example/p?utm_source=x', 'https://a.example/p')).toBe(0);
+    expect(strippedParams('http://a.example/p?utm_source=x&id=1', 'http://a.example/p?id=2')).toBe(0);
+    expect(strippedParams('http://a.example/p?utm_source=x', 'http://a.example/p?session=9')).toBe(0);
+    expect(strippedParams('not a url', 'http://a.example/')).toBe(0);
   });
 });

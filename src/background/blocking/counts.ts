@@ -15,8 +15,6 @@ export interface TabRecord {
   total: number;
   /** Blocked requests per request host. */
   hosts: Record<string, number>;
-  /** Chromium: redirects already taken off the browser's badge count for this page. */
-  uncounted?: number;
 }
 
 /** Caps the host map so a page that requests thousands of random hosts cannot bloat storage. */
@@ -72,4 +70,30 @@ export function badgeText(total: number): string {
 /** A site is paused if it or one of its parent domains was paused (the rule matches so). */
 export function isPausedIn(paused: readonly string[], site: string | null): boolean {
   return site !== null && paused.some((p) => hostMatchesDomain(site, p));
+}
+
+/**
+ * How many tracking parameters DNR stripped from a frame's navigation, seen as the difference
+ * between the URL it started with and the URL it committed (Chromium's badge counts each strip,
+ * one parameter per redirect, as an action). Only when scheme, host and path stayed and no
+ * parameter was added or changed: anything else is a redirect by the site, not a strip.
+ */
+export function strippedParams(before: string, after: string): number {
+  let a: URL;
+  let b: URL;
+  try {
+    a = new URL(before);
+    b = new URL(after);
+  } catch {
+    return 0;
+  }
+  if (a.origin !== b.origin || a.pathname !== b.pathname) return 0;
+  const kept = [...b.searchParams];
+  const left = [...a.searchParams];
+  for (const [k, val] of kept) {
+    const i = left.findIndex(([k2, v2]) => k2 === k && v2 === val);
+    if (i < 0) return 0;
+    left.splice(i, 1);
+  }
+  return new Set(left.map(([k]) => k)).size;
 }

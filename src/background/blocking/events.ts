@@ -10,10 +10,10 @@
  * webRequest error (see isBlockedByClient) with the URL the popup needs to name host and company.
  */
 import { adjustDnrActionCount, browser, canObserveRequests, clearTabBadgeText, isBlockedByClient, isFirefox, setBadge, showDnrActionCount } from '../../shared/browser';
-import { addBlocked, badgeText, emptyRecord, isPausedIn } from './counts';
+import { addBlocked, badgeText, emptyRecord, isPausedIn, strippedParams } from './counts';
 import { applyBlocking, currentSettings } from './apply';
 import { onPolicyChange } from '../policy';
-import { redirectsOnPage } from './feedback';
+import { forgetMatched } from './feedback';
 import { forgetTabRecord, getPaused, readTab, serial, writeTab } from './store';
 
 const PAUSED_BADGE = '⏸';
@@ -102,38 +102,32 @@ function registerRequestCounting(ready: Promise<unknown>): void {
   );
 }
 
-const correctionTimers = new Map<number, ReturnType<typeof setTimeout>>();
+/** URL each frame started navigating to, until it commits (tabId:frameId). */
+const starting = new Map<string, string>();
 
 /**
- * Chromium's badge counts every action DNR took on the page, parameter-stripping redirects
- * included; Kontor's count is blocked requests only. After frames commit or finish loading,
- * the redirects not yet taken off are subtracted. A redirect of a subresource after the page
- * finished loading stays in the badge until the next frame event (the popup is exact).
+ * Chromium: the browser counts DNR actions per tab in the badge. That count includes each
+ * tracking-parameter strip (a redirect), which is not a blocked request: subtract those, seen
+ * from the frame's start and committed URLs (no getMatchedRules: it has a small quota). A
+ * strip of a subresource (rare; a few ads rules) is not seen and stays in the badge; the
+ * popup's breakdown leaves it out.
  */
-async function correctBadge(tabId: number): Promise<void> {
-  // In the queue, so a page change (which resets `uncounted`) cannot fall in between.
-  await serial(async () => {
-    const redirects = await redirectsOnPage(tabId);
-    const record = await readTab(tabId);
-    const done = record?.uncounted ?? 0;
-    if (!record || redirects <= done) return;
-    await adjustDnrActionCount(tabId, done - redirects);
-    writeTab(tabId, { ...record, uncounted: redirects });
-  });
-}
-
-function scheduleCorrection(tabId: number, ready: Promise<unknown>): void {
-  if (tabId < 0 || correctionTimers.has(tabId)) return;
-  correctionTimers.set(tabId, setTimeout(() => {
-    correctionTimers.delete(tabId);
-    void ready.then(() => correctBadge(tabId)).catch((e: unknown) => console.error('[kontor] badge correction failed', e));
-  }, 150));
-}
-
-/** Chromium: the browser counts DNR actions per tab in the badge; Kontor only corrects it. */
 function registerDnrCounting(ready: Promise<unknown>): void {
   void showDnrActionCount().catch((e: unknown) => console.error('[kontor] badge count unavailable', e));
   void browser.action.setBadgeBackgroundColor({ color: COUNT_COLOUR });
-  browser.webNavigation.onCommitted.addListener((d: CommitDetails) => scheduleCorrection(d.tabId, ready));
-  browser.webNavigation.onCompleted.addListener((d: { tabId: number }) => scheduleCorrection(d.tabId, ready));
+  browser.webNavigation.onBeforeNavigate.addListener((d: { tabId: number; frameId: number; url: string }) => {
+    if (d.tabId >= 0) starting.set(`${d.tabId}:${d.frameId}`, d.url);
+  });
+  browser.webNavigation.onCommitted.addListener((d: CommitDetails) => {
+    const key = `${d.tabId}:${d.frameId}`;
+    const before = starting.get(key);
+    starting.delete(key);
+    const stripped = before ? strippedParams(before, d.url) : 0;
+    // After the top-level commit handler (the browser resets the tab's count on commit).
+    if (stripped > 0) void serial(() => adjustDnrActionCount(d.tabId, -stripped)).catch(() => undefined);
+  });
+  browser.tabs.onRemoved.addListener((tabId) => {
+    forgetMatched(tabId);
+    for (const key of starting.keys()) if (key.startsWith(`${tabId}:`)) starting.delete(key);
+  });
 }

@@ -2,11 +2,16 @@
  * Chromium: a tab's blocked requests from the DNR feedback API instead of request events, so
  * no Kontor code observes any request (docs/blocking.md). The browser keeps the matches per
  * tab; Kontor only remembers when the tab's page started (store.ts) and asks on demand.
+ *
+ * getMatchedRules allows 20 calls per 10 minutes per extension, feedback permission or not
+ * (MAX_GETMATCHEDRULES_CALLS_PER_INTERVAL; measured here with Chromium 156). So answers are
+ * cached per page and asked again only when the badge count (free to read) has changed since,
+ * within a local budget below the browser's; beyond it the last answer stands.
  */
 import * as v from 'valibot';
-import { browser, getMatchedRules } from '../../shared/browser';
+import { badgeCount, browser, getMatchedRules } from '../../shared/browser';
 import type { BlockingState } from '../../shared/protocol';
-import { countRedirects, RuleCompaniesSchema, RulesetListSchema, summarizeMatched, type MatchContext, type RuleCompanies } from './matched';
+import { RuleCompaniesSchema, RulesetListSchema, summarizeMatched, type MatchContext, type RuleCompanies } from './matched';
 
 const EMPTY: RuleCompanies = { version: 1, companies: [], blockRules: {}, redirectRules: {}, rules: {} };
 
@@ -35,30 +40,51 @@ async function dynamicBlocks(): Promise<Set<number>> {
   return new Set(rules.filter((r) => r.action.type === 'block').map((r) => r.id));
 }
 
-/** Answers within this time reuse the last one: the open popup asks every second. */
-const CACHE_MS = 400;
-const cache = new Map<string, { at: number; groups: Promise<BlockingState['categories']> }>();
+/** Below the browser's 20 per 10 minutes: a restarted worker does not know earlier calls. */
+const BUDGET = { calls: 18, windowMs: 10 * 60_000 };
+const calls: number[] = [];
+function takeCall(now: number): boolean {
+  while (calls.length > 0 && now - calls[0]! > BUDGET.windowMs) calls.shift();
+  if (calls.length >= BUDGET.calls) return false;
+  calls.push(now);
+  return true;
+}
 
-/** Blocked requests of the tab's page that started at `since` (ms), grouped for the popup. */
-export function matchedGroups(tabId: number, since: number): Promise<BlockingState['categories']> {
-  const key = `${tabId}:${since}`;
-  const hit = cache.get(key);
-  if (hit && Date.now() - hit.at < CACHE_MS) return hit.groups;
+/** An open popup asks every second; a page that keeps blocking must not spend the budget. */
+const MIN_INTERVAL_MS = 3000;
+
+type Groups = BlockingState['categories'];
+interface Answer { since: number; badge: number | null; at: number; groups: Promise<Groups> }
+const answers = new Map<number, Answer>();
+
+/**
+ * Blocked requests of the tab's page that started at `since` (ms), grouped for the popup.
+ * `fresh` is false when an older answer (or none) had to stand in: the badge count moved on
+ * since, and the browser's quota or the minimum interval did not allow asking again.
+ */
+export async function matchedGroups(tabId: number, since: number): Promise<{ groups: Groups; fresh: boolean }> {
+  const badge = await badgeCount(tabId).catch(() => null);
+  const last = answers.get(tabId);
+  const known = last?.since === since ? last : undefined;
+  const now = Date.now();
+  if (known && (badge === null || badge === known.badge || now - known.at < MIN_INTERVAL_MS)) return { groups: await known.groups, fresh: badge === null || badge === known.badge };
+  if (!takeCall(now)) return { groups: known ? await known.groups : [], fresh: false };
   const groups = (async () => {
     const [ctx, blocks, matches] = await Promise.all([loadStatic(), dynamicBlocks(), getMatchedRules(tabId, since)]);
     return summarizeMatched(matches, { ...ctx, dynamicBlocks: blocks });
   })();
-  for (const k of cache.keys()) if (k.startsWith(`${tabId}:`)) cache.delete(k);
-  cache.set(key, { at: Date.now(), groups });
-  groups.catch(() => cache.delete(key));
-  return groups;
+  answers.set(tabId, { since, badge, at: now, groups });
+  try {
+    return { groups: await groups, fresh: true };
+  } catch (e) {
+    // Quota spent by an earlier worker, or the tab is gone: keep what was known.
+    answers.delete(tabId);
+    if (known) answers.set(tabId, known);
+    console.warn('[kontor] matched rules unavailable', e);
+    return { groups: known ? await known.groups : [], fresh: false };
+  }
 }
 
-/**
- * Parameter-stripping redirects of the tab's current document, which the browser's badge
- * count includes and Kontor's "blocked" count must not.
- */
-export async function redirectsOnPage(tabId: number): Promise<number> {
-  const [ctx, matches] = await Promise.all([loadStatic(), getMatchedRules(tabId)]);
-  return countRedirects(matches, ctx);
+export function forgetMatched(tabId: number): void {
+  answers.delete(tabId);
 }

@@ -2,7 +2,7 @@
  * Message handlers of tracker blocking (protocol kinds `blocking.*`). Changes the policy
  * locks are refused here, whatever the UI shows.
  */
-import { browser, isFirefox } from '../../shared/browser';
+import { badgeCount, browser, isFirefox } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
 import { CATEGORIES } from '../../shared/policy/schema';
 import { hostMatchesDomain, normalizeDomain } from '../../shared/policy/domain';
@@ -43,11 +43,19 @@ async function state(tabId: number): Promise<BlockingState> {
   const { blocking } = await currentSettings();
   const current = record !== null && record.site === site;
   // Firefox counts from request events (hosts known); Chromium asks DNR feedback (feedback.ts).
-  const categories = !current ? [] : isFirefox ? summarize(record, await loadTrackerDb(browser.runtime.getURL('rules/trackers.json'))) : await matchedGroups(tabId, record.since);
+  let categories: BlockingState['categories'] = [];
+  let total: number | null = null;
+  if (current && isFirefox) categories = summarize(record, await loadTrackerDb(browser.runtime.getURL('rules/trackers.json')));
+  else if (current) {
+    const answer = await matchedGroups(tabId, record.since);
+    categories = answer.groups;
+    // A stale breakdown (getMatchedRules quota) still comes with the exact total of the badge.
+    if (!answer.fresh) total = await badgeCount(tabId).catch(() => null);
+  }
   return {
     tabId,
     site,
-    total: categories.reduce((n, c) => n + c.count, 0),
+    total: total ?? categories.reduce((n, c) => n + c.count, 0),
     categories,
     paused: !blocking.locked && isPausedIn(await getPaused(), site),
     locked: blocking.locked,

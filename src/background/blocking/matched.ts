@@ -48,21 +48,6 @@ export function explainMatch(m: { rulesetId: string; ruleId: number }, ctx: Matc
   return { category: category as Category, company: index === undefined ? null : ctx.data.companies[index] ?? null };
 }
 
-/**
- * Matches Chromium counts as actions taken but Kontor does not count as blocked: redirects that
- * strip tracking parameters. The browser's badge count minus this is the blocked count.
- */
-export function countRedirects(matches: readonly { rulesetId: string; ruleId: number }[], ctx: Pick<MatchContext, 'categories' | 'data'>): number {
-  let n = 0;
-  for (const m of matches) {
-    const category = ctx.categories.get(m.rulesetId);
-    if (category === undefined) continue;
-    const blocks = ctx.data.blockRules[category] ?? 0;
-    if (m.ruleId > blocks && m.ruleId <= blocks + (ctx.data.redirectRules[category] ?? 0)) n++;
-  }
-  return n;
-}
-
 /** Groups matched rules by category (largest first) and company (named first, by count). */
 export function summarizeMatched(matches: readonly { rulesetId: string; ruleId: number }[], ctx: MatchContext): Group[] {
   const groups = new Map<Category, Map<string | null, number>>();

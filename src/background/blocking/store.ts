@@ -14,7 +14,7 @@ import type { TabRecord } from './counts';
 const PAUSED_KEY = 'blocking:paused';
 const tabKey = (tabId: number) => `blocking:tab:${tabId}`;
 const PausedList = v.array(v.pipe(v.string(), v.maxLength(253)));
-const Record_ = v.object({ site: v.nullable(v.string()), since: v.number(), total: v.number(), hosts: v.record(v.string(), v.number()), uncounted: v.optional(v.number()) });
+const Record_ = v.object({ site: v.nullable(v.string()), since: v.number(), total: v.number(), hosts: v.record(v.string(), v.number()) });
 
 export async function getPaused(): Promise<string[]> {
   const raw = (await browser.storage.local.get(PAUSED_KEY))[PAUSED_KEY];
