@@ -10,8 +10,13 @@ export class Metrics {
   counter(name: string, help: string): (labels?: Labels, by?: number) => void {
     const c = { help, values: new Map<string, number>() };
     this.counters.set(name, c);
+    // the sorted, escaped key is computed once per label combination, not per increment
+    const keys = new Map<string, string>();
     return (labels = {}, by = 1) => {
-      const k = key(labels);
+      let raw = '';
+      for (const n in labels) raw += n + '\0' + labels[n] + '\0';
+      let k = keys.get(raw);
+      if (k === undefined) keys.set(raw, (k = key(labels)));
       c.values.set(k, (c.values.get(k) ?? 0) + by);
     };
   }

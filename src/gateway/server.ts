@@ -74,7 +74,7 @@ export async function startGateway(config: GatewayConfig) {
   httpServer.on('request', makeHandler(gw, fed));
   httpServer.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/ws') return void socket.destroy();
-    sockets.wss.handleUpgrade(req, socket, head, (ws) => sockets.wss.emit('connection', ws, req));
+    sockets.upgrade(req, socket, head);
   });
   httpServer.on('clientError', (_e, socket) => socket.destroy());
 

@@ -3,6 +3,7 @@
  * certificate and a signature over a domain-separated string; then JSON RPC and push events.
  */
 import * as v from 'valibot';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthFrame, RpcRequest, authChallenge, LIMITS } from '../wire/protocol';
 import { verifyCertificate } from '../wire/certificate';
@@ -13,16 +14,28 @@ import { dispatch, type DeviceSession } from './rpc';
 import type { Gateway } from './context';
 import type { Federation } from './federation';
 import type { RoutedEntry } from './store/types';
+import type { IncomingMessage } from 'node:http';
 
 const AUTH_TIMEOUT_MS = 10_000;
 
 export class DeviceSockets {
   readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.bodyBytes, perMessageDeflate: false });
   private byDevice = new Map<string, Set<WebSocket>>();
+  /** the TCP socket under each WebSocket, for corking (ws has no public handle on it) */
+  private raw = new WeakMap<WebSocket, Duplex>();
+  private corked = new Set<Duplex>();
   authenticated = 0;
 
   constructor(private readonly gw: Gateway, private readonly fed: Federation) {
     this.wss.on('connection', (ws) => this.onConnection(ws));
+  }
+
+  /** Upgrade handler: like wss.handleUpgrade, but remembers the TCP socket for corking. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.raw.set(ws, socket);
+      this.wss.emit('connection', ws, req);
+    });
   }
 
   push(entries: RoutedEntry[]): void {
@@ -30,9 +43,28 @@ export class DeviceSockets {
       const set = this.byDevice.get(deviceId);
       if (!set) continue;
       const frame = JSON.stringify({ event: 'inbox', entry });
-      for (const ws of set) ws.send(frame);
+      for (const ws of set) this.send(ws, frame);
     }
   }
+
+  /**
+   * Frames sent during one tick leave in one write: the socket stays corked until the tick's
+   * promise callbacks ran. A committed batch of N messages resolves N RPCs and N pushes in the
+   * same tick; without this each frame cost its own writev system call.
+   */
+  private send(ws: WebSocket, frame: string): void {
+    const s = this.raw.get(ws);
+    if (s && !this.corked.has(s)) {
+      s.cork();
+      if (this.corked.add(s).size === 1) process.nextTick(this.uncork);
+    }
+    ws.send(frame);
+  }
+
+  private readonly uncork = (): void => {
+    for (const s of this.corked) s.uncork();
+    this.corked.clear();
+  };
 
   disconnect(deviceId: string): void {
     for (const ws of this.byDevice.get(deviceId) ?? []) {
@@ -122,6 +154,6 @@ export class DeviceSockets {
 
   private reply(ws: WebSocket, id: number | null, err: ApiError | null, result?: unknown): void {
     if (ws.readyState !== ws.OPEN) return;
-    ws.send(JSON.stringify(err ? { id, ...err.toJSON() } : { id, result }));
+    this.send(ws, JSON.stringify(err ? { id, ...err.toJSON() } : { id, result }));
   }
 }
