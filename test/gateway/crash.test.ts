@@ -34,10 +34,14 @@ describe('crash safety', () => {
       const pump = () => {
         while (!killed && next < TOTAL && next - acked.size < WINDOW) {
           void sendOne(next++).catch(() => undefined).finally(() => {
-            if (!killed && acked.size >= 800) {
+            if (killed) return;
+            // refill the window first, so sends are in flight when it dies: a whole window
+            // can be acknowledged by one group commit, all in the same tick
+            pump();
+            if (acked.size >= 800) {
               killed = true;
               void gw.kill('SIGKILL').then(resolve);
-            } else pump();
+            }
           });
         }
       };
