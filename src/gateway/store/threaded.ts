@@ -7,7 +7,7 @@
  */
 import { startWorker } from './start-worker';
 import type { Store } from './types';
-import type { StoreCall, StoreMethod, StoreReply } from './threaded-protocol';
+import { restorePayloads, type StoreCall, type StoreMethod, type StoreReply } from './threaded-protocol';
 
 const METHODS = [
   'createEnrollCode', 'redeemEnrollCode', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revokedSince',
@@ -32,7 +32,7 @@ export class StoreWorkerError extends Error {
 
 export function openThreadedStore(file: string): Store {
   const worker = startWorker(new URL('./store-worker.ts', import.meta.url), { file });
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  const pending = new Map<number, { method: StoreMethod; args: unknown[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let queue: StoreCall[] = [];
   let nextId = 1;
   let dead: Error | null = null;
@@ -42,7 +42,10 @@ export function openThreadedStore(file: string): Store {
       const p = pending.get(id);
       if (!p) continue;
       pending.delete(id);
-      if (ok) p.resolve(value);
+      if (ok) {
+        restorePayloads(p.method, p.args, value);
+        p.resolve(value);
+      }
       else {
         const e = value as { name: string; message: string };
         p.reject(new StoreWorkerError(e.name, e.message));
@@ -65,7 +68,7 @@ export function openThreadedStore(file: string): Store {
   const call = (method: StoreMethod, args: unknown[]) => new Promise((resolve, reject) => {
     if (dead) return reject(dead);
     const id = nextId++;
-    pending.set(id, { resolve, reject });
+    pending.set(id, { method, args, resolve, reject });
     // everything asked for during this turn goes to the worker in one message
     if (queue.push([id, method, args]) === 1) setImmediate(flush);
   });
