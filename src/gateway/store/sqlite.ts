@@ -73,6 +73,8 @@ export class SqliteStore implements Store {
       convCommit: p('UPDATE conversations SET next_seq = ?, epoch = ?, members = ? WHERE id = ?'),
       activeDevice: p('SELECT 1 FROM devices WHERE device_id = ? AND revoked_at IS NULL'),
       insOutbox: p('INSERT INTO outbox (peer, item, created_at) VALUES (?,?,?)'),
+      peekOutbox: p('SELECT id, peer, item FROM outbox WHERE peer = ? AND id > ? ORDER BY id LIMIT ?'),
+      delOutbox: p('DELETE FROM outbox WHERE id = ?'),
       fetch: p('SELECT * FROM inbox WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?'),
       // no payload: acknowledged ciphertext is not needed again
       ack: p(`DELETE FROM inbox WHERE device_id = ? AND id = ?
@@ -313,12 +315,12 @@ export class SqliteStore implements Store {
     const now = Date.now();
     await this.w.run(() => { for (const i of items) this.stmt('insOutbox').run(i.peer, JSON.stringify(i.item), now); });
   }
-  async peekOutbox(peer: string, limit: number): Promise<OutboxRow[]> {
-    return (this.db.prepare('SELECT id, peer, item FROM outbox WHERE peer = ? ORDER BY id LIMIT ?').all(peer, limit) as Row[])
+  async peekOutbox(peer: string, limit: number, afterId = 0): Promise<OutboxRow[]> {
+    return (this.stmt('peekOutbox').all(peer, afterId, limit) as Row[])
       .map((r) => ({ id: r.id as number, peer: r.peer as string, item: JSON.parse(r.item as string) as OutboxItem }));
   }
   async deleteOutbox(ids: number[]) {
-    await this.w.run(() => { for (const id of ids) this.db.prepare('DELETE FROM outbox WHERE id = ?').run(id); });
+    await this.w.run(() => { for (const id of ids) this.stmt('delOutbox').run(id); });
   }
   async outboxPeers() {
     return (this.db.prepare('SELECT DISTINCT peer FROM outbox').all() as Row[]).map((r) => r.peer as string);

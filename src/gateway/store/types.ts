@@ -81,7 +81,8 @@ export interface Store {
   /** deletes acknowledged entries and returns them */
   ackInbox(deviceId: string, ids: number[]): Promise<InboxEntry[]>;
   enqueueOutbox(items: { peer: string; item: OutboxItem }[]): Promise<void>;
-  peekOutbox(peer: string, limit: number): Promise<OutboxRow[]>;
+  /** the oldest rows for a peer, optionally only those after a row id already sent */
+  peekOutbox(peer: string, limit: number, afterId?: number): Promise<OutboxRow[]>;
   deleteOutbox(ids: number[]): Promise<void>;
   outboxPeers(): Promise<string[]>;
   /** drops inbox entries older than the retention limit; returns how many */
