@@ -29,8 +29,12 @@ function hostOf(url: string): string | null {
   }
 }
 
-/** Paints one tab's badge from its record: the blocked count, or the paused mark. */
-export async function paintBadge(tabId: number): Promise<void> {
+/**
+ * Paints one tab's badge from its record: the blocked count, or the paused mark. `onCommit`:
+ * the tab just changed page, and Chromium has already reset its badge to the browser's count,
+ * so only a paused mark needs painting (no extension calls on an ordinary page load).
+ */
+export async function paintBadge(tabId: number, onCommit = false): Promise<void> {
   const record = await readTab(tabId);
   const { blocking } = await currentSettings();
   const paused = !blocking.locked && isPausedIn(await getPaused(), record?.site ?? null);
@@ -42,7 +46,7 @@ export async function paintBadge(tabId: number): Promise<void> {
   // Chromium: a tab's own badge text hides the browser's DNR count, so the paused mark is set
   // as tab text and removed again (null, not '') to bring the count back.
   if (paused) await setBadge(tabId, PAUSED_BADGE, PAUSED_COLOUR).catch(() => undefined);
-  else await Promise.all([clearTabBadgeText(tabId), browser.action.setBadgeBackgroundColor({ tabId, color: COUNT_COLOUR })]).catch(() => undefined);
+  else if (!onCommit) await Promise.all([clearTabBadgeText(tabId), browser.action.setBadgeBackgroundColor({ tabId, color: COUNT_COLOUR })]).catch(() => undefined);
 }
 
 const badgeTimers = new Map<number, ReturnType<typeof setTimeout>>();
@@ -78,7 +82,7 @@ export function registerBlocking(ready: Promise<unknown>): void {
       const current = await readTab(d.tabId);
       if (current && current.since > d.timeStamp) return;
       writeTab(d.tabId, emptyRecord(hostOf(d.url), d.timeStamp));
-    }).then(() => ready.then(() => paintBadge(d.tabId)));
+    }).then(() => ready.then(() => paintBadge(d.tabId, true)));
   });
   browser.tabs.onRemoved.addListener((tabId) => void serial(() => forgetTabRecord(tabId)));
   onPolicyChange(() => void applyBlocking().then(repaintAll));
@@ -115,9 +119,11 @@ const starting = new Map<string, string>();
 function registerDnrCounting(ready: Promise<unknown>): void {
   void showDnrActionCount().catch((e: unknown) => console.error('[kontor] badge count unavailable', e));
   void browser.action.setBadgeBackgroundColor({ color: COUNT_COLOUR });
+  // Filtered in the browser: navigations without a query string never wake the worker here.
+  const withQuery = { url: [{ queryContains: '=' }] };
   browser.webNavigation.onBeforeNavigate.addListener((d: { tabId: number; frameId: number; url: string }) => {
     if (d.tabId >= 0) starting.set(`${d.tabId}:${d.frameId}`, d.url);
-  });
+  }, withQuery);
   browser.webNavigation.onCommitted.addListener((d: CommitDetails) => {
     const key = `${d.tabId}:${d.frameId}`;
     const before = starting.get(key);
