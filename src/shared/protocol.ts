@@ -23,23 +23,8 @@ const UrlList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLeng
 export const protocol = {
   /** Health and identity of the background, used by every UI on open. */
   'app.status': { tier: 'extension', params: Empty },
-  /**
-   * Content script: "this page finished loading at URL", with public signals when it runs on a
-   * profile host (LinkedIn, XING). Signals never verify anything alone.
-   */
-  'page.detect': {
-    tier: 'content',
-    params: v.strictObject({
-      url: HttpUrl,
-      signals: v.optional(
-        v.strictObject({
-          organizations: v.pipe(v.array(v.strictObject({ name: v.optional(ShortStr), url: v.optional(ShortStr), sameAs: UrlList })), v.maxLength(10)),
-          relMe: UrlList,
-          website: v.nullable(v.pipe(v.string(), v.maxLength(2048))),
-        }),
-      ),
-    }),
-  },
+  /** Content script (partner pages only): "this page finished loading at URL". */
+  'page.detect': { tier: 'content', params: v.strictObject({ url: HttpUrl }) },
   /** UI: the state Kontor keeps for one tab (what was seen there). */
   'tab.state': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
   'policy.state': { tier: 'extension', params: Empty },
@@ -77,7 +62,7 @@ export const protocol = {
     params: v.strictObject({ category: v.picklist(['ads', 'analytics', 'b2b', 'social', 'urlparams']), enabled: v.boolean() }),
   },
   // --- end blocking ---
-  /** UI, on the employee's click: does the company of this tab offer Kontor contact? */
+  /** UI, when the employee opens the popup: read this tab's public signals (nothing is fetched). */
   'discovery.inspect': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
 } as const satisfies Record<string, { tier: Tier; params: v.GenericSchema }>;
 
@@ -210,6 +195,8 @@ export interface Discovery {
   manifestUrl: string | null;
   /** Whether the company is already a partner. */
   partner: boolean;
+  /** A page signal pointing at a partner that has not claimed this page: unverified. */
+  hint: TabState['hint'];
 }
 
 export interface Results {

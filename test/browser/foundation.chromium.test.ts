@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDPSession, Page } from 'playwright-core';
 import { launchChromium, type ChromiumSession } from './harness/chromium';
+import { createOrg, publish } from './harness/orgs';
+import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 
 let site: SiteServer;
@@ -13,6 +15,8 @@ let browser: ChromiumSession;
 
 beforeAll(async () => {
   site = await startSiteServer();
+  const globex = await createOrg('globex.example', 'Globex GmbH');
+  publish(site, 'globex.example', () => globex.manifest);
   browser = await launchChromium({ sitePort: site.port });
 });
 afterAll(async () => {
@@ -64,14 +68,21 @@ describe('foundation (Chromium)', () => {
   });
 
   it('refuses untrusted and unvalidated messages from a content script', async () => {
+    // The detector runs only on partner pages: make globex.example a partner first.
+    const popup = await browser.openExtensionPage('popup');
+    expect(await popup.evaluate(() => chrome.runtime.sendMessage({ kontor: 1, kind: 'partners.add', params: { domain: 'globex.example' } }))).toMatchObject({ ok: true });
+    const sw = await browser.worker();
+    await waitFor(() => sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).length), (n) => n > 0, 10_000, 'detector registered');
     const page = await browser.ctx.newPage();
-    await page.goto('http://www.linkedin.com/company/globex/');
+    await page.goto('https://www.globex.example/');
     const send = (msg: unknown) => inContentScript(page, `chrome.runtime.sendMessage(${JSON.stringify(msg)})`);
     expect(await send({ kontor: 1, kind: 'app.status', params: {} })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await send({ kontor: 1, kind: 'tab.state', params: { tabId: 1 } })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     expect(await send({ kind: 'page.detect' })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
-    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'http://www.linkedin.com/company/globex/' } })).toEqual({ ok: true, result: { partner: false } });
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/' } })).toEqual({ ok: true, result: { partner: true } });
+    // An extra field is refused too: content-script payloads are validated strictly.
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/', keys: 'x' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     await page.close();
   });
 

@@ -104,10 +104,21 @@ describe('partner detection (Chromium)', () => {
     }
   });
 
-  it('marks an unclaimed profile that links to a partner as a hint, never as verified', async () => {
+  it('marks an unclaimed profile that links to a partner as a hint in the popup, never as verified', async () => {
     const { tabId } = await visit('https://www.linkedin.com/company/globex-fake/');
-    await expect.poll(async () => (await tabState(tabId)).hint?.domain).toBe('globex.example');
+    const popup = await browser.openExtensionPage('popup', `?tab=${tabId}`);
+    await expect.poll(() => popup.getByTestId('hint').textContent().catch(() => '')).toContain('has not confirmed it as its profile');
+    expect((await tabState(tabId)).hint?.domain).toBe('globex.example');
     expect((await tabState(tabId)).match).toBeNull();
+    expect(await popup.getByTestId('partner-card').count()).toBe(0);
+  });
+
+  it('injects the detector only on partner domains and claimed profile pages', async () => {
+    const sw = await browser.worker();
+    const scripts = await sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).flatMap((s) => s.matches ?? []));
+    expect(scripts).toEqual(expect.arrayContaining(['*://globex.example/*', '*://*.globex.example/*', '*://*.linkedin.com/company/globex*', '*://*.xing.com/pages/globex*']));
+    expect(scripts.some((m) => m.includes('initech'))).toBe(false);
+    expect(scripts).not.toContain('*://*.linkedin.com/*');
   });
 
   it('follows in-page navigation of a single-page site, both ways', async () => {
@@ -168,11 +179,10 @@ describe('partner detection (Chromium)', () => {
     await expect(ask(ui, 'partners.remove', { domain: 'globex.example' })).rejects.toThrow(/forbidden/);
   });
 
-  it('offers discovery of a non-partner only on click, without fetching its manifest', async () => {
+  it('offers discovery of a non-partner when the popup opens, without fetching its manifest', async () => {
     site.clear();
     const { tabId } = await visit('https://www.acme-supplier.example/');
     const popup = await browser.openExtensionPage('popup', `?tab=${tabId}`);
-    await popup.getByTestId('discover').click();
     await expect.poll(() => popup.getByTestId('discover-result').textContent()).toBe('This company accepts private contact through Kontor.');
     expect(site.requests.filter((r) => r.path === '/.well-known/kontor.json')).toEqual([]);
   });

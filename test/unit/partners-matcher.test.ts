@@ -41,7 +41,10 @@ describe('partner index', () => {
     expect(index.match('https://de.linkedin.com/company/globex/?trk=1')).toMatchObject({ via: 'profile' });
     expect(index.match('https://www.linkedin.com/company/initech/')).toBeNull();
   });
-  it('gives the detector patterns for partner domains only', () => {
-    expect(index.patterns).toEqual(['*://globex.example/*', '*://*.globex.example/*', '*://acme.co.uk/*', '*://*.acme.co.uk/*']);
+  it('gives the detector patterns for partner domains and claimed profile pages only', () => {
+    expect(index.patterns).toEqual([
+      '*://globex.example/*', '*://*.globex.example/*', '*://acme.co.uk/*', '*://*.acme.co.uk/*',
+      '*://*.linkedin.com/company/globex*', '*://*.linkedin.com/*/company/globex*',
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import { getTabState, updateTabState } from '../tabs';
 import { listPartners } from './directory';
 import { buildIndex, type PartnerIndex } from './matcher';
 import { profileHostOf } from './profiles';
+import { readPageSignals, type PageSignals } from './signals';
 
 const DETECTOR_ID = 'kontor-partner-detector';
 let index: PartnerIndex = buildIndex([]);
@@ -61,46 +62,47 @@ async function paintAction(tabId: number, state: TabState): Promise<void> {
 export async function handleDetect(params: Params<'page.detect'>, tabId: number | undefined): Promise<{ partner: boolean }> {
   if (tabId === undefined) return { partner: false };
   const state = await evaluateTab(tabId, params.url);
-  if (!state.match && params.signals) await noteSignals(tabId, params.signals);
   return { partner: state.match !== null };
 }
 
-/** A profile page that links to a partner but is not claimed by it: an unverified hint. */
-async function noteSignals(tabId: number, signals: NonNullable<Params<'page.detect'>['signals']>): Promise<void> {
+/** A page that links to a partner without being claimed by it: an unverified hint. */
+function hintFrom(signals: PageSignals): TabState['hint'] {
   const claimed = [signals.website, ...signals.relMe, ...signals.organizations.flatMap((o) => [o.url, ...o.sameAs])];
   for (const link of claimed) {
     if (!link) continue;
     const match = index.match(link);
-    if (match?.via === 'domain') {
-      await updateTabState(tabId, { hint: { domain: match.partner.domain, name: match.partner.name, reason: 'unconfirmed-profile' } });
-      return;
-    }
+    if (match?.via === 'domain') return { domain: match.partner.domain, name: match.partner.name, reason: 'unconfirmed-profile' };
   }
+  return null;
 }
 
-/** Runs only on the employee's click in the popup: looks for `<link rel="kontor">`. */
+/**
+ * Runs when the employee opens the popup: reads the tab's public signals once (a
+ * `<link rel="kontor">` offer, and hints on profile pages). Nothing is fetched.
+ */
 export async function inspectTab(tabId: number): Promise<Discovery> {
   const tab = await browser.tabs.get(tabId);
-  const host = tab.url ? new URL(tab.url).hostname : '';
+  const url = tab.url ?? '';
+  const host = /^https?:/.test(url) ? new URL(url).hostname : '';
   const domain = normalizeDomain(host.replace(/^www\./, '')) ?? host;
-  const [result] = await browser.scripting.executeScript({
-    target: { tabId },
-    func: () => {
-      const link = document.querySelector<HTMLLinkElement>('link[rel~="kontor"][href]');
-      return link ? link.href : null;
-    },
-  });
-  const href = typeof result?.result === 'string' ? result.result : null;
+  const match = index.match(url);
+  let signals: PageSignals | null = null;
+  if (host) {
+    const [result] = await browser.scripting.executeScript({ target: { tabId }, func: readPageSignals }).catch(() => []);
+    signals = (result?.result as PageSignals | undefined) ?? null;
+  }
   let manifestUrl: string | null = null;
-  if (href) {
+  if (signals?.kontorLink) {
     try {
-      const u = new URL(href);
+      const u = new URL(signals.kontorLink);
       if (u.protocol === 'https:') manifestUrl = u.href;
     } catch {
       manifestUrl = null;
     }
   }
-  return { domain, manifestUrl, partner: index.match(tab.url ?? '') !== null };
+  const hint = !match && signals && profileHostOf(host) ? hintFrom(signals) : null;
+  if (hint) await updateTabState(tabId, { hint });
+  return { domain, manifestUrl, partner: match !== null, hint };
 }
 
 /** Follows navigations and in-page navigations (LinkedIn and XING are single-page apps). */
@@ -109,10 +111,6 @@ export function watchNavigation(ready: Promise<unknown>): void {
     if (details.frameId !== 0) return;
     void ready.then(async () => {
       await evaluateTab(details.tabId, details.url);
-      if (profileHostOf(new URL(details.url).hostname)) {
-        // Ask the detector (if present) to read the new page's signals.
-        await browser.tabs.sendMessage(details.tabId, { kontor: 1, kind: 'detect.rescan' }, { frameId: 0 }).catch(() => undefined);
-      }
     });
   };
   browser.webNavigation.onCommitted.addListener(onNav);

@@ -14,7 +14,7 @@ export interface Match {
 
 export interface PartnerIndex {
   match(url: string): Match | null;
-  /** Match patterns for the content script: partner domains (profile hosts are static). */
+  /** Match patterns for the detector: partner domains and the profile pages partners claim. */
   patterns: string[];
 }
 
@@ -26,7 +26,16 @@ export function buildIndex(partners: PartnerView[]): PartnerIndex {
     for (const profile of p.profiles) if (!byProfile.has(profile)) byProfile.set(profile, p);
   }
   return {
-    patterns: [...byDomain.keys()].flatMap((d) => [`*://${d}/*`, `*://*.${d}/*`]),
+    patterns: [
+      ...[...byDomain.keys()].flatMap((d) => [`*://${d}/*`, `*://*.${d}/*`]),
+      // A claimed profile `linkedin.com/company/globex` also appears under a locale prefix.
+      ...[...byProfile.keys()].flatMap((key) => {
+        const slash = key.indexOf('/');
+        const host = key.slice(0, slash);
+        const path = key.slice(slash);
+        return [`*://*.${host}${path}*`, `*://*.${host}/*${path}*`];
+      }),
+    ],
     match(raw) {
       let url: URL;
       try {

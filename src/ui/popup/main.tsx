@@ -25,15 +25,26 @@ async function targetTab() {
   return tab;
 }
 
+/**
+ * Opening the popup is the employee's request to look at this page: Kontor reads its public
+ * signals once (a `<link rel="kontor">` offer; on profile pages a link to a partner that has
+ * not claimed the page). Nothing is fetched; a manifest is fetched only when the employee adds
+ * the company.
+ */
 function Discover({ tabId }: { tabId: number }) {
   const [result, setResult] = useState<Discovery | Error | null>(null);
-  const ask = () => send('discovery.inspect', { tabId }).then(setResult, (e: Error) => setResult(e));
+  useEffect(() => void send('discovery.inspect', { tabId }).then(setResult, (e: Error) => setResult(e)), [tabId]);
   if (result instanceof Error) return <ErrorNote error={result} />;
-  if (!result) return <button data-testid="discover" onClick={() => void ask()}>{t('discoverButton')}</button>;
+  if (!result) return null;
   return (
-    <p aria-live="polite" data-testid="discover-result">
-      {result.manifestUrl ? t('discoverYes') : t('discoverNo')}
-    </p>
+    <div aria-live="polite">
+      {result.hint && <p class="card warn" data-testid="hint">{t('hintUnconfirmed', result.hint.name)}</p>}
+      {!result.partner && (
+        <p class="muted" data-testid="discover-result">
+          {result.manifestUrl ? t('discoverYes') : t('discoverNo')}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -78,10 +89,7 @@ function Popup() {
           </button>
         </PartnerCard>
       )}
-      {!partner && state?.hint && (
-        <p class="card warn" data-testid="hint">{t('hintUnconfirmed', state.hint.name)}</p>
-      )}
-      {!partner && tab?.site && <Discover tabId={tab.id} />}
+      {state && !partner && tab?.site && <Discover tabId={tab.id} />}
       <div class="row">
         <button data-testid="open-sidepanel" onClick={() => void openSidePanel(windowId)}>
           {t('openSidePanel')}
