@@ -14,7 +14,8 @@ import type { Federation } from './federation';
 import type { OutboxRow } from './store/types';
 import { aggregateReceipts, emitReceipts } from './delivery';
 
-const BATCH = 500;
+/** the receiver accepts up to 1000 items per request */
+const BATCH = 1000;
 /** stays well under the receiver's 4 MB body limit, whatever the payload sizes */
 const BATCH_BYTES = 3 * 1024 * 1024;
 const MAX_BACKOFF_MS = 30_000;
