@@ -91,6 +91,9 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     expect(await message.textContent()).toContain('Alice Schmidt');
     expect(await message.textContent()).toContain('acme.example');
     await expect.poll(() => gina.panel.getByTestId('conversation-verified').getAttribute('data-verified')).toBe('true');
+    // Gina's browser raised a notification for the new conversation (it names the sender only).
+    const ginaWorker = await gina.browser.worker();
+    expect(Object.keys(await ginaWorker.evaluate(() => chrome.notifications.getAll())).some((id) => id.startsWith('kontor-'))).toBe(true);
     // Both sides show the same safety fingerprint.
     expect(await gina.panel.getByTestId('safety-fingerprint').textContent()).toBe(await panel.getByTestId('safety-fingerprint').textContent());
 
