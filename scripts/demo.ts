@@ -11,11 +11,10 @@
  *   npm run demo -- --data DIR        keep the gateways' data under DIR
  * Exits non-zero if the message does not arrive.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startGateway, type GatewayHandle } from '../test/gateway/helpers';
-import { employee, shownTexts, type Employee } from '../test/browser/harness/channel';
-import { publish } from '../test/browser/harness/orgs';
+import type { GatewayHandle } from '../test/gateway/helpers';
+import { employee, shownTexts, startGatewayPair, type Employee } from '../test/browser/harness/channel';
 import { waitFor } from '../test/browser/harness/poll';
 import { startSiteServer } from '../test/browser/harness/site-server';
 import { root } from './build';
@@ -43,24 +42,13 @@ async function main(): Promise<void> {
   const gateways: GatewayHandle[] = [];
   const people: Employee[] = [];
   try {
-    for (const [domain, name] of [['acme.example', 'Acme AG'], ['globex.example', 'Globex GmbH']] as const) {
-      const dir = dataDir ? path.join(path.resolve(dataDir), domain) : undefined;
-      if (dir) mkdirSync(dir, { recursive: true });
-      gateways.push(await startGateway({ domain, extraArgs: ['--org-name', name], ...(dir ? { dataDir: dir } : {}) }));
-    }
-    const [acme, globex] = gateways as [GatewayHandle, GatewayHandle];
-    acme.setPeers({ 'globex.example': globex.url });
-    globex.setPeers({ 'acme.example': acme.url });
-    await acme.admin(['partners', 'admit', 'globex.example']).catch(() => undefined);
-    await globex.admin(['partners', 'admit', 'acme.example']).catch(() => undefined);
-    await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']).catch(() => undefined);
+    const dirs = dataDir ? { acme: path.join(path.resolve(dataDir), 'acme.example'), globex: path.join(path.resolve(dataDir), 'globex.example') } : undefined;
+    if (dirs) for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+    const { acme, globex } = await startGatewayPair(site, dirs ? { dataDirs: dirs } : {});
+    gateways.push(acme, globex);
     say(`gateway acme.example on ${acme.url} (SQLite in ${acme.dataDir})`);
-    say(`gateway globex.example on ${globex.url} (SQLite in ${globex.dataDir})`);
-    for (const gw of gateways) {
-      const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
-      publish(site, gw.domain, () => manifest);
-      say(`${gw.domain} publishes its signed manifest at https://${gw.domain}/.well-known/kontor.json`);
-    }
+    say(`gateway globex.example on ${globex.url} (SQLite in ${globex.dataDir}); contact "Sales" = Gina`);
+    for (const gw of gateways) say(`${gw.domain} publishes its signed manifest at https://${gw.domain}/.well-known/kontor.json`);
 
     say('starting Chromium for Alice (Acme) and Gina (Globex); each enrolls with a one-time code from its admin');
     const alice = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'], headless });
@@ -107,7 +95,15 @@ async function main(): Promise<void> {
     await waitFor(() => panel.getByTestId('delivery').first().getAttribute('data-state'), (s) => s === 'delivered', 30_000, 'delivered');
     say('Alice sees the reply; her message shows "Delivered to the partner"');
     await shot(panel, '3-sidepanel-conversation.png');
-    say('the gateways stored only ciphertext (see the test suite for the byte-level check)');
+    let files = 0;
+    for (const gw of gateways) {
+      for (const f of readdirSync(gw.dataDir)) {
+        const bytes = readFileSync(path.join(gw.dataDir, f));
+        files++;
+        if (bytes.includes(Buffer.from(message)) || bytes.includes(Buffer.from(reply))) throw new Error(`plaintext found in ${gw.domain}/${f}`);
+      }
+    }
+    say(`checked ${files} gateway data files (SQLite database, WAL, keys): no message text in any of them`);
     if (!headless && !args.includes('--exit')) {
       say('the browsers stay open; press Ctrl+C to end the demo');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));

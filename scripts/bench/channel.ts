@@ -10,9 +10,7 @@
  */
 import type { Page } from 'playwright-core';
 import { build } from '../build';
-import { startGateway } from '../../test/gateway/helpers';
-import { employee } from '../../test/browser/harness/channel';
-import { publish } from '../../test/browser/harness/orgs';
+import { employee, startGatewayPair } from '../../test/browser/harness/channel';
 import { waitFor } from '../../test/browser/harness/poll';
 import { startSiteServer } from '../../test/browser/harness/site-server';
 import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/unit/channel/hub';
@@ -24,19 +22,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 async function endToEnd(): Promise<number[]> {
   await build({ quiet: true });
   const site = await startSiteServer();
-  const [acme, globex] = await Promise.all([
-    startGateway({ domain: 'acme.example', extraArgs: ['--org-name', 'Acme AG', '--log-level', 'warn'] }),
-    startGateway({ domain: 'globex.example', extraArgs: ['--org-name', 'Globex GmbH', '--log-level', 'warn'] }),
-  ]);
-  acme.setPeers({ 'globex.example': globex.url });
-  globex.setPeers({ 'acme.example': acme.url });
-  await acme.admin(['partners', 'admit', 'globex.example']);
-  await globex.admin(['partners', 'admit', 'acme.example']);
-  await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']);
-  for (const gw of [acme, globex]) {
-    const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
-    publish(site, gw.domain, () => manifest);
-  }
+  const { acme, globex } = await startGatewayPair(site, { extraArgs: ['--log-level', 'warn'] });
   const alice = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] });
   const gina = await employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] });
   try {

@@ -8,9 +8,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type GatewayHandle } from '../gateway/helpers';
-import { employee, shownTexts, type Employee } from './harness/channel';
-import { publish } from './harness/orgs';
+import type { GatewayHandle } from '../gateway/helpers';
+import { employee, shownTexts, startGatewayPair, type Employee } from './harness/channel';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 
 let site: SiteServer;
@@ -25,20 +24,7 @@ const REPLY = 'Hi Alice, yes: 12.40 EUR per unit, delivery in week 32.';
 
 beforeAll(async () => {
   site = await startSiteServer();
-  [acme, globex] = await Promise.all([
-    startGateway({ domain: 'acme.example', extraArgs: ['--org-name', 'Acme AG'] }),
-    startGateway({ domain: 'globex.example', extraArgs: ['--org-name', 'Globex GmbH'] }),
-  ]);
-  acme.setPeers({ 'globex.example': globex.url });
-  globex.setPeers({ 'acme.example': acme.url });
-  await acme.admin(['partners', 'admit', 'globex.example']);
-  await globex.admin(['partners', 'admit', 'acme.example']);
-  await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']);
-  // Each company publishes its gateway's signed manifest under its own domain.
-  for (const gw of [acme, globex]) {
-    const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
-    publish(site, gw.domain, () => manifest);
-  }
+  ({ acme, globex } = await startGatewayPair(site));
   [alice, gina] = await Promise.all([
     employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] }),
     employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] }),

@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { startGateway, type GatewayHandle } from '../gateway/helpers';
-import { employee, shownTexts, type Employee } from './harness/channel';
+import type { GatewayHandle } from '../gateway/helpers';
+import { employee, shownTexts, startGatewayPair, type Employee } from './harness/channel';
 import { launchFirefox, type FirefoxSession } from './harness/firefox';
-import { publish } from './harness/orgs';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 
@@ -35,19 +34,7 @@ const texts = (page: Page) => page.$$eval('[data-testid=message-text]', (els) =>
 
 beforeAll(async () => {
   site = await startSiteServer({ port: 80, extraPorts: [443] });
-  [acme, globex] = await Promise.all([
-    startGateway({ domain: 'acme.example', extraArgs: ['--org-name', 'Acme AG'] }),
-    startGateway({ domain: 'globex.example', extraArgs: ['--org-name', 'Globex GmbH'] }),
-  ]);
-  acme.setPeers({ 'globex.example': globex.url });
-  globex.setPeers({ 'acme.example': acme.url });
-  await acme.admin(['partners', 'admit', 'globex.example']);
-  await globex.admin(['partners', 'admit', 'acme.example']);
-  await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']);
-  for (const gw of [acme, globex]) {
-    const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
-    publish(site, gw.domain, () => manifest);
-  }
+  ({ acme, globex } = await startGatewayPair(site));
   gina = await employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] });
   ff = await launchFirefox();
   panel = await ff.openExtensionPage('sidepanel');

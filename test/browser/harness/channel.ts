@@ -3,7 +3,9 @@
  * at a real gateway through the side panel UI, with the partner added by domain.
  */
 import type { Page } from 'playwright-core';
-import type { GatewayHandle } from '../../gateway/helpers';
+import { startGateway, type GatewayHandle } from '../../gateway/helpers';
+import { publish } from './orgs';
+import type { SiteServer } from './site-server';
 import { launchChromium, type ChromiumSession } from './chromium';
 import { waitFor } from './poll';
 
@@ -37,4 +39,25 @@ export async function employee(o: { sitePort: number; gateway: GatewayHandle; id
 /** Texts of the messages currently shown in a side panel conversation. */
 export async function shownTexts(panel: Page): Promise<string[]> {
   return panel.getByTestId('message-text').allTextContents();
+}
+
+/**
+ * Two companies' real gateways, federated and admitting each other: acme.example (Acme AG)
+ * and globex.example (Globex GmbH, contact "sales" with member gina). Each publishes its
+ * gateway's signed manifest under its own domain on the site server.
+ */
+export async function startGatewayPair(site: SiteServer, o: { dataDirs?: { acme?: string; globex?: string }; extraArgs?: string[] } = {}): Promise<{ acme: GatewayHandle; globex: GatewayHandle }> {
+  const start = (domain: string, name: string, dataDir?: string) =>
+    startGateway({ domain, extraArgs: ['--org-name', name, ...(o.extraArgs ?? [])], ...(dataDir ? { dataDir } : {}) });
+  const [acme, globex] = await Promise.all([start('acme.example', 'Acme AG', o.dataDirs?.acme), start('globex.example', 'Globex GmbH', o.dataDirs?.globex)]);
+  acme.setPeers({ 'globex.example': globex.url });
+  globex.setPeers({ 'acme.example': acme.url });
+  await acme.admin(['partners', 'admit', 'globex.example']);
+  await globex.admin(['partners', 'admit', 'acme.example']);
+  await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']);
+  for (const gw of [acme, globex]) {
+    const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
+    publish(site, gw.domain, () => manifest);
+  }
+  return { acme, globex };
 }
