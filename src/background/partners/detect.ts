@@ -45,7 +45,8 @@ export async function evaluateTab(tabId: number, url: string): Promise<TabState>
   // A hint belongs to the page it was read from.
   const hint = previous.url === url ? previous.hint : null;
   const state = await updateTabState(tabId, { url, match, hint: match ? null : hint });
-  await paintAction(tabId, state);
+  // Ordinary browsing (no partner before or after) costs no action update at all.
+  if (match || previous.match) await paintAction(tabId, state);
   return state;
 }
 
