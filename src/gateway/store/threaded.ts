@@ -57,7 +57,12 @@ export function openThreadedStore(file: string): Store {
     for (const p of pending.values()) p.reject(e);
     pending.clear();
   };
-  worker.on('error', die);
+  let closing = false;
+  worker.on('error', (e) => {
+    die(e);
+    // a gateway without its database can do nothing: fail loudly so a supervisor restarts it
+    if (!closing) throw e;
+  });
   worker.on('exit', (code) => die(new Error(`store worker exited (${code})`)));
 
   const flush = () => {
@@ -75,6 +80,7 @@ export function openThreadedStore(file: string): Store {
 
   const store = Object.fromEntries(METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as Store;
   store.close = () => {
+    closing = true;
     if (queue.length) flush();
     // the worker finishes what it was sent, closes the database and ends
     worker.postMessage('close');
