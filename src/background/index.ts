@@ -11,7 +11,7 @@ import { connect as connectChannel } from './channel/service';
 import { blockingHandlers, registerBlocking } from './blocking/handlers';
 import { createDispatcher, type Handlers } from './dispatcher';
 import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './partners/directory';
-import { handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
+import { currentTabState, handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
 import { getPolicy, loadPolicy, onPolicyChange, policySettled, watchPolicy } from './policy';
 import { getUserSettings } from './settings';
 import { forgetTab, getTabState } from './tabs';
@@ -39,7 +39,7 @@ const handlers: Handlers = {
     startedAt,
   }),
   'page.detect': (params, ctx) => handleDetect(params, ctx.tabId),
-  'tab.state': ({ tabId }) => getTabState(tabId),
+  'tab.state': ({ tabId }) => currentTabState(tabId),
   'policy.state': async () => {
     const { managed, problems, policy } = await policySettled();
     const locks = Object.entries(effectiveSettings(policy).locks).filter(([, on]) => on).map(([k]) => k);

@@ -14,7 +14,7 @@ import { addBlocked, badgeText, emptyRecord, isPausedIn, strippedParams } from '
 import { applyBlocking, currentSettings } from './apply';
 import { onPolicyChange } from '../policy';
 import { forgetMatched } from './feedback';
-import { forgetTabRecord, getPaused, readTab, serial, writeTab } from './store';
+import { forgetTabRecord, getPaused, pausedNow, readTab, serial, writeTab } from './store';
 
 const PAUSED_BADGE = '⏸';
 const COUNT_COLOUR = '#5b6470';
@@ -82,7 +82,11 @@ export function registerBlocking(ready: Promise<unknown>): void {
       const current = await readTab(d.tabId);
       if (current && current.since > d.timeStamp) return;
       writeTab(d.tabId, emptyRecord(hostOf(d.url), d.timeStamp));
-    }).then(() => ready.then(() => paintBadge(d.tabId, true)));
+    }).then(() => {
+      // Chromium paints the count itself: only a paused site needs a badge call on commit.
+      const paused = pausedNow();
+      if (isFirefox || paused === undefined || paused.length > 0) void ready.then(() => paintBadge(d.tabId, true));
+    });
   });
   browser.tabs.onRemoved.addListener((tabId) => void serial(() => forgetTabRecord(tabId)));
   onPolicyChange(() => void applyBlocking().then(repaintAll));

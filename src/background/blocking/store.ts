@@ -16,14 +16,25 @@ const tabKey = (tabId: number) => `blocking:tab:${tabId}`;
 const PausedList = v.array(v.pipe(v.string(), v.maxLength(253)));
 const Record_ = v.object({ site: v.nullable(v.string()), since: v.number(), total: v.number(), hosts: v.record(v.string(), v.number()) });
 
+let pausedCache: string[] | undefined;
+
 export async function getPaused(): Promise<string[]> {
+  if (pausedCache) return pausedCache;
   const raw = (await browser.storage.local.get(PAUSED_KEY))[PAUSED_KEY];
   const parsed = v.safeParse(PausedList, raw);
-  return parsed.success ? parsed.output : [];
+  pausedCache = parsed.success ? parsed.output : [];
+  return pausedCache;
+}
+
+/** Synchronous view for hot paths; undefined until first loaded. */
+export function pausedNow(): readonly string[] | undefined {
+  return pausedCache;
 }
 
 export async function setPaused(sites: readonly string[]): Promise<void> {
-  await browser.storage.local.set({ [PAUSED_KEY]: [...new Set(sites)].sort() });
+  const next = [...new Set(sites)].sort();
+  await browser.storage.local.set({ [PAUSED_KEY]: next });
+  pausedCache = next;
 }
 
 const cache = new Map<number, TabRecord | null>();

@@ -39,14 +39,20 @@ async function registerDetector(patterns: string[]): Promise<void> {
 }
 
 /** Re-evaluates one tab's URL; called on navigation, in-page navigation and detector reports. */
+/** Tabs known to show no partner and no hint: ordinary browsing touches no storage. */
+const plainTabs = new Set<number>();
+
 export async function evaluateTab(tabId: number, url: string): Promise<TabState> {
   const match = index.match(url);
+  if (!match && plainTabs.has(tabId)) return { tabId, url, match: null, hint: null };
   const previous = await getTabState(tabId);
   // A hint belongs to the page it was read from.
   const hint = previous.url === url ? previous.hint : null;
   const state = await updateTabState(tabId, { url, match, hint: match ? null : hint });
   // Ordinary browsing (no partner before or after) costs no action update at all.
   if (match || previous.match) await paintAction(tabId, state);
+  if (match || state.hint) plainTabs.delete(tabId);
+  else plainTabs.add(tabId);
   return state;
 }
 
@@ -102,7 +108,10 @@ export async function inspectTab(tabId: number): Promise<Discovery> {
     }
   }
   const hint = !match && signals && profileHostOf(host) ? hintFrom(signals) : null;
-  if (hint) await updateTabState(tabId, { hint });
+  if (hint) {
+    plainTabs.delete(tabId);
+    await updateTabState(tabId, { url, hint });
+  }
   return { domain, manifestUrl, partner: match !== null, hint };
 }
 
@@ -115,9 +124,14 @@ export function watchNavigation(ready: Promise<unknown>): void {
     });
   };
   browser.webNavigation.onCommitted.addListener(onNav);
+  // pushState, replaceState and back/forward inside a single-page app (LinkedIn, XING).
   browser.webNavigation.onHistoryStateUpdated.addListener(onNav);
-  // Back/forward inside a single-page app changes the URL without either event above.
-  browser.tabs.onUpdated.addListener((tabId, change) => {
-    if (change.url) void ready.then(() => evaluateTab(tabId, change.url!));
-  });
+}
+
+/** The state of a tab as the UI needs it now (stored state is skipped for ordinary pages). */
+export async function currentTabState(tabId: number): Promise<TabState> {
+  const tab = await browser.tabs.get(tabId).catch(() => undefined);
+  const stored = await getTabState(tabId);
+  if (!tab?.url || stored.url === tab.url) return stored;
+  return evaluateTab(tabId, tab.url);
 }
