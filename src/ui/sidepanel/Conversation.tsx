@@ -1,3 +1,4 @@
+import { memo } from 'preact/compat';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { send } from '../../shared/messaging';
 import type { ChannelMessageView, ConversationDetail } from '../../shared/protocol';
@@ -7,13 +8,18 @@ import { useChannelListener, type ChannelUpdate } from './useChannelEvents';
 
 const stateKey: Record<string, MessageKey> = { queued: 'stateQueued', sent: 'stateSent', partner: 'statePartner', delivered: 'stateDelivered' };
 
+// Formatters are built once: constructing Intl formatters per message per render made long
+// conversations render slowly.
+const dayFormat = new Intl.DateTimeFormat(uiLang(), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+const timeFormat = new Intl.DateTimeFormat(uiLang(), { hour: '2-digit', minute: '2-digit' });
+
 function dayOf(at: number): string {
   const d = new Date(at);
   if (d.toDateString() === new Date().toDateString()) return t('today');
-  return d.toLocaleDateString(uiLang(), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  return dayFormat.format(d);
 }
 
-function Message({ m }: { m: ChannelMessageView }) {
+const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
   if (m.event) {
     const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
     const key: MessageKey = m.event.kind === 'removed_self' ? 'eventRemovedSelf' : m.event.kind === 'removed' ? 'eventRemoved' : 'eventJoined';
@@ -23,13 +29,13 @@ function Message({ m }: { m: ChannelMessageView }) {
     <li class={`msg ${m.direction}`} data-testid="message" data-direction={m.direction}>
       <div class="meta">
         <strong>{m.sender.displayName}</strong> <span class="muted">{m.sender.orgDomain}</span>{' '}
-        <time class="muted" dateTime={new Date(m.at).toISOString()}>{new Date(m.at).toLocaleTimeString(uiLang(), { hour: '2-digit', minute: '2-digit' })}</time>
+        <time class="muted" dateTime={new Date(m.at).toISOString()}>{timeFormat.format(m.at)}</time>
       </div>
       <div class="text" data-testid="message-text">{m.text}</div>
       {m.direction === 'out' && m.state && <div class="muted state" data-testid="delivery" data-state={m.state}>{t(stateKey[m.state] ?? 'stateQueued')}</div>}
     </li>
   );
-}
+});
 
 /** One conversation: verification header, messages with day separators, composer. */
 export function Conversation({ id, tick, onBack }: { id: string; tick: number; onBack: () => void }) {
