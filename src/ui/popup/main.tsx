@@ -81,7 +81,6 @@ function Popup() {
         <span class="muted">{t('currentSite')}: </span>
         <span data-testid="site">{tab?.site ?? t('noSite')}</span>
       </div>
-      {tab && <Blocking tabId={tab.id} />}
       {partner && state?.match && (
         <PartnerCard partner={partner} via={state.match.via}>
           <button class="primary" data-testid="start-contact" disabled={partner.keyWarning !== null} onClick={() => startContact(partner.domain)}>
@@ -90,6 +89,7 @@ function Popup() {
         </PartnerCard>
       )}
       {state && !partner && tab?.site && <Discover tabId={tab.id} />}
+      {tab && <Blocking tabId={tab.id} />}
       <div class="row">
         <button data-testid="open-sidepanel" onClick={() => void openSidePanel(windowId)}>
           {t('openSidePanel')}
