@@ -50,6 +50,11 @@ describe('key packages and delivery on one gateway', () => {
     const lost = await bob.client.send({ conversationId: 'conv-1', messageId: 'b1', kind: 'commit', epoch: 0, payload: b64('late'), members })
       .catch((e: KontorError) => e);
     expect(lost).toMatchObject({ code: 'epoch_conflict', details: { currentEpoch: 1 } });
+    // a retried commit is still a duplicate after its epoch moved on; another sender's reuse of its id is refused
+    expect(await alice.client.send({ conversationId: 'conv-1', messageId: 'm1', kind: 'commit', epoch: 0, payload: b64('commit-0'), members }))
+      .toEqual({ ...c1, duplicate: true });
+    await expect(bob.client.send({ conversationId: 'conv-1', messageId: 'm2', kind: 'application', epoch: 1, payload: b64('x') }))
+      .rejects.toMatchObject({ code: 'conflict' });
 
     const appSeen = nextEntry(bob, (e) => e.kind === 'application');
     const a1 = await alice.client.send({ conversationId: 'conv-1', messageId: 'm3', kind: 'application', epoch: 1, payload: b64('hello bob') });
@@ -69,7 +74,8 @@ describe('key packages and delivery on one gateway', () => {
     const texts = entries.filter((x) => x.kind === 'application').map((x) => unb64(x.payload!));
     expect(texts).toEqual(['hello bob', 'while you were away']);
     const receipt = nextEntry(alice, (x) => x.kind === 'receipt' && x.messageId === 'm4');
-    expect(await bob.client.ack(entries.map((x) => x.id))).toEqual({ acked: entries.length });
+    // unknown and repeated ids are not counted
+    expect(await bob.client.ack([...entries.map((x) => x.id), entries[0]!.id, 999_999])).toEqual({ acked: entries.length });
     expect((await bob.client.fetchInbox()).entries).toEqual([]);
     expect(await receipt).toMatchObject({ receipt: { status: 'delivered', by: bob.address, messageIds: ['m1', 'm2', 'm3', 'm4'] }, conversationId: 'conv-1', seq: 4 });
   });
