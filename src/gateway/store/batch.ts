@@ -1,7 +1,10 @@
 /**
  * Group commit: every write queued during one event-loop turn runs in a single SQLite
- * transaction (one fsync with synchronous=FULL), each inside its own savepoint so one failing
- * write does not roll back its neighbours. Promises resolve only after COMMIT returned.
+ * transaction (one fsync with synchronous=FULL). Promises resolve only after COMMIT returned.
+ * One failing write must not roll back its neighbours; savepoints per write give that, but cost
+ * a journal copy of every page each write touches. So a batch first runs without them, and only
+ * if a write throws is the whole transaction rolled back and run again with a savepoint around
+ * each write (writes are functions of the database alone, so running one twice is safe).
  */
 import type Database from 'better-sqlite3';
 
@@ -30,17 +33,9 @@ export class WriteBatcher {
     this.scheduled = false;
     const jobs = this.queue;
     this.queue = [];
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let outcomes: { ok: boolean; value: unknown }[];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
-      for (const job of jobs) {
-        try {
-          outcomes.push({ ok: true, value: this.savepoint(job.fn) });
-        } catch (e) {
-          outcomes.push({ ok: false, value: e });
-        }
-      }
-      this.db.exec('COMMIT');
+      outcomes = this.attempt(jobs, false) ?? this.attempt(jobs, true)!;
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       for (const job of jobs) job.reject(e);
@@ -51,5 +46,25 @@ export class WriteBatcher {
       if (o.ok) job.resolve(o.value);
       else job.reject(o.value);
     });
+  }
+
+  /** Runs and commits the batch; null (rolled back) if a write failed outside a savepoint. */
+  private attempt(jobs: Job[], isolated: boolean): { ok: boolean; value: unknown }[] | null {
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    this.db.exec('BEGIN IMMEDIATE');
+    for (const job of jobs) {
+      try {
+        outcomes.push({ ok: true, value: isolated ? this.savepoint(job.fn) : job.fn() });
+      } catch (e) {
+        if (!isolated) {
+          // some errors (e.g. SQLITE_FULL) already ended the transaction
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          return null;
+        }
+        outcomes.push({ ok: false, value: e });
+      }
+    }
+    this.db.exec('COMMIT');
+    return outcomes;
   }
 }
