@@ -15,7 +15,8 @@ export class WriteBatcher {
   private scheduled = false;
   private readonly savepoint: (fn: () => unknown) => unknown;
 
-  constructor(private readonly db: Database.Database) {
+  /** @param onRollback called whenever writes were rolled back, so callers can drop what they cached of them */
+  constructor(private readonly db: Database.Database, private readonly onRollback: () => void = () => undefined) {
     this.savepoint = db.transaction((fn: () => unknown) => fn());
   }
 
@@ -38,6 +39,7 @@ export class WriteBatcher {
       outcomes = this.attempt(jobs, false) ?? this.attempt(jobs, true)!;
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.onRollback();
       for (const job of jobs) job.reject(e);
       return;
     }
@@ -59,8 +61,9 @@ export class WriteBatcher {
         if (!isolated) {
           // some errors (e.g. SQLITE_FULL) already ended the transaction
           if (this.db.inTransaction) this.db.exec('ROLLBACK');
-          return null;
         }
+        this.onRollback();
+        if (!isolated) return null;
         outcomes.push({ ok: false, value: e });
       }
     }

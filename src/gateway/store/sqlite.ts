@@ -12,6 +12,7 @@ import type {
 } from './types';
 
 type Row = Record<string, unknown>;
+interface ConvState { epoch: number; members: string[]; nextSeq: number }
 
 function toEntry(r: Row): InboxEntry {
   const e: InboxEntry = {
@@ -42,6 +43,12 @@ export class SqliteStore implements Store {
   private checkpointer: Worker | null = null;
   /** deviceId -> [active, checkedAt]: revocations by the admin CLI show within a second, as the disconnect poll does */
   private activeCache = new Map<string, [boolean, number]>();
+  /**
+   * Conversation rows as this connection last read or wrote them, saving a SELECT and a JSON
+   * parse per message. Only the server's store writes conversations (the admin CLI does not),
+   * and the cache is dropped whenever the write batcher rolls anything back.
+   */
+  private convCache = new Map<string, ConvState>();
 
   /** @param checkpointInBackground the server passes true; short-lived admin commands keep auto-checkpoint */
   constructor(file: string, checkpointInBackground = false) {
@@ -66,7 +73,7 @@ export class SqliteStore implements Store {
       this.checkpointer.unref();
       this.checkpointer.on('error', () => this.db.pragma('wal_autocheckpoint = 1000'));
     }
-    this.w = new WriteBatcher(this.db);
+    this.w = new WriteBatcher(this.db, () => this.convCache.clear());
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       insInbox: p(`INSERT OR IGNORE INTO inbox (device_id, kind, conv_id, hub, seq, message_id, epoch, sender, payload,
@@ -219,20 +226,25 @@ export class SqliteStore implements Store {
 
   submitToHub(s: HubSubmission, hub: string, now: number): Promise<HubResult> {
     return this.w.run((): HubResult => {
-      const c = this.stmt('conv').get(s.conversationId) as Row | undefined;
+      const c = this.conversationState(s.conversationId);
       if (!c) return { ok: false, code: 'not_found', message: 'unknown conversation' };
       const routed = this.route(s, c);
       // a retry is answered as before even if the conversation moved on since (e.g. a commit's epoch)
       if (!Array.isArray(routed)) return this.prior(s) ?? routed;
-      const epoch = c.epoch as number;
-      const seq = c.next_seq as number;
+      const { epoch, nextSeq: seq } = c;
       if (this.stmt('insLog').run(s.conversationId, seq, s.messageId, s.sender, s.kind, s.epoch, now).changes === 0) {
         const prior = this.prior(s);
         if (!prior) throw new Error(`log position ${seq} of ${s.conversationId} already taken`);
         return prior;
       }
-      if (s.kind === 'commit') this.stmt('convCommit').run(seq + 1, epoch + 1, JSON.stringify([...new Set(s.members)]), s.conversationId);
-      else this.stmt('convSeq').run(seq + 1, s.conversationId);
+      if (s.kind === 'commit') {
+        const members = [...new Set(s.members)];
+        this.stmt('convCommit').run(seq + 1, epoch + 1, JSON.stringify(members), s.conversationId);
+        this.convCache.set(s.conversationId, { epoch: epoch + 1, members, nextSeq: seq + 1 });
+      } else {
+        this.stmt('convSeq').run(seq + 1, s.conversationId);
+        this.convCache.set(s.conversationId, { epoch, members: c.members, nextSeq: seq + 1 });
+      }
       const d: Delivery = { conversationId: s.conversationId, hub, seq, messageId: s.messageId, kind: s.kind, epoch: s.epoch, sender: s.sender, payload: s.payload, recipients: [] };
       const byDomain = new Map<string, string[]>();
       for (const r of routed) {
@@ -248,11 +260,21 @@ export class SqliteStore implements Store {
     });
   }
 
+  private conversationState(id: string): ConvState | null {
+    const cached = this.convCache.get(id);
+    if (cached) return cached;
+    const r = this.stmt('conv').get(id) as Row | undefined;
+    if (!r) return null;
+    if (this.convCache.size >= 10_000) this.convCache.clear();
+    const c = { epoch: r.epoch as number, members: JSON.parse(r.members as string) as string[], nextSeq: r.next_seq as number };
+    this.convCache.set(id, c);
+    return c;
+  }
+
   /** The recipients of a submission, or why the conversation refuses it. */
-  private route(s: HubSubmission, c: Row): string[] | Extract<HubResult, { ok: false }> {
-    const members = JSON.parse(c.members as string) as string[];
+  private route(s: HubSubmission, c: ConvState): string[] | Extract<HubResult, { ok: false }> {
+    const { members, epoch } = c;
     if (!members.includes(s.sender)) return { ok: false, code: 'forbidden', message: 'sender is not a member of this conversation' };
-    const epoch = c.epoch as number;
     if (s.kind === 'commit') {
       if (s.epoch !== epoch) return { ok: false, code: 'epoch_conflict', message: `a commit for epoch ${s.epoch} is not acceptable; current epoch is ${epoch}`, currentEpoch: epoch };
       if (!s.members || !s.members.includes(s.sender)) return { ok: false, code: 'bad_request', message: 'commit needs members including the sender' };
