@@ -96,7 +96,9 @@ describe('fuzzing the gateway', () => {
     const other = await newDevice(gw, 'bob', 'Bob');
     const closed = new Promise<number>((r) => other.client.onClose((c) => r(c)));
     (other.client as unknown as { ws: WebSocket }).ws.send('x'.repeat(600 * 1024));
-    expect(await closed).toBe(1009);
+    // 1009 (message too big) when the client reads the server's close frame; 1006 when the
+    // server's reset reaches the client while it is still writing the 600 KB (seen once under load).
+    expect([1009, 1006]).toContain(await closed);
     expect(await dev.client.call('keyPackages.count')).toBeTruthy();
     await healthy();
   });
