@@ -7,14 +7,12 @@
  * resources answer at once. Keys: `ratio_clean`, `ratio_trackers` (with / without Kontor).
  * Progress on stderr; the last stdout line is one JSON object. Env: KONTOR_BENCH_RUNS (61: the clean page loads in ~65 ms and 2-core timing noise is ±5% at 31 runs).
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type RequestListener } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type Socket } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { launchChromium, type ChromiumSession } from '../../test/browser/harness/chromium';
+import { listenDual } from '../../test/browser/harness/site-server';
 import { REPO_ROOT } from '../rules/compile';
 
 const RUNS = Number(process.env.KONTOR_BENCH_RUNS ?? 61);
@@ -26,17 +24,6 @@ const log = (s: string): void => void process.stderr.write(`${s}\n`);
 /** 30-80 ms, fixed per URL so both browsers see the same delays. */
 function trackerDelay(url: string): number {
   return 30 + (createHash('sha256').update(url).digest()[0]! % 51);
-}
-
-function certificate(): { key: Buffer; cert: Buffer } {
-  const dir = path.join(REPO_ROOT, 'build/test-cert');
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  if (!existsSync(cert)) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', '/CN=kontor-test', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-  }
-  return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
 /** One port for http and https (Chromium's host-resolver rules map both to it). */
@@ -55,27 +42,8 @@ async function startServer(): Promise<{ port: number; trackerHits: () => number;
     hits++;
     setTimeout(send, trackerDelay(url.href));
   };
-  const http = createServer({ keepAlive: true }, handler);
-  const https = createHttpsServer(certificate(), handler);
-  const sockets = new Set<Socket>();
-  const front = createNetServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.once('data', (first) => {
-      socket.pause();
-      socket.unshift(first);
-      (first[0] === 0x16 ? https : http).emit('connection', socket);
-      process.nextTick(() => socket.resume());
-    });
-  });
-  await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
-  const addr = front.address();
-  return {
-    port: typeof addr === 'object' && addr ? addr.port : 0,
-    trackerHits: () => hits,
-    close: () => { for (const s of sockets) s.destroy(); front.close(); },
-  };
+  const listener = await listenDual(handler);
+  return { port: listener.port, trackerHits: () => hits, close: () => void listener.close() };
 }
 
 async function loadOnce(session: ChromiumSession, url: string): Promise<number> {

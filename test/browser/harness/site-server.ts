@@ -6,9 +6,9 @@
  * that was not blocked visibly arrives. Every request is logged: the log is the ground
  * truth for "blocked" (a blocked request never arrives).
  */
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -61,7 +61,7 @@ function fallback(pathname: string): { type: string; body: Buffer | string } {
 const certDir = path.resolve(sitesDir, '../../../build/test-cert');
 
 /** A self-signed certificate for every test hostname (browsers run with cert checks relaxed). */
-function testCertificate(): { key: Buffer; cert: Buffer } {
+export function testCertificate(): { key: Buffer; cert: Buffer } {
   const key = path.join(certDir, 'key.pem');
   const cert = path.join(certDir, 'cert.pem');
   if (!existsSync(cert)) {
@@ -71,27 +71,46 @@ function testCertificate(): { key: Buffer; cert: Buffer } {
   return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
-/**
- * One port speaks both plain HTTP and TLS (Chromium's host-resolver rules send both schemes
- * to one port): the first byte of a connection tells a TLS handshake (0x16) from HTTP.
- */
-const sockets = new Set<import('node:net').Socket>();
+export interface DualListener {
+  port: number;
+  close(): Promise<void>;
+}
 
-function dualServer(handler: RequestListener): { front: NetServer; http: Server } {
-  const http = createServer(handler);
+/**
+ * Listens on 127.0.0.1:`port` (0: any free port) speaking both plain HTTP and TLS with the
+ * test certificate (Chromium's host-resolver rules send both schemes to one port): the first
+ * byte of a connection tells a TLS handshake (0x16) from HTTP. `close` also ends the
+ * connections browsers keep alive, so it does not hang.
+ */
+export async function listenDual(handler: RequestListener, port = 0): Promise<DualListener> {
+  const http = createServer({ keepAlive: true }, handler);
   const https = createHttpsServer(testCertificate(), handler);
+  const sockets = new Set<Socket>();
   const front = createNetServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
     socket.once('data', (first) => {
       socket.pause();
       socket.unshift(first);
       (first[0] === 0x16 ? https : http).emit('connection', socket);
       process.nextTick(() => socket.resume());
     });
-    socket.on('error', () => undefined);
   });
-  return { front, http };
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.listen(port, '127.0.0.1', () => resolve());
+  });
+  const address = front.address();
+  if (!address || typeof address === 'string') throw new Error('listener has no port');
+  return {
+    port: address.port,
+    close: () => {
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      return closed;
+    },
+  };
 }
 
 export async function startSiteServer(options: { port?: number; extraPorts?: number[] } = {}): Promise<SiteServer> {
@@ -130,28 +149,16 @@ export async function startSiteServer(options: { port?: number; extraPorts?: num
     res.writeHead(200, { 'Content-Type': f.type });
     res.end(f.body);
   };
-  const listen = async (port: number): Promise<NetServer> => {
-    const { front } = dualServer(handler);
-    await new Promise<void>((resolve, reject) => {
-      front.once('error', reject);
-      front.listen(port, '127.0.0.1', () => resolve());
-    });
-    return front;
-  };
-  const server = await listen(options.port ?? 0);
-  const extra = await Promise.all((options.extraPorts ?? []).map(listen));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('site server has no port');
+  const server = await listenDual(handler, options.port ?? 0);
+  const extra = await Promise.all((options.extraPorts ?? []).map((port) => listenDual(handler, port)));
   return {
-    port: address.port,
+    port: server.port,
     requests,
     requestsTo: (host, pathPrefix) => requests.filter((r) => r.host === host && (!pathPrefix || r.path.startsWith(pathPrefix))),
     clear: () => void requests.splice(0),
     route: (host, pathname, handler) => void routes.set(`${host}${pathname}`, handler),
     close: async () => {
-      const closing = [server, ...extra].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-      for (const socket of sockets) socket.destroy();
-      await Promise.all(closing);
+      await Promise.all([server, ...extra].map((l) => l.close()));
     },
   };
 }
