@@ -14,8 +14,8 @@ import { fixture, missing, reached } from './harness/blocking';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import { distChromium } from './harness/paths';
 import type { BlockingSettingsView, BlockingState } from '../../src/shared/protocol';
+import { askChromium } from './harness/messages';
 
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
 let site: SiteServer;
 let browser: ChromiumSession;
@@ -23,14 +23,7 @@ let ui: Page;
 const profile = mkdtempSync(path.join(os.tmpdir(), 'kontor-blocking-'));
 const SITE = fixture.site;
 
-async function askRaw<T>(kind: string, params: unknown): Promise<Reply<T>> {
-  return (await ui.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [kind, params] as const)) as Reply<T>;
-}
-async function ask<T>(kind: string, params: unknown): Promise<T> {
-  const r = await askRaw<T>(kind, params);
-  if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
-  return r.result;
-}
+const ask = <T>(kind: string, params: unknown) => askChromium<T>(ui, kind, params);
 async function start(): Promise<void> {
   browser = await launchChromium({ sitePort: site.port, userDataDir: profile });
   ui = await browser.openExtensionPage('options');

@@ -11,19 +11,15 @@ import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import { lookupTracker } from '../../src/background/blocking/trackers';
 import type { BlockingState } from '../../src/shared/protocol';
+import { askFirefox } from './harness/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
 let site: SiteServer;
 let ff: FirefoxSession;
 let ui: Page;
 
-async function ask<T>(kind: string, params: unknown): Promise<T> {
-  const r = (await ui.evaluate((k, p) => (globalThis as unknown as { browser: Ext }).browser.runtime.sendMessage({ kontor: 1, kind: k, params: p }), kind, params)) as Reply<T>;
-  if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
-  return r.result;
-}
+const ask = <T>(kind: string, params: unknown) => askFirefox<T>(ui, kind, params);
 async function visit(url: string): Promise<{ page: Page; tabId: number }> {
   const page = await ff.browser.newPage();
   await page.goto(url, { waitUntil: 'load' });

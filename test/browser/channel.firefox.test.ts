@@ -11,9 +11,9 @@ import { employee, shownTexts, startGatewayPair, type Employee } from './harness
 import { launchFirefox, type FirefoxSession } from './harness/firefox';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
+import { askFirefox } from './harness/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
 let site: SiteServer;
 let acme: GatewayHandle;
@@ -25,11 +25,7 @@ let gina: Employee;
 const FIRST = 'Firefox here: please send the updated price list.';
 const REPLY = 'Sent: price list 2027 attached to our next mail.';
 
-async function ask<T>(page: Page, kind: string, params: unknown): Promise<T> {
-  const r = (await page.evaluate((k, p) => (globalThis as unknown as { browser: Ext }).browser.runtime.sendMessage({ kontor: 1, kind: k, params: p }), kind, params)) as Reply<T>;
-  if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
-  return r.result;
-}
+const ask = askFirefox;
 const texts = (page: Page) => page.$$eval('[data-testid=message-text]', (els) => els.map((e) => e.textContent ?? ''));
 
 beforeAll(async () => {

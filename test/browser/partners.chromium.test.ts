@@ -11,6 +11,7 @@ import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import type { PartnerView, TabState } from '../../src/shared/protocol';
+import { askChromium } from './harness/messages';
 
 let site: SiteServer;
 let browser: ChromiumSession;
@@ -18,13 +19,8 @@ let policy: InstalledPolicy;
 let globex: TestOrg, initrode: TestOrg, initrodeRotated: TestOrg, badsig: TestOrg, hooli: TestOrg, hooliRotated: TestOrg;
 let hooliServed: () => TestOrg;
 
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
-async function ask<T>(page: Page, kind: string, params: unknown): Promise<T> {
-  const r = (await page.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [kind, params] as const)) as Reply<T>;
-  if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
-  return r.result;
-}
+const ask = askChromium;
 
 let ui: Page;
 async function visit(url: string): Promise<{ page: Page; tabId: number }> {

@@ -11,9 +11,9 @@ import { installFirefoxPolicy, type InstalledPolicy } from './harness/policy';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import type { PartnerView, TabState } from '../../src/shared/protocol';
+import { askFirefox } from './harness/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
 let site: SiteServer;
 let ff: FirefoxSession;
@@ -21,11 +21,7 @@ let policy: InstalledPolicy;
 let globex: TestOrg;
 let ui: Page;
 
-async function ask<T>(kind: string, params: unknown): Promise<T> {
-  const r = (await ui.evaluate((k, p) => (globalThis as unknown as { browser: Ext }).browser.runtime.sendMessage({ kontor: 1, kind: k, params: p }), kind, params)) as Reply<T>;
-  if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
-  return r.result;
-}
+const ask = <T>(kind: string, params: unknown) => askFirefox<T>(ui, kind, params);
 async function tabIdOf(url: string): Promise<number> {
   return waitFor(() => ui.evaluate(async (u) => (await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).find((t) => t.url === u)?.id ?? -1, url), (id) => id > 0, 10_000, `tab ${url}`);
 }

@@ -12,8 +12,8 @@ import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import type { BlockingSettingsView, BlockingState } from '../../src/shared/protocol';
+import { sendChromium } from './harness/messages';
 
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
 let site: SiteServer;
 let browser: ChromiumSession;
@@ -22,9 +22,7 @@ let ui: Page;
 const EXTRA = 'collect.extra-vendor.example';
 const ALLOWED = 'hotjar.com';
 
-async function askRaw<T>(kind: string, params: unknown): Promise<Reply<T>> {
-  return (await ui.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [kind, params] as const)) as Reply<T>;
-}
+const askRaw = <T>(kind: string, params: unknown) => sendChromium<T>(ui, kind, params);
 async function visit(url: string): Promise<{ page: Page; tabId: number }> {
   const page = await browser.ctx.newPage();
   await page.goto(url, { waitUntil: 'load' });

@@ -11,6 +11,7 @@ import { createOrg, publish, type TestOrg } from './harness/orgs';
 import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import type { PartnerView, PolicyStateView, TabState } from '../../src/shared/protocol';
+import { askChromium } from './harness/messages';
 
 let site: SiteServer;
 let gw: GatewayHandle;
@@ -20,12 +21,7 @@ let globex: TestOrg;
 let initech: TestOrg;
 let ui: Page;
 
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
-async function ask<T>(kind: string, params: unknown): Promise<T> {
-  const r = (await ui.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [kind, params] as const)) as Reply<T>;
-  if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
-  return r.result;
-}
+const ask = <T>(kind: string, params: unknown) => askChromium<T>(ui, kind, params);
 const partners = async () => (await ask<{ partners: PartnerView[] }>('partners.list', {})).partners;
 
 beforeAll(async () => {

@@ -13,9 +13,8 @@ import { installFirefoxPolicy, type InstalledPolicy } from './harness/policy';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import type { PolicyStateView } from '../../src/shared/protocol';
+import { sendFirefox } from './harness/messages';
 
-type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> } };
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
 
 let site: SiteServer;
 let gw: GatewayHandle;
@@ -23,8 +22,7 @@ let ff: FirefoxSession;
 let policy: InstalledPolicy;
 let ui: Page;
 
-const raw = <T>(page: Page, kind: string, params: unknown) =>
-  page.evaluate((k, p) => (globalThis as unknown as { browser: Ext }).browser.runtime.sendMessage({ kontor: 1, kind: k, params: p }), kind, params) as Promise<Reply<T>>;
+const raw = sendFirefox;
 
 beforeAll(async () => {
   site = await startSiteServer({ port: 80, extraPorts: [443] });

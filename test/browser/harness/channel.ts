@@ -7,6 +7,7 @@ import { startGateway, type GatewayHandle } from '../../gateway/helpers';
 import { publish } from './orgs';
 import type { SiteServer } from './site-server';
 import { launchChromium, type ChromiumSession } from './chromium';
+import { askChromium } from './messages';
 import { waitFor } from './poll';
 
 export interface Employee {
@@ -15,16 +16,10 @@ export interface Employee {
   ask<T>(kind: string, params: unknown): Promise<T>;
 }
 
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
-
 export async function employee(o: { sitePort: number; gateway: GatewayHandle; id: string; name: string; partners: string[]; headless?: boolean }): Promise<Employee> {
   const browser = await launchChromium({ sitePort: o.sitePort, headless: o.headless ?? true });
   const panel = await browser.openExtensionPage('sidepanel');
-  const ask = async <T,>(kind: string, params: unknown): Promise<T> => {
-    const r = (await panel.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [kind, params] as const)) as Reply<T>;
-    if (!r.ok) throw new Error(`${kind}: ${r.error.code} ${r.error.message}`);
-    return r.result;
-  };
+  const ask = <T,>(kind: string, params: unknown) => askChromium<T>(panel, kind, params);
   for (const domain of o.partners) await ask('partners.add', { domain });
   // Enrollment as the employee does it: gateway address and the admin's one-time code.
   const code = await o.gateway.enroll(o.id, o.name);
