@@ -1,21 +1,23 @@
 /** Message handlers for the private channel (side panel, popup). */
-import { browser } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
-import type { ChannelMessageView, ConversationDetail, ConversationSummary } from '../../shared/protocol';
+import type { ConversationDetail, ConversationSummary, PartnerView } from '../../shared/protocol';
 import type { Handlers } from '../dispatcher';
 import { listPartners } from '../partners/directory';
+import { readMeta, saveOpenedMeta } from './meta';
 import { channelIdentity, enrollDevice, isConnected, requireEngine, syncMembers } from './service';
 import { messageView, person } from './views';
 
-interface ConversationMeta {
-  partnerDomain: string | null;
-  contact: string | null;
-}
-const metaKey = (id: string) => `conv:${id}`;
-
-async function summary(c: { id: string; unread: number; lastActivity: number; status: string; warning?: unknown }, partnerOrgs?: string[]): Promise<ConversationSummary> {
-  const stored = ((await browser.storage.local.get(metaKey(c.id)))[metaKey(c.id)] as ConversationMeta | undefined) ?? { partnerDomain: partnerOrgs?.[0] ?? null, contact: null };
-  const partners = await listPartners();
+/**
+ * A conversation's title and partner. The contact is known to the side that opened it; the
+ * other side names the partner org from the members (`partnerOrgs`, read only when needed:
+ * it loads and verifies the group).
+ */
+async function summary(
+  c: { id: string; unread: number; lastActivity: number; status: string; warning?: unknown },
+  partners: PartnerView[],
+  partnerOrgs: () => Promise<string[] | undefined>,
+): Promise<ConversationSummary> {
+  const stored = (await readMeta(c.id)) ?? { partnerDomain: (await partnerOrgs())?.[0] ?? null, contact: null };
   const partner = partners.find((p) => p.domain === stored.partnerDomain);
   const contactName = partner?.contacts.find((x) => x.id === stored.contact)?.name ?? stored.contact;
   const org = partner?.name ?? stored.partnerDomain ?? '—';
@@ -43,22 +45,22 @@ export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enrol
     if (!isConnected()) throw new KontorError('unavailable', 'not connected to your company gateway');
     const result = await engine.startConversation([{ domain, contact }]);
     if (result.added.length === 0) throw new KontorError('not_found', `nobody at ${partner.name} can be reached as "${contact}" right now`);
-    const meta: ConversationMeta = { partnerDomain: domain, contact };
-    await browser.storage.local.set({ [metaKey(result.conversationId)]: meta, [`sync:${result.conversationId}`]: Date.now() });
+    await saveOpenedMeta(result.conversationId, { partnerDomain: domain, contact });
     return { conversationId: result.conversationId, added: result.added.length, rejected: result.rejected.map((e) => e.message) };
   },
   'channel.list': async () => {
     const engine = await requireEngine();
-    const list = await engine.conversations();
-    const conversations = await Promise.all(list.map(async (c) => summary(c, (await engine.conversation(c.id))?.partnerOrgs)));
+    const [list, partners] = await Promise.all([engine.conversations(), listPartners()]);
+    const conversations = await Promise.all(list.map((c) => summary(c, partners, async () => (await engine.conversation(c.id))?.partnerOrgs)));
     return { conversations };
   },
   'channel.view': async ({ conversationId }) => {
     const engine = await requireEngine();
     const c = await engine.conversation(conversationId);
     if (!c) throw new KontorError('not_found', 'no such conversation');
-    const base = await summary(c, c.partnerOrgs);
-    const partner = (await listPartners()).find((p) => p.domain === base.partnerDomain);
+    const partners = await listPartners();
+    const base = await summary(c, partners, async () => c.partnerOrgs);
+    const partner = partners.find((p) => p.domain === base.partnerDomain);
     const detail: ConversationDetail = {
       ...base,
       verified: c.verified,
@@ -71,7 +73,7 @@ export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enrol
   },
   'channel.send': async ({ conversationId, text }) => messageView(await (await requireEngine()).sendText(conversationId, text)),
   'channel.syncMembers': async ({ conversationId }) => {
-    const meta = (await browser.storage.local.get(metaKey(conversationId)))[metaKey(conversationId)] as ConversationMeta | undefined;
+    const meta = await readMeta(conversationId);
     if (!meta?.partnerDomain || !meta.contact) throw new KontorError('forbidden', 'only the side that opened the conversation manages its members');
     return syncMembers(conversationId, meta.partnerDomain, meta.contact);
   },

@@ -15,6 +15,7 @@ import { listPartners } from '../partners/directory';
 import { getCachedManifest, normalizeFingerprint } from '../partners/manifests';
 import { getPolicy } from '../policy';
 import { getUserSettings } from '../settings';
+import { lastSync, markSynced, readMeta } from './meta';
 import { messageView } from './views';
 import { ChannelEngine, Keystore, gatewayTransport, loadOrCreateIdentity, openChannelDb, saveCertificate, type ChannelEvent, type Identity } from './index';
 
@@ -232,12 +233,9 @@ const SYNC_EVERY_MS = 10 * 60_000;
 async function syncDue(): Promise<void> {
   if (!engine) return;
   for (const c of await engine.conversations()) {
-    const key = `conv:${c.id}`;
-    const stored = await browser.storage.local.get([key, `sync:${c.id}`]);
-    const meta = stored[key] as { partnerDomain: string | null; contact: string | null } | undefined;
-    const last = (stored[`sync:${c.id}`] as number | undefined) ?? 0;
-    if (!meta?.partnerDomain || !meta.contact || Date.now() - last < SYNC_EVERY_MS) continue;
-    await browser.storage.local.set({ [`sync:${c.id}`]: Date.now() });
+    const meta = await readMeta(c.id);
+    if (!meta?.partnerDomain || !meta.contact || Date.now() - (await lastSync(c.id)) < SYNC_EVERY_MS) continue;
+    await markSynced(c.id);
     await syncMembers(c.id, meta.partnerDomain, meta.contact).catch((e: unknown) => console.warn('[kontor] member sync', e));
   }
 }
