@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
+import { SCHEMA_V1, SCHEMA_VERSION } from '../../src/gateway/store/schema';
 import type { DeviceRecord } from '../../src/gateway/store/types';
 
 const HUB = 'acme.example';
@@ -32,5 +34,66 @@ describe('SqliteStore hub log', () => {
     expect(await s.submitToHub(app('m1'), HUB, 5)).toMatchObject({ ok: true, seq: 2, duplicate: true });
     expect((await s.fetchInbox('bob', 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     s.close();
+  });
+});
+
+describe('SqliteStore schema migration', () => {
+  let dir = '';
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A database exactly as schema version 1 wrote it, with acknowledged (deleted) rows above the rest. */
+  function version1(file: string): void {
+    const db = new Database(file);
+    db.exec(SCHEMA_V1);
+    db.pragma('user_version = 1');
+    const dev = (id: string) => db.prepare(`INSERT INTO devices VALUES (?, ?, ?, 'k', 'k', '{}', 1, NULL)`).run(id, id, id);
+    dev('alice'); dev('bob');
+    db.prepare(`INSERT INTO conversations VALUES ('c', 1, ?, 3, ?, 1)`).run(JSON.stringify([A, B]), A);
+    const log = db.prepare(`INSERT INTO log VALUES ('c', ?, ?, ?, ?, ?, 1)`);
+    log.run(1, 'c0', A, 'commit', 0);
+    log.run(2, 'm1', A, 'application', 1);
+    const inbox = db.prepare(`INSERT INTO inbox (device_id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at, dedupe)
+      VALUES ('bob', ?, 'c', ?, ?, ?, 1, ?, 'AAAA', 1, ?)`);
+    inbox.run('commit', HUB, 1, 'c0', A, `m/${HUB}/c/1/bob`);
+    inbox.run('application', HUB, 2, 'm1', A, `m/${HUB}/c/2/bob`);
+    inbox.run('application', 'globex.example', 7, 'g7', `gina@globex.example`, `m/globex.example/x/7/bob`);
+    inbox.run('application', 'globex.example', 8, 'g8', `gina@globex.example`, `m/globex.example/x/8/bob`);
+    // the device acknowledged the newest entry: its id (4) must never be handed out again
+    db.prepare('DELETE FROM inbox WHERE id = 4').run();
+    db.close();
+  }
+
+  it('moves a version 1 file to the current schema without losing rows, ids or positions', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
+    const file = path.join(dir, 'db.sqlite');
+    version1(file);
+    const s = new SqliteStore(file);
+    expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect((await s.fetchInbox('bob', 0, 10)).map((e) => [e.id, e.messageId])).toEqual([[1, 'c0'], [2, 'm1'], [3, 'g7']]);
+    // the conversation continues after the log's last position, and retries are still recognised
+    expect(await s.submitToHub(app('m2'), HUB, 5)).toMatchObject({ ok: true, seq: 3, duplicate: false });
+    expect(await s.submitToHub(app('m1'), HUB, 5)).toMatchObject({ ok: true, seq: 2, duplicate: true });
+    const ids = (await s.fetchInbox('bob', 3, 10)).map((e) => e.id);
+    expect(ids).toHaveLength(1);
+    expect(ids[0]).toBeGreaterThan(4);
+    // a partner gateway repeating a delivery stored before the migration is still refused
+    const again = { conversationId: 'x', hub: 'globex.example', seq: 7, messageId: 'g7', kind: 'application' as const, epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] };
+    expect(await s.storeDeliveries([again], 6)).toEqual([]);
+    expect(await s.storeDeliveries([{ ...again, seq: 9, messageId: 'g9' }], 6)).toHaveLength(1);
+    expect(await s.storeDeliveries([{ ...again, seq: 9, messageId: 'g9' }], 6)).toEqual([]);
+    s.close();
+    // opening it again changes nothing
+    const t = new SqliteStore(file);
+    expect((await t.fetchInbox('bob', 0, 10)).length).toBe(5);
+    t.close();
+  });
+
+  it('refuses a file written by a newer gateway', () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
+    const file = path.join(dir, 'db.sqlite');
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => new SqliteStore(file)).toThrow(/newer than this gateway/);
   });
 });

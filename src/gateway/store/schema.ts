@@ -1,6 +1,11 @@
-/** SQLite schema. Versioned through PRAGMA user_version so later changes can migrate in order. */
-export const SCHEMA_VERSION = 1;
+/**
+ * SQLite schema. Versioned through PRAGMA user_version: a new database gets the latest schema
+ * in one step, an older one runs the migrations after its version in order, each in the same
+ * transaction as the version bump.
+ */
+export const SCHEMA_VERSION = 2;
 
+/** The schema as version 1 created it (kept so migrations start from what is really on disk). */
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS enroll_codes (
@@ -38,3 +43,39 @@ CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, peer TEXT NOT NULL, item TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_peer ON outbox(peer, id);
 `;
+
+/**
+ * Version 2: three b-tree writes fewer per hub message.
+ * - inbox.dedupe may be NULL and its unique index is partial. Rows a hub writes for its own
+ *   devices need no dedupe key: the log's UNIQUE (conv_id, message_id) already refuses a retry
+ *   before any inbox row is written. Deliveries from other gateways and receipts keep theirs.
+ * - conversations.next_seq is gone: the next position is MAX(seq) + 1 of the log, read once
+ *   per conversation and then kept in memory, so an application message no longer updates the
+ *   conversation row.
+ * The inbox is rebuilt (SQLite cannot drop a column constraint) with its ids and its
+ * AUTOINCREMENT high-water mark unchanged: devices page through the inbox by id, and an id
+ * handed out before must never be handed out again.
+ */
+export const MIGRATE_V2 = `
+CREATE TABLE inbox_v2 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, kind TEXT NOT NULL,
+  conv_id TEXT NOT NULL, hub TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL,
+  epoch INTEGER NOT NULL, sender TEXT NOT NULL, payload TEXT, receipt_status TEXT, receipt_by TEXT, receipt_ids TEXT,
+  created_at INTEGER NOT NULL, dedupe TEXT);
+INSERT INTO inbox_v2 SELECT id, device_id, kind, conv_id, hub, seq, message_id, epoch, sender, payload,
+  receipt_status, receipt_by, receipt_ids, created_at, dedupe FROM inbox;
+-- the old table's high-water mark, which may lie above every id still stored
+INSERT INTO meta (key, value) SELECT 'migrate.inbox_seq', seq FROM sqlite_sequence WHERE name = 'inbox';
+DROP TABLE inbox;
+ALTER TABLE inbox_v2 RENAME TO inbox;
+DELETE FROM sqlite_sequence WHERE name IN ('inbox', 'inbox_v2');
+INSERT INTO sqlite_sequence (name, seq) SELECT 'inbox', MAX(COALESCE((SELECT MAX(id) FROM inbox), 0),
+  COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'migrate.inbox_seq'), 0));
+DELETE FROM meta WHERE key = 'migrate.inbox_seq';
+CREATE INDEX inbox_device ON inbox(device_id, id);
+CREATE UNIQUE INDEX inbox_dedupe ON inbox(dedupe) WHERE dedupe IS NOT NULL;
+ALTER TABLE conversations DROP COLUMN next_seq;
+`;
+
+/** Migrations by the version they lead to. */
+export const MIGRATIONS: Record<number, string> = { 2: MIGRATE_V2 };

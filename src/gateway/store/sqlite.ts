@@ -5,7 +5,7 @@ import { startWorker } from './start-worker';
 import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { WriteBatcher } from './batch';
-import { SCHEMA_V1, SCHEMA_VERSION } from './schema';
+import { MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION } from './schema';
 import type {
   Contact, Conversation, Delivery, DeviceRecord, EnrollCode, HubResult, HubSubmission, OutboxItem,
   OutboxRow, Partner, PartnerStatus, ReceiptItem, RoutedEntry, Store,
@@ -63,10 +63,7 @@ export class SqliteStore implements Store {
     this.db.pragma('temp_store = MEMORY');
     // the admin CLI writes to the same file while the server runs
     this.db.pragma('busy_timeout = 5000');
-    if ((this.db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
-      this.db.exec(SCHEMA_V1);
-      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }
+    this.migrate();
     if (checkpointInBackground) {
       this.db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = startWorker(new URL('./checkpoint-worker.ts', import.meta.url), { file, intervalMs: 500 });
@@ -82,8 +79,8 @@ export class SqliteStore implements Store {
       // the UNIQUE (conv_id, message_id) constraint finds retries: no SELECT before each insert
       insLog: p('INSERT OR IGNORE INTO log (conv_id, seq, message_id, sender, kind, epoch, created_at) VALUES (?,?,?,?,?,?,?)'),
       conv: p('SELECT * FROM conversations WHERE id = ?'),
-      convSeq: p('UPDATE conversations SET next_seq = ? WHERE id = ?'),
-      convCommit: p('UPDATE conversations SET next_seq = ?, epoch = ?, members = ? WHERE id = ?'),
+      lastSeq: p('SELECT MAX(seq) AS seq FROM log WHERE conv_id = ?'),
+      convCommit: p('UPDATE conversations SET epoch = ?, members = ? WHERE id = ?'),
       activeDevice: p('SELECT 1 FROM devices WHERE device_id = ? AND revoked_at IS NULL'),
       insOutbox: p('INSERT INTO outbox (peer, item, created_at) VALUES (?,?,?)'),
       peekOutbox: p('SELECT id, peer, item FROM outbox WHERE peer = ? AND id > ? ORDER BY id LIMIT ?'),
@@ -94,6 +91,18 @@ export class SqliteStore implements Store {
       ack: p(`DELETE FROM inbox WHERE device_id = ? AND id IN (SELECT value FROM json_each(?))
         RETURNING id, kind, conv_id, hub, seq, message_id, epoch, sender, NULL AS payload, receipt_status, receipt_by, receipt_ids, created_at`),
     };
+  }
+
+  /** Brings the file to SCHEMA_VERSION, all steps in one transaction. */
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`database schema ${version} is newer than this gateway (${SCHEMA_VERSION})`);
+    if (version === SCHEMA_VERSION) return;
+    this.db.transaction(() => {
+      if (version < 1) this.db.exec(SCHEMA_V1);
+      for (let v = Math.max(version, 1) + 1; v <= SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
   }
 
   private stmt(name: string): Database.Statement {
@@ -216,7 +225,7 @@ export class SqliteStore implements Store {
 
   // ---- delivery ----
   createConversation(id: string, creator: string, now: number) {
-    return this.w.run(() => this.db.prepare('INSERT OR IGNORE INTO conversations (id, epoch, members, next_seq, created_by, created_at) VALUES (?,0,?,1,?,?)')
+    return this.w.run(() => this.db.prepare('INSERT OR IGNORE INTO conversations (id, epoch, members, created_by, created_at) VALUES (?,0,?,?,?)')
       .run(id, JSON.stringify([creator]), creator, now).changes > 0);
   }
   async getConversation(id: string): Promise<Conversation | null> {
@@ -239,10 +248,10 @@ export class SqliteStore implements Store {
       }
       if (s.kind === 'commit') {
         const members = [...new Set(s.members)];
-        this.stmt('convCommit').run(seq + 1, epoch + 1, JSON.stringify(members), s.conversationId);
+        this.stmt('convCommit').run(epoch + 1, JSON.stringify(members), s.conversationId);
         this.convCache.set(s.conversationId, { epoch: epoch + 1, members, nextSeq: seq + 1 });
       } else {
-        this.stmt('convSeq').run(seq + 1, s.conversationId);
+        // the position lives in the log (MAX(seq)): nothing to write to the conversation row
         this.convCache.set(s.conversationId, { epoch, members: c.members, nextSeq: seq + 1 });
       }
       const d: Delivery = { conversationId: s.conversationId, hub, seq, messageId: s.messageId, kind: s.kind, epoch: s.epoch, sender: s.sender, payload: s.payload, recipients: [] };
@@ -253,7 +262,8 @@ export class SqliteStore implements Store {
         if (list) list.push(deviceId);
         else byDomain.set(domain, [deviceId]);
       }
-      const local = this.insertDeliveries([{ ...d, recipients: byDomain.get(hub) ?? [] }], now);
+      // no dedupe keys: the log insert above already refused a retry of this message
+      const local = this.insertDeliveries([{ ...d, recipients: byDomain.get(hub) ?? [] }], now, false);
       byDomain.delete(hub);
       for (const [peer, devs] of byDomain) this.stmt('insOutbox').run(peer, JSON.stringify({ type: 'deliver', ...d, recipients: devs }), now);
       return { ok: true, seq, duplicate: false, local, remotePeers: [...byDomain.keys()] };
@@ -266,7 +276,8 @@ export class SqliteStore implements Store {
     const r = this.stmt('conv').get(id) as Row | undefined;
     if (!r) return null;
     if (this.convCache.size >= 10_000) this.convCache.clear();
-    const c = { epoch: r.epoch as number, members: JSON.parse(r.members as string) as string[], nextSeq: r.next_seq as number };
+    const last = (this.stmt('lastSeq').get(id) as { seq: number | null }).seq;
+    const c = { epoch: r.epoch as number, members: JSON.parse(r.members as string) as string[], nextSeq: (last ?? 0) + 1 };
     this.convCache.set(id, c);
     return c;
   }
@@ -314,13 +325,14 @@ export class SqliteStore implements Store {
     return r.changes > 0 ? Number(r.lastInsertRowid) : null;
   }
 
-  private insertDeliveries(items: Delivery[], now: number): RoutedEntry[] {
+  /** @param dedupe false only where the caller has already made sure the rows are new */
+  private insertDeliveries(items: Delivery[], now: number, dedupe = true): RoutedEntry[] {
     const out: RoutedEntry[] = [];
     for (const d of items) {
       for (const dev of d.recipients) {
         if (!this.isActive(dev, now)) continue;
         const id = this.insertInbox(dev, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
-          d.payload, null, null, null, now, `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}`);
+          d.payload, null, null, null, now, dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}` : null);
         if (id !== null) {
           out.push({ deviceId: dev, entry: {
             id, kind: d.kind, conversationId: d.conversationId, hub: d.hub, seq: d.seq,
