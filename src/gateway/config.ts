@@ -29,6 +29,20 @@ const OPTIONS = {
 const REPEATABLE = new Set(['profile', 'resolve']);
 const BOOLEAN = new Set(['insecure-dev']);
 
+/** `npm run gateway -- --help` */
+export function usage(): string {
+  const flags = Object.entries(OPTIONS).map(([flag, env]) => `  --${flag}${BOOLEAN.has(flag) ? '' : ' VALUE'}`.padEnd(30) + env);
+  return [
+    'Usage: npm run gateway -- --domain acme.example [options]     serve',
+    '       npm run gateway -- <enroll|devices|contacts|partners|fingerprint> ...   administer',
+    '',
+    'Options (flag, or environment variable; flags win):',
+    ...flags,
+    '',
+    'See docs/gateway.md for every option and admin command.',
+  ].join('\n');
+}
+
 export type RawOptions = Partial<Record<keyof typeof OPTIONS, string | string[] | boolean>>;
 
 /** Parses `--name value`, `--name=value`, boolean flags, and leaves positionals. */

@@ -1,9 +1,10 @@
 /** Entry point: `npm run gateway -- [--flags]` serves; `npm run gateway -- <admin command>` administers. */
-import { ConfigError, loadConfig, parseArgs } from './config';
+import { ConfigError, loadConfig, parseArgs, usage } from './config';
 import { ADMIN_COMMANDS, runAdmin } from './admin';
 import { startGateway } from './server';
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(usage() + '\n');
   if (argv[0] !== undefined && ADMIN_COMMANDS.has(argv[0])) return runAdmin(argv);
   const { opts, positionals } = parseArgs(argv);
   if (positionals.length) throw new ConfigError(`unexpected argument ${positionals[0]}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseArgs, ConfigError } from '../../src/gateway/config';
+import { loadConfig, parseArgs, usage, ConfigError } from '../../src/gateway/config';
 
 describe('gateway config', () => {
   it('takes flags over environment variables', () => {
@@ -13,5 +13,14 @@ describe('gateway config', () => {
     expect(() => loadConfig(parseArgs(['--domain', 'a.example', '--federation', 'yes']).opts, {})).toThrow(ConfigError);
     expect(() => loadConfig(parseArgs(['--domain', 'a.example', '--bogus', '1']).opts, {})).toThrow(ConfigError);
     expect(() => parseArgs(['--domain'])).toThrow(ConfigError);
+  });
+});
+
+describe('usage', () => {
+  it('lists every option with its environment variable', () => {
+    const text = usage();
+    for (const [flag, env] of [['domain', 'KONTOR_DOMAIN'], ['rate-peer', 'KONTOR_RATE_PEER'], ['insecure-dev', 'KONTOR_INSECURE_DEV']]) {
+      expect(text).toMatch(new RegExp(`--${flag}\\b.*${env}`));
+    }
   });
 });
