@@ -78,8 +78,7 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
   const h = { port: o.port ?? 0 } as GatewayHandle;
 
   const spawnIt = async (): Promise<void> => {
-    // the node flags of `npm run gateway` (package.json), so tests and benchmarks run the gateway as deployed
-    const args = ['--max-semi-space-size=32', ...(o.nodeArgs ?? []), '--import', 'tsx', MAIN, '--domain', o.domain, '--data', dataDir, '--port', String(h.port),
+    const args = [...(o.nodeArgs ?? []), '--import', 'tsx', MAIN, '--domain', o.domain, '--data', dataDir, '--port', String(h.port),
       '--host', '127.0.0.1', '--insecure-dev', '--resolve-file', resolveFile, '--federation', o.federation ?? 'allowlist', ...(o.extraArgs ?? [])];
     const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     h.process = p;
