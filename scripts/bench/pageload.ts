@@ -4,18 +4,30 @@
  * on the fixture business site's clean.html (20 first-party resources, no trackers) and
  * heavy.html (the same plus 30 trackers). Tracker hosts answer after a fixed per-URL delay of
  * 30-80 ms (as third parties on the real web are slower than the site itself); first-party
- * resources answer at once. Keys: `ratio_clean`, `ratio_trackers` (with / without Kontor).
- * Progress on stderr; the last stdout line is one JSON object. Env: KONTOR_BENCH_RUNS (61: the clean page loads in ~65 ms and 2-core timing noise is ±5% at 31 runs).
+ * resources answer at once. Keys: `ratio_clean`, `ratio_trackers` (with / without Kontor),
+ * pooled over KONTOR_BENCH_ROUNDS (16) pairs of freshly launched browsers with
+ * KONTOR_BENCH_RUNS (9) alternating loads each, and the spread of the per-round ratios.
+ *
+ * Why rounds: one browser instance keeps its own speed for its whole life. The same browser
+ * against itself (KONTOR_BENCH_EXTENSION=none) gave 1.002 and 1.092 in two runs of 61 loads
+ * in one pair of browsers, and 0.997 and 0.985 with 16 fresh pairs of 9 loads.
+ * KONTOR_BENCH_EXTENSION / KONTOR_BENCH_BASELINE replace either side with another extension
+ * directory, 'none', or a control extension (see CONTROLS) to measure what merely having an
+ * extension of that kind costs. KONTOR_BENCH_PAGES=clean measures one page only.
+ * Progress on stderr; the last stdout line is one JSON object.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { launchChromium, type ChromiumSession } from '../../test/browser/harness/chromium';
+import { distChromium } from '../../test/browser/harness/paths';
 import { listenDual } from '../../test/browser/harness/site-server';
 import { REPO_ROOT } from '../rules/compile';
 
-const RUNS = Number(process.env.KONTOR_BENCH_RUNS ?? 61);
+const ROUNDS = Number(process.env.KONTOR_BENCH_ROUNDS ?? 16);
+const RUNS = Number(process.env.KONTOR_BENCH_RUNS ?? 9);
 const WARMUP = 2;
 const SITE = 'www.business.example';
 const SITES = path.join(REPO_ROOT, 'test/fixtures/sites');
@@ -46,6 +58,24 @@ async function startServer(): Promise<{ port: number; trackerHits: () => number;
   return { port: listener.port, trackerHits: () => hits, close: () => void listener.close() };
 }
 
+/** Minimal extensions that show what merely having an extension of a kind costs. */
+const CONTROLS: Record<string, object> = {
+  // nothing but a manifest
+  'control:bare': {},
+  // allowed to use declarativeNetRequest, with no rules at all
+  'control:dnr': { permissions: ['declarativeNetRequest'] },
+  // the same with access to every site's requests
+  'control:dnr-hosts': { permissions: ['declarativeNetRequest'], host_permissions: ['<all_urls>'] },
+  // the same with an (empty) service worker
+  'control:dnr-sw': { permissions: ['declarativeNetRequest'], background: { service_worker: 'sw.js' } },
+};
+function control(name: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kontor-control-'));
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ manifest_version: 3, name, version: '1.0', ...CONTROLS[name] }));
+  writeFileSync(path.join(dir, 'sw.js'), '');
+  return dir;
+}
+
 async function loadOnce(session: ChromiumSession, url: string): Promise<number> {
   const page = await session.ctx.newPage();
   await page.goto(url, { waitUntil: 'load' });
@@ -64,42 +94,80 @@ const median = (xs: number[]): number => {
 };
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-async function main(): Promise<void> {
-  const server = await startServer();
-  const withKontor = await launchChromium({ sitePort: server.port, ...(process.env.KONTOR_BENCH_EXTENSION ? { extensionDir: process.env.KONTOR_BENCH_EXTENSION } : {}) });
-  const without = await launchChromium({ sitePort: server.port, extensionDir: null });
+/** One side of the comparison: how to launch its browser. */
+interface Side { dir: string | null; kontor: boolean }
+
+async function launch(side: Side, port: number): Promise<ChromiumSession> {
+  const session = await launchChromium({ sitePort: port, extensionDir: side.dir });
   // Kontor opens its welcome page once on install; the employee reads and closes it. Left open
   // it would be one more tab in one browser only, so both browsers start from one blank tab.
-  {
+  if (side.kontor) {
     const isWelcome = (p: import('playwright-core').Page) => p.url().startsWith('chrome-extension://');
-    const welcome = withKontor.ctx.pages().find(isWelcome) ?? (await withKontor.ctx.waitForEvent('page', { predicate: isWelcome, timeout: 20_000 }).catch(() => null));
+    const welcome = session.ctx.pages().find(isWelcome) ?? (await session.ctx.waitForEvent('page', { predicate: isWelcome, timeout: 20_000 }).catch(() => null));
     await welcome?.close();
   }
+  return session;
+}
+
+async function main(): Promise<void> {
+  const server = await startServer();
+  // Controls for the method: KONTOR_BENCH_EXTENSION replaces Kontor and KONTOR_BENCH_BASELINE
+  // the extension-free browser: an extension directory, 'none', or one of CONTROLS.
+  const dir = (v: string | undefined, dflt: string | null) => (v === undefined ? dflt : v === 'none' ? null : v in CONTROLS ? control(v) : v);
+  const sides: [Side, Side] = [
+    { dir: dir(process.env.KONTOR_BENCH_EXTENSION, distChromium), kontor: process.env.KONTOR_BENCH_EXTENSION === undefined },
+    { dir: dir(process.env.KONTOR_BENCH_BASELINE, null), kontor: false },
+  ];
   const pages = { clean: `http://${SITE}/clean.html`, trackers: `http://${SITE}/heavy.html` } as const;
-  const result: Record<string, number> = { runs: RUNS };
+  const only = process.env.KONTOR_BENCH_PAGES?.split(',');
+  const names = (Object.keys(pages) as (keyof typeof pages)[]).filter((n) => !only || only.includes(n));
+  const samples = Object.fromEntries(names.map((n) => [n, { a: [] as number[], b: [] as number[], rounds: [] as number[] }]));
+  const result: Record<string, number> = { runs: RUNS * ROUNDS, rounds: ROUNDS };
   try {
-    for (const [name, url] of Object.entries(pages)) {
-      for (let i = 0; i < WARMUP; i++) {
-        await loadOnce(withKontor, url);
-        await loadOnce(without, url);
+    for (let round = 0; round < ROUNDS; round++) {
+      // A browser instance has its own lasting speed, so every round launches both afresh, in
+      // alternating order, and the figures pool over all rounds.
+      const [first, second] = round % 2 === 0 ? [0, 1] : [1, 0];
+      const browsers: ChromiumSession[] = [];
+      browsers[first] = await launch(sides[first]!, server.port);
+      browsers[second] = await launch(sides[second]!, server.port);
+      const [withKontor, without] = browsers as [ChromiumSession, ChromiumSession];
+      try {
+        for (const name of names) {
+          const url = pages[name];
+          for (let i = 0; i < WARMUP; i++) {
+            await loadOnce(withKontor, url);
+            await loadOnce(without, url);
+          }
+          const a: number[] = [];
+          const b: number[] = [];
+          for (let i = 0; i < RUNS; i++) {
+            // Alternate which browser goes first so drift (CPU, caches) hits both alike.
+            if (i % 2 === 0) { a.push(await loadOnce(withKontor, url)); b.push(await loadOnce(without, url)); }
+            else { b.push(await loadOnce(without, url)); a.push(await loadOnce(withKontor, url)); }
+          }
+          const s = samples[name]!;
+          s.a.push(...a);
+          s.b.push(...b);
+          s.rounds.push(median(a) / median(b));
+          log(`round ${round + 1}/${ROUNDS} ${name}: with ${median(a).toFixed(1)} ms, without ${median(b).toFixed(1)} ms, ratio ${(median(a) / median(b)).toFixed(3)}`);
+        }
+      } finally {
+        await withKontor.close();
+        await without.close();
       }
-      const a: number[] = [];
-      const b: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        // Alternate which browser goes first so drift (CPU, caches) hits both alike.
-        if (i % 2 === 0) { a.push(await loadOnce(withKontor, url)); b.push(await loadOnce(without, url)); }
-        else { b.push(await loadOnce(without, url)); a.push(await loadOnce(withKontor, url)); }
-      }
-      const ma = median(a);
-      const mb = median(b);
-      log(`${name}: with Kontor median ${ma.toFixed(1)} ms, without ${mb.toFixed(1)} ms, ratio ${(ma / mb).toFixed(3)}`);
+    }
+    for (const name of names) {
+      const s = samples[name]!;
+      const [ma, mb] = [median(s.a), median(s.b)];
+      log(`${name}: with median ${ma.toFixed(1)} ms, without ${mb.toFixed(1)} ms, ratio ${(ma / mb).toFixed(3)} (rounds ${s.rounds.map((r) => r.toFixed(3)).join(' ')})`);
       result[`${name}_with_ms`] = r3(ma);
       result[`${name}_without_ms`] = r3(mb);
       result[`ratio_${name}`] = r3(ma / mb);
+      result[`ratio_${name}_rounds_min`] = r3(Math.min(...s.rounds));
+      result[`ratio_${name}_rounds_max`] = r3(Math.max(...s.rounds));
     }
   } finally {
-    await withKontor.close();
-    await without.close();
     server.close();
   }
   console.log(JSON.stringify(result));

@@ -4,7 +4,7 @@
  * and Kontor's pages. See ../shared/BROWSER-TESTING.md for why each flag is here.
  */
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CHROMIUM_EXTENSION_ID } from '../../../src/shared/ids';
@@ -33,6 +33,11 @@ export interface ChromiumSession {
   /** Console errors and page errors seen in Kontor's own pages and worker. */
   errors: string[];
   close(options?: { keepProfile?: boolean }): Promise<void>;
+}
+
+function hasServiceWorker(dir: string): boolean {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { background?: { service_worker?: string } };
+  return Boolean(manifest.background?.service_worker);
 }
 
 export async function launchChromium(options: ChromiumOptions = {}): Promise<ChromiumSession> {
@@ -80,7 +85,8 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
     await sw.evaluate(() => 1);
     return sw;
   };
-  if (extensionDir) (await worker()).on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`));
+  // an extension without a background (e.g. a benchmark's control) has no worker to wait for
+  if (extensionDir && hasServiceWorker(extensionDir)) (await worker()).on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`));
   return {
     ctx,
     extensionId: CHROMIUM_EXTENSION_ID,
