@@ -66,6 +66,11 @@ const CONTROLS: Record<string, object> = {
   'control:dnr': { permissions: ['declarativeNetRequest'] },
   // the same with access to every site's requests
   'control:dnr-hosts': { permissions: ['declarativeNetRequest'], host_permissions: ['<all_urls>'] },
+  // the same with one static rule that never matches the test pages
+  'control:dnr-1rule': {
+    permissions: ['declarativeNetRequest'],
+    declarative_net_request: { rule_resources: [{ id: 'one', enabled: true, path: 'rules.json' }] },
+  },
   // the same with an (empty) service worker
   'control:dnr-sw': { permissions: ['declarativeNetRequest'], background: { service_worker: 'sw.js' } },
 };
@@ -73,6 +78,7 @@ function control(name: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kontor-control-'));
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ manifest_version: 3, name, version: '1.0', ...CONTROLS[name] }));
   writeFileSync(path.join(dir, 'sw.js'), '');
+  writeFileSync(path.join(dir, 'rules.json'), JSON.stringify([{ id: 1, action: { type: 'block' }, condition: { requestDomains: ['tracker.invalid'] } }]));
   return dir;
 }
 
