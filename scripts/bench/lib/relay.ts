@@ -11,7 +11,7 @@ wss.on('connection', (ws) => {
     if (!isBinary && data.toString() === 'receiver') { receiver = ws; return; }
     receiver?.send(data, { binary: isBinary });
     // echo an acknowledgement so the sender can keep a window, like the gateway's RPC reply
-    ws.send('ok');
+    ws.send('{"result":"ok"}');
   });
 });
 wss.on('listening', () => {
