@@ -1,4 +1,5 @@
 /** Messages between ThreadedStore (main thread) and store-worker.ts. */
+import type { InboxEntry } from '../../wire/protocol';
 import type { Delivery, HubResult, HubSubmission, RoutedEntry, Store } from './types';
 
 export type StoreMethod = Exclude<keyof Store, 'close'>;
@@ -14,18 +15,54 @@ export type StoreReply = [number, boolean, unknown];
  */
 export const deliveryKey = (e: { hub: string; conversationId: string; seq: number }) => `${e.hub}\n${e.conversationId}\n${e.seq}`;
 
-export function dropPayloads(method: StoreMethod, value: unknown): void {
-  const routed = method === 'submitToHub' ? (value as HubResult).ok && (value as { local: RoutedEntry[] }).local
-    : method === 'storeDeliveries' ? (value as RoutedEntry[]) : null;
-  if (routed) for (const r of routed) delete r.entry.payload;
-}
+/**
+ * The two calls made once per message travel compactly: cloning an object costs a property
+ * name per field, an array of plain values does not.
+ * - submitToHub answers [seq, duplicate, [deviceId, entryId, ...], remotePeers]: every other
+ *   field of the new inbox entries is the submission's own (see SqliteStore.submitToHub), so
+ *   the main thread rebuilds them from the arguments it still holds.
+ * - ackInbox answers one flat array of entry fields per entry (payloads are never returned).
+ */
+type Packed = [seq: number, duplicate: boolean, local: (string | number)[], remotePeers: string[]];
+const ENTRY_FIELDS = ['id', 'kind', 'conversationId', 'hub', 'seq', 'messageId', 'epoch', 'sender', 'receivedAt', 'receipt'] as const;
 
-export function restorePayloads(method: StoreMethod, args: unknown[], value: unknown): void {
+/** Worker side: the value as it crosses to the main thread. */
+export function encodeResult(method: StoreMethod, value: unknown): unknown {
   if (method === 'submitToHub') {
     const r = value as HubResult;
-    if (r.ok) for (const l of r.local) l.entry.payload = (args[0] as HubSubmission).payload;
-  } else if (method === 'storeDeliveries') {
+    if (!r.ok) return r;
+    return [r.seq, r.duplicate, r.local.flatMap((l) => [l.deviceId, l.entry.id]), r.remotePeers] satisfies Packed;
+  }
+  if (method === 'ackInbox') return (value as InboxEntry[]).map((e) => ENTRY_FIELDS.map((f) => e[f] ?? null));
+  if (method === 'storeDeliveries') for (const r of value as RoutedEntry[]) delete r.entry.payload;
+  return value;
+}
+
+/** Main-thread side: the value the Store interface promises, from what encodeResult sent. */
+export function decodeResult(method: StoreMethod, args: unknown[], value: unknown): unknown {
+  if (method === 'submitToHub') {
+    if (!Array.isArray(value)) return value;
+    const [seq, duplicate, flat, remotePeers] = value as Packed;
+    const [s, hub, now] = args as [HubSubmission, string, number];
+    const local: RoutedEntry[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      local.push({ deviceId: flat[i] as string, entry: {
+        id: flat[i + 1] as number, kind: s.kind, conversationId: s.conversationId, hub, seq,
+        messageId: s.messageId, epoch: s.epoch, sender: s.sender, payload: s.payload, receivedAt: now,
+      } });
+    }
+    return { ok: true, seq, duplicate, local, remotePeers } satisfies HubResult;
+  }
+  if (method === 'ackInbox') {
+    return (value as unknown[][]).map((row) => {
+      const e: Record<string, unknown> = {};
+      ENTRY_FIELDS.forEach((f, i) => { if (row[i] !== null) e[f] = row[i]; });
+      return e as unknown as InboxEntry;
+    });
+  }
+  if (method === 'storeDeliveries') {
     const byKey = new Map((args[0] as Delivery[]).map((d) => [deliveryKey(d), d.payload]));
     for (const l of value as RoutedEntry[]) l.entry.payload = byKey.get(deliveryKey(l.entry));
   }
+  return value;
 }

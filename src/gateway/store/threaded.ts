@@ -7,7 +7,7 @@
  */
 import { startWorker } from './start-worker';
 import type { Store } from './types';
-import { restorePayloads, type StoreCall, type StoreMethod, type StoreReply } from './threaded-protocol';
+import { decodeResult, type StoreCall, type StoreMethod, type StoreReply } from './threaded-protocol';
 
 const METHODS = [
   'createEnrollCode', 'redeemEnrollCode', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revokedSince',
@@ -42,10 +42,7 @@ export function openThreadedStore(file: string): Store {
       const p = pending.get(id);
       if (!p) continue;
       pending.delete(id);
-      if (ok) {
-        restorePayloads(p.method, p.args, value);
-        p.resolve(value);
-      }
+      if (ok) p.resolve(decodeResult(p.method, p.args, value));
       else {
         const e = value as { name: string; message: string };
         p.reject(new StoreWorkerError(e.name, e.message));
