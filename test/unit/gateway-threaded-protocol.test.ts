@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
-import { decodeResult, encodeResult } from '../../src/gateway/store/threaded-protocol';
+import { decodeArgs, decodeResult, encodeArgs, encodeResult } from '../../src/gateway/store/threaded-protocol';
 import type { DeviceRecord, HubSubmission } from '../../src/gateway/store/types';
 import type { StoreMethod } from '../../src/gateway/store/threaded-protocol';
 
@@ -27,6 +27,13 @@ describe('store worker encoding', () => {
     for (const d of ['alice', 'bob', 'carol']) await s.addDevice(device(d));
     await s.createConversation('c', A, 1);
     const commit: HubSubmission = { conversationId: 'c', messageId: 'c0', sender: A, kind: 'commit', epoch: 0, payload: 'AAAA', members: [A, B, C, 'gina@globex.example'] };
+    // arguments: the worker gets back exactly what the caller passed
+    const app0: HubSubmission = { conversationId: 'c', messageId: 'm0', sender: A, kind: 'application', epoch: 1, payload: 'BBBB' };
+    const welcome: HubSubmission = { ...app0, kind: 'welcome', recipients: [B] };
+    for (const sub of [commit, app0, welcome]) {
+      expect(decodeArgs('submitToHub', structuredClone(encodeArgs('submitToHub', [sub, HUB, 2])))).toEqual([sub, HUB, 2]);
+    }
+    expect(encodeArgs('ackInbox', ['bob', [1, 2]])).toEqual(['bob', [1, 2]]);
     const r1 = await s.submitToHub(commit, HUB, 2);
     expect(r1.ok && r1.local.length).toBe(2);
     expect(across('submitToHub', [commit, HUB, 2], r1)).toEqual(r1);

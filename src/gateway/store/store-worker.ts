@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from './sqlite';
-import { encodeResult, type StoreCall, type StoreReply } from './threaded-protocol';
+import { decodeArgs, encodeResult, type StoreCall, type StoreReply } from './threaded-protocol';
 
 const port = parentPort!;
 const store = new SqliteStore(workerData.file as string, true);
@@ -27,7 +27,7 @@ port.on('message', (msg: StoreCall[] | 'close') => {
   }
   for (const [id, method, args] of msg) {
     try {
-      methods[method]!.apply(store, args).then((v) => reply([id, true, encodeResult(method, v)]), (e) => fail(id, e));
+      methods[method]!.apply(store, decodeArgs(method, args)).then((v) => reply([id, true, encodeResult(method, v)]), (e) => fail(id, e));
     } catch (e) {
       fail(id, e);
     }

@@ -26,6 +26,26 @@ export const deliveryKey = (e: { hub: string; conversationId: string; seq: numbe
 type Packed = [seq: number, duplicate: boolean, local: (string | number)[], remotePeers: string[]];
 const ENTRY_FIELDS = ['id', 'kind', 'conversationId', 'hub', 'seq', 'messageId', 'epoch', 'sender', 'receivedAt', 'receipt'] as const;
 
+type PackedSubmission = [conversationId: string, messageId: string, sender: string, kind: HubSubmission['kind'], epoch: number,
+  payload: string, members: string[] | null, recipients: string[] | null, hub: string, now: number];
+
+/** Main-thread side: a call's arguments as they cross to the worker (a submission as a flat array). */
+export function encodeArgs(method: StoreMethod, args: unknown[]): unknown[] {
+  if (method !== 'submitToHub') return args;
+  const [s, hub, now] = args as [HubSubmission, string, number];
+  return [s.conversationId, s.messageId, s.sender, s.kind, s.epoch, s.payload, s.members ?? null, s.recipients ?? null, hub, now] satisfies PackedSubmission;
+}
+
+/** Worker side: the arguments the Store method takes. */
+export function decodeArgs(method: StoreMethod, args: unknown[]): unknown[] {
+  if (method !== 'submitToHub') return args;
+  const [conversationId, messageId, sender, kind, epoch, payload, members, recipients, hub, now] = args as PackedSubmission;
+  const s: HubSubmission = { conversationId, messageId, sender, kind, epoch, payload };
+  if (members !== null) s.members = members;
+  if (recipients !== null) s.recipients = recipients;
+  return [s, hub, now];
+}
+
 /** Worker side: the value as it crosses to the main thread. */
 export function encodeResult(method: StoreMethod, value: unknown): unknown {
   if (method === 'submitToHub') {

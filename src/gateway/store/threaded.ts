@@ -7,7 +7,7 @@
  */
 import { startWorker } from './start-worker';
 import type { Store } from './types';
-import { decodeResult, type StoreCall, type StoreMethod, type StoreReply } from './threaded-protocol';
+import { decodeResult, encodeArgs, type StoreCall, type StoreMethod, type StoreReply } from './threaded-protocol';
 
 const METHODS = [
   'createEnrollCode', 'redeemEnrollCode', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revokedSince',
@@ -72,7 +72,7 @@ export function openThreadedStore(file: string): Store {
     const id = nextId++;
     pending.set(id, { method, args, resolve, reject });
     // everything asked for during this turn goes to the worker in one message
-    if (queue.push([id, method, args]) === 1) setImmediate(flush);
+    if (queue.push([id, method, encodeArgs(method, args)]) === 1) setImmediate(flush);
   });
 
   const store = Object.fromEntries(METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as Store;
