@@ -7,7 +7,6 @@ import { ApiError } from './errors';
 import type { Gateway } from './context';
 import type { Federation } from './federation';
 import type { Delivery, OutboxItem, ReceiptItem } from './store/types';
-import type { InboxEntry } from '../wire/protocol';
 
 async function assertRoutable(gw: Gateway, addrs: string[] | undefined): Promise<void> {
   for (const d of new Set((addrs ?? []).map((a) => splitAddress(a).domain))) {
@@ -108,7 +107,7 @@ export async function emitReceipts(gw: Gateway, receipts: ReceiptItem[]): Promis
 
 /** Acknowledged entries leave the inbox; acknowledged ciphertexts produce 'delivered' receipts. */
 export async function ack(gw: Gateway, deviceAddr: string, deviceId: string, ids: number[]): Promise<MethodResults['inbox.ack']> {
-  const acked: InboxEntry[] = await gw.store.ackInbox(deviceId, ids);
+  const acked = await gw.store.ackInbox(deviceId, ids);
   const receipts = aggregateReceipts(acked.filter((e) => e.kind !== 'receipt'), 'delivered', deviceAddr);
   if (receipts.length) await emitReceipts(gw, receipts);
   return { acked: acked.length };

