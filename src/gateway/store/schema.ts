@@ -51,7 +51,8 @@ CREATE INDEX IF NOT EXISTS outbox_peer ON outbox(peer, id);
  *   before any inbox row is written. Deliveries from other gateways and receipts keep theirs.
  * - conversations.next_seq is gone: the next position is MAX(seq) + 1 of the log, read once
  *   per conversation and then kept in memory, so an application message no longer updates the
- *   conversation row.
+ *   conversation row. Whoever prunes the log one day must keep each conversation's last row,
+ *   or positions would be handed out twice.
  * The inbox is rebuilt (SQLite cannot drop a column constraint) with its ids and its
  * AUTOINCREMENT high-water mark unchanged: devices page through the inbox by id, and an id
  * handed out before must never be handed out again.
