@@ -66,7 +66,7 @@ export class SqliteStore implements Store {
     this.migrate();
     if (checkpointInBackground) {
       this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = startWorker(new URL(`./checkpoint-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { file, intervalMs: 500 });
+      this.checkpointer = startWorker('./checkpoint-worker', import.meta.url, { file, intervalMs: 500 });
       this.checkpointer.unref();
       this.checkpointer.on('error', () => this.db.pragma('wal_autocheckpoint = 1000'));
     }

@@ -31,7 +31,7 @@ export class StoreWorkerError extends Error {
 }
 
 export function openThreadedStore(file: string): Store {
-  const worker = startWorker(new URL(`./store-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { file });
+  const worker = startWorker('./store-worker', import.meta.url, { file });
   const pending = new Map<number, { method: StoreMethod; args: unknown[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let queue: StoreCall[] = [];
   let nextId = 1;
