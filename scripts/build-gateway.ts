@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const gatewayDir = path.join(root, 'dist', 'gateway');
 export const gatewayMain = path.join(gatewayDir, 'main.js');
+/** Node flags the gateway runs with; keep `npm run gateway` in package.json the same. */
+export const GATEWAY_NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=32'];
 
 export async function buildGateway(): Promise<void> {
   await build({

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { enroll as enrollDevice, KontorClient } from '../../src/wire/client';
-import { buildGateway, gatewayMain } from '../../scripts/build-gateway';
+import { buildGateway, gatewayMain, GATEWAY_NODE_FLAGS } from '../../scripts/build-gateway';
 import { generateKeyPair } from '../../src/wire/ed25519';
 import type { Certificate } from '../../src/wire/certificate';
 import type { Ed25519KeyPair } from '../../src/wire/ed25519';
@@ -82,8 +82,7 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
 
   const spawnIt = async (): Promise<void> => {
     await ensureBuilt();
-    // the node flags of `npm run gateway` (package.json)
-    const args = ['--enable-source-maps', '--max-semi-space-size=32', ...(o.nodeArgs ?? []), gatewayMain, '--domain', o.domain, '--data', dataDir, '--port', String(h.port),
+    const args = [...GATEWAY_NODE_FLAGS, ...(o.nodeArgs ?? []), gatewayMain, '--domain', o.domain, '--data', dataDir, '--port', String(h.port),
       '--host', '127.0.0.1', '--insecure-dev', '--resolve-file', resolveFile, '--federation', o.federation ?? 'allowlist', ...(o.extraArgs ?? [])];
     const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     h.process = p;
@@ -115,7 +114,7 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
   Object.assign(h, {
     domain: o.domain, dataDir, logs: [],
     admin: (args: string[]) => new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['--enable-source-maps', gatewayMain, ...args, '--data', dataDir], { cwd: ROOT }, (err, stdout, stderr) => {
+      execFile(process.execPath, [...GATEWAY_NODE_FLAGS, gatewayMain, ...args, '--data', dataDir], { cwd: ROOT }, (err, stdout, stderr) => {
         if (err) reject(new Error(`admin ${args.join(' ')} failed: ${stderr || err.message}`));
         else resolve(stdout);
       });
