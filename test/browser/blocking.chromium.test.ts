@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchChromium, type ChromiumSession } from './harness/chromium';
-import { fixture, missing, reached } from './harness/blocking';
+import { fixture, missing, reached, visitChromium } from './harness/blocking';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import { distChromium } from './harness/paths';
 import type { BlockingSettingsView, BlockingState } from '../../src/shared/protocol';
@@ -28,20 +28,7 @@ async function start(): Promise<void> {
   browser = await launchChromium({ sitePort: site.port, userDataDir: profile });
   ui = await browser.openExtensionPage('options');
 }
-/** Opens a page, waits for its load and for the server log to go quiet. */
-async function visit(url: string): Promise<{ page: Page; tabId: number }> {
-  const page = await browser.ctx.newPage();
-  await page.goto(url, { waitUntil: 'load' });
-  let last = -1;
-  while (site.requests.length !== last) {
-    last = site.requests.length;
-    await page.waitForTimeout(400);
-  }
-  const sw = await browser.worker();
-  // The newest tab with this URL (tab ids grow).
-  const tabId = await sw.evaluate(async (u) => Math.max(-1, ...(await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id ?? -1)), page.url());
-  return { page, tabId };
-}
+const visit = (url: string) => visitChromium(browser, site, url);
 const shippedRulesets = () => JSON.parse(readFileSync(path.join(distChromium, 'rules/rulesets.json'), 'utf8')) as { id: string; category: string }[];
 const badge = async (tabId: number) => (await browser.worker()).evaluate((id) => chrome.action.getBadgeText({ tabId: id }), tabId);
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { launchFirefox, type FirefoxSession } from './harness/firefox';
-import { fixture, missing, reached, shippedTrackerDb } from './harness/blocking';
+import { fixture, missing, reached, shippedTrackerDb, untilQuiet } from './harness/blocking';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
 import { lookupTracker } from '../../src/background/blocking/trackers';
@@ -23,11 +23,7 @@ const ask = <T>(kind: string, params: unknown) => askFirefox<T>(ui, kind, params
 async function visit(url: string): Promise<{ page: Page; tabId: number }> {
   const page = await ff.browser.newPage();
   await page.goto(url, { waitUntil: 'load' });
-  let last = -1;
-  while (site.requests.length !== last) {
-    last = site.requests.length;
-    await new Promise((r) => setTimeout(r, 400));
-  }
+  await untilQuiet(site);
   const tabId = await waitFor(
     () => ui.evaluate(async (u) => Math.max(-1, ...(await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).filter((t) => t.url === u).map((t) => t.id)), url),
     (id) => id > 0, 10_000, `tab ${url}`,

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchChromium, type ChromiumSession } from './harness/chromium';
-import { fixture, reached } from './harness/blocking';
+import { fixture, reached, visitChromium } from './harness/blocking';
 import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
 import { waitFor } from './harness/poll';
 import { startSiteServer, type SiteServer } from './harness/site-server';
@@ -23,18 +23,7 @@ const EXTRA = 'collect.extra-vendor.example';
 const ALLOWED = 'hotjar.com';
 
 const askRaw = <T>(kind: string, params: unknown) => sendChromium<T>(ui, kind, params);
-async function visit(url: string): Promise<{ page: Page; tabId: number }> {
-  const page = await browser.ctx.newPage();
-  await page.goto(url, { waitUntil: 'load' });
-  let last = -1;
-  while (site.requests.length !== last) {
-    last = site.requests.length;
-    await page.waitForTimeout(400);
-  }
-  const sw = await browser.worker();
-  const tabId = await sw.evaluate(async (u) => Math.max(-1, ...(await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id ?? -1)), page.url());
-  return { page, tabId };
-}
+const visit = (url: string) => visitChromium(browser, site, url);
 
 beforeAll(async () => {
   site = await startSiteServer();

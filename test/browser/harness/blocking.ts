@@ -6,6 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Page } from 'playwright-core';
+import type { ChromiumSession } from './chromium';
 import type { SiteServer } from './site-server';
 import { root } from './paths';
 
@@ -46,4 +48,24 @@ export function missing(site: SiteServer, list: readonly FixtureUrl[]): string[]
 /** The shipped host -> [category, company] lookup of the built extension. */
 export function shippedTrackerDb(): { companies: string[]; domains: Record<string, [string, number]> } {
   return JSON.parse(readFileSync(path.join(root, 'dist/chromium/rules/trackers.json'), 'utf8')) as never;
+}
+
+/** Resolves once the site server has logged no new request for 400 ms (a page's late requests). */
+export async function untilQuiet(site: SiteServer): Promise<void> {
+  let last = -1;
+  while (site.requests.length !== last) {
+    last = site.requests.length;
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}
+
+/** Chromium: opens a page, waits for its load and for the server log to go quiet; the page's tab id. */
+export async function visitChromium(browser: ChromiumSession, site: SiteServer, url: string): Promise<{ page: Page; tabId: number }> {
+  const page = await browser.ctx.newPage();
+  await page.goto(url, { waitUntil: 'load' });
+  await untilQuiet(site);
+  const sw = await browser.worker();
+  // The newest tab with this URL (tab ids grow).
+  const tabId = await sw.evaluate(async (u) => Math.max(-1, ...(await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id ?? -1)), page.url());
+  return { page, tabId };
 }
