@@ -73,7 +73,11 @@ export function decodeResult(method: StoreMethod, args: unknown[], value: unknow
     return { ok: true, seq, duplicate, local, remotePeers } satisfies HubResult;
   }
   if (method === 'ackInbox') {
-    return (value as unknown[][]).map((row) => Object.fromEntries(ACKED_FIELDS.map((f, i) => [f, row[i]])) as AckedEntry);
+    // a literal per row, in ACKED_FIELDS order: one object shape, no intermediate arrays
+    return (value as unknown[][]).map((r): AckedEntry => ({
+      id: r[0] as number, kind: r[1] as AckedEntry['kind'], conversationId: r[2] as string, hub: r[3] as string,
+      seq: r[4] as number, messageId: r[5] as string, sender: r[6] as string,
+    }));
   }
   if (method === 'storeDeliveries') {
     const byKey = new Map((args[0] as Delivery[]).map((d) => [deliveryKey(d), d.payload]));
