@@ -3,6 +3,11 @@
  * ciphertexts, p50/p99 delivery latency at 1,000 msgs/s, RSS with 10,000 idle authenticated
  * WebSockets, and the same figures for a bare ws relay (the ceiling) in the same run.
  * Progress goes to stderr; the last stdout line is one JSON object.
+ *
+ * Environment: BENCH_ROUNDS (alternating relay/gateway throughput rounds, default 4),
+ * BENCH_WINDOW (requests in flight per sender), BENCH_CONNS (idle connections),
+ * BENCH_GATEWAY_NODE_ARGS (extra node flags for the gateway), BENCH_THROUGHPUT_ONLY=1 (stop
+ * after the throughput rounds, for comparing settings quickly).
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -18,9 +23,15 @@ import type { InboxEntry, PushEvent } from '../../src/wire/protocol';
 import { cpuSeconds, log, percentile, round, rssMb, sleep } from './lib/stats';
 
 const PAYLOAD = toBase64(randomBytes(1024));
+/** throughput is measured in ROUNDS alternating rounds of ROUND_MS each, relay and gateway paired */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUND_MS = 3_000;
+/** the federated run and the raw-client ceiling are measured once */
 const THROUGHPUT_MS = 6_000;
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 2_000);
 const CONNS = Number(process.env.BENCH_CONNS ?? 10_000);
+/** node flags for the gateway under test on top of the usual ones (to try a V8 or GC setting) */
+const GW_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const GW_ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn'];
 
 // ---- ceiling: bare ws relay -------------------------------------------------------------
@@ -39,7 +50,7 @@ const open = (url: string) => new Promise<WebSocket>((res, rej) => { const ws = 
  * every reply and every pushed message), so the ceiling differs from the gateway run only in
  * what the server does; without it the clients send one pre-serialized frame and parse nothing.
  */
-async function relayThroughput(url: string, pid: number, matched: boolean): Promise<{ perS: number; cpuUs: number }> {
+async function relayThroughput(url: string, pid: number, matched: boolean, ms = THROUGHPUT_MS): Promise<Rate & { cpuUs: number }> {
   const [tx, rx] = [await open(url), await open(url)];
   rx.send('receiver');
   await sleep(50);
@@ -47,7 +58,8 @@ async function relayThroughput(url: string, pid: number, matched: boolean): Prom
   rx.on('message', matched ? (d) => { if (JSON.parse(d.toString()).params) received++; } : () => { received++; });
   let inflight = 0;
   const cpu0 = cpuSeconds(pid);
-  const end = Date.now() + THROUGHPUT_MS;
+  const start = Date.now();
+  const end = start + ms;
   const frame = JSON.stringify({ payload: PAYLOAD });
   const waiting: (() => void)[] = [];
   let next = 0;
@@ -69,10 +81,11 @@ async function relayThroughput(url: string, pid: number, matched: boolean): Prom
     };
     pump();
   });
+  const seconds = (Date.now() - start) / 1000;
   const cpuUs = ((cpuSeconds(pid) - cpu0) * 1e6) / received;
   await sleep(200);
   tx.close(); rx.close();
-  return { perS: received / (THROUGHPUT_MS / 1000), cpuUs };
+  return { count: received, seconds, perS: received / seconds, cpuUs };
 }
 
 async function relayLatency(url: string): Promise<number[]> {
@@ -118,22 +131,28 @@ function receive(d: TestDevice, onEntry: (e: InboxEntry) => void) {
   return () => clearInterval(t);
 }
 
-async function durable(sender: TestDevice, conv: string, hub?: string): Promise<number> {
-  let acked = 0, inflight = 0, n = 0;
-  const end = Date.now() + THROUGHPUT_MS;
+interface Rate { count: number; seconds: number; perS: number }
+/** Messages per second over several runs together: all messages over all their time. */
+const pooled = (runs: Rate[]) => runs.reduce((a, r) => a + r.count, 0) / runs.reduce((a, r) => a + r.seconds, 0);
+
+let nextMessage = 0;
+async function durable(sender: TestDevice, conv: string, hub?: string, ms = THROUGHPUT_MS): Promise<Rate> {
+  let acked = 0, inflight = 0;
   const start = Date.now();
+  const end = start + ms;
   await new Promise<void>((done) => {
     const pump = () => {
       if (Date.now() >= end) { if (inflight === 0) done(); return; }
       while (inflight < WINDOW) {
         inflight++;
-        sender.client.send({ conversationId: conv, hub, messageId: `m${n++}`, kind: 'application', epoch: 1, payload: PAYLOAD })
+        sender.client.send({ conversationId: conv, hub, messageId: `m${nextMessage++}`, kind: 'application', epoch: 1, payload: PAYLOAD })
           .then(() => { acked++; }, (e) => log('send failed', e.code)).finally(() => { inflight--; pump(); });
       }
     };
     pump();
   });
-  return acked / ((Date.now() - start) / 1000);
+  const seconds = (Date.now() - start) / 1000;
+  return { count: acked, seconds, perS: acked / seconds };
 }
 
 async function main() {
@@ -141,33 +160,63 @@ async function main() {
   // other work on the machine lowers every figure here: report the load they were taken under
   result.loadavg_1m_start = round(os.loadavg()[0]!, 2);
 
-  log('ceiling: bare ws relay');
+  // The ceiling and the gateway take turns, ROUNDS times: a slow spell of the machine then
+  // lowers both sides of the ratio instead of one, and pooling rounds evens out the rest.
+  log(`throughput: bare ws relay (the ceiling) and one gateway, ${ROUNDS} alternating rounds of ${ROUND_MS / 1000} s`);
   const relay = await startRelay();
-  const rt = await relayThroughput(relay.url, relay.pid, true);
-  result.ceiling_msgs_per_s = round(rt.perS, 0);
-  // the same relay with clients that send one pre-serialized frame and parse nothing
-  const raw = await relayThroughput(relay.url, relay.pid, false);
-  result.ceiling_raw_clients_msgs_per_s = round(raw.perS, 0);
-  // CPU per message does not depend on how busy the machine is: compare it when the load is high
-  result.ceiling_cpu_us_per_msg = round(rt.cpuUs, 1);
-  const rl = await relayLatency(relay.url);
-  result.ceiling_p50_ms_at_1000 = round(percentile(rl, 50), 3);
-  result.ceiling_p99_ms_at_1000 = round(percentile(rl, 99), 3);
-  log(`  relay ${result.ceiling_msgs_per_s} msgs/s with gateway-like clients, ${result.ceiling_raw_clients_msgs_per_s} with raw clients (${result.ceiling_cpu_us_per_msg} us relay CPU each), p50 ${result.ceiling_p50_ms_at_1000} ms, p99 ${result.ceiling_p99_ms_at_1000} ms`);
-
-  log('one gateway: durable throughput');
-  const acme = await startGateway({ domain: 'acme.example', extraArgs: GW_ARGS });
+  const acme = await startGateway({ domain: 'acme.example', extraArgs: GW_ARGS, nodeArgs: GW_NODE_ARGS });
   const [alice, bob] = await Promise.all([newDevice(acme, 'alice', 'Alice'), newDevice(acme, 'bob', 'Bob')]);
   await conversation(alice, [alice.address, bob.address], 'bench');
   let got = 0;
   const stopRx = receive(bob, () => { got++; });
-  const [gwCpu0, selfCpu0, wall0] = [cpuSeconds(acme.process.pid!), cpuSeconds(process.pid), Date.now()];
-  result.durable_msgs_per_s = round(await durable(alice, 'bench'), 0);
-  const wall = (Date.now() - wall0) / 1000;
-  result.durable_cpu_us_per_msg = round(((cpuSeconds(acme.process.pid!) - gwCpu0) * 1e6) / (result.durable_msgs_per_s * wall), 1);
-  log(`  ${result.durable_msgs_per_s} durable msgs/s (${result.durable_cpu_us_per_msg} us gateway CPU each; bob received ${got}); CPU gateway ${round((cpuSeconds(acme.process.pid!) - gwCpu0) / wall * 100, 0)}%, bench clients ${round((cpuSeconds(process.pid) - selfCpu0) / wall * 100, 0)}%`);
-  await sleep(1000); // let bob drain and ack before measuring latency
+  /** until bob has everything: a round must not run while the previous one still drains */
+  const drained = async () => {
+    const sent = () => nextMessage;
+    for (let i = 0; i < 200 && got < sent(); i++) await sleep(25);
+    await sleep(200);
+  };
+  // warm-up (JIT, caches, the first WAL pages), not counted
+  await relayThroughput(relay.url, relay.pid, true, 1_000);
+  await durable(alice, 'bench', undefined, 1_000);
+  await drained();
+  const ceilings: (Rate & { cpuUs: number })[] = [], gateways: Rate[] = [];
+  let gwCpu = 0, selfCpu = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const relayRound = async () => { ceilings.push(await relayThroughput(relay.url, relay.pid, true, ROUND_MS)); };
+    const gatewayRound = async () => {
+      const [g0, s0] = [cpuSeconds(acme.process.pid!), cpuSeconds(process.pid)];
+      gateways.push(await durable(alice, 'bench', undefined, ROUND_MS));
+      [gwCpu, selfCpu] = [gwCpu + cpuSeconds(acme.process.pid!) - g0, selfCpu + cpuSeconds(process.pid) - s0];
+      await drained();
+    };
+    if (r % 2 === 0) { await relayRound(); await gatewayRound(); } else { await gatewayRound(); await relayRound(); }
+    log(`  round ${r + 1}: relay ${round(ceilings[r]!.perS, 0)} msgs/s, gateway ${round(gateways[r]!.perS, 0)} durable msgs/s (${round(gateways[r]!.perS / ceilings[r]!.perS, 3)})`);
+  }
+  result.ceiling_msgs_per_s = round(pooled(ceilings), 0);
+  result.durable_msgs_per_s = round(pooled(gateways), 0);
+  // CPU per message does not depend on how busy the machine is: compare it when the load is high
+  result.ceiling_cpu_us_per_msg = round(ceilings.reduce((a, c) => a + c.cpuUs * c.count, 0) / ceilings.reduce((a, c) => a + c.count, 0), 1);
+  const gwSeconds = gateways.reduce((a, g) => a + g.seconds, 0);
+  const gwCount = gateways.reduce((a, g) => a + g.count, 0);
+  result.durable_cpu_us_per_msg = round((gwCpu * 1e6) / gwCount, 1);
+  result.durable_vs_ceiling_rounds_min = round(Math.min(...gateways.map((g, i) => g.perS / ceilings[i]!.perS)), 3);
+  result.durable_vs_ceiling_rounds_max = round(Math.max(...gateways.map((g, i) => g.perS / ceilings[i]!.perS)), 3);
+  log(`  relay ${result.ceiling_msgs_per_s} msgs/s with gateway-like clients (${result.ceiling_cpu_us_per_msg} us relay CPU each)`);
+  log(`  gateway ${result.durable_msgs_per_s} durable msgs/s (${result.durable_cpu_us_per_msg} us gateway CPU each; bob received ${got}); CPU gateway ${round((gwCpu / gwSeconds) * 100, 0)}%, bench clients ${round((selfCpu / gwSeconds) * 100, 0)}%`);
   stopRx();
+  if (process.env.BENCH_THROUGHPUT_ONLY) {
+    result.durable_vs_ceiling = round(result.durable_msgs_per_s / result.ceiling_msgs_per_s, 3);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    process.exit(0);
+  }
+
+  // the same relay with clients that send one pre-serialized frame and parse nothing
+  const raw = await relayThroughput(relay.url, relay.pid, false);
+  result.ceiling_raw_clients_msgs_per_s = round(raw.perS, 0);
+  const rl = await relayLatency(relay.url);
+  result.ceiling_p50_ms_at_1000 = round(percentile(rl, 50), 3);
+  result.ceiling_p99_ms_at_1000 = round(percentile(rl, 99), 3);
+  log(`  relay with raw clients ${result.ceiling_raw_clients_msgs_per_s} msgs/s; relay latency p50 ${result.ceiling_p50_ms_at_1000} ms, p99 ${result.ceiling_p99_ms_at_1000} ms`);
 
   log('one gateway: latency at 1,000 msgs/s');
   const sentAt = new Map<string, number>();
@@ -195,8 +244,8 @@ async function main() {
   let fedGot = 0;
   const stopRx3 = receive(gina, () => { fedGot++; });
   const t0 = Date.now();
-  const fedAcked = await durable(alice, 'fed');
-  const sent = Math.round(fedAcked * ((Date.now() - t0) / 1000));
+  const fed = await durable(alice, 'fed');
+  const [fedAcked, sent] = [fed.perS, fed.count];
   while (fedGot < sent && Date.now() - t0 < THROUGHPUT_MS + 15_000) await sleep(50);
   result.federated_msgs_per_s = round(fedGot / ((Date.now() - t0) / 1000), 0);
   log(`  ${result.federated_msgs_per_s} msgs/s end to end (hub accepted ${round(fedAcked, 0)}/s, gina received ${fedGot})`);
