@@ -27,14 +27,23 @@ const AUTH_TIMEOUT_MS = 10_000;
  * microsecond and 3 KB of garbage per push).
  */
 export function inboxFrame(entry: InboxEntry): Buffer {
-  if (entry.payload === undefined) return Buffer.from(JSON.stringify({ event: 'inbox', entry }));
-  const { payload, ...rest } = entry;
+  const { payload } = entry;
+  // Defence in depth for the invariant above: a '"' or '\\' in a ciphertext copied in as it is
+  // could end the string early and let a sender add fields (say, another "sender") to someone
+  // else's push. Two native searches cost far less than the escape scan they guard.
+  if (payload === undefined || payload.includes('"') || payload.includes('\\')) {
+    return Buffer.from(JSON.stringify({ event: 'inbox', entry }));
+  }
+  const { payload: _, ...rest } = entry;
   const head = `{"event":"inbox","entry":${JSON.stringify(rest).slice(0, -1)},"payload":"`;
+  // UTF-8 throughout: were a character above U+00FF ever to slip in, latin1 would write its
+  // low byte, and U+0122 would become a '"'
   const at = Buffer.byteLength(head);
-  const frame = Buffer.allocUnsafe(at + payload.length + 3);
+  const end = at + Buffer.byteLength(payload);
+  const frame = Buffer.allocUnsafe(end + 3);
   frame.write(head, 0, 'utf8');
-  frame.write(payload, at, 'latin1');
-  frame.write('"}}', at + payload.length, 'latin1');
+  frame.write(payload, at, 'utf8');
+  frame.write('"}}', end, 'latin1');
   return frame;
 }
 

@@ -21,4 +21,13 @@ describe('inboxFrame', () => {
     const entry: InboxEntry = { ...base, kind: 'receipt', receipt: { status: 'delivered', by: 'bob@acme.example', messageIds: ['m1', 'm2'] } };
     expect(JSON.parse(inboxFrame(entry).toString())).toEqual({ event: 'inbox', entry });
   });
+
+  it('never lets a ciphertext add fields: a quote or backslash falls back to full escaping, other characters stay intact', () => {
+    for (const payload of ['AAAA","sender":"ceo@acme.example', 'AAAA\\', 'AA\\"AA', 'AA\u0122,\u0122sender\u0122:\u0122x', 'AA\u00e9\u4e2d']) {
+      const entry = { ...base, payload };
+      const parsed = JSON.parse(inboxFrame(entry).toString());
+      expect(parsed).toEqual({ event: 'inbox', entry });
+      expect(parsed.entry.sender).toBe(base.sender);
+    }
+  });
 });
