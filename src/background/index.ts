@@ -11,10 +11,9 @@ import { connect as connectChannel } from './channel/service';
 import { blockingHandlers, registerBlocking } from './blocking/handlers';
 import { createDispatcher, type Handlers } from './dispatcher';
 import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './partners/directory';
-import { currentTabState, handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
+import { currentTabState, forgetTabDetection, handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
 import { getPolicy, loadPolicy, onPolicyChange, policySettled, watchPolicy } from './policy';
 import { getUserSettings } from './settings';
-import { forgetTab, getTabState } from './tabs';
 
 const startedAt = Date.now();
 const MANIFEST_ALARM = 'kontor-manifests';
@@ -88,7 +87,7 @@ const dispatch = createDispatcher(handlers, {
 });
 
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => dispatch(message, sender));
-browser.tabs.onRemoved.addListener((tabId) => void forgetTab(tabId));
+browser.tabs.onRemoved.addListener((tabId) => void forgetTabDetection(tabId));
 watchPolicy();
 registerBlocking(ready);
 watchNavigation(ready);

@@ -19,6 +19,17 @@ export async function updateTabState(tabId: number, patch: Partial<Omit<TabState
   return next;
 }
 
+/** Tabs with a stored state that shows a partner or a hint. */
+export async function listFlaggedTabs(): Promise<Set<number>> {
+  const all = (await browser.storage.session.get(null)) as Record<string, unknown>;
+  const flagged = new Set<number>();
+  for (const [k, value] of Object.entries(all)) {
+    const state = value as Partial<TabState> | undefined;
+    if (k.startsWith('tab:') && typeof state?.tabId === 'number' && (state.match || state.hint)) flagged.add(state.tabId);
+  }
+  return flagged;
+}
+
 export async function forgetTab(tabId: number): Promise<void> {
   await browser.storage.session.remove(key(tabId));
 }

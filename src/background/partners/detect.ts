@@ -8,7 +8,7 @@
 import { browser } from '../../shared/browser';
 import type { Discovery, Params, TabState } from '../../shared/protocol';
 import { normalizeDomain } from '../../shared/policy/domain';
-import { getTabState, updateTabState } from '../tabs';
+import { forgetTab, getTabState, listFlaggedTabs, updateTabState } from '../tabs';
 import { listPartners } from './directory';
 import { buildIndex, type PartnerIndex } from './matcher';
 import { profileHostOf } from './profiles';
@@ -38,22 +38,40 @@ async function registerDetector(patterns: string[]): Promise<void> {
   else await browser.scripting.registerContentScripts([{ ...script, persistAcrossSessions: false }]);
 }
 
-/** Re-evaluates one tab's URL; called on navigation, in-page navigation and detector reports. */
-/** Tabs known to show no partner and no hint: ordinary browsing touches no storage. */
-const plainTabs = new Set<number>();
+/**
+ * Tabs whose stored state shows a partner or a hint. Every other tab is plain and has nothing
+ * stored, so ordinary browsing touches no storage, not even on a tab's first page. Read from
+ * storage.session once per worker start: a stopped worker comes back with it.
+ */
+let flagged: Promise<Set<number>> | undefined;
+const flaggedTabs = (): Promise<Set<number>> => (flagged ??= listFlaggedTabs());
 
+/** Re-evaluates one tab's URL; called on navigation, in-page navigation and detector reports. */
 export async function evaluateTab(tabId: number, url: string): Promise<TabState> {
   const match = index.match(url);
-  if (!match && plainTabs.has(tabId)) return { tabId, url, match: null, hint: null };
+  const flags = await flaggedTabs();
+  if (!match && !flags.has(tabId)) return { tabId, url, match: null, hint: null };
   const previous = await getTabState(tabId);
   // A hint belongs to the page it was read from.
   const hint = previous.url === url ? previous.hint : null;
-  const state = await updateTabState(tabId, { url, match, hint: match ? null : hint });
+  let state: TabState;
+  if (match || hint) {
+    state = await updateTabState(tabId, { url, match, hint: match ? null : hint });
+    flags.add(tabId);
+  } else {
+    // back to plain: nothing stays stored for the tab
+    state = { tabId, url, match: null, hint: null };
+    flags.delete(tabId);
+    await forgetTab(tabId);
+  }
   // Ordinary browsing (no partner before or after) costs no action update at all.
   if (match || previous.match) await paintAction(tabId, state);
-  if (match || state.hint) plainTabs.delete(tabId);
-  else plainTabs.add(tabId);
   return state;
+}
+
+/** A closed tab: its stored state, if it had any, goes. */
+export async function forgetTabDetection(tabId: number): Promise<void> {
+  if ((await flaggedTabs()).delete(tabId)) await forgetTab(tabId);
 }
 
 async function paintAction(tabId: number, state: TabState): Promise<void> {
@@ -109,7 +127,7 @@ export async function inspectTab(tabId: number): Promise<Discovery> {
   }
   const hint = !match && signals && profileHostOf(host) ? hintFrom(signals) : null;
   if (hint) {
-    plainTabs.delete(tabId);
+    (await flaggedTabs()).add(tabId);
     await updateTabState(tabId, { url, hint });
   }
   return { domain, manifestUrl, partner: match !== null, hint };
