@@ -6,8 +6,9 @@ import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { WriteBatcher } from './batch';
 import { MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION } from './schema';
+import { ackedEntry } from './types';
 import type {
-  AckedEntry, Contact, Conversation, Delivery, DeviceRecord, EnrollCode, HubResult, HubSubmission, OutboxItem,
+  AckedRow, Contact, Conversation, Delivery, DeviceRecord, EnrollCode, HubResult, HubSubmission, OutboxItem,
   OutboxRow, Partner, PartnerStatus, ReceiptItem, RoutedEntry, Store,
 } from './types';
 
@@ -368,8 +369,7 @@ export class SqliteStore implements Store {
     return (this.stmt('fetch').all(deviceId, after, limit) as Row[]).map(toEntry);
   }
   ackInbox(deviceId: string, ids: number[]) {
-    return this.w.run(() => (this.stmt('ack').all(deviceId, JSON.stringify(ids)) as [number, AckedEntry['kind'], string, string, number, string, string][])
-      .map(([id, kind, conversationId, hub, seq, messageId, sender]): AckedEntry => ({ id, kind, conversationId, hub, seq, messageId, sender })));
+    return this.w.run(() => (this.stmt('ack').all(deviceId, JSON.stringify(ids)) as AckedRow[]).map(ackedEntry));
   }
   async enqueueOutbox(items: { peer: string; item: OutboxItem }[]) {
     const now = Date.now();

@@ -1,5 +1,5 @@
 /** Messages between ThreadedStore (main thread) and store-worker.ts. */
-import type { AckedEntry, Delivery, HubResult, HubSubmission, RoutedEntry, Store } from './types';
+import { ackedEntry, ackedRow, type AckedEntry, type AckedRow, type Delivery, type HubResult, type HubSubmission, type RoutedEntry, type Store } from './types';
 
 export type StoreMethod = Exclude<keyof Store, 'close'>;
 /** [call id, method, arguments] */
@@ -20,10 +20,9 @@ export const deliveryKey = (e: { hub: string; conversationId: string; seq: numbe
  * - submitToHub answers [seq, duplicate, [deviceId, entryId, ...], remotePeers]: every other
  *   field of the new inbox entries is the submission's own (see SqliteStore.submitToHub), so
  *   the main thread rebuilds them from the arguments it still holds.
- * - ackInbox answers one array of fields per acknowledged entry.
+ * - ackInbox answers one AckedRow per acknowledged entry.
  */
 type Packed = [seq: number, duplicate: boolean, local: (string | number)[], remotePeers: string[]];
-const ACKED_FIELDS = ['id', 'kind', 'conversationId', 'hub', 'seq', 'messageId', 'sender'] as const satisfies readonly (keyof AckedEntry)[];
 
 type PackedSubmission = [conversationId: string, messageId: string, sender: string, kind: HubSubmission['kind'], epoch: number,
   payload: string, members: string[] | null, recipients: string[] | null, hub: string, now: number];
@@ -52,7 +51,7 @@ export function encodeResult(method: StoreMethod, value: unknown): unknown {
     if (!r.ok) return r;
     return [r.seq, r.duplicate, r.local.flatMap((l) => [l.deviceId, l.entry.id]), r.remotePeers] satisfies Packed;
   }
-  if (method === 'ackInbox') return (value as AckedEntry[]).map((e) => ACKED_FIELDS.map((f) => e[f]));
+  if (method === 'ackInbox') return (value as AckedEntry[]).map(ackedRow);
   if (method === 'storeDeliveries') for (const r of value as RoutedEntry[]) delete r.entry.payload;
   return value;
 }
@@ -72,13 +71,7 @@ export function decodeResult(method: StoreMethod, args: unknown[], value: unknow
     }
     return { ok: true, seq, duplicate, local, remotePeers } satisfies HubResult;
   }
-  if (method === 'ackInbox') {
-    // a literal per row, in ACKED_FIELDS order: one object shape, no intermediate arrays
-    return (value as unknown[][]).map((r): AckedEntry => ({
-      id: r[0] as number, kind: r[1] as AckedEntry['kind'], conversationId: r[2] as string, hub: r[3] as string,
-      seq: r[4] as number, messageId: r[5] as string, sender: r[6] as string,
-    }));
-  }
+  if (method === 'ackInbox') return (value as AckedRow[]).map(ackedEntry);
   if (method === 'storeDeliveries') {
     const byKey = new Map((args[0] as Delivery[]).map((d) => [deliveryKey(d), d.payload]));
     for (const l of value as RoutedEntry[]) l.entry.payload = byKey.get(deliveryKey(l.entry));

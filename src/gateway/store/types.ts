@@ -7,6 +7,13 @@ import type { InboxEntry, MessageKind } from '../../wire/protocol';
 
 /** What an acknowledgement returns of each deleted entry: enough to send its receipt. */
 export type AckedEntry = Pick<InboxEntry, 'id' | 'kind' | 'conversationId' | 'hub' | 'seq' | 'messageId' | 'sender'>;
+/**
+ * The same as a flat row, in this column order: how SQLite returns it (`RETURNING id, kind,
+ * conv_id, hub, seq, message_id, sender`) and how it crosses to the main thread.
+ */
+export type AckedRow = [id: number, kind: AckedEntry['kind'], conversationId: string, hub: string, seq: number, messageId: string, sender: string];
+export const ackedEntry = ([id, kind, conversationId, hub, seq, messageId, sender]: AckedRow): AckedEntry => ({ id, kind, conversationId, hub, seq, messageId, sender });
+export const ackedRow = (e: AckedEntry): AckedRow => [e.id, e.kind, e.conversationId, e.hub, e.seq, e.messageId, e.sender];
 
 /** An inbox entry with the local device it belongs to (for live push). */
 export interface RoutedEntry { deviceId: string; entry: InboxEntry }
