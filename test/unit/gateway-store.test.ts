@@ -5,14 +5,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { SCHEMA_V1, SCHEMA_VERSION } from '../../src/gateway/store/schema';
-import type { DeviceRecord } from '../../src/gateway/store/types';
+import { device } from './gateway-fixtures';
 
 const HUB = 'acme.example';
 const A = `alice@${HUB}`, B = `bob@${HUB}`;
-const device = (deviceId: string): DeviceRecord => ({
-  deviceId, employeeId: deviceId, displayName: deviceId, devicePublicKey: 'k', mlsSignatureKey: 'k',
-  certificate: {} as DeviceRecord['certificate'], createdAt: 1, revokedAt: null,
-});
 const app = (messageId: string) => ({ conversationId: 'c', messageId, sender: A, kind: 'application' as const, epoch: 1, payload: 'AAAA' });
 
 describe('SqliteStore hub log', () => {

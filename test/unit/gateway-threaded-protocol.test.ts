@@ -5,15 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { decodeArgs, decodeResult, encodeArgs, encodeResult } from '../../src/gateway/store/threaded-protocol';
-import type { DeviceRecord, HubSubmission } from '../../src/gateway/store/types';
+import type { HubSubmission } from '../../src/gateway/store/types';
+import { device } from './gateway-fixtures';
 import type { StoreMethod } from '../../src/gateway/store/threaded-protocol';
 
 const HUB = 'acme.example';
 const A = `alice@${HUB}`, B = `bob@${HUB}`, C = `carol@${HUB}`;
-const device = (deviceId: string): DeviceRecord => ({
-  deviceId, employeeId: deviceId, displayName: deviceId, devicePublicKey: 'k', mlsSignatureKey: 'k',
-  certificate: {} as DeviceRecord['certificate'], createdAt: 1, revokedAt: null,
-});
 /** What the main thread receives for a value the worker's store produced. */
 const across = (method: StoreMethod, args: unknown[], value: unknown) => decodeResult(method, args, structuredClone(encodeResult(method, structuredClone(value))));
 
