@@ -5,7 +5,8 @@
 import { browser } from '../shared/browser';
 import type { TabState } from '../shared/protocol';
 
-const key = (tabId: number) => `tab:${tabId}`;
+const PREFIX = 'tab:';
+const key = (tabId: number) => `${PREFIX}${tabId}`;
 
 export async function getTabState(tabId: number): Promise<TabState> {
   const stored = await browser.storage.session.get(key(tabId));
@@ -25,7 +26,7 @@ export async function listFlaggedTabs(): Promise<Set<number>> {
   const flagged = new Set<number>();
   for (const [k, value] of Object.entries(all)) {
     const state = value as Partial<TabState> | undefined;
-    if (k.startsWith('tab:') && typeof state?.tabId === 'number' && (state.match || state.hint)) flagged.add(state.tabId);
+    if (k.startsWith(PREFIX) && typeof state?.tabId === 'number' && (state.match || state.hint)) flagged.add(state.tabId);
   }
   return flagged;
 }
