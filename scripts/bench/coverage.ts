@@ -7,9 +7,9 @@
  *
  * An entity is blocked when a script, image or XHR request from a business site to one of its
  * example hosts (or, where it lists none, to each of its domains) is blocked by the enabled
- * rulesets of dist/chromium, evaluated by scripts/rules/match.ts. Blocking only other hosts
- * of the vendor (a tracker on c.example.com when the corpus names example.com) counts as
- * `vendor` coverage, reported separately.
+ * rulesets of dist/chromium (`hostBlocked` in scripts/rules/corpus.ts, which the unit test
+ * uses too). Blocking only other hosts of the vendor (a tracker on c.example.com when the
+ * corpus names example.com) counts as `vendor` coverage, reported separately.
  *
  * Categories: `ad`, `analytics`, `marketing` (marketing automation, e-mail tracking), and for
  * information `social` and `customer-success` (chat widgets, which Kontor leaves alone on
@@ -19,16 +19,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { evaluate, type Ruleset } from '../rules/match';
+import type { Ruleset } from '../rules/match';
 import type { DnrRule } from '../rules/schema';
 import { isSameOrSubdomain } from '../rules/hosts';
 import { REPO_ROOT } from '../rules/compile';
-
-interface Entity { name: string; category: string; domains: string[]; examples?: string[]; totalOccurrences?: number }
+import { entityDomains, entityHosts, hostBlocked, readCorpus } from '../rules/corpus';
 
 const CATEGORIES = ['ad', 'analytics', 'marketing', 'social', 'customer-success'] as const;
 const TARGET = ['ad', 'analytics', 'marketing'];
-const PAGE = 'https://www.mittelstand-beispiel.de';
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
 const dist = path.join(REPO_ROOT, 'dist', 'chromium');
@@ -43,12 +41,6 @@ const rulesets: Ruleset[] = manifest.declarative_net_request.rule_resources.filt
   .map((r) => ({ id: r.id, rules: JSON.parse(readFileSync(path.join(dist, r.path), 'utf8')) as DnrRule[] }));
 const blockRules = rulesets.flatMap((r) => r.rules).filter((r) => r.action.type === 'block' || r.action.type === 'redirect');
 
-const blocked = (host: string): boolean => (['script', 'image', 'xmlhttprequest'] as const).some((type) => {
-  const m = evaluate(rulesets, { url: `https://${host}/`, type, initiator: PAGE })
-    ?? evaluate(rulesets, { url: `https://${host}/collect?v=1`, type, initiator: PAGE });
-  return m !== undefined && (m.rule.action.type === 'block' || m.rule.action.type === 'redirect');
-});
-
 /** Some blocking rule aims at this domain or a host under it. */
 function vendorBlocked(domain: string): boolean {
   return blockRules.some((r) => {
@@ -59,11 +51,10 @@ function vendorBlocked(domain: string): boolean {
   });
 }
 
-const corpus = JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules', 'third-party-web', 'dist', 'entities.json'), 'utf8')) as Entity[];
-const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules', 'third-party-web', 'package.json'), 'utf8')) as { version: string };
-log(`corpus: third-party-web ${pkg.version}, ${corpus.length} entities; rulesets: ${rulesets.map((r) => r.id).join(', ')}`);
+const { version, entities: corpus } = readCorpus(REPO_ROOT);
+log(`corpus: third-party-web ${version}, ${corpus.length} entities; rulesets: ${rulesets.map((r) => r.id).join(', ')}`);
 
-const result: Record<string, number | string> = { corpus: `third-party-web ${pkg.version}` };
+const result: Record<string, number | string> = { corpus: `third-party-web ${version}` };
 const missesToShow = Number(process.env.KONTOR_COVERAGE_MISSES ?? 0);
 let tEntities = 0, tBlocked = 0, tOcc = 0, tOccBlocked = 0, tTop = 0, tTopBlocked = 0;
 for (const category of CATEGORIES) {
@@ -71,9 +62,9 @@ for (const category of CATEGORIES) {
   let n = 0, hit = 0, vendor = 0, occ = 0, occHit = 0, top = 0, topHit = 0;
   const misses: string[] = [];
   entities.forEach((e, rank) => {
-    const domains = e.domains.map((d) => d.replace(/^\*\./, ''));
-    const hosts = e.examples?.length ? e.examples : domains;
-    const isHit = hosts.some(blocked);
+    const domains = entityDomains(e);
+    const hosts = entityHosts(e);
+    const isHit = hosts.some((h) => hostBlocked(rulesets, h));
     const weight = e.totalOccurrences ?? 0;
     n++; occ += weight;
     if (rank < 100) top++;
