@@ -252,6 +252,9 @@ export class ChannelEngine {
   async messages(conversationId: string): Promise<MessageView[]> {
     const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
     const recs = await this.ctx.db.getAllFromIndex('messages', 'byConversation', range);
+    // The index orders by arrival time, and ties by the (random) message id: a backlog taken
+    // in within one millisecond would show shuffled. The hub's position decides ties.
+    recs.sort((a, b) => a.at - b.at || (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
     return Promise.all(recs.map((r) => openMessage(this.ctx, r)));
   }
 

@@ -124,7 +124,7 @@ export interface TestDevice {
   restart(): Promise<ChannelEngine>;
 }
 
-export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, displayName: string, orgKeyFor: (d: string) => string | null, kpCount = 3): Promise<TestDevice> {
+export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, displayName: string, orgKeyFor: (d: string) => string | null, kpCount = 3, now?: () => Date): Promise<TestDevice> {
   const dbName = `channel-test-${++dbCounter}-${Math.random().toString(36).slice(2)}`;
   const db = await openChannelDb(dbName);
   const ks = await Keystore.open(db);
@@ -135,7 +135,7 @@ export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, d
   hub.register(cert);
   const address = `${deviceId}@${org.domain}`;
   const events: ChannelEvent[] = [];
-  const open = () => ChannelEngine.open({ db, transport: hub.transport(address), orgKeyFor, onEvent: (e) => events.push(e) });
+  const open = () => ChannelEngine.open({ db, transport: hub.transport(address), orgKeyFor, onEvent: (e) => events.push(e), now });
   const d: TestDevice = {
     db, dbName, address, events, cert, engine: await open(),
     async restart() { d.engine = await open(); return d.engine; },
