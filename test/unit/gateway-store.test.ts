@@ -9,7 +9,7 @@ import { device } from './gateway-fixtures';
 
 const HUB = 'acme.example';
 const A = `alice@${HUB}`, B = `bob@${HUB}`;
-const app = (messageId: string) => ({ conversationId: 'c', messageId, sender: A, kind: 'application' as const, epoch: 1, payload: 'AAAA' });
+const app = (messageId: string, payload = 'AAAA') => ({ conversationId: 'c', messageId, sender: A, kind: 'application' as const, epoch: 1, payload });
 
 describe('SqliteStore hub log', () => {
   let dir = '';
@@ -82,6 +82,27 @@ describe('SqliteStore schema migration', () => {
     const t = new SqliteStore(file);
     expect((await t.fetchInbox('bob', 0, 10)).length).toBe(5);
     t.close();
+  });
+
+  it('stores ciphertexts as bytes and converts the base64 text rows of older files', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
+    const file = path.join(dir, 'db.sqlite');
+    version1(file);
+    const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) & 255)).toString('base64');
+    const old = new Database(file);
+    old.prepare('UPDATE inbox SET payload = ? WHERE id = 2').run(payload);
+    old.close();
+    const s = new SqliteStore(file);
+    const typeOf = () => (s.db.prepare('SELECT id, typeof(payload) AS t FROM inbox ORDER BY id').all() as { id: number; t: string }[]).map((r) => r.t);
+    expect(typeOf()).toEqual(['blob', 'blob', 'blob']);
+    const entries = await s.fetchInbox('bob', 0, 10);
+    expect(entries.map((e) => e.payload)).toEqual(['AAAA', payload, 'AAAA']);
+    // new rows: 300 bytes on disk, the same base64 when read
+    await s.submitToHub(app('m3', payload), HUB, 5);
+    const stored = s.db.prepare('SELECT length(payload) AS n FROM inbox ORDER BY id DESC LIMIT 1').get() as { n: number };
+    expect(stored.n).toBe(300);
+    expect((await s.fetchInbox('bob', 3, 10)).map((e) => e.payload)).toEqual([payload]);
+    s.close();
   });
 
   it('refuses a file written by a newer gateway', () => {

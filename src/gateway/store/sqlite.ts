@@ -21,7 +21,8 @@ function toEntry(r: Row): InboxEntry {
     hub: r.hub as string, seq: r.seq as number, messageId: r.message_id as string, epoch: r.epoch as number,
     sender: r.sender as string, receivedAt: r.created_at as number,
   };
-  if (r.payload !== null) e.payload = r.payload as string;
+  // stored as bytes (schema 3), sent as base64
+  if (r.payload !== null) e.payload = (r.payload as Buffer).toString('base64');
   if (r.receipt_status !== null) {
     e.receipt = { status: r.receipt_status as 'partner' | 'delivered', by: r.receipt_by as string, messageIds: JSON.parse(r.receipt_ids as string) };
   }
@@ -101,7 +102,11 @@ export class SqliteStore implements Store {
     if (version === SCHEMA_VERSION) return;
     this.db.transaction(() => {
       if (version < 1) this.db.exec(SCHEMA_V1);
-      for (let v = Math.max(version, 1) + 1; v <= SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+      for (let v = Math.max(version, 1) + 1; v <= SCHEMA_VERSION; v++) {
+        const step = MIGRATIONS[v]!;
+        if (typeof step === 'string') this.db.exec(step);
+        else step(this.db);
+      }
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }
@@ -330,10 +335,12 @@ export class SqliteStore implements Store {
   private insertDeliveries(items: Delivery[], now: number, dedupe = true): RoutedEntry[] {
     const out: RoutedEntry[] = [];
     for (const d of items) {
+      // the schema checked that it is base64 (Opaque), so decoding loses nothing
+      const bytes = Buffer.from(d.payload, 'base64');
       for (const dev of d.recipients) {
         if (!this.isActive(dev, now)) continue;
         const id = this.insertInbox(dev, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
-          d.payload, null, null, null, now, dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}` : null);
+          bytes, null, null, null, now, dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}` : null);
         if (id !== null) {
           out.push({ deviceId: dev, entry: {
             id, kind: d.kind, conversationId: d.conversationId, hub: d.hub, seq: d.seq,
