@@ -107,10 +107,9 @@ export async function emitReceipts(gw: Gateway, receipts: ReceiptItem[]): Promis
 
 /** Acknowledged entries leave the inbox; acknowledged ciphertexts produce 'delivered' receipts. */
 export async function ack(gw: Gateway, deviceAddr: string, deviceId: string, ids: number[]): Promise<MethodResults['inbox.ack']> {
-  const acked = await gw.store.ackInbox(deviceId, ids);
-  const receipts = aggregateReceipts(acked.filter((e) => e.kind !== 'receipt'), 'delivered', deviceAddr);
-  if (receipts.length) await emitReceipts(gw, receipts);
-  return { acked: acked.length };
+  const { acked, delivered } = await gw.store.ackInbox(deviceId, ids);
+  if (delivered.length) await emitReceipts(gw, delivered.map((g) => ({ ...g, status: 'delivered', by: deviceAddr })));
+  return { acked };
 }
 
 /**

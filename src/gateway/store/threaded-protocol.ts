@@ -1,5 +1,5 @@
 /** Messages between ThreadedStore (main thread) and store-worker.ts. */
-import { ackedEntry, ackedRow, type AckedEntry, type AckedRow, type Delivery, type HubResult, type HubSubmission, type RoutedEntry, type Store } from './types';
+import { type Delivery, type HubResult, type HubSubmission, type RoutedEntry, type Store } from './types';
 
 export type StoreMethod = Exclude<keyof Store, 'close'>;
 /** [call id, method, arguments] */
@@ -15,12 +15,12 @@ export type StoreReply = [number, boolean, unknown];
 export const deliveryKey = (e: { hub: string; conversationId: string; seq: number }) => `${e.hub}\n${e.conversationId}\n${e.seq}`;
 
 /**
- * The two calls made once per message travel compactly: cloning an object costs a property
- * name per field, an array of plain values does not.
- * - submitToHub answers [seq, duplicate, [deviceId, entryId, ...], remotePeers]: every other
- *   field of the new inbox entries is the submission's own (see SqliteStore.submitToHub), so
- *   the main thread rebuilds them from the arguments it still holds.
- * - ackInbox answers one AckedRow per acknowledged entry.
+ * The call made once per message travels compactly: cloning an object costs a property name
+ * per field, an array of plain values does not. submitToHub answers [seq, duplicate,
+ * [deviceId, entryId, ...], remotePeers]: every other field of the new inbox entries is the
+ * submission's own (see SqliteStore.submitToHub), so the main thread rebuilds them from the
+ * arguments it still holds. (ackInbox needs nothing of the kind: it answers per receipt, not
+ * per message.)
  */
 type Packed = [seq: number, duplicate: boolean, local: (string | number)[], remotePeers: string[]];
 
@@ -51,7 +51,6 @@ export function encodeResult(method: StoreMethod, value: unknown): unknown {
     if (!r.ok) return r;
     return [r.seq, r.duplicate, r.local.flatMap((l) => [l.deviceId, l.entry.id]), r.remotePeers] satisfies Packed;
   }
-  if (method === 'ackInbox') return (value as AckedEntry[]).map(ackedRow);
   if (method === 'storeDeliveries') for (const r of value as RoutedEntry[]) delete r.entry.payload;
   return value;
 }
@@ -71,7 +70,6 @@ export function decodeResult(method: StoreMethod, args: unknown[], value: unknow
     }
     return { ok: true, seq, duplicate, local, remotePeers } satisfies HubResult;
   }
-  if (method === 'ackInbox') return (value as AckedRow[]).map(ackedEntry);
   if (method === 'storeDeliveries') {
     const byKey = new Map((args[0] as Delivery[]).map((d) => [deliveryKey(d), d.payload]));
     for (const l of value as RoutedEntry[]) l.entry.payload = byKey.get(deliveryKey(l.entry));

@@ -5,15 +5,15 @@
 import type { Certificate } from '../../wire/certificate';
 import type { InboxEntry, MessageKind } from '../../wire/protocol';
 
-/** What an acknowledgement returns of each deleted entry: enough to send its receipt. */
-export type AckedEntry = Pick<InboxEntry, 'id' | 'kind' | 'conversationId' | 'hub' | 'seq' | 'messageId' | 'sender'>;
 /**
- * The same as a flat row, in this column order: how SQLite returns it (`RETURNING id, kind,
- * conv_id, hub, seq, message_id, sender`) and how it crosses to the main thread.
+ * What an acknowledgement returns: how many entries it deleted, and the acknowledged messages
+ * (receipts themselves excluded) grouped by sender and conversation, one group per receipt to
+ * send. The store groups them in the same transaction as the delete, so a batch of 200
+ * acknowledged messages crosses to the main thread as one group instead of 200 rows.
  */
-export type AckedRow = [id: number, kind: AckedEntry['kind'], conversationId: string, hub: string, seq: number, messageId: string, sender: string];
-export const ackedEntry = ([id, kind, conversationId, hub, seq, messageId, sender]: AckedRow): AckedEntry => ({ id, kind, conversationId, hub, seq, messageId, sender });
-export const ackedRow = (e: AckedEntry): AckedRow => [e.id, e.kind, e.conversationId, e.hub, e.seq, e.messageId, e.sender];
+export interface AckResult { acked: number; delivered: AckedGroup[] }
+/** seq and messageId: the group's newest message; messageIds: all of them, oldest first */
+export type AckedGroup = Pick<ReceiptItem, 'conversationId' | 'hub' | 'seq' | 'messageId' | 'sender' | 'messageIds'>;
 
 /** An inbox entry with the local device it belongs to (for live push). */
 export interface RoutedEntry { deviceId: string; entry: InboxEntry }
@@ -88,8 +88,8 @@ export interface Store {
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]>;
   storeReceipts(items: ReceiptItem[], now: number): Promise<RoutedEntry[]>;
   fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]>;
-  /** deletes acknowledged entries and returns what receipts need of them */
-  ackInbox(deviceId: string, ids: number[]): Promise<AckedEntry[]>;
+  /** deletes acknowledged entries and returns what their receipts need */
+  ackInbox(deviceId: string, ids: number[]): Promise<AckResult>;
   enqueueOutbox(items: { peer: string; item: OutboxItem }[]): Promise<void>;
   /** the oldest rows for a peer, optionally only those after a row id already sent */
   peekOutbox(peer: string, limit: number, afterId?: number): Promise<OutboxRow[]>;
