@@ -73,6 +73,14 @@ async function waitHealthy(url: string, deadline: number): Promise<void> {
   throw new Error(`gateway at ${url} not healthy in time`);
 }
 
+/**
+ * Gateways still running when this process ends are killed with it: a test or benchmark that
+ * fails or exits early (process.exit) must not leave gateways behind to load the machine and
+ * skew the next measurement.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => { for (const p of running) p.kill('SIGKILL'); });
+
 export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
   const ownDir = o.dataDir === undefined;
   const dataDir = o.dataDir ?? mkdtempSync(path.join(tmpdir(), `kontor-${o.domain}-`));
@@ -86,6 +94,8 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
       '--host', '127.0.0.1', '--insecure-dev', '--resolve-file', resolveFile, '--federation', o.federation ?? 'allowlist', ...(o.extraArgs ?? [])];
     const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     h.process = p;
+    running.add(p);
+    p.once('exit', () => running.delete(p));
     let buf = '';
     let stderr = '';
     const port = await new Promise<number>((resolve, reject) => {
