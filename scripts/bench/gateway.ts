@@ -20,7 +20,7 @@ import { enroll, KontorClient } from '../../src/wire/client';
 import { generateKeyPair } from '../../src/wire/ed25519';
 import { randomBytes, toBase64 } from '../../src/wire/bytes';
 import type { InboxEntry, PushEvent } from '../../src/wire/protocol';
-import { cpuSeconds, log, percentile, round, rssMb, sleep } from './lib/stats';
+import { cpuSeconds, log, median, percentile, round, rssMb, sleep } from './lib/stats';
 
 const PAYLOAD = toBase64(randomBytes(1024));
 /** throughput is measured in ROUNDS alternating rounds of ROUND_MS each, relay and gateway paired; medians are reported */
@@ -141,11 +141,6 @@ function receive(d: TestDevice, onEntry: (e: InboxEntry) => void) {
 }
 
 interface Rate { count: number; seconds: number; perS: number }
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 let nextMessage = 0;
 async function durable(sender: TestDevice, conv: string, hub?: string, ms = THROUGHPUT_MS): Promise<Rate> {

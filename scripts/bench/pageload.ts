@@ -25,6 +25,7 @@ import { launchChromium, type ChromiumSession } from '../../test/browser/harness
 import { distChromium } from '../../test/browser/harness/paths';
 import { listenDual } from '../../test/browser/harness/site-server';
 import { REPO_ROOT } from '../rules/compile';
+import { median } from './lib/stats';
 
 const ROUNDS = Number(process.env.KONTOR_BENCH_ROUNDS ?? 16);
 const RUNS = Number(process.env.KONTOR_BENCH_RUNS ?? 9);
@@ -93,11 +94,6 @@ async function loadOnce(session: ChromiumSession, url: string): Promise<number> 
   return ms;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** One side of the comparison: how to launch its browser. */

@@ -1,5 +1,5 @@
 /** Messages between ThreadedStore (main thread) and store-worker.ts. */
-import { type Delivery, type HubResult, type HubSubmission, type RoutedEntry, type Store } from './types';
+import type { Delivery, HubResult, HubSubmission, RoutedEntry, Store } from './types';
 
 export type StoreMethod = Exclude<keyof Store, 'close'>;
 /** [call id, method, arguments] */
