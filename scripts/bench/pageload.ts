@@ -14,6 +14,10 @@
  * KONTOR_BENCH_EXTENSION / KONTOR_BENCH_BASELINE replace either side with another extension
  * directory, 'none', or a control extension (see CONTROLS) to measure what merely having an
  * extension of that kind costs. KONTOR_BENCH_PAGES=clean measures one page only.
+ * With the default sides, `floor_clean` follows: the same measurement of the clean page with an
+ * extension that only holds the declarativeNetRequest permission (no rules, no code) against
+ * none, over KONTOR_BENCH_FLOOR_ROUNDS (8; 0 skips it) rounds. Chromium proxies every request
+ * once any extension holds that permission, so no DNR blocker measures below it.
  * Progress on stderr; the last stdout line is one JSON object.
  */
 import { createHash } from 'node:crypto';
@@ -111,54 +115,67 @@ async function launch(side: Side, port: number): Promise<ChromiumSession> {
   return session;
 }
 
+type PageName = 'clean' | 'trackers';
+const PAGES: Record<PageName, string> = { clean: `http://${SITE}/clean.html`, trackers: `http://${SITE}/heavy.html` };
+interface Samples { a: number[]; b: number[]; rounds: number[] }
+
+/** `rounds` pairs of freshly launched browsers, `RUNS` alternating loads of each page per pair. */
+async function measure(sides: [Side, Side], names: PageName[], rounds: number, port: number, label: string): Promise<Record<string, Samples>> {
+  const samples: Record<string, Samples> = Object.fromEntries(names.map((n) => [n, { a: [], b: [], rounds: [] }]));
+  for (let round = 0; round < rounds; round++) {
+    // A browser instance has its own lasting speed, so every round launches both afresh, in
+    // alternating order, and the figures pool over all rounds.
+    const [first, second] = round % 2 === 0 ? [0, 1] : [1, 0];
+    const browsers: ChromiumSession[] = [];
+    browsers[first] = await launch(sides[first]!, port);
+    browsers[second] = await launch(sides[second]!, port);
+    const [withExt, without] = browsers as [ChromiumSession, ChromiumSession];
+    try {
+      for (const name of names) {
+        const url = PAGES[name];
+        for (let i = 0; i < WARMUP; i++) {
+          await loadOnce(withExt, url);
+          await loadOnce(without, url);
+        }
+        const a: number[] = [];
+        const b: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          // Alternate which browser goes first so drift (CPU, caches) hits both alike.
+          if (i % 2 === 0) { a.push(await loadOnce(withExt, url)); b.push(await loadOnce(without, url)); }
+          else { b.push(await loadOnce(without, url)); a.push(await loadOnce(withExt, url)); }
+        }
+        const s = samples[name]!;
+        s.a.push(...a);
+        s.b.push(...b);
+        s.rounds.push(median(a) / median(b));
+        log(`${label} round ${round + 1}/${rounds} ${name}: with ${median(a).toFixed(1)} ms, without ${median(b).toFixed(1)} ms, ratio ${(median(a) / median(b)).toFixed(3)}`);
+      }
+    } finally {
+      await withExt.close();
+      await without.close();
+    }
+  }
+  return samples;
+}
+
 async function main(): Promise<void> {
   const server = await startServer();
   // Controls for the method: KONTOR_BENCH_EXTENSION replaces Kontor and KONTOR_BENCH_BASELINE
   // the extension-free browser: an extension directory, 'none', or one of CONTROLS.
   const dir = (v: string | undefined, dflt: string | null) => (v === undefined ? dflt : v === 'none' ? null : v in CONTROLS ? control(v) : v);
+  const defaults = process.env.KONTOR_BENCH_EXTENSION === undefined && process.env.KONTOR_BENCH_BASELINE === undefined;
   const sides: [Side, Side] = [
     { dir: dir(process.env.KONTOR_BENCH_EXTENSION, distChromium), kontor: process.env.KONTOR_BENCH_EXTENSION === undefined },
     { dir: dir(process.env.KONTOR_BENCH_BASELINE, null), kontor: false },
   ];
-  const pages = { clean: `http://${SITE}/clean.html`, trackers: `http://${SITE}/heavy.html` } as const;
   const only = process.env.KONTOR_BENCH_PAGES?.split(',');
-  const names = (Object.keys(pages) as (keyof typeof pages)[]).filter((n) => !only || only.includes(n));
-  const samples = Object.fromEntries(names.map((n) => [n, { a: [] as number[], b: [] as number[], rounds: [] as number[] }]));
+  const names = (Object.keys(PAGES) as PageName[]).filter((n) => !only || only.includes(n));
+  // The floor: what merely holding the declarativeNetRequest permission costs the clean page
+  // (Chromium then proxies every request; docs/blocking.md), measured in the same run.
+  const floorRounds = defaults && names.includes('clean') ? Number(process.env.KONTOR_BENCH_FLOOR_ROUNDS ?? 8) : 0;
   const result: Record<string, number> = { runs: RUNS * ROUNDS, rounds: ROUNDS };
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      // A browser instance has its own lasting speed, so every round launches both afresh, in
-      // alternating order, and the figures pool over all rounds.
-      const [first, second] = round % 2 === 0 ? [0, 1] : [1, 0];
-      const browsers: ChromiumSession[] = [];
-      browsers[first] = await launch(sides[first]!, server.port);
-      browsers[second] = await launch(sides[second]!, server.port);
-      const [withKontor, without] = browsers as [ChromiumSession, ChromiumSession];
-      try {
-        for (const name of names) {
-          const url = pages[name];
-          for (let i = 0; i < WARMUP; i++) {
-            await loadOnce(withKontor, url);
-            await loadOnce(without, url);
-          }
-          const a: number[] = [];
-          const b: number[] = [];
-          for (let i = 0; i < RUNS; i++) {
-            // Alternate which browser goes first so drift (CPU, caches) hits both alike.
-            if (i % 2 === 0) { a.push(await loadOnce(withKontor, url)); b.push(await loadOnce(without, url)); }
-            else { b.push(await loadOnce(without, url)); a.push(await loadOnce(withKontor, url)); }
-          }
-          const s = samples[name]!;
-          s.a.push(...a);
-          s.b.push(...b);
-          s.rounds.push(median(a) / median(b));
-          log(`round ${round + 1}/${ROUNDS} ${name}: with ${median(a).toFixed(1)} ms, without ${median(b).toFixed(1)} ms, ratio ${(median(a) / median(b)).toFixed(3)}`);
-        }
-      } finally {
-        await withKontor.close();
-        await without.close();
-      }
-    }
+    const samples = await measure(sides, names, ROUNDS, server.port, 'kontor');
     for (const name of names) {
       const s = samples[name]!;
       const [ma, mb] = [median(s.a), median(s.b)];
@@ -168,6 +185,13 @@ async function main(): Promise<void> {
       result[`ratio_${name}`] = r3(ma / mb);
       result[`ratio_${name}_rounds_min`] = r3(Math.min(...s.rounds));
       result[`ratio_${name}_rounds_max`] = r3(Math.max(...s.rounds));
+    }
+    if (floorRounds > 0) {
+      const floor = (await measure([{ dir: control('control:dnr'), kontor: false }, { dir: null, kontor: false }], ['clean'], floorRounds, server.port, 'floor'))['clean']!;
+      const ratio = median(floor.a) / median(floor.b);
+      log(`floor (declarativeNetRequest permission only) clean: ratio ${ratio.toFixed(3)} (rounds ${floor.rounds.map((r) => r.toFixed(3)).join(' ')})`);
+      result.floor_clean = r3(ratio);
+      result.floor_clean_rounds = floorRounds;
     }
   } finally {
     server.close();
