@@ -11,7 +11,7 @@ import { connect as connectChannel } from './channel/service';
 import { blockingHandlers, registerBlocking } from './blocking/handlers';
 import { createDispatcher, type Handlers } from './dispatcher';
 import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './partners/directory';
-import { currentTabState, forgetTabDetection, handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
+import { currentTabState, handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
 import { getPolicy, loadPolicy, onPolicyChange, policySettled, watchPolicy } from './policy';
 import { getUserSettings } from './settings';
 
@@ -87,7 +87,6 @@ const dispatch = createDispatcher(handlers, {
 });
 
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => dispatch(message, sender));
-browser.tabs.onRemoved.addListener((tabId) => void forgetTabDetection(tabId));
 watchPolicy();
 registerBlocking(ready);
 watchNavigation(ready);

@@ -99,16 +99,16 @@ export async function badgeCount(tabId: number): Promise<number | null> {
 export interface MatchedRule { rulesetId: string; ruleId: number; timeStamp: number }
 
 /**
- * Chromium: the rules DNR matched for one tab since `minTimeStamp` (ms since epoch). Needs
+ * Chromium: the rules DNR matched for one tab's current document. Needs
  * `declarativeNetRequestFeedback`. Quota: 20 calls per 10 minutes per extension, permission or
  * not (measured with Chromium 156; only calls with a user gesture are exempt): callers must
  * ration and cache. Firefox has no such API: rejects there.
  */
-export async function getMatchedRules(tabId: number, minTimeStamp?: number): Promise<MatchedRule[]> {
+export async function getMatchedRules(tabId: number): Promise<MatchedRule[]> {
   const dnr = chromeDnr();
   if (isFirefox || !dnr?.getMatchedRules) throw new Error('getMatchedRules is Chromium-only');
   // For a tab, Chromium answers with the matches of its current document (including the
-  // navigation request that led to it), not of earlier pages.
-  const { rulesMatchedInfo } = await dnr.getMatchedRules(minTimeStamp === undefined ? { tabId } : { tabId, minTimeStamp });
+  // navigation request that led to it), not of earlier pages: those move to tab -1.
+  const { rulesMatchedInfo } = await dnr.getMatchedRules({ tabId });
   return rulesMatchedInfo.map((m) => ({ rulesetId: m.rule.rulesetId, ruleId: m.rule.ruleId, timeStamp: m.timeStamp }));
 }

@@ -193,6 +193,42 @@ describe('partner detection (Chromium)', () => {
     const panel = await browser.openExtensionPage('sidepanel');
     await expect.poll(() => panel.getByTestId('contact-partner').textContent()).toContain('Globex GmbH');
   });
+
+  it('starts no Kontor code on ordinary pages, and wakes for a partner page', async () => {
+    // Only Kontor's options page stays open (an open popup asks every second).
+    for (const p of browser.ctx.pages()) if (p !== ui) await p.close();
+    const cdp = await browser.ctx.newCDPSession(ui);
+    await cdp.send('ServiceWorker.enable');
+    const stopWorker = async () => {
+      await cdp.send('ServiceWorker.stopAllWorkers');
+      await new Promise((r) => setTimeout(r, 500));
+    };
+    const startedAt = async () => (await ask<{ startedAt: number }>(ui, 'app.status', {})).startedAt;
+    const before = await startedAt();
+    await stopWorker();
+    const page = await browser.ctx.newPage();
+    // a business site with trackers (DNR blocks them without Kontor code), in-page navigation,
+    // another page, and closing the tab
+    await page.goto('http://www.business.example/heavy.html', { waitUntil: 'load' });
+    await page.evaluate(() => history.pushState({}, '', '/heavy-next'));
+    await page.goto('https://www.acme-supplier.example/about', { waitUntil: 'load' });
+    await page.close();
+    await new Promise((r) => setTimeout(r, 1000));
+    const quietUntil = Date.now();
+    // Asking wakes the worker now: had anything above woken it, it would still be running
+    // with its earlier start time.
+    const woken = await startedAt();
+    expect(woken).toBeGreaterThan(before);
+    expect(woken).toBeGreaterThanOrEqual(quietUntil);
+    // A partner's page wakes it, and the page is recognised.
+    await stopWorker();
+    const partnerPage = await browser.ctx.newPage();
+    await partnerPage.goto('https://www.globex.example/', { waitUntil: 'load' });
+    const tabId = await browser.worker().then((sw) => sw.evaluate(async () => (await chrome.tabs.query({ url: 'https://www.globex.example/*' }))[0]?.id ?? -1));
+    await expect.poll(async () => (await tabState(tabId)).match?.partner.domain).toBe('globex.example');
+    expect(await startedAt()).toBeLessThan(Date.now());
+    await partnerPage.close();
+  });
 });
 
 describe('partner detection tells the page nothing (Chromium)', () => {

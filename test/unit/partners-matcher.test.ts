@@ -26,6 +26,10 @@ describe('profile URL normalisation', () => {
 
 describe('partner index', () => {
   const index = buildIndex([partner('globex.example', ['linkedin.com/company/globex']), partner('acme.co.uk')]);
+  it('names the domains whose navigations wake detection: partners and the profile hosts', () => {
+    expect(index.domains.sort()).toEqual(['acme.co.uk', 'globex.example', 'linkedin.com', 'xing.com']);
+    expect(buildIndex([]).domains.sort()).toEqual(['linkedin.com', 'xing.com']);
+  });
   it('matches the domain and its subdomains', () => {
     expect(index.match('https://globex.example/')?.via).toBe('domain');
     expect(index.match('https://www.globex.example/products?x=1')?.partner.domain).toBe('globex.example');

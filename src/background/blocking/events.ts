@@ -4,6 +4,9 @@
  * Chromium: no request events at all. The browser counts DNR actions per tab and paints them
  * in the badge itself (showDnrActionCount); the popup asks getMatchedRules (feedback.ts). A
  * webRequest listener, even a non-blocking one, made pages load about 30% slower there.
+ * Kontor keeps no per-tab record in Chromium, so an ordinary page load wakes none of its code:
+ * only navigations on paused sites (to paint the paused mark) and navigations with a query
+ * string (to take tracking-parameter strips out of the count) do (wake.ts).
  *
  * Firefox (no DNR feedback API): a non-blocking webRequest error listener, observational only
  * (DNR decides; the worker may sleep between events). Firefox reports a DNR block as a
@@ -13,8 +16,8 @@ import { adjustDnrActionCount, browser, canObserveRequests, clearTabBadgeText, i
 import { addBlocked, badgeText, emptyRecord, isPausedIn, strippedParams } from './counts';
 import { applyBlocking, currentSettings } from './apply';
 import { onPolicyChange } from '../policy';
-import { forgetMatched } from './feedback';
-import { forgetTabRecord, getPaused, pausedNow, readTab, serial, writeTab } from './store';
+import { forgetTabRecord, getPaused, readTab, serial, writeTab } from './store';
+import { domainFilters, narrowable, type NarrowableListener } from '../wake';
 
 const PAUSED_BADGE = '⏸';
 const COUNT_COLOUR = '#5b6470';
@@ -30,15 +33,15 @@ function hostOf(url: string): string | null {
 }
 
 /**
- * Paints one tab's badge from its record: the blocked count, or the paused mark. `onCommit`:
- * the tab just changed page, and Chromium has already reset its badge to the browser's count,
- * so only a paused mark needs painting (no extension calls on an ordinary page load).
+ * Paints one tab's badge: the blocked count (Firefox, from its record), or the paused mark.
+ * `site`: the host of the tab's page. `onCommit`: the tab just changed page, and Chromium has
+ * already reset its badge to the browser's count, so only a paused mark needs painting.
  */
-export async function paintBadge(tabId: number, onCommit = false): Promise<void> {
-  const record = await readTab(tabId);
+export async function paintBadge(tabId: number, site: string | null, onCommit = false): Promise<void> {
   const { blocking } = await currentSettings();
-  const paused = !blocking.locked && isPausedIn(await getPaused(), record?.site ?? null);
+  const paused = !blocking.locked && isPausedIn(await getPaused(), site);
   if (isFirefox) {
+    const record = await readTab(tabId);
     const text = paused ? PAUSED_BADGE : badgeText(record?.total ?? 0);
     await setBadge(tabId, text, paused ? PAUSED_COLOUR : COUNT_COLOUR).catch(() => undefined);
     return;
@@ -55,13 +58,21 @@ function schedulePaint(tabId: number, ready: Promise<unknown>): void {
   if (badgeTimers.has(tabId)) return;
   badgeTimers.set(tabId, setTimeout(() => {
     badgeTimers.delete(tabId);
-    void ready.then(() => paintBadge(tabId));
+    void ready.then(async () => paintBadge(tabId, (await readTab(tabId))?.site ?? null));
   }, 150));
+}
+
+/** Chromium: the commit listener for paused sites, narrowed to them (none: removed). */
+let pausedCommits: NarrowableListener | undefined;
+async function narrowPausedCommits(): Promise<void> {
+  const { blocking } = await currentSettings();
+  pausedCommits?.narrow(blocking.locked ? [] : domainFilters(await getPaused()));
 }
 
 /** Repaints every open tab (after a pause, resume or policy change). */
 export async function repaintAll(): Promise<void> {
-  for (const tab of await browser.tabs.query({})) if (tab.id !== undefined) await paintBadge(tab.id);
+  await narrowPausedCommits();
+  for (const tab of await browser.tabs.query({})) if (tab.id !== undefined) await paintBadge(tab.id, tab.url ? hostOf(tab.url) : null);
 }
 
 interface ErrorDetails { tabId: number; url: string; type: string; error: string; timeStamp: number }
@@ -74,27 +85,22 @@ interface CommitDetails { tabId: number; frameId: number; url: string; timeStamp
 export function registerBlocking(ready: Promise<unknown>): void {
   if (canObserveRequests()) registerRequestCounting(ready);
   else registerDnrCounting(ready);
-  // A new top-level document starts a new count (the browser also clears the tab's badge).
-  // Chromium keeps only the page's start time: getMatchedRules is asked for matches since then.
-  browser.webNavigation.onCommitted.addListener((d: CommitDetails) => {
-    if (d.frameId !== 0) return;
-    void serial(async () => {
-      const current = await readTab(d.tabId);
-      if (current && current.since > d.timeStamp) return;
-      writeTab(d.tabId, emptyRecord(hostOf(d.url), d.timeStamp));
-    }).then(() => {
-      // Chromium paints the count itself: only a paused site needs a badge call on commit.
-      const paused = pausedNow();
-      if (isFirefox || paused === undefined || paused.length > 0) void ready.then(() => paintBadge(d.tabId, true));
-    });
-  });
-  browser.tabs.onRemoved.addListener((tabId) => void serial(() => forgetTabRecord(tabId)));
   onPolicyChange(() => void applyBlocking().then(repaintAll));
   void ready.then(() => applyBlocking());
 }
 
 /** Firefox: counts DNR blocks from webRequest errors, with the blocked URL's host. */
 function registerRequestCounting(ready: Promise<unknown>): void {
+  // A new top-level document starts a new count (the browser also clears the tab's badge).
+  browser.webNavigation.onCommitted.addListener((d: CommitDetails) => {
+    if (d.frameId !== 0) return;
+    void serial(async () => {
+      const current = await readTab(d.tabId);
+      if (current && current.since > d.timeStamp) return;
+      writeTab(d.tabId, emptyRecord(hostOf(d.url), d.timeStamp));
+    }).then(() => void ready.then(() => paintBadge(d.tabId, hostOf(d.url), true)));
+  });
+  browser.tabs.onRemoved.addListener((tabId) => void serial(() => forgetTabRecord(tabId)));
   browser.webRequest.onErrorOccurred.addListener(
     (d: ErrorDetails) => {
       if (d.tabId < 0 || d.type === 'main_frame' || !isBlockedByClient(d.error)) return;
@@ -110,8 +116,10 @@ function registerRequestCounting(ready: Promise<unknown>): void {
   );
 }
 
-/** URL each frame started navigating to, until it commits (tabId:frameId). */
-const starting = new Map<string, string>();
+/** URL each frame started navigating to, until it commits (tabId:frameId), and when. */
+const starting = new Map<string, { url: string; at: number }>();
+/** A navigation that never commits (a download, an error) is dropped after this long. */
+const START_TTL_MS = 30_000;
 
 /**
  * Chromium: the browser counts DNR actions per tab in the badge. That count includes each
@@ -119,25 +127,40 @@ const starting = new Map<string, string>();
  * from the frame's start and committed URLs (no getMatchedRules: it has a small quota). A
  * strip of a subresource (rare; a few ads rules) is not seen and stays in the badge; the
  * popup's breakdown leaves it out.
+ *
+ * Only navigations with a query string wake the worker for this; the commit listener is
+ * active only while such a navigation is under way. Commits on paused sites paint the paused
+ * mark (narrowed to those sites). Nothing else: no per-tab record, no tab-close listener.
  */
 function registerDnrCounting(ready: Promise<unknown>): void {
   void showDnrActionCount().catch((e: unknown) => console.error('[kontor] badge count unavailable', e));
   void browser.action.setBadgeBackgroundColor({ color: COUNT_COLOUR });
+  let commits: NarrowableListener | undefined;
+  const settle = (now: number) => {
+    for (const [key, start] of starting) if (now - start.at > START_TTL_MS) starting.delete(key);
+    commits?.narrow(starting.size > 0 ? 'all' : []);
+  };
   // Filtered in the browser: navigations without a query string never wake the worker here.
   const withQuery = { url: [{ queryContains: '=' }] };
   browser.webNavigation.onBeforeNavigate.addListener((d: { tabId: number; frameId: number; url: string }) => {
-    if (d.tabId >= 0) starting.set(`${d.tabId}:${d.frameId}`, d.url);
+    if (d.tabId < 0) return;
+    starting.set(`${d.tabId}:${d.frameId}`, { url: d.url, at: Date.now() });
+    settle(Date.now());
   }, withQuery);
-  browser.webNavigation.onCommitted.addListener((d: CommitDetails) => {
+  commits = narrowable(browser.webNavigation.onCommitted, (d: CommitDetails) => {
     const key = `${d.tabId}:${d.frameId}`;
     const before = starting.get(key);
     starting.delete(key);
-    const stripped = before ? strippedParams(before, d.url) : 0;
-    // After the top-level commit handler (the browser resets the tab's count on commit).
+    settle(Date.now());
+    const stripped = before ? strippedParams(before.url, d.url) : 0;
+    // After the browser's own commit handling (it resets the tab's count on commit).
     if (stripped > 0) void serial(() => adjustDnrActionCount(d.tabId, -stripped)).catch(() => undefined);
   });
-  browser.tabs.onRemoved.addListener((tabId) => {
-    forgetMatched(tabId);
-    for (const key of starting.keys()) if (key.startsWith(`${tabId}:`)) starting.delete(key);
+  pausedCommits = narrowable(browser.webNavigation.onCommitted, (d: CommitDetails) => {
+    if (d.frameId === 0) void ready.then(() => paintBadge(d.tabId, hostOf(d.url), true));
+  });
+  void ready.then(() => {
+    settle(Date.now());
+    return narrowPausedCommits();
   });
 }

@@ -1,7 +1,9 @@
 /**
  * Chromium: a tab's blocked requests from the DNR feedback API instead of request events, so
  * no Kontor code observes any request (docs/blocking.md). The browser keeps the matches per
- * tab; Kontor only remembers when the tab's page started (store.ts) and asks on demand.
+ * tab for the tab's current document only: on a new document (a reload too), the earlier
+ * page's matches move to tab -1 (measured in Chromium 156). So Kontor keeps nothing per tab
+ * and asks on demand.
  *
  * getMatchedRules allows 20 calls per 10 minutes per extension, feedback permission or not
  * (MAX_GETMATCHEDRULES_CALLS_PER_INTERVAL; measured here with Chromium 156). So answers are
@@ -54,26 +56,33 @@ function takeCall(now: number): boolean {
 const MIN_INTERVAL_MS = 3000;
 
 type Groups = BlockingState['categories'];
-interface Answer { since: number; badge: number | null; at: number; groups: Promise<Groups> }
+interface Answer { page: string; badge: number | null; at: number; groups: Promise<Groups> }
 const answers = new Map<number, Answer>();
+/** Answers kept for this many tabs at most (no tab-close listener: closing a tab wakes nothing). */
+const MAX_ANSWERS = 50;
 
 /**
- * Blocked requests of the tab's page that started at `since` (ms), grouped for the popup.
+ * Blocked requests of the page the tab shows (`page`: its URL), grouped for the popup.
  * `fresh` is false when an older answer (or none) had to stand in: the badge count moved on
  * since, and the browser's quota or the minimum interval did not allow asking again.
  */
-export async function matchedGroups(tabId: number, since: number): Promise<{ groups: Groups; fresh: boolean }> {
+export async function matchedGroups(tabId: number, page: string): Promise<{ groups: Groups; fresh: boolean }> {
   const badge = await badgeCount(tabId).catch(() => null);
   const last = answers.get(tabId);
-  const known = last?.since === since ? last : undefined;
+  const known = last?.page === page ? last : undefined;
   const now = Date.now();
   if (known && (badge === null || badge === known.badge || now - known.at < MIN_INTERVAL_MS)) return { groups: await known.groups, fresh: badge === null || badge === known.badge };
   if (!takeCall(now)) return { groups: known ? await known.groups : [], fresh: false };
   const groups = (async () => {
-    const [ctx, blocks, matches] = await Promise.all([loadStatic(), dynamicBlocks(), getMatchedRules(tabId, since)]);
+    const [ctx, blocks, matches] = await Promise.all([loadStatic(), dynamicBlocks(), getMatchedRules(tabId)]);
     return summarizeMatched(matches, { ...ctx, dynamicBlocks: blocks });
   })();
-  answers.set(tabId, { since, badge, at: now, groups });
+  answers.delete(tabId);
+  answers.set(tabId, { page, badge, at: now, groups });
+  for (const oldest of answers.keys()) {
+    if (answers.size <= MAX_ANSWERS) break;
+    answers.delete(oldest);
+  }
   try {
     return { groups: await groups, fresh: true };
   } catch (e) {
@@ -85,6 +94,3 @@ export async function matchedGroups(tabId: number, since: number): Promise<{ gro
   }
 }
 
-export function forgetMatched(tabId: number): void {
-  answers.delete(tabId);
-}

@@ -22,10 +22,11 @@ function siteParam(site: string): string {
   return domain;
 }
 
-async function tabSite(tabId: number): Promise<string | null> {
+/** The tab's URL and host, for web pages only. */
+async function tabPage(tabId: number): Promise<{ url: string; site: string } | null> {
   const tab = await browser.tabs.get(tabId).catch(() => undefined);
   if (!tab?.url || !/^https?:/.test(tab.url)) return null;
-  return new URL(tab.url).hostname;
+  return { url: tab.url, site: new URL(tab.url).hostname };
 }
 
 async function settingsView(): Promise<BlockingSettingsView> {
@@ -38,19 +39,25 @@ async function settingsView(): Promise<BlockingSettingsView> {
 }
 
 async function state(tabId: number): Promise<BlockingState> {
-  const record = await serial(() => readTab(tabId));
-  const site = record?.site ?? (await tabSite(tabId));
   const { blocking } = await currentSettings();
-  const current = record !== null && record.site === site;
-  // Firefox counts from request events (hosts known); Chromium asks DNR feedback (feedback.ts).
+  let site: string | null;
   let categories: BlockingState['categories'] = [];
   let total: number | null = null;
-  if (current && isFirefox) categories = summarize(record, await loadTrackerDb(browser.runtime.getURL('rules/trackers.json')));
-  else if (current) {
-    const answer = await matchedGroups(tabId, record.since);
-    categories = answer.groups;
-    // A stale breakdown (getMatchedRules quota) still comes with the exact total of the badge.
-    if (!answer.fresh) total = await badgeCount(tabId).catch(() => null);
+  if (isFirefox) {
+    // Firefox counts from request events, with hosts, into a record per tab (events.ts).
+    const record = await serial(() => readTab(tabId));
+    site = record?.site ?? (await tabPage(tabId))?.site ?? null;
+    if (record !== null && record.site === site) categories = summarize(record, await loadTrackerDb(browser.runtime.getURL('rules/trackers.json')));
+  } else {
+    // Chromium asks DNR feedback for the tab's current page (feedback.ts).
+    const page = await tabPage(tabId);
+    site = page?.site ?? null;
+    if (page) {
+      const answer = await matchedGroups(tabId, page.url);
+      categories = answer.groups;
+      // A stale breakdown (getMatchedRules quota) still comes with the exact total of the badge.
+      if (!answer.fresh) total = await badgeCount(tabId).catch(() => null);
+    }
   }
   return {
     tabId,

@@ -26,11 +26,6 @@ export async function getPaused(): Promise<string[]> {
   return pausedCache;
 }
 
-/** Synchronous view for hot paths; undefined until first loaded. */
-export function pausedNow(): readonly string[] | undefined {
-  return pausedCache;
-}
-
 export async function setPaused(sites: readonly string[]): Promise<void> {
   const next = [...new Set(sites)].sort();
   await browser.storage.local.set({ [PAUSED_KEY]: next });

@@ -13,6 +13,7 @@ import { listPartners } from './directory';
 import { buildIndex, type PartnerIndex } from './matcher';
 import { profileHostOf } from './profiles';
 import { readPageSignals, type PageSignals } from './signals';
+import { domainFilters, narrowable, type NarrowableListener } from '../wake';
 
 const DETECTOR_ID = 'kontor-partner-detector';
 let index: PartnerIndex = buildIndex([]);
@@ -20,6 +21,7 @@ let index: PartnerIndex = buildIndex([]);
 /** Rebuilds the index and the detector registration after any directory or policy change. */
 export async function rebuildIndex(): Promise<void> {
   index = buildIndex(await listPartners());
+  narrowWakeUps();
   await registerDetector(index.patterns).catch((e: unknown) => console.error('[kontor] detector registration', e));
   // Open tabs follow a directory change (a new policy partner, a removed one) at once.
   for (const tab of await browser.tabs.query({ url: ['http://*/*', 'https://*/*'] })) {
@@ -46,6 +48,27 @@ async function registerDetector(patterns: string[]): Promise<void> {
 let flagged: Promise<Set<number>> | undefined;
 const flaggedTabs = (): Promise<Set<number>> => (flagged ??= listFlaggedTabs());
 
+/**
+ * Navigation and tab-close listeners (watchNavigation), narrowed so that only navigations on
+ * partner and profile hosts wake the background, and closing a tab only while some tab is
+ * flagged. Leaving a partner page for another site needs no event: the browser resets the
+ * tab's icon and title on a new document, and the stale stored state is replaced the next
+ * time the UI asks (currentTabState) or dropped when the tab closes.
+ */
+let wake: { commit: NarrowableListener; history: NarrowableListener; removed: NarrowableListener } | undefined;
+function narrowWakeUps(): void {
+  if (!wake) return;
+  const hosts = domainFilters(index.domains);
+  wake.commit.narrow(hosts);
+  wake.history.narrow(hosts);
+  void flaggedTabs().then((flags) => wake?.removed.narrow(flags.size > 0 ? 'all' : []));
+}
+function flag(flags: Set<number>, tabId: number, on: boolean): void {
+  if (on) flags.add(tabId);
+  else flags.delete(tabId);
+  wake?.removed.narrow(flags.size > 0 ? 'all' : []);
+}
+
 /** Re-evaluates one tab's URL; called on navigation, in-page navigation and detector reports. */
 export async function evaluateTab(tabId: number, url: string): Promise<TabState> {
   const match = index.match(url);
@@ -57,11 +80,11 @@ export async function evaluateTab(tabId: number, url: string): Promise<TabState>
   let state: TabState;
   if (match || hint) {
     state = await updateTabState(tabId, { url, match, hint: match ? null : hint });
-    flags.add(tabId);
+    flag(flags, tabId, true);
   } else {
     // back to plain: nothing stays stored for the tab
     state = { tabId, url, match: null, hint: null };
-    flags.delete(tabId);
+    flag(flags, tabId, false);
     await forgetTab(tabId);
   }
   // Ordinary browsing (no partner before or after) costs no action update at all.
@@ -71,7 +94,10 @@ export async function evaluateTab(tabId: number, url: string): Promise<TabState>
 
 /** A closed tab: its stored state, if it had any, goes. */
 export async function forgetTabDetection(tabId: number): Promise<void> {
-  if ((await flaggedTabs()).delete(tabId)) await forgetTab(tabId);
+  const flags = await flaggedTabs();
+  if (!flags.has(tabId)) return;
+  flag(flags, tabId, false);
+  await forgetTab(tabId);
 }
 
 async function paintAction(tabId: number, state: TabState): Promise<void> {
@@ -127,13 +153,17 @@ export async function inspectTab(tabId: number): Promise<Discovery> {
   }
   const hint = !match && signals && profileHostOf(host) ? hintFrom(signals) : null;
   if (hint) {
-    (await flaggedTabs()).add(tabId);
+    flag(await flaggedTabs(), tabId, true);
     await updateTabState(tabId, { url, hint });
   }
   return { domain, manifestUrl, partner: match !== null, hint };
 }
 
-/** Follows navigations and in-page navigations (LinkedIn and XING are single-page apps). */
+/**
+ * Follows navigations and in-page navigations (LinkedIn and XING are single-page apps) on
+ * partner and profile hosts, and forgets closed flagged tabs. Call in the background's first
+ * turn; the listeners narrow once the index is built.
+ */
 export function watchNavigation(ready: Promise<unknown>): void {
   const onNav = (details: { tabId: number; frameId: number; url: string }) => {
     if (details.frameId !== 0) return;
@@ -141,9 +171,14 @@ export function watchNavigation(ready: Promise<unknown>): void {
       await evaluateTab(details.tabId, details.url);
     });
   };
-  browser.webNavigation.onCommitted.addListener(onNav);
-  // pushState, replaceState and back/forward inside a single-page app (LinkedIn, XING).
-  browser.webNavigation.onHistoryStateUpdated.addListener(onNav);
+  wake = {
+    commit: narrowable(browser.webNavigation.onCommitted, onNav),
+    // pushState, replaceState and back/forward inside a single-page app (LinkedIn, XING).
+    history: narrowable(browser.webNavigation.onHistoryStateUpdated, onNav),
+    removed: narrowable(browser.tabs.onRemoved, (tabId: number) => void ready.then(() => forgetTabDetection(tabId))),
+  };
+  // No narrowing in this turn: the event that woke the worker must still arrive. rebuildIndex
+  // narrows once the directory is read.
 }
 
 /** The state of a tab as the UI needs it now (stored state is skipped for ordinary pages). */

@@ -5,7 +5,7 @@
  * policy or the partner's own signed manifest lists.
  */
 import type { PartnerView } from '../../shared/protocol';
-import { normalizeProfileUrl, profileHostOf } from './profiles';
+import { normalizeProfileUrl, PROFILE_HOSTS, profileHostOf } from './profiles';
 
 export interface Match {
   partner: PartnerView;
@@ -16,6 +16,8 @@ export interface PartnerIndex {
   match(url: string): Match | null;
   /** Match patterns for the detector: partner domains and the profile pages partners claim. */
   patterns: string[];
+  /** Registrable domains whose pages can match or carry a hint: partners' and profile hosts. */
+  domains: string[];
 }
 
 export function buildIndex(partners: PartnerView[]): PartnerIndex {
@@ -26,6 +28,7 @@ export function buildIndex(partners: PartnerView[]): PartnerIndex {
     for (const profile of p.profiles) if (!byProfile.has(profile)) byProfile.set(profile, p);
   }
   return {
+    domains: [...byDomain.keys(), ...PROFILE_HOSTS.map((h) => h.domain)],
     patterns: [
       ...[...byDomain.keys()].flatMap((d) => [`*://${d}/*`, `*://*.${d}/*`]),
       // A claimed profile `linkedin.com/company/globex` also appears under a locale prefix.
