@@ -161,6 +161,18 @@ describe('tracker blocking (Chromium)', () => {
     ({ page, tabId } = await visit(fixture.pages.index));
     expect(missing(site, fixture.trackers)).toEqual([]);
     await page.close();
+
+    // A stopped worker wakes for a page on the paused site (its commit listener is narrowed
+    // to paused sites, not removed) and paints the mark.
+    const cdp = await browser.ctx.newCDPSession(ui);
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    await new Promise((r) => setTimeout(r, 500));
+    const startedBefore = Date.now();
+    ({ page, tabId } = await visit(fixture.pages.index));
+    await expect.poll(() => badge(tabId)).toBe('⏸');
+    expect((await ask<{ startedAt: number }>('app.status', {})).startedAt).toBeGreaterThanOrEqual(startedBefore);
+    await page.close();
   });
 
   it('resumes from the options page: trackers are blocked again', async () => {
