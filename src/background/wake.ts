@@ -31,7 +31,7 @@ export interface NarrowableListener {
 /** Adds `listener` for every event now (call in the first turn) and narrows it later. */
 export function narrowable<L>(event: FilterableEvent<L>, listener: L): NarrowableListener {
   event.addListener(listener);
-  let current = '"all"';
+  let current = JSON.stringify('all');
   return {
     narrow(filters) {
       const key = JSON.stringify(filters);

@@ -136,7 +136,8 @@ function registerDnrCounting(ready: Promise<unknown>): void {
   void showDnrActionCount().catch((e: unknown) => console.error('[kontor] badge count unavailable', e));
   void browser.action.setBadgeBackgroundColor({ color: COUNT_COLOUR });
   let commits: NarrowableListener | undefined;
-  const settle = (now: number) => {
+  const settle = () => {
+    const now = Date.now();
     for (const [key, start] of starting) if (now - start.at > START_TTL_MS) starting.delete(key);
     commits?.narrow(starting.size > 0 ? 'all' : []);
   };
@@ -145,13 +146,13 @@ function registerDnrCounting(ready: Promise<unknown>): void {
   browser.webNavigation.onBeforeNavigate.addListener((d: { tabId: number; frameId: number; url: string }) => {
     if (d.tabId < 0) return;
     starting.set(`${d.tabId}:${d.frameId}`, { url: d.url, at: Date.now() });
-    settle(Date.now());
+    settle();
   }, withQuery);
   commits = narrowable(browser.webNavigation.onCommitted, (d: CommitDetails) => {
     const key = `${d.tabId}:${d.frameId}`;
     const before = starting.get(key);
     starting.delete(key);
-    settle(Date.now());
+    settle();
     const stripped = before ? strippedParams(before.url, d.url) : 0;
     // After the browser's own commit handling (it resets the tab's count on commit).
     if (stripped > 0) void serial(() => adjustDnrActionCount(d.tabId, -stripped)).catch(() => undefined);
@@ -160,7 +161,7 @@ function registerDnrCounting(ready: Promise<unknown>): void {
     if (d.frameId === 0) void ready.then(() => paintBadge(d.tabId, hostOf(d.url), true));
   });
   void ready.then(() => {
-    settle(Date.now());
+    settle();
     return narrowPausedCommits();
   });
 }

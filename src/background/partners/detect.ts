@@ -61,12 +61,16 @@ function narrowWakeUps(): void {
   const hosts = domainFilters(index.domains);
   wake.commit.narrow(hosts);
   wake.history.narrow(hosts);
-  void flaggedTabs().then((flags) => wake?.removed.narrow(flags.size > 0 ? 'all' : []));
+  void flaggedTabs().then(followFlags);
+}
+/** Tab close wakes the background only while some tab is flagged. */
+function followFlags(flags: Set<number>): void {
+  wake?.removed.narrow(flags.size > 0 ? 'all' : []);
 }
 function flag(flags: Set<number>, tabId: number, on: boolean): void {
   if (on) flags.add(tabId);
   else flags.delete(tabId);
-  wake?.removed.narrow(flags.size > 0 ? 'all' : []);
+  followFlags(flags);
 }
 
 /** Re-evaluates one tab's URL; called on navigation, in-page navigation and detector reports. */
