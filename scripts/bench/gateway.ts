@@ -17,7 +17,7 @@ import { startGateway, newDevice, ROOT, type GatewayHandle, type TestDevice } fr
 import { openStore } from '../../src/gateway/server';
 import { issueEnrollCode } from '../../src/gateway/enroll';
 import { enroll, KontorClient } from '../../src/wire/client';
-import { generateKeyPair } from '../../src/wire/ed25519';
+import { generateKeyPair, sign } from '../../src/wire/ed25519';
 import { randomBytes, toBase64 } from '../../src/wire/bytes';
 import type { InboxEntry, PushEvent } from '../../src/wire/protocol';
 import { cpuSeconds, log, median, percentile, round, rssMb, sleep } from './lib/stats';
@@ -304,8 +304,8 @@ async function idleConnections(gw: GatewayHandle): Promise<number> {
   const t0 = Date.now();
   for (let i = 0; i < CONNS; i += 100) {
     clients.push(...(await Promise.all(codes.slice(i, i + 100).map(async ({ code }) => {
-      const key = await generateKeyPair();
-      const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: key.publicKeyB64, deviceKey: key });
+      const [key, mls] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+      const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: mls.publicKeyB64, signWithMlsKey: (d) => sign(mls.privateKey, d), deviceKey: key });
       return KontorClient.connect({ gatewayUrl: gw.url, certificate, deviceKey: key.privateKey, WebSocket: WebSocket as never, timeoutMs: 60_000 });
     }))));
   }

@@ -25,9 +25,12 @@ const OPTIONS = {
   'rate-device': 'KONTOR_RATE_DEVICE',
   'rate-peer': 'KONTOR_RATE_PEER',
   'log-level': 'KONTOR_LOG_LEVEL',
+  'trust-proxy': 'KONTOR_TRUST_PROXY',
+  'metrics-port': 'KONTOR_METRICS_PORT',
+  'metrics-host': 'KONTOR_METRICS_HOST',
 } as const;
 const REPEATABLE = new Set(['profile', 'resolve']);
-const BOOLEAN = new Set(['insecure-dev']);
+const BOOLEAN = new Set(['insecure-dev', 'trust-proxy']);
 
 /** `npm run gateway -- --help` */
 export function usage(): string {
@@ -91,6 +94,11 @@ export interface GatewayConfig {
   ratePerDevice: number;
   ratePerPeer: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** take the client address from the TLS proxy's X-Forwarded-For (client-address.ts) */
+  trustProxy: boolean;
+  /** /metrics is served only on this separate listener; null: not at all */
+  metricsPort: number | null;
+  metricsHost: string;
 }
 
 export function loadConfig(opts: Record<string, string | string[] | boolean>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -121,6 +129,9 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
   const profiles = list('profile');
   for (const p of profiles) if (!v.is(HttpsUrl, p)) throw new ConfigError(`--profile ${p} is not a URL`);
   const insecure = get('insecure-dev');
+  const flag = (k: keyof typeof OPTIONS) => { const s = get(k); return s === 'true' || s === '1'; };
+  const metricsPort = get('metrics-port') === undefined ? null : num('metrics-port', 0);
+  if (metricsPort !== null && !(Number.isInteger(metricsPort) && metricsPort <= 65535)) throw new ConfigError('--metrics-port must be a port number');
   const logLevel = get('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('--log-level must be debug|info|warn|error');
   return {
@@ -140,5 +151,8 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     ratePerDevice: num('rate-device', 500),
     ratePerPeer: num('rate-peer', 200),
     logLevel: logLevel as GatewayConfig['logLevel'],
+    trustProxy: flag('trust-proxy'),
+    metricsPort,
+    metricsHost: get('metrics-host') ?? '127.0.0.1',
   };
 }

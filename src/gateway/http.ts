@@ -1,4 +1,4 @@
-/** HTTP routes: health, metrics, manifest, enrollment, federation. Every error is JSON `{error:{code,message}}`. */
+/** HTTP routes: health, manifest, enrollment, federation (metrics have their own listener, server.ts). Every error is JSON `{error:{code,message}}`. */
 import * as v from 'valibot';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LIMITS } from '../wire/protocol';
@@ -9,6 +9,7 @@ import { currentManifest } from './manifest';
 import { redeem } from './enroll';
 import { FedDeliver, FedSubmit, acceptFromPeer, submitAsHub } from './delivery';
 import { claimLocal } from './rpc';
+import { clientAddress } from './client-address';
 import type { Gateway } from './context';
 import type { Federation } from './federation';
 import type { OutboxItem } from './store/types';
@@ -50,7 +51,7 @@ function validate<S extends v.GenericSchema>(schema: S, input: unknown): v.Infer
   return r.output;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+export function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body) : String(body);
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
@@ -65,10 +66,6 @@ export function makeHandler(gw: Gateway, fed: Federation) {
       send(res, 200, { ok: true, domain: gw.config.domain });
       return 200;
     }
-    if (method === 'GET' && path === '/metrics') {
-      send(res, 200, gw.metrics.render(), 'text/plain; version=0.0.4');
-      return 200;
-    }
     if (method === 'GET' && path === MANIFEST_PATH) {
       res.setHeader('access-control-allow-origin', '*');
       send(res, 200, await currentManifest(gw));
@@ -76,7 +73,7 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     }
     if (method === 'POST' && path === '/v1/enroll') {
       const body = parseJson(await readBody(req, 16 * 1024));
-      send(res, 200, await redeem(gw, body, req.socket.remoteAddress ?? '?'));
+      send(res, 200, await redeem(gw, body, clientAddress(req, gw.config.trustProxy)));
       return 200;
     }
     if (method === 'POST' && path.startsWith('/v1/fed/')) {
@@ -119,5 +116,5 @@ export function makeHandler(gw: Gateway, fed: Federation) {
 
 /** Bounded label values: unknown paths collapse into one series. */
 function routeLabel(path: string): string {
-  return ['/healthz', '/metrics', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path) ? path : 'other';
+  return ['/healthz', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path) ? path : 'other';
 }

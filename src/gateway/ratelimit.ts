@@ -19,6 +19,12 @@ export class RateLimiter {
     return true;
   }
 
+  /** gives back what take() reserved for work that turned out not to count */
+  refund(key: string, cost = 1): void {
+    const b = this.buckets.get(key);
+    if (b) b.tokens = Math.min(this.burst, b.tokens + cost);
+  }
+
   /** how much is left without taking anything */
   peek(key: string, now = Date.now()): number {
     const b = this.buckets.get(key);

@@ -1,6 +1,6 @@
 /** Starts a gateway: store, org key, HTTP + WebSocket server, background jobs. */
-import { createServer } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayConfig } from './config';
 import { Logger } from './log';
@@ -15,21 +15,46 @@ import { ENROLL_FAILURE_LIMIT } from './enroll';
 import { Federation } from './federation';
 import { DeviceSockets } from './ws';
 import { OutboxSender } from './outbox';
-import { makeHandler } from './http';
+import { makeHandler, send } from './http';
 import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
+const REVOCATION_POLL_MS = 250;
 
 /** The store for admin commands: in-process, synchronous SQLite. */
 export function openStore(dataDir: string): SqliteStore {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ownerOnlyDir(dataDir);
   return new SqliteStore(path.join(dataDir, DB_FILE));
+}
+
+/** mkdir's mode applies only to a directory it creates: one the operator made (say 0755) is narrowed too */
+function ownerOnlyDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
 }
 
 /** The server's store: SQLite on a worker thread, so commits do not stall the event loop. */
 function openServerStore(dataDir: string): Store {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ownerOnlyDir(dataDir);
   return openThreadedStore(path.join(dataDir, DB_FILE));
+}
+
+/**
+ * /metrics on its own listener (loopback unless --metrics-host says otherwise): the counters
+ * tell who enrolls, how much is sent and which partners talk, which is nobody's business on
+ * the public port.
+ */
+async function listenMetrics(metrics: Metrics, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && new URL(req.url ?? '/', 'http://x').pathname === '/metrics') send(res, 200, metrics.render(), 'text/plain; version=0.0.4');
+    else send(res, 404, { error: { code: 'not_found', message: 'only GET /metrics here' } });
+  });
+  server.on('clientError', (_e, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }
 
 export async function startGateway(config: GatewayConfig) {
@@ -37,6 +62,8 @@ export async function startGateway(config: GatewayConfig) {
   const store = openServerStore(config.dataDir);
   const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
   const metrics = new Metrics();
+  // read before any device can connect: revocations after this point reach the poll below
+  let revocationCursor = await store.revocationSeq();
   const httpServer = createServer();
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -77,28 +104,51 @@ export async function startGateway(config: GatewayConfig) {
     sockets.upgrade(req, socket, head);
   });
   httpServer.on('clientError', (_e, socket) => socket.destroy());
+  const metricsServer = config.metricsPort === null ? null : await listenMetrics(metrics, config.metricsPort, config.metricsHost);
+  const metricsAddr = metricsServer?.address();
 
-  // revocations come from the admin CLI, another process writing the same database
-  let revokedCheck = Date.now() - 1;
-  const revocationTimer = setInterval(async () => {
-    const since = revokedCheck;
-    revokedCheck = Date.now();
-    for (const r of await store.revokedSince(since)) {
-      log.info('device revoked, disconnecting', { deviceId: r.deviceId });
-      sockets.disconnect(r.deviceId);
-    }
-  }, 1000);
-  const retentionTimer = setInterval(async () => {
+  // Revocations come from the admin CLI, another process writing the same database. They are
+  // read by sequence number (see schema.ts, version 4), every REVOCATION_POLL_MS: a revoked
+  // device is refused within that time plus one query, however long the CLI waited for the lock.
+  let polling = false;
+  const revocationTimer = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    store.revocationsAfter(revocationCursor).then((rows) => {
+      for (const r of rows) {
+        revocationCursor = Math.max(revocationCursor, r.seq);
+        log.info('device revoked, disconnecting', { deviceId: r.deviceId });
+        sockets.disconnect(r.deviceId);
+      }
+    }, (e: unknown) => log.error('revocation poll failed', { error: (e as Error).message })).finally(() => { polling = false; });
+  }, REVOCATION_POLL_MS);
+  // Past the retention period an inbox entry is gone, so the hub's log of who sent what when
+  // serves no retry any more either (store.pruneLog). A short retention is checked more often.
+  let expiring = false;
+  const expire = async () => {
+    const cutoff = Date.now() - config.retentionMs;
     let total = 0;
-    for (let n = 1; n > 0; total += n) n = await store.expireInbox(Date.now() - config.retentionMs);
+    for (let n = 1; n > 0; total += n) n = await store.expireInbox(cutoff);
     if (total) log.info('expired inbox entries past retention', { count: total });
-  }, 600_000);
+    let pruned = 0;
+    for (let after: string | null = ''; after !== null;) {
+      const r = await store.pruneLog(cutoff, after);
+      pruned += r.deleted;
+      after = r.next;
+    }
+    if (pruned) log.info('pruned message log past retention', { count: pruned });
+  };
+  const retentionTimer = setInterval(() => {
+    if (expiring) return;
+    expiring = true;
+    expire().catch((e: unknown) => log.error('retention run failed', { error: (e as Error).message })).finally(() => { expiring = false; });
+  }, Math.max(100, Math.min(600_000, config.retentionMs / 4)));
   revocationTimer.unref();
   retentionTimer.unref();
   await outbox.kickAll();
 
   if (config.portFile) writeFileSync(config.portFile, String(port));
-  log.notice('listening', { port, host: config.host, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
+  log.notice('listening', { port, host: config.host, metricsPort: typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : null, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
 
   return {
     port,
@@ -107,6 +157,7 @@ export async function startGateway(config: GatewayConfig) {
       clearInterval(revocationTimer);
       clearInterval(retentionTimer);
       for (const c of sockets.wss.clients) c.terminate();
+      metricsServer?.close();
       await new Promise<void>((r) => httpServer.close(() => r()));
       store.close();
     },

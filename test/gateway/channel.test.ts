@@ -14,6 +14,8 @@ import {
   ChannelEngine, Keystore, gatewayTransport, loadOrCreateIdentity, openChannelDb, saveCertificate, type ChannelEvent,
 } from '../../src/background/channel';
 
+import { signWithSignatureKey } from '../../src/background/channel/mls';
+
 let acme: GatewayHandle;
 let globex: GatewayHandle;
 const orgKeys = new Map<string, string>();
@@ -25,7 +27,7 @@ async function device(gw: GatewayHandle, employee: string, name: string): Promis
   const ks = await Keystore.open(db);
   const id = await loadOrCreateIdentity(db, ks);
   const code = await gw.enroll(employee, name);
-  const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: id.mlsSignaturePublicB64, deviceKey: id.deviceKey, orgPublicKey: orgKeys.get(gw.domain) });
+  const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: id.mlsSignaturePublicB64, signWithMlsKey: (d) => signWithSignatureKey(id.mlsSignature.signKey, d), deviceKey: id.deviceKey, orgPublicKey: orgKeys.get(gw.domain) });
   await saveCertificate(db, certificate);
   const client = await KontorClient.connect({ gatewayUrl: gw.url, certificate, deviceKey: id.deviceKey.privateKey, WebSocket: WebSocket as never });
   const events: ChannelEvent[] = [];

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { enroll as enrollDevice, KontorClient } from '../../src/wire/client';
 import { buildGateway, gatewayMain, GATEWAY_NODE_FLAGS } from '../../scripts/build-gateway';
-import { generateKeyPair } from '../../src/wire/ed25519';
+import { generateKeyPair, sign } from '../../src/wire/ed25519';
 import type { Certificate } from '../../src/wire/certificate';
 import type { Ed25519KeyPair } from '../../src/wire/ed25519';
 
@@ -42,6 +42,8 @@ export interface GatewayHandle {
   domain: string;
   url: string;
   port: number;
+  /** the loopback metrics listener's port, when started with --metrics-port */
+  metricsPort: number | null;
   dataDir: string;
   /** everything the process printed on stdout (JSON log lines) */
   logs: string[];
@@ -109,7 +111,7 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
           h.logs.push(line);
           try {
             const j = JSON.parse(line);
-            if (j.msg === 'listening') { clearTimeout(timer); resolve(j.port); }
+            if (j.msg === 'listening') { clearTimeout(timer); h.metricsPort = j.metricsPort ?? null; resolve(j.port); }
           } catch { /* not JSON */ }
         }
       });
@@ -153,11 +155,14 @@ export interface TestDevice {
   reconnect(url?: string): Promise<KontorClient>;
 }
 
+/** The enrollment options that name an MLS signature key and prove holding it. */
+export const mlsKeyOptions = (mls: Ed25519KeyPair) => ({ mlsSignatureKey: mls.publicKeyB64, signWithMlsKey: (d: Uint8Array) => sign(mls.privateKey, d) });
+
 /** Enrolls a device through the CLI code and the client library, then connects it. */
 export async function newDevice(gw: GatewayHandle, employee: string, name: string): Promise<TestDevice> {
   const code = await gw.enroll(employee, name);
   const mls = await generateKeyPair();
-  const { certificate, deviceKey } = await enrollDevice({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: mls.publicKeyB64 });
+  const { certificate, deviceKey } = await enrollDevice({ gatewayUrl: gw.url, domain: gw.domain, code, ...mlsKeyOptions(mls) });
   const connect = (url = gw.url) => KontorClient.connect({ gatewayUrl: url, certificate, deviceKey: deviceKey.privateKey, WebSocket: WebSocket as never });
   const d: TestDevice = {
     client: await connect(), certificate, deviceKey, address: `${certificate.deviceId}@${gw.domain}`,

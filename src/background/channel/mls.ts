@@ -15,6 +15,7 @@ import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
 import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
 import type { Certificate } from '../../wire/certificate';
 import { certificateCredential } from './credentials';
+import { toBase64 } from '../../wire/bytes';
 
 export const CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as const;
 
@@ -36,6 +37,14 @@ export interface SignatureKeyPair { publicKey: Uint8Array; signKey: Uint8Array }
 /** The device's MLS signature key: raw bytes because ts-mls signs with bytes (kept sealed at rest). */
 export async function generateSignatureKeyPair(): Promise<SignatureKeyPair> {
   return (await suite()).signature.keygen();
+}
+
+/**
+ * Plain Ed25519 with the MLS signature key, base64: enrollment's proof that this device holds
+ * the key its certificate will name (wire/protocol enrollTranscript). Not an MLS SignWithLabel.
+ */
+export async function signWithSignatureKey(signKey: Uint8Array, data: Uint8Array): Promise<string> {
+  return toBase64(await (await suite()).signature.sign(signKey, data));
 }
 
 export function clientConfig(authService: AuthenticationService): ClientConfig {

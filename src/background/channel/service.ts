@@ -17,6 +17,7 @@ import { getPolicy } from '../policy';
 import { getUserSettings } from '../settings';
 import { lastSync, markSynced, readMeta } from './meta';
 import { messageView } from './views';
+import { signWithSignatureKey } from './mls';
 import { ChannelEngine, Keystore, gatewayTransport, loadOrCreateIdentity, openChannelDb, saveCertificate, type ChannelEvent, type Identity } from './index';
 
 const META_KEY = 'channel:meta';
@@ -187,6 +188,7 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
     domain: manifest.domain,
     code: code.trim(),
     mlsSignatureKey: identity!.mlsSignaturePublicB64,
+    signWithMlsKey: (data) => signWithSignatureKey(identity!.mlsSignature.signKey, data),
     deviceKey: identity!.deviceKey,
     orgPublicKey: manifest.orgPublicKey,
   }).catch((error: unknown) => {

@@ -10,12 +10,12 @@ import type { Store } from './types';
 import { decodeResult, encodeArgs, type StoreCall, type StoreMethod, type StoreReply } from './threaded-protocol';
 
 const METHODS = [
-  'createEnrollCode', 'redeemEnrollCode', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revokedSince',
+  'createEnrollCode', 'getEnrollCode', 'enrollDevice', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revocationSeq', 'revocationsAfter',
   'upsertContact', 'setContactMembers', 'removeContact', 'listContacts', 'getContact',
   'setPartner', 'getPartner', 'listPartners', 'removePartner',
   'addKeyPackages', 'countKeyPackages', 'claimKeyPackages',
   'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'storeReceipts',
-  'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox',
+  'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox', 'pruneLog',
   'getMeta', 'setMeta',
 ] as const satisfies readonly StoreMethod[];
 // compile-time check that every Store method is forwarded

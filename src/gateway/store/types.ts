@@ -18,7 +18,9 @@ export type AckedGroup = Pick<ReceiptItem, 'conversationId' | 'hub' | 'seq' | 'm
 /** An inbox entry with the local device it belongs to (for live push). */
 export interface RoutedEntry { deviceId: string; entry: InboxEntry }
 
+/** `code` is the SHA-256 of the code (schema.hashEnrollCode): the store never holds a code itself */
 export interface EnrollCode { code: string; employeeId: string; displayName: string; expiresAt: number }
+export type EnrollOutcome = 'ok' | 'invalid_code' | 'key_enrolled';
 export interface DeviceRecord {
   deviceId: string; employeeId: string; displayName: string; devicePublicKey: string;
   mlsSignatureKey: string; certificate: Certificate; createdAt: number; revokedAt: number | null;
@@ -56,13 +58,21 @@ export interface OutboxRow { id: number; peer: string; item: OutboxItem }
 export interface Store {
   // enrollment and devices
   createEnrollCode(c: EnrollCode): Promise<void>;
-  /** atomically marks the code used; null if unknown, used or expired */
-  redeemEnrollCode(code: string, now: number): Promise<EnrollCode | null>;
+  /** the unused, unexpired code with this hash, without using it up */
+  getEnrollCode(codeHash: string, now: number): Promise<EnrollCode | null>;
+  /**
+   * In one transaction: uses up the code and adds the device, unless the code is no longer
+   * valid or either of the device's keys is already on a device (then nothing changes).
+   */
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number): Promise<EnrollOutcome>;
   addDevice(d: DeviceRecord): Promise<void>;
   getDevice(deviceId: string): Promise<DeviceRecord | null>;
   listDevices(opts?: { employeeId?: string; includeRevoked?: boolean }): Promise<DeviceRecord[]>;
   revokeDevice(deviceId: string, now: number): Promise<boolean>;
-  revokedSince(ts: number): Promise<{ deviceId: string; revokedAt: number }[]>;
+  /** the newest revocation's sequence number (0 if none) */
+  revocationSeq(): Promise<number>;
+  /** revocations with a sequence number above `after`, oldest first */
+  revocationsAfter(after: number): Promise<{ seq: number; deviceId: string }[]>;
 
   // contacts and partners
   upsertContact(id: string, name: string): Promise<void>;
@@ -97,6 +107,12 @@ export interface Store {
   outboxPeers(): Promise<string[]>;
   /** drops inbox entries older than the retention limit; returns how many */
   expireInbox(olderThan: number): Promise<number>;
+  /**
+   * Forgets log rows older than `olderThan` (what answers a retry), keeping each conversation's
+   * newest row (it numbers the next message). One page of conversations per call, starting
+   * after `afterConv`; returns the rows deleted and where to go on (null when done).
+   */
+  pruneLog(olderThan: number, afterConv: string): Promise<{ deleted: number; next: string | null }>;
 
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
