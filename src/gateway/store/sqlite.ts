@@ -450,11 +450,11 @@ export class SqliteStore implements Store {
       // per conversation the primary key (conv_id, seq) is in time order: the first row young
       // enough to keep is found by walking exactly the rows that go, so no index on created_at
       // has to be written with every message
-      const del = this.db.prepare(`DELETE FROM log WHERE conv_id = ?1 AND seq < COALESCE(
-        (SELECT seq FROM log WHERE conv_id = ?1 AND created_at >= ?2 ORDER BY seq LIMIT 1),
-        (SELECT MAX(seq) FROM log WHERE conv_id = ?1))`);
+      const del = this.db.prepare(`DELETE FROM log WHERE conv_id = @c AND seq < COALESCE(
+        (SELECT seq FROM log WHERE conv_id = @c AND created_at >= @t ORDER BY seq LIMIT 1),
+        (SELECT MAX(seq) FROM log WHERE conv_id = @c))`);
       let deleted = 0;
-      for (const c of convs) deleted += del.run(c, olderThan).changes;
+      for (const c of convs) deleted += del.run({ c, t: olderThan }).changes;
       return { deleted, next: convs.length < 500 ? null : convs.at(-1)! };
     });
   }
