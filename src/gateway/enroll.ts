@@ -44,7 +44,11 @@ export async function redeem(gw: Gateway, body: unknown, client: string): Promis
   try {
     reserve(`addr ${client}`);
     const parsed = v.safeParse(EnrollRequest, body);
-    if (!parsed.success) throw new ApiError('bad_request', `invalid enrollment request: ${parsed.issues[0]?.message}`);
+    if (!parsed.success) {
+      const i = parsed.issues[0];
+      // clients from before proof of the MLS key (kontor-enroll-v2) send no mlsProof
+      throw new ApiError('bad_request', `invalid enrollment request: ${i ? `${v.getDotPath(i) ?? ''} ${i.message}` : ''}`.trim());
+    }
     const req = parsed.output;
     const codeHash = hashEnrollCode(req.code);
     // one code (and so one employee) cannot be tried more often from many addresses either

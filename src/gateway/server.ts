@@ -1,5 +1,5 @@
 /** Starts a gateway: store, org key, HTTP + WebSocket server, background jobs. */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayConfig } from './config';
@@ -15,7 +15,9 @@ import { ENROLL_FAILURE_LIMIT } from './enroll';
 import { Federation } from './federation';
 import { DeviceSockets } from './ws';
 import { OutboxSender } from './outbox';
-import { makeHandler, send } from './http';
+import { makeHandler } from './http';
+import { listenMetrics } from './metrics-server';
+import { every, retentionInterval, retentionSweep, revocationPoll } from './jobs';
 import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
@@ -39,31 +41,13 @@ function openServerStore(dataDir: string): Store {
   return openThreadedStore(path.join(dataDir, DB_FILE));
 }
 
-/**
- * /metrics on its own listener (loopback unless --metrics-host says otherwise): the counters
- * tell who enrolls, how much is sent and which partners talk, which is nobody's business on
- * the public port.
- */
-async function listenMetrics(metrics: Metrics, port: number, host: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && new URL(req.url ?? '/', 'http://x').pathname === '/metrics') send(res, 200, metrics.render(), 'text/plain; version=0.0.4');
-    else send(res, 404, { error: { code: 'not_found', message: 'only GET /metrics here' } });
-  });
-  server.on('clientError', (_e, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
-}
-
 export async function startGateway(config: GatewayConfig) {
   const log = new Logger(config.logLevel, { domain: config.domain });
   const store = openServerStore(config.dataDir);
   const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
   const metrics = new Metrics();
   // read before any device can connect: revocations after this point reach the poll below
-  let revocationCursor = await store.revocationSeq();
+  const revocationCursor = await store.revocationSeq();
   const httpServer = createServer();
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -107,44 +91,12 @@ export async function startGateway(config: GatewayConfig) {
   const metricsServer = config.metricsPort === null ? null : await listenMetrics(metrics, config.metricsPort, config.metricsHost);
   const metricsAddr = metricsServer?.address();
 
-  // Revocations come from the admin CLI, another process writing the same database. They are
-  // read by sequence number (see schema.ts, version 4), every REVOCATION_POLL_MS: a revoked
-  // device is refused within that time plus one query, however long the CLI waited for the lock.
-  let polling = false;
-  const revocationTimer = setInterval(() => {
-    if (polling) return;
-    polling = true;
-    store.revocationsAfter(revocationCursor).then((rows) => {
-      for (const r of rows) {
-        revocationCursor = Math.max(revocationCursor, r.seq);
-        log.info('device revoked, disconnecting', { deviceId: r.deviceId });
-        sockets.disconnect(r.deviceId);
-      }
-    }, (e: unknown) => log.error('revocation poll failed', { error: (e as Error).message })).finally(() => { polling = false; });
-  }, REVOCATION_POLL_MS);
-  // Past the retention period an inbox entry is gone, so the hub's log of who sent what when
-  // serves no retry any more either (store.pruneLog). A short retention is checked more often.
-  let expiring = false;
-  const expire = async () => {
-    const cutoff = Date.now() - config.retentionMs;
-    let total = 0;
-    for (let n = 1; n > 0; total += n) n = await store.expireInbox(cutoff);
-    if (total) log.info('expired inbox entries past retention', { count: total });
-    let pruned = 0;
-    for (let after: string | null = ''; after !== null;) {
-      const r = await store.pruneLog(cutoff, after);
-      pruned += r.deleted;
-      after = r.next;
-    }
-    if (pruned) log.info('pruned message log past retention', { count: pruned });
-  };
-  const retentionTimer = setInterval(() => {
-    if (expiring) return;
-    expiring = true;
-    expire().catch((e: unknown) => log.error('retention run failed', { error: (e as Error).message })).finally(() => { expiring = false; });
-  }, Math.max(100, Math.min(600_000, config.retentionMs / 4)));
-  revocationTimer.unref();
-  retentionTimer.unref();
+  // a revoked device is refused within REVOCATION_POLL_MS plus one query
+  const revocationTimer = every(REVOCATION_POLL_MS, log, 'revocation poll', revocationPoll(store, revocationCursor, (deviceId) => {
+    log.info('device revoked, disconnecting', { deviceId });
+    sockets.disconnect(deviceId);
+  }));
+  const retentionTimer = every(retentionInterval(config.retentionMs), log, 'retention run', retentionSweep(store, config.retentionMs, log));
   await outbox.kickAll();
 
   if (config.portFile) writeFileSync(config.portFile, String(port));
