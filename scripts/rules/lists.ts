@@ -25,6 +25,8 @@ export const B2bList = v.strictObject({
     urls: v.array(v.string()),
     /** Hosts under `domains` that sites embed for a real need (forms, logos): they stay reachable. */
     keep: v.optional(v.array(v.string())),
+    /** Domains that sources attribute to the vendor but that were reviewed and are not blocked (reason in `source`). */
+    leftOut: v.optional(v.array(v.string())),
     source: v.pipe(v.string(), v.minLength(20, 'every entry needs a source or reason')),
   })),
 });
