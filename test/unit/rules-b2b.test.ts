@@ -6,10 +6,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { B2bList, b2bInputs, readList } from '../../scripts/rules/lists';
+import { Allowlist, B2bList, allowlistPredicate, b2bInputs, readList } from '../../scripts/rules/lists';
 import { mergeRuleset } from '../../scripts/rules/merge';
 import { evaluate, type Ruleset } from '../../scripts/rules/match';
 import { readCorpus, entityDomains } from '../../scripts/rules/corpus';
+import { b2bVendorCoverage, documentedUrls } from '../../scripts/rules/b2b-coverage';
+import { corpusHosts, easyprivacyHosts } from '../../scripts/rules/b2b-sources';
 import type { ResourceType } from '../../scripts/rules/schema';
 import type { Problem } from '../../scripts/rules/types';
 import { coveredBy } from '../../scripts/rules/hosts';
@@ -79,5 +81,18 @@ describe('b2b identification list', () => {
     for (const host of ['oca.microsoft.com', 'data.diagnostics.office.com', 'partners.dudley.gov.uk', 'analytics.glance.inmobi.com']) {
       expect(outcome(`https://${host}/x`, 'xmlhttprequest', page), host).toBeUndefined();
     }
+  });
+
+  it('blocks every host the independent sources attribute to a B2B identification vendor (the bench\'s per-vendor figure)', () => {
+    expect(documentedUrls('loads https://cdn.example.com/<id>.js, then //<cname>/x and https://t.example.org/p.')).toEqual(['https://cdn.example.com/x.js', 'https://t.example.org/p']);
+    const figures = b2bVendorCoverage(list, [corpusHosts(root), ...easyprivacyHosts(root)], [b2b], allowlistPredicate(readList(path.join(root, 'assets', 'lists', 'allowlist.json'), Allowlist)));
+    const total = figures.reduce((n, f) => n + f.total, 0);
+    const blocked = figures.reduce((n, f) => n + f.blocked, 0);
+    expect(total).toBeGreaterThan(800);
+    expect(blocked / total).toBeGreaterThan(0.95);
+    const identification = new Set(list.vendors.filter((v) => v.kind === 'b2b-identification' || v.kind === 'intent-data').map((v) => v.vendor));
+    const short = figures.filter((f) => identification.has(f.vendor) && f.blocked < f.total).map((f) => `${f.vendor}: ${f.missed.join(' ')}`);
+    // LinkedIn's corpus entity names www.linkedin.com and licdn.com, its own site and content CDN, left reachable on purpose
+    expect(short).toEqual([expect.stringMatching(/^LinkedIn Insight Tag: https:\/\/licdn\.com\/ https:\/\/www\.linkedin\.com\/$/)]);
   });
 });
