@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       result[`ratio_${name}_rounds_max`] = r3(Math.max(...s.rounds));
     }
     if (floorRounds > 0) {
-      const floor = (await measure([{ dir: control('control:dnr'), kontor: false }, { dir: null, kontor: false }], ['clean'], floorRounds, server.port, 'floor'))['clean']!;
+      const floor = (await measure([{ dir: control('control:dnr'), kontor: false }, { dir: null, kontor: false }], ['clean'], floorRounds, server.port, 'floor')).clean!;
       const ratio = median(floor.a) / median(floor.b);
       log(`floor (declarativeNetRequest permission only) clean: ratio ${ratio.toFixed(3)} (rounds ${floor.rounds.map((r) => r.toFixed(3)).join(' ')})`);
       result.floor_clean = r3(ratio);
