@@ -14,9 +14,9 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayHandle } from '../test/gateway/helpers';
-import { employee, shownTexts, startGatewayPair, type Employee } from '../test/browser/harness/channel';
-import { waitFor } from '../test/browser/harness/poll';
-import { startSiteServer } from '../test/browser/harness/site-server';
+import { employee, shownTexts, startGatewayPair, type Employee } from '../test/support/channel';
+import { waitFor } from '../test/support/poll';
+import { startSiteServer } from '../test/support/site-server';
 import { root } from './build';
 
 const args = process.argv.slice(2);

@@ -10,10 +10,10 @@
  */
 import type { Page } from 'playwright-core';
 import { build } from '../build';
-import { employee, startGatewayPair } from '../../test/browser/harness/channel';
-import { waitFor } from '../../test/browser/harness/poll';
-import { startSiteServer } from '../../test/browser/harness/site-server';
-import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/unit/channel/hub';
+import { employee, startGatewayPair } from '../../test/support/channel';
+import { waitFor } from '../../test/support/poll';
+import { startSiteServer } from '../../test/support/site-server';
+import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/support/hub';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 100);
 const log = (s: string) => process.stderr.write(`[bench channel] ${s}\n`);

@@ -25,9 +25,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
-import { launchChromium, type ChromiumSession } from '../../test/browser/harness/chromium';
-import { distChromium } from '../../test/browser/harness/paths';
-import { listenDual } from '../../test/browser/harness/site-server';
+import { launchChromium, type ChromiumSession } from '../../test/support/chromium';
+import { distChromium } from '../../test/support/paths';
+import { listenDual } from '../../test/support/site-server';
 import { REPO_ROOT } from '../rules/compile';
 import { median } from './lib/stats';
 

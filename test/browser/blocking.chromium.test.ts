@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, type ChromiumSession } from './harness/chromium';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
 import { fixture, missing, reached, visitChromium } from './harness/blocking';
-import { startSiteServer, type SiteServer } from './harness/site-server';
-import { distChromium } from './harness/paths';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+import { distChromium } from '../support/paths';
 import type { BlockingSettingsView, BlockingState } from '../../src/shared/protocol';
-import { askChromium } from './harness/messages';
+import { askChromium } from '../support/messages';
 
 
 let site: SiteServer;

@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { launchFirefox, type FirefoxSession } from './harness/firefox';
+import { launchFirefox, type FirefoxSession } from '../support/firefox';
 import { fixture, missing, reached, shippedTrackerDb, untilQuiet } from './harness/blocking';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 import { lookupTracker } from '../../src/background/blocking/trackers';
 import type { BlockingState } from '../../src/shared/protocol';
-import { askFirefox } from './harness/messages';
+import { askFirefox } from '../support/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
 

@@ -9,8 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayHandle } from '../gateway/helpers';
-import { employee, shownTexts, startGatewayPair, type Employee } from './harness/channel';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { employee, shownTexts, startGatewayPair, type Employee } from '../support/channel';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 
 let site: SiteServer;
 let acme: GatewayHandle;

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { GatewayHandle } from '../gateway/helpers';
-import { employee, shownTexts, startGatewayPair, type Employee } from './harness/channel';
-import { launchFirefox, type FirefoxSession } from './harness/firefox';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
-import { askFirefox } from './harness/messages';
+import { employee, shownTexts, startGatewayPair, type Employee } from '../support/channel';
+import { launchFirefox, type FirefoxSession } from '../support/firefox';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+import { askFirefox } from '../support/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
 

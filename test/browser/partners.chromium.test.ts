@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, type ChromiumSession } from './harness/chromium';
-import { createOrg, publish, type TestOrg } from './harness/orgs';
-import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
+import { createOrg, publish, type TestOrg } from '../support/orgs';
+import { installChromiumPolicy, type InstalledPolicy } from '../support/policy';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 import type { PartnerView, TabState } from '../../src/shared/protocol';
-import { askChromium } from './harness/messages';
+import { askChromium } from '../support/messages';
 
 let site: SiteServer;
 let browser: ChromiumSession;

@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { launchFirefox, type FirefoxSession } from './harness/firefox';
-import { createOrg, publish, type TestOrg } from './harness/orgs';
-import { installFirefoxPolicy, type InstalledPolicy } from './harness/policy';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { launchFirefox, type FirefoxSession } from '../support/firefox';
+import { createOrg, publish, type TestOrg } from '../support/orgs';
+import { installFirefoxPolicy, type InstalledPolicy } from '../support/policy';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 import type { PartnerView, TabState } from '../../src/shared/protocol';
-import { askFirefox } from './harness/messages';
+import { askFirefox } from '../support/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
 

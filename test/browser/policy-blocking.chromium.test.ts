@@ -6,13 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, type ChromiumSession } from './harness/chromium';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
 import { fixture, reached, visitChromium } from './harness/blocking';
-import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { installChromiumPolicy, type InstalledPolicy } from '../support/policy';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 import type { BlockingSettingsView, BlockingState } from '../../src/shared/protocol';
-import { sendChromium } from './harness/messages';
+import { sendChromium } from '../support/messages';
 
 
 let site: SiteServer;

@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startGateway, type GatewayHandle } from '../gateway/helpers';
-import { launchChromium, type ChromiumSession } from './harness/chromium';
-import { createOrg, publish, type TestOrg } from './harness/orgs';
-import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
+import { createOrg, publish, type TestOrg } from '../support/orgs';
+import { installChromiumPolicy, type InstalledPolicy } from '../support/policy';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 import type { PartnerView, PolicyStateView, TabState } from '../../src/shared/protocol';
-import { askChromium } from './harness/messages';
+import { askChromium } from '../support/messages';
 
 let site: SiteServer;
 let gw: GatewayHandle;

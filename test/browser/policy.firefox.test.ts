@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { startGateway, type GatewayHandle } from '../gateway/helpers';
-import { launchFirefox, type FirefoxSession } from './harness/firefox';
-import { installFirefoxPolicy, type InstalledPolicy } from './harness/policy';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { launchFirefox, type FirefoxSession } from '../support/firefox';
+import { installFirefoxPolicy, type InstalledPolicy } from '../support/policy';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 import type { PolicyStateView } from '../../src/shared/protocol';
-import { sendFirefox } from './harness/messages';
+import { sendFirefox } from '../support/messages';
 
 
 let site: SiteServer;
