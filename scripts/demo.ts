@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     await panel.getByTestId('composer').press('Enter');
     say(`Alice sends: "${message}"`);
 
-    await waitFor(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation at Globex');
+    await waitFor(async () => (await gina.ask('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation at Globex');
     await gina.panel.setViewportSize({ width: 420, height: 720 });
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();

@@ -32,7 +32,7 @@ async function endToEnd(): Promise<number[]> {
     await alice.panel.getByTestId('composer').waitFor({ timeout: 30_000 });
     await alice.panel.getByTestId('composer').fill('warm-up');
     await alice.panel.getByTestId('composer').press('Enter');
-    await waitFor(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation');
+    await waitFor(async () => (await gina.ask('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation');
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
     await gina.panel.getByText('warm-up').waitFor({ timeout: 30_000 });

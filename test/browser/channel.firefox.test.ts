@@ -40,7 +40,7 @@ beforeAll(async () => {
   await panel.type('[data-testid=enroll-gateway]', acme.url);
   await panel.type('[data-testid=enroll-code]', code);
   await panel.click('[data-testid=enroll-submit]');
-  await waitFor(() => ask<{ connected: boolean; enrolled: boolean }>(panel, 'channel.identity', {}), (i) => i.enrolled && i.connected, 30_000, 'Firefox enrolled and connected');
+  await waitFor(() => ask(panel, 'channel.identity', {}), (i) => i.enrolled && i.connected, 30_000, 'Firefox enrolled and connected');
 }, 240_000);
 
 afterAll(async () => {
@@ -66,7 +66,7 @@ describe('private channel with Firefox', () => {
     await panel.keyboard.press('Enter');
     await expect.poll(() => texts(panel), { timeout: 15_000 }).toEqual([FIRST]);
 
-    await expect.poll(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
+    await expect.poll(async () => (await gina.ask('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
     await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toEqual([FIRST]);

@@ -3,6 +3,7 @@
  * gateway is used for enrollment (and locked), an invalid value is reported with its path
  * while the rest applies, and a policy change while the browser runs takes effect.
  */
+import type { Kind, Params } from '../../src/shared/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startGateway, type GatewayHandle } from '../gateway/helpers';
@@ -10,7 +11,6 @@ import { launchChromium, type ChromiumSession } from '../support/chromium';
 import { createOrg, publish, type TestOrg } from '../support/orgs';
 import { installChromiumPolicy, type InstalledPolicy } from '../support/policy';
 import { startSiteServer, type SiteServer } from '../support/site-server';
-import type { PartnerView, PolicyStateView, TabState } from '../../src/shared/protocol';
 import { askChromium } from '../support/messages';
 
 let site: SiteServer;
@@ -21,8 +21,8 @@ let globex: TestOrg;
 let initech: TestOrg;
 let ui: Page;
 
-const ask = <T>(kind: string, params: unknown) => askChromium<T>(ui, kind, params);
-const partners = async () => (await ask<{ partners: PartnerView[] }>('partners.list', {})).partners;
+const ask = <K extends Kind>(kind: K, params: Params<K>) => askChromium(ui, kind, params);
+const partners = async () => (await ask('partners.list', {})).partners;
 
 beforeAll(async () => {
   site = await startSiteServer();
@@ -50,7 +50,7 @@ afterAll(async () => {
 
 describe('enterprise policy (Chromium)', () => {
   it('reports every invalid value with its path and applies the rest', async () => {
-    await expect.poll(async () => (await ask<PolicyStateView>('policy.state', {})).problems.map((p) => p.path), { timeout: 30_000 }).toEqual(expect.arrayContaining(['partners[1].domain', 'retentionDays']));
+    await expect.poll(async () => (await ask('policy.state', {})).problems.map((p) => p.path), { timeout: 30_000 }).toEqual(expect.arrayContaining(['partners[1].domain', 'retentionDays']));
     await expect.poll(async () => (await partners()).map((p) => p.domain), { timeout: 30_000 }).toEqual(['globex.example']);
     await ui.reload();
     await expect.poll(() => ui.getByTestId('policy-problems').textContent()).toContain('partners[1].domain');
@@ -79,7 +79,7 @@ describe('enterprise policy (Chromium)', () => {
       return sw.evaluate(async (u) => (await chrome.tabs.query({})).find((t) => t.url === u)?.id ?? -1, page.url());
     };
     const before = await tabOf('https://www.initech.example/');
-    expect((await ask<TabState>('tab.state', { tabId: before })).match).toBeNull();
+    expect((await ask('tab.state', { tabId: before })).match).toBeNull();
     policy.update({
       organization: { domain: 'acme.example', gateway: gw.url },
       partners: [
@@ -89,8 +89,8 @@ describe('enterprise policy (Chromium)', () => {
     });
     // Chromium notices the changed policy file and Kontor applies it live (storage.onChanged).
     await expect.poll(async () => (await partners()).map((p) => p.domain), { timeout: 60_000, interval: 1000 }).toEqual(['globex.example', 'initech.example']);
-    await expect.poll(async () => (await ask<PolicyStateView>('policy.state', {})).problems, { timeout: 10_000 }).toEqual([]);
+    await expect.poll(async () => (await ask('policy.state', {})).problems, { timeout: 10_000 }).toEqual([]);
     const after = await tabOf('https://www.initech.example/');
-    await expect.poll(async () => (await ask<TabState>('tab.state', { tabId: after })).match?.partner.state, { timeout: 15_000 }).toBe('pinned-policy');
+    await expect.poll(async () => (await ask('tab.state', { tabId: after })).match?.partner.state, { timeout: 15_000 }).toBe('pinned-policy');
   });
 });

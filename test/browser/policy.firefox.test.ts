@@ -12,7 +12,6 @@ import { launchFirefox, type FirefoxSession } from '../support/firefox';
 import { installFirefoxPolicy, type InstalledPolicy } from '../support/policy';
 import { waitFor } from '../support/poll';
 import { startSiteServer, type SiteServer } from '../support/site-server';
-import type { PolicyStateView } from '../../src/shared/protocol';
 import { sendFirefox } from '../support/messages';
 
 
@@ -47,7 +46,7 @@ afterAll(async () => {
 describe('enterprise policy (Firefox)', () => {
   it('reports every invalid value with its path and applies the rest', async () => {
     const state = await waitFor(async () => {
-      const r = await raw<PolicyStateView>(ui, 'policy.state', {});
+      const r = await raw(ui, 'policy.state', {});
       return r.ok ? r.result : null;
     }, (s) => (s?.problems.length ?? 0) >= 3, 30_000, 'policy problems');
     expect(state!.problems.map((p) => p.path).sort()).toEqual(['blocking.categories.social', 'retentionDays', 'unknownSwitch']);

@@ -9,17 +9,18 @@ import type { SiteServer } from './site-server';
 import { launchChromium, type ChromiumSession } from './chromium';
 import { askChromium } from './messages';
 import { waitFor } from './poll';
+import type { Kind, Params, Results } from '../../src/shared/protocol';
 
 export interface Employee {
   browser: ChromiumSession;
   panel: Page;
-  ask<T>(kind: string, params: unknown): Promise<T>;
+  ask<K extends Kind>(kind: K, params: Params<K>): Promise<Results[K]>;
 }
 
 export async function employee(o: { sitePort: number; gateway: GatewayHandle; id: string; name: string; partners: string[]; headless?: boolean }): Promise<Employee> {
   const browser = await launchChromium({ sitePort: o.sitePort, headless: o.headless ?? true });
   const panel = await browser.openExtensionPage('sidepanel');
-  const ask = <T,>(kind: string, params: unknown) => askChromium<T>(panel, kind, params);
+  const ask = <K extends Kind>(kind: K, params: Params<K>) => askChromium(panel, kind, params);
   for (const domain of o.partners) await ask('partners.add', { domain });
   // Enrollment as the employee does it: gateway address and the admin's one-time code.
   const code = await o.gateway.enroll(o.id, o.name);
@@ -27,7 +28,7 @@ export async function employee(o: { sitePort: number; gateway: GatewayHandle; id
   await panel.getByTestId('enroll-code').fill(code);
   await panel.getByTestId('enroll-submit').click();
   await waitFor(() => panel.getByTestId('identity').textContent(), (t) => (t ?? '').includes(o.name), 30_000, `${o.name} enrolled`);
-  await waitFor(() => ask<{ connected: boolean }>('channel.identity', {}), (i) => i.connected, 30_000, `${o.name} connected`);
+  await waitFor(() => ask('channel.identity', {}), (i) => i.connected, 30_000, `${o.name} connected`);
   return { browser, panel, ask };
 }
 
