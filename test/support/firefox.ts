@@ -28,8 +28,12 @@ export interface FirefoxSession {
   origin: string;
   /** Opens one of Kontor's pages in a new tab (through the extension's own tabs API). */
   openExtensionPage(name: 'popup' | 'sidepanel' | 'options', query?: string): Promise<Page>;
+  /** The tabs API's id of the newest tab showing `url`, -1 if none (asked from Kontor's welcome page). */
+  tabIdOf(url: string): Promise<number>;
   close(): Promise<void>;
 }
+
+type FirefoxTabs = { browser: { tabs: { query(q: object): Promise<{ id?: number; url?: string }[]> } } };
 
 async function waitForPage(browser: Browser, predicate: (url: string) => boolean, timeout = 20_000): Promise<Page> {
   return waitFor(
@@ -85,6 +89,13 @@ export async function launchFirefox(options: FirefoxOptions = {}): Promise<Firef
         void (globalThis as unknown as { browser: { tabs: { create(o: { url: string }): Promise<unknown> } } }).browser.tabs.create({ url: u });
       }, url);
       return waitForPage(browser, (u) => u === url);
+    },
+    async tabIdOf(url) {
+      if (!welcome) throw new Error('Firefox was launched without Kontor');
+      return welcome.evaluate(async (u) => {
+        const tabs = await (globalThis as unknown as FirefoxTabs).browser.tabs.query({});
+        return Math.max(-1, ...tabs.filter((t) => t.url === u).map((t) => t.id ?? -1));
+      }, url);
     },
     async close() {
       await browser.close().catch(() => undefined);
