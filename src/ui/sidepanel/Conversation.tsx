@@ -123,8 +123,8 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
           <ol class="plain messages" ref={list} aria-live="polite" data-testid="messages">
             {detail.messages.map((m) => {
               const day = dayOf(m.at);
-              // biome-ignore lint/a11y: the day label must be an <li> of this <ol>; an unfocusable separator is a structure role (WAI-ARIA 1.2), not a widget
-              const sep = day !== lastDay ? <li class="day muted" role="separator">{day}</li> : null;
+              // A plain list item, so screen readers read the day: a separator's content is presentational (WAI-ARIA 1.2).
+              const sep = day !== lastDay ? <li class="day muted">{day}</li> : null;
               lastDay = day;
               return [sep, <Message key={m.id} m={m} />];
             })}
