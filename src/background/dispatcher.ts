@@ -40,7 +40,7 @@ export interface DispatcherOptions {
 export function senderTier(sender: SenderInfo, extensionOrigin: string): Tier {
   // Extension pages (popup, side panel, options, even when opened in a tab) have a URL on
   // the extension's own origin; anything else is a content script inside a web page.
-  return sender.url !== undefined && sender.url.startsWith(extensionOrigin) ? 'extension' : 'content';
+  return sender.url?.startsWith(extensionOrigin) ? 'extension' : 'content';
 }
 
 function fail(code: KontorError['code'], message: string): Reply {

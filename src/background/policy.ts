@@ -61,7 +61,7 @@ async function refreshFromManaged(): Promise<PolicyState> {
   current = fresh;
   if (raw) await browser.storage.local.set({ [CACHE_KEY]: raw });
   else await browser.storage.local.remove(CACHE_KEY);
-  if (changed) listeners.forEach((l) => l(current));
+  if (changed) for (const l of listeners) l(current);
   return current;
 }
 

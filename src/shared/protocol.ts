@@ -16,9 +16,7 @@ const HttpUrl = v.pipe(v.string(), v.maxLength(2048), v.url(), v.regex(/^https?:
 const TabId = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Empty = v.strictObject({});
 const DomainParam = v.pipe(v.string(), v.minLength(1), v.maxLength(253));
-const ShortStr = v.pipe(v.string(), v.maxLength(300));
 const ConversationId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/));
-const UrlList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLength(20));
 
 export const protocol = {
   /** Health and identity of the background, used by every UI on open. */

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startGateway, type GatewayHandle } from './helpers';
+import { waitFor } from '../support/poll';
 import { enroll, fetchManifest, KontorClient } from '../../src/wire/client';
 import {
   ChannelEngine, Keystore, gatewayTransport, loadOrCreateIdentity, openChannelDb, saveCertificate, type ChannelEvent,
@@ -38,16 +39,6 @@ async function device(gw: GatewayHandle, employee: string, name: string): Promis
   await engine.sync();
   await engine.replenishKeyPackages(3);
   return { engine, client, events };
-}
-
-async function waitFor<T>(f: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const textsOf = async (d: Dev, conv: string) => (await d.engine.messages(conv)).filter((m) => m.payload).map((m) => m.payload!.text);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startGateway, newDevice, mlsKeyOptions, type GatewayHandle } from './helpers';
-import { fetchManifest, enroll, KontorClient, KontorError } from '../../src/wire/client';
+import { fetchManifest, enroll, KontorClient, type KontorError } from '../../src/wire/client';
 import { fingerprint } from '../../src/wire/manifest';
 import { verifyCertificate } from '../../src/wire/certificate';
 import { generateKeyPair, sign } from '../../src/wire/ed25519';

@@ -57,7 +57,7 @@ export async function readTab(tabId: number): Promise<TabRecord | null> {
 export function writeTab(tabId: number, record: TabRecord): void {
   cache.set(tabId, record);
   dirty.add(tabId);
-  flushTimer ??= setTimeout(() => void flush(), 100);
+  if (flushTimer === undefined) flushTimer = setTimeout(() => void flush(), 100);
 }
 
 async function flush(): Promise<void> {

@@ -182,7 +182,7 @@ export class ChannelEngine {
     entries.sort((a, b) => a.seq! - b.seq!);
     for (let e of entries) {
       const loaded = await loadConversation(this.ctx, conversationId);
-      if (!loaded || loaded.rec.status !== 'active') return;
+      if (loaded?.rec.status !== 'active') return;
       if (!e.ciphertext) {
         const plain = await this.ctx.ks.open(e.payload, outboxAad(conversationId, e.messageId));
         const enc = await encryptApplication(loaded.state, plain);

@@ -43,7 +43,7 @@ export function onDirectoryChange(listener: () => void): void {
   changeListeners.add(listener);
 }
 function changed(): void {
-  changeListeners.forEach((l) => l());
+  for (const l of changeListeners) l();
 }
 
 /** Every partner the employee should see, with verification state. */

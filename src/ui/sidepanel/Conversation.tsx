@@ -86,7 +86,7 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
   let lastDay = '';
   return (
     <section aria-label={detail?.title ?? ''} data-testid="conversation">
-      <button onClick={onBack}>← {t('back')}</button>
+      <button type="button" onClick={onBack}>← {t('back')}</button>
       {error && <ErrorNote error={error} />}
       {detail && (
         <>
@@ -104,7 +104,7 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
             <code data-testid="safety-fingerprint">{detail.fingerprint.digits}</code>
             {detail.contact && (
               <p>
-                <button data-testid="sync-members" onClick={() => void send('channel.syncMembers', { conversationId: id }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}>
+                <button type="button" data-testid="sync-members" onClick={() => void send('channel.syncMembers', { conversationId: id }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}>
                   {t('syncMembers')}
                 </button>
               </p>
@@ -123,7 +123,8 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
           <ol class="plain messages" ref={list} aria-live="polite" data-testid="messages">
             {detail.messages.map((m) => {
               const day = dayOf(m.at);
-              const sep = day !== lastDay ? <li class="day muted" role="separator">{day}</li> : null;
+              // A plain list item, so screen readers read the day: a separator's content is presentational (WAI-ARIA 1.2).
+              const sep = day !== lastDay ? <li class="day muted">{day}</li> : null;
               lastDay = day;
               return [sep, <Message key={m.id} m={m} />];
             })}

@@ -43,7 +43,7 @@ function ContactPicker({ partner, onStarted }: { partner: PartnerView; onStarted
         <p>{partner.contacts.length ? t('chooseContact', partner.name) : t('noContacts', partner.name)}</p>
         <div class="row">
           {partner.contacts.map((c) => (
-            <button key={c.id} class="primary" disabled={busy || partner.keyWarning !== null} data-testid={`contact-${c.id}`} onClick={() => void start(c.id)}>
+            <button type="button" key={c.id} class="primary" disabled={busy || partner.keyWarning !== null} data-testid={`contact-${c.id}`} onClick={() => void start(c.id)}>
               {c.name}
             </button>
           ))}
@@ -111,7 +111,7 @@ function SidePanel() {
           <ul class="plain">
             {list.map((c) => (
               <li key={c.id}>
-                <button class="conv" data-testid="conversation-item" onClick={() => setOpen(c.id)}>
+                <button type="button" class="conv" data-testid="conversation-item" onClick={() => setOpen(c.id)}>
                   <strong>{c.title}</strong> {c.unread > 0 && <span class="badge" data-testid="unread">{t('unread', String(c.unread))}</span>}
                   <br />
                   <span class="muted">{new Date(c.lastActivity).toLocaleString()}</span>
