@@ -3,6 +3,7 @@
  * decides which of them apply (src/shared/policy/effective.ts).
  */
 import * as v from 'valibot';
+import { CategorySchema } from '../shared/blocking/categories';
 import { browser } from '../shared/browser';
 import type { UserSettings } from '../shared/policy/effective';
 
@@ -11,7 +12,7 @@ const VERSION = 1;
 
 const Stored = v.object({
   version: v.literal(VERSION),
-  categories: v.optional(v.record(v.picklist(['ads', 'analytics', 'b2b', 'social', 'urlparams']), v.boolean())),
+  categories: v.optional(v.record(CategorySchema, v.boolean())),
   gateway: v.optional(v.pipe(v.string(), v.url())),
   offerNonPartners: v.optional(v.boolean()),
   retentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3650))),

@@ -9,6 +9,7 @@
  * `extension` kinds are accepted only from Kontor's own pages.
  */
 import * as v from 'valibot';
+import { CategorySchema, type Category } from './blocking/categories';
 
 export type Tier = 'content' | 'extension';
 
@@ -59,7 +60,7 @@ export const protocol = {
   'blocking.settings': { tier: 'extension', params: Empty },
   'blocking.setCategory': {
     tier: 'extension',
-    params: v.strictObject({ category: v.picklist(['ads', 'analytics', 'b2b', 'social', 'urlparams']), enabled: v.boolean() }),
+    params: v.strictObject({ category: CategorySchema, enabled: v.boolean() }),
   },
   // --- end blocking ---
   /** UI, when the employee opens the popup: read this tab's public signals (nothing is fetched). */
@@ -162,7 +163,7 @@ export interface ConversationDetail extends ConversationSummary {
 // --- end channel ---
 
 // --- blocking ---
-export type BlockingCategory = 'ads' | 'analytics' | 'b2b' | 'social' | 'urlparams';
+export type BlockingCategory = Category;
 
 /** Blocked requests of one tab's current page, grouped for the popup. */
 export interface BlockingState {

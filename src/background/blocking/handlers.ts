@@ -4,7 +4,7 @@
  */
 import { badgeCount, browser, isFirefox } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
-import { CATEGORIES } from '../../shared/policy/schema';
+import { CATEGORIES } from '../../shared/blocking/categories';
 import { hostMatchesDomain, normalizeDomain } from '../../shared/policy/domain';
 import type { BlockingSettingsView, BlockingState } from '../../shared/protocol';
 import type { Handlers } from '../dispatcher';
