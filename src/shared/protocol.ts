@@ -19,6 +19,12 @@ const Empty = v.strictObject({});
 const DomainParam = v.pipe(v.string(), v.minLength(1), v.maxLength(253));
 const ShortStr = v.pipe(v.string(), v.maxLength(300));
 const ConversationId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/));
+/**
+ * Longest message text, in UTF-16 code units: what the composer may send and what a received
+ * payload may carry. At worst 6 bytes per unit once JSON-escaped (a control character becomes
+ * `\u0001`), so any text this long still fits the 64 KiB payload cap (channel/payload.ts).
+ */
+export const MAX_TEXT_CHARS = 8000;
 const UrlList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLength(20));
 
 export const protocol = {
@@ -46,7 +52,7 @@ export const protocol = {
   'channel.start': { tier: 'extension', params: v.strictObject({ domain: DomainParam, contact: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)) }) },
   'channel.list': { tier: 'extension', params: Empty },
   'channel.view': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
-  'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(8000)) }) },
+  'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT_CHARS)) }) },
   'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   /** Adds new colleagues of the partner contact and removes devices no longer there. */
   'channel.syncMembers': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },

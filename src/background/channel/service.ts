@@ -6,6 +6,8 @@
  */
 import { browser } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
+import type { ChannelPush } from '../../shared/events';
+import { push } from '../../shared/push';
 import { isGatewayUrl, normalizeDomain } from '../../shared/policy/domain';
 import { effectiveSettings } from '../../shared/policy/effective';
 import type { ChannelIdentity } from '../../shared/protocol';
@@ -57,16 +59,16 @@ export async function orgKeyFor(domain: string): Promise<string | null> {
 function broadcast(e: ChannelEvent | { type: 'status' }): void {
   // Only Kontor's own pages receive runtime messages from the background; web pages and
   // content scripts never do (tabs.sendMessage is not used for channel data).
-  void browser.runtime
-    .sendMessage({
-      kontor: 1,
-      event: 'channel',
-      type: e.type,
-      conversationId: 'conversationId' in e ? e.conversationId : null,
-      ...(e.type === 'message' ? { message: messageView(e.message) } : {}),
-      ...(e.type === 'delivery' ? { messageId: e.messageId, state: e.state } : {}),
-    })
-    .catch(() => undefined);
+  push({ kontor: 1, event: 'channel', ...channelPush(e) });
+}
+
+function channelPush(e: ChannelEvent | { type: 'status' }): ChannelPush {
+  switch (e.type) {
+    case 'message': return { type: 'message', conversationId: e.conversationId, message: messageView(e.message) };
+    case 'delivery': return { type: 'delivery', conversationId: e.conversationId, messageId: e.messageId, state: e.state };
+    case 'conversation': case 'warning': return { type: e.type, conversationId: e.conversationId };
+    case 'status': return { type: 'status', conversationId: null };
+  }
 }
 
 async function notify(e: ChannelEvent): Promise<void> {
