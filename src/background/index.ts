@@ -6,6 +6,7 @@
 import { browser, browserName, extensionOrigin, uiLanguage, type Runtime } from '../shared/browser';
 import { effectiveSettings } from '../shared/policy/effective';
 import { KontorError } from '../shared/errors';
+import { push } from '../shared/push';
 import { channelHandlers } from './channel/handlers';
 import { connect as connectChannel } from './channel/service';
 import { blockingHandlers, registerBlocking } from './blocking/handlers';
@@ -14,15 +15,15 @@ import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, 
 import { currentTabState, handleDetect, inspectTab, rebuildIndex, watchNavigation } from './partners/detect';
 import { getPolicy, loadPolicy, onPolicyChange, policySettled, watchPolicy } from './policy';
 import { getUserSettings } from './settings';
+import { restrictSessionAccess, storage } from './storage';
 
 const startedAt = Date.now();
 const MANIFEST_ALARM = 'kontor-manifests';
 const CHANNEL_ALARM = 'kontor-channel';
 
 async function init(): Promise<void> {
-  // Session storage is readable only by extension pages unless widened; keep it that way.
-  const session = browser.storage.session as { setAccessLevel?(o: { accessLevel: string }): Promise<void> };
-  await session.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => undefined);
+  await restrictSessionAccess();
+  await storage.ready();
   await loadPolicy();
   await rebuildIndex();
   // The gateway connection comes up in the background; nothing waits for it.
@@ -69,11 +70,12 @@ const handlers: Handlers = {
   'contact.request': async ({ domain }) => {
     const partner = (await listPartners()).find((p) => p.domain === domain);
     if (!partner) throw new KontorError('not_found', `${domain} is not a partner`);
-    await browser.storage.session.set({ 'contact:pending': { domain, at: Date.now() } });
+    await storage.set('contactPending', { domain, at: Date.now() });
+    push({ kontor: 1, event: 'contact', type: 'pending' });
     return { partner };
   },
   'contact.pending': async () => {
-    const pending = (await browser.storage.session.get('contact:pending'))['contact:pending'] as { domain: string } | undefined;
+    const pending = await storage.get('contactPending');
     const partner = pending ? (await listPartners()).find((p) => p.domain === pending.domain) ?? null : null;
     return { partner };
   },

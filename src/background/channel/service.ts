@@ -17,20 +17,15 @@ import { listPartners } from '../partners/directory';
 import { getCachedManifest, normalizeFingerprint } from '../partners/manifests';
 import { getPolicy } from '../policy';
 import { getUserSettings } from '../settings';
+import { storage, type RecordValue } from '../storage';
 import { lastSync, markSynced, readMeta } from './meta';
 import { messageView } from './views';
 import { ChannelEngine, Keystore, gatewayTransport, loadOrCreateIdentity, openChannelDb, saveCertificate, type ChannelEvent, type Identity } from './index';
 
-const META_KEY = 'channel:meta';
 const KEEPALIVE_MS = 20_000;
 
-interface Meta {
-  gatewayUrl: string;
-  domain: string;
-  orgName: string;
-  /** the own org key, pinned at enrollment from the gateway's signed manifest */
-  orgPublicKey: string;
-}
+/** Where this browser is enrolled (storage/records.ts). */
+type Meta = NonNullable<RecordValue<'channelMeta'>>;
 
 let meta: Meta | undefined;
 let identity: Identity | undefined;
@@ -42,8 +37,8 @@ let keepalive: ReturnType<typeof setInterval> | undefined;
 let db: Awaited<ReturnType<typeof openChannelDb>> | undefined;
 let lastClaim: Set<string> | null = null;
 
-async function loadMeta(): Promise<Meta | undefined> {
-  return (await browser.storage.local.get(META_KEY))[META_KEY] as Meta | undefined;
+function loadMeta(): Promise<Meta | undefined> {
+  return storage.get('channelMeta');
 }
 
 /** The org key an MLS credential must chain to: our own, or the pinned key of a partner. */
@@ -196,7 +191,7 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
   });
   await saveCertificate(db!, certificate);
   meta = { gatewayUrl, domain: manifest.domain, orgName: manifest.orgName, orgPublicKey: manifest.orgPublicKey };
-  await browser.storage.local.set({ [META_KEY]: meta });
+  await storage.set('channelMeta', meta);
   await connect();
   return channelIdentity();
 }
