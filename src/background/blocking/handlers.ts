@@ -70,5 +70,3 @@ export const blockingHandlers: Pick<Handlers, 'blocking.state' | 'blocking.pause
     return settingsView();
   },
 };
-
-export { registerBlocking } from './events';
