@@ -5,7 +5,7 @@
 import { browser } from '../../shared/browser';
 import { feature } from '../feature';
 import { channelHandlers } from './handlers';
-import { connect } from './service';
+import { connect } from './connection';
 
 const CHANNEL_ALARM = 'kontor-channel';
 
