@@ -204,6 +204,8 @@ export interface Discovery {
   partner: boolean;
   /** A page signal pointing at a partner that has not claimed this page: unverified. */
   hint: TabState['hint'];
+  /** Whether the popup may say that a non-partner accepts contact (policy discovery.offerNonPartners). */
+  offer: boolean;
 }
 
 export interface Results {

@@ -19,7 +19,6 @@ export const LIMITS = {
 } as const;
 
 // ---- errors -------------------------------------------------------------------------------
-export const ErrorBody = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
 export type ErrorCode =
   | 'bad_request' | 'not_found' | 'unauthorized' | 'forbidden' | 'too_large' | 'rate_limited'
   | 'conflict' | 'epoch_conflict' | 'invalid_code' | 'revoked' | 'unavailable' | 'internal';
@@ -33,7 +32,6 @@ export const EnrollRequest = v.strictObject({
   proof: SignatureB64,
 });
 export type EnrollRequest = v.InferOutput<typeof EnrollRequest>;
-export const EnrollResponse = v.object({ certificate: Certificate });
 
 /** The enrolling device signs this with its device key, binding the code to the key. */
 export const enrollChallenge = (domain: string, code: string, mlsKey: string): Uint8Array =>

@@ -32,9 +32,15 @@ export async function orgKeyFor(domain: string): Promise<string | null> {
   return cached.manifest.orgPublicKey;
 }
 
+/** This browser's channel database, opened once. */
+export async function channelDb(): Promise<NonNullable<typeof db>> {
+  db ??= await openChannelDb();
+  return db;
+}
+
 /** Opens the identity, and the engine once this browser is enrolled; safe to call any time. */
 export async function openEngine(): Promise<void> {
-  db ??= await openChannelDb();
+  const db = await channelDb();
   const ks = await Keystore.open(db);
   identity = await loadOrCreateIdentity(db, ks);
   meta = await storage.get('channelMeta');
@@ -63,7 +69,7 @@ export async function requireEngine(): Promise<ChannelEngine> {
 
 /** Stores the certificate and where it was issued; the engine opens on the next openEngine. */
 export async function saveEnrollment(certificate: Certificate, next: EnrollmentMeta): Promise<void> {
-  await saveCertificate(db!, certificate);
+  await saveCertificate(await channelDb(), certificate);
   meta = next;
   await storage.set('channelMeta', meta);
 }

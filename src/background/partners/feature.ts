@@ -8,6 +8,7 @@ import { feature } from '../feature';
 import { getPolicy, onPolicyChange, policySettled } from '../policy';
 import { getUserSettings } from '../settings';
 import { currentTabState, handleDetect, inspectTab, rebuildIndex, watchNavigation } from './detect';
+import { gateOffer } from './offer';
 import { acceptNewKey, addPartner, listPartners, onDirectoryChange, refreshDue, refreshPartner, removePartner } from './directory';
 
 const MANIFEST_ALARM = 'kontor-manifests';
@@ -35,7 +36,10 @@ export const partnersFeature = feature({
       if (!p) throw new Error('partner vanished');
       return p;
     },
-    'discovery.inspect': ({ tabId }) => inspectTab(tabId),
+    'discovery.inspect': async ({ tabId }) => {
+      const { discovery } = effectiveSettings(getPolicy().policy, await getUserSettings());
+      return gateOffer(await inspectTab(tabId), discovery.offerNonPartners);
+    },
   },
   init: rebuildIndex,
   register(ready) {

@@ -5,10 +5,9 @@
  * admins (options page, `npm run policy`) learn what went wrong. Never throws; uses no Node
  * API (it runs in the service worker).
  */
-import { formatProblem, repair, type Problem, type ProblemCode } from '../repair';
+import { formatProblem, repair, type Problem } from '../repair';
 import { PolicySchema, type Policy } from './schema';
 
-export type PolicyProblemCode = ProblemCode;
 export type PolicyProblem = Problem;
 
 export interface PolicyValidation {
