@@ -4,7 +4,7 @@
  * field never costs the rest of the record. Every access waits for the migrations first.
  * Pure over `Areas`, so unit tests run it on memory; index.ts binds it to browser.storage.
  */
-import * as v from 'valibot';
+import type * as v from 'valibot';
 import { formatProblem, repair } from '../../shared/repair';
 import type { Areas } from './area';
 import { migrate } from './migrations';
