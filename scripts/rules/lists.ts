@@ -4,13 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
+import { PRIORITY } from '../../src/shared/blocking/priority';
 import { coveredBy, isHostName } from './hosts';
 import type { InputRule } from './merge';
 import { RESOURCE_TYPES } from './schema';
 import type { Problem } from './types';
 
-/** Priority of the allowlist: above every list rule (AdGuard's highest is about 1.1 million). */
-export const ALLOW_PRIORITY = 10_000_000;
+/** Priority of the allowlist: above every list rule (the ladder: src/shared/blocking/priority.ts). */
+export const ALLOW_PRIORITY = PRIORITY.allowlist;
 
 const Text = v.pipe(v.string(), v.minLength(1));
 

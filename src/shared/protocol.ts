@@ -9,6 +9,7 @@
  * `extension` kinds are accepted only from Kontor's own pages.
  */
 import * as v from 'valibot';
+import { CategorySchema, type Category } from './blocking/categories';
 
 export type Tier = 'content' | 'extension';
 
@@ -17,6 +18,12 @@ const TabId = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Empty = v.strictObject({});
 const DomainParam = v.pipe(v.string(), v.minLength(1), v.maxLength(253));
 const ConversationId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/));
+/**
+ * Longest message text, in UTF-16 code units: what the composer may send and what a received
+ * payload may carry. At worst 6 bytes per unit once JSON-escaped (a control character becomes
+ * `\u0001`), so any text this long still fits the 64 KiB payload cap (channel/payload.ts).
+ */
+export const MAX_TEXT_CHARS = 8000;
 
 export const protocol = {
   /** Health and identity of the background, used by every UI on open. */
@@ -43,7 +50,7 @@ export const protocol = {
   'channel.start': { tier: 'extension', params: v.strictObject({ domain: DomainParam, contact: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)) }) },
   'channel.list': { tier: 'extension', params: Empty },
   'channel.view': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
-  'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(8000)) }) },
+  'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT_CHARS)) }) },
   'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   /** Adds new colleagues of the partner contact and removes devices no longer there. */
   'channel.syncMembers': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
@@ -57,7 +64,7 @@ export const protocol = {
   'blocking.settings': { tier: 'extension', params: Empty },
   'blocking.setCategory': {
     tier: 'extension',
-    params: v.strictObject({ category: v.picklist(['ads', 'analytics', 'b2b', 'social', 'urlparams']), enabled: v.boolean() }),
+    params: v.strictObject({ category: CategorySchema, enabled: v.boolean() }),
   },
   // --- end blocking ---
   /** UI, when the employee opens the popup: read this tab's public signals (nothing is fetched). */
@@ -160,7 +167,7 @@ export interface ConversationDetail extends ConversationSummary {
 // --- end channel ---
 
 // --- blocking ---
-export type BlockingCategory = 'ads' | 'analytics' | 'b2b' | 'social' | 'urlparams';
+export type BlockingCategory = Category;
 
 /** Blocked requests of one tab's current page, grouped for the popup. */
 export interface BlockingState {
@@ -195,6 +202,8 @@ export interface Discovery {
   partner: boolean;
   /** A page signal pointing at a partner that has not claimed this page: unverified. */
   hint: TabState['hint'];
+  /** Whether the popup may say that a non-partner accepts contact (policy discovery.offerNonPartners). */
+  offer: boolean;
 }
 
 export interface Results {

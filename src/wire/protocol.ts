@@ -19,7 +19,6 @@ export const LIMITS = {
 } as const;
 
 // ---- errors -------------------------------------------------------------------------------
-export const ErrorBody = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
 export type ErrorCode =
   | 'bad_request' | 'not_found' | 'unauthorized' | 'forbidden' | 'too_large' | 'rate_limited'
   | 'conflict' | 'epoch_conflict' | 'invalid_code' | 'revoked' | 'unavailable' | 'internal';
@@ -35,7 +34,6 @@ export const EnrollRequest = v.strictObject({
   mlsProof: SignatureB64,
 });
 export type EnrollRequest = v.InferOutput<typeof EnrollRequest>;
-export const EnrollResponse = v.object({ certificate: Certificate });
 
 /**
  * What each key the certificate will name signs at enrollment: proof that the enrolling

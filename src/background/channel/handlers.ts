@@ -4,7 +4,10 @@ import type { ConversationDetail, ConversationSummary, PartnerView } from '../..
 import type { Handlers } from '../dispatcher';
 import { listPartners } from '../partners/directory';
 import { readMeta, saveOpenedMeta } from './meta';
-import { channelIdentity, enrollDevice, isConnected, requireEngine, syncMembers } from './service';
+import { requireEngine } from './engine-host';
+import { channelIdentity, enrollDevice } from './enrollment';
+import { isConnected } from './link';
+import { syncMembers } from './members';
 import { messageView, person } from './views';
 
 /**

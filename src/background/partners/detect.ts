@@ -135,7 +135,7 @@ function hintFrom(signals: PageSignals): TabState['hint'] {
  * Runs when the employee opens the popup: reads the tab's public signals once (a
  * `<link rel="kontor">` offer, and hints on profile pages). Nothing is fetched.
  */
-export async function inspectTab(tabId: number): Promise<Discovery> {
+export async function inspectTab(tabId: number): Promise<Omit<Discovery, 'offer'>> {
   const tab = await browser.tabs.get(tabId);
   const url = tab.url ?? '';
   const host = /^https?:/.test(url) ? new URL(url).hostname : '';

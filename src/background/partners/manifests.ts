@@ -4,19 +4,14 @@
  * for a known partner (or when the employee asks about a company): never because a page
  * was visited, except to refresh a known partner's expired cache.
  */
-import { browser } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
-import { fingerprint, MANIFEST_PATH, ManifestError, verifyManifest, type Manifest } from '../../wire/manifest';
+import { fingerprint, MANIFEST_PATH, ManifestError, verifyManifest } from '../../wire/manifest';
+import { storage, type EntryValue } from '../storage';
 
 const MAX_BYTES = 64 * 1024;
-const cacheKey = (domain: string) => `manifest:${domain}`;
 
-export interface CachedManifest {
-  manifest: Manifest;
-  fingerprint: string;
-  fetchedAt: number;
-  expiresAt: number;
-}
+/** A verified manifest as cached (storage/records.ts). */
+export type CachedManifest = EntryValue<'manifest'>;
 
 /** Fingerprints compare without spaces, colons or case: admins paste them in many forms. */
 export function normalizeFingerprint(fp: string): string {
@@ -54,13 +49,13 @@ export async function fetchManifest(domain: string): Promise<CachedManifest> {
 }
 
 export async function getCachedManifest(domain: string): Promise<CachedManifest | undefined> {
-  return (await browser.storage.local.get(cacheKey(domain)))[cacheKey(domain)] as CachedManifest | undefined;
+  return storage.getEntry('manifest', domain);
 }
 
 export async function storeManifest(domain: string, cached: CachedManifest): Promise<void> {
-  await browser.storage.local.set({ [cacheKey(domain)]: cached });
+  await storage.setEntries('manifest', { [domain]: cached });
 }
 
 export async function dropManifest(domain: string): Promise<void> {
-  await browser.storage.local.remove(cacheKey(domain));
+  await storage.removeEntry('manifest', domain);
 }

@@ -39,7 +39,7 @@ function Discover({ tabId }: { tabId: number }) {
   return (
     <div aria-live="polite">
       {result.hint && <p class="card warn" data-testid="hint">{t('hintUnconfirmed', result.hint.name)}</p>}
-      {!result.partner && (
+      {result.offer && (
         <p class="muted" data-testid="discover-result">
           {result.manifestUrl ? t('discoverYes') : t('discoverNo')}
         </p>

@@ -52,12 +52,12 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
   const apply = useCallback(
     (u: ChannelUpdate) => {
       if (u.conversationId !== id) return;
-      if (u.type === 'message' && u.message) {
+      if (u.type === 'message') {
         const m = u.message;
         setDetail((d) => (d && !d.messages.some((x) => x.id === m.id) ? { ...d, messages: [...d.messages, m] } : d));
         if (m.direction === 'in') void send('channel.read', { conversationId: id }).catch(() => undefined);
-      } else if (u.type === 'delivery' && u.messageId && u.state !== undefined) {
-        setDetail((d) => (d ? { ...d, messages: d.messages.map((x) => (x.id === u.messageId ? { ...x, state: u.state ?? x.state } : x)) } : d));
+      } else if (u.type === 'delivery') {
+        setDetail((d) => (d ? { ...d, messages: d.messages.map((x) => (x.id === u.messageId ? { ...x, state: u.state } : x)) } : d));
       }
     },
     [id],

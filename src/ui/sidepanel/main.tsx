@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { browser } from '../../shared/browser';
 import { send } from '../../shared/messaging';
+import { onPush } from '../../shared/push';
 import type { ChannelIdentity, ConversationSummary, PartnerView } from '../../shared/protocol';
 import { mount } from '../components/mount';
 import { ErrorNote } from '../components/ErrorNote';
@@ -15,9 +15,7 @@ function usePendingContact(): PartnerView | null {
   useEffect(() => {
     const load = () => void send('contact.pending', {}).then((r) => setPartner(r.partner), () => undefined);
     load();
-    const onChange = (changes: Record<string, unknown>, area: string) => area === 'session' && 'contact:pending' in changes && load();
-    browser.storage.onChanged.addListener(onChange);
-    return () => browser.storage.onChanged.removeListener(onChange);
+    return onPush((e) => e.event === 'contact' && load());
   }, []);
   return partner;
 }
