@@ -25,6 +25,7 @@ const OPTIONS = {
   'rate-device': 'KONTOR_RATE_DEVICE',
   'rate-peer': 'KONTOR_RATE_PEER',
   'log-level': 'KONTOR_LOG_LEVEL',
+  'max-conns-per-address': 'KONTOR_MAX_CONNS_PER_ADDRESS',
 } as const;
 const REPEATABLE = new Set(['profile', 'resolve']);
 const BOOLEAN = new Set(['insecure-dev']);
@@ -90,6 +91,8 @@ export interface GatewayConfig {
   retentionMs: number;
   ratePerDevice: number;
   ratePerPeer: number;
+  /** open TCP connections per client address; 0: no cap (behind a proxy every client shares its address) */
+  maxConnsPerAddress: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -139,6 +142,7 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     retentionMs: num('retention-days', 14) * 86_400_000,
     ratePerDevice: num('rate-device', 500),
     ratePerPeer: num('rate-peer', 200),
+    maxConnsPerAddress: num('max-conns-per-address', 256),
     logLevel: logLevel as GatewayConfig['logLevel'],
   };
 }

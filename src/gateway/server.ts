@@ -16,6 +16,7 @@ import { Federation } from './federation';
 import { DeviceSockets } from './ws';
 import { OutboxSender } from './outbox';
 import { makeHandler } from './http';
+import { CLAIM_LIMIT, FED_FAILURE_LIMIT, SERVER_LIMITS, limitConnectionsPerAddress } from './limits';
 import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
@@ -37,7 +38,9 @@ export async function startGateway(config: GatewayConfig) {
   const store = openServerStore(config.dataDir);
   const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
   const metrics = new Metrics();
-  const httpServer = createServer();
+  const httpServer = createServer(SERVER_LIMITS);
+  httpServer.maxHeadersCount = 64;
+  limitConnectionsPerAddress(httpServer, config.maxConnsPerAddress);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, () => resolve());
@@ -54,6 +57,8 @@ export async function startGateway(config: GatewayConfig) {
       device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
       peer: new RateLimiter(config.ratePerPeer, config.ratePerPeer * 2),
       enrollFailures: new RateLimiter(ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
+      fedFailures: new RateLimiter(FED_FAILURE_LIMIT.rate, FED_FAILURE_LIMIT.burst),
+      claims: new RateLimiter(CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
     },
     count: {
       http: metrics.counter('kontor_http_requests_total', 'HTTP requests by route and status'),

@@ -17,7 +17,11 @@ import type { RoutedEntry } from './store/types';
 import type { InboxEntry } from '../wire/protocol';
 import type { IncomingMessage } from 'node:http';
 
-const AUTH_TIMEOUT_MS = 10_000;
+/**
+ * An unauthenticated socket is cut (terminate, not a close handshake the client could leave
+ * unanswered for 30 s) this long after it opened, also after a failed attempt.
+ */
+const AUTH_TIMEOUT_MS = 5_000;
 
 /**
  * The push frame for an inbox entry, as the bytes ws sends. A ciphertext is base64 (every way
@@ -107,7 +111,7 @@ export class DeviceSockets {
     const nonce = toBase64Url(randomBytes(24));
     let session: DeviceSession | null = null;
     let authing = false;
-    const timer = setTimeout(() => ws.close(4000, 'authentication timeout'), AUTH_TIMEOUT_MS);
+    const timer = setTimeout(() => ws.terminate(), AUTH_TIMEOUT_MS);
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       clearTimeout(timer);

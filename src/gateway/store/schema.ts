@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** The schema as version 1 created it (kept so migrations start from what is really on disk). */
 export const SCHEMA_V1 = `
@@ -100,5 +100,14 @@ export function migrateV3(db: Database.Database): void {
   }
 }
 
+/**
+ * Version 4: federation nonces on disk. A nonce is kept until its request's timestamp has left
+ * the accepted window, so a request captured and replayed after a restart is still refused.
+ */
+export const MIGRATE_V4 = `
+CREATE TABLE fed_nonces (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX fed_nonces_expiry ON fed_nonces(expires_at);
+`;
+
 /** Migrations by the version they lead to: SQL, or a function for what SQL cannot do. */
-export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3 };
+export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3, 4: MIGRATE_V4 };
