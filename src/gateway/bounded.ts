@@ -7,12 +7,17 @@ export class BoundedMap<K, V> {
   private readonly m = new Map<K, V>();
   constructor(readonly max: number) {}
 
-  get size(): number { return this.m.size; }
+  get size(): number {
+    return this.m.size;
+  }
 
   /** the value, now counted as recently used */
   get(k: K): V | undefined {
     const v = this.m.get(k);
-    if (v !== undefined) { this.m.delete(k); this.m.set(k, v); }
+    if (v !== undefined) {
+      this.m.delete(k);
+      this.m.set(k, v);
+    }
     return v;
   }
 
@@ -24,6 +29,10 @@ export class BoundedMap<K, V> {
     return this;
   }
 
-  delete(k: K): boolean { return this.m.delete(k); }
-  entries(): IterableIterator<[K, V]> { return this.m.entries(); }
+  delete(k: K): boolean {
+    return this.m.delete(k);
+  }
+  entries(): IterableIterator<[K, V]> {
+    return this.m.entries();
+  }
 }

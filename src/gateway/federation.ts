@@ -24,8 +24,15 @@ const TIMEOUT_MS = 10_000;
 
 /** What the headers said, checked; the body and the signature are still to be checked. */
 export interface PendingRequest {
-  from: string; ts: string; nonce: string; digest: string; signature: string;
-  method: string; path: string; source: string; partner: Partner | null;
+  from: string;
+  ts: string;
+  nonce: string;
+  digest: string;
+  signature: string;
+  method: string;
+  path: string;
+  source: string;
+  partner: Partner | null;
 }
 
 export class Federation {
@@ -47,19 +54,31 @@ export class Federation {
     const body = JSON.stringify(payload);
     const bytes = new TextEncoder().encode(body);
     const h = {
-      from: this.gw.config.domain, to: peer, method: 'POST', path,
-      timestamp: String(Date.now()), nonce: toBase64Url(randomBytes(16)), digest: toBase64(await sha256(bytes)),
+      from: this.gw.config.domain,
+      to: peer,
+      method: 'POST',
+      path,
+      timestamp: String(Date.now()),
+      nonce: toBase64Url(randomBytes(16)),
+      digest: toBase64(await sha256(bytes)),
     };
     const signature = await sign(this.gw.orgKey.privateKey, federationSigningString(h));
     const url = m.gatewayUrl + path;
     try {
       const r = await fetchJson(url, {
-        maxBytes: FEDERATION_REPLY_MAX_BYTES, timeoutMs: TIMEOUT_MS, fetch: this.peers.fetcherFor(peer, url),
+        maxBytes: FEDERATION_REPLY_MAX_BYTES,
+        timeoutMs: TIMEOUT_MS,
+        fetch: this.peers.fetcherFor(peer, url),
         init: {
-          method: 'POST', body,
+          method: 'POST',
+          body,
           headers: {
-            'content-type': 'application/json', [FED_HEADER.from]: h.from, [FED_HEADER.timestamp]: h.timestamp,
-            [FED_HEADER.nonce]: h.nonce, [FED_HEADER.digest]: h.digest, [FED_HEADER.signature]: signature,
+            'content-type': 'application/json',
+            [FED_HEADER.from]: h.from,
+            [FED_HEADER.timestamp]: h.timestamp,
+            [FED_HEADER.nonce]: h.nonce,
+            [FED_HEADER.digest]: h.digest,
+            [FED_HEADER.signature]: signature,
           },
         },
       });
@@ -76,15 +95,29 @@ export class Federation {
    * The checks that need only the headers. Throws before the body is read; every refusal
    * counts against the source address's budget of failures.
    */
-  async precheck(headers: Record<string, string | string[] | undefined>, method: string, path: string, source: string): Promise<PendingRequest> {
-    if (this.gw.limits.fedFailures.peek(source) < 1) throw new ApiError('rate_limited', 'too many failed federation requests from this address');
+  async precheck(
+    headers: Record<string, string | string[] | undefined>,
+    method: string,
+    path: string,
+    source: string,
+  ): Promise<PendingRequest> {
+    if (this.gw.limits.fedFailures.peek(source) < 1)
+      throw new ApiError('rate_limited', 'too many failed federation requests from this address');
     return this.charging(source, async () => {
-      const hv = (n: string) => { const x = headers[n]; return typeof x === 'string' ? x : undefined; };
-      const from = hv(FED_HEADER.from), ts = hv(FED_HEADER.timestamp), nonce = hv(FED_HEADER.nonce);
-      const digest = hv(FED_HEADER.digest), signature = hv(FED_HEADER.signature);
+      const hv = (n: string) => {
+        const x = headers[n];
+        return typeof x === 'string' ? x : undefined;
+      };
+      const from = hv(FED_HEADER.from),
+        ts = hv(FED_HEADER.timestamp),
+        nonce = hv(FED_HEADER.nonce);
+      const digest = hv(FED_HEADER.digest),
+        signature = hv(FED_HEADER.signature);
       if (!from || !ts || !nonce || !digest || !signature) throw new ApiError('unauthorized', 'missing federation signature headers');
-      if (from.length > 253 || !this.peers.acceptableName(from)) throw new ApiError('unauthorized', 'bad kontor-from: not a public DNS name');
-      if (!/^\d{1,16}$/.test(ts) || Math.abs(Date.now() - Number(ts)) > CLOCK_WINDOW_MS) throw new ApiError('unauthorized', 'timestamp outside the 5 minute window');
+      if (from.length > 253 || !this.peers.acceptableName(from))
+        throw new ApiError('unauthorized', 'bad kontor-from: not a public DNS name');
+      if (!/^\d{1,16}$/.test(ts) || Math.abs(Date.now() - Number(ts)) > CLOCK_WINDOW_MS)
+        throw new ApiError('unauthorized', 'timestamp outside the 5 minute window');
       if (!/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) throw new ApiError('unauthorized', 'bad nonce');
       if (!/^[A-Za-z0-9+/]{43}=$/.test(digest)) throw new ApiError('unauthorized', 'bad digest');
       if (signature.length > 96) throw new ApiError('unauthorized', 'bad signature');
@@ -101,12 +134,21 @@ export class Federation {
     const { from, partner } = p;
     await this.charging(p.source, async () => {
       if (toBase64(await sha256(body)) !== p.digest) throw new ApiError('unauthorized', 'body digest mismatch');
-      const signed = federationSigningString({ method: p.method, path: p.path, from, to: this.gw.config.domain, timestamp: p.ts, nonce: p.nonce, digest: p.digest });
+      const signed = federationSigningString({
+        method: p.method,
+        path: p.path,
+        from,
+        to: this.gw.config.domain,
+        timestamp: p.ts,
+        nonce: p.nonce,
+        digest: p.digest,
+      });
       let m = await this.manifest(from);
       if (!(await verify(m.orgPublicKey, p.signature, signed))) {
         // the peer may have rotated its key: refetch (at most once per interval) before refusing
         m = await this.manifest(from, true);
-        if (!(await verify(m.orgPublicKey, p.signature, signed))) throw new ApiError('unauthorized', 'federation signature does not verify');
+        if (!(await verify(m.orgPublicKey, p.signature, signed)))
+          throw new ApiError('unauthorized', 'federation signature does not verify');
       }
     });
     if (!this.gw.limits.peer.take(`peer:${from}`)) throw new ApiError('rate_limited', 'too many requests from this peer');
@@ -139,6 +181,10 @@ export class Federation {
 /** A peer's answer checked against its schema, or an 'unavailable' error naming the peer. */
 export function parseReply<S extends v.GenericSchema>(schema: S, json: unknown, peer: string): v.InferOutput<S> {
   const r = v.safeParse(schema, json);
-  if (!r.success) throw new ApiError('unavailable', `${peer} answered with a malformed body: ${v.getDotPath(r.issues[0]) ?? ''} ${r.issues[0].message}`.trim());
+  if (!r.success)
+    throw new ApiError(
+      'unavailable',
+      `${peer} answered with a malformed body: ${v.getDotPath(r.issues[0]) ?? ''} ${r.issues[0].message}`.trim(),
+    );
   return r.output;
 }

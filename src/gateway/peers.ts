@@ -119,7 +119,12 @@ export class PeerDirectory {
     const fetcher = this.fetcherFor(domain, url);
     let body: unknown;
     try {
-      const r = await fetchJson(url, { maxBytes: MANIFEST_MAX_BYTES, timeoutMs: TIMEOUT_MS, fetch: fetcher, init: { headers: { accept: 'application/json' } } });
+      const r = await fetchJson(url, {
+        maxBytes: MANIFEST_MAX_BYTES,
+        timeoutMs: TIMEOUT_MS,
+        fetch: fetcher,
+        init: { headers: { accept: 'application/json' } },
+      });
       if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
       body = r.json;
     } catch (e) {

@@ -28,13 +28,26 @@ export type FedSubmit = v.InferOutput<typeof FedSubmit>;
 
 export const FedItem = v.variant('type', [
   v.strictObject({
-    type: v.literal('deliver'), conversationId: Ident, hub: Domain, seq: Seq,
-    messageId: Ident, kind: v.picklist(['commit', 'welcome', 'application']), epoch: v.pipe(v.number(), v.integer(), v.minValue(0)),
-    sender: DeviceAddress, payload: SendParams.entries.payload, recipients: v.pipe(v.array(Ident), v.maxLength(LIMITS.membersPerConversation)),
+    type: v.literal('deliver'),
+    conversationId: Ident,
+    hub: Domain,
+    seq: Seq,
+    messageId: Ident,
+    kind: v.picklist(['commit', 'welcome', 'application']),
+    epoch: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    sender: DeviceAddress,
+    payload: SendParams.entries.payload,
+    recipients: v.pipe(v.array(Ident), v.maxLength(LIMITS.membersPerConversation)),
   }),
   v.strictObject({
-    type: v.literal('receipt'), conversationId: Ident, hub: Domain, seq: Seq,
-    messageId: Ident, sender: DeviceAddress, status: v.picklist(['partner', 'delivered']), by: v.pipe(v.string(), v.maxLength(320)),
+    type: v.literal('receipt'),
+    conversationId: Ident,
+    hub: Domain,
+    seq: Seq,
+    messageId: Ident,
+    sender: DeviceAddress,
+    status: v.picklist(['partner', 'delivered']),
+    by: v.pipe(v.string(), v.maxLength(320)),
     messageIds: v.pipe(v.array(Ident), v.minLength(1), v.maxLength(1000)),
   }),
 ]);
@@ -56,7 +69,10 @@ export const FedClaimReply = v.object({ devices: v.pipe(v.array(ClaimedKeyPackag
 export const FedErrorReply = v.object({
   error: v.object({
     code: v.pipe(v.string(), v.maxLength(64)),
-    message: v.pipe(v.string(), v.transform((s) => s.slice(0, 200))),
+    message: v.pipe(
+      v.string(),
+      v.transform((s) => s.slice(0, 200)),
+    ),
     currentEpoch: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   }),
 });

@@ -18,7 +18,11 @@ export type FetchFailure = 'network' | 'timeout' | 'too_large' | 'bad_type' | 'n
 
 export class CappedFetchError extends Error {
   override name = 'CappedFetchError';
-  constructor(readonly code: FetchFailure, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: FetchFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -47,7 +51,9 @@ export async function fetchCapped(url: string, o: CappedFetchOptions): Promise<C
     try {
       r = await (o.fetch ?? fetch)(url, { ...o.init, redirect: 'error', signal: abort.signal });
     } catch (e) {
-      throw new CappedFetchError(abort.signal.aborted ? 'timeout' : 'network', `cannot reach ${url}: ${(e as Error).message}`, { cause: e });
+      throw new CappedFetchError(abort.signal.aborted ? 'timeout' : 'network', `cannot reach ${url}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     const declared = Number(r.headers.get('content-length') ?? NaN);
     if (declared > o.maxBytes) {
@@ -79,11 +85,16 @@ async function readCapped(r: Response, max: number, abort: AbortController): Pro
     }
   } catch (e) {
     if (e instanceof CappedFetchError) throw e;
-    throw new CappedFetchError(abort.signal.aborted ? 'timeout' : 'network', `reading the answer failed: ${(e as Error).message}`, { cause: e });
+    throw new CappedFetchError(abort.signal.aborted ? 'timeout' : 'network', `reading the answer failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const out = new Uint8Array(size);
   let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
   return out;
 }
 

@@ -50,16 +50,32 @@ export async function fakePeer(domain: string, o: { manifest?: Partial<Manifest>
   p.url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   p.manifest = async (overrides = {}) => {
     const now = Date.now();
-    return signManifest({
-      type: 'kontor.manifest', version: 1, orgName: domain, domain, gatewayUrl: p.url, orgPublicKey: key.publicKeyB64,
-      contacts: [{ id: 'sales', name: 'Sales' }], profiles: [], issuedAt: new Date(now - 60_000).toISOString(),
-      expiresAt: new Date(now + 86_400_000).toISOString(), ...o.manifest, ...overrides,
-    }, key.privateKey);
+    return signManifest(
+      {
+        type: 'kontor.manifest',
+        version: 1,
+        orgName: domain,
+        domain,
+        gatewayUrl: p.url,
+        orgPublicKey: key.publicKeyB64,
+        contacts: [{ id: 'sales', name: 'Sales' }],
+        profiles: [],
+        issuedAt: new Date(now - 60_000).toISOString(),
+        expiresAt: new Date(now + 86_400_000).toISOString(),
+        ...o.manifest,
+        ...overrides,
+      },
+      key.privateKey,
+    );
   };
   const published = JSON.stringify(await p.manifest());
   routes.set(MANIFEST_PATH, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(published));
   p.on = (path, h) => void routes.set(path, h);
-  p.close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+  p.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return p;
 }
 
@@ -99,31 +115,68 @@ async function keyOf(from: Signer): Promise<CryptoKey> {
   return keys.get(from.dataDir)!;
 }
 
-export interface SignedRequest { body: string; headers: Record<string, string> }
+export interface SignedRequest {
+  body: string;
+  headers: Record<string, string>;
+}
 
 export async function buildSigned(from: Signer, to: string, path: string, payload: unknown): Promise<SignedRequest> {
   const body = JSON.stringify(payload);
-  const h = { method: 'POST', path, from: from.domain, to, timestamp: String(Date.now()), nonce: toBase64Url(randomBytes(16)), digest: toBase64(await sha256(new TextEncoder().encode(body))) };
+  const h = {
+    method: 'POST',
+    path,
+    from: from.domain,
+    to,
+    timestamp: String(Date.now()),
+    nonce: toBase64Url(randomBytes(16)),
+    digest: toBase64(await sha256(new TextEncoder().encode(body))),
+  };
   const signature = await sign(await keyOf(from), federationSigningString(h));
-  return { body, headers: { 'content-type': 'application/json', [FED_HEADER.from]: h.from, [FED_HEADER.timestamp]: h.timestamp, [FED_HEADER.nonce]: h.nonce, [FED_HEADER.digest]: h.digest, [FED_HEADER.signature]: signature } };
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      [FED_HEADER.from]: h.from,
+      [FED_HEADER.timestamp]: h.timestamp,
+      [FED_HEADER.nonce]: h.nonce,
+      [FED_HEADER.digest]: h.digest,
+      [FED_HEADER.signature]: signature,
+    },
+  };
 }
 
 /**
  * POSTs with node:http, optionally from another loopback source address (127.0.0.2...), so a
  * test can play an attacker at one address and a partner at another.
  */
-export function post(url: string, r: SignedRequest, localAddress?: string): Promise<{ status: number; body: any }> {
+/** the parsed answer; tests read `body.error` of refusals (null if the answer was not JSON) */
+export interface Answer {
+  status: number;
+  body: { error: { code: string; message: string } };
+}
+
+export function post(url: string, r: SignedRequest, localAddress?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) }, localAddress, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
-      res.on('end', () => {
-        let body: unknown = null;
-        try { body = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
+    const req = request(
+      url,
+      { method: 'POST', headers: { ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) }, localAddress, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => {
+          let body: unknown = null;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body: body as Answer['body'] });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(r.body);
   });

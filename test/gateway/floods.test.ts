@@ -27,7 +27,10 @@ function closedWithin(s: Socket, within: number): Promise<number> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(Infinity), within);
     s.on('error', () => undefined);
-    s.once('close', () => { clearTimeout(timer); resolve(Date.now() - t0); });
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now() - t0);
+    });
   });
 }
 
@@ -56,7 +59,9 @@ describe('connection floods (finding 7)', () => {
 
   it('cuts a WebSocket that never authenticates and ignores the close handshake', async () => {
     const s = await open('127.0.0.9');
-    s.write(`GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    s.write(
+      `GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     const upgraded = await new Promise<string>((r) => s.once('data', (d: Buffer) => r(d.toString('latin1'))));
     expect(upgraded).toMatch(/^HTTP\/1.1 101/);
     // reads the challenge and whatever follows, never answers anything

@@ -8,7 +8,19 @@ import { BoundedMap } from '../../src/gateway/bounded';
 describe('peer names', () => {
   it('are public DNS names: no IP literals, single labels or localhost', () => {
     for (const ok of ['acme.example', 'gw.globex.de', 'a-b.co']) expect([ok, isPeerName(ok)]).toEqual([ok, true]);
-    for (const bad of ['127.0.0.1', '10.1.2.3', '[::1]', '::1', 'localhost', 'gw.localhost', 'intranet', 'printer.local', 'ACME.example', 'acme.example.', '']) {
+    for (const bad of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '[::1]',
+      '::1',
+      'localhost',
+      'gw.localhost',
+      'intranet',
+      'printer.local',
+      'ACME.example',
+      'acme.example.',
+      '',
+    ]) {
       expect([bad, isPeerName(bad)]).toEqual([bad, false]);
     }
   });
@@ -17,8 +29,24 @@ describe('peer names', () => {
 describe('public addresses', () => {
   it('tells public from loopback, private, link-local, CGNAT, documentation and mapped addresses', () => {
     for (const ok of ['8.8.8.8', '1.1.1.1', '2a00:1450:4001:80b::200e']) expect([ok, isPublicAddress(ok)]).toEqual([ok, true]);
-    for (const bad of ['127.0.0.1', '127.5.5.5', '10.0.0.1', '172.16.3.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0',
-      '192.0.2.1', '224.0.0.1', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', 'not an ip']) {
+    for (const bad of [
+      '127.0.0.1',
+      '127.5.5.5',
+      '10.0.0.1',
+      '172.16.3.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '192.0.2.1',
+      '224.0.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      'not an ip',
+    ]) {
       expect([bad, isPublicAddress(bad)]).toEqual([bad, false]);
     }
   });

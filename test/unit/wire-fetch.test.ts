@@ -32,7 +32,13 @@ beforeAll(async () => {
   const a = server.address();
   base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
 });
-afterAll(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+afterAll(
+  () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+);
 
 describe('fetchCapped / fetchJson', () => {
   it('reads a small JSON answer', async () => {
@@ -46,7 +52,10 @@ describe('fetchCapped / fetchJson', () => {
   });
 
   it('refuses a declared Content-Length over the cap before reading the body', async () => {
-    await expect(fetchCapped(base + '/big?n=150000000&declare', { maxBytes: 64 * 1024 })).rejects.toMatchObject({ code: 'too_large', message: expect.stringMatching(/150000000 bytes/) });
+    await expect(fetchCapped(base + '/big?n=150000000&declare', { maxBytes: 64 * 1024 })).rejects.toMatchObject({
+      code: 'too_large',
+      message: expect.stringMatching(/150000000 bytes/),
+    });
   });
 
   it('refuses redirects, wrong content types and slow servers', async () => {
