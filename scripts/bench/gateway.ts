@@ -32,7 +32,8 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 2_000);
 const CONNS = Number(process.env.BENCH_CONNS ?? 10_000);
 /** node flags for the gateway under test on top of the usual ones (to try a V8 or GC setting) */
 const GW_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const GW_ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn'];
+// 10,000 idle connections come from one loopback address: no per-address cap
+const GW_ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn', '--max-conns-per-address', '0'];
 
 // ---- ceiling: bare ws relay -------------------------------------------------------------
 async function startRelay() {

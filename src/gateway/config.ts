@@ -28,6 +28,7 @@ const OPTIONS = {
   'trust-proxy': 'KONTOR_TRUST_PROXY',
   'metrics-port': 'KONTOR_METRICS_PORT',
   'metrics-host': 'KONTOR_METRICS_HOST',
+  'max-conns-per-address': 'KONTOR_MAX_CONNS_PER_ADDRESS',
 } as const;
 const REPEATABLE = new Set(['profile', 'resolve']);
 const BOOLEAN = new Set(['insecure-dev', 'trust-proxy']);
@@ -93,6 +94,8 @@ export interface GatewayConfig {
   retentionMs: number;
   ratePerDevice: number;
   ratePerPeer: number;
+  /** open TCP connections per client address; 0: no cap (behind a proxy every client shares its address) */
+  maxConnsPerAddress: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** take the client address from the TLS proxy's X-Forwarded-For (client-address.ts) */
   trustProxy: boolean;
@@ -150,6 +153,7 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     retentionMs: num('retention-days', 14) * 86_400_000,
     ratePerDevice: num('rate-device', 500),
     ratePerPeer: num('rate-peer', 200),
+    maxConnsPerAddress: num('max-conns-per-address', 256),
     logLevel: logLevel as GatewayConfig['logLevel'],
     trustProxy: flag('trust-proxy'),
     metricsPort,

@@ -1,11 +1,11 @@
 /** Hub-model delivery: submit to the hub, fan out to gateways, per-device inboxes, receipts. */
 import * as v from 'valibot';
 import type { SendParams, MethodResults } from '../wire/protocol';
-import { LIMITS, SendParams as SendSchema } from '../wire/protocol';
-import { DeviceAddress, Domain, Ident, splitAddress } from '../wire/schemas';
-import { ApiError } from './errors';
+import { splitAddress } from '../wire/schemas';
+import { ApiError, isErrorCode } from './errors';
 import type { Gateway } from './context';
-import type { Federation } from './federation';
+import { parseReply, type Federation } from './federation';
+import { FedErrorReply, FedSubmitReply, type FedSubmit } from '../wire/federation';
 import type { Delivery, OutboxItem, ReceiptItem } from './store/types';
 
 async function assertRoutable(gw: Gateway, addrs: string[] | undefined): Promise<void> {
@@ -34,34 +34,19 @@ export async function submitAsHub(gw: Gateway, sender: string, p: SendParams): P
 export async function send(gw: Gateway, fed: Federation, deviceAddr: string, p: SendParams): Promise<MethodResults['send']> {
   const hub = p.hub ?? gw.config.domain;
   if (hub === gw.config.domain) return submitAsHub(gw, deviceAddr, p);
-  const { status, json } = await fed.request(hub, '/v1/fed/submit', { sender: deviceAddr, params: { ...p, hub } });
-  if (status === 200 && json && typeof json.seq === 'number') {
+  const { status, json } = await fed.request(hub, '/v1/fed/submit', { sender: deviceAddr, params: { ...p, hub } } satisfies FedSubmit);
+  if (status === 200) {
+    const r = parseReply(FedSubmitReply, json, hub);
     gw.count.messages({ kind: p.kind, result: 'forwarded' });
-    return { seq: json.seq, hub, duplicate: Boolean(json.duplicate) };
+    return { seq: r.seq, hub, duplicate: Boolean(r.duplicate) };
   }
-  const err = json?.error;
-  if (err && typeof err.code === 'string' && status >= 400 && status < 500) {
-    throw new ApiError(err.code, `hub ${hub}: ${String(err.message)}`, typeof err.currentEpoch === 'number' ? { currentEpoch: err.currentEpoch } : undefined);
+  const err = v.safeParse(FedErrorReply, json);
+  if (err.success && status >= 400 && status < 500 && isErrorCode(err.output.error.code)) {
+    const { code, message, currentEpoch } = err.output.error;
+    throw new ApiError(code, `hub ${hub}: ${message}`, currentEpoch !== undefined ? { currentEpoch } : undefined);
   }
   throw new ApiError('unavailable', `hub ${hub} answered ${status}`);
 }
-
-// ---- inbound federation ---------------------------------------------------------------
-export const FedSubmit = v.strictObject({ sender: DeviceAddress, params: SendSchema });
-
-const FedItem = v.variant('type', [
-  v.strictObject({
-    type: v.literal('deliver'), conversationId: Ident, hub: Domain, seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
-    messageId: Ident, kind: v.picklist(['commit', 'welcome', 'application']), epoch: v.pipe(v.number(), v.integer(), v.minValue(0)),
-    sender: DeviceAddress, payload: SendSchema.entries.payload, recipients: v.pipe(v.array(Ident), v.maxLength(LIMITS.membersPerConversation)),
-  }),
-  v.strictObject({
-    type: v.literal('receipt'), conversationId: Ident, hub: Domain, seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
-    messageId: Ident, sender: DeviceAddress, status: v.picklist(['partner', 'delivered']), by: v.pipe(v.string(), v.maxLength(320)),
-    messageIds: v.pipe(v.array(Ident), v.minLength(1), v.maxLength(1000)),
-  }),
-]);
-export const FedDeliver = v.strictObject({ items: v.pipe(v.array(FedItem), v.minLength(1), v.maxLength(1000)) });
 
 /** A partner's batch of deliveries and receipts. The peer may only speak for itself. */
 export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxItem[]): Promise<{ stored: number }> {

@@ -1,13 +1,12 @@
 /** HTTP routes: health, manifest, enrollment, federation (metrics have their own listener, server.ts). Every error is JSON `{error:{code,message}}`. */
 import * as v from 'valibot';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LIMITS } from '../wire/protocol';
+import { FedClaim, FedDeliver, FedSubmit, FED_BODY_MAX_BYTES } from '../wire/federation';
 import { MANIFEST_PATH } from '../wire/manifest';
-import { Ident } from '../wire/schemas';
 import { ApiError } from './errors';
 import { currentManifest } from './manifest';
 import { redeem } from './enroll';
-import { FedDeliver, FedSubmit, acceptFromPeer, submitAsHub } from './delivery';
+import { acceptFromPeer, submitAsHub } from './delivery';
 import { claimLocal } from './rpc';
 import { clientAddress } from './client-address';
 import type { Gateway } from './context';
@@ -23,8 +22,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
+        // stop reading; the answer goes out with connection: close (see the error handler)
+        req.removeAllListeners('data');
+        req.pause();
         reject(new ApiError('too_large', `body over ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
@@ -57,7 +58,7 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
   res.end(text);
 }
 
-const FedClaim = v.strictObject({ contact: Ident });
+const FED_PATHS = new Set(['/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim']);
 
 export function makeHandler(gw: Gateway, fed: Federation) {
   const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
@@ -77,8 +78,11 @@ export function makeHandler(gw: Gateway, fed: Federation) {
       return 200;
     }
     if (method === 'POST' && path.startsWith('/v1/fed/')) {
-      const raw = await readBody(req, LIMITS.bodyBytes * 8);
-      const peer = await fed.authenticate(req.headers, method, path, raw);
+      if (!FED_PATHS.has(path)) throw new ApiError('not_found', 'no such federation endpoint');
+      // headers, clock and admission first: nothing is read or fetched for a request that fails them
+      const pending = await fed.precheck(req.headers, method, path, req.socket.remoteAddress ?? '?');
+      const raw = await readBody(req, FED_BODY_MAX_BYTES);
+      const peer = await fed.authenticate(pending, raw);
       const body = parseJson(raw);
       let result: unknown;
       if (path === '/v1/fed/deliver') result = await acceptFromPeer(gw, peer, validate(FedDeliver, body).items as OutboxItem[]);
@@ -107,6 +111,8 @@ export function makeHandler(gw: Gateway, fed: Federation) {
         const err = e instanceof ApiError ? e : new ApiError('internal', 'internal error');
         if (!(e instanceof ApiError)) gw.log.error('request failed', { path: routeLabel(path), error: (e as Error).message });
         gw.count.http({ route: routeLabel(path), status: String(err.status) });
+        // refused before its body was read: close the connection rather than read the rest
+        if (!req.complete) res.setHeader('connection', 'close');
         if (!res.headersSent) send(res, err.status, err.toJSON());
         else res.destroy();
       },

@@ -18,6 +18,7 @@ import { OutboxSender } from './outbox';
 import { makeHandler } from './http';
 import { listenMetrics } from './metrics-server';
 import { every, retentionInterval, retentionSweep, revocationPoll } from './jobs';
+import { CLAIM_LIMIT, FED_FAILURE_LIMIT, SERVER_LIMITS, limitConnectionsPerAddress } from './limits';
 import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
@@ -48,7 +49,9 @@ export async function startGateway(config: GatewayConfig) {
   const metrics = new Metrics();
   // read before any device can connect: revocations after this point reach the poll below
   const revocationCursor = await store.revocationSeq();
-  const httpServer = createServer();
+  const httpServer = createServer(SERVER_LIMITS);
+  httpServer.maxHeadersCount = 64;
+  limitConnectionsPerAddress(httpServer, config.maxConnsPerAddress);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, () => resolve());
@@ -65,6 +68,8 @@ export async function startGateway(config: GatewayConfig) {
       device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
       peer: new RateLimiter(config.ratePerPeer, config.ratePerPeer * 2),
       enrollFailures: new RateLimiter(ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
+      fedFailures: new RateLimiter(FED_FAILURE_LIMIT.rate, FED_FAILURE_LIMIT.burst),
+      claims: new RateLimiter(CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
     },
     count: {
       http: metrics.counter('kontor_http_requests_total', 'HTTP requests by route and status'),

@@ -17,7 +17,11 @@ import type { RoutedEntry } from './store/types';
 import type { InboxEntry } from '../wire/protocol';
 import type { IncomingMessage } from 'node:http';
 
-const AUTH_TIMEOUT_MS = 10_000;
+/**
+ * An unauthenticated socket is cut (terminate, not a close handshake the client could leave
+ * unanswered for 30 s) this long after it opened, also after a failed attempt.
+ */
+const AUTH_TIMEOUT_MS = 5_000;
 /** how long a revoked device's socket may take to answer the close frame before it is cut */
 const REVOKED_CLOSE_GRACE_MS = 300;
 
@@ -129,7 +133,7 @@ export class DeviceSockets {
     const nonce = toBase64Url(randomBytes(24));
     let session: DeviceSession | null = null;
     let authing = false;
-    const timer = setTimeout(() => ws.close(4000, 'authentication timeout'), AUTH_TIMEOUT_MS);
+    const timer = setTimeout(() => ws.terminate(), AUTH_TIMEOUT_MS);
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       clearTimeout(timer);

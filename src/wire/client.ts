@@ -11,6 +11,7 @@
 import * as v from 'valibot';
 import { Certificate, verifyCertificate } from './certificate';
 import { generateKeyPair, sign, type Ed25519KeyPair } from './ed25519';
+import { fetchJson, MANIFEST_MAX_BYTES } from './fetch';
 import { MANIFEST_PATH, verifyManifest, type Manifest, type VerifyManifestOptions } from './manifest';
 import { ChallengeFrame, ReadyFrame, authChallenge, enrollTranscript, type MethodName, type MethodParams, type MethodResults, type PushEvent } from './protocol';
 
@@ -30,9 +31,12 @@ async function errorFrom(r: Response): Promise<KontorError> {
 
 /** Fetches and verifies an org manifest from https://<domain>/.well-known/kontor.json (or a given base URL). */
 export async function fetchManifest(domain: string, opts: VerifyManifestOptions & { baseUrl?: string; fetch?: typeof fetch } = {}): Promise<Manifest> {
-  const r = await (opts.fetch ?? fetch)((opts.baseUrl ?? `https://${domain}`) + MANIFEST_PATH);
-  if (!r.ok) throw await errorFrom(r);
-  return verifyManifest(await r.json(), { ...opts, domain });
+  const r = await fetchJson((opts.baseUrl ?? `https://${domain}`) + MANIFEST_PATH, { maxBytes: MANIFEST_MAX_BYTES, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+  if (r.status !== 200) {
+    const e = r.json as { error?: { code?: string; message?: string } } | null;
+    throw new KontorError(e?.error?.code ?? `http_${r.status}`, e?.error?.message ?? `HTTP ${r.status}`);
+  }
+  return verifyManifest(r.json, { ...opts, domain });
 }
 
 export interface EnrollOptions {

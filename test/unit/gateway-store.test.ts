@@ -147,3 +147,23 @@ describe('SqliteStore schema migration', () => {
     expect(() => new SqliteStore(file)).toThrow(/newer than this gateway/);
   });
 });
+
+describe('SqliteStore federation nonces', () => {
+  let dir = '';
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a nonce until it expires, also from a new connection to the same file', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
+    const file = path.join(dir, 'db.sqlite');
+    const s = new SqliteStore(file);
+    expect(await s.useNonce('peer.example/n1', 1_000, 0)).toBe(true);
+    expect(await s.useNonce('peer.example/n1', 1_000, 10)).toBe(false);
+    s.close();
+    const again = new SqliteStore(file);
+    expect(await again.useNonce('peer.example/n1', 1_000, 20)).toBe(false);
+    // past its expiry the row is pruned on the way, and the table does not keep growing
+    expect(await again.useNonce('peer.example/n2', 5_000, 2_000)).toBe(true);
+    expect(again.db.prepare('SELECT key FROM fed_nonces').all()).toEqual([{ key: 'peer.example/n2' }]);
+    again.close();
+  });
+});

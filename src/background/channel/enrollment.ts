@@ -7,6 +7,7 @@ import { isGatewayUrl, normalizeDomain } from '../../shared/policy/domain';
 import { effectiveSettings } from '../../shared/policy/effective';
 import type { ChannelIdentity } from '../../shared/protocol';
 import { enroll } from '../../wire/client';
+import { fetchJson, MANIFEST_MAX_BYTES } from '../../wire/fetch';
 import { MANIFEST_PATH, verifyManifest } from '../../wire/manifest';
 import { getPolicy } from '../policy';
 import { getUserSettings } from '../settings';
@@ -43,8 +44,9 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
   // The gateway's signed manifest names the org and its key; the certificate must chain to it.
   let manifest;
   try {
-    const r = await fetch(gatewayUrl + MANIFEST_PATH, { credentials: 'omit', cache: 'no-store' });
-    manifest = await verifyManifest(await r.json());
+    const r = await fetchJson(gatewayUrl + MANIFEST_PATH, { maxBytes: MANIFEST_MAX_BYTES, init: { credentials: 'omit', cache: 'no-store' } });
+    if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+    manifest = await verifyManifest(r.json);
   } catch (error) {
     throw new KontorError('unavailable', `no valid Kontor gateway at ${gatewayUrl}`, { cause: error });
   }

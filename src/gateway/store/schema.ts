@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The schema as version 1 created it (kept so migrations start from what is really on disk). */
 export const SCHEMA_V1 = `
@@ -131,5 +131,14 @@ ALTER TABLE log DROP COLUMN epoch;
 /** How enroll_codes stores a code: hex SHA-256 of its text. */
 export const hashEnrollCode = (code: string): string => createHash('sha256').update(code, 'utf8').digest('hex');
 
+/**
+ * Version 5: federation nonces on disk. A nonce is kept until its request's timestamp has left
+ * the accepted window, so a request captured and replayed after a restart is still refused.
+ */
+export const MIGRATE_V5 = `
+CREATE TABLE fed_nonces (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX fed_nonces_expiry ON fed_nonces(expires_at);
+`;
+
 /** Migrations by the version they lead to: SQL, or a function for what SQL cannot do. */
-export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3, 4: migrateV4 };
+export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3, 4: migrateV4, 5: MIGRATE_V5 };

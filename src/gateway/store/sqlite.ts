@@ -255,12 +255,14 @@ export class SqliteStore implements Store {
     const r = this.db.prepare('SELECT SUM(last_resort = 0) AS n, SUM(last_resort = 1) AS lr FROM key_packages WHERE device_id = ?').get(deviceId) as Row;
     return { available: Number(r.n ?? 0), lastResort: Number(r.lr ?? 0) > 0 };
   }
-  claimKeyPackages(deviceIds: string[]) {
+  claimKeyPackages(deviceIds: string[], lastResortOnly: string[] = []) {
+    const spent = new Set(lastResortOnly);
     return this.w.run(() => {
       const out: { deviceId: string; keyPackage: string; lastResort: boolean }[] = [];
       for (const d of deviceIds) {
         // one-time packages first (lowest last_resort), then the last-resort one, which stays
-        const r = this.db.prepare('SELECT id, data, last_resort FROM key_packages WHERE device_id = ? ORDER BY last_resort, id LIMIT 1').get(d) as Row | undefined;
+        const r = this.db.prepare(`SELECT id, data, last_resort FROM key_packages WHERE device_id = ? ${spent.has(d) ? 'AND last_resort = 1' : ''}
+          ORDER BY last_resort, id LIMIT 1`).get(d) as Row | undefined;
         if (!r) continue;
         if (r.last_resort === 0) this.db.prepare('DELETE FROM key_packages WHERE id = ?').run(r.id);
         out.push({ deviceId: d, keyPackage: r.data as string, lastResort: r.last_resort === 1 });
@@ -456,6 +458,14 @@ export class SqliteStore implements Store {
       let deleted = 0;
       for (const c of convs) deleted += del.run({ c, t: olderThan }).changes;
       return { deleted, next: convs.length < 500 ? null : convs.at(-1)! };
+    });
+  }
+
+  useNonce(key: string, expiresAt: number, now: number) {
+    return this.w.run(() => {
+      // a few rows per call keeps the table at the window's size without a timer
+      this.db.prepare('DELETE FROM fed_nonces WHERE key IN (SELECT key FROM fed_nonces WHERE expires_at < ? ORDER BY expires_at LIMIT 16)').run(now);
+      return this.db.prepare('INSERT OR IGNORE INTO fed_nonces (key, expires_at) VALUES (?, ?)').run(key, expiresAt).changes > 0;
     });
   }
 

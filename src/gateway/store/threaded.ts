@@ -16,7 +16,7 @@ const METHODS = [
   'addKeyPackages', 'countKeyPackages', 'claimKeyPackages',
   'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'storeReceipts',
   'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox', 'pruneLog',
-  'getMeta', 'setMeta',
+  'useNonce', 'getMeta', 'setMeta',
 ] as const satisfies readonly StoreMethod[];
 // compile-time check that every Store method is forwarded
 const complete: [Exclude<StoreMethod, (typeof METHODS)[number]>] extends [never] ? true : never = true;

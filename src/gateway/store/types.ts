@@ -88,8 +88,11 @@ export interface Store {
   // key packages
   addKeyPackages(deviceId: string, packages: string[], lastResort?: string): Promise<number>;
   countKeyPackages(deviceId: string): Promise<{ available: number; lastResort: boolean }>;
-  /** one per active device, deleting one-time packages; falls back to the last-resort one */
-  claimKeyPackages(deviceIds: string[]): Promise<{ deviceId: string; keyPackage: string; lastResort: boolean }[]>;
+  /**
+   * one per active device, deleting one-time packages; falls back to the last-resort one.
+   * Devices in `lastResortOnly` (their claim budget is spent) get only their last-resort package.
+   */
+  claimKeyPackages(deviceIds: string[], lastResortOnly?: string[]): Promise<{ deviceId: string; keyPackage: string; lastResort: boolean }[]>;
 
   // delivery
   createConversation(id: string, creator: string, now: number): Promise<boolean>;
@@ -113,6 +116,12 @@ export interface Store {
    * after `afterConv`; returns the rows deleted and where to go on (null when done).
    */
   pruneLog(olderThan: number, afterConv: string): Promise<{ deleted: number; next: string | null }>;
+
+  /**
+   * Records a federation nonce until `expiresAt` (durably, before resolving); false if it was
+   * recorded before. Expired nonces are dropped on the way.
+   */
+  useNonce(key: string, expiresAt: number, now: number): Promise<boolean>;
 
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
