@@ -37,7 +37,8 @@ const handlers: Handlers = {
     language: uiLanguage(),
     startedAt,
   }),
-  'page.detect': (params, ctx) => handleDetect(params, ctx.tabId),
+  // the message's own url is validated but not believed: a content script reports the page it runs in
+  'page.detect': (_params, ctx) => handleDetect(ctx.pageUrl, ctx.tabId),
   'tab.state': ({ tabId }) => currentTabState(tabId),
   'policy.state': async () => {
     const { managed, problems, policy } = await policySettled();

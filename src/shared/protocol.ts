@@ -23,7 +23,10 @@ const UrlList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLeng
 export const protocol = {
   /** Health and identity of the background, used by every UI on open. */
   'app.status': { tier: 'extension', params: Empty },
-  /** Content script (partner pages only): "this page finished loading at URL". */
+  /**
+   * Content script (partner pages only): "this page finished loading". The background judges
+   * the page by the sender's URL as the browser reports it; `url` is validated, not believed.
+   */
   'page.detect': { tier: 'content', params: v.strictObject({ url: HttpUrl }) },
   /** UI: the state Kontor keeps for one tab (what was seen there). */
   'tab.state': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
