@@ -13,14 +13,16 @@ import { CredentialError, checkCredential } from './credentials';
 import { commit, decodeKeyPackage, epochOf, serializeState, deserializeState, MlsOpError } from './mls';
 import { newMessageId } from './payload';
 import {
-  authConfig, b64, explain, loadConversation, memberPeople, pendingAad, personOf, sealBody, sealState, unb64,
+  authConfig, b64, explain, hubEpochOf, loadConversation, memberPeople, outOfSync, pendingAad, personOf, sealBody, sealState, unb64,
   type EngineContext, type MessageBody, type Person,
 } from './context';
 import type { ConversationRecord, MessageRecord } from './db';
 
 export type CommitOp =
   | { kind: 'add'; keyPackages: { keyPackage: string; domain: string }[] }
-  | { kind: 'remove'; addresses: string[] };
+  | { kind: 'remove'; addresses: string[] }
+  /** members that lost sync: each one's leaf is replaced by a fresh key package of the same device */
+  | { kind: 'readd'; keyPackages: { keyPackage: string; domain: string }[] };
 
 export type PendingCommit =
   | { stage: 'commit'; messageId: string; epoch: number; commit: string; welcome: string | null; members: string[]; recipients: string[]; newState: string; op: CommitOp }
@@ -56,13 +58,16 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
   const loaded = await loadConversation(ctx, conversationId);
   if (!loaded) throw new MlsOpError('wrong_group', `no conversation ${conversationId}`);
   const { rec, state, failures } = loaded;
+  // its commit would build on a group the others have left behind
+  if (outOfSync(rec)) throw new MlsOpError('out_of_sync', 'this device lost sync with the conversation; a member must re-add it');
   const current = memberPeople(state);
   const present = new Set(current.map((m) => m.address));
   const rejected: CredentialError[] = [];
   const adding: Person[] = [];
   const add = [];
   const keep: { keyPackage: string; domain: string }[] = [];
-  if (op.kind === 'add') {
+  const readd = new Set<string>();
+  if (op.kind === 'add' || op.kind === 'readd') {
     for (const k of op.keyPackages) {
       let kp;
       try {
@@ -74,7 +79,9 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
       try {
         const cert = await checkCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: ctx.orgKeyFor, now: ctx.now, expectDomain: k.domain });
         const who = personOf(cert);
-        if (present.has(who.address) || adding.some((a) => a.address === who.address)) continue;
+        // add: only newcomers; readd: only members, whose old leaf goes in the same commit
+        if (present.has(who.address) !== (op.kind === 'readd') || adding.some((a) => a.address === who.address)) continue;
+        if (op.kind === 'readd') readd.add(who.address);
         adding.push(who);
         add.push(kp);
         keep.push(k);
@@ -84,9 +91,9 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
       }
     }
   }
-  const removeLeaves = op.kind === 'remove'
-    ? current.filter((m) => !m.self && op.addresses.includes(m.address)).map((m) => m.leafIndex)
-    : [];
+  const removeLeaves = current
+    .filter((m) => !m.self && (op.kind === 'remove' ? op.addresses.includes(m.address) : readd.has(m.address)))
+    .map((m) => m.leafIndex);
   if (!add.length && !removeLeaves.length) return { prepared: false, rejected, adding };
   let out;
   try {
@@ -98,13 +105,14 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
   const pending: PendingCommit = {
     stage: 'commit',
     messageId: newMessageId(),
-    epoch: epochOf(state),
+    // the hub's count, which runs ahead of the group's epoch after a commit nobody could take in
+    epoch: hubEpochOf(rec),
     commit: b64(out.commit),
     welcome: out.welcome ? b64(out.welcome) : null,
     members: after,
     recipients: adding.map((a) => a.address),
     newState: b64(serializeState(out.newState)),
-    op: op.kind === 'add' ? { kind: 'add', keyPackages: keep } : op,
+    op: op.kind === 'remove' ? op : { kind: op.kind, keyPackages: keep },
   };
   await writeConversation(ctx, rec, null, pending);
   return { prepared: true, rejected, adding };
@@ -141,13 +149,16 @@ export async function submitPending(ctx: EngineContext, conversationId: string):
       ...(removed.length ? [{ id: `${p.messageId}.r`, body: { sender: ctx.self, event: { kind: 'removed' as const, who: removed.map(stripPerson) } } }] : []),
     ];
     const next: PendingCommit | null = p.welcome ? { stage: 'welcome', messageId: `${p.messageId}.w`, welcome: p.welcome, recipients: p.recipients } : null;
-    await writeConversation(ctx, { ...rec, lastActivity: ctx.now().getTime() }, newState, next, events);
+    await writeConversation(ctx, { ...rec, lastActivity: ctx.now().getTime(), hubEpoch: p.epoch + 1 }, newState, next, events);
     ctx.emit({ type: 'conversation', conversationId });
     if (!next) return 'done';
     p = next;
   }
+  // at the hub's count: the new member learns it from here (see onWelcome)
+  const current = await ctx.db.get('conversations', conversationId);
+  const epoch = current ? hubEpochOf(current) : epochOf(ctx.cache.get(conversationId)!);
   try {
-    await ctx.transport.send({ conversationId, hub: rec.hub, messageId: p.messageId, kind: 'welcome', epoch: epochOf(ctx.cache.get(conversationId)!), payload: p.welcome, recipients: p.recipients });
+    await ctx.transport.send({ conversationId, hub: rec.hub, messageId: p.messageId, kind: 'welcome', epoch, payload: p.welcome, recipients: p.recipients });
   } catch (e) {
     if (e instanceof TransportError && e.code === 'offline') return 'offline';
     throw e;

@@ -95,6 +95,22 @@ export class ChannelEngine {
     return this.runCommit(conversationId, { kind: 'add', keyPackages });
   }
 
+  /**
+   * Brings back members that lost sync (their side shows the conversation as out of sync):
+   * one commit replaces each device's leaf with a fresh key package of the same device, and
+   * the Welcome lets it rejoin at the new epoch. Key packages are claimed through `via`, the
+   * same targets that added them; only those of `addresses` are used.
+   */
+  async readdDevices(conversationId: string, addresses: string[], via: Target[]): Promise<AddResult> {
+    const want = new Set(addresses);
+    const keyPackages: { keyPackage: string; domain: string }[] = [];
+    for (const t of via) {
+      const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
+      for (const c of claimed) if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`)) keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
+    }
+    return this.runCommit(conversationId, { kind: 'readd', keyPackages });
+  }
+
   /** Removes devices (e.g. revoked ones): they cannot read anything sent afterwards. */
   async removeDevices(conversationId: string, addresses: string[]): Promise<void> {
     await this.runCommit(conversationId, { kind: 'remove', addresses });
