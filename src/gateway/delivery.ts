@@ -36,6 +36,8 @@ export async function send(gw: Gateway, fed: Federation, deviceAddr: string, p: 
   if (hub === gw.config.domain) return submitAsHub(gw, deviceAddr, p);
   const { status, json } = await fed.request(hub, '/v1/fed/submit', { sender: deviceAddr, params: { ...p, hub } });
   if (status === 200 && json && typeof json.seq === 'number') {
+    // the hub took it from this device: the device is in that conversation (see storeDeliveries)
+    await gw.store.addRemoteMember(p.conversationId, hub, splitAddress(deviceAddr).deviceId);
     gw.count.messages({ kind: p.kind, result: 'forwarded' });
     return { seq: json.seq, hub, duplicate: Boolean(json.duplicate) };
   }
@@ -63,6 +65,18 @@ const FedItem = v.variant('type', [
 ]);
 export const FedDeliver = v.strictObject({ items: v.pipe(v.array(FedItem), v.minLength(1), v.maxLength(1000)) });
 
+/**
+ * Whether `peer` may tell a local sender about its message: a conversation hosted here must
+ * have a member of the peer's org; for one hosted elsewhere the sender must be in it as far as
+ * this gateway knows (who else is in it only its members know: the client checks `by`).
+ */
+async function receiptAllowed(gw: Gateway, peer: string, r: ReceiptItem): Promise<boolean> {
+  const sender = splitAddress(r.sender).deviceId;
+  if (r.hub !== gw.config.domain) return gw.store.isRemoteMember(r.conversationId, r.hub, sender);
+  const c = await gw.store.getConversation(r.conversationId);
+  return c !== null && c.members.includes(r.sender) && c.members.some((m) => splitAddress(m).domain === peer);
+}
+
 /** A partner's batch of deliveries and receipts. The peer may only speak for itself. */
 export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxItem[]): Promise<{ stored: number }> {
   const deliveries: Delivery[] = [];
@@ -82,8 +96,19 @@ export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxIte
       receipts.push(r);
     }
   }
+  // no honest hub delivers into a conversation another gateway hosts: refuse the whole batch
+  const convs = [...new Set(deliveries.map((d) => d.conversationId))];
+  const hostedHere = (await Promise.all(convs.map((id) => gw.store.getConversation(id)))).findIndex((c) => c !== null);
+  if (hostedHere >= 0) throw new ApiError('forbidden', `${peer} cannot deliver into ${convs[hostedHere]}, a conversation hosted here`);
+  // a late receipt from a member removed a moment ago is possible: drop it alone, do not refuse the batch
+  const allowed = await Promise.all(receipts.map((r) => receiptAllowed(gw, peer, r)));
+  const accepted = receipts.filter((_, i) => allowed[i]);
+  if (accepted.length < receipts.length) {
+    gw.log.warn('receipts dropped: the peer is not in their conversation', { peer, dropped: receipts.length - accepted.length });
+    gw.count.messages({ kind: 'receipt', result: 'refused' }, receipts.length - accepted.length);
+  }
   const now = Date.now();
-  const stored = [...(await gw.store.storeDeliveries(deliveries, now)), ...(await gw.store.storeReceipts(receipts, now))];
+  const stored = [...(await gw.store.storeDeliveries(deliveries, now)), ...(await gw.store.storeReceipts(accepted, now))];
   gw.push(stored);
   gw.count.messages({ kind: 'inbound', result: 'stored' }, deliveries.length);
   return { stored: stored.length };
