@@ -15,10 +15,30 @@ async function assertRoutable(gw: Gateway, addrs: string[] | undefined): Promise
   }
 }
 
+/**
+ * A partner's commit must leave this org's own people in the conversation as they are (only
+ * revoked devices may go): the hub cannot read a commit, and a partner gateway could otherwise
+ * send one in its device's name that drops every local member from the routing for good.
+ * Kontor's own flows never need more: each side adds and removes the other org's devices.
+ */
+async function assertKeepsLocalMembers(gw: Gateway, p: SendParams): Promise<void> {
+  const c = await gw.store.getConversation(p.conversationId);
+  if (!c) return; // submitToHub answers not_found
+  const local = (addrs: string[]) => new Set(addrs.filter((a) => splitAddress(a).domain === gw.config.domain));
+  const before = local(c.members), after = local(p.members ?? []);
+  for (const a of after) if (!before.has(a)) throw new ApiError('forbidden', `a partner's commit cannot add ${a}`);
+  for (const a of before) {
+    if (after.has(a)) continue;
+    const d = await gw.store.getDevice(splitAddress(a).deviceId);
+    if (d && d.revokedAt === null) throw new ApiError('forbidden', `a partner's commit cannot remove ${a}`);
+  }
+}
+
 /** A device (local or, via federation, remote) submits to a conversation hosted here. */
 export async function submitAsHub(gw: Gateway, sender: string, p: SendParams): Promise<MethodResults['send']> {
   const addrs = p.kind === 'commit' ? p.members : p.recipients;
   if (addrs) await assertRoutable(gw, addrs); // application messages skip a promise per message
+  if (p.kind === 'commit' && splitAddress(sender).domain !== gw.config.domain) await assertKeepsLocalMembers(gw, p);
   const r = await gw.store.submitToHub({
     conversationId: p.conversationId, messageId: p.messageId, sender, kind: p.kind, epoch: p.epoch,
     payload: p.payload, members: p.members, recipients: p.recipients,

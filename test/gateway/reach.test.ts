@@ -73,6 +73,25 @@ describe('a partner gateway reaching where it does not belong', () => {
     expect((await inbox(alice)).filter((e) => e.conversationId === 'gx-1')).toEqual([]);
   });
 
+  it('cannot commit Acme\'s own people out of (or into) an Acme-hosted conversation in its device\'s name', async () => {
+    await alice.client.createConversation('deal-2');
+    await alice.client.send({ conversationId: 'deal-2', messageId: 'e0', kind: 'commit', epoch: 0, payload: b64('commit'), members: [alice.address, gina.address] });
+    const submit = (members: string[], messageId: string) => fedPost(globex, acme, '/v1/fed/submit', {
+      sender: gina.address, params: { conversationId: 'deal-2', messageId, kind: 'commit', epoch: 1, payload: b64('not MLS at all'), members },
+    });
+    expect((await submit([gina.address], 'evil-1')).status).toBe(403);
+    expect((await submit([alice.address, bob.address, gina.address], 'evil-2')).status).toBe(403);
+    // alice still commits at the epoch the refused ones aimed at
+    expect(await alice.client.send({ conversationId: 'deal-2', messageId: 'e1', kind: 'commit', epoch: 1, payload: b64('commit'), members: [alice.address, gina.address] }))
+      .toMatchObject({ seq: 2, duplicate: false });
+    // the hub cannot read commits: garbage that leaves Acme's people in place is taken, and the
+    // members drop it (test/unit/channel/resilience.test.ts)
+    const junk = await fedPost(globex, acme, '/v1/fed/submit', {
+      sender: gina.address, params: { conversationId: 'deal-2', messageId: 'junk', kind: 'commit', epoch: 2, payload: b64('not MLS at all'), members: [alice.address, gina.address] },
+    });
+    expect(junk.status).toBe(200);
+  });
+
   it('forges no receipt for a conversation it is not in; a member\'s real receipt still arrives', async () => {
     const receipt = (over: Record<string, unknown>) => ({
       type: 'receipt', conversationId: 'internal-1', hub: 'acme.example', seq: 2, messageId: 'i1', sender: alice.address,
