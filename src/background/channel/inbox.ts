@@ -43,8 +43,9 @@ export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<v
       ctx.emit({ type: 'warning', conversationId: e.conversationId, error });
       return;
     }
-    // a message of a later epoch: this device missed a step the others took
-    const lost = err instanceof MlsOpError && err.code === 'future_epoch' && rec.status === 'active';
+    // a message of a later epoch: this device missed a step the others took (unless it is
+    // its own commit, accepted by the hub but not yet applied here: flush finishes that one)
+    const lost = err instanceof MlsOpError && err.code === 'future_epoch' && rec.status === 'active' && !rec.pending;
     await report(ctx, {
       ...rec, status: lost ? 'out_of_sync' : rec.status,
       hubEpoch: e.kind === 'commit' ? Math.max(hubEpochOf(rec), e.epoch + 1) : rec.hubEpoch,

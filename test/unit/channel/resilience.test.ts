@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, beforeEach } from 'vitest';
 import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, type Org, type TestDevice } from './hub';
-import { MlsOpError } from '../../../src/background/channel';
+import { MlsOpError, TransportError } from '../../../src/background/channel';
 import { toBase64, utf8 } from '../../../src/wire/bytes';
 import type { InboxEntry } from '../../../src/wire/protocol';
 
@@ -147,6 +147,33 @@ describe('invalid commits and messages (item 10)', () => {
     expect((await status(carol)).status).toBe('removed');
     // every view agrees
     expect((await status(alice)).fingerprint).toEqual((await status(bob)).fingerprint);
+  });
+
+  it('its own commit, accepted by the hub but not yet applied when a later message arrives, does not count as lost sync', async () => {
+    // the hub takes alice's commit, but the answer never reaches her (crash, lost connection)
+    const real = hub.transport.bind(hub);
+    hub.transport = (addr) => {
+      const t = real(addr);
+      return addr !== alice.address ? t : { ...t, send: async (p) => {
+        const r = await t.send(p);
+        if (p.kind === 'commit') throw new TransportError('offline', 'answer lost');
+        return r;
+      } };
+    };
+    await alice.restart();
+    await expect(alice.engine.addMembers(conv, [{ domain: 'acme.example', employee: 'carol' }])).rejects.toMatchObject({ code: 'offline' });
+    hub.transport = real;
+    await syncAll(bob);
+    await bob.engine.sendText(conv, 'sent in the gap');
+    // on reconnect the service syncs first, then flushes what is pending
+    await alice.restart();
+    await alice.engine.sync();
+    expect((await status(alice)).status).toBe('active');
+    await alice.engine.flush();
+    await alice.engine.sendText(conv, 'all caught up');
+    await syncAll(bob, carol);
+    expect(await texts(bob, conv)).toEqual(['sent in the gap', 'all caught up']);
+    expect(await texts(carol, conv)).toEqual(['all caught up']);
   });
 
   it('a Welcome into another group under an existing conversation\'s name does not replace it', async () => {
