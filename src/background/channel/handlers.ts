@@ -5,7 +5,7 @@ import type { Handlers } from '../dispatcher';
 import { listPartners } from '../partners/directory';
 import { readMeta, saveOpenedMeta } from './meta';
 import { channelIdentity, enrollDevice, isConnected, requireEngine, syncMembers } from './service';
-import { messageView, person } from './views';
+import { messageView, person, warningText } from './views';
 
 /**
  * A conversation's title and partner. The contact is known to the side that opened it; the
@@ -29,7 +29,7 @@ async function summary(
     unread: c.unread,
     lastActivity: c.lastActivity,
     status: c.status,
-    warning: c.warning ? String(c.warning) : null,
+    warning: warningText(c.warning),
   };
 }
 
