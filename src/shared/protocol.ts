@@ -52,6 +52,8 @@ export const protocol = {
   'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   /** Adds new colleagues of the partner contact and removes devices no longer there. */
   'channel.syncMembers': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
+  /** Re-adds a member device that lost sync (a fresh key package of the same device, and a Welcome). */
+  'channel.readd': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }) },
   // --- end channel ---
   // --- blocking ---
   /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
@@ -222,6 +224,7 @@ export interface Results {
   'channel.send': ChannelMessageView;
   'channel.read': { read: true };
   'channel.syncMembers': { added: number; removed: number };
+  'channel.readd': { added: number };
   'contact.pending': { partner: PartnerView | null };
   // --- blocking ---
   'blocking.state': BlockingState;

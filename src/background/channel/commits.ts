@@ -20,9 +20,7 @@ import type { ConversationRecord, MessageRecord } from './db';
 
 export type CommitOp =
   | { kind: 'add'; keyPackages: { keyPackage: string; domain: string }[] }
-  | { kind: 'remove'; addresses: string[] }
-  /** members that lost sync: each one's leaf is replaced by a fresh key package of the same device */
-  | { kind: 'readd'; keyPackages: { keyPackage: string; domain: string }[] };
+  | { kind: 'remove'; addresses: string[] };
 
 export type PendingCommit =
   | { stage: 'commit'; messageId: string; epoch: number; commit: string; welcome: string | null; members: string[]; recipients: string[]; newState: string; op: CommitOp }
@@ -66,8 +64,7 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
   const adding: Person[] = [];
   const add = [];
   const keep: { keyPackage: string; domain: string }[] = [];
-  const readd = new Set<string>();
-  if (op.kind === 'add' || op.kind === 'readd') {
+  if (op.kind === 'add') {
     for (const k of op.keyPackages) {
       let kp;
       try {
@@ -79,9 +76,7 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
       try {
         const cert = await checkCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: ctx.orgKeyFor, now: ctx.now, expectDomain: k.domain });
         const who = personOf(cert);
-        // add: only newcomers; readd: only members, whose old leaf goes in the same commit
-        if (present.has(who.address) !== (op.kind === 'readd') || adding.some((a) => a.address === who.address)) continue;
-        if (op.kind === 'readd') readd.add(who.address);
+        if (present.has(who.address) || adding.some((a) => a.address === who.address)) continue;
         adding.push(who);
         add.push(kp);
         keep.push(k);
@@ -91,9 +86,9 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
       }
     }
   }
-  const removeLeaves = current
-    .filter((m) => !m.self && (op.kind === 'remove' ? op.addresses.includes(m.address) : readd.has(m.address)))
-    .map((m) => m.leafIndex);
+  const removeLeaves = op.kind === 'remove'
+    ? current.filter((m) => !m.self && op.addresses.includes(m.address)).map((m) => m.leafIndex)
+    : [];
   if (!add.length && !removeLeaves.length) return { prepared: false, rejected, adding };
   let out;
   try {
@@ -112,7 +107,7 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
     members: after,
     recipients: adding.map((a) => a.address),
     newState: b64(serializeState(out.newState)),
-    op: op.kind === 'remove' ? op : { kind: op.kind, keyPackages: keep },
+    op: op.kind === 'add' ? { kind: 'add', keyPackages: keep } : op,
   };
   await writeConversation(ctx, rec, null, pending);
   return { prepared: true, rejected, adding };

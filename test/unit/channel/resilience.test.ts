@@ -149,6 +149,16 @@ describe('invalid commits and messages (item 10)', () => {
     expect((await status(alice)).fingerprint).toEqual((await status(bob)).fingerprint);
   });
 
+  it('re-adding a device that is still in sync works too: it takes in its removal, then the Welcome', async () => {
+    await alice.engine.readdDevices(conv, [bob.address], [{ domain: 'globex.example', contact: 'sales' }]);
+    await syncAll(bob);
+    expect((await status(bob)).status).toBe('active');
+    await alice.engine.sendText(conv, 'still with us');
+    await syncAll(bob);
+    expect(await texts(bob, conv)).toEqual(['still with us']);
+    expect(warnings(bob)).toEqual([]);
+  });
+
   it('its own commit, accepted by the hub but not yet applied when a later message arrives, does not count as lost sync', async () => {
     // the hub takes alice's commit, but the answer never reaches her (crash, lost connection)
     const real = hub.transport.bind(hub);
