@@ -126,6 +126,8 @@ async function settle(pids: number[]): Promise<void> {
 async function conversation(sender: TestDevice, members: string[], id: string) {
   await sender.client.createConversation(id);
   await sender.client.send({ conversationId: id, messageId: 'c0', kind: 'commit', epoch: 0, payload: PAYLOAD, members });
+  // a partner's gateway takes a hub's messages only for devices the hub welcomed
+  await sender.client.send({ conversationId: id, messageId: 'w0', kind: 'welcome', epoch: 1, payload: PAYLOAD, recipients: members.filter((m) => m !== sender.address) });
 }
 
 /** Receiver side: acknowledges in batches, as a real client would; reports each arrival. */

@@ -28,7 +28,10 @@ export const MAX_TEXT_CHARS = 8000;
 export const protocol = {
   /** Health and identity of the background, used by every UI on open. */
   'app.status': { tier: 'extension', params: Empty },
-  /** Content script (partner pages only): "this page finished loading at URL". */
+  /**
+   * Content script (partner pages only): "this page finished loading". The background judges
+   * the page by the sender's URL as the browser reports it; `url` is validated, not believed.
+   */
   'page.detect': { tier: 'content', params: v.strictObject({ url: HttpUrl }) },
   /** UI: the state Kontor keeps for one tab (what was seen there). */
   'tab.state': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
@@ -54,6 +57,8 @@ export const protocol = {
   'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   /** Adds new colleagues of the partner contact and removes devices no longer there. */
   'channel.syncMembers': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
+  /** Re-adds a member device that lost sync (a fresh key package of the same device, and a Welcome). */
+  'channel.readd': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }) },
   // --- end channel ---
   // --- blocking ---
   /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
@@ -226,6 +231,7 @@ export interface Results {
   'channel.send': ChannelMessageView;
   'channel.read': { read: true };
   'channel.syncMembers': { added: number; removed: number };
+  'channel.readd': { added: number };
   'contact.pending': { partner: PartnerView | null };
   // --- blocking ---
   'blocking.state': BlockingState;

@@ -139,12 +139,20 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen']);
     await expect.poll(() => texts(gina), { timeout: 30_000 }).toContain('Welcome Glen');
 
+    // Alice re-adds Glen's device, as for one that lost sync: it rejoins through the Welcome and reads on
+    const members = (await alice.ask('channel.view', { conversationId })).members;
+    const g = members.find((m) => m.displayName === 'Glen Park')!;
+    expect(await alice.ask('channel.readd', { conversationId, address: `${g.deviceId}@${g.orgDomain}` })).toEqual({ added: 1 });
+    await alice.ask('channel.send', { conversationId, text: 'Glen re-added' });
+    await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen', 'Glen re-added']);
+    await expect.poll(() => texts(gina), { timeout: 30_000 }).toContain('Glen re-added');
+
     // Globex's admin revokes Gina's browser: Alice's side removes it from the group.
     const devices = JSON.parse(await globex.admin(['devices', 'list', '--employee', 'gina', '--json'])) as { deviceId: string }[];
     await globex.admin(['devices', 'revoke', devices[0]!.deviceId]);
     expect(await alice.ask('channel.syncMembers', { conversationId })).toEqual({ added: 0, removed: 1 });
     await alice.ask('channel.send', { conversationId, text: 'After the revocation' });
-    await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen', 'After the revocation']);
+    await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen', 'Glen re-added', 'After the revocation']);
     await new Promise((r) => setTimeout(r, 2000));
     expect(await texts(gina)).not.toContain('After the revocation');
     // Everyone still in the conversation sees who left.

@@ -78,6 +78,8 @@ describe('foundation (Chromium)', () => {
     expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     expect(await send({ kind: 'page.detect' })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/' } })).toEqual({ ok: true, result: { partner: true } });
+    // the page is judged by the URL the browser reports for the sender, not by the message's claim
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.example.org/' } })).toEqual({ ok: true, result: { partner: true } });
     // An extra field is refused too: content-script payloads are validated strictly.
     expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/', keys: 'x' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     await page.close();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startGateway, type GatewayHandle } from './helpers';
+import { startPartners, type GatewayHandle } from './helpers';
 import { waitFor } from '../support/poll';
 import { enroll, fetchManifest, KontorClient } from '../../src/wire/client';
 import {
@@ -44,11 +44,7 @@ async function device(gw: GatewayHandle, employee: string, name: string): Promis
 const textsOf = async (d: Dev, conv: string) => (await d.engine.messages(conv)).filter((m) => m.payload).map((m) => m.payload!.text);
 
 beforeAll(async () => {
-  [acme, globex] = await Promise.all([startGateway({ domain: 'acme.example' }), startGateway({ domain: 'globex.example' })]);
-  acme.setPeers({ 'globex.example': globex.url });
-  globex.setPeers({ 'acme.example': acme.url });
-  await acme.admin(['partners', 'admit', 'globex.example']);
-  await globex.admin(['partners', 'admit', 'acme.example']);
+  [acme, globex] = await startPartners('acme.example', 'globex.example');
   await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina', '--member', 'glen']);
   for (const g of [acme, globex]) orgKeys.set(g.domain, (await fetchManifest(g.domain, { baseUrl: g.url })).orgPublicKey);
 });

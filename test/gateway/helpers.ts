@@ -173,3 +173,13 @@ export async function newDevice(gw: GatewayHandle, employee: string, name: strin
 
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
 export const unb64 = (s: string) => Buffer.from(s, 'base64').toString();
+
+/** Two gateways on loopback that know and admit each other as partners. */
+export async function startPartners(a: string, b: string): Promise<[GatewayHandle, GatewayHandle]> {
+  const [x, y] = await Promise.all([startGateway({ domain: a }), startGateway({ domain: b })]);
+  x.setPeers({ [b]: y.url });
+  y.setPeers({ [a]: x.url });
+  await x.admin(['partners', 'admit', b]);
+  await y.admin(['partners', 'admit', a]);
+  return [x, y];
+}

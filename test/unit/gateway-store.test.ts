@@ -33,6 +33,27 @@ describe('SqliteStore hub log', () => {
     s.close();
   });
 
+  it('takes a partner hub\'s deliveries only for its own conversations and only for devices it welcomed', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
+    const s = new SqliteStore(path.join(dir, 'db.sqlite'));
+    await Promise.all([s.addDevice(device('alice')), s.addDevice(device('bob')), s.addDevice(device('carol'))]);
+    await s.createConversation('c', A, 1);
+    const g = { hub: 'globex.example', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA' };
+    // into a conversation hosted here: nothing, whatever the kind
+    for (const kind of ['welcome', 'commit', 'application'] as const) {
+      expect(await s.storeDeliveries([{ ...g, conversationId: 'c', seq: 1, messageId: `x-${kind}`, kind, recipients: ['bob'] }], 2)).toEqual([]);
+    }
+    // globex's own conversation: before a Welcome nobody, after it bob only (carol was never welcomed)
+    expect(await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 1, messageId: 'g1', kind: 'commit', recipients: ['bob', 'carol'] }], 3)).toEqual([]);
+    expect(await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 2, messageId: 'g2', kind: 'welcome', recipients: ['bob'] }], 3)).toHaveLength(1);
+    const got = await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 3, messageId: 'g3', kind: 'application', recipients: ['bob', 'carol'] }], 4);
+    expect(got.map((r) => r.deviceId)).toEqual(['bob']);
+    // another hub using the same conversation id reaches nobody through bob's membership
+    expect(await s.storeDeliveries([{ ...g, hub: 'initech.example', conversationId: 'x', seq: 4, messageId: 'i4', kind: 'application', recipients: ['bob'] }], 4)).toEqual([]);
+    expect((await s.fetchInbox('carol', 0, 10))).toEqual([]);
+    s.close();
+  });
+
   it('groups an acknowledgement into one receipt per sender and conversation, as aggregateReceipts does', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
     const s = new SqliteStore(path.join(dir, 'db.sqlite'));
@@ -47,6 +68,7 @@ describe('SqliteStore hub log', () => {
     await s.submitToHub({ ...app('a2'), conversationId: 'd' }, HUB, 3);
     await s.submitToHub({ ...app('k1'), sender: C }, HUB, 3);
     await s.submitToHub(app('a3'), HUB, 3);
+    await s.addRemoteMember('x', 'globex.example', 'bob');
     await s.storeDeliveries([{ conversationId: 'x', hub: 'globex.example', seq: 9, messageId: 'g9', kind: 'application', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] }], 4);
     await s.storeReceipts([{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'x', sender: B, status: 'delivered', by: C, messageIds: ['x'] }], 4);
     const entries = await s.fetchInbox('bob', 0, 100);
@@ -82,11 +104,11 @@ describe('SqliteStore schema migration', () => {
     log.run(1, 'c0', A, 'commit', 0);
     log.run(2, 'm1', A, 'application', 1);
     const inbox = db.prepare(`INSERT INTO inbox (device_id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at, dedupe)
-      VALUES ('bob', ?, 'c', ?, ?, ?, 1, ?, 'AAAA', 1, ?)`);
-    inbox.run('commit', HUB, 1, 'c0', A, `m/${HUB}/c/1/bob`);
-    inbox.run('application', HUB, 2, 'm1', A, `m/${HUB}/c/2/bob`);
-    inbox.run('application', 'globex.example', 7, 'g7', `gina@globex.example`, `m/globex.example/x/7/bob`);
-    inbox.run('application', 'globex.example', 8, 'g8', `gina@globex.example`, `m/globex.example/x/8/bob`);
+      VALUES ('bob', ?, ?, ?, ?, ?, 1, ?, 'AAAA', 1, ?)`);
+    inbox.run('commit', 'c', HUB, 1, 'c0', A, `m/${HUB}/c/1/bob`);
+    inbox.run('application', 'c', HUB, 2, 'm1', A, `m/${HUB}/c/2/bob`);
+    inbox.run('application', 'x', 'globex.example', 7, 'g7', `gina@globex.example`, `m/globex.example/x/7/bob`);
+    inbox.run('application', 'x', 'globex.example', 8, 'g8', `gina@globex.example`, `m/globex.example/x/8/bob`);
     // the device acknowledged the newest entry: its id (4) must never be handed out again
     db.prepare('DELETE FROM inbox WHERE id = 4').run();
     db.close();
@@ -105,6 +127,8 @@ describe('SqliteStore schema migration', () => {
     const ids = (await s.fetchInbox('bob', 3, 10)).map((e) => e.id);
     expect(ids).toHaveLength(1);
     expect(ids[0]).toBeGreaterThan(4);
+    // bob's waiting entries made him a member of globex's conversation x (schema 4), not of c as globex's
+    expect([await s.isRemoteMember('x', 'globex.example', 'bob'), await s.isRemoteMember('c', HUB, 'bob')]).toEqual([true, false]);
     // a partner gateway repeating a delivery stored before the migration is still refused
     const again = { conversationId: 'x', hub: 'globex.example', seq: 7, messageId: 'g7', kind: 'application' as const, epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] };
     expect(await s.storeDeliveries([again], 6)).toEqual([]);

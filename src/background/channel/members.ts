@@ -24,6 +24,20 @@ export async function syncMembers(conversationId: string, partnerDomain: string,
   return { added: added.length, removed: stale.length };
 }
 
+/**
+ * Re-adds one member device (see ChannelEngine.readdDevices): partner devices through the
+ * contact the conversation was opened with, own colleagues through their employee id.
+ */
+export async function readdMember(conversationId: string, address: string, partnerDomain: string, contact: string): Promise<{ added: number }> {
+  const e = await requireEngine();
+  if (!isConnected()) throw new KontorError('unavailable', 'not connected to your company gateway');
+  const m = (await e.conversation(conversationId))?.members.find((x) => x.address === address && !x.self);
+  if (!m) throw new KontorError('not_found', 'no such member in this conversation');
+  const via = m.orgDomain === partnerDomain ? { domain: partnerDomain, contact } : { domain: m.orgDomain, employee: m.employeeId };
+  const { added } = await e.readdDevices(conversationId, [address], [via]);
+  return { added: added.length };
+}
+
 /** On (re)connect: membership sync for the conversations this browser opened, at most every 10 minutes. */
 export async function syncDue(): Promise<void> {
   const { engine } = engineState();

@@ -21,7 +21,7 @@ export const CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as con
 
 export class MlsOpError extends Error {
   override name = 'MlsOpError';
-  constructor(readonly code: 'decode' | 'not_member' | 'stale_epoch' | 'future_epoch' | 'wrong_group' | 'no_key_package', message: string, options?: { cause?: unknown }) {
+  constructor(readonly code: 'decode' | 'not_member' | 'stale_epoch' | 'future_epoch' | 'wrong_group' | 'no_key_package' | 'wrong_hub' | 'out_of_sync', message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }
@@ -131,6 +131,13 @@ export async function joinFromWelcome(welcomeBytes: Uint8Array, ownKeyPackageSec
   if (m.wireformat !== 'mls_welcome') throw new MlsOpError('decode', 'not a welcome');
   const { publicPackage, privatePackage } = unpackKeyPackage(ownKeyPackageSecret);
   return joinGroup(m.welcome, publicPackage, privatePackage, emptyPskIndex, await suite(), undefined, undefined, config);
+}
+
+/** Whether a state belongs to the group Kontor names `conversationId` (group id = its UTF-8 bytes). */
+export function isGroup(state: ClientState, conversationId: string): boolean {
+  const want = new TextEncoder().encode(conversationId);
+  const have = state.groupContext.groupId;
+  return have.length === want.length && have.every((b, i) => b === want[i]);
 }
 
 export async function encryptApplication(state: ClientState, plaintext: Uint8Array): Promise<{ newState: ClientState; message: Uint8Array; generation: number }> {

@@ -15,7 +15,8 @@ const MANIFEST_ALARM = 'kontor-manifests';
 
 export const partnersFeature = feature({
   handlers: {
-    'page.detect': (params, ctx) => handleDetect(params, ctx.tabId),
+    // the message's own url is validated but not believed: a content script reports the page it runs in
+    'page.detect': (_params, ctx) => handleDetect(ctx.pageUrl, ctx.tabId),
     'tab.state': ({ tabId }) => currentTabState(tabId),
     'partners.list': async () => {
       const settings = effectiveSettings(getPolicy().policy, await getUserSettings());

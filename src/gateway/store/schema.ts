@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** The schema as version 1 created it (kept so migrations start from what is really on disk). */
 export const SCHEMA_V1 = `
@@ -140,5 +140,20 @@ CREATE TABLE fed_nonces (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITH
 CREATE INDEX fed_nonces_expiry ON fed_nonces(expires_at);
 `;
 
+/**
+ * Version 6: which local devices belong to which conversation hosted by another gateway, as
+ * far as this gateway has seen: a Welcome that hub delivered to the device, or the device's
+ * own sends forwarded to it. A partner's hub delivers commits and messages only to these
+ * (issue 14, item 8). Filled from what the inbox still holds, so conversations whose entries
+ * are waiting keep flowing after the upgrade.
+ */
+export const MIGRATE_V6 = `
+CREATE TABLE remote_members (
+  conv_id TEXT NOT NULL, hub TEXT NOT NULL, device_id TEXT NOT NULL,
+  PRIMARY KEY (conv_id, hub, device_id)) WITHOUT ROWID;
+INSERT OR IGNORE INTO remote_members SELECT conv_id, hub, device_id FROM inbox
+  WHERE kind != 'receipt' AND conv_id NOT IN (SELECT id FROM conversations);
+`;
+
 /** Migrations by the version they lead to: SQL, or a function for what SQL cannot do. */
-export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3, 4: migrateV4, 5: MIGRATE_V5 };
+export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3, 4: migrateV4, 5: MIGRATE_V5, 6: MIGRATE_V6 };

@@ -102,6 +102,8 @@ export class SqliteStore implements Store {
       lastSeq: p('SELECT MAX(seq) AS seq FROM log WHERE conv_id = ?'),
       convCommit: p('UPDATE conversations SET epoch = ?, members = ? WHERE id = ?'),
       activeDevice: p('SELECT 1 FROM devices WHERE device_id = ? AND revoked_at IS NULL'),
+      addRemote: p('INSERT OR IGNORE INTO remote_members (conv_id, hub, device_id) VALUES (?,?,?)'),
+      isRemote: p('SELECT 1 FROM remote_members WHERE conv_id = ? AND hub = ? AND device_id = ?'),
       insOutbox: p('INSERT INTO outbox (peer, item, created_at) VALUES (?,?,?)'),
       peekOutbox: p('SELECT id, peer, item FROM outbox WHERE peer = ? AND id > ? ORDER BY id LIMIT ?'),
       delOutbox: p('DELETE FROM outbox WHERE id = ?'),
@@ -394,7 +396,31 @@ export class SqliteStore implements Store {
     return out;
   }
   storeDeliveries(items: Delivery[], now: number) {
-    return this.w.run(() => this.insertDeliveries(items, now));
+    return this.w.run(() => {
+      const allowed: Delivery[] = [];
+      for (const d of items) {
+        // a conversation hosted here is ordered here only
+        if (this.stmt('conv').get(d.conversationId)) continue;
+        let recipients: string[];
+        if (d.kind === 'welcome') {
+          recipients = d.recipients.filter((dev) => this.isActive(dev, now));
+          for (const dev of recipients) this.stmt('addRemote').run(d.conversationId, d.hub, dev);
+        } else {
+          // e.g. the commit that adds a device, which reaches it before its Welcome: it cannot use it anyway
+          recipients = d.recipients.filter((dev) => this.stmt('isRemote').get(d.conversationId, d.hub, dev) !== undefined);
+        }
+        if (recipients.length) allowed.push(recipients.length === d.recipients.length ? d : { ...d, recipients });
+      }
+      return this.insertDeliveries(allowed, now);
+    });
+  }
+  async addRemoteMember(conversationId: string, hub: string, deviceId: string) {
+    // a read first: the common case (already known) then costs no write
+    if (this.stmt('isRemote').get(conversationId, hub, deviceId)) return;
+    await this.w.run(() => this.stmt('addRemote').run(conversationId, hub, deviceId));
+  }
+  async isRemoteMember(conversationId: string, hub: string, deviceId: string) {
+    return this.stmt('isRemote').get(conversationId, hub, deviceId) !== undefined;
   }
   storeReceipts(items: ReceiptItem[], now: number) {
     return this.w.run(() => {

@@ -14,7 +14,7 @@ const METHODS = [
   'upsertContact', 'setContactMembers', 'removeContact', 'listContacts', 'getContact',
   'setPartner', 'getPartner', 'listPartners', 'removePartner',
   'addKeyPackages', 'countKeyPackages', 'claimKeyPackages',
-  'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'storeReceipts',
+  'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'addRemoteMember', 'isRemoteMember', 'storeReceipts',
   'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox', 'pruneLog',
   'useNonce', 'getMeta', 'setMeta',
 ] as const satisfies readonly StoreMethod[];

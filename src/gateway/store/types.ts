@@ -98,7 +98,14 @@ export interface Store {
   createConversation(id: string, creator: string, now: number): Promise<boolean>;
   getConversation(id: string): Promise<Conversation | null>;
   submitToHub(s: HubSubmission, hubDomain: string, now: number): Promise<HubResult>;
+  /**
+   * Stores a partner hub's deliveries. Nothing for a conversation hosted here; a Welcome makes
+   * its recipients members of the hub's conversation, anything else reaches members only.
+   */
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]>;
+  /** a local device takes part in a conversation hosted by another gateway (see storeDeliveries) */
+  addRemoteMember(conversationId: string, hub: string, deviceId: string): Promise<void>;
+  isRemoteMember(conversationId: string, hub: string, deviceId: string): Promise<boolean>;
   storeReceipts(items: ReceiptItem[], now: number): Promise<RoutedEntry[]>;
   fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]>;
   /** deletes acknowledged entries and returns what their receipts need */

@@ -95,6 +95,9 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
             <p class={detail.verified ? 'ok' : 'warn'} data-testid="conversation-verified" data-verified={String(detail.verified)}>
               {t(detail.verified ? 'conversationVerified' : 'conversationUnverified')}
             </p>
+            {(detail.status === 'out_of_sync' || detail.status === 'broken') && (
+              <p role="alert" class="error" data-testid="conversation-out-of-sync">{t('conversationOutOfSync')}</p>
+            )}
             {detail.warning && (
               <p role="alert" class="error" data-testid="conversation-warning">
                 {t('conversationWarning', detail.warning)}
@@ -115,6 +118,14 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
                 {detail.members.map((m) => (
                   <li key={m.deviceId + m.orgDomain}>
                     {m.displayName} · {m.orgDomain} {m.verified ? '✓' : '⚠'}
+                    {detail.contact && !m.self && (
+                      <button
+                        data-testid="readd-member" aria-label={t('readdMemberLabel', m.displayName)} title={t('readdMemberLabel', m.displayName)}
+                        onClick={() => void send('channel.readd', { conversationId: id, address: `${m.deviceId}@${m.orgDomain}` }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}
+                      >
+                        {t('readdMember')}
+                      </button>
+                    )}
                   </li>
                 ))}
               </ul>
