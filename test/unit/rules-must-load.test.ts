@@ -67,33 +67,46 @@ describe('must-load embeds in the compiled rules', () => {
     for (const k of ['consent', 'payments', 'captcha', 'fonts', 'cdn', 'sso']) expect(allowKinds, k).toContain(k);
   });
 
-  it.each(mustLoadKinds)('no list blocks a must-load %s host, for any request type', (kind) => {
-    for (const { host, service } of mustLoad.hosts.filter((h) => h.kind === kind)) {
-      for (const type of TYPES) expect(blockedBy(`https://${host}/embed/v2.js?id=1`, type), `${service}: ${type} ${host}`).toBeUndefined();
-    }
-  }, SLOW);
+  it.each(mustLoadKinds)(
+    'no list blocks a must-load %s host, for any request type',
+    (kind) => {
+      for (const { host, service } of mustLoad.hosts.filter((h) => h.kind === kind)) {
+        for (const type of TYPES)
+          expect(blockedBy(`https://${host}/embed/v2.js?id=1`, type), `${service}: ${type} ${host}`).toBeUndefined();
+      }
+    },
+    SLOW,
+  );
 
-  it.each(allowKinds)('no list blocks an allowlisted %s host, for any request type', (kind) => {
-    for (const e of allow.entries.filter((x) => x.kind === kind)) {
-      for (const h of e.hosts)
-        for (const type of TYPES) expect(blockedBy(`https://${h}/embed/v2.js`, type), `${e.service}: ${type} ${h}`).toBeUndefined();
-    }
-  }, SLOW);
+  it.each(allowKinds)(
+    'no list blocks an allowlisted %s host, for any request type',
+    (kind) => {
+      for (const e of allow.entries.filter((x) => x.kind === kind)) {
+        for (const h of e.hosts)
+          for (const type of TYPES) expect(blockedBy(`https://${h}/embed/v2.js`, type), `${e.service}: ${type} ${h}`).toBeUndefined();
+      }
+    },
+    SLOW,
+  );
 
-  it('still blocks tracking paths and tracking hosts next to the embeds', () => {
-    for (const [url, type] of [
-      ['https://i1.vivocha.com/a/acme/api/vvct.gif?ev=pageview', 'image'],
-      ['https://api-iam.intercom.io/messenger/web/metrics', 'xmlhttprequest'],
-      ['https://widget.intercom.io/messenger/web/page_view_events', 'xmlhttprequest'],
-      ['https://va.tawk.to/log', 'xmlhttprequest'],
-      ['https://analytics.zdassets.com/x', 'xmlhttprequest'],
-      ['https://distillery.wistia.com/x', 'ping'],
-      ['https://event.api.drift.com/track', 'xmlhttprequest'],
-      ['https://munchkin.marketo.net/munchkin.js', 'script'],
-      ['https://collector-pxabc.px-cdn.net/api/v2/collector', 'xmlhttprequest'],
-    ] as const)
-      expect(blockedBy(url, type), url).toBeDefined();
-  }, SLOW);
+  it(
+    'still blocks tracking paths and tracking hosts next to the embeds',
+    () => {
+      for (const [url, type] of [
+        ['https://i1.vivocha.com/a/acme/api/vvct.gif?ev=pageview', 'image'],
+        ['https://api-iam.intercom.io/messenger/web/metrics', 'xmlhttprequest'],
+        ['https://widget.intercom.io/messenger/web/page_view_events', 'xmlhttprequest'],
+        ['https://va.tawk.to/log', 'xmlhttprequest'],
+        ['https://analytics.zdassets.com/x', 'xmlhttprequest'],
+        ['https://distillery.wistia.com/x', 'ping'],
+        ['https://event.api.drift.com/track', 'xmlhttprequest'],
+        ['https://munchkin.marketo.net/munchkin.js', 'script'],
+        ['https://collector-pxabc.px-cdn.net/api/v2/collector', 'xmlhttprequest'],
+      ] as const)
+        expect(blockedBy(url, type), url).toBeDefined();
+    },
+    SLOW,
+  );
 
   it('keeps the B2B list whole: a chat whose host carries company identification stays blocked, and no must-load host sits under a B2B domain unless the vendor keeps it', () => {
     for (const url of [
