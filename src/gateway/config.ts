@@ -25,6 +25,7 @@ const OPTIONS = {
   'rate-device': 'KONTOR_RATE_DEVICE',
   'rate-peer': 'KONTOR_RATE_PEER',
   'log-level': 'KONTOR_LOG_LEVEL',
+  database: 'KONTOR_DATABASE_URL',
 } as const;
 const REPEATABLE = new Set(['profile', 'resolve']);
 const BOOLEAN = new Set(['insecure-dev']);
@@ -91,6 +92,8 @@ export interface GatewayConfig {
   ratePerDevice: number;
   ratePerPeer: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** postgres://… for several instances on one PostgreSQL; null: SQLite in dataDir */
+  databaseUrl: string | null;
 }
 
 export function loadConfig(opts: Record<string, string | string[] | boolean>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -123,6 +126,8 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
   const insecure = get('insecure-dev');
   const logLevel = get('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('--log-level must be debug|info|warn|error');
+  const databaseUrl = get('database') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('--database must be a postgres:// URL');
   return {
     domain,
     dataDir: path.resolve(get('data') ?? path.join('data', domain)),
@@ -140,5 +145,6 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     ratePerDevice: num('rate-device', 500),
     ratePerPeer: num('rate-peer', 200),
     logLevel: logLevel as GatewayConfig['logLevel'],
+    databaseUrl,
   };
 }

@@ -8,6 +8,7 @@ import { Metrics } from './metrics';
 import { RateLimiter } from './ratelimit';
 import { SqliteStore } from './store/sqlite';
 import { openThreadedStore } from './store/threaded';
+import { PgStore } from './store/pg';
 import type { Store } from './store/types';
 import { loadOrCreateOrgKey } from './identity';
 import { fingerprint } from '../wire/manifest';
@@ -26,15 +27,21 @@ export function openStore(dataDir: string): SqliteStore {
   return new SqliteStore(path.join(dataDir, DB_FILE));
 }
 
-/** The server's store: SQLite on a worker thread, so commits do not stall the event loop. */
-function openServerStore(dataDir: string): Store {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return openThreadedStore(path.join(dataDir, DB_FILE));
+/** The admin commands' store: the gateway's PostgreSQL when given, else its SQLite file. */
+export async function openAdminStore(dataDir: string, databaseUrl: string | null): Promise<Store> {
+  return databaseUrl ? PgStore.open(databaseUrl, 1) : openStore(dataDir);
+}
+
+/** The server's store: PostgreSQL, or SQLite on a worker thread so commits do not stall the event loop. */
+function openServerStore(config: GatewayConfig): Promise<Store> {
+  if (config.databaseUrl) return PgStore.open(config.databaseUrl);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  return Promise.resolve(openThreadedStore(path.join(config.dataDir, DB_FILE)));
 }
 
 export async function startGateway(config: GatewayConfig) {
   const log = new Logger(config.logLevel, { domain: config.domain });
-  const store = openServerStore(config.dataDir);
+  const store = await openServerStore(config);
   const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
   const metrics = new Metrics();
   const httpServer = createServer();

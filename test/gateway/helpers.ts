@@ -124,7 +124,8 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
   Object.assign(h, {
     domain: o.domain, dataDir, logs: [],
     admin: (args: string[]) => new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [...GATEWAY_NODE_FLAGS, gatewayMain, ...args, '--data', dataDir], { cwd: ROOT }, (err, stdout, stderr) => {
+      // the same environment as the server (KONTOR_DATABASE_URL: the same PostgreSQL)
+      execFile(process.execPath, [...GATEWAY_NODE_FLAGS, gatewayMain, ...args, '--data', dataDir], { cwd: ROOT, env: { ...process.env, ...o.env } }, (err, stdout, stderr) => {
         if (err) reject(new Error(`admin ${args.join(' ')} failed: ${stderr || err.message}`));
         else resolve(stdout);
       });

@@ -1,0 +1,139 @@
+/**
+ * The PostgreSQL store's delivery half: the hub log, inboxes and acknowledgements.
+ *
+ * A conversation's row is read FOR UPDATE, so its messages get their positions one after
+ * another even when several instances accept them at once. Inbox rows are numbered per
+ * device from inbox_heads (see pg-schema.ts), heads locked in device order to keep
+ * deadlocks rare (pg-batch.ts retries the ones that happen).
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { InboxEntry } from '../../wire/protocol';
+import { splitAddress } from '../../wire/schemas';
+import type { PgWriteBatcher } from './pg-batch';
+import { byDomain, routeSubmission } from './route';
+import { toEntry } from './rows';
+import type { AckResult, AckedGroup, Delivery, HubResult, HubSubmission, ReceiptItem, RoutedEntry } from './types';
+
+type Row = Record<string, unknown>;
+
+/**
+ * Numbers and stores one inbox row for each active device among $1; rows whose dedupe key
+ * ($12, followed by the device id when $13) was stored before are skipped. Returns device_id, id.
+ */
+const INSERT_INBOX = `
+WITH h AS (
+  INSERT INTO inbox_heads AS ih (device_id, last_id)
+  SELECT device_id, 1 FROM devices WHERE device_id = ANY($1::text[]) AND revoked_at IS NULL ORDER BY device_id
+  ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + 1
+  RETURNING device_id, last_id)
+INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, receipt_status, receipt_by, receipt_ids, created_at, dedupe)
+SELECT h.device_id, h.last_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $15,
+  CASE WHEN $12::text IS NULL THEN NULL WHEN $13::boolean THEN $12 || h.device_id ELSE $12 END
+FROM h ORDER BY h.device_id
+ON CONFLICT (dedupe) WHERE dedupe IS NOT NULL DO NOTHING
+RETURNING device_id, id`;
+
+export class PgDelivery {
+  constructor(private readonly pool: Pool, private readonly w: PgWriteBatcher) {}
+
+  submitToHub(s: HubSubmission, hub: string, now: number): Promise<HubResult> {
+    return this.w.run(async (x): Promise<HubResult> => {
+      const c = (await x.query('SELECT epoch, members, next_seq FROM conversations WHERE id = $1 FOR UPDATE', [s.conversationId])).rows[0] as Row | undefined;
+      if (!c) return { ok: false, code: 'not_found', message: 'unknown conversation' };
+      const epoch = c.epoch as number;
+      const routed = routeSubmission(s, { epoch, members: c.members as string[] });
+      // a retry is answered as before even if the conversation moved on since (e.g. a commit's epoch)
+      if (!Array.isArray(routed)) return (await this.prior(x, s)) ?? routed;
+      const seq = c.next_seq as number;
+      const commit = s.kind === 'commit';
+      // the log insert refuses a retry (UNIQUE (conv_id, message_id)); only then does the position advance
+      const moved = await x.query(`WITH l AS (INSERT INTO log (conv_id, seq, message_id, sender, kind, epoch, created_at)
+          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING seq)
+        UPDATE conversations SET next_seq = $2 + 1, epoch = CASE WHEN $8 THEN epoch + 1 ELSE epoch END,
+          members = COALESCE($9::jsonb, members) WHERE id = $1 AND EXISTS (SELECT 1 FROM l)`,
+      [s.conversationId, seq, s.messageId, s.sender, s.kind, s.epoch, now, commit, commit ? JSON.stringify([...new Set(s.members)]) : null]);
+      if (moved.rowCount === 0) {
+        const prior = await this.prior(x, s);
+        if (!prior) throw new Error(`log position ${seq} of ${s.conversationId} already taken`);
+        return prior;
+      }
+      const d: Delivery = { conversationId: s.conversationId, hub, seq, messageId: s.messageId, kind: s.kind, epoch: s.epoch, sender: s.sender, payload: s.payload, recipients: [] };
+      const domains = byDomain(routed, splitAddress);
+      // no dedupe keys: the log insert above already refused a retry of this message
+      const local = await this.insertDelivery(x, { ...d, recipients: domains.get(hub) ?? [] }, now, false);
+      domains.delete(hub);
+      if (domains.size) {
+        const peers = [...domains.keys()];
+        await x.query('INSERT INTO outbox (peer, item, created_at) SELECT unnest($1::text[]), unnest($2::text[]), $3',
+          [peers, peers.map((p) => JSON.stringify({ type: 'deliver', ...d, recipients: domains.get(p) })), now]);
+      }
+      return { ok: true, seq, duplicate: false, local, remotePeers: [...domains.keys()] };
+    });
+  }
+
+  /** The answer for a message id already in the log: a duplicate of the same sender, else a conflict. */
+  private async prior(x: PoolClient, s: HubSubmission): Promise<HubResult | null> {
+    const prior = (await x.query('SELECT seq, sender FROM log WHERE conv_id = $1 AND message_id = $2', [s.conversationId, s.messageId])).rows[0] as Row | undefined;
+    if (!prior) return null;
+    if (prior.sender !== s.sender) return { ok: false, code: 'conflict', message: 'message id already used by another sender' };
+    return { ok: true, seq: prior.seq as number, duplicate: true, local: [], remotePeers: [] };
+  }
+
+  private async insertDelivery(x: PoolClient, d: Delivery, now: number, dedupe: boolean): Promise<RoutedEntry[]> {
+    if (!d.recipients.length) return [];
+    const rows = (await x.query(INSERT_INBOX, [d.recipients, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
+      Buffer.from(d.payload, 'base64'), null, null, dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/` : null, true, null, now])).rows as Row[];
+    return rows.map((r) => ({ deviceId: r.device_id as string, entry: {
+      id: r.id as number, kind: d.kind, conversationId: d.conversationId, hub: d.hub, seq: d.seq,
+      messageId: d.messageId, epoch: d.epoch, sender: d.sender, payload: d.payload, receivedAt: now,
+    } }));
+  }
+
+  storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]> {
+    return this.w.run(async (x) => {
+      const out: RoutedEntry[] = [];
+      for (const d of items) out.push(...(await this.insertDelivery(x, d, now, true)));
+      return out;
+    });
+  }
+
+  storeReceipts(items: ReceiptItem[], now: number): Promise<RoutedEntry[]> {
+    return this.w.run(async (x) => {
+      const out: RoutedEntry[] = [];
+      for (const i of items) {
+        const dev = splitAddress(i.sender).deviceId;
+        const rows = (await x.query(INSERT_INBOX, [[dev], 'receipt', i.conversationId, i.hub, i.seq, i.messageId, 0, i.sender, null,
+          i.status, i.by, `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`, false, JSON.stringify(i.messageIds), now])).rows as Row[];
+        for (const r of rows) {
+          out.push({ deviceId: dev, entry: {
+            id: r.id as number, kind: 'receipt', conversationId: i.conversationId, hub: i.hub, seq: i.seq, messageId: i.messageId,
+            epoch: 0, sender: i.sender, receipt: { status: i.status, by: i.by, messageIds: i.messageIds }, receivedAt: now,
+          } });
+        }
+      }
+      return out;
+    });
+  }
+
+  async fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]> {
+    return (await this.pool.query('SELECT * FROM inbox WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3', [deviceId, after, limit])).rows.map(toEntry);
+  }
+
+  /** One DELETE … RETURNING: the receipts owed are grouped from exactly the rows this call removed. */
+  ackInbox(deviceId: string, ids: number[]): Promise<AckResult> {
+    return this.w.run(async (x): Promise<AckResult> => {
+      const rows = (await x.query(`DELETE FROM inbox WHERE device_id = $1 AND id = ANY($2::bigint[])
+        RETURNING kind, conv_id, hub, sender, seq, message_id`, [deviceId, ids])).rows as Row[];
+      const groups = new Map<string, AckedGroup>();
+      const msgs = rows.filter((r) => r.kind !== 'receipt').sort((a, b) => (a.seq as number) - (b.seq as number));
+      for (const r of msgs) {
+        const k = `${r.sender as string}\n${r.hub as string}\n${r.conv_id as string}`;
+        const g = groups.get(k);
+        // ascending seq: the last one seen is the group's newest
+        if (g) { g.messageIds.push(r.message_id as string); g.seq = r.seq as number; g.messageId = r.message_id as string; }
+        else groups.set(k, { conversationId: r.conv_id as string, hub: r.hub as string, sender: r.sender as string, seq: r.seq as number, messageId: r.message_id as string, messageIds: [r.message_id as string] });
+      }
+      return { acked: rows.length, delivered: [...groups.values()] };
+    });
+  }
+}

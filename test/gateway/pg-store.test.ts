@@ -1,0 +1,103 @@
+/**
+ * What only the PostgreSQL store must hold: several instances (stores) writing one database at
+ * the same time, migrations racing at start-up, and durability set on every connection.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { PgStore } from '../../src/gateway/store/pg';
+import { PG_SCHEMA_VERSION } from '../../src/gateway/store/pg-schema';
+import { device } from '../unit/gateway-fixtures';
+import { startPostgres, type PostgresHandle } from './services';
+
+const HUB = 'acme.example';
+const A = `alice@${HUB}`, B = `bob@${HUB}`, C = `carol@${HUB}`;
+
+let server: PostgresHandle;
+let n = 0;
+async function freshDb(): Promise<string> {
+  const name = `pgstore_${++n}`;
+  const c = new pg.Client({ connectionString: server.url });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  return server.url.replace(/\/postgres$/, `/${name}`);
+}
+
+beforeAll(async () => { server = await startPostgres(); }, 60_000);
+afterAll(async () => server?.destroy());
+
+describe('PgStore with several instances', () => {
+  it('instances starting together migrate once; a newer schema is refused', async () => {
+    const url = await freshDb();
+    const stores = await Promise.all([PgStore.open(url), PgStore.open(url), PgStore.open(url)]);
+    const r = await stores[0]!.pool.query('SELECT version FROM kontor_schema');
+    expect(r.rows).toEqual([{ version: PG_SCHEMA_VERSION }]);
+    await stores[0]!.pool.query('UPDATE kontor_schema SET version = version + 1');
+    await expect(PgStore.open(url)).rejects.toThrow(/newer than this gateway/);
+    for (const s of stores) s.close();
+  });
+
+  it('commits synchronously on every connection, even where the database default is off', async () => {
+    const url = await freshDb();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`ALTER DATABASE ${url.split('/').pop()} SET synchronous_commit = off`);
+    await c.end();
+    const s = await PgStore.open(url);
+    const got = await Promise.all([1, 2, 3].map(() => s.pool.query('SHOW synchronous_commit')));
+    expect(got.map((g) => g.rows[0].synchronous_commit)).toEqual(['on', 'on', 'on']);
+    s.close();
+  });
+
+  it('three instances writing one conversation at once give gapless positions, and every inbox in log order', async () => {
+    const url = await freshDb();
+    const stores = await Promise.all([PgStore.open(url), PgStore.open(url), PgStore.open(url)]);
+    const [s0] = stores as [PgStore, PgStore, PgStore];
+    await Promise.all(['alice', 'bob', 'carol'].map((d) => s0.addDevice(device(d))));
+    await s0.createConversation('c', A, 1);
+    await s0.submitToHub({ conversationId: 'c', messageId: 'c0', sender: A, kind: 'commit', epoch: 0, payload: 'AAAA', members: [A, B, C] }, HUB, 2);
+    // 3 instances x 100 messages, all in flight together, plus partner deliveries to bob in between
+    const sends = stores.flatMap((s, i) => Array.from({ length: 100 }, (_, k) =>
+      s.submitToHub({ conversationId: 'c', messageId: `m${i}-${k}`, sender: k % 2 ? A : C, kind: 'application', epoch: 1, payload: 'AAAA' }, HUB, 3)));
+    const partner = stores.map((s, i) => s.storeDeliveries([{ conversationId: 'x', hub: 'globex.example', seq: i + 1, messageId: `g${i}`,
+      kind: 'application', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] }], 3));
+    const results = await Promise.all(sends);
+    await Promise.all(partner);
+    const seqs = results.map((r) => (r.ok ? r.seq : -1)).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 300 }, (_, i) => i + 2));
+    for (const dev of ['bob', 'alice', 'carol']) {
+      const inbox = await stores[2]!.fetchInbox(dev, 0, 1000);
+      const ids = inbox.map((e) => e.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      // ids increase with the log position: a device paging by id never sees a later message before an earlier one
+      const conv = inbox.filter((e) => e.conversationId === 'c').map((e) => e.seq);
+      expect(conv).toEqual([...conv].sort((a, b) => a - b));
+    }
+    expect((await s0.fetchInbox('bob', 0, 1000)).length).toBe(301 + 3);
+    for (const s of stores) s.close();
+  });
+
+  it('an inbox id drawn by an open transaction is never overtaken by a later commit', async () => {
+    const url = await freshDb();
+    const s = await PgStore.open(url);
+    await s.addDevice(device('bob'));
+    const d = (seq: number) => ({ conversationId: 'x', hub: 'globex.example', seq, messageId: `g${seq}`, kind: 'application' as const,
+      epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] });
+    await s.storeDeliveries([d(1)], 1);
+    // another instance's transaction takes bob's next id and stays open
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query('BEGIN');
+    await other.query(`UPDATE inbox_heads SET last_id = last_id + 1 WHERE device_id = 'bob'`);
+    const later = s.storeDeliveries([d(2)], 2);
+    await new Promise((r) => setTimeout(r, 300));
+    // bob pages now: only the first entry, nothing he could skip over later
+    expect((await s.fetchInbox('bob', 0, 10)).map((e) => e.seq)).toEqual([1]);
+    await other.query('COMMIT');
+    await other.end();
+    expect(await later).toHaveLength(1);
+    const all = await s.fetchInbox('bob', 0, 10);
+    expect(all.map((e) => [e.id, e.seq])).toEqual([[1, 1], [3, 2]]);
+    s.close();
+  });
+});
