@@ -1,0 +1,229 @@
+/**
+ * The Store contract: one suite, run unchanged against SQLite (a temp file) and PostgreSQL (a
+ * throwaway server from services.ts, one fresh database per test).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { SqliteStore } from '../../src/gateway/store/sqlite';
+import { PgStore } from '../../src/gateway/store/pg';
+import type { Delivery, Store } from '../../src/gateway/store/types';
+import { aggregateReceipts } from '../../src/gateway/delivery';
+import { device } from '../unit/gateway-fixtures';
+import { startPostgres, type PostgresHandle } from './services';
+
+const HUB = 'acme.example';
+const A = `alice@${HUB}`, B = `bob@${HUB}`, C = `carol@${HUB}`;
+const app = (messageId: string, payload = 'AAAA') => ({ conversationId: 'c', messageId, sender: A, kind: 'application' as const, epoch: 1, payload });
+const partnerMsg = (seq: number, recipients = ['bob']): Delivery => ({
+  conversationId: 'x', hub: 'globex.example', seq, messageId: `g${seq}`, kind: 'application', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients,
+});
+
+interface Backend { name: string; setup(): Promise<void>; open(): Promise<Store>; teardown(): Promise<void> }
+
+let dir = '';
+const sqlite: Backend = {
+  name: 'SQLite',
+  async setup() { /* nothing shared */ },
+  async open() {
+    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
+    return new SqliteStore(path.join(dir, 'db.sqlite'));
+  },
+  async teardown() { /* per test */ },
+};
+
+let server: PostgresHandle | null = null;
+let dbCount = 0;
+const postgres: Backend = {
+  name: 'PostgreSQL',
+  async setup() { server = await startPostgres(); },
+  async open() {
+    const name = `contract_${++dbCount}`;
+    const admin = new pg.Client({ connectionString: server!.url });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    return PgStore.open(server!.url.replace(/\/postgres$/, `/${name}`));
+  },
+  async teardown() { await server?.destroy(); },
+};
+
+describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
+  let s: Store;
+  beforeAll(() => backend.setup(), 60_000);
+  afterAll(() => backend.teardown());
+  afterEach(() => {
+    s?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = '';
+  });
+  const open = async (devices: string[] = []) => {
+    s = await backend.open();
+    await Promise.all(devices.map((d) => s.addDevice(device(d))));
+    return s;
+  };
+
+  it('keeps log positions gapless when a neighbouring write in the same batch fails', async () => {
+    await open(['alice', 'bob']);
+    await s.createConversation('c', A, 1);
+    expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 2)).toMatchObject({ ok: true, seq: 1 });
+    // one batch: a submission, a failing write (duplicate device), another submission
+    const [m1, dup, m2] = await Promise.allSettled([s.submitToHub(app('m1'), HUB, 3), s.addDevice(device('bob')), s.submitToHub(app('m2'), HUB, 3)]);
+    expect(dup.status).toBe('rejected');
+    expect(m1).toMatchObject({ status: 'fulfilled', value: { ok: true, seq: 2, duplicate: false } });
+    expect(m2).toMatchObject({ status: 'fulfilled', value: { ok: true, seq: 3, duplicate: false } });
+    expect(await s.submitToHub(app('m3'), HUB, 4)).toMatchObject({ ok: true, seq: 4 });
+    expect(await s.submitToHub(app('m1'), HUB, 5)).toMatchObject({ ok: true, seq: 2, duplicate: true });
+    expect((await s.fetchInbox('bob', 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('groups an acknowledgement into one receipt per sender and conversation, as aggregateReceipts does', async () => {
+    await open(['alice', 'bob', 'carol']);
+    for (const conv of ['c', 'd']) {
+      await s.createConversation(conv, A, 1);
+      await s.submitToHub({ ...app('c0'), conversationId: conv, kind: 'commit', epoch: 0, members: [A, B, C] }, HUB, 2);
+    }
+    await s.submitToHub(app('a1'), HUB, 3);
+    await s.submitToHub({ ...app('a2'), conversationId: 'd' }, HUB, 3);
+    await s.submitToHub({ ...app('k1'), sender: C }, HUB, 3);
+    await s.submitToHub(app('a3'), HUB, 3);
+    await s.storeDeliveries([partnerMsg(9)], 4);
+    await s.storeReceipts([{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'x', sender: B, status: 'delivered', by: C, messageIds: ['x'] }], 4);
+    const entries = await s.fetchInbox('bob', 0, 100);
+    expect(entries).toHaveLength(8);
+    const ids = entries.map((e) => e.id).reverse();
+    const { acked, delivered } = await s.ackInbox('bob', [...ids, 999_999]);
+    expect(acked).toBe(8);
+    const expected = aggregateReceipts(entries.filter((e) => e.kind !== 'receipt'), 'delivered', B).map(({ status: _, by: __, ...g }) => g);
+    const key = (g: { sender: string; conversationId: string }) => `${g.sender} ${g.conversationId}`;
+    expect([...delivered].sort((x, y) => key(x).localeCompare(key(y)))).toEqual([...expected].sort((x, y) => key(x).localeCompare(key(y))));
+    expect(delivered.find((g) => g.sender === A && g.conversationId === 'c')).toEqual({ conversationId: 'c', hub: HUB, sender: A, seq: 4, messageId: 'a3', messageIds: ['c0', 'a1', 'a3'] });
+    expect(await s.fetchInbox('bob', 0, 100)).toEqual([]);
+    expect(await s.ackInbox('bob', ids)).toEqual({ acked: 0, delivered: [] });
+  });
+
+  it('answers hub refusals: unknown conversation, non-member, stale commit, ahead epoch, reused id', async () => {
+    await open(['alice', 'bob', 'carol']);
+    expect(await s.submitToHub(app('m'), HUB, 1)).toMatchObject({ ok: false, code: 'not_found' });
+    expect(await s.createConversation('c', A, 1)).toBe(true);
+    expect(await s.createConversation('c', B, 1)).toBe(false);
+    expect(await s.getConversation('c')).toEqual({ id: 'c', epoch: 0, members: [A], createdBy: A });
+    expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B, B] }, HUB, 2)).toMatchObject({ ok: true, seq: 1 });
+    expect(await s.getConversation('c')).toMatchObject({ epoch: 1, members: [A, B] });
+    expect(await s.submitToHub({ ...app('x'), sender: C }, HUB, 3)).toMatchObject({ ok: false, code: 'forbidden' });
+    expect(await s.submitToHub({ ...app('c1'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 3)).toMatchObject({ ok: false, code: 'epoch_conflict', currentEpoch: 1 });
+    expect(await s.submitToHub({ ...app('y'), epoch: 5 }, HUB, 3)).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(await s.submitToHub({ ...app('c0'), sender: B }, HUB, 3)).toMatchObject({ ok: false, code: 'conflict' });
+    // a retried commit is answered as before although the epoch moved on
+    expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 4)).toMatchObject({ ok: true, seq: 1, duplicate: true });
+    const w = await s.submitToHub({ ...app('w'), kind: 'welcome', recipients: [B] }, HUB, 5);
+    expect(w).toMatchObject({ ok: true, seq: 2, remotePeers: [] });
+    expect(w.ok && w.local.map((l) => l.deviceId)).toEqual(['bob']);
+  });
+
+  it('routes remote members to the outbox, once per peer, and drains it by id', async () => {
+    await open(['alice', 'bob']);
+    const G = 'gina@globex.example', I = 'ivan@initech.example';
+    await s.createConversation('c', A, 1);
+    const r = await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B, G, I] }, HUB, 2);
+    expect(r.ok && [...r.remotePeers].sort()).toEqual(['globex.example', 'initech.example']);
+    expect(r.ok && r.local.map((l) => [l.deviceId, l.entry.messageId])).toEqual([['bob', 'c0']]);
+    await s.enqueueOutbox([{ peer: 'globex.example', item: { type: 'receipt', conversationId: 'c', hub: HUB, seq: 1, messageId: 'c0', sender: G, status: 'delivered', by: B, messageIds: ['c0'] } }]);
+    expect((await s.outboxPeers()).sort()).toEqual(['globex.example', 'initech.example']);
+    const rows = await s.peekOutbox('globex.example', 10);
+    expect(rows.map((x) => x.item.type)).toEqual(['deliver', 'receipt']);
+    expect(rows[0]!.item).toMatchObject({ type: 'deliver', recipients: ['gina'], seq: 1, payload: 'AAAA' });
+    expect(await s.peekOutbox('globex.example', 10, rows[0]!.id)).toEqual([rows[1]]);
+    expect(await s.peekOutbox('globex.example', 1)).toEqual([rows[0]]);
+    await s.deleteOutbox(rows.map((x) => x.id));
+    expect(await s.peekOutbox('globex.example', 10)).toEqual([]);
+    expect(await s.outboxPeers()).toEqual(['initech.example']);
+  });
+
+  it('stores a partner delivery or receipt once, only for active devices, and pages the inbox by id', async () => {
+    await open(['bob', 'carol']);
+    expect((await s.storeDeliveries([partnerMsg(1, ['bob', 'carol', 'nobody'])], 5)).map((e) => e.deviceId).sort()).toEqual(['bob', 'carol']);
+    expect(await s.storeDeliveries([partnerMsg(1, ['bob'])], 6)).toEqual([]);
+    const receipt = { conversationId: 'c', hub: HUB, seq: 3, messageId: 'm', sender: B, status: 'partner' as const, by: 'globex.example', messageIds: ['m', 'n'] };
+    expect(await s.storeReceipts([receipt], 7)).toHaveLength(1);
+    expect(await s.storeReceipts([receipt], 7)).toEqual([]);
+    expect(await s.revokeDevice('carol', 8)).toBe(true);
+    expect(await s.storeDeliveries([partnerMsg(2, ['bob', 'carol'])], 9)).toHaveLength(1);
+    const all = await s.fetchInbox('bob', 0, 100);
+    expect(all.map((e) => e.kind)).toEqual(['application', 'receipt', 'application']);
+    expect(all[0]).toEqual({ id: all[0]!.id, kind: 'application', conversationId: 'x', hub: 'globex.example', seq: 1, messageId: 'g1', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', receivedAt: 5 });
+    expect(all[1]!.receipt).toEqual({ status: 'partner', by: 'globex.example', messageIds: ['m', 'n'] });
+    expect(all[0]!.id).toBeLessThan(all[1]!.id);
+    expect(await s.fetchInbox('bob', all[0]!.id, 1)).toEqual([all[1]]);
+    expect(await s.fetchInbox('carol', 0, 100)).toHaveLength(1);
+    expect(await s.expireInbox(7)).toBe(2);
+    expect((await s.fetchInbox('bob', 0, 100)).map((e) => e.receivedAt)).toEqual([7, 9]);
+  });
+
+  it('redeems an enrollment code once and never after it expired', async () => {
+    await open();
+    await s.createEnrollCode({ code: 'k1', employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
+    await s.createEnrollCode({ code: 'k2', employeeId: 'bob', displayName: 'Bob', expiresAt: 100 });
+    const both = await Promise.all([s.redeemEnrollCode('k1', 50), s.redeemEnrollCode('k1', 50)]);
+    expect(both.filter(Boolean)).toEqual([{ code: 'k1', employeeId: 'alice', displayName: 'Alice', expiresAt: 100 }]);
+    expect(await s.redeemEnrollCode('k2', 100)).toBeNull();
+    expect(await s.redeemEnrollCode('nope', 1)).toBeNull();
+    await expect(s.createEnrollCode({ code: 'k1', employeeId: 'x', displayName: 'X', expiresAt: 100 })).rejects.toThrow();
+  });
+
+  it('lists, finds and revokes devices; revocation drops key packages', async () => {
+    await open(['alice', 'bob']);
+    await s.addDevice({ ...device('alice2'), employeeId: 'alice', createdAt: 2 });
+    expect((await s.listDevices({ employeeId: 'alice' })).map((d) => d.deviceId)).toEqual(['alice', 'alice2']);
+    expect(await s.getDevice('bob')).toEqual(device('bob'));
+    expect(await s.getDevice('nobody')).toBeNull();
+    await s.addKeyPackages('bob', ['p1'], 'lr');
+    expect(await s.revokeDevice('bob', 10)).toBe(true);
+    expect(await s.revokeDevice('bob', 11)).toBe(false);
+    expect(await s.countKeyPackages('bob')).toEqual({ available: 0, lastResort: false });
+    expect((await s.getDevice('bob'))!.revokedAt).toBe(10);
+    expect((await s.listDevices()).map((d) => d.deviceId)).toEqual(['alice', 'alice2']);
+    expect((await s.listDevices({ includeRevoked: true })).length).toBe(3);
+    expect(await s.revokedSince(10)).toEqual([{ deviceId: 'bob', revokedAt: 10 }]);
+    expect(await s.revokedSince(11)).toEqual([]);
+  });
+
+  it('hands out one-time key packages once each, then the last-resort one, which stays', async () => {
+    await open(['alice', 'bob']);
+    expect(await s.addKeyPackages('bob', ['p1', 'p2'], 'lr1')).toBe(3);
+    expect(await s.addKeyPackages('bob', [], 'lr2')).toBe(1);
+    expect(await s.countKeyPackages('bob')).toEqual({ available: 2, lastResort: true });
+    const claims = await Promise.all([s.claimKeyPackages(['bob', 'alice']), s.claimKeyPackages(['bob'])]);
+    expect(claims.flat().map((c) => c.keyPackage).sort()).toEqual(['p1', 'p2']);
+    expect(await s.claimKeyPackages(['bob'])).toEqual([{ deviceId: 'bob', keyPackage: 'lr2', lastResort: true }]);
+    expect(await s.claimKeyPackages(['bob'])).toEqual([{ deviceId: 'bob', keyPackage: 'lr2', lastResort: true }]);
+    expect(await s.countKeyPackages('alice')).toEqual({ available: 0, lastResort: false });
+  });
+
+  it('keeps contacts, their members and partners', async () => {
+    await open();
+    await s.upsertContact('sales', 'Sales');
+    await s.upsertContact('sales', 'Sales EU');
+    await s.upsertContact('ops', 'Ops');
+    await s.setContactMembers('sales', ['bob', 'alice', 'bob'], []);
+    await s.setContactMembers('sales', ['carol'], ['bob']);
+    expect(await s.getContact('sales')).toEqual({ id: 'sales', name: 'Sales EU', members: ['alice', 'carol'] });
+    expect(await s.listContacts()).toEqual([{ id: 'ops', name: 'Ops', members: [] }, { id: 'sales', name: 'Sales EU', members: ['alice', 'carol'] }]);
+    expect(await s.removeContact('sales')).toBe(true);
+    expect(await s.removeContact('sales')).toBe(false);
+    expect(await s.getContact('sales')).toBeNull();
+    await s.setPartner('globex.example', 'pending', 'fp1');
+    await s.setPartner('globex.example', 'admitted', null);
+    await s.setPartner('a.example', 'admitted', null);
+    expect(await s.getPartner('globex.example')).toMatchObject({ domain: 'globex.example', status: 'admitted', fingerprint: 'fp1' });
+    expect((await s.listPartners()).map((p) => p.domain)).toEqual(['a.example', 'globex.example']);
+    expect(await s.removePartner('a.example')).toBe(true);
+    expect(await s.getPartner('a.example')).toBeNull();
+    expect(await s.getMeta('k')).toBeNull();
+    await s.setMeta('k', 'v1');
+    await s.setMeta('k', 'v2');
+    expect(await s.getMeta('k')).toBe('v2');
+  });
+});
