@@ -82,8 +82,9 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
       if (!(await store.removePartner(d))) throw new ConfigError(`no partner ${d}`);
       emit({ removed: d }, `Removed ${d}`);
     } else if (cmd === 'fingerprint') {
-      if (!existsSync(path.join(dataDir, ORG_KEY_FILE))) throw new ConfigError('no org key yet: start the gateway once');
-      const fp = await fingerprint((await loadOrCreateOrgKey(dataDir)).key.publicKeyB64);
+      const keyFile = (opts['org-key-file'] as string | undefined) ?? env.KONTOR_ORG_KEY_FILE ?? null;
+      if (!existsSync(keyFile ?? path.join(dataDir, ORG_KEY_FILE))) throw new ConfigError('no org key yet: start the gateway once');
+      const fp = await fingerprint((await loadOrCreateOrgKey(dataDir, keyFile)).key.publicKeyB64);
       emit({ fingerprint: fp }, fp);
     } else {
       throw new ConfigError(`unknown admin command: ${positionals.join(' ')}`);

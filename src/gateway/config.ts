@@ -26,6 +26,7 @@ const OPTIONS = {
   'rate-peer': 'KONTOR_RATE_PEER',
   'log-level': 'KONTOR_LOG_LEVEL',
   database: 'KONTOR_DATABASE_URL',
+  'org-key-file': 'KONTOR_ORG_KEY_FILE',
 } as const;
 const REPEATABLE = new Set(['profile', 'resolve']);
 const BOOLEAN = new Set(['insecure-dev']);
@@ -94,6 +95,8 @@ export interface GatewayConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** postgres://… for several instances on one PostgreSQL; null: SQLite in dataDir */
   databaseUrl: string | null;
+  /** the org key shared by every instance; null: org-key.jwk.json in dataDir */
+  orgKeyFile: string | null;
 }
 
 export function loadConfig(opts: Record<string, string | string[] | boolean>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -128,6 +131,9 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('--log-level must be debug|info|warn|error');
   const databaseUrl = get('database') ?? null;
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('--database must be a postgres:// URL');
+  const orgKeyFile = get('org-key-file') ?? null;
+  // each instance would otherwise make its own org key in its own data directory
+  if (databaseUrl !== null && orgKeyFile === null) throw new ConfigError('--database needs --org-key-file: one org key for every instance');
   return {
     domain,
     dataDir: path.resolve(get('data') ?? path.join('data', domain)),
@@ -146,5 +152,6 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     ratePerPeer: num('rate-peer', 200),
     logLevel: logLevel as GatewayConfig['logLevel'],
     databaseUrl,
+    orgKeyFile: orgKeyFile === null ? null : path.resolve(orgKeyFile),
   };
 }

@@ -27,4 +27,6 @@ export interface Gateway {
   disconnect(deviceId: string): void;
   /** wake the federation sender for a peer */
   kickOutbox(peer: string): void;
+  /** whether this instance can serve: its database (and, when configured, NATS) answer */
+  ready(): Promise<{ ok: boolean; database: boolean; nats?: boolean }>;
 }

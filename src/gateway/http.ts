@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LIMITS } from '../wire/protocol';
 import { MANIFEST_PATH } from '../wire/manifest';
 import { Ident } from '../wire/schemas';
-import { ApiError } from './errors';
+import { ApiError, toApiError } from './errors';
 import { currentManifest } from './manifest';
 import { redeem } from './enroll';
 import { FedDeliver, FedSubmit, acceptFromPeer, submitAsHub } from './delivery';
@@ -65,6 +65,12 @@ export function makeHandler(gw: Gateway, fed: Federation) {
       send(res, 200, { ok: true, domain: gw.config.domain });
       return 200;
     }
+    if (method === 'GET' && path === '/readyz') {
+      // for the load balancer: 503 takes this instance out of rotation while its database (or bus) is away
+      const r = await gw.ready();
+      send(res, r.ok ? 200 : 503, r);
+      return r.ok ? 200 : 503;
+    }
     if (method === 'GET' && path === '/metrics') {
       send(res, 200, gw.metrics.render(), 'text/plain; version=0.0.4');
       return 200;
@@ -107,8 +113,9 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     route(req, res, path).then(
       (status) => gw.count.http({ route: routeLabel(path), status: String(status) }),
       (e: unknown) => {
-        const err = e instanceof ApiError ? e : new ApiError('internal', 'internal error');
-        if (!(e instanceof ApiError)) gw.log.error('request failed', { path: routeLabel(path), error: (e as Error).message });
+        const known = toApiError(e);
+        const err = known ?? new ApiError('internal', 'internal error');
+        if (!known) gw.log.error('request failed', { path: routeLabel(path), error: (e as Error).message });
         gw.count.http({ route: routeLabel(path), status: String(err.status) });
         if (!res.headersSent) send(res, err.status, err.toJSON());
         else res.destroy();
@@ -119,5 +126,5 @@ export function makeHandler(gw: Gateway, fed: Federation) {
 
 /** Bounded label values: unknown paths collapse into one series. */
 function routeLabel(path: string): string {
-  return ['/healthz', '/metrics', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path) ? path : 'other';
+  return ['/healthz', '/readyz', '/metrics', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path) ? path : 'other';
 }

@@ -43,7 +43,12 @@ export class OutboxSender {
   kick(peer: string): void {
     if (this.running.has(peer)) { this.again.add(peer); return; }
     this.running.add(peer);
-    void this.drain(peer).finally(() => {
+    void this.drain(peer).catch((e: unknown) => {
+      // the database is away: try again later rather than leave the rows stranded
+      this.gw.log.warn('outbox drain failed', { peer, error: (e as Error).message });
+      this.cursor.delete(peer);
+      setTimeout(() => this.kick(peer), 1000).unref();
+    }).finally(() => {
       this.running.delete(peer);
       if (this.again.delete(peer)) this.kick(peer);
     });

@@ -39,10 +39,21 @@ function openServerStore(config: GatewayConfig): Promise<Store> {
   return Promise.resolve(openThreadedStore(path.join(config.dataDir, DB_FILE)));
 }
 
+/** Ready when a read through the store answers within 2 s (a database that hangs counts as away). */
+async function readiness(store: Store): Promise<{ ok: boolean; database: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  const database = await Promise.race([
+    store.getMeta('readyz').then(() => true, () => false),
+    new Promise<boolean>((r) => { timer = setTimeout(() => r(false), 2000); }),
+  ]);
+  clearTimeout(timer);
+  return { ok: database, database };
+}
+
 export async function startGateway(config: GatewayConfig) {
   const log = new Logger(config.logLevel, { domain: config.domain });
   const store = await openServerStore(config);
-  const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
+  const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir, config.orgKeyFile);
   const metrics = new Metrics();
   const httpServer = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -71,6 +82,7 @@ export async function startGateway(config: GatewayConfig) {
     push: (e) => sockets.push(e),
     disconnect: (d) => sockets.disconnect(d),
     kickOutbox: (p) => outbox.kick(p),
+    ready: () => readiness(store),
   };
   const fed = new Federation(gw);
   sockets = new DeviceSockets(gw, fed);
@@ -87,19 +99,24 @@ export async function startGateway(config: GatewayConfig) {
 
   // revocations come from the admin CLI, another process writing the same database
   let revokedCheck = Date.now() - 1;
-  const revocationTimer = setInterval(async () => {
+  // a database that is away (PostgreSQL restarting) fails a round, never the process
+  const background = (what: string, job: () => Promise<void>) => () => void job().catch((e: unknown) => log.warn(`${what} failed`, { error: (e as Error).message }));
+  const revocationTimer = setInterval(background('revocation check', async () => {
     const since = revokedCheck;
-    revokedCheck = Date.now();
-    for (const r of await store.revokedSince(since)) {
+    const rows = await store.revokedSince(since);
+    // advanced only after a successful read, so revocations during an outage are still found;
+    // a second of overlap, as the revoking process (admin CLI, another instance) stamps with its own clock
+    revokedCheck = Date.now() - 1000;
+    for (const r of rows) {
       log.info('device revoked, disconnecting', { deviceId: r.deviceId });
       sockets.disconnect(r.deviceId);
     }
-  }, 1000);
-  const retentionTimer = setInterval(async () => {
+  }), 1000);
+  const retentionTimer = setInterval(background('inbox expiry', async () => {
     let total = 0;
     for (let n = 1; n > 0; total += n) n = await store.expireInbox(Date.now() - config.retentionMs);
     if (total) log.info('expired inbox entries past retention', { count: total });
-  }, 600_000);
+  }), 600_000);
   revocationTimer.unref();
   retentionTimer.unref();
   await outbox.kickAll();

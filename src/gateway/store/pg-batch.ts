@@ -12,6 +12,7 @@
  * batch in the first pass, the single write (back to its savepoint) in the second.
  */
 import type { Pool, PoolClient } from 'pg';
+import { StoreUnavailable } from '../errors';
 
 export type Write<T> = (c: PoolClient) => Promise<T>;
 interface Job { fn: Write<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
@@ -21,6 +22,21 @@ type Outcome = { ok: boolean; value: unknown };
 const RETRYABLE = new Set(['40P01', '40001']);
 const RETRIES = 5;
 const isRetryable = (e: unknown) => RETRYABLE.has((e as { code?: string })?.code ?? '');
+
+/**
+ * Errors that mean "the database is away", not "this request is wrong": connection exceptions
+ * (SQLSTATE class 08), shutdown in progress (57P01-57P03), and the driver's socket errors.
+ * Callers answer them with 503 so clients retry, and the load balancer's /readyz agrees.
+ */
+export function unavailable(e: unknown): unknown {
+  const code = String((e as { code?: unknown })?.code ?? '');
+  const msg = String((e as Error)?.message ?? '');
+  if (code.startsWith('08') || /^57P0[123]$/.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code)
+    || /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(msg)) {
+    return new StoreUnavailable(msg || code);
+  }
+  return e;
+}
 
 export class PgWriteBatcher {
   private queue: Job[] = [];
@@ -46,7 +62,8 @@ export class PgWriteBatcher {
       const outcomes = await this.commit(jobs);
       jobs.forEach((job, i) => (outcomes[i]!.ok ? job.resolve(outcomes[i]!.value) : job.reject(outcomes[i]!.value)));
     } catch (e) {
-      for (const job of jobs) job.reject(e);
+      const err = unavailable(e);
+      for (const job of jobs) job.reject(err);
     }
     if (this.queue.length) setImmediate(() => void this.flush());
     else this.busy = false;

@@ -9,7 +9,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
-import type { PgWriteBatcher } from './pg-batch';
+import { unavailable, type PgWriteBatcher } from './pg-batch';
 import { byDomain, routeSubmission } from './route';
 import { toEntry } from './rows';
 import type { AckResult, AckedGroup, Delivery, HubResult, HubSubmission, ReceiptItem, RoutedEntry } from './types';
@@ -116,7 +116,9 @@ export class PgDelivery {
   }
 
   async fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]> {
-    return (await this.pool.query('SELECT * FROM inbox WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3', [deviceId, after, limit])).rows.map(toEntry);
+    const r = await this.pool.query('SELECT * FROM inbox WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3', [deviceId, after, limit])
+      .catch((e: unknown) => { throw unavailable(e); });
+    return r.rows.map(toEntry);
   }
 
   /** One DELETE … RETURNING: the receipts owed are grouped from exactly the rows this call removed. */

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import type { InboxEntry } from '../../wire/protocol';
-import { PgWriteBatcher } from './pg-batch';
+import { PgWriteBatcher, unavailable } from './pg-batch';
 import { migratePg } from './pg-schema';
 import { toDevice } from './rows';
 import { PgDelivery } from './pg-delivery';
@@ -58,15 +58,14 @@ export class PgStore implements Store {
   }
 
   private async q<T = Row>(sql: string, args: unknown[] = []): Promise<T[]> {
-    return (await this.pool.query(sql, args)).rows as T[];
+    try {
+      return (await this.pool.query(sql, args)).rows as T[];
+    } catch (e) {
+      throw unavailable(e);
+    }
   }
   private write<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     return this.w.run(fn);
-  }
-
-  /** true if the database answers (for /readyz) */
-  async ping(): Promise<boolean> {
-    try { await this.pool.query('SELECT 1'); return true; } catch { return false; }
   }
 
   // ---- enrollment and devices ----
