@@ -27,6 +27,7 @@ const OPTIONS = {
   'log-level': 'KONTOR_LOG_LEVEL',
   database: 'KONTOR_DATABASE_URL',
   'org-key-file': 'KONTOR_ORG_KEY_FILE',
+  nats: 'KONTOR_NATS_URL',
 } as const;
 const REPEATABLE = new Set(['profile', 'resolve']);
 const BOOLEAN = new Set(['insecure-dev']);
@@ -97,6 +98,8 @@ export interface GatewayConfig {
   databaseUrl: string | null;
   /** the org key shared by every instance; null: org-key.jwk.json in dataDir */
   orgKeyFile: string | null;
+  /** nats://… connecting the instances that share databaseUrl; null: one instance */
+  natsUrl: string | null;
 }
 
 export function loadConfig(opts: Record<string, string | string[] | boolean>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -134,6 +137,9 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
   const orgKeyFile = get('org-key-file') ?? null;
   // each instance would otherwise make its own org key in its own data directory
   if (databaseUrl !== null && orgKeyFile === null) throw new ConfigError('--database needs --org-key-file: one org key for every instance');
+  const natsUrl = get('nats') ?? null;
+  if (natsUrl !== null && !/^(nats|tls):\/\//.test(natsUrl)) throw new ConfigError('--nats must be a nats:// URL');
+  if (natsUrl !== null && databaseUrl === null) throw new ConfigError('--nats connects instances sharing one --database');
   return {
     domain,
     dataDir: path.resolve(get('data') ?? path.join('data', domain)),
@@ -153,5 +159,6 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     logLevel: logLevel as GatewayConfig['logLevel'],
     databaseUrl,
     orgKeyFile: orgKeyFile === null ? null : path.resolve(orgKeyFile),
+    natsUrl,
   };
 }

@@ -27,6 +27,8 @@ export interface Gateway {
   disconnect(deviceId: string): void;
   /** wake the federation sender for a peer */
   kickOutbox(peer: string): void;
+  /** a device's first socket on this instance opened (true) or its last one closed (false) */
+  watch(deviceId: string, connected: boolean): void;
   /** whether this instance can serve: its database (and, when configured, NATS) answer */
   ready(): Promise<{ ok: boolean; database: boolean; nats?: boolean }>;
 }

@@ -9,6 +9,8 @@ import { RateLimiter } from './ratelimit';
 import { SqliteStore } from './store/sqlite';
 import { openThreadedStore } from './store/threaded';
 import { PgStore } from './store/pg';
+import { PgOutboxLocks } from './store/pg-locks';
+import { Cluster } from './cluster';
 import type { Store } from './store/types';
 import { loadOrCreateOrgKey } from './identity';
 import { fingerprint } from '../wire/manifest';
@@ -40,14 +42,16 @@ function openServerStore(config: GatewayConfig): Promise<Store> {
 }
 
 /** Ready when a read through the store answers within 2 s (a database that hangs counts as away). */
-async function readiness(store: Store): Promise<{ ok: boolean; database: boolean }> {
+async function readiness(store: Store, cluster: Cluster | null): Promise<{ ok: boolean; database: boolean; nats?: boolean }> {
   let timer: NodeJS.Timeout | undefined;
   const database = await Promise.race([
     store.getMeta('readyz').then(() => true, () => false),
     new Promise<boolean>((r) => { timer = setTimeout(() => r(false), 2000); }),
   ]);
   clearTimeout(timer);
-  return { ok: database, database };
+  if (!cluster) return { ok: database, database };
+  const nats = cluster.connected;
+  return { ok: database && nats, database, nats };
 }
 
 export async function startGateway(config: GatewayConfig) {
@@ -65,6 +69,8 @@ export async function startGateway(config: GatewayConfig) {
 
   let sockets: DeviceSockets;
   let outbox: OutboxSender;
+  // assigned below, before the server takes requests
+  let cluster: Cluster | null = null;
   const gw: Gateway = {
     config, store, orgKey, log, metrics,
     publicUrl: config.publicUrl ?? `http://${config.host}:${port}`,
@@ -79,14 +85,20 @@ export async function startGateway(config: GatewayConfig) {
       federation: metrics.counter('kontor_federation_requests_total', 'Outgoing federation requests by result'),
       auth: metrics.counter('kontor_auth_total', 'Enrollment and device authentication attempts by result'),
     },
-    push: (e) => sockets.push(e),
+    push: (e) => (cluster ? cluster.deliver(e) : sockets.push(e)),
     disconnect: (d) => sockets.disconnect(d),
-    kickOutbox: (p) => outbox.kick(p),
-    ready: () => readiness(store),
+    kickOutbox: (p) => { outbox.kick(p); cluster?.kick(p); },
+    watch: (d, connected) => cluster?.watch(d, connected),
+    ready: () => readiness(store, cluster),
   };
   const fed = new Federation(gw);
   sockets = new DeviceSockets(gw, fed);
-  outbox = new OutboxSender(gw, fed);
+  // several instances on one PostgreSQL: one sends to each partner at a time (store/pg-locks.ts)
+  const locks = config.databaseUrl ? new PgOutboxLocks(config.databaseUrl) : null;
+  outbox = new OutboxSender(gw, fed, locks);
+  cluster = config.natsUrl ? await Cluster.connect(config.natsUrl, config.domain, {
+    pushLocal: (e) => sockets.push(e), fetch: (d) => store.fetchInbox(d, 0, 1000), kick: (p) => outbox.kick(p), log,
+  }) : null;
   metrics.gauge('kontor_ws_authenticated_connections', 'Authenticated device WebSockets', () => sockets.authenticated);
   metrics.gauge('kontor_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
 
@@ -117,6 +129,9 @@ export async function startGateway(config: GatewayConfig) {
     for (let n = 1; n > 0; total += n) n = await store.expireInbox(Date.now() - config.retentionMs);
     if (total) log.info('expired inbox entries past retention', { count: total });
   }), 600_000);
+  // the instance holding a partner's lock may die: every instance looks for unsent rows
+  const sweepTimer = locks ? setInterval(background('outbox sweep', () => outbox.kickAll()), 2000) : null;
+  sweepTimer?.unref();
   revocationTimer.unref();
   retentionTimer.unref();
   await outbox.kickAll();
@@ -130,6 +145,9 @@ export async function startGateway(config: GatewayConfig) {
     async close() {
       clearInterval(revocationTimer);
       clearInterval(retentionTimer);
+      if (sweepTimer) clearInterval(sweepTimer);
+      await cluster?.close();
+      await locks?.close();
       for (const c of sockets.wss.clients) c.terminate();
       await new Promise<void>((r) => httpServer.close(() => r()));
       store.close();

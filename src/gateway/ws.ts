@@ -115,7 +115,10 @@ export class DeviceSockets {
       this.authenticated--;
       const set = this.byDevice.get(session.deviceId);
       set?.delete(ws);
-      if (set?.size === 0) this.byDevice.delete(session.deviceId);
+      if (set?.size === 0) {
+        this.byDevice.delete(session.deviceId);
+        this.gw.watch(session.deviceId, false);
+      }
     });
     ws.send(JSON.stringify({ type: 'challenge', nonce, domain: this.gw.config.domain }));
 
@@ -135,7 +138,10 @@ export class DeviceSockets {
         session = s;
         this.authenticated++;
         let set = this.byDevice.get(s.deviceId);
-        if (!set) this.byDevice.set(s.deviceId, (set = new Set()));
+        if (!set) {
+          this.byDevice.set(s.deviceId, (set = new Set()));
+          this.gw.watch(s.deviceId, true);
+        }
         set.add(ws);
         ws.send(JSON.stringify({ type: 'ready', deviceId: s.deviceId, address: s.address }));
       }, (e: unknown) => {

@@ -136,9 +136,9 @@ export interface HaproxyHandle extends ServiceHandle { url: string }
  * HAProxy in front of gateway instances (`mode http` carries the WebSocket upgrade), checking
  * each backend's /readyz every 500 ms so a dead or unready instance leaves the rotation.
  */
-export async function startHaproxy(backends: string[]): Promise<HaproxyHandle> {
+export async function startHaproxy(backends: string[], fixedPort?: number): Promise<HaproxyHandle> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kontor-haproxy-'));
-  const port = await freePort();
+  const port = fixedPort ?? await freePort();
   const cfg = [
     // maxconn stays below what the file-descriptor limit allows (two descriptors per connection)
     'global', '  maxconn 4000',
