@@ -33,6 +33,37 @@ FROM h ORDER BY h.device_id
 ON CONFLICT (dedupe) WHERE dedupe IS NOT NULL DO NOTHING
 RETURNING device_id, id`;
 
+/**
+ * A hub message after its conversation row is locked, in one round trip: the log row (which
+ * refuses a retry through UNIQUE (conv_id, message_id)), the next position and, for a commit,
+ * epoch and members; the inbox rows of local recipients (no dedupe keys: the log refused any
+ * retry) and the outbox rows for partners. Everything after the log insert happens only if it
+ * inserted. Returns logged (0 or 1) and the new inbox rows as [device_id, id] pairs.
+ */
+const SUBMIT = `
+WITH l AS (
+  INSERT INTO log (conv_id, seq, message_id, sender, kind, epoch, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT DO NOTHING RETURNING seq),
+u AS (
+  UPDATE conversations SET next_seq = $2 + 1, epoch = CASE WHEN $8 THEN epoch + 1 ELSE epoch END,
+    members = COALESCE($9::jsonb, members) WHERE id = $1 AND EXISTS (SELECT 1 FROM l) RETURNING 1),
+h AS (
+  INSERT INTO inbox_heads AS ih (device_id, last_id)
+  SELECT device_id, 1 FROM devices WHERE device_id = ANY($10::text[]) AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM l)
+  ORDER BY device_id
+  ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + 1
+  RETURNING device_id, last_id),
+i AS (
+  INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at)
+  SELECT h.device_id, h.last_id, $5, $1, $11, $2, $3, $6, $4, $12, $7 FROM h ORDER BY h.device_id
+  RETURNING device_id, id),
+o AS (
+  INSERT INTO outbox (peer, item, created_at)
+  SELECT p, item, $7 FROM unnest($13::text[], $14::text[]) AS t (p, item) WHERE EXISTS (SELECT 1 FROM l)
+  RETURNING 1)
+SELECT (SELECT count(*) FROM l)::int AS logged,
+  COALESCE((SELECT json_agg(json_build_array(device_id, id)) FROM i), '[]'::json) AS inbox`;
+
 export class PgDelivery {
   constructor(private readonly pool: Pool, private readonly w: PgWriteBatcher) {}
 
@@ -45,29 +76,24 @@ export class PgDelivery {
       // a retry is answered as before even if the conversation moved on since (e.g. a commit's epoch)
       if (!Array.isArray(routed)) return (await this.prior(x, s)) ?? routed;
       const seq = c.next_seq as number;
+      const d: Delivery = { conversationId: s.conversationId, hub, seq, messageId: s.messageId, kind: s.kind, epoch: s.epoch, sender: s.sender, payload: s.payload, recipients: [] };
+      const domains = byDomain(routed, splitAddress);
+      const localDevices = domains.get(hub) ?? [];
+      domains.delete(hub);
+      const peers = [...domains.keys()];
       const commit = s.kind === 'commit';
-      // the log insert refuses a retry (UNIQUE (conv_id, message_id)); only then does the position advance
-      const moved = await x.query(`WITH l AS (INSERT INTO log (conv_id, seq, message_id, sender, kind, epoch, created_at)
-          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING seq)
-        UPDATE conversations SET next_seq = $2 + 1, epoch = CASE WHEN $8 THEN epoch + 1 ELSE epoch END,
-          members = COALESCE($9::jsonb, members) WHERE id = $1 AND EXISTS (SELECT 1 FROM l)`,
-      [s.conversationId, seq, s.messageId, s.sender, s.kind, s.epoch, now, commit, commit ? JSON.stringify([...new Set(s.members)]) : null]);
-      if (moved.rowCount === 0) {
+      const r = (await x.query(SUBMIT, [s.conversationId, seq, s.messageId, s.sender, s.kind, s.epoch, now, commit,
+        commit ? JSON.stringify([...new Set(s.members)]) : null, localDevices, hub, Buffer.from(s.payload, 'base64'),
+        peers, peers.map((p) => JSON.stringify({ type: 'deliver', ...d, recipients: domains.get(p) }))])).rows[0] as { logged: number; inbox: [string, number][] };
+      if (r.logged === 0) {
         const prior = await this.prior(x, s);
         if (!prior) throw new Error(`log position ${seq} of ${s.conversationId} already taken`);
         return prior;
       }
-      const d: Delivery = { conversationId: s.conversationId, hub, seq, messageId: s.messageId, kind: s.kind, epoch: s.epoch, sender: s.sender, payload: s.payload, recipients: [] };
-      const domains = byDomain(routed, splitAddress);
-      // no dedupe keys: the log insert above already refused a retry of this message
-      const local = await this.insertDelivery(x, { ...d, recipients: domains.get(hub) ?? [] }, now, false);
-      domains.delete(hub);
-      if (domains.size) {
-        const peers = [...domains.keys()];
-        await x.query('INSERT INTO outbox (peer, item, created_at) SELECT unnest($1::text[]), unnest($2::text[]), $3',
-          [peers, peers.map((p) => JSON.stringify({ type: 'deliver', ...d, recipients: domains.get(p) })), now]);
-      }
-      return { ok: true, seq, duplicate: false, local, remotePeers: [...domains.keys()] };
+      const local: RoutedEntry[] = r.inbox.map(([deviceId, id]) => ({ deviceId, entry: {
+        id, kind: d.kind, conversationId: d.conversationId, hub, seq, messageId: d.messageId, epoch: d.epoch, sender: d.sender, payload: d.payload, receivedAt: now,
+      } }));
+      return { ok: true, seq, duplicate: false, local, remotePeers: peers };
     });
   }
 
