@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../src/gateway/store/pg';
 import { PG_SCHEMA_VERSION } from '../../src/gateway/store/pg-schema';
+import { PgOutboxLocks } from '../../src/gateway/store/pg-locks';
 import { device } from '../unit/gateway-fixtures';
 import { startPostgres, type PostgresHandle } from './services';
 
@@ -99,5 +100,26 @@ describe('PgStore with several instances', () => {
     const all = await s.fetchInbox('bob', 0, 10);
     expect(all.map((e) => [e.id, e.seq])).toEqual([[1, 1], [3, 2]]);
     s.close();
+  });
+
+  it('one instance at a time holds a partner\'s outbox; a dead holder\'s lock passes on at once', async () => {
+    const url = await freshDb();
+    const [a, b] = [new PgOutboxLocks(url), new PgOutboxLocks(url)];
+    expect(await a.acquire('globex.example')).toBe(true);
+    expect(await a.acquire('globex.example')).toBe(true);
+    expect(await b.acquire('globex.example')).toBe(false);
+    expect(await b.acquire('initech.example')).toBe(true);
+    await a.release('globex.example');
+    expect(await b.acquire('globex.example')).toBe(true);
+    expect(await a.acquire('globex.example')).toBe(false);
+    // the holder's connection dies (as with SIGKILL): PostgreSQL frees its locks
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()`);
+    await admin.end();
+    for (const end = Date.now() + 5000; b.holds('globex.example') && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    expect(b.holds('globex.example')).toBe(false);
+    expect(await a.acquire('globex.example')).toBe(true);
+    await Promise.all([a.close(), b.close()]);
   });
 });
