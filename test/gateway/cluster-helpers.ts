@@ -38,15 +38,25 @@ export async function startCluster(o: { domain: string; instances?: number; extr
   } catch (e) {
     await Promise.all(instances.map((g) => g.stop()));
     await Promise.all([db.destroy(), nats.destroy()]);
+    rmSync(keyDir, { recursive: true, force: true });
     throw e;
   }
-  const proxy = await startHaproxy(instances.map((g) => g.url), proxyPort);
-  // wait until HAProxy's health checks let traffic through
-  for (const end = Date.now() + 15_000; ;) {
-    const r = await fetch(url + '/readyz').catch(() => null);
-    if (r?.status === 200) break;
-    if (Date.now() > end) throw new Error('cluster not ready behind HAProxy');
-    await new Promise((r) => setTimeout(r, 100));
+  let proxy: HaproxyHandle | undefined;
+  try {
+    proxy = await startHaproxy(instances.map((g) => g.url), proxyPort);
+    // wait until HAProxy's health checks let traffic through
+    for (const end = Date.now() + 15_000; ;) {
+      const r = await fetch(url + '/readyz').catch(() => null);
+      if (r?.status === 200) break;
+      if (Date.now() > end) throw new Error('cluster not ready behind HAProxy');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    await proxy?.destroy();
+    await Promise.all(instances.map((g) => g.stop()));
+    await Promise.all([db.destroy(), nats.destroy()]);
+    rmSync(keyDir, { recursive: true, force: true });
+    throw e;
   }
   return {
     domain: o.domain, url, db, nats, proxy, instances, env,

@@ -93,7 +93,8 @@ function handle(dir: string, port: number, spawnIt: () => Promise<ChildProcess>,
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  return h.start().then(() => h);
+  // a server that did not come up leaves no directory behind
+  return h.start().then(() => h, (e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
 }
 
 export interface PostgresHandle extends ServiceHandle { url: string }
