@@ -166,6 +166,9 @@ export async function build(options: { quiet?: boolean } = {}): Promise<void> {
   const rulesDir = path.join(root, 'build/rules');
   rmSync(rulesDir, { recursive: true, force: true });
   const rulesets = await compileRulesets(rulesDir, options.quiet ?? false);
+  // The B2B list as a filter list other blockers can subscribe to (not part of the extension).
+  const { writeB2bFilterList } = (await import(pathToFileURL(path.join(root, 'scripts/rules/publish.ts')).href)) as typeof import('./rules/publish');
+  log(`wrote ${path.relative(root, writeB2bFilterList(root, path.join(dist, 'lists')))}`);
 
   for (const target of targets) {
     const out = path.join(dist, target);

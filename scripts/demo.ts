@@ -17,11 +17,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { startGateway, type GatewayHandle } from '../test/gateway/helpers';
 import { startCluster, type ClusterHandle } from '../test/gateway/cluster-helpers';
-import { employee, shownTexts, startGatewayPair, type Employee } from '../test/browser/harness/channel';
-import { publish } from '../test/browser/harness/orgs';
-import type { SiteServer } from '../test/browser/harness/site-server';
-import { waitFor } from '../test/browser/harness/poll';
-import { startSiteServer } from '../test/browser/harness/site-server';
+import { employee, shownTexts, startGatewayPair, type Employee } from '../test/support/channel';
+import { publish } from '../test/support/orgs';
+import { waitFor } from '../test/support/poll';
+import { startSiteServer, type SiteServer } from '../test/support/site-server';
 import { root } from './build';
 
 const args = process.argv.slice(2);
@@ -120,7 +119,7 @@ async function main(): Promise<void> {
     await panel.getByTestId('composer').press('Enter');
     say(`Alice sends: "${message}"`);
 
-    await waitFor(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation at Globex');
+    await waitFor(async () => (await gina.ask('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation at Globex');
     await gina.panel.setViewportSize({ width: 420, height: 720 });
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();

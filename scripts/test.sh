@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# `npm test`: set up (npm ci, Debian browsers), build both extensions, type-check, lint the
-# Firefox build with web-ext, then run every test tier (unit, gateway, browser) once with
-# vitest and print one summary line "tests: N passed, N failed".
+# `npm test`: set up (npm ci, Debian browsers), check formatting and lint the sources with Biome
+# (biome.jsonc), build both extensions, type-check, lint the Firefox build with web-ext, then
+# run every test tier (unit, gateway, browser) once with vitest and print one summary line
+# "tests: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+echo "== biome: format check and lint (npm run format fixes the formatting)"
+npx biome ci --error-on-warnings .
 echo "== build"
 npx tsx scripts/build.ts
 echo "== typecheck"

@@ -10,10 +10,10 @@
  */
 import type { Page } from 'playwright-core';
 import { build } from '../build';
-import { employee, startGatewayPair } from '../../test/browser/harness/channel';
-import { waitFor } from '../../test/browser/harness/poll';
-import { startSiteServer } from '../../test/browser/harness/site-server';
-import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/unit/channel/hub';
+import { employee, startGatewayPair } from '../../test/support/channel';
+import { waitFor } from '../../test/support/poll';
+import { startSiteServer } from '../../test/support/site-server';
+import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/support/hub';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 100);
 const log = (s: string) => process.stderr.write(`[bench channel] ${s}\n`);
@@ -32,7 +32,7 @@ async function endToEnd(): Promise<number[]> {
     await alice.panel.getByTestId('composer').waitFor({ timeout: 30_000 });
     await alice.panel.getByTestId('composer').fill('warm-up');
     await alice.panel.getByTestId('composer').press('Enter');
-    await waitFor(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation');
+    await waitFor(async () => (await gina.ask('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation');
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
     await gina.panel.getByText('warm-up').waitFor({ timeout: 30_000 });

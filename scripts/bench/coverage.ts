@@ -15,7 +15,12 @@
  * information `social` and `customer-success` (chat widgets, which Kontor leaves alone on
  * purpose: a business site's "talk to sales" button must keep working).
  *
- * KONTOR_COVERAGE_MISSES=N prints the N most used entities missed per category to stderr.
+ * B2B: `b2b_<vendor>_pct` per vendor of Kontor's B2B list, the share of the vendor's hosts and
+ * documented tag URLs that the enabled rulesets block (scripts/rules/b2b-coverage.ts), with
+ * `b2b_hosts` and `b2b_blocked_pct` over all vendors; hosts from the corpus and EasyPrivacy.
+ *
+ * KONTOR_COVERAGE_MISSES=N prints the N most used entities missed per category to stderr
+ * (and up to N missed hosts per B2B vendor).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +29,9 @@ import type { DnrRule } from '../rules/schema';
 import { isSameOrSubdomain } from '../rules/hosts';
 import { REPO_ROOT } from '../rules/compile';
 import { entityDomains, entityHosts, hostBlocked, readCorpus } from '../rules/corpus';
+import { b2bVendorCoverage } from '../rules/b2b-coverage';
+import { corpusHosts, easyprivacyHosts } from '../rules/b2b-sources';
+import { Allowlist, B2bList, allowlistPredicate, readList } from '../rules/lists';
 
 const CATEGORIES = ['ad', 'analytics', 'marketing', 'social', 'customer-success'] as const;
 const TARGET = ['ad', 'analytics', 'marketing'];
@@ -81,6 +89,20 @@ for (const category of CATEGORIES) {
   log(`${category}: ${hit}/${n} entities blocked (${result[`${category}_blocked_pct`]}%), top 100 ${topHit}/${top}, some host of the vendor ${vendor}/${n}, weighted by pages ${result[`${category}_by_pages_pct`]}%`);
   for (const m of misses) log(`  missed: ${m}`);
   if (TARGET.includes(category)) { tEntities += n; tBlocked += hit; tOcc += occ; tOccBlocked += occHit; tTop += top; tTopBlocked += topHit; }
+}
+const lists = path.join(REPO_ROOT, 'assets', 'lists');
+const b2bList = readList(path.join(lists, 'b2b-identification.json'), B2bList);
+const isAllowlisted = allowlistPredicate(readList(path.join(lists, 'allowlist.json'), Allowlist));
+const b2b = b2bVendorCoverage(b2bList, [corpusHosts(REPO_ROOT), ...easyprivacyHosts(REPO_ROOT)], rulesets, isAllowlisted);
+const b2bTotal = b2b.reduce((n, v) => n + v.total, 0);
+const b2bBlocked = b2b.reduce((n, v) => n + v.blocked, 0);
+result.b2b_vendors = b2b.length;
+result.b2b_hosts = b2bTotal;
+result.b2b_blocked_pct = Math.round((1000 * b2bBlocked) / Math.max(1, b2bTotal)) / 10;
+log(`b2b: ${b2bBlocked}/${b2bTotal} vendor hosts and tag URLs blocked (${result.b2b_blocked_pct}%) over ${b2b.length} vendors`);
+for (const v of b2b) {
+  result[`b2b_${v.key}_pct`] = v.total ? Math.round((1000 * v.blocked) / v.total) / 10 : 'no test hosts';
+  if (v.blocked < v.total) log(`  ${v.vendor}: ${v.blocked}/${v.total}${missesToShow ? `, missed ${v.missed.slice(0, missesToShow).join(' ')}` : ''}`);
 }
 result.tracking_blocked_pct = Math.round((1000 * tBlocked) / tEntities) / 10;
 result.tracking_top_blocked_pct = Math.round((1000 * tTopBlocked) / tTop) / 10;

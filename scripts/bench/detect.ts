@@ -15,10 +15,11 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { CDPSession, Page } from 'playwright-core';
 import { build, root } from '../build';
-import { launchChromium } from '../../test/browser/harness/chromium';
-import { createOrg, publish } from '../../test/browser/harness/orgs';
-import { installChromiumPolicy } from '../../test/browser/harness/policy';
-import { startSiteServer } from '../../test/browser/harness/site-server';
+import { launchChromium } from '../../test/support/chromium';
+import { createOrg, publish } from '../../test/support/orgs';
+import { installChromiumPolicy } from '../../test/support/policy';
+import { waitFor } from '../../test/support/poll';
+import { startSiteServer } from '../../test/support/site-server';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 25);
 const log = (s: string) => process.stderr.write(`[bench detect] ${s}\n`);
@@ -77,11 +78,7 @@ async function main(): Promise<void> {
     await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
     // Wait until the policy partner is known, so its domain has the detector registered.
     const sw = await browser.worker();
-    for (let i = 0; i < 100; i++) {
-      const n = await sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).length);
-      if (n > 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitFor(() => sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).length), (n) => n > 0, 20_000, 'the detector registered');
     const partner: number[] = [];
     const partnerProfile: number[] = [];
     const nonpartner: number[] = [];

@@ -17,7 +17,7 @@ import { startGateway, newDevice, ROOT, type GatewayHandle, type TestDevice } fr
 import { openStore } from '../../src/gateway/server';
 import { issueEnrollCode } from '../../src/gateway/enroll';
 import { enroll, KontorClient } from '../../src/wire/client';
-import { generateKeyPair } from '../../src/wire/ed25519';
+import { generateKeyPair, sign } from '../../src/wire/ed25519';
 import { randomBytes, toBase64 } from '../../src/wire/bytes';
 import type { InboxEntry, PushEvent } from '../../src/wire/protocol';
 import { cpuSeconds, log, median, percentile, round, rssMb, sleep } from './lib/stats';
@@ -32,7 +32,8 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 2_000);
 const CONNS = Number(process.env.BENCH_CONNS ?? 10_000);
 /** node flags for the gateway under test on top of the usual ones (to try a V8 or GC setting) */
 const GW_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const GW_ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn'];
+// 10,000 idle connections come from one loopback address: no per-address cap
+const GW_ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn', '--max-conns-per-address', '0'];
 
 // ---- ceiling: bare ws relay -------------------------------------------------------------
 async function startRelay() {
@@ -125,6 +126,8 @@ async function settle(pids: number[]): Promise<void> {
 async function conversation(sender: TestDevice, members: string[], id: string) {
   await sender.client.createConversation(id);
   await sender.client.send({ conversationId: id, messageId: 'c0', kind: 'commit', epoch: 0, payload: PAYLOAD, members });
+  // a partner's gateway takes a hub's messages only for devices the hub welcomed
+  await sender.client.send({ conversationId: id, messageId: 'w0', kind: 'welcome', epoch: 1, payload: PAYLOAD, recipients: members.filter((m) => m !== sender.address) });
 }
 
 /** Receiver side: acknowledges in batches, as a real client would; reports each arrival. */
@@ -304,8 +307,8 @@ async function idleConnections(gw: GatewayHandle): Promise<number> {
   const t0 = Date.now();
   for (let i = 0; i < CONNS; i += 100) {
     clients.push(...(await Promise.all(codes.slice(i, i + 100).map(async ({ code }) => {
-      const key = await generateKeyPair();
-      const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: key.publicKeyB64, deviceKey: key });
+      const [key, mls] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+      const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: mls.publicKeyB64, signWithMlsKey: (d) => sign(mls.privateKey, d), deviceKey: key });
       return KontorClient.connect({ gatewayUrl: gw.url, certificate, deviceKey: key.privateKey, WebSocket: WebSocket as never, timeoutMs: 60_000 });
     }))));
   }

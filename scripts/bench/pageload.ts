@@ -25,9 +25,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
-import { launchChromium, type ChromiumSession } from '../../test/browser/harness/chromium';
-import { distChromium } from '../../test/browser/harness/paths';
-import { listenDual } from '../../test/browser/harness/site-server';
+import { launchChromium, type ChromiumSession } from '../../test/support/chromium';
+import { distChromium } from '../../test/support/paths';
+import { listenDual } from '../../test/support/site-server';
 import { REPO_ROOT } from '../rules/compile';
 import { median } from './lib/stats';
 
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       result[`ratio_${name}_rounds_max`] = r3(Math.max(...s.rounds));
     }
     if (floorRounds > 0) {
-      const floor = (await measure([{ dir: control('control:dnr'), kontor: false }, { dir: null, kontor: false }], ['clean'], floorRounds, server.port, 'floor'))['clean']!;
+      const floor = (await measure([{ dir: control('control:dnr'), kontor: false }, { dir: null, kontor: false }], ['clean'], floorRounds, server.port, 'floor')).clean!;
       const ratio = median(floor.a) / median(floor.b);
       log(`floor (declarativeNetRequest permission only) clean: ratio ${ratio.toFixed(3)} (rounds ${floor.rounds.map((r) => r.toFixed(3)).join(' ')})`);
       result.floor_clean = r3(ratio);

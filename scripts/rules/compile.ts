@@ -27,6 +27,7 @@ import { ADGUARD_FILTERS, adguardInputs, adguardSource, adguardVersion } from '.
 import { assemble, type RulesetPlan } from './assemble';
 import { Allowlist, B2bList, CompanyList, TrackingSupplement, allowInputs, allowlistPredicate, b2bInputs, readList, supplementInputs } from './lists';
 import { DnrRuleArray } from './schema';
+import { EXTRA_LISTS, MustLoad, extraListInputs } from './extra-lists';
 import { buildTrackerLookup } from './trackers';
 import { blocksFirst, buildRuleCompanies, companyResolver } from './rule-companies';
 import { CATEGORY_IDS, type CategoryId, type CompiledRulesets, type Problem, type RulesetInfo } from './types';
@@ -46,6 +47,7 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
   const companies = readList(path.join(LISTS, 'companies.json'), CompanyList);
   const supplement = readList(path.join(LISTS, 'tracking-supplement.json'), TrackingSupplement);
   const version = adguardVersion(REPO_ROOT);
+  const mustLoad = readList(path.join(LISTS, 'must-load.json'), MustLoad);
 
   const plans: RulesetPlan[] = CATEGORY_IDS.map((category) => {
     const filters = ADGUARD_FILTERS.filter((f) => f.category === category);
@@ -58,6 +60,10 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
     if (extra.length > 0) {
       plan.sources.push({ name: 'Kontor tracking supplement', licence: KONTOR_LICENCE, url: 'assets/lists/tracking-supplement.json' });
       plan.inputs.push(...extra);
+    }
+    for (const extra of EXTRA_LISTS.filter((l) => l.category === category)) {
+      plan.sources.push(extra.source);
+      plan.inputs.push(...extraListInputs(REPO_ROOT, extra, mustLoad, listProblems));
     }
     if (category === 'b2b') {
       plan.sources.push({ name: 'Kontor B2B identification list', licence: KONTOR_LICENCE, url: 'assets/lists/b2b-identification.json' });

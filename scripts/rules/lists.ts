@@ -4,13 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
+import { PRIORITY } from '../../src/shared/blocking/priority';
 import { coveredBy, isHostName } from './hosts';
 import type { InputRule } from './merge';
 import { RESOURCE_TYPES } from './schema';
 import type { Problem } from './types';
 
-/** Priority of the allowlist: above every list rule (AdGuard's highest is about 1.1 million). */
-export const ALLOW_PRIORITY = 10_000_000;
+/** Priority of the allowlist: above every list rule (the ladder: src/shared/blocking/priority.ts). */
+export const ALLOW_PRIORITY = PRIORITY.allowlist;
 
 const Text = v.pipe(v.string(), v.minLength(1));
 
@@ -23,6 +24,10 @@ export const B2bList = v.strictObject({
     kind: v.picklist(['b2b-identification', 'intent-data', 'abm-personalisation', 'marketing-automation']),
     domains: v.array(v.string()),
     urls: v.array(v.string()),
+    /** Hosts under `domains` that sites embed for a real need (forms, logos): they stay reachable. */
+    keep: v.optional(v.array(v.string())),
+    /** Domains that sources attribute to the vendor but that were reviewed and are not blocked (reason in `source`). */
+    leftOut: v.optional(v.array(v.string())),
     source: v.pipe(v.string(), v.minLength(20, 'every entry needs a source or reason')),
   })),
 });
@@ -96,20 +101,31 @@ export function readList<S extends v.GenericSchema>(file: string, schema: S): v.
   return r.output;
 }
 
-/** Block rules for the b2b ruleset: host rules third-party only, URL patterns any party. */
+/** Priority of a vendor's `keep` hosts: just above the b2b list's own blocks, far below the allowlist. */
+export const B2B_KEEP_PRIORITY = 2;
+
+/**
+ * Block rules for the b2b ruleset: host rules third-party only, URL patterns any party; a
+ * vendor's `keep` hosts become allow rules that beat only blocks of priority 1.
+ */
 export function b2bInputs(list: B2bList, source: string, problems: Problem[]): InputRule[] {
   const out: InputRule[] = [];
   list.vendors.forEach((vendor, i) => {
     const ref = `vendors[${i}] (${vendor.vendor})`;
-    const hosts = vendor.domains.filter((d) => {
+    const valid = (d: string): boolean => {
       const ok = isHostName(d);
       if (!ok) problems.push({ source, ref, reason: `not a host name: ${JSON.stringify(d)}` });
       return ok;
-    });
+    };
+    const hosts = vendor.domains.filter(valid);
     if (hosts.length > 0) {
       out.push({ source, ref, raw: { action: { type: 'block' }, priority: 1, condition: { requestDomains: hosts, domainType: 'thirdParty' } } });
     }
     for (const urlFilter of vendor.urls) out.push({ source, ref, raw: { action: { type: 'block' }, priority: 1, condition: { urlFilter } } });
+    const keep = (vendor.keep ?? []).filter(valid);
+    if (keep.length > 0) {
+      out.push({ source, ref, raw: { action: { type: 'allow' }, priority: B2B_KEEP_PRIORITY, condition: { requestDomains: keep } } });
+    }
   });
   return out;
 }

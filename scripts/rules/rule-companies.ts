@@ -11,21 +11,9 @@
  * up by the category of its ruleset (`rulesets.json`), then by rule id.
  */
 import { isSameOrSubdomain, parentDomains } from './hosts';
+import type { RuleCompanies } from '../../src/shared/blocking/compiled';
 import type { DnrRule } from './schema';
 
-export interface RuleCompanies {
-  version: 1;
-  companies: string[];
-  /** `{ [rulesetId]: n }`: rules 1..n of the ruleset block (see blocksFirst). */
-  blockRules: Record<string, number>;
-  /**
-   * `{ [rulesetId]: m }`: rules n+1..n+m redirect (parameter stripping); Chromium's own badge
-   * count includes them, Kontor's does not. Higher ids allow (list exceptions, allowlist).
-   */
-  redirectRules: Record<string, number>;
-  /** `{ [rulesetId]: { [ruleId]: companyIndex } }` */
-  rules: Record<string, Record<string, number>>;
-}
 
 /** `||host^`, `||host/path`, `||host:port`: the host such a urlFilter can only match. */
 const HOST_PREFIX = /^\|\|([a-z0-9_.-]+)[\^/:]/;

@@ -5,7 +5,8 @@
  */
 import { coveredBy } from './hosts';
 import type { B2bList, CompanyList } from './lists';
-import type { CategoryId, TrackerLookup } from './types';
+import type { TrackerLookup } from '../../src/shared/blocking/compiled';
+import type { CategoryId } from './types';
 
 const PREFERENCE: CategoryId[] = ['b2b', 'analytics', 'social', 'ads'];
 

@@ -3,10 +3,12 @@
  * what it writes next to the rulesets (`rulesets.json`, `trackers.json`).
  */
 import * as v from 'valibot';
+import { CATEGORIES, type Category } from '../../src/shared/blocking/categories';
+import type { RuleCompanies, TrackerLookup } from '../../src/shared/blocking/compiled';
 
 /** Switchable blocking categories; the ids are ruleset ids and file names. */
-export const CATEGORY_IDS = ['ads', 'analytics', 'b2b', 'social', 'urlparams'] as const;
-export type CategoryId = (typeof CATEGORY_IDS)[number];
+export const CATEGORY_IDS = CATEGORIES;
+export type CategoryId = Category;
 /** The always-on ruleset of business-critical allow rules. */
 export const ALLOW_RULESET_ID = 'allow';
 export type RulesetId = CategoryId | typeof ALLOW_RULESET_ID;
@@ -34,18 +36,6 @@ export const RulesetInfo = v.strictObject({
 });
 export type RulesetInfo = v.InferOutput<typeof RulesetInfo>;
 
-/**
- * `trackers.json`: lets the popup name the category and company behind a blocked host.
- * Look a host up by walking its suffixes (`a.b.example.com`, `b.example.com`, `example.com`):
- * the first hit wins. `[category, companyIndex]`; companyIndex -1 = company unknown.
- */
-export const TrackerLookup = v.strictObject({
-  version: v.literal(1),
-  companies: v.array(v.string()),
-  domains: v.record(v.string(), v.tuple([v.picklist(CATEGORY_IDS), v.number()])),
-});
-export type TrackerLookup = v.InferOutput<typeof TrackerLookup>;
-
 /** A skipped input rule, reported with where it came from (list + rule id or entry index). */
 export interface Problem {
   source: string;
@@ -57,7 +47,7 @@ export interface CompiledRulesets {
   outDir: string;
   rulesets: RulesetInfo[];
   trackers: TrackerLookup;
-  ruleCompanies: import('./rule-companies').RuleCompanies;
+  ruleCompanies: RuleCompanies;
   totals: { rules: number; enabledRules: number; regexRules: number; bytes: number; domains: number };
   problems: Problem[];
   /** Input rules deliberately left out, counted by reason (unsupported action, allowlisted...). */

@@ -11,7 +11,7 @@ import { protocol, type Kind, type Params, type Reply, type Results, type Tier }
 export interface SenderInfo {
   id?: string | undefined;
   url?: string | undefined;
-  tab?: { id?: number | undefined } | undefined;
+  tab?: { id?: number | undefined; url?: string | undefined } | undefined;
   frameId?: number | undefined;
 }
 
@@ -21,6 +21,11 @@ export interface HandlerContext {
   tabId: number | undefined;
   frameId: number | undefined;
   senderUrl: string | undefined;
+  /**
+   * The page a content script runs in, as the browser reports it (never as the message
+   * claims it): the top frame's own URL, else the tab's.
+   */
+  pageUrl: string | undefined;
 }
 
 export type Handler<K extends Kind> = (params: Params<K>, ctx: HandlerContext) => Promise<Results[K]> | Results[K];
@@ -37,10 +42,16 @@ export interface DispatcherOptions {
   onError?: (kind: string, error: unknown) => void;
 }
 
+/** The URL of the page the sender runs in, from browser-provided fields only. */
+export function senderPageUrl(sender: SenderInfo): string | undefined {
+  // a subframe's own URL is not the page's: for it only the tab's URL counts
+  return (sender.frameId === 0 ? sender.url : undefined) ?? sender.tab?.url;
+}
+
 export function senderTier(sender: SenderInfo, extensionOrigin: string): Tier {
   // Extension pages (popup, side panel, options, even when opened in a tab) have a URL on
   // the extension's own origin; anything else is a content script inside a web page.
-  return sender.url !== undefined && sender.url.startsWith(extensionOrigin) ? 'extension' : 'content';
+  return sender.url?.startsWith(extensionOrigin) ? 'extension' : 'content';
 }
 
 function fail(code: KontorError['code'], message: string): Reply {
@@ -67,7 +78,7 @@ export function createDispatcher(handlers: Handlers, options: DispatcherOptions)
     try {
       await options.ready;
       const handler = handlers[kind as Kind] as Handler<Kind>;
-      const ctx: HandlerContext = { tier, tabId: sender.tab?.id, frameId: sender.frameId, senderUrl: sender.url };
+      const ctx: HandlerContext = { tier, tabId: sender.tab?.id, frameId: sender.frameId, senderUrl: sender.url, pageUrl: senderPageUrl(sender) };
       const result = await handler(params.output as Params<Kind>, ctx);
       return { ok: true, result } as Reply;
     } catch (error) {

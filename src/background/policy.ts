@@ -4,9 +4,9 @@
  * schema): valid parts apply, problems are kept with their JSON path for the options page,
  * and an invalid policy never stops Kontor working. Applied at start and live on change.
  */
-import { browser } from '../shared/browser';
 import type { Policy } from '../shared/policy/schema';
 import { validatePolicy, type PolicyProblem } from '../shared/policy/validate';
+import { onManagedChange, readManaged as readManagedArea, storage } from './storage';
 
 export interface PolicyState {
   policy: Policy;
@@ -19,19 +19,11 @@ let current: PolicyState = { policy: {}, problems: [], managed: false };
 const listeners = new Set<(state: PolicyState) => void>();
 
 async function readManaged(): Promise<{ state: PolicyState; raw?: Record<string, unknown> }> {
-  let raw: Record<string, unknown>;
-  try {
-    raw = await browser.storage.managed.get();
-  } catch {
-    // Firefox throws when no policy names this extension; Chromium returns {}.
-    return { state: { policy: {}, problems: [], managed: false } };
-  }
-  if (Object.keys(raw).length === 0) return { state: { policy: {}, problems: [], managed: false } };
+  const raw = await readManagedArea();
+  if (raw === null || Object.keys(raw).length === 0) return { state: { policy: {}, problems: [], managed: false } };
   const { policy, problems } = validatePolicy(raw);
   return { state: { policy, problems, managed: true }, raw };
 }
-
-const CACHE_KEY = 'policy:last';
 
 /**
  * Applies the last policy seen (cached in storage.local) at once, then reads managed
@@ -39,7 +31,7 @@ const CACHE_KEY = 'policy:last';
  * 5 s after a cold start). Listeners hear about any difference.
  */
 export async function loadPolicy(): Promise<PolicyState> {
-  const cached = (await browser.storage.local.get(CACHE_KEY))[CACHE_KEY] as unknown;
+  const cached = await storage.get('policyCache');
   if (cached !== undefined) {
     const { policy, problems } = validatePolicy(cached);
     current = { policy, problems, managed: true };
@@ -59,9 +51,9 @@ async function refreshFromManaged(): Promise<PolicyState> {
   const { state: fresh, raw } = await readManaged();
   const changed = JSON.stringify(fresh) !== JSON.stringify(current);
   current = fresh;
-  if (raw) await browser.storage.local.set({ [CACHE_KEY]: raw });
-  else await browser.storage.local.remove(CACHE_KEY);
-  if (changed) listeners.forEach((l) => l(current));
+  if (raw) await storage.set('policyCache', raw);
+  else await storage.remove('policyCache');
+  if (changed) for (const l of listeners) l(current);
   return current;
 }
 
@@ -75,8 +67,7 @@ export function onPolicyChange(listener: (state: PolicyState) => void): void {
 
 /** Registered synchronously at top level by the background entry. */
 export function watchPolicy(): void {
-  browser.storage.onChanged.addListener((_changes, area) => {
-    if (area !== 'managed') return;
+  onManagedChange(() => {
     managedRead = refreshFromManaged();
   });
 }

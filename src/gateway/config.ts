@@ -28,9 +28,13 @@ const OPTIONS = {
   database: 'KONTOR_DATABASE_URL',
   'org-key-file': 'KONTOR_ORG_KEY_FILE',
   nats: 'KONTOR_NATS_URL',
+  'trust-proxy': 'KONTOR_TRUST_PROXY',
+  'metrics-port': 'KONTOR_METRICS_PORT',
+  'metrics-host': 'KONTOR_METRICS_HOST',
+  'max-conns-per-address': 'KONTOR_MAX_CONNS_PER_ADDRESS',
 } as const;
 const REPEATABLE = new Set(['profile', 'resolve']);
-const BOOLEAN = new Set(['insecure-dev']);
+const BOOLEAN = new Set(['insecure-dev', 'trust-proxy']);
 
 /** `npm run gateway -- --help` */
 export function usage(): string {
@@ -93,6 +97,8 @@ export interface GatewayConfig {
   retentionMs: number;
   ratePerDevice: number;
   ratePerPeer: number;
+  /** open TCP connections per client address; 0: no cap (behind a proxy every client shares its address) */
+  maxConnsPerAddress: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** postgres://… for several instances on one PostgreSQL; null: SQLite in dataDir */
   databaseUrl: string | null;
@@ -100,6 +106,11 @@ export interface GatewayConfig {
   orgKeyFile: string | null;
   /** nats://… connecting the instances that share databaseUrl; null: one instance */
   natsUrl: string | null;
+  /** take the client address from the TLS proxy's X-Forwarded-For (client-address.ts) */
+  trustProxy: boolean;
+  /** /metrics is served only on this separate listener; null: not at all */
+  metricsPort: number | null;
+  metricsHost: string;
 }
 
 export function loadConfig(opts: Record<string, string | string[] | boolean>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -130,6 +141,9 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
   const profiles = list('profile');
   for (const p of profiles) if (!v.is(HttpsUrl, p)) throw new ConfigError(`--profile ${p} is not a URL`);
   const insecure = get('insecure-dev');
+  const flag = (k: keyof typeof OPTIONS) => { const s = get(k); return s === 'true' || s === '1'; };
+  const metricsPort = get('metrics-port') === undefined ? null : num('metrics-port', 0);
+  if (metricsPort !== null && !(Number.isInteger(metricsPort) && metricsPort <= 65535)) throw new ConfigError('--metrics-port must be a port number');
   const logLevel = get('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('--log-level must be debug|info|warn|error');
   const databaseUrl = get('database') ?? null;
@@ -156,9 +170,13 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     retentionMs: num('retention-days', 14) * 86_400_000,
     ratePerDevice: num('rate-device', 500),
     ratePerPeer: num('rate-peer', 200),
+    maxConnsPerAddress: num('max-conns-per-address', 256),
     logLevel: logLevel as GatewayConfig['logLevel'],
     databaseUrl,
     orgKeyFile: orgKeyFile === null ? null : path.resolve(orgKeyFile),
     natsUrl,
+    trustProxy: flag('trust-proxy'),
+    metricsPort,
+    metricsHost: get('metrics-host') ?? '127.0.0.1',
   };
 }

@@ -14,7 +14,13 @@ export interface Gateway {
   metrics: Metrics;
   /** the URL devices and partners use, as published in the manifest */
   publicUrl: string;
-  limits: { device: RateLimiter; peer: RateLimiter; enrollFailures: RateLimiter };
+  limits: {
+    device: RateLimiter; peer: RateLimiter; enrollFailures: RateLimiter;
+    /** failed federation requests per source address */
+    fedFailures: RateLimiter;
+    /** one-time key packages handed out per target device */
+    claims: RateLimiter;
+  };
   count: {
     http: (l: Record<string, string>) => void;
     messages: (l: Record<string, string>, by?: number) => void;

@@ -1,11 +1,11 @@
 /** Hub-model delivery: submit to the hub, fan out to gateways, per-device inboxes, receipts. */
 import * as v from 'valibot';
 import type { SendParams, MethodResults } from '../wire/protocol';
-import { LIMITS, SendParams as SendSchema } from '../wire/protocol';
-import { DeviceAddress, Domain, Ident, splitAddress } from '../wire/schemas';
-import { ApiError } from './errors';
+import { splitAddress } from '../wire/schemas';
+import { ApiError, isErrorCode } from './errors';
 import type { Gateway } from './context';
-import type { Federation } from './federation';
+import { parseReply, type Federation } from './federation';
+import { FedErrorReply, FedSubmitReply, type FedSubmit } from '../wire/federation';
 import type { Delivery, OutboxItem, ReceiptItem } from './store/types';
 
 async function assertRoutable(gw: Gateway, addrs: string[] | undefined): Promise<void> {
@@ -15,10 +15,30 @@ async function assertRoutable(gw: Gateway, addrs: string[] | undefined): Promise
   }
 }
 
+/**
+ * A partner's commit must leave this org's own people in the conversation as they are (only
+ * revoked devices may go): the hub cannot read a commit, and a partner gateway could otherwise
+ * send one in its device's name that drops every local member from the routing for good.
+ * Kontor's own flows never need more: each side adds and removes the other org's devices.
+ */
+async function assertKeepsLocalMembers(gw: Gateway, p: SendParams): Promise<void> {
+  const c = await gw.store.getConversation(p.conversationId);
+  if (!c) return; // submitToHub answers not_found
+  const local = (addrs: string[]) => new Set(addrs.filter((a) => splitAddress(a).domain === gw.config.domain));
+  const before = local(c.members), after = local(p.members ?? []);
+  for (const a of after) if (!before.has(a)) throw new ApiError('forbidden', `a partner's commit cannot add ${a}`);
+  for (const a of before) {
+    if (after.has(a)) continue;
+    const d = await gw.store.getDevice(splitAddress(a).deviceId);
+    if (d && d.revokedAt === null) throw new ApiError('forbidden', `a partner's commit cannot remove ${a}`);
+  }
+}
+
 /** A device (local or, via federation, remote) submits to a conversation hosted here. */
 export async function submitAsHub(gw: Gateway, sender: string, p: SendParams): Promise<MethodResults['send']> {
   const addrs = p.kind === 'commit' ? p.members : p.recipients;
   if (addrs) await assertRoutable(gw, addrs); // application messages skip a promise per message
+  if (p.kind === 'commit' && splitAddress(sender).domain !== gw.config.domain) await assertKeepsLocalMembers(gw, p);
   const r = await gw.store.submitToHub({
     conversationId: p.conversationId, messageId: p.messageId, sender, kind: p.kind, epoch: p.epoch,
     payload: p.payload, members: p.members, recipients: p.recipients,
@@ -34,34 +54,33 @@ export async function submitAsHub(gw: Gateway, sender: string, p: SendParams): P
 export async function send(gw: Gateway, fed: Federation, deviceAddr: string, p: SendParams): Promise<MethodResults['send']> {
   const hub = p.hub ?? gw.config.domain;
   if (hub === gw.config.domain) return submitAsHub(gw, deviceAddr, p);
-  const { status, json } = await fed.request(hub, '/v1/fed/submit', { sender: deviceAddr, params: { ...p, hub } });
-  if (status === 200 && json && typeof json.seq === 'number') {
+  const { status, json } = await fed.request(hub, '/v1/fed/submit', { sender: deviceAddr, params: { ...p, hub } } satisfies FedSubmit);
+  if (status === 200) {
+    const r = parseReply(FedSubmitReply, json, hub);
+    // the hub took it from this device: the device is in that conversation (see storeDeliveries)
+    await gw.store.addRemoteMember(p.conversationId, hub, splitAddress(deviceAddr).deviceId);
     gw.count.messages({ kind: p.kind, result: 'forwarded' });
-    return { seq: json.seq, hub, duplicate: Boolean(json.duplicate) };
+    return { seq: r.seq, hub, duplicate: Boolean(r.duplicate) };
   }
-  const err = json?.error;
-  if (err && typeof err.code === 'string' && status >= 400 && status < 500) {
-    throw new ApiError(err.code, `hub ${hub}: ${String(err.message)}`, typeof err.currentEpoch === 'number' ? { currentEpoch: err.currentEpoch } : undefined);
+  const err = v.safeParse(FedErrorReply, json);
+  if (err.success && status >= 400 && status < 500 && isErrorCode(err.output.error.code)) {
+    const { code, message, currentEpoch } = err.output.error;
+    throw new ApiError(code, `hub ${hub}: ${message}`, currentEpoch !== undefined ? { currentEpoch } : undefined);
   }
   throw new ApiError('unavailable', `hub ${hub} answered ${status}`);
 }
 
-// ---- inbound federation ---------------------------------------------------------------
-export const FedSubmit = v.strictObject({ sender: DeviceAddress, params: SendSchema });
-
-const FedItem = v.variant('type', [
-  v.strictObject({
-    type: v.literal('deliver'), conversationId: Ident, hub: Domain, seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
-    messageId: Ident, kind: v.picklist(['commit', 'welcome', 'application']), epoch: v.pipe(v.number(), v.integer(), v.minValue(0)),
-    sender: DeviceAddress, payload: SendSchema.entries.payload, recipients: v.pipe(v.array(Ident), v.maxLength(LIMITS.membersPerConversation)),
-  }),
-  v.strictObject({
-    type: v.literal('receipt'), conversationId: Ident, hub: Domain, seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
-    messageId: Ident, sender: DeviceAddress, status: v.picklist(['partner', 'delivered']), by: v.pipe(v.string(), v.maxLength(320)),
-    messageIds: v.pipe(v.array(Ident), v.minLength(1), v.maxLength(1000)),
-  }),
-]);
-export const FedDeliver = v.strictObject({ items: v.pipe(v.array(FedItem), v.minLength(1), v.maxLength(1000)) });
+/**
+ * Whether `peer` may tell a local sender about its message: a conversation hosted here must
+ * have a member of the peer's org; for one hosted elsewhere the sender must be in it as far as
+ * this gateway knows (who else is in it only its members know: the client checks `by`).
+ */
+async function receiptAllowed(gw: Gateway, peer: string, r: ReceiptItem): Promise<boolean> {
+  const sender = splitAddress(r.sender).deviceId;
+  if (r.hub !== gw.config.domain) return gw.store.isRemoteMember(r.conversationId, r.hub, sender);
+  const c = await gw.store.getConversation(r.conversationId);
+  return c !== null && c.members.includes(r.sender) && c.members.some((m) => splitAddress(m).domain === peer);
+}
 
 /** A partner's batch of deliveries and receipts. The peer may only speak for itself. */
 export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxItem[]): Promise<{ stored: number }> {
@@ -82,8 +101,19 @@ export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxIte
       receipts.push(r);
     }
   }
+  // no honest hub delivers into a conversation another gateway hosts: refuse the whole batch
+  const convs = [...new Set(deliveries.map((d) => d.conversationId))];
+  const hostedHere = (await Promise.all(convs.map((id) => gw.store.getConversation(id)))).findIndex((c) => c !== null);
+  if (hostedHere >= 0) throw new ApiError('forbidden', `${peer} cannot deliver into ${convs[hostedHere]}, a conversation hosted here`);
+  // a late receipt from a member removed a moment ago is possible: drop it alone, do not refuse the batch
+  const allowed = await Promise.all(receipts.map((r) => receiptAllowed(gw, peer, r)));
+  const accepted = receipts.filter((_, i) => allowed[i]);
+  if (accepted.length < receipts.length) {
+    gw.log.warn('receipts dropped: the peer is not in their conversation', { peer, dropped: receipts.length - accepted.length });
+    gw.count.messages({ kind: 'receipt', result: 'refused' }, receipts.length - accepted.length);
+  }
   const now = Date.now();
-  const stored = [...(await gw.store.storeDeliveries(deliveries, now)), ...(await gw.store.storeReceipts(receipts, now))];
+  const stored = [...(await gw.store.storeDeliveries(deliveries, now)), ...(await gw.store.storeReceipts(accepted, now))];
   gw.push(stored);
   gw.count.messages({ kind: 'inbound', result: 'stored' }, deliveries.length);
   return { stored: stored.length };

@@ -1,7 +1,8 @@
 /** Enrollment: one-time codes (issued by the admin CLI) redeemed for an org-signed device certificate. */
 import * as v from 'valibot';
 import { signCertificate, CERT_TYPE, type Certificate } from '../wire/certificate';
-import { EnrollRequest, enrollChallenge } from '../wire/protocol';
+import { EnrollRequest, enrollTranscript } from '../wire/protocol';
+import { hashEnrollCode } from './store/schema';
 import { verify } from '../wire/ed25519';
 import { randomBytes, toHex } from '../wire/bytes';
 import { ApiError } from './errors';
@@ -23,38 +24,70 @@ export function newEnrollCode(): string {
 export async function issueEnrollCode(store: Store, employeeId: string, displayName: string, ttlMs: number) {
   const code = newEnrollCode();
   const expiresAt = Date.now() + ttlMs;
-  await store.createEnrollCode({ code, employeeId, displayName, expiresAt });
+  await store.createEnrollCode({ code: hashEnrollCode(code), employeeId, displayName, expiresAt });
   return { code, expiresAt };
 }
 
-export async function redeem(gw: Gateway, body: unknown, ip: string): Promise<{ certificate: Certificate }> {
-  // rate-limit failures per IP: the bucket is only charged on failure, but checked first
-  if (gw.limits.enrollFailures.peek(ip) < 1) throw new ApiError('rate_limited', 'too many failed enrollment attempts; try later');
-  const fail = (e: ApiError) => {
-    gw.limits.enrollFailures.take(ip);
-    gw.count.auth({ kind: 'enroll', result: e.code });
-    return e;
+/**
+ * Redeems a code for a certificate. Failures are limited per client address and per code, and
+ * the limit is reserved before any asynchronous work: with check-then-charge, 40 requests
+ * arriving together all passed the check before the first was charged. A success gives its
+ * reservation back, so only failures count.
+ */
+export async function redeem(gw: Gateway, body: unknown, client: string): Promise<{ certificate: Certificate }> {
+  const limit = gw.limits.enrollFailures;
+  const reserved: string[] = [];
+  const reserve = (key: string) => {
+    if (!limit.take(key)) throw new ApiError('rate_limited', 'too many failed enrollment attempts; try later');
+    reserved.push(key);
   };
-  const parsed = v.safeParse(EnrollRequest, body);
-  if (!parsed.success) throw fail(new ApiError('bad_request', `invalid enrollment request: ${parsed.issues[0]?.message}`));
-  const req = parsed.output;
-  if (!(await verify(req.devicePublicKey, req.proof, enrollChallenge(gw.config.domain, req.code, req.mlsSignatureKey)))) {
-    throw fail(new ApiError('bad_request', 'proof of possession of the device key does not verify'));
+  try {
+    reserve(`addr ${client}`);
+    const parsed = v.safeParse(EnrollRequest, body);
+    if (!parsed.success) {
+      const i = parsed.issues[0];
+      // clients from before proof of the MLS key (kontor-enroll-v2) send no mlsProof
+      throw new ApiError('bad_request', `invalid enrollment request: ${i ? `${v.getDotPath(i) ?? ''} ${i.message}` : ''}`.trim());
+    }
+    const req = parsed.output;
+    const codeHash = hashEnrollCode(req.code);
+    // one code (and so one employee) cannot be tried more often from many addresses either
+    reserve(`code ${codeHash}`);
+    const result = await certify(gw, req, codeHash);
+    for (const k of reserved) limit.refund(k);
+    gw.count.auth({ kind: 'enroll', result: 'ok' });
+    return result;
+  } catch (e) {
+    if (e instanceof ApiError) gw.count.auth({ kind: 'enroll', result: e.code });
+    throw e;
   }
+}
+
+async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promise<{ certificate: Certificate }> {
+  if (req.devicePublicKey === req.mlsSignatureKey) throw new ApiError('bad_request', 'the device key and the MLS signature key must differ');
+  const t = { domain: gw.config.domain, code: req.code, devicePublicKey: req.devicePublicKey, mlsSignatureKey: req.mlsSignatureKey };
+  const [deviceOk, mlsOk] = await Promise.all([
+    verify(req.devicePublicKey, req.proof, enrollTranscript('device', t)),
+    verify(req.mlsSignatureKey, req.mlsProof, enrollTranscript('mls', t)),
+  ]);
+  if (!deviceOk) throw new ApiError('bad_request', 'proof of possession of the device key does not verify');
+  if (!mlsOk) throw new ApiError('bad_request', 'proof of possession of the MLS signature key does not verify');
   const now = Date.now();
-  const code = await gw.store.redeemEnrollCode(req.code, now);
-  if (!code) throw fail(new ApiError('invalid_code', 'enrollment code unknown, used or expired'));
+  const code = await gw.store.getEnrollCode(codeHash, now);
+  if (!code) throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
   const deviceId = 'd' + toHex(randomBytes(8));
   const certificate = await signCertificate({
     type: CERT_TYPE, v: 1, deviceId, employeeId: code.employeeId, displayName: code.displayName,
     orgDomain: gw.config.domain, devicePublicKey: req.devicePublicKey, mlsSignatureKey: req.mlsSignatureKey,
     issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
   }, gw.orgKey.privateKey);
-  await gw.store.addDevice({
+  // the code is used up and the device added in one transaction, only if both keys are new
+  const outcome = await gw.store.enrollDevice(codeHash, {
     deviceId, employeeId: code.employeeId, displayName: code.displayName, devicePublicKey: req.devicePublicKey,
     mlsSignatureKey: req.mlsSignatureKey, certificate, createdAt: now, revokedAt: null,
-  });
-  gw.count.auth({ kind: 'enroll', result: 'ok' });
+  }, now);
+  if (outcome === 'invalid_code') throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
+  if (outcome === 'key_enrolled') throw new ApiError('conflict', 'this device key or MLS signature key is already enrolled');
   gw.log.info('device enrolled', { deviceId, employeeId: code.employeeId });
   return { certificate };
 }

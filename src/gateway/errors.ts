@@ -6,6 +6,9 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409, epoch_conflict: 409, too_large: 413, rate_limited: 429, internal: 500, unavailable: 503,
 };
 
+/** a code a peer may hand back to a device as it is (anything else becomes 'unavailable') */
+export const isErrorCode = (c: string): c is ErrorCode => Object.hasOwn(STATUS, c) && c !== 'internal';
+
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(readonly code: ErrorCode, message: string, readonly details?: Record<string, unknown>) {

@@ -2,137 +2,162 @@
  * Gateway-to-gateway HTTP. Every request is signed by the sending org key over method, path,
  * both domains, a timestamp, a nonce and the body digest; the receiver checks it against the
  * sender's manifest fetched from the sender's own domain, and admits only partners.
+ *
+ * Inbound, the cheap checks come first and cost nothing but the headers: header shapes, the
+ * peer's name, the clock window, admission under the allowlist policy, and the source
+ * address's budget of failed attempts. Only then is the body read (capped), and only then can
+ * a manifest be fetched. The peer's rate bucket is charged once its signature verified, so
+ * forgeries naming a partner cannot use up the partner's budget.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { fingerprint, verifyManifest, MANIFEST_PATH, type Manifest } from '../wire/manifest';
+import * as v from 'valibot';
 import { FED_HEADER, federationSigningString } from '../wire/protocol';
+import { fetchJson, FEDERATION_REPLY_MAX_BYTES } from '../wire/fetch';
 import { sign, verify } from '../wire/ed25519';
 import { randomBytes, sha256, toBase64, toBase64Url } from '../wire/bytes';
 import { ApiError } from './errors';
+import { PeerDirectory } from './peers';
 import type { Gateway } from './context';
+import type { Partner } from './store/types';
 
 const CLOCK_WINDOW_MS = 5 * 60_000;
-const MANIFEST_TTL_MS = 5 * 60_000;
 const TIMEOUT_MS = 10_000;
 
+/** What the headers said, checked; the body and the signature are still to be checked. */
+export interface PendingRequest {
+  from: string;
+  ts: string;
+  nonce: string;
+  digest: string;
+  signature: string;
+  method: string;
+  path: string;
+  source: string;
+  partner: Partner | null;
+}
+
 export class Federation {
-  private manifests = new Map<string, { at: number; m: Manifest }>();
-  private nonces = new Map<string, number>();
-  private resolveFileCache: { mtime: number; map: Record<string, string> } | null = null;
+  readonly peers: PeerDirectory;
 
   constructor(private readonly gw: Gateway) {
-    setInterval(() => this.pruneNonces(), 60_000).unref();
+    this.peers = new PeerDirectory(gw);
   }
 
-  /** Base URL where a domain publishes its manifest: https://<domain> unless mapped for development. */
-  baseUrl(domain: string): string {
-    const mapped = this.gw.config.resolve.get(domain) ?? this.resolveFromFile(domain);
-    return mapped ?? `https://${domain}`;
+  manifest(domain: string, fresh = false) {
+    return this.peers.manifest(domain, fresh);
   }
 
-  private resolveFromFile(domain: string): string | undefined {
-    const file = this.gw.config.resolveFile;
-    if (!file) return undefined;
-    try {
-      const mtime = statSync(file).mtimeMs;
-      if (!this.resolveFileCache || this.resolveFileCache.mtime !== mtime) {
-        this.resolveFileCache = { mtime, map: JSON.parse(readFileSync(file, 'utf8')) };
-      }
-      const u = this.resolveFileCache.map[domain];
-      return typeof u === 'string' ? u.replace(/\/$/, '') : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private checkScheme(url: string): void {
-    if (!url.startsWith('https://') && !this.gw.config.insecureDev) {
-      throw new ApiError('forbidden', 'federation requires https (use --insecure-dev only for local tests)');
-    }
-  }
-
-  async manifest(domain: string, fresh = false): Promise<Manifest> {
-    const c = this.manifests.get(domain);
-    if (!fresh && c && Date.now() - c.at < MANIFEST_TTL_MS) return c.m;
-    const base = this.baseUrl(domain);
-    this.checkScheme(base);
-    let body: unknown;
-    try {
-      const r = await fetch(base + MANIFEST_PATH, { signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'error' });
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      body = await r.json();
-    } catch (e) {
-      throw new ApiError('unavailable', `cannot fetch manifest of ${domain}: ${(e as Error).message}`);
-    }
-    let m: Manifest;
-    try {
-      m = await verifyManifest(body, { domain });
-    } catch (e) {
-      throw new ApiError('forbidden', `manifest of ${domain} rejected: ${(e as Error).message}`);
-    }
-    this.checkScheme(m.gatewayUrl);
-    const partner = await this.gw.store.getPartner(domain);
-    if (partner?.fingerprint && (await fingerprint(m.orgPublicKey)) !== partner.fingerprint) {
-      throw new ApiError('forbidden', `org key of ${domain} does not match the pinned fingerprint`);
-    }
-    this.manifests.set(domain, { at: Date.now(), m });
-    return m;
-  }
-
-  /** POST a signed JSON request to a partner gateway; returns status and parsed JSON. */
-  async request(peer: string, path: string, payload: unknown): Promise<{ status: number; json: any }> {
+  /** POST a signed JSON request to a partner gateway; returns status and the parsed (capped) JSON answer. */
+  async request(peer: string, path: string, payload: unknown): Promise<{ status: number; json: unknown }> {
     const partner = await this.gw.store.getPartner(peer);
     if (partner?.status !== 'admitted') throw new ApiError('forbidden', `${peer} is not an admitted partner`);
     const m = await this.manifest(peer);
     const body = JSON.stringify(payload);
     const bytes = new TextEncoder().encode(body);
     const h = {
-      from: this.gw.config.domain, to: peer, method: 'POST', path,
-      timestamp: String(Date.now()), nonce: toBase64Url(randomBytes(16)), digest: toBase64(await sha256(bytes)),
+      from: this.gw.config.domain,
+      to: peer,
+      method: 'POST',
+      path,
+      timestamp: String(Date.now()),
+      nonce: toBase64Url(randomBytes(16)),
+      digest: toBase64(await sha256(bytes)),
     };
     const signature = await sign(this.gw.orgKey.privateKey, federationSigningString(h));
-    let r: Response;
+    const url = m.gatewayUrl + path;
     try {
-      r = await fetch(m.gatewayUrl + path, {
-        method: 'POST', body, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS),
-        headers: {
-          'content-type': 'application/json', [FED_HEADER.from]: h.from, [FED_HEADER.timestamp]: h.timestamp,
-          [FED_HEADER.nonce]: h.nonce, [FED_HEADER.digest]: h.digest, [FED_HEADER.signature]: signature,
+      const r = await fetchJson(url, {
+        maxBytes: FEDERATION_REPLY_MAX_BYTES,
+        timeoutMs: TIMEOUT_MS,
+        fetch: this.peers.fetcherFor(peer, url),
+        init: {
+          method: 'POST',
+          body,
+          headers: {
+            'content-type': 'application/json',
+            [FED_HEADER.from]: h.from,
+            [FED_HEADER.timestamp]: h.timestamp,
+            [FED_HEADER.nonce]: h.nonce,
+            [FED_HEADER.digest]: h.digest,
+            [FED_HEADER.signature]: signature,
+          },
         },
       });
+      this.gw.count.federation({ direction: 'out', result: String(r.status) });
+      return r;
     } catch (e) {
       this.gw.count.federation({ direction: 'out', result: 'network_error' });
+      if (e instanceof ApiError) throw e;
       throw new ApiError('unavailable', `partner ${peer} unreachable: ${(e as Error).message}`);
     }
-    const json = await r.json().catch(() => null);
-    this.gw.count.federation({ direction: 'out', result: String(r.status) });
-    return { status: r.status, json };
   }
 
-  /** Authenticates an inbound federation request; returns the verified peer domain. */
-  async authenticate(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: Buffer): Promise<string> {
-    const hv = (n: string) => { const x = headers[n]; return typeof x === 'string' ? x : undefined; };
-    const from = hv(FED_HEADER.from), ts = hv(FED_HEADER.timestamp), nonce = hv(FED_HEADER.nonce);
-    const digest = hv(FED_HEADER.digest), signature = hv(FED_HEADER.signature);
-    if (!from || !ts || !nonce || !digest || !signature) throw new ApiError('unauthorized', 'missing federation signature headers');
-    if (!/^[a-z0-9.-]{1,253}$/.test(from) || from === this.gw.config.domain) throw new ApiError('unauthorized', 'bad kontor-from');
-    if (!/^\d{1,16}$/.test(ts) || Math.abs(Date.now() - Number(ts)) > CLOCK_WINDOW_MS) throw new ApiError('unauthorized', 'timestamp outside the 5 minute window');
-    if (!/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) throw new ApiError('unauthorized', 'bad nonce');
-    if (toBase64(await sha256(body)) !== digest) throw new ApiError('unauthorized', 'body digest mismatch');
+  /**
+   * The checks that need only the headers. Throws before the body is read; every refusal
+   * counts against the source address's budget of failures.
+   */
+  async precheck(
+    headers: Record<string, string | string[] | undefined>,
+    method: string,
+    path: string,
+    source: string,
+  ): Promise<PendingRequest> {
+    if (this.gw.limits.fedFailures.peek(source) < 1)
+      throw new ApiError('rate_limited', 'too many failed federation requests from this address');
+    return this.charging(source, async () => {
+      const hv = (n: string) => {
+        const x = headers[n];
+        return typeof x === 'string' ? x : undefined;
+      };
+      const from = hv(FED_HEADER.from),
+        ts = hv(FED_HEADER.timestamp),
+        nonce = hv(FED_HEADER.nonce);
+      const digest = hv(FED_HEADER.digest),
+        signature = hv(FED_HEADER.signature);
+      if (!from || !ts || !nonce || !digest || !signature) throw new ApiError('unauthorized', 'missing federation signature headers');
+      if (from.length > 253 || !this.peers.acceptableName(from))
+        throw new ApiError('unauthorized', 'bad kontor-from: not a public DNS name');
+      if (!/^\d{1,16}$/.test(ts) || Math.abs(Date.now() - Number(ts)) > CLOCK_WINDOW_MS)
+        throw new ApiError('unauthorized', 'timestamp outside the 5 minute window');
+      if (!/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) throw new ApiError('unauthorized', 'bad nonce');
+      if (!/^[A-Za-z0-9+/]{43}=$/.test(digest)) throw new ApiError('unauthorized', 'bad digest');
+      if (signature.length > 96) throw new ApiError('unauthorized', 'bad signature');
+      const partner = await this.gw.store.getPartner(from);
+      if (partner?.status !== 'admitted' && this.gw.config.federation === 'allowlist') {
+        throw new ApiError('forbidden', `${from} is not an admitted partner`);
+      }
+      return { from, ts, nonce, digest, signature, method, path, source, partner };
+    });
+  }
+
+  /** Checks body digest, signature and nonce; returns the verified, admitted peer domain. */
+  async authenticate(p: PendingRequest, body: Uint8Array): Promise<string> {
+    const { from, partner } = p;
+    await this.charging(p.source, async () => {
+      if (toBase64(await sha256(body)) !== p.digest) throw new ApiError('unauthorized', 'body digest mismatch');
+      const signed = federationSigningString({
+        method: p.method,
+        path: p.path,
+        from,
+        to: this.gw.config.domain,
+        timestamp: p.ts,
+        nonce: p.nonce,
+        digest: p.digest,
+      });
+      let m = await this.manifest(from);
+      if (!(await verify(m.orgPublicKey, p.signature, signed))) {
+        // the peer may have rotated its key: refetch (at most once per interval) before refusing
+        m = await this.manifest(from, true);
+        if (!(await verify(m.orgPublicKey, p.signature, signed)))
+          throw new ApiError('unauthorized', 'federation signature does not verify');
+      }
+    });
     if (!this.gw.limits.peer.take(`peer:${from}`)) throw new ApiError('rate_limited', 'too many requests from this peer');
-    const partner = await this.gw.store.getPartner(from);
-    if (partner?.status !== 'admitted' && this.gw.config.federation === 'allowlist') {
-      throw new ApiError('forbidden', `${from} is not an admitted partner`);
+    // kept on disk until the timestamp leaves the window: a replay after a restart is refused too
+    const fresh = await this.gw.store.useNonce(`${from}/${p.nonce}`, Number(p.ts) + CLOCK_WINDOW_MS + 1_000, Date.now());
+    if (!fresh) {
+      this.gw.limits.fedFailures.take(p.source);
+      throw new ApiError('unauthorized', 'replayed request');
     }
-    const signed = federationSigningString({ method, path, from, to: this.gw.config.domain, timestamp: ts, nonce, digest });
-    let m = await this.manifest(from);
-    if (!(await verify(m.orgPublicKey, signature, signed))) {
-      // the peer may have rotated its key: refetch once before refusing
-      m = await this.manifest(from, true);
-      if (!(await verify(m.orgPublicKey, signature, signed))) throw new ApiError('unauthorized', 'federation signature does not verify');
-    }
-    if (this.nonces.has(`${from}/${nonce}`)) throw new ApiError('unauthorized', 'replayed request');
-    this.nonces.set(`${from}/${nonce}`, Date.now() + 2 * CLOCK_WINDOW_MS);
     if (partner?.status !== 'admitted') {
       if (!partner) {
         await this.gw.store.setPartner(from, 'pending', null);
@@ -143,8 +168,23 @@ export class Federation {
     return from;
   }
 
-  private pruneNonces(): void {
-    const now = Date.now();
-    for (const [k, exp] of this.nonces) if (exp < now) this.nonces.delete(k);
+  private async charging<T>(source: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if (e instanceof ApiError && (e.code === 'unauthorized' || e.code === 'forbidden')) this.gw.limits.fedFailures.take(source);
+      throw e;
+    }
   }
+}
+
+/** A peer's answer checked against its schema, or an 'unavailable' error naming the peer. */
+export function parseReply<S extends v.GenericSchema>(schema: S, json: unknown, peer: string): v.InferOutput<S> {
+  const r = v.safeParse(schema, json);
+  if (!r.success)
+    throw new ApiError(
+      'unavailable',
+      `${peer} answered with a malformed body: ${v.getDotPath(r.issues[0]) ?? ''} ${r.issues[0].message}`.trim(),
+    );
+  return r.output;
 }

@@ -1,14 +1,14 @@
-/** HTTP routes: health, metrics, manifest, enrollment, federation. Every error is JSON `{error:{code,message}}`. */
+/** HTTP routes: health, manifest, enrollment, federation (metrics have their own listener, server.ts). Every error is JSON `{error:{code,message}}`. */
 import * as v from 'valibot';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LIMITS } from '../wire/protocol';
+import { FedClaim, FedDeliver, FedSubmit, FED_BODY_MAX_BYTES } from '../wire/federation';
 import { MANIFEST_PATH } from '../wire/manifest';
-import { Ident } from '../wire/schemas';
 import { ApiError, toApiError } from './errors';
 import { currentManifest } from './manifest';
 import { redeem } from './enroll';
-import { FedDeliver, FedSubmit, acceptFromPeer, submitAsHub } from './delivery';
+import { acceptFromPeer, submitAsHub } from './delivery';
 import { claimLocal } from './rpc';
+import { clientAddress } from './client-address';
 import type { Gateway } from './context';
 import type { Federation } from './federation';
 import type { OutboxItem } from './store/types';
@@ -22,8 +22,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
+        // stop reading; the answer goes out with connection: close (see the error handler)
+        req.removeAllListeners('data');
+        req.pause();
         reject(new ApiError('too_large', `body over ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
@@ -50,13 +52,13 @@ function validate<S extends v.GenericSchema>(schema: S, input: unknown): v.Infer
   return r.output;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+export function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body) : String(body);
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }
 
-const FedClaim = v.strictObject({ contact: Ident });
+const FED_PATHS = new Set(['/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim']);
 
 export function makeHandler(gw: Gateway, fed: Federation) {
   const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
@@ -71,10 +73,6 @@ export function makeHandler(gw: Gateway, fed: Federation) {
       send(res, r.ok ? 200 : 503, r);
       return r.ok ? 200 : 503;
     }
-    if (method === 'GET' && path === '/metrics') {
-      send(res, 200, gw.metrics.render(), 'text/plain; version=0.0.4');
-      return 200;
-    }
     if (method === 'GET' && path === MANIFEST_PATH) {
       res.setHeader('access-control-allow-origin', '*');
       send(res, 200, await currentManifest(gw));
@@ -82,12 +80,15 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     }
     if (method === 'POST' && path === '/v1/enroll') {
       const body = parseJson(await readBody(req, 16 * 1024));
-      send(res, 200, await redeem(gw, body, req.socket.remoteAddress ?? '?'));
+      send(res, 200, await redeem(gw, body, clientAddress(req, gw.config.trustProxy)));
       return 200;
     }
     if (method === 'POST' && path.startsWith('/v1/fed/')) {
-      const raw = await readBody(req, LIMITS.bodyBytes * 8);
-      const peer = await fed.authenticate(req.headers, method, path, raw);
+      if (!FED_PATHS.has(path)) throw new ApiError('not_found', 'no such federation endpoint');
+      // headers, clock and admission first: nothing is read or fetched for a request that fails them
+      const pending = await fed.precheck(req.headers, method, path, req.socket.remoteAddress ?? '?');
+      const raw = await readBody(req, FED_BODY_MAX_BYTES);
+      const peer = await fed.authenticate(pending, raw);
       const body = parseJson(raw);
       let result: unknown;
       if (path === '/v1/fed/deliver') result = await acceptFromPeer(gw, peer, validate(FedDeliver, body).items as OutboxItem[]);
@@ -117,6 +118,8 @@ export function makeHandler(gw: Gateway, fed: Federation) {
         const err = known ?? new ApiError('internal', 'internal error');
         if (!known) gw.log.error('request failed', { path: routeLabel(path), error: (e as Error).message });
         gw.count.http({ route: routeLabel(path), status: String(err.status) });
+        // refused before its body was read: close the connection rather than read the rest
+        if (!req.complete) res.setHeader('connection', 'close');
         if (!res.headersSent) send(res, err.status, err.toJSON());
         else res.destroy();
       },
@@ -126,5 +129,5 @@ export function makeHandler(gw: Gateway, fed: Federation) {
 
 /** Bounded label values: unknown paths collapse into one series. */
 function routeLabel(path: string): string {
-  return ['/healthz', '/readyz', '/metrics', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path) ? path : 'other';
+  return ['/healthz', '/readyz', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path) ? path : 'other';
 }

@@ -3,7 +3,7 @@
  * one secret file given to every instance (--org-key-file) when several serve the org. It is
  * never written to the database.
  */
-import { existsSync, readFileSync, writeFileSync, renameSync, linkSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync, linkSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { exportPrivateJwk, generateKeyPair, importPrivateJwk, type Ed25519KeyPair } from '../wire/ed25519';
 import { ConfigError } from './config';
@@ -13,6 +13,8 @@ export const ORG_KEY_FILE = 'org-key.jwk.json';
 export async function loadOrCreateOrgKey(dataDir: string, keyFile: string | null = null): Promise<{ key: Ed25519KeyPair; created: boolean }> {
   if (keyFile !== null) return loadOrCreateShared(keyFile);
   const file = path.join(dataDir, ORG_KEY_FILE);
+  // an older gateway may have left it readable by others
+  if (existsSync(file)) chmodSync(file, 0o600);
   if (existsSync(file)) return { key: await importPrivateJwk(JSON.parse(readFileSync(file, 'utf8'))), created: false };
   const kp = await generateKeyPair(true);
   const jwk = await exportPrivateJwk(kp.privateKey);

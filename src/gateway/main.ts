@@ -4,6 +4,9 @@ import { ADMIN_COMMANDS, runAdmin } from './admin';
 import { startGateway } from './server';
 
 async function main(argv: string[]): Promise<void> {
+  // everything the gateway and its admin commands create (database, -wal, -shm, org key,
+  // port file) is readable by its owner only, whatever umask the service manager passed on
+  process.umask(0o077);
   if (argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(usage() + '\n');
   if (argv[0] !== undefined && ADMIN_COMMANDS.has(argv[0])) return runAdmin(argv);
   const { opts, positionals } = parseArgs(argv);

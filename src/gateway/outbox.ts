@@ -9,6 +9,8 @@
  * a delivered batch and emitting its receipts runs alongside the next request. A cursor (the
  * last row id sent) keeps rows sent but not yet deleted from being sent twice.
  */
+import * as v from 'valibot';
+import { FedDeliverReply, FedErrorReply } from '../wire/federation';
 import type { Gateway } from './context';
 import type { Federation } from './federation';
 import type { OutboxRow } from './store/types';
@@ -116,8 +118,13 @@ export class OutboxSender {
   private async post(peer: string, rows: OutboxRow[]): Promise<boolean> {
     try {
       const r = await this.fed.request(peer, '/v1/fed/deliver', { items: rows.map((x) => x.item) });
-      if (r.status !== 200) this.gw.log.warn('partner refused delivery batch', { peer, status: r.status, code: r.json?.error?.code });
-      return r.status === 200;
+      if (r.status !== 200) {
+        const err = v.safeParse(FedErrorReply, r.json);
+        this.gw.log.warn('partner refused delivery batch', { peer, status: r.status, code: err.success ? err.output.error.code : null });
+        return false;
+      }
+      // a 200 means stored only if it says so: anything else is sent again
+      return v.is(FedDeliverReply, r.json);
     } catch (e) {
       this.gw.log.warn('partner delivery failed', { peer, error: (e as Error).message });
       return false;

@@ -1,10 +1,11 @@
 /** Authenticated device RPC methods. Params are validated against wire/protocol's Methods. */
 import * as v from 'valibot';
-import { Methods, LIMITS, type MethodName, type MethodResults, type ClaimedKeyPackage } from '../wire/protocol';
+import { FedClaimReply, FedErrorReply, type FedClaim } from '../wire/federation';
+import { Methods, type MethodName, type MethodResults, type ClaimedKeyPackage } from '../wire/protocol';
 import { ApiError } from './errors';
 import { ack, send } from './delivery';
 import type { Gateway } from './context';
-import type { Federation } from './federation';
+import { parseReply, type Federation } from './federation';
 
 export interface DeviceSession { deviceId: string; employeeId: string; address: string }
 
@@ -21,7 +22,10 @@ export async function claimLocal(gw: Gateway, target: { contact?: string; employ
   else throw new ApiError('bad_request', 'claim needs contact or employee');
   const devices = (await Promise.all(employees.map((e) => gw.store.listDevices({ employeeId: e })))).flat();
   const certs = new Map(devices.map((d) => [d.deviceId, d.certificate]));
-  const claimed = await gw.store.claimKeyPackages(devices.map((d) => d.deviceId));
+  // each device's one-time packages are handed out at a bounded rate, whoever asks; past it
+  // claims get the last-resort package, which stays: repeated claims cannot drain a device
+  const spent = devices.filter((d) => !gw.limits.claims.take(d.deviceId)).map((d) => d.deviceId);
+  const claimed = await gw.store.claimKeyPackages(devices.map((d) => d.deviceId), spent);
   return claimed.map((c) => ({ certificate: certs.get(c.deviceId)!, keyPackage: c.keyPackage, lastResort: c.lastResort }));
 }
 
@@ -46,13 +50,16 @@ const handlers: { [M in MethodName]: Handler<M> } = {
   'keyPackages.claim': async (gw, fed, _s, p) => {
     if (p.domain === gw.config.domain) return { devices: await claimLocal(gw, p) };
     if (p.contact === undefined) throw new ApiError('bad_request', 'claims at another org name a contact');
-    const { status, json } = await fed.request(p.domain, '/v1/fed/claim', { contact: p.contact });
-    if (status !== 200 || !Array.isArray(json?.devices)) {
+    const { status, json } = await fed.request(p.domain, '/v1/fed/claim', { contact: p.contact } satisfies FedClaim);
+    if (status !== 200) {
       const code = status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 429 ? 'rate_limited' : 'unavailable';
-      throw new ApiError(code, `${p.domain}: ${String(json?.error?.message ?? `HTTP ${status}`).slice(0, 200)}`);
+      const err = v.safeParse(FedErrorReply, json);
+      throw new ApiError(code, `${p.domain}: ${err.success ? err.output.error.message : `HTTP ${status}`}`);
     }
-    // the client verifies each certificate against the partner's manifest; pass through unchanged
-    return { devices: json.devices.slice(0, LIMITS.membersPerConversation) };
+    // the shape is checked here; the client verifies each certificate against the partner's manifest
+    const { devices } = parseReply(FedClaimReply, json, p.domain);
+    if (devices.some((d) => d.certificate.orgDomain !== p.domain)) throw new ApiError('unavailable', `${p.domain} answered with another org's certificate`);
+    return { devices };
   },
   'directory.contacts': async (gw) => ({ contacts: await gw.store.listContacts() }),
   'directory.devices': async (gw, _f, _s, p) => ({

@@ -1,6 +1,6 @@
 /** Starts a gateway: store, org key, HTTP + WebSocket server, background jobs. */
 import { createServer } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayConfig } from './config';
 import { Logger } from './log';
@@ -19,13 +19,17 @@ import { Federation } from './federation';
 import { DeviceSockets } from './ws';
 import { OutboxSender } from './outbox';
 import { makeHandler } from './http';
+import { listenMetrics } from './metrics-server';
+import { every, retentionInterval, retentionSweep, revocationPoll } from './jobs';
+import { CLAIM_LIMIT, FED_FAILURE_LIMIT, SERVER_LIMITS, limitConnectionsPerAddress } from './limits';
 import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
+const REVOCATION_POLL_MS = 250;
 
 /** The store for admin commands: in-process, synchronous SQLite. */
 export function openStore(dataDir: string): SqliteStore {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ownerOnlyDir(dataDir);
   return new SqliteStore(path.join(dataDir, DB_FILE));
 }
 
@@ -34,10 +38,16 @@ export async function openAdminStore(dataDir: string, databaseUrl: string | null
   return databaseUrl ? PgStore.open(databaseUrl, 1) : openStore(dataDir);
 }
 
+/** mkdir's mode applies only to a directory it creates: one the operator made (say 0755) is narrowed too */
+function ownerOnlyDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+}
+
 /** The server's store: PostgreSQL, or SQLite on a worker thread so commits do not stall the event loop. */
 function openServerStore(config: GatewayConfig): Promise<Store> {
   if (config.databaseUrl) return PgStore.open(config.databaseUrl);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  ownerOnlyDir(config.dataDir);
   return Promise.resolve(openThreadedStore(path.join(config.dataDir, DB_FILE)));
 }
 
@@ -59,7 +69,11 @@ export async function startGateway(config: GatewayConfig) {
   const store = await openServerStore(config);
   const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir, config.orgKeyFile);
   const metrics = new Metrics();
-  const httpServer = createServer();
+  // read before any device can connect: revocations after this point reach the poll below
+  const revocationCursor = await store.revocationSeq();
+  const httpServer = createServer(SERVER_LIMITS);
+  httpServer.maxHeadersCount = 64;
+  limitConnectionsPerAddress(httpServer, config.maxConnsPerAddress);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, () => resolve());
@@ -78,6 +92,8 @@ export async function startGateway(config: GatewayConfig) {
       device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
       peer: new RateLimiter(config.ratePerPeer, config.ratePerPeer * 2),
       enrollFailures: new RateLimiter(ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
+      fedFailures: new RateLimiter(FED_FAILURE_LIMIT.rate, FED_FAILURE_LIMIT.burst),
+      claims: new RateLimiter(CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
     },
     count: {
       http: metrics.counter('kontor_http_requests_total', 'HTTP requests by route and status'),
@@ -108,36 +124,22 @@ export async function startGateway(config: GatewayConfig) {
     sockets.upgrade(req, socket, head);
   });
   httpServer.on('clientError', (_e, socket) => socket.destroy());
+  const metricsServer = config.metricsPort === null ? null : await listenMetrics(metrics, config.metricsPort, config.metricsHost);
+  const metricsAddr = metricsServer?.address();
 
-  // revocations come from the admin CLI, another process writing the same database
-  let revokedCheck = Date.now() - 1;
-  // a database that is away (PostgreSQL restarting) fails a round, never the process
-  const background = (what: string, job: () => Promise<void>) => () => void job().catch((e: unknown) => log.warn(`${what} failed`, { error: (e as Error).message }));
-  const revocationTimer = setInterval(background('revocation check', async () => {
-    const since = revokedCheck;
-    const rows = await store.revokedSince(since);
-    // advanced only after a successful read, so revocations during an outage are still found;
-    // a second of overlap, as the revoking process (admin CLI, another instance) stamps with its own clock
-    revokedCheck = Date.now() - 1000;
-    for (const r of rows) {
-      log.info('device revoked, disconnecting', { deviceId: r.deviceId });
-      sockets.disconnect(r.deviceId);
-    }
-  }), 1000);
-  const retentionTimer = setInterval(background('inbox expiry', async () => {
-    let total = 0;
-    for (let n = 1; n > 0; total += n) n = await store.expireInbox(Date.now() - config.retentionMs);
-    if (total) log.info('expired inbox entries past retention', { count: total });
-  }), 600_000);
+  // a revoked device is refused within REVOCATION_POLL_MS plus one query; a database that is
+  // away (PostgreSQL restarting) fails a round, never the process, and the cursor stays put
+  const revocationTimer = every(REVOCATION_POLL_MS, log, 'revocation poll', revocationPoll(store, revocationCursor, (deviceId) => {
+    log.info('device revoked, disconnecting', { deviceId });
+    sockets.disconnect(deviceId);
+  }));
+  const retentionTimer = every(retentionInterval(config.retentionMs), log, 'retention run', retentionSweep(store, config.retentionMs, log));
   // the instance holding a partner's lock may die: every instance looks for unsent rows
-  const sweepTimer = locks ? setInterval(background('outbox sweep', () => outbox.kickAll()), 2000) : null;
-  sweepTimer?.unref();
-  revocationTimer.unref();
-  retentionTimer.unref();
+  const sweepTimer = locks ? every(2000, log, 'outbox sweep', () => outbox.kickAll()) : null;
   await outbox.kickAll();
 
   if (config.portFile) writeFileSync(config.portFile, String(port));
-  log.notice('listening', { port, host: config.host, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
+  log.notice('listening', { port, host: config.host, metricsPort: typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : null, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
 
   return {
     port,
@@ -149,6 +151,7 @@ export async function startGateway(config: GatewayConfig) {
       await cluster?.close();
       await locks?.close();
       for (const c of sockets.wss.clients) c.terminate();
+      metricsServer?.close();
       await new Promise<void>((r) => httpServer.close(() => r()));
       store.close();
     },

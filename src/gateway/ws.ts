@@ -17,7 +17,13 @@ import type { RoutedEntry } from './store/types';
 import type { InboxEntry } from '../wire/protocol';
 import type { IncomingMessage } from 'node:http';
 
-const AUTH_TIMEOUT_MS = 10_000;
+/**
+ * An unauthenticated socket is cut (terminate, not a close handshake the client could leave
+ * unanswered for 30 s) this long after it opened, also after a failed attempt.
+ */
+const AUTH_TIMEOUT_MS = 5_000;
+/** how long a revoked device's socket may take to answer the close frame before it is cut */
+const REVOKED_CLOSE_GRACE_MS = 300;
 
 /**
  * The push frame for an inbox entry, as the bytes ws sends. A ciphertext is base64 (every way
@@ -53,6 +59,13 @@ export class DeviceSockets {
   /** the TCP socket under each WebSocket, for corking (ws has no public handle on it) */
   private raw = new WeakMap<WebSocket, Duplex>();
   private corked = new Set<Duplex>();
+  /**
+   * Devices revoked while this process runs, kept current by the revocation poll (server.ts).
+   * Checked on every RPC: a revoked device that ignores the close frame, or whose
+   * authentication was in flight when the poll closed its sockets, gets nothing more served.
+   * Revocations are rare, so the set stays small; one Set lookup per RPC costs nothing measurable.
+   */
+  private revoked = new Set<string>();
   authenticated = 0;
 
   constructor(private readonly gw: Gateway, private readonly fed: Federation) {
@@ -96,18 +109,31 @@ export class DeviceSockets {
     this.corked.clear();
   };
 
+  /** Revokes a device in this process: refuses its RPCs from now on and cuts its sockets. */
   disconnect(deviceId: string): void {
-    for (const ws of this.byDevice.get(deviceId) ?? []) {
+    this.revoked.add(deviceId);
+    const set = this.byDevice.get(deviceId);
+    this.byDevice.delete(deviceId);
+    for (const ws of set ?? []) this.cut(ws);
+  }
+
+  /**
+   * A polite client answers the close frame at once; one that ignores it would keep the socket
+   * until ws's 30 s close timeout. terminate() does not wait for it.
+   */
+  private cut(ws: WebSocket): void {
+    if (ws.readyState === ws.OPEN) {
       ws.send(JSON.stringify({ event: 'revoked' }));
       ws.close(4001, 'device revoked');
     }
+    setTimeout(() => ws.terminate(), REVOKED_CLOSE_GRACE_MS).unref();
   }
 
   private onConnection(ws: WebSocket): void {
     const nonce = toBase64Url(randomBytes(24));
     let session: DeviceSession | null = null;
     let authing = false;
-    const timer = setTimeout(() => ws.close(4000, 'authentication timeout'), AUTH_TIMEOUT_MS);
+    const timer = setTimeout(() => ws.terminate(), AUTH_TIMEOUT_MS);
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       clearTimeout(timer);
@@ -135,6 +161,12 @@ export class DeviceSockets {
       authing = true;
       this.authenticate(msg, nonce).then((s) => {
         clearTimeout(timer);
+        if (ws.readyState !== ws.OPEN) return;
+        // revoked after the database said it was active: the poll has already run for it
+        if (this.revoked.has(s.deviceId)) {
+          ws.send(JSON.stringify({ type: 'error', ...new ApiError('revoked', 'device revoked').toJSON() }));
+          return void ws.terminate();
+        }
         session = s;
         this.authenticated++;
         let set = this.byDevice.get(s.deviceId);
@@ -178,6 +210,10 @@ export class DeviceSockets {
     const req = v.safeParse(RpcRequest, msg);
     if (!req.success) return this.reply(ws, null, new ApiError('bad_request', 'expected {id, method, params}'));
     const { id, method, params } = req.output;
+    if (this.revoked.has(s.deviceId)) {
+      this.reply(ws, id, new ApiError('revoked', 'device revoked'));
+      return this.cut(ws);
+    }
     if (!this.gw.limits.device.take(s.deviceId)) return this.reply(ws, id, new ApiError('rate_limited', 'too many requests from this device'));
     try {
       this.reply(ws, id, null, await dispatch(this.gw, this.fed, s, method, params));

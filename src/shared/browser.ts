@@ -59,13 +59,13 @@ function chromeDnr(): ChromeDnr | undefined {
 }
 
 /**
- * True where the extension may observe requests through webRequest: the Firefox build asks for
- * it (its only way to count DNR blocks); the Chromium build does not, because a webRequest
- * listener alone slowed page loads there by about 30% (docs/blocking.md).
+ * How this browser counts blocked requests per tab. `requests`: from webRequest errors, where
+ * the extension may observe requests (the Firefox build asks for it: its only way to count DNR
+ * blocks). `dnr`: the browser's own DNR action count and feedback API (Chromium, whose build
+ * does not ask for webRequest: a listener alone slowed page loads there by about 30%,
+ * docs/blocking.md).
  */
-export function canObserveRequests(): boolean {
-  return isFirefox && typeof (browser as { webRequest?: unknown }).webRequest === 'object';
-}
+export const countingStrategy: 'requests' | 'dnr' = isFirefox && typeof (browser as { webRequest?: unknown }).webRequest === 'object' ? 'requests' : 'dnr';
 
 /**
  * Chromium: let the browser paint the number of requests DNR acted on in the badge. It keeps

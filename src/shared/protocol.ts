@@ -9,6 +9,7 @@
  * `extension` kinds are accepted only from Kontor's own pages.
  */
 import * as v from 'valibot';
+import { CategorySchema, type Category } from './blocking/categories';
 
 export type Tier = 'content' | 'extension';
 
@@ -16,14 +17,21 @@ const HttpUrl = v.pipe(v.string(), v.maxLength(2048), v.url(), v.regex(/^https?:
 const TabId = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Empty = v.strictObject({});
 const DomainParam = v.pipe(v.string(), v.minLength(1), v.maxLength(253));
-const ShortStr = v.pipe(v.string(), v.maxLength(300));
 const ConversationId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/));
-const UrlList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLength(20));
+/**
+ * Longest message text, in UTF-16 code units: what the composer may send and what a received
+ * payload may carry. At worst 6 bytes per unit once JSON-escaped (a control character becomes
+ * `\u0001`), so any text this long still fits the 64 KiB payload cap (channel/payload.ts).
+ */
+export const MAX_TEXT_CHARS = 8000;
 
 export const protocol = {
   /** Health and identity of the background, used by every UI on open. */
   'app.status': { tier: 'extension', params: Empty },
-  /** Content script (partner pages only): "this page finished loading at URL". */
+  /**
+   * Content script (partner pages only): "this page finished loading". The background judges
+   * the page by the sender's URL as the browser reports it; `url` is validated, not believed.
+   */
   'page.detect': { tier: 'content', params: v.strictObject({ url: HttpUrl }) },
   /** UI: the state Kontor keeps for one tab (what was seen there). */
   'tab.state': { tier: 'extension', params: v.strictObject({ tabId: TabId }) },
@@ -45,10 +53,12 @@ export const protocol = {
   'channel.start': { tier: 'extension', params: v.strictObject({ domain: DomainParam, contact: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)) }) },
   'channel.list': { tier: 'extension', params: Empty },
   'channel.view': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
-  'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(8000)) }) },
+  'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT_CHARS)) }) },
   'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   /** Adds new colleagues of the partner contact and removes devices no longer there. */
   'channel.syncMembers': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
+  /** Re-adds a member device that lost sync (a fresh key package of the same device, and a Welcome). */
+  'channel.readd': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }) },
   // --- end channel ---
   // --- blocking ---
   /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
@@ -59,7 +69,7 @@ export const protocol = {
   'blocking.settings': { tier: 'extension', params: Empty },
   'blocking.setCategory': {
     tier: 'extension',
-    params: v.strictObject({ category: v.picklist(['ads', 'analytics', 'b2b', 'social', 'urlparams']), enabled: v.boolean() }),
+    params: v.strictObject({ category: CategorySchema, enabled: v.boolean() }),
   },
   // --- end blocking ---
   /** UI, when the employee opens the popup: read this tab's public signals (nothing is fetched). */
@@ -162,7 +172,7 @@ export interface ConversationDetail extends ConversationSummary {
 // --- end channel ---
 
 // --- blocking ---
-export type BlockingCategory = 'ads' | 'analytics' | 'b2b' | 'social' | 'urlparams';
+export type BlockingCategory = Category;
 
 /** Blocked requests of one tab's current page, grouped for the popup. */
 export interface BlockingState {
@@ -197,6 +207,8 @@ export interface Discovery {
   partner: boolean;
   /** A page signal pointing at a partner that has not claimed this page: unverified. */
   hint: TabState['hint'];
+  /** Whether the popup may say that a non-partner accepts contact (policy discovery.offerNonPartners). */
+  offer: boolean;
 }
 
 export interface Results {
@@ -219,6 +231,7 @@ export interface Results {
   'channel.send': ChannelMessageView;
   'channel.read': { read: true };
   'channel.syncMembers': { added: number; removed: number };
+  'channel.readd': { added: number };
   'contact.pending': { partner: PartnerView | null };
   // --- blocking ---
   'blocking.state': BlockingState;

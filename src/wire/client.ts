@@ -3,7 +3,7 @@
  * WebSocket only. Node 20 has no global WebSocket: pass the `ws` package as `WebSocket`.
  *
  * @example
- * const { certificate, deviceKey } = await enroll({ gatewayUrl, domain, code, mlsSignatureKey });
+ * const { certificate, deviceKey } = await enroll({ gatewayUrl, domain, code, mlsSignatureKey, signWithMlsKey });
  * const c = await KontorClient.connect({ gatewayUrl, certificate, deviceKey: deviceKey.privateKey });
  * c.onEvent((e) => e.event === 'inbox' && handle(e.entry));
  * await c.call('send', { conversationId, messageId, kind: 'application', epoch, payload });
@@ -11,8 +11,9 @@
 import * as v from 'valibot';
 import { Certificate, verifyCertificate } from './certificate';
 import { generateKeyPair, sign, type Ed25519KeyPair } from './ed25519';
+import { fetchJson, MANIFEST_MAX_BYTES } from './fetch';
 import { MANIFEST_PATH, verifyManifest, type Manifest, type VerifyManifestOptions } from './manifest';
-import { ChallengeFrame, ReadyFrame, authChallenge, enrollChallenge, type MethodName, type MethodParams, type MethodResults, type PushEvent } from './protocol';
+import { ChallengeFrame, ReadyFrame, authChallenge, enrollTranscript, type MethodName, type MethodParams, type MethodResults, type PushEvent } from './protocol';
 
 export class KontorError extends Error {
   override name = 'KontorError';
@@ -30,9 +31,12 @@ async function errorFrom(r: Response): Promise<KontorError> {
 
 /** Fetches and verifies an org manifest from https://<domain>/.well-known/kontor.json (or a given base URL). */
 export async function fetchManifest(domain: string, opts: VerifyManifestOptions & { baseUrl?: string; fetch?: typeof fetch } = {}): Promise<Manifest> {
-  const r = await (opts.fetch ?? fetch)((opts.baseUrl ?? `https://${domain}`) + MANIFEST_PATH);
-  if (!r.ok) throw await errorFrom(r);
-  return verifyManifest(await r.json(), { ...opts, domain });
+  const r = await fetchJson((opts.baseUrl ?? `https://${domain}`) + MANIFEST_PATH, { maxBytes: MANIFEST_MAX_BYTES, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+  if (r.status !== 200) {
+    const e = r.json as { error?: { code?: string; message?: string } } | null;
+    throw new KontorError(e?.error?.code ?? `http_${r.status}`, e?.error?.message ?? `HTTP ${r.status}`);
+  }
+  return verifyManifest(r.json, { ...opts, domain });
 }
 
 export interface EnrollOptions {
@@ -42,6 +46,8 @@ export interface EnrollOptions {
   code: string;
   /** raw Ed25519 MLS signature public key (base64) of this device */
   mlsSignatureKey: string;
+  /** signs with the private half of mlsSignatureKey (plain Ed25519), returning base64: the gateway certifies only keys proven held */
+  signWithMlsKey: (data: Uint8Array) => Promise<string>;
   /** defaults to a fresh non-extractable key pair */
   deviceKey?: Ed25519KeyPair;
   /** verify the returned certificate against this org key (from the pinned manifest) */
@@ -51,11 +57,13 @@ export interface EnrollOptions {
 
 export async function enroll(o: EnrollOptions): Promise<{ certificate: Certificate; deviceKey: Ed25519KeyPair }> {
   const deviceKey = o.deviceKey ?? (await generateKeyPair(false));
-  const proof = await sign(deviceKey.privateKey, enrollChallenge(o.domain, o.code, o.mlsSignatureKey));
+  const t = { domain: o.domain, code: o.code, devicePublicKey: deviceKey.publicKeyB64, mlsSignatureKey: o.mlsSignatureKey };
+  const proof = await sign(deviceKey.privateKey, enrollTranscript('device', t));
+  const mlsProof = await o.signWithMlsKey(enrollTranscript('mls', t));
   const r = await (o.fetch ?? fetch)(o.gatewayUrl.replace(/\/$/, '') + '/v1/enroll', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code: o.code, devicePublicKey: deviceKey.publicKeyB64, mlsSignatureKey: o.mlsSignatureKey, proof }),
+    body: JSON.stringify({ code: o.code, devicePublicKey: deviceKey.publicKeyB64, mlsSignatureKey: o.mlsSignatureKey, proof, mlsProof }),
   });
   if (!r.ok) throw await errorFrom(r);
   const body = (await r.json()) as { certificate: unknown };

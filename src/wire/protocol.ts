@@ -19,7 +19,6 @@ export const LIMITS = {
 } as const;
 
 // ---- errors -------------------------------------------------------------------------------
-export const ErrorBody = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
 export type ErrorCode =
   | 'bad_request' | 'not_found' | 'unauthorized' | 'forbidden' | 'too_large' | 'rate_limited'
   | 'conflict' | 'epoch_conflict' | 'invalid_code' | 'revoked' | 'unavailable' | 'internal';
@@ -29,15 +28,20 @@ export const EnrollRequest = v.strictObject({
   code: v.pipe(v.string(), v.regex(/^[A-Z0-9-]{8,32}$/, 'malformed code')),
   devicePublicKey: PublicKeyB64,
   mlsSignatureKey: PublicKeyB64,
-  /** proof the enrolling party holds the device key: signature over enrollChallenge() */
+  /** the device key's signature over enrollTranscript('device', ...) */
   proof: SignatureB64,
+  /** the MLS signature key's signature over enrollTranscript('mls', ...) */
+  mlsProof: SignatureB64,
 });
 export type EnrollRequest = v.InferOutput<typeof EnrollRequest>;
-export const EnrollResponse = v.object({ certificate: Certificate });
 
-/** The enrolling device signs this with its device key, binding the code to the key. */
-export const enrollChallenge = (domain: string, code: string, mlsKey: string): Uint8Array =>
-  utf8(`kontor-enroll-v1\n${domain}\n${code}\n${mlsKey}`);
+/**
+ * What each key the certificate will name signs at enrollment: proof that the enrolling
+ * device holds both private keys, bound to this gateway, this code and the pair of keys. The
+ * role line keeps one key's signature from standing in for the other's.
+ */
+export const enrollTranscript = (role: 'device' | 'mls', p: { domain: string; code: string; devicePublicKey: string; mlsSignatureKey: string }): Uint8Array =>
+  utf8(`kontor-enroll-v2\n${role}\n${p.domain}\n${p.code}\n${p.devicePublicKey}\n${p.mlsSignatureKey}`);
 
 // ---- WebSocket auth ---------------------------------------------------------------------
 export const ChallengeFrame = v.object({ type: v.literal('challenge'), nonce: v.string(), domain: Domain });

@@ -7,14 +7,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Kind, Params } from '../../src/shared/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, type ChromiumSession } from './harness/chromium';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
 import { fixture, missing, reached, visitChromium } from './harness/blocking';
-import { startSiteServer, type SiteServer } from './harness/site-server';
-import { distChromium } from './harness/paths';
-import type { BlockingSettingsView, BlockingState } from '../../src/shared/protocol';
-import { askChromium } from './harness/messages';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+import { distChromium } from '../support/paths';
+import { askChromium } from '../support/messages';
 
 
 let site: SiteServer;
@@ -23,7 +23,7 @@ let ui: Page;
 const profile = mkdtempSync(path.join(os.tmpdir(), 'kontor-blocking-'));
 const SITE = fixture.site;
 
-const ask = <T>(kind: string, params: unknown) => askChromium<T>(ui, kind, params);
+const ask = <K extends Kind>(kind: K, params: Params<K>) => askChromium(ui, kind, params);
 async function start(): Promise<void> {
   browser = await launchChromium({ sitePort: site.port, userDataDir: profile });
   ui = await browser.openExtensionPage('options');
@@ -92,8 +92,8 @@ describe('tracker blocking (Chromium)', () => {
     // Ground truth: every fixture tracker is missing from the server log (test above).
     const blocked = missing(site, fixture.trackers).length;
     expect(blocked).toBe(fixture.trackers.length);
-    await expect.poll(async () => (await ask<BlockingState>('blocking.state', { tabId })).total, { timeout: 10_000 }).toBe(blocked);
-    const state = await ask<BlockingState>('blocking.state', { tabId });
+    await expect.poll(async () => (await ask('blocking.state', { tabId })).total, { timeout: 10_000 }).toBe(blocked);
+    const state = await ask('blocking.state', { tabId });
     expect(state).toMatchObject({ site: SITE, paused: false, locked: false });
     const byCategory = Object.fromEntries(state.categories.map((c) => [c.category, c.count]));
     const expected = await expectedByCategory();
@@ -104,7 +104,7 @@ describe('tracker blocking (Chromium)', () => {
     expect(companies).toEqual(expect.arrayContaining(['Google', 'Dealfront', 'ZoomInfo', '6sense']));
     // getMatchedRules allows 20 calls per 10 minutes even with the feedback permission: an open
     // popup asking every second must be served from the cache, not fail.
-    for (let i = 0; i < 30; i++) expect((await ask<BlockingState>('blocking.state', { tabId })).categories).toEqual(state.categories);
+    for (let i = 0; i < 30; i++) expect((await ask('blocking.state', { tabId })).categories).toEqual(state.categories);
     // The framed page's tracking parameters were stripped (a redirect): not counted as blocked.
     await expect.poll(() => badge(tabId)).toBe(String(blocked));
 
@@ -132,7 +132,7 @@ describe('tracker blocking (Chromium)', () => {
       for (const [k, val] of Object.entries(s.keptParams)) expect(query.get(k), s.how).toBe(val);
     }
     // The navigation started a new page: its count starts again.
-    await expect.poll(async () => (await ask<BlockingState>('blocking.state', { tabId })).total).toBe(0);
+    await expect.poll(async () => (await ask('blocking.state', { tabId })).total).toBe(0);
     // The stripping redirect of the navigation itself is not a blocked request either.
     await expect.poll(() => badge(tabId)).toBe('');
     await page.close();
@@ -152,11 +152,11 @@ describe('tracker blocking (Chromium)', () => {
     ({ page, tabId } = await visit(fixture.pages.index));
     expect(missing(site, fixture.trackers)).toEqual([]);
     await expect.poll(() => badge(tabId)).toBe('⏸');
-    expect((await ask<BlockingState>('blocking.state', { tabId })).paused).toBe(true);
+    expect((await ask('blocking.state', { tabId })).paused).toBe(true);
 
     await browser.close({ keepProfile: true });
     await start();
-    expect((await ask<BlockingSettingsView>('blocking.settings', {})).paused).toEqual([SITE]);
+    expect((await ask('blocking.settings', {})).paused).toEqual([SITE]);
     site.clear();
     ({ page, tabId } = await visit(fixture.pages.index));
     expect(missing(site, fixture.trackers)).toEqual([]);
@@ -171,7 +171,7 @@ describe('tracker blocking (Chromium)', () => {
     const startedBefore = Date.now();
     ({ page, tabId } = await visit(fixture.pages.index));
     await expect.poll(() => badge(tabId)).toBe('⏸');
-    expect((await ask<{ startedAt: number }>('app.status', {})).startedAt).toBeGreaterThanOrEqual(startedBefore);
+    expect((await ask('app.status', {})).startedAt).toBeGreaterThanOrEqual(startedBefore);
     await page.close();
   });
 
@@ -190,7 +190,7 @@ describe('tracker blocking (Chromium)', () => {
     const b2b = options.getByTestId('category-b2b');
     expect(await b2b.isChecked()).toBe(true);
     await b2b.uncheck();
-    await expect.poll(async () => (await ask<BlockingSettingsView>('blocking.settings', {})).categories.find((c) => c.category === 'b2b')?.enabled).toBe(false);
+    await expect.poll(async () => (await ask('blocking.settings', {})).categories.find((c) => c.category === 'b2b')?.enabled).toBe(false);
     const sw = await browser.worker();
     expect(await sw.evaluate(() => chrome.declarativeNetRequest.getEnabledRulesets())).not.toContain('b2b');
     site.clear();

@@ -3,15 +3,15 @@
  * every host to loopback, so the site server listens on 80 and 443. Ground truth is the
  * server's request log. Firefox has no DNR feedback API: Kontor counts webRequest errors.
  */
+import type { Kind, Params } from '../../src/shared/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { launchFirefox, type FirefoxSession } from './harness/firefox';
+import { launchFirefox, type FirefoxSession } from '../support/firefox';
 import { fixture, missing, reached, shippedTrackerDb, untilQuiet } from './harness/blocking';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 import { lookupTracker } from '../../src/background/blocking/trackers';
-import type { BlockingState } from '../../src/shared/protocol';
-import { askFirefox } from './harness/messages';
+import { askFirefox } from '../support/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
 
@@ -19,7 +19,7 @@ let site: SiteServer;
 let ff: FirefoxSession;
 let ui: Page;
 
-const ask = <T>(kind: string, params: unknown) => askFirefox<T>(ui, kind, params);
+const ask = <K extends Kind>(kind: K, params: Params<K>) => askFirefox(ui, kind, params);
 async function visit(url: string): Promise<{ page: Page; tabId: number }> {
   const page = await ff.browser.newPage();
   await page.goto(url, { waitUntil: 'load' });
@@ -53,14 +53,14 @@ describe('tracker blocking (Firefox)', () => {
   });
 
   it('counts exactly the blocked tracker requests, by category, in the popup', async () => {
-    await expect.poll(async () => (await ask<BlockingState>('blocking.state', { tabId })).total, { timeout: 10_000 }).toBe(fixture.trackers.length);
+    await expect.poll(async () => (await ask('blocking.state', { tabId })).total, { timeout: 10_000 }).toBe(fixture.trackers.length);
     const db = shippedTrackerDb() as Parameters<typeof lookupTracker>[0];
     const expected: Record<string, number> = {};
     for (const t of fixture.trackers) {
       const c = lookupTracker(db, t.host)?.category ?? 'other';
       expected[c] = (expected[c] ?? 0) + 1;
     }
-    const state = await ask<BlockingState>('blocking.state', { tabId });
+    const state = await ask('blocking.state', { tabId });
     expect(Object.fromEntries(state.categories.map((c) => [c.category, c.count]))).toEqual(expected);
     const popup = await ff.openExtensionPage('popup', `?tab=${tabId}`);
     await expect.poll(() => popup.$eval('[data-testid="blocking-total"]', (e) => e.getAttribute('data-count'))).toBe(String(fixture.trackers.length));
@@ -87,7 +87,7 @@ describe('tracker blocking (Firefox)', () => {
     site.clear();
     ({ page, tabId } = await visit(fixture.pages.index));
     expect(missing(site, fixture.trackers)).toEqual([]);
-    expect((await ask<BlockingState>('blocking.state', { tabId })).paused).toBe(true);
+    expect((await ask('blocking.state', { tabId })).paused).toBe(true);
     await page.close();
     await ask('blocking.resume', { site: fixture.site });
     site.clear();

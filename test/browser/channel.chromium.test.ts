@@ -9,8 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayHandle } from '../gateway/helpers';
-import { employee, shownTexts, startGatewayPair, type Employee } from './harness/channel';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { employee, shownTexts, startGatewayPair, type Employee } from '../support/channel';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 
 let site: SiteServer;
 let acme: GatewayHandle;
@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 async function onlyConversation(e: Employee): Promise<string> {
-  const { conversations } = await e.ask<{ conversations: { id: string }[] }>('channel.list', {});
+  const { conversations } = await e.ask('channel.list', {});
   if (conversations.length !== 1) throw new Error(`expected one conversation, saw ${conversations.length}`);
   return conversations[0]!.id;
 }
@@ -69,7 +69,7 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await expect.poll(() => shownTexts(panel)).toEqual([FIRST]);
 
     // Gina's side panel shows the conversation and the decrypted text, with sender and org.
-    await expect.poll(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
+    await expect.poll(async () => (await gina.ask('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
     await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toEqual([FIRST]);
@@ -96,7 +96,7 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
   });
 
   it('loses and repeats nothing when the service worker is stopped mid-conversation', async () => {
-    const before = (await alice.ask<{ startedAt: number }>('app.status', {})).startedAt;
+    const before = (await alice.ask('app.status', {})).startedAt;
     // Stop Alice's background service worker the way the browser does when it idles it out.
     const cdp = await alice.browser.ctx.newCDPSession(alice.panel);
     const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
@@ -112,9 +112,9 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     }
     await expect.poll(() => shownTexts(gina.panel)).toEqual([FIRST, REPLY, ...burst]);
     // Any message to the background wakes it; it reconnects and collects what waited.
-    expect((await alice.ask<{ startedAt: number }>('app.status', {})).startedAt).toBeGreaterThan(before);
-    await expect.poll(async () => (await alice.ask<{ connected: boolean }>('channel.identity', {})).connected, { timeout: 30_000 }).toBe(true);
-    const view = async () => (await alice.ask<{ messages: { text: string | null }[] }>('channel.view', { conversationId: await onlyConversation(alice) })).messages.map((m) => m.text).filter(Boolean);
+    expect((await alice.ask('app.status', {})).startedAt).toBeGreaterThan(before);
+    await expect.poll(async () => (await alice.ask('channel.identity', {})).connected, { timeout: 30_000 }).toBe(true);
+    const view = async () => (await alice.ask('channel.view', { conversationId: await onlyConversation(alice) })).messages.map((m) => m.text).filter(Boolean);
     await expect.poll(view, { timeout: 30_000 }).toEqual([FIRST, REPLY, ...burst]);
     // The restarted worker sends with fresh keys: Gina gets the next message exactly once.
     await alice.ask('channel.send', { conversationId: await onlyConversation(alice), text: 'Back again' });
@@ -129,26 +129,34 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await globex.admin(['contacts', 'add', 'sales', '--member', 'glen']);
     expect(await alice.ask('channel.syncMembers', { conversationId })).toEqual({ added: 1, removed: 0 });
     const texts = async (e: Employee) => {
-      const list = await e.ask<{ conversations: { id: string }[] }>('channel.list', {});
+      const list = await e.ask('channel.list', {});
       if (!list.conversations.length) return [];
-      return (await e.ask<{ messages: { text: string | null }[] }>('channel.view', { conversationId })).messages.map((m) => m.text).filter(Boolean);
+      return (await e.ask('channel.view', { conversationId })).messages.map((m) => m.text).filter(Boolean);
     };
-    await expect.poll(async () => (await glen.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
+    await expect.poll(async () => (await glen.ask('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
     expect(await texts(glen)).toEqual([]);
     await alice.ask('channel.send', { conversationId, text: 'Welcome Glen' });
     await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen']);
     await expect.poll(() => texts(gina), { timeout: 30_000 }).toContain('Welcome Glen');
+
+    // Alice re-adds Glen's device, as for one that lost sync: it rejoins through the Welcome and reads on
+    const members = (await alice.ask('channel.view', { conversationId })).members;
+    const g = members.find((m) => m.displayName === 'Glen Park')!;
+    expect(await alice.ask('channel.readd', { conversationId, address: `${g.deviceId}@${g.orgDomain}` })).toEqual({ added: 1 });
+    await alice.ask('channel.send', { conversationId, text: 'Glen re-added' });
+    await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen', 'Glen re-added']);
+    await expect.poll(() => texts(gina), { timeout: 30_000 }).toContain('Glen re-added');
 
     // Globex's admin revokes Gina's browser: Alice's side removes it from the group.
     const devices = JSON.parse(await globex.admin(['devices', 'list', '--employee', 'gina', '--json'])) as { deviceId: string }[];
     await globex.admin(['devices', 'revoke', devices[0]!.deviceId]);
     expect(await alice.ask('channel.syncMembers', { conversationId })).toEqual({ added: 0, removed: 1 });
     await alice.ask('channel.send', { conversationId, text: 'After the revocation' });
-    await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen', 'After the revocation']);
+    await expect.poll(() => texts(glen), { timeout: 30_000 }).toEqual(['Welcome Glen', 'Glen re-added', 'After the revocation']);
     await new Promise((r) => setTimeout(r, 2000));
     expect(await texts(gina)).not.toContain('After the revocation');
     // Everyone still in the conversation sees who left.
-    await expect.poll(async () => (await glen.ask<{ messages: { event: { kind: string } | null }[] }>('channel.view', { conversationId })).messages.some((m) => m.event?.kind === 'removed'), { timeout: 15_000 }).toBe(true);
+    await expect.poll(async () => (await glen.ask('channel.view', { conversationId })).messages.some((m) => m.event?.kind === 'removed'), { timeout: 15_000 }).toBe(true);
   });
 
   it('leaves no plaintext in either gateway database', async () => {

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { GatewayHandle } from '../gateway/helpers';
-import { employee, shownTexts, startGatewayPair, type Employee } from './harness/channel';
-import { launchFirefox, type FirefoxSession } from './harness/firefox';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
-import { askFirefox } from './harness/messages';
+import { employee, shownTexts, startGatewayPair, type Employee } from '../support/channel';
+import { launchFirefox, type FirefoxSession } from '../support/firefox';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+import { askFirefox } from '../support/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   await panel.type('[data-testid=enroll-gateway]', acme.url);
   await panel.type('[data-testid=enroll-code]', code);
   await panel.click('[data-testid=enroll-submit]');
-  await waitFor(() => ask<{ connected: boolean; enrolled: boolean }>(panel, 'channel.identity', {}), (i) => i.enrolled && i.connected, 30_000, 'Firefox enrolled and connected');
+  await waitFor(() => ask(panel, 'channel.identity', {}), (i) => i.enrolled && i.connected, 30_000, 'Firefox enrolled and connected');
 }, 240_000);
 
 afterAll(async () => {
@@ -66,7 +66,7 @@ describe('private channel with Firefox', () => {
     await panel.keyboard.press('Enter');
     await expect.poll(() => texts(panel), { timeout: 15_000 }).toEqual([FIRST]);
 
-    await expect.poll(async () => (await gina.ask<{ conversations: unknown[] }>('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
+    await expect.poll(async () => (await gina.ask('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
     await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toEqual([FIRST]);

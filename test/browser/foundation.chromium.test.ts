@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDPSession, Page } from 'playwright-core';
-import { launchChromium, type ChromiumSession } from './harness/chromium';
-import { createOrg, publish } from './harness/orgs';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
+import { createOrg, publish } from '../support/orgs';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
 
 let site: SiteServer;
 let browser: ChromiumSession;
@@ -30,12 +30,9 @@ async function inContentScript(page: Page, expression: string): Promise<unknown>
   const contexts: { id: number; name: string; origin: string; auxData?: { type?: string } }[] = [];
   cdp.on('Runtime.executionContextCreated', (e) => contexts.push(e.context));
   await cdp.send('Runtime.enable');
-  const deadline = Date.now() + 10_000;
-  let isolated;
-  while (!(isolated = contexts.find((c) => c.auxData?.type === 'isolated' && c.name === 'Kontor')) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!isolated) throw new Error(`no Kontor content-script world; saw ${contexts.map((c) => c.name).join(', ')}`);
+  const isolated = await waitFor(() => contexts.find((c) => c.auxData?.type === 'isolated' && c.name === 'Kontor'), undefined, { timeout: 10_000, interval: 100 }).catch(() => {
+    throw new Error(`no Kontor content-script world; saw ${contexts.map((c) => c.name).join(', ')}`);
+  });
   const r = await cdp.send('Runtime.evaluate', { contextId: isolated.id, expression, awaitPromise: true, returnByValue: true });
   await cdp.detach();
   if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text);
@@ -81,6 +78,8 @@ describe('foundation (Chromium)', () => {
     expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     expect(await send({ kind: 'page.detect' })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/' } })).toEqual({ ok: true, result: { partner: true } });
+    // the page is judged by the URL the browser reports for the sender, not by the message's claim
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.example.org/' } })).toEqual({ ok: true, result: { partner: true } });
     // An extra field is refused too: content-script payloads are validated strictly.
     expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/', keys: 'x' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     await page.close();

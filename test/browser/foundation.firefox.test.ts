@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { launchFirefox, type FirefoxSession } from './harness/firefox';
+import { launchFirefox, type FirefoxSession } from '../support/firefox';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; sidebarAction: { isOpen(o: object): Promise<boolean> } };
 const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? '').catch(() => '');

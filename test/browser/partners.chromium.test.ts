@@ -5,13 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, type ChromiumSession } from './harness/chromium';
-import { createOrg, publish, type TestOrg } from './harness/orgs';
-import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
-import type { PartnerView, TabState } from '../../src/shared/protocol';
-import { askChromium } from './harness/messages';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
+import { createOrg, publish, type TestOrg } from '../support/orgs';
+import { installChromiumPolicy, type InstalledPolicy } from '../support/policy';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+import { askChromium } from '../support/messages';
 
 let site: SiteServer;
 let browser: ChromiumSession;
@@ -30,8 +29,8 @@ async function visit(url: string): Promise<{ page: Page; tabId: number }> {
   const tabId = await sw.evaluate(async (u) => (await chrome.tabs.query({})).find((t) => t.url === u)?.id ?? -1, page.url());
   return { page, tabId };
 }
-const tabState = (tabId: number) => ask<TabState>(ui, 'tab.state', { tabId });
-const partners = async () => (await ask<{ partners: PartnerView[] }>(ui, 'partners.list', {})).partners;
+const tabState = (tabId: number) => ask(ui, 'tab.state', { tabId });
+const partners = async () => (await ask(ui, 'partners.list', {})).partners;
 
 beforeAll(async () => {
   const profiles = ['https://www.linkedin.com/company/globex', 'https://www.xing.com/pages/globex/'];
@@ -203,7 +202,7 @@ describe('partner detection (Chromium)', () => {
       await cdp.send('ServiceWorker.stopAllWorkers');
       await new Promise((r) => setTimeout(r, 500));
     };
-    const startedAt = async () => (await ask<{ startedAt: number }>(ui, 'app.status', {})).startedAt;
+    const startedAt = async () => (await ask(ui, 'app.status', {})).startedAt;
     const before = await startedAt();
     await stopWorker();
     const page = await browser.ctx.newPage();

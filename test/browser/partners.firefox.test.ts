@@ -3,15 +3,15 @@
  * manifests over https, and the same fixture pages as the Chromium run. Firefox resolves
  * every host to loopback, so the site server listens on 80 and 443.
  */
+import type { Kind, Params } from '../../src/shared/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { launchFirefox, type FirefoxSession } from './harness/firefox';
-import { createOrg, publish, type TestOrg } from './harness/orgs';
-import { installFirefoxPolicy, type InstalledPolicy } from './harness/policy';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
-import type { PartnerView, TabState } from '../../src/shared/protocol';
-import { askFirefox } from './harness/messages';
+import { launchFirefox, type FirefoxSession } from '../support/firefox';
+import { createOrg, publish, type TestOrg } from '../support/orgs';
+import { installFirefoxPolicy, type InstalledPolicy } from '../support/policy';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+import { askFirefox } from '../support/messages';
 
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
 
@@ -21,11 +21,11 @@ let policy: InstalledPolicy;
 let globex: TestOrg;
 let ui: Page;
 
-const ask = <T>(kind: string, params: unknown) => askFirefox<T>(ui, kind, params);
+const ask = <K extends Kind>(kind: K, params: Params<K>) => askFirefox(ui, kind, params);
 async function tabIdOf(url: string): Promise<number> {
   return waitFor(() => ui.evaluate(async (u) => (await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).find((t) => t.url === u)?.id ?? -1, url), (id) => id > 0, 10_000, `tab ${url}`);
 }
-const tabState = (tabId: number) => ask<TabState>('tab.state', { tabId });
+const tabState = (tabId: number) => ask('tab.state', { tabId });
 
 beforeAll(async () => {
   globex = await createOrg('globex.example', 'Globex GmbH', { profiles: ['https://www.linkedin.com/company/globex'] });
@@ -34,7 +34,7 @@ beforeAll(async () => {
   policy = installFirefoxPolicy({ partners: [{ domain: 'globex.example', name: 'Globex GmbH', orgKey: globex.fingerprint.replace(/ /g, '') }] });
   ff = await launchFirefox();
   ui = await ff.openExtensionPage('options');
-  await waitFor(async () => (await ask<{ partners: PartnerView[] }>('partners.list', {})).partners.find((p) => p.domain === 'globex.example')?.profiles ?? [], (p) => p.includes('linkedin.com/company/globex'), 30_000, 'globex manifest');
+  await waitFor(async () => (await ask('partners.list', {})).partners.find((p) => p.domain === 'globex.example')?.profiles ?? [], (p) => p.includes('linkedin.com/company/globex'), 30_000, 'globex manifest');
 });
 afterAll(async () => {
   await ff?.close();

@@ -4,15 +4,15 @@
  * blockDomain is blocked, an allowDomain tracker gets through, and a category the policy
  * switches off lets its trackers through.
  */
+import type { Kind, Params } from '../../src/shared/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, type ChromiumSession } from './harness/chromium';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
 import { fixture, reached, visitChromium } from './harness/blocking';
-import { installChromiumPolicy, type InstalledPolicy } from './harness/policy';
-import { waitFor } from './harness/poll';
-import { startSiteServer, type SiteServer } from './harness/site-server';
-import type { BlockingSettingsView, BlockingState } from '../../src/shared/protocol';
-import { sendChromium } from './harness/messages';
+import { installChromiumPolicy, type InstalledPolicy } from '../support/policy';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+import { sendChromium } from '../support/messages';
 
 
 let site: SiteServer;
@@ -22,7 +22,7 @@ let ui: Page;
 const EXTRA = 'collect.extra-vendor.example';
 const ALLOWED = 'hotjar.com';
 
-const askRaw = <T>(kind: string, params: unknown) => sendChromium<T>(ui, kind, params);
+const askRaw = <K extends Kind>(kind: K, params: Params<K>) => sendChromium(ui, kind, params);
 const visit = (url: string) => visitChromium(browser, site, url);
 
 beforeAll(async () => {
@@ -33,7 +33,7 @@ beforeAll(async () => {
   ui = await browser.openExtensionPage('options');
   // Chromium answers managed storage only some seconds after a cold start.
   await waitFor(async () => {
-    const r = await askRaw<BlockingSettingsView>('blocking.settings', {});
+    const r = await askRaw('blocking.settings', {});
     return r.ok ? r.result : null;
   }, (s) => s?.pauseLocked === true, 60_000, 'policy applied');
   const sw = await browser.worker();
@@ -68,7 +68,7 @@ describe('blocking under policy (Chromium)', () => {
     expect(site.requestsTo('www.business.example', '/img/ok.gif').length).toBe(1);
     expect(site.requestsTo(EXTRA)).toEqual([]);
     // The policy's dynamic block rule counts, as a request of no known category.
-    await expect.poll(async () => { const r = await askRaw<BlockingState>('blocking.state', { tabId }); return r.ok ? r.result.categories : r.error; }).toEqual([{ category: 'other', count: 1, companies: [{ name: null, count: 1, hosts: [] }] }]);
+    await expect.poll(async () => { const r = await askRaw('blocking.state', { tabId }); return r.ok ? r.result.categories : r.error; }).toEqual([{ category: 'other', count: 1, companies: [{ name: null, count: 1, hosts: [] }] }]);
     await page.close();
 
     site.clear();

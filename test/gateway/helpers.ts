@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { enroll as enrollDevice, KontorClient } from '../../src/wire/client';
 import { buildGateway, gatewayMain, GATEWAY_NODE_FLAGS } from '../../scripts/build-gateway';
-import { generateKeyPair } from '../../src/wire/ed25519';
+import { generateKeyPair, sign } from '../../src/wire/ed25519';
 import type { Certificate } from '../../src/wire/certificate';
 import type { Ed25519KeyPair } from '../../src/wire/ed25519';
 
@@ -42,6 +42,8 @@ export interface GatewayHandle {
   domain: string;
   url: string;
   port: number;
+  /** the loopback metrics listener's port, when started with --metrics-port */
+  metricsPort: number | null;
   dataDir: string;
   /** everything the process printed on stdout (JSON log lines) */
   logs: string[];
@@ -109,7 +111,7 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
           h.logs.push(line);
           try {
             const j = JSON.parse(line);
-            if (j.msg === 'listening') { clearTimeout(timer); resolve(j.port); }
+            if (j.msg === 'listening') { clearTimeout(timer); h.metricsPort = j.metricsPort ?? null; resolve(j.port); }
           } catch { /* not JSON */ }
         }
       });
@@ -154,11 +156,14 @@ export interface TestDevice {
   reconnect(url?: string): Promise<KontorClient>;
 }
 
+/** The enrollment options that name an MLS signature key and prove holding it. */
+export const mlsKeyOptions = (mls: Ed25519KeyPair) => ({ mlsSignatureKey: mls.publicKeyB64, signWithMlsKey: (d: Uint8Array) => sign(mls.privateKey, d) });
+
 /** Enrolls a device through the CLI code and the client library, then connects it. */
 export async function newDevice(gw: GatewayHandle, employee: string, name: string): Promise<TestDevice> {
   const code = await gw.enroll(employee, name);
   const mls = await generateKeyPair();
-  const { certificate, deviceKey } = await enrollDevice({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: mls.publicKeyB64 });
+  const { certificate, deviceKey } = await enrollDevice({ gatewayUrl: gw.url, domain: gw.domain, code, ...mlsKeyOptions(mls) });
   const connect = (url = gw.url) => KontorClient.connect({ gatewayUrl: url, certificate, deviceKey: deviceKey.privateKey, WebSocket: WebSocket as never });
   const d: TestDevice = {
     client: await connect(), certificate, deviceKey, address: `${certificate.deviceId}@${gw.domain}`,
@@ -169,3 +174,13 @@ export async function newDevice(gw: GatewayHandle, employee: string, name: strin
 
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
 export const unb64 = (s: string) => Buffer.from(s, 'base64').toString();
+
+/** Two gateways on loopback that know and admit each other as partners. */
+export async function startPartners(a: string, b: string): Promise<[GatewayHandle, GatewayHandle]> {
+  const [x, y] = await Promise.all([startGateway({ domain: a }), startGateway({ domain: b })]);
+  x.setPeers({ [b]: y.url });
+  y.setPeers({ [a]: x.url });
+  await x.admin(['partners', 'admit', b]);
+  await y.admin(['partners', 'admit', a]);
+  return [x, y];
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startGateway, newDevice, type GatewayHandle } from './helpers';
-import { fetchManifest, enroll, KontorClient, KontorError } from '../../src/wire/client';
+import { startGateway, newDevice, mlsKeyOptions, type GatewayHandle } from './helpers';
+import { fetchManifest, enroll, KontorClient, type KontorError } from '../../src/wire/client';
 import { fingerprint } from '../../src/wire/manifest';
 import { verifyCertificate } from '../../src/wire/certificate';
 import { generateKeyPair, sign } from '../../src/wire/ed25519';
@@ -9,7 +9,7 @@ import { authChallenge } from '../../src/wire/protocol';
 
 let gw: GatewayHandle;
 beforeAll(async () => {
-  gw = await startGateway({ domain: 'acme.example', extraArgs: ['--org-name', 'ACME GmbH', '--profile', 'https://www.linkedin.com/company/acme'] });
+  gw = await startGateway({ domain: 'acme.example', extraArgs: ['--metrics-port', '0', '--org-name', 'ACME GmbH', '--profile', 'https://www.linkedin.com/company/acme'] });
 });
 afterAll(async () => gw?.stop());
 
@@ -24,7 +24,7 @@ describe('gateway identity, enrollment and device auth', () => {
     expect(m).toMatchObject({ orgName: 'ACME GmbH', contacts: [{ id: 'sales', name: 'Sales' }], profiles: ['https://www.linkedin.com/company/acme'] });
     const fp = JSON.parse(await gw.admin(['fingerprint', '--json'])).fingerprint;
     expect(await fingerprint(m.orgPublicKey)).toBe(fp);
-    const metrics = await (await fetch(gw.url + '/metrics')).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`)).text();
     expect(metrics).toContain('# TYPE kontor_http_requests_total counter');
     expect(metrics).toMatch(/kontor_http_requests_total\{route="\/healthz",status="200"\} \d+/);
   });
@@ -33,9 +33,9 @@ describe('gateway identity, enrollment and device auth', () => {
     const code = await gw.enroll('bob', 'Bob Meyer');
     const mls = await generateKeyPair();
     const m = await fetchManifest('acme.example', { baseUrl: gw.url });
-    const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: mls.publicKeyB64, orgPublicKey: m.orgPublicKey });
+    const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, ...mlsKeyOptions(mls), orgPublicKey: m.orgPublicKey });
     await expect(verifyCertificate(certificate, m.orgPublicKey, { domain: 'acme.example' })).resolves.toMatchObject({ employeeId: 'bob', displayName: 'Bob Meyer', mlsSignatureKey: mls.publicKeyB64 });
-    expect(await errCode(enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: mls.publicKeyB64 }))).toBe('invalid_code');
+    expect(await errCode(enroll({ gatewayUrl: gw.url, domain: gw.domain, code, ...mlsKeyOptions(mls) }))).toBe('invalid_code');
     const listed = JSON.parse(await gw.admin(['devices', 'list', '--json']));
     expect(listed.map((d: { deviceId: string }) => d.deviceId)).toContain(certificate.deviceId);
   });
@@ -44,9 +44,11 @@ describe('gateway identity, enrollment and device auth', () => {
     const out = JSON.parse(await gw.admin(['enroll', '--employee', 'carol', '--name', 'Carol', '--ttl-hours', '0.0002', '--json']));
     await new Promise((r) => setTimeout(r, 900));
     const mls = await generateKeyPair();
-    expect(await errCode(enroll({ gatewayUrl: gw.url, domain: gw.domain, code: out.code, mlsSignatureKey: mls.publicKeyB64 }))).toBe('invalid_code');
+    expect(await errCode(enroll({ gatewayUrl: gw.url, domain: gw.domain, code: out.code, ...mlsKeyOptions(mls) }))).toBe('invalid_code');
     const code = await gw.enroll('carol', 'Carol');
-    const r = await fetch(gw.url + '/v1/enroll', { method: 'POST', body: JSON.stringify({ code, devicePublicKey: mls.publicKeyB64, mlsSignatureKey: mls.publicKeyB64, proof: await sign((await generateKeyPair()).privateKey, new Uint8Array(1)) }) });
+    const dev = await generateKeyPair();
+    const bad = await sign((await generateKeyPair()).privateKey, new Uint8Array(1));
+    const r = await fetch(gw.url + '/v1/enroll', { method: 'POST', body: JSON.stringify({ code, devicePublicKey: dev.publicKeyB64, mlsSignatureKey: mls.publicKeyB64, proof: bad, mlsProof: bad }) });
     expect(r.status).toBe(400);
     expect((await r.json()).error.code).toBe('bad_request');
   });

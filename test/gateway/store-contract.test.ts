@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { PgStore } from '../../src/gateway/store/pg';
-import type { Delivery, Store } from '../../src/gateway/store/types';
+import type { Delivery, DeviceRecord, Store } from '../../src/gateway/store/types';
 import { aggregateReceipts } from '../../src/gateway/delivery';
 import { device } from '../unit/gateway-fixtures';
 import { startPostgres, type PostgresHandle } from './services';
@@ -19,6 +19,11 @@ const A = `alice@${HUB}`, B = `bob@${HUB}`, C = `carol@${HUB}`;
 const app = (messageId: string, payload = 'AAAA') => ({ conversationId: 'c', messageId, sender: A, kind: 'application' as const, epoch: 1, payload });
 const partnerMsg = (seq: number, recipients = ['bob']): Delivery => ({
   conversationId: 'x', hub: 'globex.example', seq, messageId: `g${seq}`, kind: 'application', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients,
+});
+
+/** a device as enrollment adds it, with keys of its own (`d-…`, `m-…`) */
+const fresh = (id: string, keys: string, employeeId = 'alice', displayName = 'Alice'): DeviceRecord => ({
+  ...device(id), employeeId, displayName, devicePublicKey: `d-${keys}`, mlsSignatureKey: `m-${keys}`,
 });
 
 interface Backend { name: string; setup(): Promise<void>; open(): Promise<Store>; teardown(): Promise<void> }
@@ -89,6 +94,7 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     await s.submitToHub({ ...app('a2'), conversationId: 'd' }, HUB, 3);
     await s.submitToHub({ ...app('k1'), sender: C }, HUB, 3);
     await s.submitToHub(app('a3'), HUB, 3);
+    await s.addRemoteMember('x', 'globex.example', 'bob');
     await s.storeDeliveries([partnerMsg(9)], 4);
     await s.storeReceipts([{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'x', sender: B, status: 'delivered', by: C, messageIds: ['x'] }], 4);
     const entries = await s.fetchInbox('bob', 0, 100);
@@ -144,16 +150,18 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
 
   it('stores a partner delivery or receipt once, only for active devices, and pages the inbox by id', async () => {
     await open(['bob', 'carol']);
-    expect((await s.storeDeliveries([partnerMsg(1, ['bob', 'carol', 'nobody'])], 5)).map((e) => e.deviceId).sort()).toEqual(['bob', 'carol']);
-    expect(await s.storeDeliveries([partnerMsg(1, ['bob'])], 6)).toEqual([]);
+    // the Welcome makes bob and carol members of globex's conversation x (nobody is no device here)
+    const welcome: Delivery = { ...partnerMsg(1, ['bob', 'carol', 'nobody']), kind: 'welcome' };
+    expect((await s.storeDeliveries([welcome], 5)).map((e) => e.deviceId).sort()).toEqual(['bob', 'carol']);
+    expect(await s.storeDeliveries([{ ...welcome, recipients: ['bob'] }], 6)).toEqual([]);
     const receipt = { conversationId: 'c', hub: HUB, seq: 3, messageId: 'm', sender: B, status: 'partner' as const, by: 'globex.example', messageIds: ['m', 'n'] };
     expect(await s.storeReceipts([receipt], 7)).toHaveLength(1);
     expect(await s.storeReceipts([receipt], 7)).toEqual([]);
     expect(await s.revokeDevice('carol', 8)).toBe(true);
     expect(await s.storeDeliveries([partnerMsg(2, ['bob', 'carol'])], 9)).toHaveLength(1);
     const all = await s.fetchInbox('bob', 0, 100);
-    expect(all.map((e) => e.kind)).toEqual(['application', 'receipt', 'application']);
-    expect(all[0]).toEqual({ id: all[0]!.id, kind: 'application', conversationId: 'x', hub: 'globex.example', seq: 1, messageId: 'g1', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', receivedAt: 5 });
+    expect(all.map((e) => e.kind)).toEqual(['welcome', 'receipt', 'application']);
+    expect(all[0]).toEqual({ id: all[0]!.id, kind: 'welcome', conversationId: 'x', hub: 'globex.example', seq: 1, messageId: 'g1', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', receivedAt: 5 });
     expect(all[1]!.receipt).toEqual({ status: 'partner', by: 'globex.example', messageIds: ['m', 'n'] });
     expect(all[0]!.id).toBeLessThan(all[1]!.id);
     expect(await s.fetchInbox('bob', all[0]!.id, 1)).toEqual([all[1]]);
@@ -162,19 +170,40 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     expect((await s.fetchInbox('bob', 0, 100)).map((e) => e.receivedAt)).toEqual([7, 9]);
   });
 
-  it('redeems an enrollment code once and never after it expired', async () => {
+  it('enrolls once per code (stored as given, a hash), only before expiry and only for the employee it names', async () => {
     await open();
-    await s.createEnrollCode({ code: 'k1', employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
-    await s.createEnrollCode({ code: 'k2', employeeId: 'bob', displayName: 'Bob', expiresAt: 100 });
-    const both = await Promise.all([s.redeemEnrollCode('k1', 50), s.redeemEnrollCode('k1', 50)]);
-    expect(both.filter(Boolean)).toEqual([{ code: 'k1', employeeId: 'alice', displayName: 'Alice', expiresAt: 100 }]);
-    expect(await s.redeemEnrollCode('k2', 100)).toBeNull();
-    expect(await s.redeemEnrollCode('nope', 1)).toBeNull();
-    await expect(s.createEnrollCode({ code: 'k1', employeeId: 'x', displayName: 'X', expiresAt: 100 })).rejects.toThrow();
+    await s.createEnrollCode({ code: 'h1', employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
+    await s.createEnrollCode({ code: 'h2', employeeId: 'bob', displayName: 'Bob', expiresAt: 100 });
+    expect(await s.getEnrollCode('h1', 50)).toEqual({ code: 'h1', employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
+    expect(await s.getEnrollCode('h1', 100)).toBeNull();
+    expect(await s.getEnrollCode('nope', 1)).toBeNull();
+    // the code names bob, the certificate alice: nothing changes
+    expect(await s.enrollDevice('h2', fresh('x', 'x'), 50)).toBe('invalid_code');
+    expect(await s.getEnrollCode('h2', 50)).not.toBeNull();
+    expect(await s.enrollDevice('h2', fresh('b1', 'b1', 'bob', 'Bob'), 100)).toBe('invalid_code');
+    expect(await s.enrollDevice('h1', fresh('a1', 'a1'), 50)).toBe('ok');
+    expect(await s.getEnrollCode('h1', 50)).toBeNull();
+    expect(await s.enrollDevice('h1', fresh('a2', 'a2'), 50)).toBe('invalid_code');
+    expect((await s.getDevice('a1'))?.devicePublicKey).toBe('d-a1');
+    expect(await s.getDevice('a2')).toBeNull();
+    await expect(s.createEnrollCode({ code: 'h1', employeeId: 'x', displayName: 'X', expiresAt: 100 })).rejects.toThrow();
   });
 
-  it('lists, finds and revokes devices; revocation drops key packages', async () => {
+  it('enrolls a device key or an MLS key only once; a refused enrollment leaves its code unused', async () => {
+    await open();
+    for (const c of ['h1', 'h2']) await s.createEnrollCode({ code: c, employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
+    expect(await s.enrollDevice('h1', fresh('a1', 'a1'), 50)).toBe('ok');
+    expect(await s.enrollDevice('h2', { ...fresh('a2', 'a2'), devicePublicKey: 'd-a1' }, 50)).toBe('key_enrolled');
+    expect(await s.enrollDevice('h2', { ...fresh('a2', 'a2'), mlsSignatureKey: 'm-a1' }, 50)).toBe('key_enrolled');
+    // one device's key as the other's MLS key
+    expect(await s.enrollDevice('h2', { ...fresh('a2', 'a2'), mlsSignatureKey: 'd-a1' }, 50)).toBe('key_enrolled');
+    expect(await s.getEnrollCode('h2', 50)).not.toBeNull();
+    expect(await s.enrollDevice('h2', fresh('a2', 'a2'), 50)).toBe('ok');
+  });
+
+  it('lists, finds and revokes devices; revocation drops key packages and is numbered', async () => {
     await open(['alice', 'bob']);
+    expect(await s.revocationSeq()).toBe(0);
     await s.addDevice({ ...device('alice2'), employeeId: 'alice', createdAt: 2 });
     expect((await s.listDevices({ employeeId: 'alice' })).map((d) => d.deviceId)).toEqual(['alice', 'alice2']);
     expect(await s.getDevice('bob')).toEqual(device('bob'));
@@ -186,8 +215,10 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     expect((await s.getDevice('bob'))!.revokedAt).toBe(10);
     expect((await s.listDevices()).map((d) => d.deviceId)).toEqual(['alice', 'alice2']);
     expect((await s.listDevices({ includeRevoked: true })).length).toBe(3);
-    expect(await s.revokedSince(10)).toEqual([{ deviceId: 'bob', revokedAt: 10 }]);
-    expect(await s.revokedSince(11)).toEqual([]);
+    const seq = await s.revocationSeq();
+    expect(seq).toBeGreaterThan(0);
+    expect(await s.revocationsAfter(0)).toEqual([{ seq, deviceId: 'bob' }]);
+    expect(await s.revocationsAfter(seq)).toEqual([]);
   });
 
   it('hands out one-time key packages once each, then the last-resort one, which stays', async () => {

@@ -66,6 +66,19 @@ describe('message dispatcher', () => {
     expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: `https://x.test/${'a'.repeat(5000)}` } }, content)).toMatchObject({ error: { code: 'invalid_params' } });
   });
 
+  it('hands page.detect the page the browser reports, never the URL inside the message', async () => {
+    const seen: (string | undefined)[] = [];
+    const spy = createDispatcher({ ...handlers, 'page.detect': (_p, ctx) => { seen.push(ctx.pageUrl); return { partner: false }; } }, { extensionId: 'abc', extensionOrigin: ORIGIN });
+    const claim = { kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/' } };
+    // top frame: its own URL
+    await spy(claim, { id: 'abc', url: 'https://evil.test/', frameId: 0, tab: { id: 3, url: 'https://evil.test/' } });
+    // a subframe claiming the partner: the tab's URL, not the frame's and not the claim
+    await spy(claim, { id: 'abc', url: 'https://ads.test/frame', frameId: 2, tab: { id: 3, url: 'https://evil.test/' } });
+    // no browser-provided URL at all: nothing to detect
+    await spy(claim, { id: 'abc', frameId: 2, tab: { id: 3 } });
+    expect(seen).toEqual(['https://evil.test/', 'https://evil.test/', undefined]);
+  });
+
   it('sends handler errors back as typed errors without leaking internals', async () => {
     expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 99 } }, page)).toEqual({ ok: false, error: { code: 'not_found', message: 'no such tab' } });
     const internal = await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 98 } }, page);

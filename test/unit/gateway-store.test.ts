@@ -28,11 +28,11 @@ describe('SqliteStore schema migration', () => {
     log.run(1, 'c0', A, 'commit', 0);
     log.run(2, 'm1', A, 'application', 1);
     const inbox = db.prepare(`INSERT INTO inbox (device_id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at, dedupe)
-      VALUES ('bob', ?, 'c', ?, ?, ?, 1, ?, 'AAAA', 1, ?)`);
-    inbox.run('commit', HUB, 1, 'c0', A, `m/${HUB}/c/1/bob`);
-    inbox.run('application', HUB, 2, 'm1', A, `m/${HUB}/c/2/bob`);
-    inbox.run('application', 'globex.example', 7, 'g7', `gina@globex.example`, `m/globex.example/x/7/bob`);
-    inbox.run('application', 'globex.example', 8, 'g8', `gina@globex.example`, `m/globex.example/x/8/bob`);
+      VALUES ('bob', ?, ?, ?, ?, ?, 1, ?, 'AAAA', 1, ?)`);
+    inbox.run('commit', 'c', HUB, 1, 'c0', A, `m/${HUB}/c/1/bob`);
+    inbox.run('application', 'c', HUB, 2, 'm1', A, `m/${HUB}/c/2/bob`);
+    inbox.run('application', 'x', 'globex.example', 7, 'g7', `gina@globex.example`, `m/globex.example/x/7/bob`);
+    inbox.run('application', 'x', 'globex.example', 8, 'g8', `gina@globex.example`, `m/globex.example/x/8/bob`);
     // the device acknowledged the newest entry: its id (4) must never be handed out again
     db.prepare('DELETE FROM inbox WHERE id = 4').run();
     db.close();
@@ -51,6 +51,8 @@ describe('SqliteStore schema migration', () => {
     const ids = (await s.fetchInbox('bob', 3, 10)).map((e) => e.id);
     expect(ids).toHaveLength(1);
     expect(ids[0]).toBeGreaterThan(4);
+    // bob's waiting entries made him a member of globex's conversation x (schema 4), not of c as globex's
+    expect([await s.isRemoteMember('x', 'globex.example', 'bob'), await s.isRemoteMember('c', HUB, 'bob')]).toEqual([true, false]);
     // a partner gateway repeating a delivery stored before the migration is still refused
     const again = { conversationId: 'x', hub: 'globex.example', seq: 7, messageId: 'g7', kind: 'application' as const, epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] };
     expect(await s.storeDeliveries([again], 6)).toEqual([]);
@@ -91,5 +93,25 @@ describe('SqliteStore schema migration', () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     expect(() => new SqliteStore(file)).toThrow(/newer than this gateway/);
+  });
+});
+
+describe('SqliteStore federation nonces', () => {
+  let dir = '';
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a nonce until it expires, also from a new connection to the same file', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
+    const file = path.join(dir, 'db.sqlite');
+    const s = new SqliteStore(file);
+    expect(await s.useNonce('peer.example/n1', 1_000, 0)).toBe(true);
+    expect(await s.useNonce('peer.example/n1', 1_000, 10)).toBe(false);
+    s.close();
+    const again = new SqliteStore(file);
+    expect(await again.useNonce('peer.example/n1', 1_000, 20)).toBe(false);
+    // past its expiry the row is pruned on the way, and the table does not keep growing
+    expect(await again.useNonce('peer.example/n2', 5_000, 2_000)).toBe(true);
+    expect(again.db.prepare('SELECT key FROM fed_nonces').all()).toEqual([{ key: 'peer.example/n2' }]);
+    again.close();
   });
 });

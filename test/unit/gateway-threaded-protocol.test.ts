@@ -56,6 +56,7 @@ describe('store worker encoding', () => {
     expect(across('ackInbox', ['bob', bobIds], ackedBob)).toEqual(ackedBob);
 
     const deliveries = [{ conversationId: 'x', hub: 'globex.example', seq: 7, messageId: 'g7', kind: 'application' as const, epoch: 1, sender: 'gina@globex.example', payload: 'CCCC', recipients: ['bob', 'carol'] }];
+    for (const d of ['bob', 'carol']) await s.addRemoteMember('x', 'globex.example', d);
     const stored = await s.storeDeliveries(deliveries, 6);
     expect(stored).toHaveLength(2);
     expect(across('storeDeliveries', [deliveries, 6], stored)).toEqual(stored);

@@ -6,7 +6,7 @@ import {
   effectiveSettings,
   mergePartners,
 } from '../../src/shared/policy/effective';
-import { CATEGORIES } from '../../src/shared/policy/schema';
+import { CATEGORIES } from '../../src/shared/blocking/categories';
 
 describe('effectiveBlocking', () => {
   it('without a policy: everything on, nothing locked', () => {

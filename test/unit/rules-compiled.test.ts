@@ -12,7 +12,8 @@ import { Allowlist, readList } from '../../scripts/rules/lists';
 import { applyRedirect, evaluate, type Ruleset } from '../../scripts/rules/match';
 import { entityHosts, hostBlocked, readCorpus } from '../../scripts/rules/corpus';
 import { DnrRuleArray, type ResourceType } from '../../scripts/rules/schema';
-import { RulesetInfo, TrackerLookup, type CompiledRulesets } from '../../scripts/rules/types';
+import { TrackerLookupSchema as TrackerLookup } from '../../src/shared/blocking/compiled';
+import { RulesetInfo, type CompiledRulesets } from '../../scripts/rules/types';
 
 const root = path.resolve(__dirname, '..', '..');
 let out: string;

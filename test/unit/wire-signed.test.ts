@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/wire/ed25519';
-import { signManifest, verifyManifest, fingerprint, ManifestError, MANIFEST_TYPE, type UnsignedManifest } from '../../src/wire/manifest';
-import { signCertificate, verifyCertificate, CertificateError, CERT_TYPE } from '../../src/wire/certificate';
+import { signManifest, verifyManifest, fingerprint, type ManifestError, MANIFEST_TYPE, type UnsignedManifest } from '../../src/wire/manifest';
+import { signCertificate, verifyCertificate, type CertificateError, CERT_TYPE } from '../../src/wire/certificate';
 
 const now = Date.now();
 const iso = (ms: number) => new Date(ms).toISOString();

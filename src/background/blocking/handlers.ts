@@ -2,31 +2,21 @@
  * Message handlers of tracker blocking (protocol kinds `blocking.*`). Changes the policy
  * locks are refused here, whatever the UI shows.
  */
-import { badgeCount, browser, isFirefox } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
-import { CATEGORIES } from '../../shared/policy/schema';
+import { CATEGORIES } from '../../shared/blocking/categories';
 import { hostMatchesDomain, normalizeDomain } from '../../shared/policy/domain';
 import type { BlockingSettingsView, BlockingState } from '../../shared/protocol';
 import type { Handlers } from '../dispatcher';
 import { getUserSettings, updateUserSettings } from '../settings';
 import { applyBlocking, currentSettings } from './apply';
-import { isPausedIn, summarize } from './counts';
-import { repaintAll } from './events';
-import { matchedGroups } from './feedback';
-import { getPaused, readTab, serial, setPaused } from './store';
-import { loadTrackerDb } from './trackers';
+import { isPausedIn } from './counts';
+import { counter, repaintAll } from './events';
+import { getPaused, setPaused } from './store';
 
 function siteParam(site: string): string {
   const domain = normalizeDomain(site);
   if (!domain) throw new KontorError('bad_request', `"${site.slice(0, 100)}" is not a site name`);
   return domain;
-}
-
-/** The tab's URL and host, for web pages only. */
-async function tabPage(tabId: number): Promise<{ url: string; site: string } | null> {
-  const tab = await browser.tabs.get(tabId).catch(() => undefined);
-  if (!tab?.url || !/^https?:/.test(tab.url)) return null;
-  return { url: tab.url, site: new URL(tab.url).hostname };
 }
 
 async function settingsView(): Promise<BlockingSettingsView> {
@@ -40,25 +30,7 @@ async function settingsView(): Promise<BlockingSettingsView> {
 
 async function state(tabId: number): Promise<BlockingState> {
   const { blocking } = await currentSettings();
-  let site: string | null;
-  let categories: BlockingState['categories'] = [];
-  let total: number | null = null;
-  if (isFirefox) {
-    // Firefox counts from request events, with hosts, into a record per tab (events.ts).
-    const record = await serial(() => readTab(tabId));
-    site = record?.site ?? (await tabPage(tabId))?.site ?? null;
-    if (record !== null && record.site === site) categories = summarize(record, await loadTrackerDb(browser.runtime.getURL('rules/trackers.json')));
-  } else {
-    // Chromium asks DNR feedback for the tab's current page (feedback.ts).
-    const page = await tabPage(tabId);
-    site = page?.site ?? null;
-    if (page) {
-      const answer = await matchedGroups(tabId, page.url);
-      categories = answer.groups;
-      // A stale breakdown (getMatchedRules quota) still comes with the exact total of the badge.
-      if (!answer.fresh) total = await badgeCount(tabId).catch(() => null);
-    }
-  }
+  const { site, categories, total } = await counter.breakdown(tabId);
   return {
     tabId,
     site,
@@ -98,5 +70,3 @@ export const blockingHandlers: Pick<Handlers, 'blocking.state' | 'blocking.pause
     return settingsView();
   },
 };
-
-export { registerBlocking } from './events';

@@ -7,17 +7,11 @@
  * site) and parameter-stripping redirects are not blocked requests and are not counted.
  */
 import * as v from 'valibot';
+import { BLOCKING_CATEGORIES } from '../../shared/blocking/categories';
+import type { RuleCompanies } from '../../shared/blocking/compiled';
 import type { BlockingState } from '../../shared/protocol';
 
-const Index = v.pipe(v.number(), v.integer(), v.minValue(0));
-export const RuleCompaniesSchema = v.object({
-  version: v.literal(1),
-  companies: v.array(v.string()),
-  blockRules: v.record(v.string(), Index),
-  redirectRules: v.record(v.string(), Index),
-  rules: v.record(v.string(), v.record(v.string(), Index)),
-});
-export type RuleCompanies = v.InferOutput<typeof RuleCompaniesSchema>;
+export { RuleCompaniesSchema, type RuleCompanies } from '../../shared/blocking/compiled';
 
 /** The parts of `rulesets.json` the background reads. */
 export const RulesetListSchema = v.array(v.object({ id: v.string(), category: v.string() }));
@@ -33,7 +27,7 @@ export interface MatchContext {
 
 /** DNR's id for rules added with updateDynamicRules. */
 export const DYNAMIC_RULESET = '_dynamic';
-const CATEGORIES = new Set(['ads', 'analytics', 'b2b', 'social']);
+const CATEGORIES: ReadonlySet<string> = new Set(BLOCKING_CATEGORIES);
 
 type Group = BlockingState['categories'][number];
 type Category = Group['category'];

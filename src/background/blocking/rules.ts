@@ -2,14 +2,12 @@
  * Kontor's dynamic DNR rules (pure builders). Static rulesets carry the lists; dynamic rules
  * carry what changes at run time: sites the employee paused and the policy's extra block and
  * allow domains. Blocking owns dynamic rule ids 1..DYNAMIC_ID_MAX.
- *
- * Priorities (docs/blocking.md): list rules up to about 1.1 million, Kontor's allowlist
- * 10,000,000. A pause must beat the allowlist and every list rule; the organisation's block
- * list beats an employee's pause; the organisation's allow list beats everything.
+ * Their priorities are the upper rungs of the ladder in src/shared/blocking/priority.ts.
  */
+import { PRIORITY } from '../../shared/blocking/priority';
 import type { EffectiveBlocking } from '../../shared/policy/effective';
 
-export const PRIORITY = { pause: 20_000_000, policyBlock: 30_000_000, policyAllow: 40_000_000 } as const;
+export { PRIORITY };
 export const DYNAMIC_ID_MAX = 99_999;
 /** Hosts per requestDomains rule, as the compiler merges them. */
 const CHUNK = 1000;

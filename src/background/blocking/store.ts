@@ -7,28 +7,20 @@
  * All per-tab updates run through one queue so a burst of blocked-request events cannot lose
  * counts in concurrent read-modify-write cycles; writes are coalesced.
  */
-import * as v from 'valibot';
-import { browser } from '../../shared/browser';
+import { storage } from '../storage';
 import type { TabRecord } from './counts';
-
-const PAUSED_KEY = 'blocking:paused';
-const tabKey = (tabId: number) => `blocking:tab:${tabId}`;
-const PausedList = v.array(v.pipe(v.string(), v.maxLength(253)));
-const Record_ = v.object({ site: v.nullable(v.string()), since: v.number(), total: v.number(), hosts: v.record(v.string(), v.number()) });
 
 let pausedCache: string[] | undefined;
 
 export async function getPaused(): Promise<string[]> {
   if (pausedCache) return pausedCache;
-  const raw = (await browser.storage.local.get(PAUSED_KEY))[PAUSED_KEY];
-  const parsed = v.safeParse(PausedList, raw);
-  pausedCache = parsed.success ? parsed.output : [];
+  pausedCache = await storage.get('paused');
   return pausedCache;
 }
 
 export async function setPaused(sites: readonly string[]): Promise<void> {
   const next = [...new Set(sites)].sort();
-  await browser.storage.local.set({ [PAUSED_KEY]: next });
+  await storage.set('paused', next);
   pausedCache = next;
 }
 
@@ -46,9 +38,7 @@ export function serial<T>(fn: () => Promise<T>): Promise<T> {
 
 export async function readTab(tabId: number): Promise<TabRecord | null> {
   if (cache.has(tabId)) return cache.get(tabId) ?? null;
-  const raw = (await browser.storage.session.get(tabKey(tabId)))[tabKey(tabId)];
-  const parsed = v.safeParse(Record_, raw);
-  const record = parsed.success ? parsed.output : null;
+  const record = (await storage.getEntry('blockingTab', String(tabId))) ?? null;
   cache.set(tabId, record);
   return record;
 }
@@ -57,7 +47,7 @@ export async function readTab(tabId: number): Promise<TabRecord | null> {
 export function writeTab(tabId: number, record: TabRecord): void {
   cache.set(tabId, record);
   dirty.add(tabId);
-  flushTimer ??= setTimeout(() => void flush(), 100);
+  if (flushTimer === undefined) flushTimer = setTimeout(() => void flush(), 100);
 }
 
 async function flush(): Promise<void> {
@@ -65,14 +55,14 @@ async function flush(): Promise<void> {
   const items: Record<string, TabRecord> = {};
   for (const id of dirty) {
     const r = cache.get(id);
-    if (r) items[tabKey(id)] = r;
+    if (r) items[id] = r;
   }
   dirty.clear();
-  await browser.storage.session.set(items).catch((e: unknown) => console.error('[kontor] blocking counts not saved', e));
+  await storage.setEntries('blockingTab', items).catch((e: unknown) => console.error('[kontor] blocking counts not saved', e));
 }
 
 export async function forgetTabRecord(tabId: number): Promise<void> {
   cache.delete(tabId);
   dirty.delete(tabId);
-  await browser.storage.session.remove(tabKey(tabId));
+  await storage.removeEntry('blockingTab', String(tabId));
 }

@@ -4,19 +4,13 @@
  * known company; a blocked host that is not in it is reported as category `other`.
  */
 import * as v from 'valibot';
-import type { BlockingCategory } from '../../shared/protocol';
+import type { Category } from '../../shared/blocking/categories';
+import { TrackerLookupSchema, type TrackerLookup } from '../../shared/blocking/compiled';
 
-const Category = v.picklist(['ads', 'analytics', 'b2b', 'social', 'urlparams']);
-
-export const TrackerDbSchema = v.object({
-  version: v.literal(1),
-  companies: v.array(v.string()),
-  domains: v.record(v.string(), v.tuple([Category, v.pipe(v.number(), v.integer(), v.minValue(0))])),
-});
-export type TrackerDb = v.InferOutput<typeof TrackerDbSchema>;
+export type TrackerDb = TrackerLookup;
 
 export interface TrackerInfo {
-  category: BlockingCategory;
+  category: Category;
   company: string | null;
 }
 
@@ -43,7 +37,7 @@ let loaded: Promise<TrackerDb> | undefined;
 export function loadTrackerDb(url: string): Promise<TrackerDb> {
   loaded ??= fetch(url)
     .then((r) => r.json())
-    .then((json: unknown) => v.parse(TrackerDbSchema, json))
+    .then((json: unknown) => v.parse(TrackerLookupSchema, json))
     .catch((e: unknown) => {
       console.error('[kontor] trackers.json unreadable', e);
       return EMPTY_DB;

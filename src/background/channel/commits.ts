@@ -13,7 +13,7 @@ import { CredentialError, checkCredential } from './credentials';
 import { commit, decodeKeyPackage, epochOf, serializeState, deserializeState, MlsOpError } from './mls';
 import { newMessageId } from './payload';
 import {
-  authConfig, b64, explain, loadConversation, memberPeople, pendingAad, personOf, sealBody, sealState, unb64,
+  authConfig, b64, explain, hubEpochOf, loadConversation, memberPeople, outOfSync, pendingAad, personOf, sealBody, sealState, unb64,
   type EngineContext, type MessageBody, type Person,
 } from './context';
 import type { ConversationRecord, MessageRecord } from './db';
@@ -56,6 +56,8 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
   const loaded = await loadConversation(ctx, conversationId);
   if (!loaded) throw new MlsOpError('wrong_group', `no conversation ${conversationId}`);
   const { rec, state, failures } = loaded;
+  // its commit would build on a group the others have left behind
+  if (outOfSync(rec)) throw new MlsOpError('out_of_sync', 'this device lost sync with the conversation; a member must re-add it');
   const current = memberPeople(state);
   const present = new Set(current.map((m) => m.address));
   const rejected: CredentialError[] = [];
@@ -98,7 +100,8 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
   const pending: PendingCommit = {
     stage: 'commit',
     messageId: newMessageId(),
-    epoch: epochOf(state),
+    // the hub's count, which runs ahead of the group's epoch after a commit nobody could take in
+    epoch: hubEpochOf(rec),
     commit: b64(out.commit),
     welcome: out.welcome ? b64(out.welcome) : null,
     members: after,
@@ -141,13 +144,16 @@ export async function submitPending(ctx: EngineContext, conversationId: string):
       ...(removed.length ? [{ id: `${p.messageId}.r`, body: { sender: ctx.self, event: { kind: 'removed' as const, who: removed.map(stripPerson) } } }] : []),
     ];
     const next: PendingCommit | null = p.welcome ? { stage: 'welcome', messageId: `${p.messageId}.w`, welcome: p.welcome, recipients: p.recipients } : null;
-    await writeConversation(ctx, { ...rec, lastActivity: ctx.now().getTime() }, newState, next, events);
+    await writeConversation(ctx, { ...rec, lastActivity: ctx.now().getTime(), hubEpoch: p.epoch + 1 }, newState, next, events);
     ctx.emit({ type: 'conversation', conversationId });
     if (!next) return 'done';
     p = next;
   }
+  // at the hub's count: the new member learns it from here (see onWelcome)
+  const current = await ctx.db.get('conversations', conversationId);
+  const epoch = current ? hubEpochOf(current) : epochOf(ctx.cache.get(conversationId)!);
   try {
-    await ctx.transport.send({ conversationId, hub: rec.hub, messageId: p.messageId, kind: 'welcome', epoch: epochOf(ctx.cache.get(conversationId)!), payload: p.welcome, recipients: p.recipients });
+    await ctx.transport.send({ conversationId, hub: rec.hub, messageId: p.messageId, kind: 'welcome', epoch, payload: p.welcome, recipients: p.recipients });
   } catch (e) {
     if (e instanceof TransportError && e.code === 'offline') return 'offline';
     throw e;

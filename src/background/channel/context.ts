@@ -120,5 +120,11 @@ export async function openMessage(ctx: EngineContext, r: MessageRecord): Promise
   return { ...body, conversationId: r.conversationId, id: r.id, at: r.at, direction: r.direction, state: r.state, seq: r.seq };
 }
 
+/** The epoch the hub expects the conversation's next commit at (see ConversationRecord.hubEpoch). */
+export const hubEpochOf = (rec: ConversationRecord): number => Math.max(rec.hubEpoch ?? 0, rec.epoch);
+
+/** Whether the device can still follow the group (false: a member must re-add it). */
+export const outOfSync = (rec: ConversationRecord): boolean => rec.status === 'out_of_sync' || rec.status === 'broken';
+
 export const b64 = toBase64;
 export const unb64 = fromBase64;

@@ -95,6 +95,26 @@ export class ChannelEngine {
     return this.runCommit(conversationId, { kind: 'add', keyPackages });
   }
 
+  /**
+   * Brings back members that lost sync (their side shows the conversation as out of sync):
+   * one commit removes them, a second adds a fresh key package of each same device, and its
+   * Welcome lets them rejoin at the new epoch. Two commits, not one: a device still in sync
+   * takes in its removal (ts-mls 1.6.4 cannot process a commit that removes and re-adds the
+   * receiver), and then the Welcome of a removed conversation. Key packages are claimed
+   * through `via`, the same targets that added them; only those of `addresses` are used.
+   */
+  async readdDevices(conversationId: string, addresses: string[], via: Target[]): Promise<AddResult> {
+    const want = new Set(addresses);
+    const keyPackages: { keyPackage: string; domain: string }[] = [];
+    for (const t of via) {
+      const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
+      for (const c of claimed) if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`)) keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
+    }
+    if (!keyPackages.length) return { added: [], rejected: [] };
+    await this.runCommit(conversationId, { kind: 'remove', addresses });
+    return this.runCommit(conversationId, { kind: 'add', keyPackages });
+  }
+
   /** Removes devices (e.g. revoked ones): they cannot read anything sent afterwards. */
   async removeDevices(conversationId: string, addresses: string[]): Promise<void> {
     await this.runCommit(conversationId, { kind: 'remove', addresses });
@@ -182,7 +202,7 @@ export class ChannelEngine {
     entries.sort((a, b) => a.seq! - b.seq!);
     for (let e of entries) {
       const loaded = await loadConversation(this.ctx, conversationId);
-      if (!loaded || loaded.rec.status !== 'active') return;
+      if (loaded?.rec.status !== 'active') return;
       if (!e.ciphertext) {
         const plain = await this.ctx.ks.open(e.payload, outboxAad(conversationId, e.messageId));
         const enc = await encryptApplication(loaded.state, plain);

@@ -2,7 +2,7 @@
  * Kontor's own MLS authentication service. ts-mls accepts any credential by default; here a
  * member's basic credential must carry a device certificate that chains to the org key pinned
  * for its org domain, is unexpired, and names the very signature key of the leaf. This is what
- * catches a gateway injecting its own key packages (THREATS.md: partner gateway row).
+ * catches a gateway injecting its own key packages (docs/security.md: partner company gateway row).
  */
 import * as v from 'valibot';
 import type { AuthenticationService, Credential } from 'ts-mls';

@@ -21,7 +21,13 @@ export interface IdentityRecord {
 
 export interface KeyPackageRecord { ref: string; secret: Sealed; lastResort: boolean; createdAt: number }
 
-export type ConversationStatus = 'active' | 'removed' | 'broken';
+/**
+ * 'out_of_sync': this device missed or could not take in a step of the group (a message for a
+ * later epoch arrived): it sends and commits nothing until a member re-adds it, and a Welcome
+ * for the same conversation from its hub replaces the state. 'broken' is what older versions
+ * stored for the same situation; it is treated the same way.
+ */
+export type ConversationStatus = 'active' | 'removed' | 'out_of_sync' | 'broken';
 
 export interface ConversationRecord {
   id: string;
@@ -32,6 +38,12 @@ export interface ConversationRecord {
   /** a commit (and its welcome) composed but not yet accepted by the hub, sealed */
   pending: Sealed | null;
   status: ConversationStatus;
+  /**
+   * The hub's commit counter as this device last learned it. It runs ahead of `epoch` when
+   * the hub accepted a commit that no member could take in (dropped as invalid): commits are
+   * submitted at this count, or the hub would refuse them forever. Absent: equal to `epoch`.
+   */
+  hubEpoch?: number;
   /** last credential or processing problem, for the UI to warn about */
   warning: { code: string; message: string; at: number } | null;
   createdAt: number;

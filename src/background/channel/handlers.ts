@@ -4,8 +4,11 @@ import type { ConversationDetail, ConversationSummary, PartnerView } from '../..
 import type { Handlers } from '../dispatcher';
 import { listPartners } from '../partners/directory';
 import { readMeta, saveOpenedMeta } from './meta';
-import { channelIdentity, enrollDevice, isConnected, requireEngine, syncMembers } from './service';
-import { messageView, person } from './views';
+import { requireEngine } from './engine-host';
+import { channelIdentity, enrollDevice } from './enrollment';
+import { isConnected } from './link';
+import { readdMember, syncMembers } from './members';
+import { messageView, person, warningText } from './views';
 
 /**
  * A conversation's title and partner. The contact is known to the side that opened it; the
@@ -29,11 +32,17 @@ async function summary(
     unread: c.unread,
     lastActivity: c.lastActivity,
     status: c.status,
-    warning: c.warning ? String(c.warning) : null,
+    warning: warningText(c.warning),
   };
 }
 
-export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enroll' | 'channel.start' | 'channel.list' | 'channel.view' | 'channel.send' | 'channel.read' | 'channel.syncMembers'> = {
+async function openerMeta(conversationId: string): Promise<{ partnerDomain: string; contact: string }> {
+  const meta = await readMeta(conversationId);
+  if (!meta?.partnerDomain || !meta.contact) throw new KontorError('forbidden', 'only the side that opened the conversation manages its members');
+  return { partnerDomain: meta.partnerDomain, contact: meta.contact };
+}
+
+export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enroll' | 'channel.start' | 'channel.list' | 'channel.view' | 'channel.send' | 'channel.read' | 'channel.syncMembers' | 'channel.readd'> = {
   'channel.identity': () => channelIdentity(),
   'channel.enroll': ({ gatewayUrl, code }) => enrollDevice(gatewayUrl, code),
   'channel.start': async ({ domain, contact }) => {
@@ -73,9 +82,12 @@ export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enrol
   },
   'channel.send': async ({ conversationId, text }) => messageView(await (await requireEngine()).sendText(conversationId, text)),
   'channel.syncMembers': async ({ conversationId }) => {
-    const meta = await readMeta(conversationId);
-    if (!meta?.partnerDomain || !meta.contact) throw new KontorError('forbidden', 'only the side that opened the conversation manages its members');
+    const meta = await openerMeta(conversationId);
     return syncMembers(conversationId, meta.partnerDomain, meta.contact);
+  },
+  'channel.readd': async ({ conversationId, address }) => {
+    const meta = await openerMeta(conversationId);
+    return readdMember(conversationId, address, meta.partnerDomain, meta.contact);
   },
   'channel.read': async ({ conversationId }) => {
     await (await requireEngine()).markRead(conversationId);

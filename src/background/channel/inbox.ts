@@ -7,19 +7,25 @@
 import type { InboxEntry } from '../../wire/protocol';
 import { toHex } from '../../wire/bytes';
 import type { ConversationRecord, MessageRecord, SeenRecord, DeliveryState } from './db';
-import { CredentialError, readCredential } from './credentials';
-import { epochOf, joinFromWelcome, messageHeader, processIncoming, welcomeRefs, MlsOpError } from './mls';
+import { readCredential } from './credentials';
+import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welcomeRefs, MlsOpError } from './mls';
 import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
 import {
-  authConfig, explain, loadConversation, memberPeople, openMessage, personOf, sealBody, sealState, unb64,
+  authConfig, explain, hubEpochOf, loadConversation, memberPeople, openMessage, personOf, sealBody, sealState, unb64,
   type EngineContext, type MessageBody,
 } from './context';
 
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
 
 export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<void> {
+  const known = await ctx.db.get('conversations', e.conversationId);
+  if (known && e.hub !== known.hub) {
+    // Only the conversation's hub orders it. Not marked as seen: a forger must not be able to
+    // burn the id of a message the real hub will deliver.
+    return report(ctx, known, new MlsOpError('wrong_hub', `an entry from ${e.hub} for a conversation hosted by ${known.hub} was dropped`));
+  }
   if (e.kind === 'receipt') return applyReceipt(ctx, e);
   if (await ctx.db.get('seen', [e.conversationId, e.messageId])) return;
   const seen: SeenRecord = { conversationId: e.conversationId, messageId: e.messageId, at: ctx.now().getTime() };
@@ -28,16 +34,30 @@ export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<v
     else await onHandshakeOrApplication(ctx, e, seen);
   } catch (err) {
     // unprocessable for good (forged, undecryptable, too old, rejected credential): remember
-    // it as seen so it is acknowledged once and never retried, and tell the UI
+    // it as seen so it is acknowledged once and never retried, and tell the UI. Never fatal:
+    // an invalid commit leaves the group as it was, but the hub counted it (see hubEpoch).
     await ctx.db.put('seen', seen);
     const error = err instanceof Error ? err : new Error(String(err));
     const rec = await ctx.db.get('conversations', e.conversationId);
-    if (rec && (err instanceof CredentialError || e.kind === 'commit')) {
-      const status = e.kind === 'commit' ? 'broken' : rec.status;
-      await ctx.db.put('conversations', { ...rec, status, warning: { code: (err as { code?: string }).code ?? error.name, message: error.message, at: ctx.now().getTime() } });
+    if (!rec) {
+      ctx.emit({ type: 'warning', conversationId: e.conversationId, error });
+      return;
     }
-    ctx.emit({ type: 'warning', conversationId: e.conversationId, error });
+    // a message of a later epoch: this device missed a step the others took (unless it is
+    // its own commit, accepted by the hub but not yet applied here: flush finishes that one)
+    const lost = err instanceof MlsOpError && err.code === 'future_epoch' && rec.status === 'active' && !rec.pending;
+    await report(ctx, {
+      ...rec, status: lost ? 'out_of_sync' : rec.status,
+      hubEpoch: e.kind === 'commit' ? Math.max(hubEpochOf(rec), e.epoch + 1) : rec.hubEpoch,
+    }, error);
   }
+}
+
+/** Stores the problem on the conversation (with `rec`'s other changes) and tells the UI. */
+async function report(ctx: EngineContext, rec: ConversationRecord, error: Error): Promise<void> {
+  const code = (error as { code?: unknown }).code;
+  await ctx.db.put('conversations', { ...rec, warning: { code: typeof code === 'string' ? code : error.name, message: error.message, at: ctx.now().getTime() } });
+  ctx.emit({ type: 'warning', conversationId: rec.id, error });
 }
 
 async function onWelcome(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): Promise<void> {
@@ -46,7 +66,8 @@ async function onWelcome(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): P
   const refs = welcomeRefs(bytes).map(toHex);
   let kpRec;
   for (const r of refs) if ((kpRec = await ctx.db.get('keyPackages', r))) break;
-  if ((existing && existing.status !== 'removed') || !kpRec) {
+  // a device that was removed or lost sync rejoins through a fresh Welcome (a member re-adds it)
+  if ((existing && existing.status === 'active') || !kpRec) {
     await ctx.db.put('seen', seen); // not for us, or already joined
     return;
   }
@@ -57,10 +78,14 @@ async function onWelcome(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): P
   } catch (err) {
     throw explain(err, failures);
   }
+  // a Welcome into another group under this conversation's name would mix two groups
+  if (!isGroup(state, e.conversationId)) throw new MlsOpError('wrong_group', 'the Welcome is for another group than its conversation');
   const now = ctx.now().getTime();
   const rec: ConversationRecord = {
     id: e.conversationId, hub: e.hub, epoch: epochOf(state), state: await sealState(ctx, e.conversationId, state), pending: null,
-    status: 'active', warning: null, createdAt: existing?.createdAt ?? now, lastActivity: now, unread: 0,
+    // the adder sends the Welcome at the hub's count after its commit
+    status: 'active', warning: null, createdAt: existing?.createdAt ?? now, lastActivity: now, unread: existing?.unread ?? 0,
+    hubEpoch: Math.max(e.epoch, epochOf(state)),
   };
   const sender = memberPeople(state).find((m) => m.address === e.sender);
   const body: MessageBody = { sender: sender ?? ctx.self, event: { kind: 'joined', who: [ctx.self] } };
@@ -91,9 +116,13 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
   }
   const header = messageHeader(bytes);
   if (e.kind === 'commit' && header.epoch < state.groupContext.epoch) {
-    await ctx.db.put('seen', seen); // a commit we already are past (the one that added us)
+    // a commit we already are past (the one that added us)
+    await ctx.db.put('conversations', { ...rec, hubEpoch: Math.max(hubEpochOf(rec), e.epoch + 1) });
+    await ctx.db.put('seen', seen);
     return;
   }
+  // ts-mls would only say "cannot decrypt"; the header tells that a step is missing
+  if (header.epoch > state.groupContext.epoch) throw new MlsOpError('future_epoch', `${e.kind} for epoch ${header.epoch}, group at ${state.groupContext.epoch}`);
   let r;
   try {
     r = await processIncoming(state, bytes);
@@ -136,7 +165,9 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
     ...(removed.length ? [{ id: `${e.messageId}.r`, body: { sender, event: { kind: 'removed' as const, who: removed } } }] : []),
     ...(r.removedSelf ? [{ id: `${e.messageId}.s`, body: { sender, event: { kind: 'removed_self' as const, who: [ctx.self] } } }] : []),
   ];
-  await writeConversation(ctx, { ...rec, status: r.removedSelf ? 'removed' : rec.status, lastActivity: now }, r.newState, r.removedSelf ? null : retry, events);
+  await writeConversation(ctx, {
+    ...rec, status: r.removedSelf ? 'removed' : rec.status, lastActivity: now, hubEpoch: Math.max(hubEpochOf(rec), e.epoch + 1),
+  }, r.newState, r.removedSelf ? null : retry, events);
   await ctx.db.put('seen', seen);
   ctx.emit({ type: 'conversation', conversationId: rec.id });
 }
@@ -154,6 +185,17 @@ async function writeStateAndSeen(ctx: EngineContext, rec: ConversationRecord, st
 async function applyReceipt(ctx: EngineContext, e: InboxEntry): Promise<void> {
   const status = e.receipt?.status;
   if (status !== 'partner' && status !== 'delivered') return;
+  // a receipt counts only if who vouches for it is in the group: the device itself, or for
+  // 'partner' an org with a member in it (the gateways check this too; the group is the truth)
+  const loaded = await loadConversation(ctx, e.conversationId);
+  if (!loaded) return;
+  const by = e.receipt!.by;
+  const people = memberPeople(loaded.state);
+  if (!people.some((m) => (status === 'delivered' ? m.address === by : m.orgDomain === by))) {
+    // told, not stored on the conversation: a device removed a moment ago may send a late one
+    ctx.emit({ type: 'warning', conversationId: e.conversationId, error: new MlsOpError('not_member', `a '${status}' receipt from ${by.slice(0, 320)}, who is not in the conversation, was dropped`) });
+    return;
+  }
   const tx = ctx.db.transaction('messages', 'readwrite');
   const m = await tx.store.get([e.conversationId, e.messageId]);
   if (m && m.direction === 'out' && RANK[status] > RANK[m.state ?? 'queued']) await tx.store.put({ ...m, state: status });

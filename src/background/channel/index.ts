@@ -1,6 +1,6 @@
 /**
  * The private channel's cryptographic core (background context only). See
- * docs in the report of issue 6 and the JSDoc on each export.
+ * docs/channel.md and the JSDoc on each export.
  */
 export { ChannelEngine, type ChannelEngineOptions, type Target, type AddResult } from './conversation';
 export type { ChannelEvent, MessageView, MessageBody, Person, Verification, ChannelEventKind } from './context';

@@ -5,7 +5,7 @@
  * fresh random 96-bit IV and an AAD naming its slot, so a sealed group state cannot be
  * swapped into another conversation's record unnoticed.
  *
- * Limits (THREATS.md): whoever copies the whole browser profile also copies this key.
+ * Limits (docs/security.md, "What Kontor does not protect against"): whoever copies the whole browser profile also copies this key.
  */
 import type { ChannelDb, Sealed } from './db';
 import { utf8 } from '../../wire/bytes';

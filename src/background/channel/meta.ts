@@ -3,29 +3,25 @@
  * with (only the side that opened it knows) and when its members were last synced.
  * Kept in storage.local; neither is secret.
  */
-import { browser } from '../../shared/browser';
+import { storage, type EntryValue } from '../storage';
 
-export interface ConversationMeta {
-  partnerDomain: string | null;
-  contact: string | null;
-}
+export type ConversationMeta = EntryValue<'conversation'>;
 
-const metaKey = (id: string) => `conv:${id}`;
-const syncKey = (id: string) => `sync:${id}`;
-
-export async function readMeta(id: string): Promise<ConversationMeta | undefined> {
-  return (await browser.storage.local.get(metaKey(id)))[metaKey(id)] as ConversationMeta | undefined;
+export function readMeta(id: string): Promise<ConversationMeta | undefined> {
+  return storage.getEntry('conversation', id);
 }
 
 /** Records a conversation this browser opened; its members count as synced now. */
 export async function saveOpenedMeta(id: string, meta: ConversationMeta): Promise<void> {
-  await browser.storage.local.set({ [metaKey(id)]: meta, [syncKey(id)]: Date.now() });
+  // Sync time first: a meta without it would only cause one early member sync.
+  await markSynced(id);
+  await storage.setEntries('conversation', { [id]: meta });
 }
 
 export async function lastSync(id: string): Promise<number> {
-  return ((await browser.storage.local.get(syncKey(id)))[syncKey(id)] as number | undefined) ?? 0;
+  return (await storage.getEntry('lastSync', id)) ?? 0;
 }
 
 export async function markSynced(id: string): Promise<void> {
-  await browser.storage.local.set({ [syncKey(id)]: Date.now() });
+  await storage.setEntries('lastSync', { [id]: Date.now() });
 }

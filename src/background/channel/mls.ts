@@ -15,12 +15,13 @@ import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
 import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
 import type { Certificate } from '../../wire/certificate';
 import { certificateCredential } from './credentials';
+import { toBase64 } from '../../wire/bytes';
 
 export const CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as const;
 
 export class MlsOpError extends Error {
   override name = 'MlsOpError';
-  constructor(readonly code: 'decode' | 'not_member' | 'stale_epoch' | 'future_epoch' | 'wrong_group' | 'no_key_package', message: string, options?: { cause?: unknown }) {
+  constructor(readonly code: 'decode' | 'not_member' | 'stale_epoch' | 'future_epoch' | 'wrong_group' | 'no_key_package' | 'wrong_hub' | 'out_of_sync', message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }
@@ -36,6 +37,14 @@ export interface SignatureKeyPair { publicKey: Uint8Array; signKey: Uint8Array }
 /** The device's MLS signature key: raw bytes because ts-mls signs with bytes (kept sealed at rest). */
 export async function generateSignatureKeyPair(): Promise<SignatureKeyPair> {
   return (await suite()).signature.keygen();
+}
+
+/**
+ * Plain Ed25519 with the MLS signature key, base64: enrollment's proof that this device holds
+ * the key its certificate will name (wire/protocol enrollTranscript). Not an MLS SignWithLabel.
+ */
+export async function signWithSignatureKey(signKey: Uint8Array, data: Uint8Array): Promise<string> {
+  return toBase64(await (await suite()).signature.sign(signKey, data));
 }
 
 export function clientConfig(authService: AuthenticationService): ClientConfig {
@@ -122,6 +131,13 @@ export async function joinFromWelcome(welcomeBytes: Uint8Array, ownKeyPackageSec
   if (m.wireformat !== 'mls_welcome') throw new MlsOpError('decode', 'not a welcome');
   const { publicPackage, privatePackage } = unpackKeyPackage(ownKeyPackageSecret);
   return joinGroup(m.welcome, publicPackage, privatePackage, emptyPskIndex, await suite(), undefined, undefined, config);
+}
+
+/** Whether a state belongs to the group Kontor names `conversationId` (group id = its UTF-8 bytes). */
+export function isGroup(state: ClientState, conversationId: string): boolean {
+  const want = new TextEncoder().encode(conversationId);
+  const have = state.groupContext.groupId;
+  return have.length === want.length && have.every((b, i) => b === want[i]);
 }
 
 export async function encryptApplication(state: ClientState, plaintext: Uint8Array): Promise<{ newState: ClientState; message: Uint8Array; generation: number }> {

@@ -4,12 +4,13 @@
  * unknown types cleanly (PayloadError 'unknown_type') instead of showing garbage.
  */
 import * as v from 'valibot';
+import { MAX_TEXT_CHARS } from '../../shared/protocol';
 import { Ident, IsoTime } from '../../wire/schemas';
 import { fromUtf8, utf8 } from '../../wire/bytes';
 
 /** Encoded payload bytes; MLS ciphertexts stay far below the gateway's 256 KiB limit. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
-export const MAX_TEXT_CHARS = 16_000;
+export { MAX_TEXT_CHARS };
 
 export const TextPayload = v.strictObject({
   v: v.literal(1),

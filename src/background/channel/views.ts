@@ -15,3 +15,10 @@ export function messageView(m: MessageView): ChannelMessageView {
     event: m.event ? { kind: m.event.kind, who: m.event.who.map(person) } : null,
   };
 }
+
+/** The text of a conversation's stored warning ({code, message, at}); older records may hold a string. */
+export function warningText(w: unknown): string | null {
+  if (!w) return null;
+  if (typeof w === 'object' && typeof (w as { message?: unknown }).message === 'string') return (w as { message: string }).message;
+  return String(w);
+}

@@ -6,7 +6,7 @@
  * "unverified" hint.
  */
 import { browser } from '../../shared/browser';
-import type { Discovery, Params, TabState } from '../../shared/protocol';
+import type { Discovery, TabState } from '../../shared/protocol';
 import { normalizeDomain } from '../../shared/policy/domain';
 import { forgetTab, getTabState, listFlaggedTabs, updateTabState } from '../tabs';
 import { listPartners } from './directory';
@@ -114,9 +114,10 @@ async function paintAction(tabId: number, state: TabState): Promise<void> {
   await browser.action.setTitle({ tabId, title }).catch(() => undefined);
 }
 
-export async function handleDetect(params: Params<'page.detect'>, tabId: number | undefined): Promise<{ partner: boolean }> {
-  if (tabId === undefined) return { partner: false };
-  const state = await evaluateTab(tabId, params.url);
+/** @param url the sender's page as the browser reports it (dispatcher's pageUrl) */
+export async function handleDetect(url: string | undefined, tabId: number | undefined): Promise<{ partner: boolean }> {
+  if (tabId === undefined || url === undefined || !/^https?:/.test(url)) return { partner: false };
+  const state = await evaluateTab(tabId, url);
   return { partner: state.match !== null };
 }
 
@@ -135,7 +136,7 @@ function hintFrom(signals: PageSignals): TabState['hint'] {
  * Runs when the employee opens the popup: reads the tab's public signals once (a
  * `<link rel="kontor">` offer, and hints on profile pages). Nothing is fetched.
  */
-export async function inspectTab(tabId: number): Promise<Discovery> {
+export async function inspectTab(tabId: number): Promise<Omit<Discovery, 'offer'>> {
   const tab = await browser.tabs.get(tabId);
   const url = tab.url ?? '';
   const host = /^https?:/.test(url) ? new URL(url).hostname : '';

@@ -5,37 +5,23 @@
  * (3) the profiles each partner's own signed manifest claims. A manifest whose key differs
  * from the pinned one raises a hard warning; no channel opens until it is confirmed.
  */
-import { browser } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
 import { effectiveDiscovery, mergePartners } from '../../shared/policy/effective';
 import { normalizeDomain } from '../../shared/policy/domain';
 import type { PartnerView } from '../../shared/protocol';
 import { getPolicy } from '../policy';
+import { storage, type RecordValue } from '../storage';
 import { dropManifest, fetchManifest, getCachedManifest, normalizeFingerprint, storeManifest, type CachedManifest } from './manifests';
 import { normalizeProfileUrl } from './profiles';
 
-interface UserPartner {
-  domain: string;
-  addedAt: number;
-}
+/** Partners the employee added, trust-on-first-use pins and key warnings (storage/records.ts). */
+type Stored = RecordValue<'directory'>;
 
-interface Stored {
-  user: UserPartner[];
-  /** Trust-on-first-use pins, by domain (fingerprints as shown). */
-  pins: Record<string, string>;
-  /** A manifest with another key than the pinned one was seen. */
-  warnings: Record<string, { pinned: string; seen: string; seenAt: number }>;
-}
-
-const KEY = 'partners';
-const empty = (): Stored => ({ user: [], pins: {}, warnings: {} });
-
-async function load(): Promise<Stored> {
-  const raw = (await browser.storage.local.get(KEY))[KEY] as Partial<Stored> | undefined;
-  return { ...empty(), ...raw };
+function load(): Promise<Stored> {
+  return storage.get('directory');
 }
 async function save(s: Stored): Promise<void> {
-  await browser.storage.local.set({ [KEY]: s });
+  await storage.set('directory', s);
 }
 
 const changeListeners = new Set<() => void>();
@@ -43,7 +29,7 @@ export function onDirectoryChange(listener: () => void): void {
   changeListeners.add(listener);
 }
 function changed(): void {
-  changeListeners.forEach((l) => l());
+  for (const l of changeListeners) l();
 }
 
 /** Every partner the employee should see, with verification state. */

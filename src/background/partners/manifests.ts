@@ -4,19 +4,13 @@
  * for a known partner (or when the employee asks about a company): never because a page
  * was visited, except to refresh a known partner's expired cache.
  */
-import { browser } from '../../shared/browser';
 import { KontorError } from '../../shared/errors';
-import { fingerprint, MANIFEST_PATH, ManifestError, verifyManifest, type Manifest } from '../../wire/manifest';
+import { CappedFetchError, fetchJson, MANIFEST_MAX_BYTES } from '../../wire/fetch';
+import { fingerprint, MANIFEST_PATH, ManifestError, verifyManifest } from '../../wire/manifest';
+import { storage, type EntryValue } from '../storage';
 
-const MAX_BYTES = 64 * 1024;
-const cacheKey = (domain: string) => `manifest:${domain}`;
-
-export interface CachedManifest {
-  manifest: Manifest;
-  fingerprint: string;
-  fetchedAt: number;
-  expiresAt: number;
-}
+/** A verified manifest as cached (storage/records.ts). */
+export type CachedManifest = EntryValue<'manifest'>;
 
 /** Fingerprints compare without spaces, colons or case: admins paste them in many forms. */
 export function normalizeFingerprint(fp: string): string {
@@ -29,23 +23,18 @@ export function manifestUrl(domain: string): string {
 
 /** Fetches and verifies (shape, self-signature, validity, domain); does not check pins. */
 export async function fetchManifest(domain: string): Promise<CachedManifest> {
-  let response: Response;
+  let r: { status: number; json: unknown };
   try {
-    response = await fetch(manifestUrl(domain), { credentials: 'omit', cache: 'no-store', redirect: 'error', signal: AbortSignal.timeout(10_000) });
+    r = await fetchJson(manifestUrl(domain), { maxBytes: MANIFEST_MAX_BYTES, init: { credentials: 'omit', cache: 'no-store' } });
   } catch (error) {
-    throw new KontorError('unavailable', `could not reach ${domain}`, { cause: error });
+    if (error instanceof CappedFetchError && (error.code === 'network' || error.code === 'timeout')) {
+      throw new KontorError('unavailable', `could not reach ${domain}`, { cause: error });
+    }
+    throw new KontorError('bad_request', `manifest of ${domain} is unusable: ${(error as Error).message}`, { cause: error });
   }
-  if (!response.ok) throw new KontorError('not_found', `${domain} publishes no Kontor manifest (HTTP ${response.status})`);
-  const text = await response.text();
-  if (text.length > MAX_BYTES) throw new KontorError('bad_request', `manifest of ${domain} is too large`);
-  let json: unknown;
+  if (r.status !== 200) throw new KontorError('not_found', `${domain} publishes no Kontor manifest (HTTP ${r.status})`);
   try {
-    json = JSON.parse(text);
-  } catch {
-    throw new KontorError('bad_request', `manifest of ${domain} is not JSON`);
-  }
-  try {
-    const manifest = await verifyManifest(json, { domain });
+    const manifest = await verifyManifest(r.json, { domain });
     return { manifest, fingerprint: await fingerprint(manifest.orgPublicKey), fetchedAt: Date.now(), expiresAt: Date.parse(manifest.expiresAt) };
   } catch (error) {
     if (error instanceof ManifestError) throw new KontorError('bad_request', `manifest of ${domain} rejected: ${error.message}`, { cause: error });
@@ -54,13 +43,13 @@ export async function fetchManifest(domain: string): Promise<CachedManifest> {
 }
 
 export async function getCachedManifest(domain: string): Promise<CachedManifest | undefined> {
-  return (await browser.storage.local.get(cacheKey(domain)))[cacheKey(domain)] as CachedManifest | undefined;
+  return storage.getEntry('manifest', domain);
 }
 
 export async function storeManifest(domain: string, cached: CachedManifest): Promise<void> {
-  await browser.storage.local.set({ [cacheKey(domain)]: cached });
+  await storage.setEntries('manifest', { [domain]: cached });
 }
 
 export async function dropManifest(domain: string): Promise<void> {
-  await browser.storage.local.remove(cacheKey(domain));
+  await storage.removeEntry('manifest', domain);
 }

@@ -18,7 +18,10 @@ export function readPageSignals(): PageSignals {
   const organizations: PageSignals['organizations'] = [];
   const visit = (node: unknown, depth: number): void => {
     if (organizations.length >= 10 || depth > 4 || !node || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach((n) => visit(n, depth + 1));
+    if (Array.isArray(node)) {
+      for (const n of node) visit(n, depth + 1);
+      return;
+    }
     const o = node as Record<string, unknown>;
     if (strings(o['@type']).some((t) => /Organization|Corporation/.test(t))) {
       const [name] = strings(o.name);

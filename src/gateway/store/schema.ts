@@ -3,9 +3,10 @@
  * in one step, an older one runs the migrations after its version in order, each in the same
  * transaction as the version bump.
  */
+import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 6;
 
 /** The schema as version 1 created it (kept so migrations start from what is really on disk). */
 export const SCHEMA_V1 = `
@@ -100,5 +101,59 @@ export function migrateV3(db: Database.Database): void {
   }
 }
 
+/**
+ * Version 4 (issue 14, revocation and data at rest):
+ * - revocations: a log the running server reads by its AUTOINCREMENT sequence. SQLite has one
+ *   writer at a time, so sequence numbers become visible in order: a reader that has seen N has
+ *   seen every revocation up to N, however late the revoking process got the lock. (A
+ *   wall-clock cursor missed revocations stamped before the lock was granted.)
+ * - enroll_codes holds the SHA-256 of each code, never the code: codes carry 80 bits of
+ *   entropy, so an unsalted fast hash cannot be reversed by guessing. Codes written before are
+ *   hashed here.
+ * - log keeps only what the hub needs to answer a retry and to number the next message
+ *   (conv_id, seq, message_id, sender, created_at); kind and epoch were never read.
+ *   Rows are pruned after the retention period (SqliteStore.pruneLog).
+ */
+export function migrateV4(db: Database.Database): void {
+  db.exec(`
+CREATE TABLE revocations (seq INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, revoked_at INTEGER NOT NULL);
+INSERT INTO revocations (device_id, revoked_at) SELECT device_id, revoked_at FROM devices WHERE revoked_at IS NOT NULL ORDER BY revoked_at;
+CREATE INDEX devices_device_key ON devices(device_public_key);
+CREATE INDEX devices_mls_key ON devices(mls_signature_key);
+ALTER TABLE log DROP COLUMN kind;
+ALTER TABLE log DROP COLUMN epoch;
+`);
+  const rows = db.prepare('SELECT rowid AS id, code FROM enroll_codes').all() as { id: number; code: string }[];
+  const update = db.prepare('UPDATE enroll_codes SET code = ? WHERE rowid = ?');
+  for (const r of rows) update.run(hashEnrollCode(r.code), r.id);
+}
+
+/** How enroll_codes stores a code: hex SHA-256 of its text. */
+export const hashEnrollCode = (code: string): string => createHash('sha256').update(code, 'utf8').digest('hex');
+
+/**
+ * Version 5: federation nonces on disk. A nonce is kept until its request's timestamp has left
+ * the accepted window, so a request captured and replayed after a restart is still refused.
+ */
+export const MIGRATE_V5 = `
+CREATE TABLE fed_nonces (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX fed_nonces_expiry ON fed_nonces(expires_at);
+`;
+
+/**
+ * Version 6: which local devices belong to which conversation hosted by another gateway, as
+ * far as this gateway has seen: a Welcome that hub delivered to the device, or the device's
+ * own sends forwarded to it. A partner's hub delivers commits and messages only to these
+ * (issue 14, item 8). Filled from what the inbox still holds, so conversations whose entries
+ * are waiting keep flowing after the upgrade.
+ */
+export const MIGRATE_V6 = `
+CREATE TABLE remote_members (
+  conv_id TEXT NOT NULL, hub TEXT NOT NULL, device_id TEXT NOT NULL,
+  PRIMARY KEY (conv_id, hub, device_id)) WITHOUT ROWID;
+INSERT OR IGNORE INTO remote_members SELECT conv_id, hub, device_id FROM inbox
+  WHERE kind != 'receipt' AND conv_id NOT IN (SELECT id FROM conversations);
+`;
+
 /** Migrations by the version they lead to: SQL, or a function for what SQL cannot do. */
-export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3 };
+export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3, 4: migrateV4, 5: MIGRATE_V5, 6: MIGRATE_V6 };

@@ -1,5 +1,6 @@
 /** SQLite implementation of Store (better-sqlite3, WAL, synchronous=FULL, group commit). */
 import Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from './start-worker';
 import type { InboxEntry } from '../../wire/protocol';
@@ -9,12 +10,26 @@ import { toDevice, toEntry } from './rows';
 import { byDomain as groupByDomain, routeSubmission } from './route';
 import { MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION } from './schema';
 import type {
-  AckResult, Contact, Conversation, Delivery, DeviceRecord, EnrollCode, HubResult, HubSubmission, OutboxItem,
+  AckResult, Contact, Conversation, Delivery, DeviceRecord, EnrollCode, EnrollOutcome, HubResult, HubSubmission, OutboxItem,
   OutboxRow, Partner, PartnerStatus, ReceiptItem, RoutedEntry, Store,
 } from './types';
 
 type Row = Record<string, unknown>;
 interface ConvState { epoch: number; members: string[]; nextSeq: number }
+
+/**
+ * Owner-only database files, also where an older gateway or the operator left them readable
+ * (the gateway's umask covers files created from now on, main.ts).
+ */
+export function restrictFiles(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+}
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
@@ -32,6 +47,8 @@ export class SqliteStore implements Store {
 
   /** @param checkpointInBackground the server passes true; short-lived admin commands keep auto-checkpoint */
   constructor(file: string, checkpointInBackground = false) {
+    // before opening: SQLite gives a new -wal and -shm the database file's mode
+    restrictFiles(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -44,6 +61,7 @@ export class SqliteStore implements Store {
     // the admin CLI writes to the same file while the server runs
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    restrictFiles(file);
     if (checkpointInBackground) {
       this.db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = startWorker('./checkpoint-worker', import.meta.url, { file, intervalMs: 500 });
@@ -57,11 +75,14 @@ export class SqliteStore implements Store {
         receipt_status, receipt_by, receipt_ids, created_at, dedupe) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
       logById: p('SELECT seq, sender FROM log WHERE conv_id = ? AND message_id = ?'),
       // the UNIQUE (conv_id, message_id) constraint finds retries: no SELECT before each insert
-      insLog: p('INSERT OR IGNORE INTO log (conv_id, seq, message_id, sender, kind, epoch, created_at) VALUES (?,?,?,?,?,?,?)'),
+      insLog: p('INSERT OR IGNORE INTO log (conv_id, seq, message_id, sender, created_at) VALUES (?,?,?,?,?)'),
+      revocations: p('SELECT seq, device_id FROM revocations WHERE seq > ? ORDER BY seq LIMIT 1000'),
       conv: p('SELECT * FROM conversations WHERE id = ?'),
       lastSeq: p('SELECT MAX(seq) AS seq FROM log WHERE conv_id = ?'),
       convCommit: p('UPDATE conversations SET epoch = ?, members = ? WHERE id = ?'),
       activeDevice: p('SELECT 1 FROM devices WHERE device_id = ? AND revoked_at IS NULL'),
+      addRemote: p('INSERT OR IGNORE INTO remote_members (conv_id, hub, device_id) VALUES (?,?,?)'),
+      isRemote: p('SELECT 1 FROM remote_members WHERE conv_id = ? AND hub = ? AND device_id = ?'),
       insOutbox: p('INSERT INTO outbox (peer, item, created_at) VALUES (?,?,?)'),
       peekOutbox: p('SELECT id, peer, item FROM outbox WHERE peer = ? AND id > ? ORDER BY id LIMIT ?'),
       delOutbox: p('DELETE FROM outbox WHERE id = ?'),
@@ -102,17 +123,30 @@ export class SqliteStore implements Store {
     await this.w.run(() => this.db.prepare('INSERT INTO enroll_codes (code, employee_id, display_name, expires_at) VALUES (?,?,?,?)')
       .run(c.code, c.employeeId, c.displayName, c.expiresAt));
   }
-  redeemEnrollCode(code: string, now: number) {
-    return this.w.run(() => {
-      const r = this.db.prepare('UPDATE enroll_codes SET used_at = ? WHERE code = ? AND used_at IS NULL AND expires_at > ? RETURNING *')
-        .get(now, code, now) as Row | undefined;
-      return r ? { code, employeeId: r.employee_id as string, displayName: r.display_name as string, expiresAt: r.expires_at as number } : null;
+  async getEnrollCode(codeHash: string, now: number) {
+    const r = this.db.prepare('SELECT * FROM enroll_codes WHERE code = ? AND used_at IS NULL AND expires_at > ?').get(codeHash, now) as Row | undefined;
+    return r ? { code: codeHash, employeeId: r.employee_id as string, displayName: r.display_name as string, expiresAt: r.expires_at as number } : null;
+  }
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number) {
+    return this.w.run((): EnrollOutcome => {
+      const taken = this.db.prepare('SELECT 1 FROM devices WHERE device_public_key IN (?, ?) OR mls_signature_key IN (?, ?) LIMIT 1')
+        .get(d.devicePublicKey, d.mlsSignatureKey, d.devicePublicKey, d.mlsSignatureKey);
+      if (taken) return 'key_enrolled';
+      // the code must still name the employee the certificate was made for
+      const used = this.db.prepare('UPDATE enroll_codes SET used_at = ? WHERE code = ? AND used_at IS NULL AND expires_at > ? AND employee_id = ? AND display_name = ?')
+        .run(now, codeHash, now, d.employeeId, d.displayName).changes;
+      if (used === 0) return 'invalid_code';
+      this.insertDevice(d);
+      return 'ok';
     });
   }
   async addDevice(d: DeviceRecord) {
-    await this.w.run(() => this.db.prepare(`INSERT INTO devices (device_id, employee_id, display_name, device_public_key,
+    await this.w.run(() => this.insertDevice(d));
+  }
+  private insertDevice(d: DeviceRecord): void {
+    this.db.prepare(`INSERT INTO devices (device_id, employee_id, display_name, device_public_key,
       mls_signature_key, certificate, created_at) VALUES (?,?,?,?,?,?,?)`)
-      .run(d.deviceId, d.employeeId, d.displayName, d.devicePublicKey, d.mlsSignatureKey, JSON.stringify(d.certificate), d.createdAt));
+      .run(d.deviceId, d.employeeId, d.displayName, d.devicePublicKey, d.mlsSignatureKey, JSON.stringify(d.certificate), d.createdAt);
   }
   async getDevice(id: string) {
     const r = this.db.prepare('SELECT * FROM devices WHERE device_id = ?').get(id) as Row | undefined;
@@ -130,13 +164,18 @@ export class SqliteStore implements Store {
     this.activeCache.delete(id);
     return this.w.run(() => {
       const changed = this.db.prepare('UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
-      if (changed) this.db.prepare('DELETE FROM key_packages WHERE device_id = ?').run(id);
+      if (changed) {
+        this.db.prepare('DELETE FROM key_packages WHERE device_id = ?').run(id);
+        this.db.prepare('INSERT INTO revocations (device_id, revoked_at) VALUES (?, ?)').run(id, now);
+      }
       return changed;
     });
   }
-  async revokedSince(ts: number) {
-    return (this.db.prepare('SELECT device_id, revoked_at FROM devices WHERE revoked_at >= ?').all(ts) as Row[])
-      .map((r) => ({ deviceId: r.device_id as string, revokedAt: r.revoked_at as number }));
+  async revocationSeq() {
+    return (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'revocations'").get() as { seq: number } | undefined)?.seq ?? 0;
+  }
+  async revocationsAfter(after: number) {
+    return (this.stmt('revocations').all(after) as Row[]).map((r) => ({ seq: r.seq as number, deviceId: r.device_id as string }));
   }
 
   // ---- contacts and partners ----
@@ -197,12 +236,14 @@ export class SqliteStore implements Store {
     const r = this.db.prepare('SELECT SUM(last_resort = 0) AS n, SUM(last_resort = 1) AS lr FROM key_packages WHERE device_id = ?').get(deviceId) as Row;
     return { available: Number(r.n ?? 0), lastResort: Number(r.lr ?? 0) > 0 };
   }
-  claimKeyPackages(deviceIds: string[]) {
+  claimKeyPackages(deviceIds: string[], lastResortOnly: string[] = []) {
+    const spent = new Set(lastResortOnly);
     return this.w.run(() => {
       const out: { deviceId: string; keyPackage: string; lastResort: boolean }[] = [];
       for (const d of deviceIds) {
         // one-time packages first (lowest last_resort), then the last-resort one, which stays
-        const r = this.db.prepare('SELECT id, data, last_resort FROM key_packages WHERE device_id = ? ORDER BY last_resort, id LIMIT 1').get(d) as Row | undefined;
+        const r = this.db.prepare(`SELECT id, data, last_resort FROM key_packages WHERE device_id = ? ${spent.has(d) ? 'AND last_resort = 1' : ''}
+          ORDER BY last_resort, id LIMIT 1`).get(d) as Row | undefined;
         if (!r) continue;
         if (r.last_resort === 0) this.db.prepare('DELETE FROM key_packages WHERE id = ?').run(r.id);
         out.push({ deviceId: d, keyPackage: r.data as string, lastResort: r.last_resort === 1 });
@@ -229,7 +270,7 @@ export class SqliteStore implements Store {
       // a retry is answered as before even if the conversation moved on since (e.g. a commit's epoch)
       if (!Array.isArray(routed)) return this.prior(s) ?? routed;
       const { epoch, nextSeq: seq } = c;
-      if (this.stmt('insLog').run(s.conversationId, seq, s.messageId, s.sender, s.kind, s.epoch, now).changes === 0) {
+      if (this.stmt('insLog').run(s.conversationId, seq, s.messageId, s.sender, now).changes === 0) {
         const prior = this.prior(s);
         if (!prior) throw new Error(`log position ${seq} of ${s.conversationId} already taken`);
         return prior;
@@ -311,7 +352,31 @@ export class SqliteStore implements Store {
     return out;
   }
   storeDeliveries(items: Delivery[], now: number) {
-    return this.w.run(() => this.insertDeliveries(items, now));
+    return this.w.run(() => {
+      const allowed: Delivery[] = [];
+      for (const d of items) {
+        // a conversation hosted here is ordered here only
+        if (this.stmt('conv').get(d.conversationId)) continue;
+        let recipients: string[];
+        if (d.kind === 'welcome') {
+          recipients = d.recipients.filter((dev) => this.isActive(dev, now));
+          for (const dev of recipients) this.stmt('addRemote').run(d.conversationId, d.hub, dev);
+        } else {
+          // e.g. the commit that adds a device, which reaches it before its Welcome: it cannot use it anyway
+          recipients = d.recipients.filter((dev) => this.stmt('isRemote').get(d.conversationId, d.hub, dev) !== undefined);
+        }
+        if (recipients.length) allowed.push(recipients.length === d.recipients.length ? d : { ...d, recipients });
+      }
+      return this.insertDeliveries(allowed, now);
+    });
+  }
+  async addRemoteMember(conversationId: string, hub: string, deviceId: string) {
+    // a read first: the common case (already known) then costs no write
+    if (this.stmt('isRemote').get(conversationId, hub, deviceId)) return;
+    await this.w.run(() => this.stmt('addRemote').run(conversationId, hub, deviceId));
+  }
+  async isRemoteMember(conversationId: string, hub: string, deviceId: string) {
+    return this.stmt('isRemote').get(conversationId, hub, deviceId) !== undefined;
   }
   storeReceipts(items: ReceiptItem[], now: number) {
     return this.w.run(() => {
@@ -361,6 +426,29 @@ export class SqliteStore implements Store {
   expireInbox(olderThan: number) {
     // ids grow with time, so the oldest rows are a prefix of the primary key: no extra index needed
     return this.w.run(() => this.db.prepare('DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT 50000) AND created_at < ?').run(olderThan).changes);
+  }
+
+  pruneLog(olderThan: number, afterConv: string) {
+    return this.w.run(() => {
+      const convs = this.db.prepare('SELECT id FROM conversations WHERE id > ? ORDER BY id LIMIT 500').pluck().all(afterConv) as string[];
+      // per conversation the primary key (conv_id, seq) is in time order: the first row young
+      // enough to keep is found by walking exactly the rows that go, so no index on created_at
+      // has to be written with every message
+      const del = this.db.prepare(`DELETE FROM log WHERE conv_id = @c AND seq < COALESCE(
+        (SELECT seq FROM log WHERE conv_id = @c AND created_at >= @t ORDER BY seq LIMIT 1),
+        (SELECT MAX(seq) FROM log WHERE conv_id = @c))`);
+      let deleted = 0;
+      for (const c of convs) deleted += del.run({ c, t: olderThan }).changes;
+      return { deleted, next: convs.length < 500 ? null : convs.at(-1)! };
+    });
+  }
+
+  useNonce(key: string, expiresAt: number, now: number) {
+    return this.w.run(() => {
+      // a few rows per call keeps the table at the window's size without a timer
+      this.db.prepare('DELETE FROM fed_nonces WHERE key IN (SELECT key FROM fed_nonces WHERE expires_at < ? ORDER BY expires_at LIMIT 16)').run(now);
+      return this.db.prepare('INSERT OR IGNORE INTO fed_nonces (key, expires_at) VALUES (?, ?)').run(key, expiresAt).changes > 0;
+    });
   }
 
   async getMeta(key: string) {

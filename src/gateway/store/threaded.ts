@@ -10,13 +10,13 @@ import type { Store } from './types';
 import { decodeResult, encodeArgs, type StoreCall, type StoreMethod, type StoreReply } from './threaded-protocol';
 
 const METHODS = [
-  'createEnrollCode', 'redeemEnrollCode', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revokedSince',
+  'createEnrollCode', 'getEnrollCode', 'enrollDevice', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revocationSeq', 'revocationsAfter',
   'upsertContact', 'setContactMembers', 'removeContact', 'listContacts', 'getContact',
   'setPartner', 'getPartner', 'listPartners', 'removePartner',
   'addKeyPackages', 'countKeyPackages', 'claimKeyPackages',
-  'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'storeReceipts',
-  'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox',
-  'getMeta', 'setMeta',
+  'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'addRemoteMember', 'isRemoteMember', 'storeReceipts',
+  'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox', 'pruneLog',
+  'useNonce', 'getMeta', 'setMeta',
 ] as const satisfies readonly StoreMethod[];
 // compile-time check that every Store method is forwarded
 const complete: [Exclude<StoreMethod, (typeof METHODS)[number]>] extends [never] ? true : never = true;

@@ -18,7 +18,9 @@ export type AckedGroup = Pick<ReceiptItem, 'conversationId' | 'hub' | 'seq' | 'm
 /** An inbox entry with the local device it belongs to (for live push). */
 export interface RoutedEntry { deviceId: string; entry: InboxEntry }
 
+/** `code` is the SHA-256 of the code (schema.hashEnrollCode): the store never holds a code itself */
 export interface EnrollCode { code: string; employeeId: string; displayName: string; expiresAt: number }
+export type EnrollOutcome = 'ok' | 'invalid_code' | 'key_enrolled';
 export interface DeviceRecord {
   deviceId: string; employeeId: string; displayName: string; devicePublicKey: string;
   mlsSignatureKey: string; certificate: Certificate; createdAt: number; revokedAt: number | null;
@@ -56,13 +58,21 @@ export interface OutboxRow { id: number; peer: string; item: OutboxItem }
 export interface Store {
   // enrollment and devices
   createEnrollCode(c: EnrollCode): Promise<void>;
-  /** atomically marks the code used; null if unknown, used or expired */
-  redeemEnrollCode(code: string, now: number): Promise<EnrollCode | null>;
+  /** the unused, unexpired code with this hash, without using it up */
+  getEnrollCode(codeHash: string, now: number): Promise<EnrollCode | null>;
+  /**
+   * In one transaction: uses up the code and adds the device, unless the code is no longer
+   * valid or either of the device's keys is already on a device (then nothing changes).
+   */
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number): Promise<EnrollOutcome>;
   addDevice(d: DeviceRecord): Promise<void>;
   getDevice(deviceId: string): Promise<DeviceRecord | null>;
   listDevices(opts?: { employeeId?: string; includeRevoked?: boolean }): Promise<DeviceRecord[]>;
   revokeDevice(deviceId: string, now: number): Promise<boolean>;
-  revokedSince(ts: number): Promise<{ deviceId: string; revokedAt: number }[]>;
+  /** the newest revocation's sequence number (0 if none) */
+  revocationSeq(): Promise<number>;
+  /** revocations with a sequence number above `after`, oldest first */
+  revocationsAfter(after: number): Promise<{ seq: number; deviceId: string }[]>;
 
   // contacts and partners
   upsertContact(id: string, name: string): Promise<void>;
@@ -78,14 +88,24 @@ export interface Store {
   // key packages
   addKeyPackages(deviceId: string, packages: string[], lastResort?: string): Promise<number>;
   countKeyPackages(deviceId: string): Promise<{ available: number; lastResort: boolean }>;
-  /** one per active device, deleting one-time packages; falls back to the last-resort one */
-  claimKeyPackages(deviceIds: string[]): Promise<{ deviceId: string; keyPackage: string; lastResort: boolean }[]>;
+  /**
+   * one per active device, deleting one-time packages; falls back to the last-resort one.
+   * Devices in `lastResortOnly` (their claim budget is spent) get only their last-resort package.
+   */
+  claimKeyPackages(deviceIds: string[], lastResortOnly?: string[]): Promise<{ deviceId: string; keyPackage: string; lastResort: boolean }[]>;
 
   // delivery
   createConversation(id: string, creator: string, now: number): Promise<boolean>;
   getConversation(id: string): Promise<Conversation | null>;
   submitToHub(s: HubSubmission, hubDomain: string, now: number): Promise<HubResult>;
+  /**
+   * Stores a partner hub's deliveries. Nothing for a conversation hosted here; a Welcome makes
+   * its recipients members of the hub's conversation, anything else reaches members only.
+   */
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]>;
+  /** a local device takes part in a conversation hosted by another gateway (see storeDeliveries) */
+  addRemoteMember(conversationId: string, hub: string, deviceId: string): Promise<void>;
+  isRemoteMember(conversationId: string, hub: string, deviceId: string): Promise<boolean>;
   storeReceipts(items: ReceiptItem[], now: number): Promise<RoutedEntry[]>;
   fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]>;
   /** deletes acknowledged entries and returns what their receipts need */
@@ -97,6 +117,18 @@ export interface Store {
   outboxPeers(): Promise<string[]>;
   /** drops inbox entries older than the retention limit; returns how many */
   expireInbox(olderThan: number): Promise<number>;
+  /**
+   * Forgets log rows older than `olderThan` (what answers a retry), keeping each conversation's
+   * newest row (it numbers the next message). One page of conversations per call, starting
+   * after `afterConv`; returns the rows deleted and where to go on (null when done).
+   */
+  pruneLog(olderThan: number, afterConv: string): Promise<{ deleted: number; next: string | null }>;
+
+  /**
+   * Records a federation nonce until `expiresAt` (durably, before resolving); false if it was
+   * recorded before. Expired nonces are dropped on the way.
+   */
+  useNonce(key: string, expiresAt: number, now: number): Promise<boolean>;
 
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;

@@ -63,7 +63,7 @@ function parseUrl(input: string): URL | null {
  */
 export function isGatewayUrl(input: string): boolean {
   const url = parseUrl(input);
-  if (!url || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+  if (url?.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
     return false;
   }
   if (input.includes('#') || input.includes('?')) return false;

@@ -10,15 +10,8 @@
  * - Every other key, when the policy sets it, is fixed.
  * - A domain in both blockDomains and allowDomains is allowed (allow rules win in DNR, too).
  */
-import { CATEGORIES, type Category, type Policy, type PolicyPartner } from './schema';
-
-export const DEFAULT_CATEGORIES: Readonly<Record<Category, boolean>> = {
-  ads: true,
-  analytics: true,
-  b2b: true,
-  social: true,
-  urlparams: true,
-};
+import { CATEGORIES, DEFAULT_CATEGORIES, type Category } from '../blocking/categories';
+import type { Policy, PolicyPartner } from './schema';
 export const DEFAULT_RETENTION_DAYS = 365;
 
 /** What the employee chose; every field optional (unset means Kontor's default). */

@@ -5,11 +5,9 @@
  * test walks both so they cannot drift. Key by key documentation: docs/admin.md.
  */
 import * as v from 'valibot';
+import { CATEGORIES, type Category } from '../blocking/categories';
 import { isGatewayUrl, isProfileUrl, normalizeDomain } from './domain';
 
-/** Blocking category ids, shared with the rulesets (issue 3). */
-export const CATEGORIES = ['ads', 'analytics', 'b2b', 'social', 'urlparams'] as const;
-export type Category = (typeof CATEGORIES)[number];
 
 /** Upper bounds keep a runaway policy from bloating memory and the DNR rule budget. */
 export const LIMITS = {
@@ -22,6 +20,9 @@ export const LIMITS = {
 } as const;
 
 const Bool = v.boolean('must be true or false');
+
+/** One optional switch per category; the walker needs the keys spelled out as entries. */
+const CategorySwitches = Object.fromEntries(CATEGORIES.map((c) => [c, v.optional(Bool)])) as Record<Category, v.OptionalSchema<typeof Bool, undefined>>;
 
 /** A domain name, normalised (lowercase, punycode, no trailing dot); matches its subdomains. */
 export const DomainSchema = v.pipe(
@@ -93,16 +94,7 @@ export const PolicySchema = v.object(
       v.object(
         {
           categories: v.optional(
-            v.object(
-              {
-                ads: v.optional(Bool),
-                analytics: v.optional(Bool),
-                b2b: v.optional(Bool),
-                social: v.optional(Bool),
-                urlparams: v.optional(Bool),
-              },
-              'must be an object of category switches',
-            ),
+            v.object(CategorySwitches, 'must be an object of category switches'),
           ),
           locked: v.optional(Bool),
           blockDomains: v.optional(listOf(DomainSchema, LIMITS.domainList)),

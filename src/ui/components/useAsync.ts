@@ -14,7 +14,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): AsyncState
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- deps are the caller's
+    // The caller names the deps: `load` is a new closure on every render, so it cannot be one.
   }, deps);
   return state;
 }

@@ -27,6 +27,7 @@ export function BlockingSettings() {
                   <input
                     type="checkbox"
                     role="switch"
+                    aria-checked={c.enabled}
                     data-testid={`category-${c.category}`}
                     checked={c.enabled}
                     disabled={c.locked}
@@ -48,7 +49,7 @@ export function BlockingSettings() {
               {view.paused.map((site) => (
                 <li key={site} class="row">
                   <code>{site}</code>
-                  <button data-testid={`resume-${site}`} aria-label={t('blockingResumeSite', site)} onClick={() => void resume(site)}>
+                  <button type="button" data-testid={`resume-${site}`} aria-label={t('blockingResumeSite', site)} onClick={() => void resume(site)}>
                     {t('blockingResume')}
                   </button>
                 </li>

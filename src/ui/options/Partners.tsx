@@ -49,10 +49,10 @@ export function Partners() {
               <p class="locked">{t(p.source === 'policy' ? 'partnerSourcePolicy' : 'partnerSourceUser')}</p>
               <div class="row">
                 {p.keyWarning && p.state !== 'pinned-policy' && (
-                  <button disabled={busy} onClick={() => void act(() => send('partners.acceptKey', { domain: p.domain }))}>{t('acceptKey')}</button>
+                  <button type="button" disabled={busy} onClick={() => void act(() => send('partners.acceptKey', { domain: p.domain }))}>{t('acceptKey')}</button>
                 )}
                 {p.source === 'user' && (
-                  <button disabled={busy} aria-label={`${t('removePartner')} ${p.name}`} onClick={() => void act(() => send('partners.remove', { domain: p.domain }))}>
+                  <button type="button" disabled={busy} aria-label={`${t('removePartner')} ${p.name}`} onClick={() => void act(() => send('partners.remove', { domain: p.domain }))}>
                     {t('removePartner')}
                   </button>
                 )}

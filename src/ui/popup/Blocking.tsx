@@ -68,7 +68,7 @@ export function Blocking({ tabId }: { tabId: number }) {
         </ul>
       )}
       <div class="row">
-        <button data-testid="blocking-toggle" disabled={state.locked} aria-describedby={state.locked ? 'blocking-locked' : undefined} onClick={() => void toggle()}>
+        <button type="button" data-testid="blocking-toggle" disabled={state.locked} aria-describedby={state.locked ? 'blocking-locked' : undefined} onClick={() => void toggle()}>
           {state.paused ? t('blockingResume') : t('blockingPause')}
         </button>
         {state.locked && <span id="blocking-locked" class="locked" data-testid="blocking-locked">{t('lockedByOrg')}</span>}

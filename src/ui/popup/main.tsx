@@ -39,7 +39,7 @@ function Discover({ tabId }: { tabId: number }) {
   return (
     <div aria-live="polite">
       {result.hint && <p class="card warn" data-testid="hint">{t('hintUnconfirmed', result.hint.name)}</p>}
-      {!result.partner && (
+      {result.offer && (
         <p class="muted" data-testid="discover-result">
           {result.manifestUrl ? t('discoverYes') : t('discoverNo')}
         </p>
@@ -83,7 +83,7 @@ function Popup() {
       </div>
       {partner && state?.match && (
         <PartnerCard partner={partner} via={state.match.via}>
-          <button class="primary" data-testid="start-contact" disabled={partner.keyWarning !== null} onClick={() => startContact(partner.domain)}>
+          <button type="button" class="primary" data-testid="start-contact" disabled={partner.keyWarning !== null} onClick={() => startContact(partner.domain)}>
             {t('startContact')}
           </button>
         </PartnerCard>
@@ -91,10 +91,10 @@ function Popup() {
       {state && !partner && tab?.site && <Discover tabId={tab.id} />}
       {tab && <Blocking tabId={tab.id} />}
       <div class="row">
-        <button data-testid="open-sidepanel" onClick={() => void openSidePanel(windowId)}>
+        <button type="button" data-testid="open-sidepanel" onClick={() => void openSidePanel(windowId)}>
           {t('openSidePanel')}
         </button>
-        <button data-testid="open-options" onClick={() => void browser.runtime.openOptionsPage()}>
+        <button type="button" data-testid="open-options" onClick={() => void browser.runtime.openOptionsPage()}>
           {t('openOptions')}
         </button>
       </div>

@@ -52,12 +52,12 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
   const apply = useCallback(
     (u: ChannelUpdate) => {
       if (u.conversationId !== id) return;
-      if (u.type === 'message' && u.message) {
+      if (u.type === 'message') {
         const m = u.message;
         setDetail((d) => (d && !d.messages.some((x) => x.id === m.id) ? { ...d, messages: [...d.messages, m] } : d));
         if (m.direction === 'in') void send('channel.read', { conversationId: id }).catch(() => undefined);
-      } else if (u.type === 'delivery' && u.messageId && u.state !== undefined) {
-        setDetail((d) => (d ? { ...d, messages: d.messages.map((x) => (x.id === u.messageId ? { ...x, state: u.state ?? x.state } : x)) } : d));
+      } else if (u.type === 'delivery') {
+        setDetail((d) => (d ? { ...d, messages: d.messages.map((x) => (x.id === u.messageId ? { ...x, state: u.state } : x)) } : d));
       }
     },
     [id],
@@ -86,7 +86,7 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
   let lastDay = '';
   return (
     <section aria-label={detail?.title ?? ''} data-testid="conversation">
-      <button onClick={onBack}>← {t('back')}</button>
+      <button type="button" onClick={onBack}>← {t('back')}</button>
       {error && <ErrorNote error={error} />}
       {detail && (
         <>
@@ -95,6 +95,9 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
             <p class={detail.verified ? 'ok' : 'warn'} data-testid="conversation-verified" data-verified={String(detail.verified)}>
               {t(detail.verified ? 'conversationVerified' : 'conversationUnverified')}
             </p>
+            {(detail.status === 'out_of_sync' || detail.status === 'broken') && (
+              <p role="alert" class="error" data-testid="conversation-out-of-sync">{t('conversationOutOfSync')}</p>
+            )}
             {detail.warning && (
               <p role="alert" class="error" data-testid="conversation-warning">
                 {t('conversationWarning', detail.warning)}
@@ -104,7 +107,7 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
             <code data-testid="safety-fingerprint">{detail.fingerprint.digits}</code>
             {detail.contact && (
               <p>
-                <button data-testid="sync-members" onClick={() => void send('channel.syncMembers', { conversationId: id }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}>
+                <button type="button" data-testid="sync-members" onClick={() => void send('channel.syncMembers', { conversationId: id }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}>
                   {t('syncMembers')}
                 </button>
               </p>
@@ -115,6 +118,14 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
                 {detail.members.map((m) => (
                   <li key={m.deviceId + m.orgDomain}>
                     {m.displayName} · {m.orgDomain} {m.verified ? '✓' : '⚠'}
+                    {detail.contact && !m.self && (
+                      <button
+                        data-testid="readd-member" aria-label={t('readdMemberLabel', m.displayName)} title={t('readdMemberLabel', m.displayName)}
+                        onClick={() => void send('channel.readd', { conversationId: id, address: `${m.deviceId}@${m.orgDomain}` }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}
+                      >
+                        {t('readdMember')}
+                      </button>
+                    )}
                   </li>
                 ))}
               </ul>
@@ -123,7 +134,8 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
           <ol class="plain messages" ref={list} aria-live="polite" data-testid="messages">
             {detail.messages.map((m) => {
               const day = dayOf(m.at);
-              const sep = day !== lastDay ? <li class="day muted" role="separator">{day}</li> : null;
+              // A plain list item, so screen readers read the day: a separator's content is presentational (WAI-ARIA 1.2).
+              const sep = day !== lastDay ? <li class="day muted">{day}</li> : null;
               lastDay = day;
               return [sep, <Message key={m.id} m={m} />];
             })}

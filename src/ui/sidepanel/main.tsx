@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { browser } from '../../shared/browser';
 import { send } from '../../shared/messaging';
+import { onPush } from '../../shared/push';
 import type { ChannelIdentity, ConversationSummary, PartnerView } from '../../shared/protocol';
 import { mount } from '../components/mount';
 import { ErrorNote } from '../components/ErrorNote';
@@ -15,9 +15,7 @@ function usePendingContact(): PartnerView | null {
   useEffect(() => {
     const load = () => void send('contact.pending', {}).then((r) => setPartner(r.partner), () => undefined);
     load();
-    const onChange = (changes: Record<string, unknown>, area: string) => area === 'session' && 'contact:pending' in changes && load();
-    browser.storage.onChanged.addListener(onChange);
-    return () => browser.storage.onChanged.removeListener(onChange);
+    return onPush((e) => e.event === 'contact' && load());
   }, []);
   return partner;
 }
@@ -43,7 +41,7 @@ function ContactPicker({ partner, onStarted }: { partner: PartnerView; onStarted
         <p>{partner.contacts.length ? t('chooseContact', partner.name) : t('noContacts', partner.name)}</p>
         <div class="row">
           {partner.contacts.map((c) => (
-            <button key={c.id} class="primary" disabled={busy || partner.keyWarning !== null} data-testid={`contact-${c.id}`} onClick={() => void start(c.id)}>
+            <button type="button" key={c.id} class="primary" disabled={busy || partner.keyWarning !== null} data-testid={`contact-${c.id}`} onClick={() => void start(c.id)}>
               {c.name}
             </button>
           ))}
@@ -111,7 +109,7 @@ function SidePanel() {
           <ul class="plain">
             {list.map((c) => (
               <li key={c.id}>
-                <button class="conv" data-testid="conversation-item" onClick={() => setOpen(c.id)}>
+                <button type="button" class="conv" data-testid="conversation-item" onClick={() => setOpen(c.id)}>
                   <strong>{c.title}</strong> {c.unread > 0 && <span class="badge" data-testid="unread">{t('unread', String(c.unread))}</span>}
                   <br />
                   <span class="muted">{new Date(c.lastActivity).toLocaleString()}</span>

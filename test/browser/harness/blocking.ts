@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import type { ChromiumSession } from './chromium';
-import type { SiteServer } from './site-server';
-import { root } from './paths';
+import type { ChromiumSession } from '../../support/chromium';
+import type { SiteServer } from '../../support/site-server';
+import { root } from '../../support/paths';
 
 export interface FixtureUrl { url: string; host: string; type: string; category?: string }
 export interface Fixture {

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach } from 'vitest';
-import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, type Org, type TestDevice } from './hub';
+import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, type Org, type TestDevice } from '../../support/hub';
 import { TransportError } from '../../../src/background/channel';
 import { processIncoming, deserializeState, clientConfig } from '../../../src/background/channel/mls';
 import { fromBase64 } from '../../../src/wire/bytes';

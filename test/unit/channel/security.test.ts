@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach } from 'vitest';
-import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, issue, type Org, type TestDevice } from './hub';
+import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, issue, type Org, type TestDevice } from '../../support/hub';
 import { CredentialError, checkCredential, Keystore, SealError, decodePayload, encodePayload, PayloadError, textPayload } from '../../../src/background/channel';
 import { generateKeyPackage, generateSignatureKeyPair, decodeKeyPackage, ownGeneration, deserializeState, clientConfig } from '../../../src/background/channel/mls';
 import { openChannelDb } from '../../../src/background/channel/db';
@@ -28,7 +28,7 @@ beforeEach(async () => {
 async function forged(kind: 'wrong_org_key' | 'mismatched_key' | 'expired'): Promise<ClaimedKeyPackage> {
   const sig = await generateSignatureKeyPair();
   const dev = await generateKeyPair();
-  const evilOrg = { domain: 'globex.example', key: await generateKeyPair() };
+  const evilOrg = await makeOrg('globex.example');
   const signer = kind === 'wrong_org_key' ? evilOrg : globex;
   const cert = await issue(signer, {
     deviceId: `mallory-${kind}`, employeeId: 'bob', displayName: 'Bob Meyer', devicePublicKey: dev.publicKeyB64,

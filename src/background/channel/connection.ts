@@ -1,0 +1,55 @@
+/**
+ * The connection to the company's own gateway: connects once enrolled, reconnects with
+ * backoff, and keeps itself (and with it the service worker) alive with regular traffic.
+ */
+import { KontorClient } from '../../wire/client';
+import { engineState, openEngine } from './engine-host';
+import { currentClient, setClient } from './link';
+import { syncDue } from './members';
+import { broadcast } from './ui-events';
+
+const KEEPALIVE_MS = 20_000;
+
+let connecting: Promise<void> | null = null;
+let retryDelay = 1000;
+let keepalive: ReturnType<typeof setInterval> | undefined;
+
+/** Connects (or reconnects) to the own gateway; safe to call any time. */
+export function connect(): Promise<void> {
+  connecting ??= (async () => {
+    try {
+      await openEngine();
+      const { engine, identity, meta } = engineState();
+      if (!engine || !identity?.certificate || !meta || currentClient()) return;
+      const c = await KontorClient.connect({ gatewayUrl: meta.gatewayUrl, certificate: identity.certificate, deviceKey: identity.deviceKey.privateKey });
+      setClient(c);
+      retryDelay = 1000;
+      c.onEvent((e) => {
+        if (e.event === 'inbox') void engineState().engine?.receive([e.entry]);
+        else if (e.event === 'revoked') c.close();
+      });
+      c.onClose(() => {
+        if (currentClient() === c) setClient(null);
+        clearInterval(keepalive);
+        broadcast({ type: 'status' });
+        setTimeout(() => void connect(), retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 60_000);
+      });
+      // Regular traffic keeps the gateway connection, and with it the service worker, alive.
+      clearInterval(keepalive);
+      keepalive = setInterval(() => void c.call('keyPackages.count', {}).catch(() => undefined), KEEPALIVE_MS);
+      broadcast({ type: 'status' });
+      await engine.sync();
+      await engine.flush().catch(() => undefined);
+      await engine.replenishKeyPackages(10);
+      await syncDue();
+    } catch (error) {
+      console.warn('[kontor] gateway connection failed:', error instanceof Error ? error.message : error);
+      if (engineState().meta) setTimeout(() => void connect(), retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 60_000);
+    } finally {
+      connecting = null;
+    }
+  })();
+  return connecting;
+}
