@@ -24,10 +24,18 @@ const ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-leve
 async function pair(c: ClusterHandle, name: string, senderUrl: string, recipientUrl: string): Promise<[TestDevice, TestDevice, string]> {
   const via = { ...c.instances[0]!, url: c.url };
   const [a, b] = await Promise.all([newDevice(via, `${name}-a`, 'A'), newDevice(via, `${name}-b`, 'B')]);
-  a.client.close(); b.client.close();
+  a.client.close();
+  b.client.close();
   await Promise.all([a.reconnect(senderUrl), b.reconnect(recipientUrl)]);
   await a.client.createConversation(name);
-  await a.client.send({ conversationId: name, messageId: 'c0', kind: 'commit', epoch: 0, payload: PAYLOAD, members: [a.address, b.address] });
+  await a.client.send({
+    conversationId: name,
+    messageId: 'c0',
+    kind: 'commit',
+    epoch: 0,
+    payload: PAYLOAD,
+    members: [a.address, b.address],
+  });
   return [a, b, name];
 }
 
@@ -39,16 +47,21 @@ async function throughput(instances: number, thenOnSameDb?: (url: string) => Pro
     let acked = 0;
     let seq = 0;
     const end = Date.now() + SECONDS * 1000;
-    await Promise.all(senders.map(async ([a, , conv]) => {
-      const loop = async () => {
-        while (Date.now() < end) {
-          await a.client.send({ conversationId: conv, messageId: `m${seq++}`, kind: 'application', epoch: 1, payload: PAYLOAD });
-          acked++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.ceil(WINDOW / senders.length) }, loop));
-    }));
-    for (const [a, b] of senders) { a.client.close(); b.client.close(); }
+    await Promise.all(
+      senders.map(async ([a, , conv]) => {
+        const loop = async () => {
+          while (Date.now() < end) {
+            await a.client.send({ conversationId: conv, messageId: `m${seq++}`, kind: 'application', epoch: 1, payload: PAYLOAD });
+            acked++;
+          }
+        };
+        await Promise.all(Array.from({ length: Math.ceil(WINDOW / senders.length) }, loop));
+      }),
+    );
+    for (const [a, b] of senders) {
+      a.client.close();
+      b.client.close();
+    }
     return [acked / SECONDS, thenOnSameDb ? await thenOnSameDb(c.db.url) : 0];
   } finally {
     await c.stop();
@@ -64,20 +77,22 @@ async function ceiling(url: string): Promise<number> {
   const bytes = Buffer.from(PAYLOAD, 'base64');
   let n = 0;
   const end = Date.now() + SECONDS * 1000;
-  await Promise.all(['a', 'b', 'c', 'd'].map(async (conv) => {
-    const c = await pool.connect();
-    while (Date.now() < end) {
-      await c.query('BEGIN');
-      for (let i = 0; i < 100; i++) {
-        const seq = (await c.query('UPDATE c_conv SET next = next + 1 WHERE id = $1 RETURNING next', [conv])).rows[0].next as string;
-        await c.query('INSERT INTO c_log VALUES ($1, $2, $3)', [conv, seq, `m${seq}`]);
-        await c.query('INSERT INTO c_inbox VALUES ($1, $2, $3)', [conv, seq, bytes]);
+  await Promise.all(
+    ['a', 'b', 'c', 'd'].map(async (conv) => {
+      const c = await pool.connect();
+      while (Date.now() < end) {
+        await c.query('BEGIN');
+        for (let i = 0; i < 100; i++) {
+          const seq = (await c.query('UPDATE c_conv SET next = next + 1 WHERE id = $1 RETURNING next', [conv])).rows[0].next as string;
+          await c.query('INSERT INTO c_log VALUES ($1, $2, $3)', [conv, seq, `m${seq}`]);
+          await c.query('INSERT INTO c_inbox VALUES ($1, $2, $3)', [conv, seq, bytes]);
+        }
+        await c.query('COMMIT');
+        n += 100;
       }
-      await c.query('COMMIT');
-      n += 100;
-    }
-    c.release();
-  }));
+      c.release();
+    }),
+  );
   await pool.end();
   return n / SECONDS;
 }
@@ -104,13 +119,17 @@ async function latencyAndFailover(): Promise<{ p50: number; p99: number; failove
       sends.push(a.client.send({ conversationId: conv, messageId: `l${i}`, kind: 'application', epoch: 1, payload: PAYLOAD }));
     }
     await Promise.all(sends);
-    for (const end = Date.now() + 30_000; lat.length < total && Date.now() < end;) await sleep(50);
+    for (const end = Date.now() + 30_000; lat.length < total && Date.now() < end; ) await sleep(50);
     lat.sort((x, y) => x - y);
     log(`latency: ${lat.length}/${total} pushes seen`);
 
     // failover: the recipient's instance holds a backlog of 1,000 unacknowledged entries, then dies
     for (let i = 0; i < 1000; i++) sentAt.delete(`l${i}`);
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => a.client.send({ conversationId: conv, messageId: `f${i}`, kind: 'application', epoch: 1, payload: PAYLOAD })));
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        a.client.send({ conversationId: conv, messageId: `f${i}`, kind: 'application', epoch: 1, payload: PAYLOAD }),
+      ),
+    );
     const killed = performance.now();
     await c.instances[1]!.kill('SIGKILL');
     let backlog = 0;
@@ -126,10 +145,13 @@ async function latencyAndFailover(): Promise<{ p50: number; p99: number; failove
           after = entries.at(-1)!.id;
         }
         if (backlog >= 1000) break;
-      } catch { await sleep(50); }
+      } catch {
+        await sleep(50);
+      }
     }
     const failover = (performance.now() - killed) / 1000;
-    a.client.close(); b.client.close();
+    a.client.close();
+    b.client.close();
     return { p50: percentile(lat, 50), p99: percentile(lat, 99), failover };
   } finally {
     await c.stop();
@@ -142,8 +164,14 @@ log(`1 instance: ${round(one, 0)} msgs/s; ceiling: ${round(ceil, 0)} message wri
 const [three] = await throughput(3);
 log(`3 instances: ${round(three, 0)} msgs/s`);
 const { p50, p99, failover } = await latencyAndFailover();
-console.log(JSON.stringify({
-  pg_durable_msgs_per_s_1: round(one, 0), pg_durable_msgs_per_s_3: round(three, 0), pg_ceiling_inserts_per_s: round(ceil, 0),
-  cross_instance_p50_ms_at_1000: round(p50, 2), cross_instance_p99_ms_at_1000: round(p99, 2), failover_s: round(failover, 2),
-}));
+console.log(
+  JSON.stringify({
+    pg_durable_msgs_per_s_1: round(one, 0),
+    pg_durable_msgs_per_s_3: round(three, 0),
+    pg_ceiling_inserts_per_s: round(ceil, 0),
+    cross_instance_p50_ms_at_1000: round(p50, 2),
+    cross_instance_p99_ms_at_1000: round(p99, 2),
+    failover_s: round(failover, 2),
+  }),
+);
 process.exit(0);

@@ -36,17 +36,30 @@ export class Cluster {
   private pushed = new Map<string, Set<number>>();
   private readonly prefix: string;
 
-  private constructor(private readonly nc: NatsConnection, domain: string, private readonly deps: ClusterDeps) {
+  private constructor(
+    private readonly nc: NatsConnection,
+    domain: string,
+    private readonly deps: ClusterDeps,
+  ) {
     this.prefix = `kontor.${token(domain)}`;
-    nc.subscribe(`${this.prefix}.outbox`, { callback: (_e, m) => { if (m) deps.kick(decoder.decode(m.data)); } });
+    nc.subscribe(`${this.prefix}.outbox`, {
+      callback: (_e, m) => {
+        if (m) deps.kick(decoder.decode(m.data));
+      },
+    });
     void this.watchStatus();
   }
 
   static async connect(url: string, domain: string, deps: ClusterDeps): Promise<Cluster> {
     const nc = await connect({
-      servers: url, name: `kontor-gateway ${domain} ${process.pid}`,
+      servers: url,
+      name: `kontor-gateway ${domain} ${process.pid}`,
       // this instance pushed its own entries already: the server need not echo them back
-      noEcho: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 2000, maxPingOut: 2,
+      noEcho: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 2000,
+      maxPingOut: 2,
     });
     return new Cluster(nc, domain, deps);
   }
@@ -90,16 +103,21 @@ export class Cluster {
       return;
     }
     if (this.subs.has(deviceId)) return;
-    this.subs.set(deviceId, this.nc.subscribe(`${this.prefix}.inbox.${token(deviceId)}`, {
-      callback: (_e, m) => {
-        if (!m) return;
-        try {
-          const e = JSON.parse(decoder.decode(m.data)) as RoutedEntry;
-          // only ever for the device subscribed to: a message cannot name another one
-          if (e.deviceId === deviceId) this.pushLocal([e]);
-        } catch { /* not ours */ }
-      },
-    }));
+    this.subs.set(
+      deviceId,
+      this.nc.subscribe(`${this.prefix}.inbox.${token(deviceId)}`, {
+        callback: (_e, m) => {
+          if (!m) return;
+          try {
+            const e = JSON.parse(decoder.decode(m.data)) as RoutedEntry;
+            // only ever for the device subscribed to: a message cannot name another one
+            if (e.deviceId === deviceId) this.pushLocal([e]);
+          } catch {
+            /* not ours */
+          }
+        },
+      }),
+    );
   }
 
   private pushLocal(entries: RoutedEntry[]): void {

@@ -10,7 +10,10 @@ import { ConfigError } from './config';
 
 export const ORG_KEY_FILE = 'org-key.jwk.json';
 
-export async function loadOrCreateOrgKey(dataDir: string, keyFile: string | null = null): Promise<{ key: Ed25519KeyPair; created: boolean }> {
+export async function loadOrCreateOrgKey(
+  dataDir: string,
+  keyFile: string | null = null,
+): Promise<{ key: Ed25519KeyPair; created: boolean }> {
   if (keyFile !== null) return loadOrCreateShared(keyFile);
   const file = path.join(dataDir, ORG_KEY_FILE);
   // an older gateway may have left it readable by others

@@ -20,7 +20,11 @@ let alice: TestDevice, bob: TestDevice, gina: TestDevice;
 
 beforeAll(async () => {
   globex = await startGateway({ domain: 'globex.example', extraArgs: ['--rate-device', '100000', '--rate-peer', '100000'] });
-  acme = await startCluster({ domain: 'acme.example', peers: { 'globex.example': globex.url }, extraArgs: ['--rate-device', '100000', '--rate-peer', '100000'] });
+  acme = await startCluster({
+    domain: 'acme.example',
+    peers: { 'globex.example': globex.url },
+    extraArgs: ['--rate-device', '100000', '--rate-peer', '100000'],
+  });
   globex.setPeers({ 'acme.example': acme.url });
   await acme.instances[0]!.admin(['partners', 'admit', 'globex.example']);
   await globex.admin(['partners', 'admit', 'acme.example']);
@@ -33,7 +37,14 @@ beforeAll(async () => {
   bob.client.close();
   await bob.reconnect(acme.instances[1]!.url);
   await alice.client.createConversation('stream');
-  await alice.client.send({ conversationId: 'stream', messageId: 'commit-0', kind: 'commit', epoch: 0, payload: b64('c'), members: [alice.address, bob.address, gina.address] });
+  await alice.client.send({
+    conversationId: 'stream',
+    messageId: 'commit-0',
+    kind: 'commit',
+    epoch: 0,
+    payload: b64('c'),
+    members: [alice.address, bob.address, gina.address],
+  });
 }, 120_000);
 afterAll(async () => {
   for (const d of [alice, bob, gina]) d?.client.close();
@@ -42,7 +53,7 @@ afterAll(async () => {
 
 async function drainInbox(d: TestDevice): Promise<InboxEntry[]> {
   const got: InboxEntry[] = [];
-  for (let after = 0; ;) {
+  for (let after = 0; ; ) {
     const { entries } = await d.client.fetchInbox(after, 500);
     if (!entries.length) return got;
     got.push(...entries);
@@ -63,20 +74,26 @@ describe('cluster crash safety', () => {
     const attempted = new Set<string>();
     let killed = false;
     let next = 0;
-    const send = (i: number) => alice.client.send({ conversationId: 'stream', messageId: `m${i}`, kind: 'application', epoch: 1, payload: b64(`payload ${i}`) });
+    const send = (i: number) =>
+      alice.client.send({ conversationId: 'stream', messageId: `m${i}`, kind: 'application', epoch: 1, payload: b64(`payload ${i}`) });
     await new Promise<void>((resolve) => {
       const pump = () => {
         while (!killed && next < TOTAL && next - acked.size < WINDOW) {
           const i = next++;
           attempted.add(`m${i}`);
-          void send(i).then(() => acked.add(`m${i}`), () => undefined).finally(() => {
-            if (killed) return;
-            pump();
-            if (acked.size >= KILL_AT) {
-              killed = true;
-              void acme.instances[0]!.kill('SIGKILL').then(resolve);
-            }
-          });
+          void send(i)
+            .then(
+              () => acked.add(`m${i}`),
+              () => undefined,
+            )
+            .finally(() => {
+              if (killed) return;
+              pump();
+              if (acked.size >= KILL_AT) {
+                killed = true;
+                void acme.instances[0]!.kill('SIGKILL').then(resolve);
+              }
+            });
         }
       };
       pump();
@@ -86,16 +103,31 @@ describe('cluster crash safety', () => {
 
     // the client reconnects through HAProxy, which sends it to a live instance
     for (;;) {
-      try { await alice.reconnect(acme.url); break; } catch { await new Promise((r) => setTimeout(r, 200)); }
+      try {
+        await alice.reconnect(acme.url);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
     const reconnectS = (Date.now() - killedAt) / 1000;
     // retry everything not seen acknowledged (same ids), then the rest of the stream
     const retry = [...attempted].filter((id) => !acked.has(id));
     for (let k = 0; k < retry.length; k += WINDOW) {
-      await Promise.all(retry.slice(k, k + WINDOW).map(async (id) => { await send(Number(id.slice(1))); acked.add(id); }));
+      await Promise.all(
+        retry.slice(k, k + WINDOW).map(async (id) => {
+          await send(Number(id.slice(1)));
+          acked.add(id);
+        }),
+      );
     }
     for (let i = next; i < TOTAL; i += WINDOW) {
-      await Promise.all(Array.from({ length: Math.min(WINDOW, TOTAL - i) }, async (_, k) => { await send(i + k); acked.add(`m${i + k}`); }));
+      await Promise.all(
+        Array.from({ length: Math.min(WINDOW, TOTAL - i) }, async (_, k) => {
+          await send(i + k);
+          acked.add(`m${i + k}`);
+        }),
+      );
     }
     expect(acked.size).toBe(TOTAL);
 
@@ -103,7 +135,7 @@ describe('cluster crash safety', () => {
     expectExactlyOnce(await drainInbox(bob), acked);
     const c = new pg.Client({ connectionString: acme.db.url });
     await c.connect();
-    for (const end = Date.now() + 120_000; Number((await c.query('SELECT count(*) FROM outbox')).rows[0].count) > 0;) {
+    for (const end = Date.now() + 120_000; Number((await c.query('SELECT count(*) FROM outbox')).rows[0].count) > 0; ) {
       if (Date.now() > end) throw new Error('the federation outbox did not drain');
       await new Promise((r) => setTimeout(r, 500));
     }

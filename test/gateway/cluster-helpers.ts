@@ -23,7 +23,9 @@ export interface ClusterHandle {
   stop(): Promise<void>;
 }
 
-export async function startCluster(o: { domain: string; instances?: number; extraArgs?: string[] } & Pick<StartOptions, 'peers'>): Promise<ClusterHandle> {
+export async function startCluster(
+  o: { domain: string; instances?: number; extraArgs?: string[] } & Pick<StartOptions, 'peers'>,
+): Promise<ClusterHandle> {
   const [db, nats] = await Promise.all([startPostgres(), startNats()]);
   const keyDir = mkdtempSync(path.join(tmpdir(), 'kontor-orgkey-'));
   const proxyPort = await freePort();
@@ -33,7 +35,9 @@ export async function startCluster(o: { domain: string; instances?: number; extr
   try {
     // one after another: the first creates the schema and the key, the rest find them
     for (let i = 0; i < (o.instances ?? 3); i++) {
-      instances.push(await startGateway({ domain: o.domain, env, peers: o.peers, extraArgs: ['--public-url', url, ...(o.extraArgs ?? [])] }));
+      instances.push(
+        await startGateway({ domain: o.domain, env, peers: o.peers, extraArgs: ['--public-url', url, ...(o.extraArgs ?? [])] }),
+      );
     }
   } catch (e) {
     await Promise.all(instances.map((g) => g.stop()));
@@ -43,9 +47,12 @@ export async function startCluster(o: { domain: string; instances?: number; extr
   }
   let proxy: HaproxyHandle | undefined;
   try {
-    proxy = await startHaproxy(instances.map((g) => g.url), proxyPort);
+    proxy = await startHaproxy(
+      instances.map((g) => g.url),
+      proxyPort,
+    );
     // wait until HAProxy's health checks let traffic through
-    for (const end = Date.now() + 15_000; ;) {
+    for (const end = Date.now() + 15_000; ; ) {
       const r = await fetch(url + '/readyz').catch(() => null);
       if (r?.status === 200) break;
       if (Date.now() > end) throw new Error('cluster not ready behind HAProxy');
@@ -59,8 +66,16 @@ export async function startCluster(o: { domain: string; instances?: number; extr
     throw e;
   }
   return {
-    domain: o.domain, url, db, nats, proxy, instances, env,
-    setPeers(peers) { for (const g of instances) g.setPeers(peers); },
+    domain: o.domain,
+    url,
+    db,
+    nats,
+    proxy,
+    instances,
+    env,
+    setPeers(peers) {
+      for (const g of instances) g.setPeers(peers);
+    },
     async stop() {
       await proxy.destroy();
       await Promise.all(instances.map((g) => g.stop()));

@@ -24,17 +24,23 @@ async function device(employee: string, url: string): Promise<TestDevice> {
 function listen(d: TestDevice): void {
   const got = inbox.get(d) ?? [];
   inbox.set(d, got);
-  d.client.onEvent((e) => { if (e.event === 'inbox') got.push(e.entry); });
+  d.client.onEvent((e) => {
+    if (e.event === 'inbox') got.push(e.entry);
+  });
 }
 async function waitFor<T>(f: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  for (const end = Date.now() + ms; ;) {
+  for (const end = Date.now() + ms; ; ) {
     const v = await f();
     if (v) return v;
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-const texts = (d: TestDevice, conv: string) => inbox.get(d)!.filter((e) => e.conversationId === conv && e.kind === 'application').map((e) => unb64(e.payload!));
+const texts = (d: TestDevice, conv: string) =>
+  inbox
+    .get(d)!
+    .filter((e) => e.conversationId === conv && e.kind === 'application')
+    .map((e) => unb64(e.payload!));
 
 beforeAll(async () => {
   globex = await startGateway({ domain: 'globex.example' });
@@ -42,7 +48,11 @@ beforeAll(async () => {
   globex.setPeers({ 'acme.example': acme.url });
   await acme.instances[0]!.admin(['partners', 'admit', 'globex.example']);
   await globex.admin(['partners', 'admit', 'acme.example']);
-  [alice, bob, carol] = await Promise.all([device('alice', acme.instances[0]!.url), device('bob', acme.instances[1]!.url), device('carol', acme.url)]);
+  [alice, bob, carol] = await Promise.all([
+    device('alice', acme.instances[0]!.url),
+    device('bob', acme.instances[1]!.url),
+    device('carol', acme.url),
+  ]);
   gina = await newDevice(globex, 'gina', 'Gina');
   listen(gina);
 }, 120_000);
@@ -54,25 +64,56 @@ afterAll(async () => {
 describe('three instances behind HAProxy', () => {
   it('devices on different instances converse with each other and with a partner, both ways', async () => {
     await alice.client.createConversation('c');
-    await alice.client.send({ conversationId: 'c', messageId: 'c0', kind: 'commit', epoch: 0, payload: b64('commit'), members: [alice.address, bob.address, carol.address, gina.address] });
+    await alice.client.send({
+      conversationId: 'c',
+      messageId: 'c0',
+      kind: 'commit',
+      epoch: 0,
+      payload: b64('commit'),
+      members: [alice.address, bob.address, carol.address, gina.address],
+    });
     await alice.client.send({ conversationId: 'c', messageId: 'a1', kind: 'application', epoch: 1, payload: b64('from alice') });
     // alice is on instance 0, bob on 1: the push crossed NATS; gina got it through the federation
     for (const d of [bob, carol, gina]) await waitFor(() => texts(d, 'c').includes('from alice'));
     await bob.client.send({ conversationId: 'c', messageId: 'b1', kind: 'application', epoch: 1, payload: b64('from bob') });
-    await gina.client.send({ conversationId: 'c', hub: 'acme.example', messageId: 'g1', kind: 'application', epoch: 1, payload: b64('from gina') });
+    await gina.client.send({
+      conversationId: 'c',
+      hub: 'acme.example',
+      messageId: 'g1',
+      kind: 'application',
+      epoch: 1,
+      payload: b64('from gina'),
+    });
     for (const d of [alice, carol]) await waitFor(() => texts(d, 'c').includes('from bob') && texts(d, 'c').includes('from gina'));
     await waitFor(() => texts(gina, 'c').includes('from bob'));
 
     // a conversation hosted by the partner: its deliveries enter through HAProxy at any instance
     await gina.client.createConversation('g');
-    await gina.client.send({ conversationId: 'g', messageId: 'gc0', kind: 'commit', epoch: 0, payload: b64('commit'), members: [gina.address, alice.address, bob.address] });
+    await gina.client.send({
+      conversationId: 'g',
+      messageId: 'gc0',
+      kind: 'commit',
+      epoch: 0,
+      payload: b64('commit'),
+      members: [gina.address, alice.address, bob.address],
+    });
     await gina.client.send({ conversationId: 'g', messageId: 'g2', kind: 'application', epoch: 1, payload: b64('hello acme') });
     for (const d of [alice, bob]) await waitFor(() => texts(d, 'g').includes('hello acme'));
-    await bob.client.send({ conversationId: 'g', hub: 'globex.example', messageId: 'b2', kind: 'application', epoch: 1, payload: b64('hello globex') });
+    await bob.client.send({
+      conversationId: 'g',
+      hub: 'globex.example',
+      messageId: 'b2',
+      kind: 'application',
+      epoch: 1,
+      payload: b64('hello globex'),
+    });
     await waitFor(() => texts(gina, 'g').includes('hello globex') && texts(alice, 'g').includes('hello globex'));
     // exactly once each
     for (const d of [alice, bob, carol, gina]) {
-      const ids = inbox.get(d)!.filter((e) => e.kind !== 'receipt').map((e) => `${e.hub} ${e.conversationId} ${e.messageId}`);
+      const ids = inbox
+        .get(d)!
+        .filter((e) => e.kind !== 'receipt')
+        .map((e) => `${e.hub} ${e.conversationId} ${e.messageId}`);
       expect(new Set(ids).size).toBe(ids.length);
     }
   });
@@ -81,7 +122,14 @@ describe('three instances behind HAProxy', () => {
     const before = texts(bob, 'c').length;
     await acme.nats.stop();
     try {
-      for (let i = 0; i < 20; i++) await alice.client.send({ conversationId: 'c', messageId: `n${i}`, kind: 'application', epoch: 1, payload: b64(`during outage ${i}`) });
+      for (let i = 0; i < 20; i++)
+        await alice.client.send({
+          conversationId: 'c',
+          messageId: `n${i}`,
+          kind: 'application',
+          epoch: 1,
+          payload: b64(`during outage ${i}`),
+        });
       const r = await fetch(acme.instances[0]!.url + '/readyz');
       expect([r.status, await r.json()]).toEqual([503, { ok: false, database: true, nats: false }]);
       await new Promise((r) => setTimeout(r, 10_000));
@@ -102,7 +150,9 @@ describe('three instances behind HAProxy', () => {
     try {
       for (const g of acme.instances) await waitFor(async () => (await fetch(g.url + '/readyz')).status === 503);
       for (const g of acme.instances) expect((await fetch(g.url + '/healthz')).status).toBe(200);
-      await expect(alice.client.send({ conversationId: 'c', messageId: 'pg-down', kind: 'application', epoch: 1, payload: b64('x') })).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(
+        alice.client.send({ conversationId: 'c', messageId: 'pg-down', kind: 'application', epoch: 1, payload: b64('x') }),
+      ).rejects.toMatchObject({ code: 'unavailable' });
       // HAProxy has no ready instance left and says so itself
       await waitFor(async () => (await fetch(acme.url + '/healthz')).status === 503);
     } finally {

@@ -21,10 +21,14 @@ beforeAll(async () => {
   env = { KONTOR_DATABASE_URL: db.url, KONTOR_ORG_KEY_FILE: path.join(keyDir, 'org-key.jwk.json') };
   gw = await startGateway({ domain: 'acme.example', env });
 }, 60_000);
-afterAll(async () => { await gw?.stop(); await db?.destroy(); rmSync(keyDir, { recursive: true, force: true }); });
+afterAll(async () => {
+  await gw?.stop();
+  await db?.destroy();
+  rmSync(keyDir, { recursive: true, force: true });
+});
 
 async function waitFor(f: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  for (const end = Date.now() + ms; !(await f());) {
+  for (const end = Date.now() + ms; !(await f()); ) {
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -34,11 +38,21 @@ describe('gateway on PostgreSQL', () => {
   it('enrolls, delivers live and from the inbox after a restart, with everything in PostgreSQL', async () => {
     const [alice, bob] = await Promise.all([newDevice(gw, 'alice', 'Alice'), newDevice(gw, 'bob', 'Bob')]);
     const pushed: InboxEntry[] = [];
-    bob.client.onEvent((e) => { if (e.event === 'inbox') pushed.push(e.entry); });
+    bob.client.onEvent((e) => {
+      if (e.event === 'inbox') pushed.push(e.entry);
+    });
     await alice.client.createConversation('c');
-    await alice.client.send({ conversationId: 'c', messageId: 'c0', kind: 'commit', epoch: 0, payload: b64('commit'), members: [alice.address, bob.address] });
-    for (let i = 0; i < 20; i++) await alice.client.send({ conversationId: 'c', messageId: `m${i}`, kind: 'application', epoch: 1, payload: b64(`hello ${i}`) });
-    for (const end = Date.now() + 10_000; pushed.length < 21 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    await alice.client.send({
+      conversationId: 'c',
+      messageId: 'c0',
+      kind: 'commit',
+      epoch: 0,
+      payload: b64('commit'),
+      members: [alice.address, bob.address],
+    });
+    for (let i = 0; i < 20; i++)
+      await alice.client.send({ conversationId: 'c', messageId: `m${i}`, kind: 'application', epoch: 1, payload: b64(`hello ${i}`) });
+    for (const end = Date.now() + 10_000; pushed.length < 21 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
     expect(pushed.map((e) => e.messageId)).toEqual(['c0', ...Array.from({ length: 20 }, (_, i) => `m${i}`)]);
     // nothing went to a SQLite file
     expect(existsSync(path.join(gw.dataDir, 'kontor.sqlite'))).toBe(false);
@@ -47,25 +61,32 @@ describe('gateway on PostgreSQL', () => {
     expect(Number((await c.query('SELECT count(*) FROM log')).rows[0].count)).toBe(21);
     await c.end();
     // revoking through the admin CLI against the same database
-    expect(JSON.parse(await gw.admin(['devices', 'list', '--json'])).map((d: { employeeId: string }) => d.employeeId).sort()).toEqual(['alice', 'bob']);
+    expect(
+      JSON.parse(await gw.admin(['devices', 'list', '--json']))
+        .map((d: { employeeId: string }) => d.employeeId)
+        .sort(),
+    ).toEqual(['alice', 'bob']);
 
     bob.client.close();
     await gw.restart();
     await bob.reconnect();
     const { entries } = await bob.client.fetchInbox(0, 100);
     expect(entries.map((e) => unb64(e.payload!))).toEqual(['commit', ...Array.from({ length: 20 }, (_, i) => `hello ${i}`)]);
-    expect((await bob.client.call('inbox.ack', { ids: entries.map((e) => e.id) }))).toEqual({ acked: 21 });
+    expect(await bob.client.call('inbox.ack', { ids: entries.map((e) => e.id) })).toEqual({ acked: 21 });
   });
 
   it('refuses a database URL that is not postgres://, and PostgreSQL without a shared org key file', async () => {
-    await expect(startGateway({ domain: 'acme.example', extraArgs: ['--database', 'mysql://x'] })).rejects.toThrow(/--database must be a postgres/);
+    await expect(startGateway({ domain: 'acme.example', extraArgs: ['--database', 'mysql://x'] })).rejects.toThrow(
+      /--database must be a postgres/,
+    );
     await expect(startGateway({ domain: 'acme.example', env: { KONTOR_DATABASE_URL: db.url } })).rejects.toThrow(/needs --org-key-file/);
   });
 
   it('a second instance with the same key file serves the same org: same key, same devices; the key never reaches the database', async () => {
     const second = await startGateway({ domain: 'acme.example', env });
     try {
-      const manifest = async (g: GatewayHandle) => (await (await fetch(g.url + '/.well-known/kontor.json')).json()) as { orgPublicKey: string };
+      const manifest = async (g: GatewayHandle) =>
+        (await (await fetch(g.url + '/.well-known/kontor.json')).json()) as { orgPublicKey: string };
       expect((await manifest(second)).orgPublicKey).toBe((await manifest(gw)).orgPublicKey);
       expect(await second.admin(['fingerprint'])).toBe(await gw.admin(['fingerprint']));
       // enrolled through the first instance, connected to the second
@@ -91,7 +112,9 @@ describe('gateway on PostgreSQL', () => {
     const file = path.join(keyDir, 'loose.jwk.json');
     writeFileSync(file, readFileSync(env.KONTOR_ORG_KEY_FILE!));
     chmodSync(file, 0o644);
-    await expect(startGateway({ domain: 'acme.example', env: { ...env, KONTOR_ORG_KEY_FILE: file } })).rejects.toThrow(/readable by other users/);
+    await expect(startGateway({ domain: 'acme.example', env: { ...env, KONTOR_ORG_KEY_FILE: file } })).rejects.toThrow(
+      /readable by other users/,
+    );
   });
 
   it('answers /healthz always, /readyz and requests with 503 while PostgreSQL is down, and recovers', async () => {

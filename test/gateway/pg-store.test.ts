@@ -11,7 +11,9 @@ import { device } from '../unit/gateway-fixtures';
 import { startPostgres, type PostgresHandle } from './services';
 
 const HUB = 'acme.example';
-const A = `alice@${HUB}`, B = `bob@${HUB}`, C = `carol@${HUB}`;
+const A = `alice@${HUB}`,
+  B = `bob@${HUB}`,
+  C = `carol@${HUB}`;
 
 let server: PostgresHandle;
 let n = 0;
@@ -24,7 +26,9 @@ async function freshDb(): Promise<string> {
   return server.url.replace(/\/postgres$/, `/${name}`);
 }
 
-beforeAll(async () => { server = await startPostgres(); }, 60_000);
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
 afterAll(async () => server?.destroy());
 
 describe('PgStore with several instances', () => {
@@ -56,12 +60,39 @@ describe('PgStore with several instances', () => {
     const [s0] = stores as [PgStore, PgStore, PgStore];
     await Promise.all(['alice', 'bob', 'carol'].map((d) => s0.addDevice(device(d))));
     await s0.createConversation('c', A, 1);
-    await s0.submitToHub({ conversationId: 'c', messageId: 'c0', sender: A, kind: 'commit', epoch: 0, payload: 'AAAA', members: [A, B, C] }, HUB, 2);
+    await s0.submitToHub(
+      { conversationId: 'c', messageId: 'c0', sender: A, kind: 'commit', epoch: 0, payload: 'AAAA', members: [A, B, C] },
+      HUB,
+      2,
+    );
     // 3 instances x 100 messages, all in flight together, plus partner deliveries to bob in between
-    const sends = stores.flatMap((s, i) => Array.from({ length: 100 }, (_, k) =>
-      s.submitToHub({ conversationId: 'c', messageId: `m${i}-${k}`, sender: k % 2 ? A : C, kind: 'application', epoch: 1, payload: 'AAAA' }, HUB, 3)));
-    const partner = stores.map((s, i) => s.storeDeliveries([{ conversationId: 'x', hub: 'globex.example', seq: i + 1, messageId: `g${i}`,
-      kind: 'application', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] }], 3));
+    const sends = stores.flatMap((s, i) =>
+      Array.from({ length: 100 }, (_, k) =>
+        s.submitToHub(
+          { conversationId: 'c', messageId: `m${i}-${k}`, sender: k % 2 ? A : C, kind: 'application', epoch: 1, payload: 'AAAA' },
+          HUB,
+          3,
+        ),
+      ),
+    );
+    const partner = stores.map((s, i) =>
+      s.storeDeliveries(
+        [
+          {
+            conversationId: 'x',
+            hub: 'globex.example',
+            seq: i + 1,
+            messageId: `g${i}`,
+            kind: 'application',
+            epoch: 1,
+            sender: 'gina@globex.example',
+            payload: 'AAAA',
+            recipients: ['bob'],
+          },
+        ],
+        3,
+      ),
+    );
     const results = await Promise.all(sends);
     await Promise.all(partner);
     const seqs = results.map((r) => (r.ok ? r.seq : -1)).sort((a, b) => a - b);
@@ -82,8 +113,17 @@ describe('PgStore with several instances', () => {
     const url = await freshDb();
     const s = await PgStore.open(url);
     await s.addDevice(device('bob'));
-    const d = (seq: number) => ({ conversationId: 'x', hub: 'globex.example', seq, messageId: `g${seq}`, kind: 'application' as const,
-      epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] });
+    const d = (seq: number) => ({
+      conversationId: 'x',
+      hub: 'globex.example',
+      seq,
+      messageId: `g${seq}`,
+      kind: 'application' as const,
+      epoch: 1,
+      sender: 'gina@globex.example',
+      payload: 'AAAA',
+      recipients: ['bob'],
+    });
     await s.storeDeliveries([d(1)], 1);
     // another instance's transaction takes bob's next id and stays open
     const other = new pg.Client({ connectionString: url });
@@ -98,11 +138,14 @@ describe('PgStore with several instances', () => {
     await other.end();
     expect(await later).toHaveLength(1);
     const all = await s.fetchInbox('bob', 0, 10);
-    expect(all.map((e) => [e.id, e.seq])).toEqual([[1, 1], [3, 2]]);
+    expect(all.map((e) => [e.id, e.seq])).toEqual([
+      [1, 1],
+      [3, 2],
+    ]);
     s.close();
   });
 
-  it('one instance at a time holds a partner\'s outbox; a dead holder\'s lock passes on at once', async () => {
+  it("one instance at a time holds a partner's outbox; a dead holder's lock passes on at once", async () => {
     const url = await freshDb();
     const [a, b] = [new PgOutboxLocks(url), new PgOutboxLocks(url)];
     expect(await a.acquire('globex.example')).toBe(true);
@@ -117,7 +160,7 @@ describe('PgStore with several instances', () => {
     await admin.connect();
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()`);
     await admin.end();
-    for (const end = Date.now() + 5000; b.holds('globex.example') && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    for (const end = Date.now() + 5000; b.holds('globex.example') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
     expect(b.holds('globex.example')).toBe(false);
     expect(await a.acquire('globex.example')).toBe(true);
     await Promise.all([a.close(), b.close()]);

@@ -4,12 +4,23 @@ import { connect } from 'node:net';
 import pg from 'pg';
 import { startHaproxy, startNats, startPostgres, type ServiceHandle } from './services';
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-const listening = (port: number) => new Promise<boolean>((r) => {
-  const c = connect(port, '127.0.0.1');
-  c.once('connect', () => { c.destroy(); r(true); });
-  c.once('error', () => r(false));
-});
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const listening = (port: number) =>
+  new Promise<boolean>((r) => {
+    const c = connect(port, '127.0.0.1');
+    c.once('connect', () => {
+      c.destroy();
+      r(true);
+    });
+    c.once('error', () => r(false));
+  });
 
 describe('throwaway servers', () => {
   it('PostgreSQL, NATS and HAProxy start, serve and stop by PID', async () => {

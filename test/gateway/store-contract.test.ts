@@ -15,35 +15,67 @@ import { device } from '../unit/gateway-fixtures';
 import { startPostgres, type PostgresHandle } from './services';
 
 const HUB = 'acme.example';
-const A = `alice@${HUB}`, B = `bob@${HUB}`, C = `carol@${HUB}`;
-const app = (messageId: string, payload = 'AAAA') => ({ conversationId: 'c', messageId, sender: A, kind: 'application' as const, epoch: 1, payload });
+const A = `alice@${HUB}`,
+  B = `bob@${HUB}`,
+  C = `carol@${HUB}`;
+const app = (messageId: string, payload = 'AAAA') => ({
+  conversationId: 'c',
+  messageId,
+  sender: A,
+  kind: 'application' as const,
+  epoch: 1,
+  payload,
+});
 const partnerMsg = (seq: number, recipients = ['bob']): Delivery => ({
-  conversationId: 'x', hub: 'globex.example', seq, messageId: `g${seq}`, kind: 'application', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients,
+  conversationId: 'x',
+  hub: 'globex.example',
+  seq,
+  messageId: `g${seq}`,
+  kind: 'application',
+  epoch: 1,
+  sender: 'gina@globex.example',
+  payload: 'AAAA',
+  recipients,
 });
 
 /** a device as enrollment adds it, with keys of its own (`d-…`, `m-…`) */
 const fresh = (id: string, keys: string, employeeId = 'alice', displayName = 'Alice'): DeviceRecord => ({
-  ...device(id), employeeId, displayName, devicePublicKey: `d-${keys}`, mlsSignatureKey: `m-${keys}`,
+  ...device(id),
+  employeeId,
+  displayName,
+  devicePublicKey: `d-${keys}`,
+  mlsSignatureKey: `m-${keys}`,
 });
 
-interface Backend { name: string; setup(): Promise<void>; open(): Promise<Store>; teardown(): Promise<void> }
+interface Backend {
+  name: string;
+  setup(): Promise<void>;
+  open(): Promise<Store>;
+  teardown(): Promise<void>;
+}
 
 let dir = '';
 const sqlite: Backend = {
   name: 'SQLite',
-  async setup() { /* nothing shared */ },
+  async setup() {
+    /* nothing shared */
+  },
   async open() {
     dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
     return new SqliteStore(path.join(dir, 'db.sqlite'));
   },
-  async teardown() { /* per test */ },
+  async teardown() {
+    /* per test */
+  },
 };
 
 let server: PostgresHandle | null = null;
 let dbCount = 0;
 const postgres: Backend = {
   name: 'PostgreSQL',
-  async setup() { server = await startPostgres(); },
+  async setup() {
+    server = await startPostgres();
+  },
   async open() {
     const name = `contract_${++dbCount}`;
     const admin = new pg.Client({ connectionString: server!.url });
@@ -52,7 +84,9 @@ const postgres: Backend = {
     await admin.end();
     return PgStore.open(server!.url.replace(/\/postgres$/, `/${name}`));
   },
-  async teardown() { await server?.destroy(); },
+  async teardown() {
+    await server?.destroy();
+  },
 };
 
 describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
@@ -75,7 +109,11 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     await s.createConversation('c', A, 1);
     expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 2)).toMatchObject({ ok: true, seq: 1 });
     // one batch: a submission, a failing write (duplicate device), another submission
-    const [m1, dup, m2] = await Promise.allSettled([s.submitToHub(app('m1'), HUB, 3), s.addDevice(device('bob')), s.submitToHub(app('m2'), HUB, 3)]);
+    const [m1, dup, m2] = await Promise.allSettled([
+      s.submitToHub(app('m1'), HUB, 3),
+      s.addDevice(device('bob')),
+      s.submitToHub(app('m2'), HUB, 3),
+    ]);
     expect(dup.status).toBe('rejected');
     expect(m1).toMatchObject({ status: 'fulfilled', value: { ok: true, seq: 2, duplicate: false } });
     expect(m2).toMatchObject({ status: 'fulfilled', value: { ok: true, seq: 3, duplicate: false } });
@@ -96,16 +134,30 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     await s.submitToHub(app('a3'), HUB, 3);
     await s.addRemoteMember('x', 'globex.example', 'bob');
     await s.storeDeliveries([partnerMsg(9)], 4);
-    await s.storeReceipts([{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'x', sender: B, status: 'delivered', by: C, messageIds: ['x'] }], 4);
+    await s.storeReceipts(
+      [{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'x', sender: B, status: 'delivered', by: C, messageIds: ['x'] }],
+      4,
+    );
     const entries = await s.fetchInbox('bob', 0, 100);
     expect(entries).toHaveLength(8);
     const ids = entries.map((e) => e.id).reverse();
     const { acked, delivered } = await s.ackInbox('bob', [...ids, 999_999]);
     expect(acked).toBe(8);
-    const expected = aggregateReceipts(entries.filter((e) => e.kind !== 'receipt'), 'delivered', B).map(({ status: _, by: __, ...g }) => g);
+    const expected = aggregateReceipts(
+      entries.filter((e) => e.kind !== 'receipt'),
+      'delivered',
+      B,
+    ).map(({ status: _, by: __, ...g }) => g);
     const key = (g: { sender: string; conversationId: string }) => `${g.sender} ${g.conversationId}`;
     expect([...delivered].sort((x, y) => key(x).localeCompare(key(y)))).toEqual([...expected].sort((x, y) => key(x).localeCompare(key(y))));
-    expect(delivered.find((g) => g.sender === A && g.conversationId === 'c')).toEqual({ conversationId: 'c', hub: HUB, sender: A, seq: 4, messageId: 'a3', messageIds: ['c0', 'a1', 'a3'] });
+    expect(delivered.find((g) => g.sender === A && g.conversationId === 'c')).toEqual({
+      conversationId: 'c',
+      hub: HUB,
+      sender: A,
+      seq: 4,
+      messageId: 'a3',
+      messageIds: ['c0', 'a1', 'a3'],
+    });
     expect(await s.fetchInbox('bob', 0, 100)).toEqual([]);
     expect(await s.ackInbox('bob', ids)).toEqual({ acked: 0, delivered: [] });
   });
@@ -119,11 +171,19 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B, B] }, HUB, 2)).toMatchObject({ ok: true, seq: 1 });
     expect(await s.getConversation('c')).toMatchObject({ epoch: 1, members: [A, B] });
     expect(await s.submitToHub({ ...app('x'), sender: C }, HUB, 3)).toMatchObject({ ok: false, code: 'forbidden' });
-    expect(await s.submitToHub({ ...app('c1'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 3)).toMatchObject({ ok: false, code: 'epoch_conflict', currentEpoch: 1 });
+    expect(await s.submitToHub({ ...app('c1'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 3)).toMatchObject({
+      ok: false,
+      code: 'epoch_conflict',
+      currentEpoch: 1,
+    });
     expect(await s.submitToHub({ ...app('y'), epoch: 5 }, HUB, 3)).toMatchObject({ ok: false, code: 'bad_request' });
     expect(await s.submitToHub({ ...app('c0'), sender: B }, HUB, 3)).toMatchObject({ ok: false, code: 'conflict' });
     // a retried commit is answered as before although the epoch moved on
-    expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 4)).toMatchObject({ ok: true, seq: 1, duplicate: true });
+    expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 4)).toMatchObject({
+      ok: true,
+      seq: 1,
+      duplicate: true,
+    });
     const w = await s.submitToHub({ ...app('w'), kind: 'welcome', recipients: [B] }, HUB, 5);
     expect(w).toMatchObject({ ok: true, seq: 2, remotePeers: [] });
     expect(w.ok && w.local.map((l) => l.deviceId)).toEqual(['bob']);
@@ -131,12 +191,28 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
 
   it('routes remote members to the outbox, once per peer, and drains it by id', async () => {
     await open(['alice', 'bob']);
-    const G = 'gina@globex.example', I = 'ivan@initech.example';
+    const G = 'gina@globex.example',
+      I = 'ivan@initech.example';
     await s.createConversation('c', A, 1);
     const r = await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B, G, I] }, HUB, 2);
     expect(r.ok && [...r.remotePeers].sort()).toEqual(['globex.example', 'initech.example']);
     expect(r.ok && r.local.map((l) => [l.deviceId, l.entry.messageId])).toEqual([['bob', 'c0']]);
-    await s.enqueueOutbox([{ peer: 'globex.example', item: { type: 'receipt', conversationId: 'c', hub: HUB, seq: 1, messageId: 'c0', sender: G, status: 'delivered', by: B, messageIds: ['c0'] } }]);
+    await s.enqueueOutbox([
+      {
+        peer: 'globex.example',
+        item: {
+          type: 'receipt',
+          conversationId: 'c',
+          hub: HUB,
+          seq: 1,
+          messageId: 'c0',
+          sender: G,
+          status: 'delivered',
+          by: B,
+          messageIds: ['c0'],
+        },
+      },
+    ]);
     expect((await s.outboxPeers()).sort()).toEqual(['globex.example', 'initech.example']);
     const rows = await s.peekOutbox('globex.example', 10);
     expect(rows.map((x) => x.item.type)).toEqual(['deliver', 'receipt']);
@@ -154,14 +230,34 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     const welcome: Delivery = { ...partnerMsg(1, ['bob', 'carol', 'nobody']), kind: 'welcome' };
     expect((await s.storeDeliveries([welcome], 5)).map((e) => e.deviceId).sort()).toEqual(['bob', 'carol']);
     expect(await s.storeDeliveries([{ ...welcome, recipients: ['bob'] }], 6)).toEqual([]);
-    const receipt = { conversationId: 'c', hub: HUB, seq: 3, messageId: 'm', sender: B, status: 'partner' as const, by: 'globex.example', messageIds: ['m', 'n'] };
+    const receipt = {
+      conversationId: 'c',
+      hub: HUB,
+      seq: 3,
+      messageId: 'm',
+      sender: B,
+      status: 'partner' as const,
+      by: 'globex.example',
+      messageIds: ['m', 'n'],
+    };
     expect(await s.storeReceipts([receipt], 7)).toHaveLength(1);
     expect(await s.storeReceipts([receipt], 7)).toEqual([]);
     expect(await s.revokeDevice('carol', 8)).toBe(true);
     expect(await s.storeDeliveries([partnerMsg(2, ['bob', 'carol'])], 9)).toHaveLength(1);
     const all = await s.fetchInbox('bob', 0, 100);
     expect(all.map((e) => e.kind)).toEqual(['welcome', 'receipt', 'application']);
-    expect(all[0]).toEqual({ id: all[0]!.id, kind: 'welcome', conversationId: 'x', hub: 'globex.example', seq: 1, messageId: 'g1', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', receivedAt: 5 });
+    expect(all[0]).toEqual({
+      id: all[0]!.id,
+      kind: 'welcome',
+      conversationId: 'x',
+      hub: 'globex.example',
+      seq: 1,
+      messageId: 'g1',
+      epoch: 1,
+      sender: 'gina@globex.example',
+      payload: 'AAAA',
+      receivedAt: 5,
+    });
     expect(all[1]!.receipt).toEqual({ status: 'partner', by: 'globex.example', messageIds: ['m', 'n'] });
     expect(all[0]!.id).toBeLessThan(all[1]!.id);
     expect(await s.fetchInbox('bob', all[0]!.id, 1)).toEqual([all[1]]);
@@ -227,7 +323,12 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     expect(await s.addKeyPackages('bob', [], 'lr2')).toBe(1);
     expect(await s.countKeyPackages('bob')).toEqual({ available: 2, lastResort: true });
     const claims = await Promise.all([s.claimKeyPackages(['bob', 'alice']), s.claimKeyPackages(['bob'])]);
-    expect(claims.flat().map((c) => c.keyPackage).sort()).toEqual(['p1', 'p2']);
+    expect(
+      claims
+        .flat()
+        .map((c) => c.keyPackage)
+        .sort(),
+    ).toEqual(['p1', 'p2']);
     expect(await s.claimKeyPackages(['bob'])).toEqual([{ deviceId: 'bob', keyPackage: 'lr2', lastResort: true }]);
     expect(await s.claimKeyPackages(['bob'])).toEqual([{ deviceId: 'bob', keyPackage: 'lr2', lastResort: true }]);
     expect(await s.countKeyPackages('alice')).toEqual({ available: 0, lastResort: false });
@@ -241,7 +342,10 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     await s.setContactMembers('sales', ['bob', 'alice', 'bob'], []);
     await s.setContactMembers('sales', ['carol'], ['bob']);
     expect(await s.getContact('sales')).toEqual({ id: 'sales', name: 'Sales EU', members: ['alice', 'carol'] });
-    expect(await s.listContacts()).toEqual([{ id: 'ops', name: 'Ops', members: [] }, { id: 'sales', name: 'Sales EU', members: ['alice', 'carol'] }]);
+    expect(await s.listContacts()).toEqual([
+      { id: 'ops', name: 'Ops', members: [] },
+      { id: 'sales', name: 'Sales EU', members: ['alice', 'carol'] },
+    ]);
     expect(await s.removeContact('sales')).toBe(true);
     expect(await s.removeContact('sales')).toBe(false);
     expect(await s.getContact('sales')).toBeNull();

@@ -15,7 +15,11 @@ import type { Pool, PoolClient } from 'pg';
 import { StoreUnavailable } from '../errors';
 
 export type Write<T> = (c: PoolClient) => Promise<T>;
-interface Job { fn: Write<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+interface Job {
+  fn: Write<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
 type Outcome = { ok: boolean; value: unknown };
 
 /** deadlock_detected, serialization_failure: the other transaction won, try again */
@@ -31,8 +35,12 @@ const isRetryable = (e: unknown) => RETRYABLE.has((e as { code?: string })?.code
 export function unavailable(e: unknown): unknown {
   const code = String((e as { code?: unknown })?.code ?? '');
   const msg = String((e as Error)?.message ?? '');
-  if (code.startsWith('08') || /^57P0[123]$/.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code)
-    || /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(msg)) {
+  if (
+    code.startsWith('08') ||
+    /^57P0[123]$/.test(code) ||
+    /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(msg)
+  ) {
     return new StoreUnavailable(msg || code);
   }
   return e;

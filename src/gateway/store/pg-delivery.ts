@@ -65,41 +65,83 @@ SELECT (SELECT count(*) FROM l)::int AS logged,
   COALESCE((SELECT json_agg(json_build_array(device_id, id)) FROM i), '[]'::json) AS inbox`;
 
 export class PgDelivery {
-  constructor(private readonly pool: Pool, private readonly w: PgWriteBatcher) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly w: PgWriteBatcher,
+  ) {}
 
   submitToHub(s: HubSubmission, hub: string, now: number): Promise<HubResult> {
     return this.w.run(async (x): Promise<HubResult> => {
-      const c = (await x.query('SELECT epoch, members, next_seq FROM conversations WHERE id = $1 FOR UPDATE', [s.conversationId])).rows[0] as Row | undefined;
+      const c = (await x.query('SELECT epoch, members, next_seq FROM conversations WHERE id = $1 FOR UPDATE', [s.conversationId]))
+        .rows[0] as Row | undefined;
       if (!c) return { ok: false, code: 'not_found', message: 'unknown conversation' };
       const epoch = c.epoch as number;
       const routed = routeSubmission(s, { epoch, members: c.members as string[] });
       // a retry is answered as before even if the conversation moved on since (e.g. a commit's epoch)
       if (!Array.isArray(routed)) return (await this.prior(x, s)) ?? routed;
       const seq = c.next_seq as number;
-      const d: Delivery = { conversationId: s.conversationId, hub, seq, messageId: s.messageId, kind: s.kind, epoch: s.epoch, sender: s.sender, payload: s.payload, recipients: [] };
+      const d: Delivery = {
+        conversationId: s.conversationId,
+        hub,
+        seq,
+        messageId: s.messageId,
+        kind: s.kind,
+        epoch: s.epoch,
+        sender: s.sender,
+        payload: s.payload,
+        recipients: [],
+      };
       const domains = byDomain(routed, splitAddress);
       const localDevices = domains.get(hub) ?? [];
       domains.delete(hub);
       const peers = [...domains.keys()];
       const commit = s.kind === 'commit';
-      const r = (await x.query(SUBMIT, [s.conversationId, seq, s.messageId, s.sender, s.kind, s.epoch, now, commit,
-        commit ? JSON.stringify([...new Set(s.members)]) : null, localDevices, hub, Buffer.from(s.payload, 'base64'),
-        peers, peers.map((p) => JSON.stringify({ type: 'deliver', ...d, recipients: domains.get(p) }))])).rows[0] as { logged: number; inbox: [string, number][] };
+      const r = (
+        await x.query(SUBMIT, [
+          s.conversationId,
+          seq,
+          s.messageId,
+          s.sender,
+          s.kind,
+          s.epoch,
+          now,
+          commit,
+          commit ? JSON.stringify([...new Set(s.members)]) : null,
+          localDevices,
+          hub,
+          Buffer.from(s.payload, 'base64'),
+          peers,
+          peers.map((p) => JSON.stringify({ type: 'deliver', ...d, recipients: domains.get(p) })),
+        ])
+      ).rows[0] as { logged: number; inbox: [string, number][] };
       if (r.logged === 0) {
         const prior = await this.prior(x, s);
         if (!prior) throw new Error(`log position ${seq} of ${s.conversationId} already taken`);
         return prior;
       }
-      const local: RoutedEntry[] = r.inbox.map(([deviceId, id]) => ({ deviceId, entry: {
-        id, kind: d.kind, conversationId: d.conversationId, hub, seq, messageId: d.messageId, epoch: d.epoch, sender: d.sender, payload: d.payload, receivedAt: now,
-      } }));
+      const local: RoutedEntry[] = r.inbox.map(([deviceId, id]) => ({
+        deviceId,
+        entry: {
+          id,
+          kind: d.kind,
+          conversationId: d.conversationId,
+          hub,
+          seq,
+          messageId: d.messageId,
+          epoch: d.epoch,
+          sender: d.sender,
+          payload: d.payload,
+          receivedAt: now,
+        },
+      }));
       return { ok: true, seq, duplicate: false, local, remotePeers: peers };
     });
   }
 
   /** The answer for a message id already in the log: a duplicate of the same sender, else a conflict. */
   private async prior(x: PoolClient, s: HubSubmission): Promise<HubResult | null> {
-    const prior = (await x.query('SELECT seq, sender FROM log WHERE conv_id = $1 AND message_id = $2', [s.conversationId, s.messageId])).rows[0] as Row | undefined;
+    const prior = (await x.query('SELECT seq, sender FROM log WHERE conv_id = $1 AND message_id = $2', [s.conversationId, s.messageId]))
+      .rows[0] as Row | undefined;
     if (!prior) return null;
     if (prior.sender !== s.sender) return { ok: false, code: 'conflict', message: 'message id already used by another sender' };
     return { ok: true, seq: prior.seq as number, duplicate: true, local: [], remotePeers: [] };
@@ -107,12 +149,40 @@ export class PgDelivery {
 
   private async insertDelivery(x: PoolClient, d: Delivery, now: number, dedupe: boolean): Promise<RoutedEntry[]> {
     if (!d.recipients.length) return [];
-    const rows = (await x.query(INSERT_INBOX, [d.recipients, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
-      Buffer.from(d.payload, 'base64'), null, null, dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/` : null, true, null, now])).rows as Row[];
-    return rows.map((r) => ({ deviceId: r.device_id as string, entry: {
-      id: r.id as number, kind: d.kind, conversationId: d.conversationId, hub: d.hub, seq: d.seq,
-      messageId: d.messageId, epoch: d.epoch, sender: d.sender, payload: d.payload, receivedAt: now,
-    } }));
+    const rows = (
+      await x.query(INSERT_INBOX, [
+        d.recipients,
+        d.kind,
+        d.conversationId,
+        d.hub,
+        d.seq,
+        d.messageId,
+        d.epoch,
+        d.sender,
+        Buffer.from(d.payload, 'base64'),
+        null,
+        null,
+        dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/` : null,
+        true,
+        null,
+        now,
+      ])
+    ).rows as Row[];
+    return rows.map((r) => ({
+      deviceId: r.device_id as string,
+      entry: {
+        id: r.id as number,
+        kind: d.kind,
+        conversationId: d.conversationId,
+        hub: d.hub,
+        seq: d.seq,
+        messageId: d.messageId,
+        epoch: d.epoch,
+        sender: d.sender,
+        payload: d.payload,
+        receivedAt: now,
+      },
+    }));
   }
 
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]> {
@@ -128,13 +198,41 @@ export class PgDelivery {
       const out: RoutedEntry[] = [];
       for (const i of items) {
         const dev = splitAddress(i.sender).deviceId;
-        const rows = (await x.query(INSERT_INBOX, [[dev], 'receipt', i.conversationId, i.hub, i.seq, i.messageId, 0, i.sender, null,
-          i.status, i.by, `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`, false, JSON.stringify(i.messageIds), now])).rows as Row[];
+        const rows = (
+          await x.query(INSERT_INBOX, [
+            [dev],
+            'receipt',
+            i.conversationId,
+            i.hub,
+            i.seq,
+            i.messageId,
+            0,
+            i.sender,
+            null,
+            i.status,
+            i.by,
+            `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`,
+            false,
+            JSON.stringify(i.messageIds),
+            now,
+          ])
+        ).rows as Row[];
         for (const r of rows) {
-          out.push({ deviceId: dev, entry: {
-            id: r.id as number, kind: 'receipt', conversationId: i.conversationId, hub: i.hub, seq: i.seq, messageId: i.messageId,
-            epoch: 0, sender: i.sender, receipt: { status: i.status, by: i.by, messageIds: i.messageIds }, receivedAt: now,
-          } });
+          out.push({
+            deviceId: dev,
+            entry: {
+              id: r.id as number,
+              kind: 'receipt',
+              conversationId: i.conversationId,
+              hub: i.hub,
+              seq: i.seq,
+              messageId: i.messageId,
+              epoch: 0,
+              sender: i.sender,
+              receipt: { status: i.status, by: i.by, messageIds: i.messageIds },
+              receivedAt: now,
+            },
+          });
         }
       }
       return out;
@@ -142,24 +240,43 @@ export class PgDelivery {
   }
 
   async fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]> {
-    const r = await this.pool.query('SELECT * FROM inbox WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3', [deviceId, after, limit])
-      .catch((e: unknown) => { throw unavailable(e); });
+    const r = await this.pool
+      .query('SELECT * FROM inbox WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3', [deviceId, after, limit])
+      .catch((e: unknown) => {
+        throw unavailable(e);
+      });
     return r.rows.map(toEntry);
   }
 
   /** One DELETE … RETURNING: the receipts owed are grouped from exactly the rows this call removed. */
   ackInbox(deviceId: string, ids: number[]): Promise<AckResult> {
     return this.w.run(async (x): Promise<AckResult> => {
-      const rows = (await x.query(`DELETE FROM inbox WHERE device_id = $1 AND id = ANY($2::bigint[])
-        RETURNING kind, conv_id, hub, sender, seq, message_id`, [deviceId, ids])).rows as Row[];
+      const rows = (
+        await x.query(
+          `DELETE FROM inbox WHERE device_id = $1 AND id = ANY($2::bigint[])
+        RETURNING kind, conv_id, hub, sender, seq, message_id`,
+          [deviceId, ids],
+        )
+      ).rows as Row[];
       const groups = new Map<string, AckedGroup>();
       const msgs = rows.filter((r) => r.kind !== 'receipt').sort((a, b) => (a.seq as number) - (b.seq as number));
       for (const r of msgs) {
         const k = `${r.sender as string}\n${r.hub as string}\n${r.conv_id as string}`;
         const g = groups.get(k);
         // ascending seq: the last one seen is the group's newest
-        if (g) { g.messageIds.push(r.message_id as string); g.seq = r.seq as number; g.messageId = r.message_id as string; }
-        else groups.set(k, { conversationId: r.conv_id as string, hub: r.hub as string, sender: r.sender as string, seq: r.seq as number, messageId: r.message_id as string, messageIds: [r.message_id as string] });
+        if (g) {
+          g.messageIds.push(r.message_id as string);
+          g.seq = r.seq as number;
+          g.messageId = r.message_id as string;
+        } else
+          groups.set(k, {
+            conversationId: r.conv_id as string,
+            hub: r.hub as string,
+            sender: r.sender as string,
+            seq: r.seq as number,
+            messageId: r.message_id as string,
+            messageIds: [r.message_id as string],
+          });
       }
       return { acked: rows.length, delivered: [...groups.values()] };
     });

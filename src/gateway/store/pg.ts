@@ -12,19 +12,37 @@ import { migratePg } from './pg-schema';
 import { toDevice } from './rows';
 import { PgDelivery } from './pg-delivery';
 import type {
-  Contact, Conversation, Delivery, DeviceRecord, EnrollCode, EnrollOutcome, HubResult, HubSubmission, OutboxItem,
-  OutboxRow, Partner, PartnerStatus, ReceiptItem, RoutedEntry, Store, AckResult,
+  Contact,
+  Conversation,
+  Delivery,
+  DeviceRecord,
+  EnrollCode,
+  EnrollOutcome,
+  HubResult,
+  HubSubmission,
+  OutboxItem,
+  OutboxRow,
+  Partner,
+  PartnerStatus,
+  ReceiptItem,
+  RoutedEntry,
+  Store,
+  AckResult,
 } from './types';
 
 type Row = Record<string, unknown>;
 
 const toPartner = (r: Row): Partner => ({
-  domain: r.domain as string, status: r.status as PartnerStatus, fingerprint: (r.fingerprint as string | null) ?? null, createdAt: r.created_at as number,
+  domain: r.domain as string,
+  status: r.status as PartnerStatus,
+  fingerprint: (r.fingerprint as string | null) ?? null,
+  createdAt: r.created_at as number,
 });
 
 /** BIGINT columns hold millisecond times and counters, all far below 2^53: read them as numbers. */
 const types = {
-  getTypeParser: ((oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 export class PgStore implements Store {
@@ -39,13 +57,19 @@ export class PgStore implements Store {
   /** Connects, migrates, and returns the store. @param poolSize connections of this instance */
   static async open(url: string, poolSize = 8): Promise<PgStore> {
     const pool = new pg.Pool({
-      connectionString: url, max: poolSize, types, connectionTimeoutMillis: 5000,
+      connectionString: url,
+      max: poolSize,
+      types,
+      connectionTimeoutMillis: 5000,
       // every write durable before it is acknowledged, whatever the server's default
       options: '-c synchronous_commit=on',
     });
     // an idle connection dropped by the server must not crash the process; the next query reconnects
     pool.on('error', () => undefined);
-    const c = await pool.connect().catch(async (e: unknown) => { await pool.end(); throw e; });
+    const c = await pool.connect().catch(async (e: unknown) => {
+      await pool.end();
+      throw e;
+    });
     try {
       await migratePg(c);
     } catch (e) {
@@ -70,8 +94,14 @@ export class PgStore implements Store {
 
   // ---- enrollment and devices ----
   async createEnrollCode(c: EnrollCode) {
-    await this.write((x) => x.query('INSERT INTO enroll_codes (code, employee_id, display_name, expires_at) VALUES ($1,$2,$3,$4)',
-      [c.code, c.employeeId, c.displayName, c.expiresAt]));
+    await this.write((x) =>
+      x.query('INSERT INTO enroll_codes (code, employee_id, display_name, expires_at) VALUES ($1,$2,$3,$4)', [
+        c.code,
+        c.employeeId,
+        c.displayName,
+        c.expiresAt,
+      ]),
+    );
   }
   // filled in after the merge of main (issue 14's Store methods): until then these refuse
   async getEnrollCode(_codeHash: string, _now: number): Promise<EnrollCode | null> {
@@ -81,9 +111,13 @@ export class PgStore implements Store {
     throw new Error('PgStore.enrollDevice: not implemented yet');
   }
   async addDevice(d: DeviceRecord) {
-    await this.write((x) => x.query(`INSERT INTO devices (device_id, employee_id, display_name, device_public_key,
+    await this.write((x) =>
+      x.query(
+        `INSERT INTO devices (device_id, employee_id, display_name, device_public_key,
       mls_signature_key, certificate, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-    [d.deviceId, d.employeeId, d.displayName, d.devicePublicKey, d.mlsSignatureKey, JSON.stringify(d.certificate), d.createdAt]));
+        [d.deviceId, d.employeeId, d.displayName, d.devicePublicKey, d.mlsSignatureKey, JSON.stringify(d.certificate), d.createdAt],
+      ),
+    );
   }
   async getDevice(id: string) {
     const r = (await this.q('SELECT * FROM devices WHERE device_id = $1', [id]))[0];
@@ -92,13 +126,19 @@ export class PgStore implements Store {
   async listDevices(opts: { employeeId?: string; includeRevoked?: boolean } = {}) {
     const where: string[] = [];
     const args: string[] = [];
-    if (opts.employeeId !== undefined) { args.push(opts.employeeId); where.push(`employee_id = $${args.length}`); }
+    if (opts.employeeId !== undefined) {
+      args.push(opts.employeeId);
+      where.push(`employee_id = $${args.length}`);
+    }
     if (!opts.includeRevoked) where.push('revoked_at IS NULL');
-    return (await this.q(`SELECT * FROM devices ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, device_id`, args)).map(toDevice);
+    return (
+      await this.q(`SELECT * FROM devices ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, device_id`, args)
+    ).map(toDevice);
   }
   revokeDevice(id: string, now: number) {
     return this.write(async (x) => {
-      const changed = ((await x.query('UPDATE devices SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL', [now, id])).rowCount ?? 0) > 0;
+      const changed =
+        ((await x.query('UPDATE devices SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL', [now, id])).rowCount ?? 0) > 0;
       if (changed) await x.query('DELETE FROM key_packages WHERE device_id = $1', [id]);
       return changed;
     });
@@ -112,7 +152,9 @@ export class PgStore implements Store {
 
   // ---- contacts and partners ----
   async upsertContact(id: string, name: string) {
-    await this.write((x) => x.query('INSERT INTO contacts (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = excluded.name', [id, name]));
+    await this.write((x) =>
+      x.query('INSERT INTO contacts (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = excluded.name', [id, name]),
+    );
   }
   async setContactMembers(id: string, add: string[], remove: string[]) {
     await this.write(async (x) => {
@@ -124,20 +166,27 @@ export class PgStore implements Store {
     return this.write(async (x) => ((await x.query('DELETE FROM contacts WHERE id = $1', [id])).rowCount ?? 0) > 0);
   }
   async listContacts(): Promise<Contact[]> {
-    const rows = await this.q(`SELECT c.id, c.name, COALESCE(array_agg(m.employee_id ORDER BY m.employee_id COLLATE "C") FILTER (WHERE m.employee_id IS NOT NULL), '{}') AS members
+    const rows =
+      await this.q(`SELECT c.id, c.name, COALESCE(array_agg(m.employee_id ORDER BY m.employee_id COLLATE "C") FILTER (WHERE m.employee_id IS NOT NULL), '{}') AS members
       FROM contacts c LEFT JOIN contact_members m ON m.contact_id = c.id GROUP BY c.id, c.name ORDER BY c.id COLLATE "C"`);
     return rows.map((r) => ({ id: r.id as string, name: r.name as string, members: r.members as string[] }));
   }
   async getContact(id: string): Promise<Contact | null> {
     const r = (await this.q('SELECT name FROM contacts WHERE id = $1', [id]))[0];
     if (!r) return null;
-    const members = (await this.q('SELECT employee_id FROM contact_members WHERE contact_id = $1 ORDER BY employee_id COLLATE "C"', [id])).map((m) => m.employee_id as string);
+    const members = (
+      await this.q('SELECT employee_id FROM contact_members WHERE contact_id = $1 ORDER BY employee_id COLLATE "C"', [id])
+    ).map((m) => m.employee_id as string);
     return { id, name: r.name as string, members };
   }
   async setPartner(domain: string, status: PartnerStatus, fingerprint: string | null) {
-    await this.write((x) => x.query(`INSERT INTO partners (domain, status, fingerprint, created_at) VALUES ($1,$2,$3,$4)
+    await this.write((x) =>
+      x.query(
+        `INSERT INTO partners (domain, status, fingerprint, created_at) VALUES ($1,$2,$3,$4)
       ON CONFLICT (domain) DO UPDATE SET status = excluded.status, fingerprint = COALESCE(excluded.fingerprint, partners.fingerprint)`,
-    [domain, status, fingerprint, Date.now()]));
+        [domain, status, fingerprint, Date.now()],
+      ),
+    );
   }
   async getPartner(domain: string) {
     const r = (await this.q('SELECT * FROM partners WHERE domain = $1', [domain]))[0];
@@ -153,7 +202,8 @@ export class PgStore implements Store {
   // ---- key packages ----
   addKeyPackages(deviceId: string, packages: string[], lastResort?: string) {
     return this.write(async (x) => {
-      if (packages.length) await x.query('INSERT INTO key_packages (device_id, data, last_resort) SELECT $1, unnest($2::text[]), false', [deviceId, packages]);
+      if (packages.length)
+        await x.query('INSERT INTO key_packages (device_id, data, last_resort) SELECT $1, unnest($2::text[]), false', [deviceId, packages]);
       if (lastResort !== undefined) {
         await x.query('DELETE FROM key_packages WHERE device_id = $1 AND last_resort', [deviceId]);
         await x.query('INSERT INTO key_packages (device_id, data, last_resort) VALUES ($1, $2, true)', [deviceId, lastResort]);
@@ -162,7 +212,12 @@ export class PgStore implements Store {
     });
   }
   async countKeyPackages(deviceId: string) {
-    const r = (await this.q('SELECT count(*) FILTER (WHERE NOT last_resort) AS n, count(*) FILTER (WHERE last_resort) AS lr FROM key_packages WHERE device_id = $1', [deviceId]))[0]!;
+    const r = (
+      await this.q(
+        'SELECT count(*) FILTER (WHERE NOT last_resort) AS n, count(*) FILTER (WHERE last_resort) AS lr FROM key_packages WHERE device_id = $1',
+        [deviceId],
+      )
+    )[0]!;
     return { available: Number(r.n), lastResort: Number(r.lr) > 0 };
   }
   claimKeyPackages(deviceIds: string[]) {
@@ -170,9 +225,17 @@ export class PgStore implements Store {
       const out: { deviceId: string; keyPackage: string; lastResort: boolean }[] = [];
       for (const d of deviceIds) {
         // SKIP LOCKED: an instance claiming for the same device at the same time takes the next package, never the same one
-        const one = (await x.query(`DELETE FROM key_packages WHERE id = (SELECT id FROM key_packages WHERE device_id = $1 AND NOT last_resort
-          ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING data`, [d])).rows[0] as Row | undefined;
-        if (one) { out.push({ deviceId: d, keyPackage: one.data as string, lastResort: false }); continue; }
+        const one = (
+          await x.query(
+            `DELETE FROM key_packages WHERE id = (SELECT id FROM key_packages WHERE device_id = $1 AND NOT last_resort
+          ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING data`,
+            [d],
+          )
+        ).rows[0] as Row | undefined;
+        if (one) {
+          out.push({ deviceId: d, keyPackage: one.data as string, lastResort: false });
+          continue;
+        }
         const lr = (await x.query('SELECT data FROM key_packages WHERE device_id = $1 AND last_resort', [d])).rows[0] as Row | undefined;
         if (lr) out.push({ deviceId: d, keyPackage: lr.data as string, lastResort: true });
       }
@@ -182,8 +245,16 @@ export class PgStore implements Store {
 
   // ---- delivery (pg-delivery.ts) ----
   createConversation(id: string, creator: string, now: number) {
-    return this.write(async (x) => ((await x.query(`INSERT INTO conversations (id, epoch, members, next_seq, created_by, created_at)
-      VALUES ($1, 0, $2, 1, $3, $4) ON CONFLICT (id) DO NOTHING`, [id, JSON.stringify([creator]), creator, now])).rowCount ?? 0) > 0);
+    return this.write(
+      async (x) =>
+        ((
+          await x.query(
+            `INSERT INTO conversations (id, epoch, members, next_seq, created_by, created_at)
+      VALUES ($1, 0, $2, 1, $3, $4) ON CONFLICT (id) DO NOTHING`,
+            [id, JSON.stringify([creator]), creator, now],
+          )
+        ).rowCount ?? 0) > 0,
+    );
   }
   async getConversation(id: string): Promise<Conversation | null> {
     const r = (await this.q('SELECT epoch, members, created_by FROM conversations WHERE id = $1', [id]))[0];
@@ -207,12 +278,18 @@ export class PgStore implements Store {
   async enqueueOutbox(items: { peer: string; item: OutboxItem }[]) {
     if (!items.length) return;
     const now = Date.now();
-    await this.write((x) => x.query('INSERT INTO outbox (peer, item, created_at) SELECT unnest($1::text[]), unnest($2::text[]), $3',
-      [items.map((i) => i.peer), items.map((i) => JSON.stringify(i.item)), now]));
+    await this.write((x) =>
+      x.query('INSERT INTO outbox (peer, item, created_at) SELECT unnest($1::text[]), unnest($2::text[]), $3', [
+        items.map((i) => i.peer),
+        items.map((i) => JSON.stringify(i.item)),
+        now,
+      ]),
+    );
   }
   async peekOutbox(peer: string, limit: number, afterId = 0): Promise<OutboxRow[]> {
-    return (await this.q('SELECT id, peer, item FROM outbox WHERE peer = $1 AND id > $2 ORDER BY id LIMIT $3', [peer, afterId, limit]))
-      .map((r) => ({ id: r.id as number, peer: r.peer as string, item: JSON.parse(r.item as string) as OutboxItem }));
+    return (await this.q('SELECT id, peer, item FROM outbox WHERE peer = $1 AND id > $2 ORDER BY id LIMIT $3', [peer, afterId, limit])).map(
+      (r) => ({ id: r.id as number, peer: r.peer as string, item: JSON.parse(r.item as string) as OutboxItem }),
+    );
   }
   async deleteOutbox(ids: number[]) {
     if (ids.length) await this.write((x) => x.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids]));
@@ -221,8 +298,11 @@ export class PgStore implements Store {
     return (await this.q('SELECT DISTINCT peer FROM outbox')).map((r) => r.peer as string);
   }
   expireInbox(olderThan: number) {
-    return this.write(async (x) => (await x.query(
-      'DELETE FROM inbox WHERE ctid IN (SELECT ctid FROM inbox WHERE created_at < $1 LIMIT 50000)', [olderThan])).rowCount ?? 0);
+    return this.write(
+      async (x) =>
+        (await x.query('DELETE FROM inbox WHERE ctid IN (SELECT ctid FROM inbox WHERE created_at < $1 LIMIT 50000)', [olderThan]))
+          .rowCount ?? 0,
+    );
   }
 
   async addRemoteMember(_conversationId: string, _hub: string, _deviceId: string): Promise<void> {
@@ -243,7 +323,9 @@ export class PgStore implements Store {
     return r ? (r.value as string) : null;
   }
   async setMeta(key: string, value: string) {
-    await this.write((x) => x.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]));
+    await this.write((x) =>
+      x.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]),
+    );
   }
   close() {
     void this.pool.end();

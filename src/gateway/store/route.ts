@@ -6,7 +6,13 @@ export function routeSubmission(s: HubSubmission, c: { epoch: number; members: s
   const { members, epoch } = c;
   if (!members.includes(s.sender)) return { ok: false, code: 'forbidden', message: 'sender is not a member of this conversation' };
   if (s.kind === 'commit') {
-    if (s.epoch !== epoch) return { ok: false, code: 'epoch_conflict', message: `a commit for epoch ${s.epoch} is not acceptable; current epoch is ${epoch}`, currentEpoch: epoch };
+    if (s.epoch !== epoch)
+      return {
+        ok: false,
+        code: 'epoch_conflict',
+        message: `a commit for epoch ${s.epoch} is not acceptable; current epoch is ${epoch}`,
+        currentEpoch: epoch,
+      };
     if (!s.members?.includes(s.sender)) return { ok: false, code: 'bad_request', message: 'commit needs members including the sender' };
     return [...new Set([...members, ...s.members])].filter((m) => m !== s.sender);
   }
@@ -14,7 +20,8 @@ export function routeSubmission(s: HubSubmission, c: { epoch: number; members: s
     if (s.epoch > epoch) return { ok: false, code: 'bad_request', message: `epoch ${s.epoch} is ahead of the conversation (${epoch})` };
     return members.filter((m) => m !== s.sender);
   }
-  if (!s.recipients?.every((r) => members.includes(r))) return { ok: false, code: 'bad_request', message: 'welcome recipients must be members' };
+  if (!s.recipients?.every((r) => members.includes(r)))
+    return { ok: false, code: 'bad_request', message: 'welcome recipients must be members' };
   return [...new Set(s.recipients)];
 }
 
