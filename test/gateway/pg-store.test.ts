@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../src/gateway/store/pg';
-import { PG_SCHEMA_VERSION } from '../../src/gateway/store/pg-schema';
+import { PG_SCHEMA_V1, PG_SCHEMA_VERSION } from '../../src/gateway/store/pg-schema';
+import { hashEnrollCode } from '../../src/gateway/store/schema';
 import { PgOutboxLocks } from '../../src/gateway/store/pg-locks';
 import { device } from '../unit/gateway-fixtures';
 import { startPostgres, type PostgresHandle } from './services';
@@ -65,6 +66,8 @@ describe('PgStore with several instances', () => {
       HUB,
       2,
     );
+    // bob is in globex's conversation x (its Welcome came before)
+    await s0.addRemoteMember('x', 'globex.example', 'bob');
     // 3 instances x 100 messages, all in flight together, plus partner deliveries to bob in between
     const sends = stores.flatMap((s, i) =>
       Array.from({ length: 100 }, (_, k) =>
@@ -113,6 +116,7 @@ describe('PgStore with several instances', () => {
     const url = await freshDb();
     const s = await PgStore.open(url);
     await s.addDevice(device('bob'));
+    await s.addRemoteMember('x', 'globex.example', 'bob');
     const d = (seq: number) => ({
       conversationId: 'x',
       hub: 'globex.example',
@@ -164,5 +168,73 @@ describe('PgStore with several instances', () => {
     expect(b.holds('globex.example')).toBe(false);
     expect(await a.acquire('globex.example')).toBe(true);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a revocation whose transaction commits late is still found by a poll that saw a later one', async () => {
+    const url = await freshDb();
+    const [a, b] = await Promise.all([PgStore.open(url), PgStore.open(url)]);
+    await Promise.all(['alice', 'bob', 'carol'].map((d) => a.addDevice(device(d))));
+    await a.createConversation('c', A, 1);
+    await a.submitToHub(
+      { conversationId: 'c', messageId: 'c0', sender: A, kind: 'commit', epoch: 0, payload: 'AAAA', members: [A, B] },
+      HUB,
+      1,
+    );
+    // instance a's next batch revokes bob, then waits on a conversation another transaction holds
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM conversations WHERE id = 'c' FOR UPDATE`);
+    const slow = Promise.all([
+      a.revokeDevice('bob', 2),
+      a.submitToHub({ conversationId: 'c', messageId: 'm1', sender: A, kind: 'application', epoch: 1, payload: 'AAAA' }, HUB, 2),
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    // meanwhile instance b revokes carol, and a revocation poll runs
+    const quick = b.revokeDevice('carol', 3);
+    await new Promise((r) => setTimeout(r, 300));
+    let cursor = 0;
+    const seen: string[] = [];
+    const poll = async () => {
+      for (const r of await b.revocationsAfter(cursor)) {
+        cursor = Math.max(cursor, r.seq);
+        seen.push(r.deviceId);
+      }
+    };
+    await poll();
+    await holder.query('COMMIT');
+    await holder.end();
+    await Promise.all([slow, quick]);
+    await poll();
+    expect(seen.sort()).toEqual(['bob', 'carol']);
+    a.close();
+    b.close();
+  });
+
+  it('moves a version 1 database to the current schema: codes hashed, revocations numbered, partner members kept', async () => {
+    const url = await freshDb();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query('CREATE TABLE kontor_schema (version INTEGER NOT NULL); INSERT INTO kontor_schema VALUES (1);');
+    await c.query(PG_SCHEMA_V1);
+    await c.query(`INSERT INTO enroll_codes VALUES ('ABCD-EFGH-JKMN-PQRS', 'alice', 'Alice', 9999999999999, NULL)`);
+    await c.query(
+      `INSERT INTO devices VALUES ('bob', 'bob', 'Bob', 'kb', 'mb', '{}', 1, NULL), ('old', 'old', 'Old', 'ko', 'mo', '{}', 1, 7)`,
+    );
+    await c.query(`INSERT INTO log VALUES ('c', 1, 'c0', 'alice@acme.example', 'commit', 0, 1)`);
+    await c.query(`INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at, dedupe)
+      VALUES ('bob', 1, 'application', 'x', 'globex.example', 7, 'g7', 1, 'gina@globex.example', 'AAAA', 1, 'm/globex.example/x/7/bob')`);
+    await c.end();
+    const s = await PgStore.open(url);
+    expect((await s.pool.query('SELECT version FROM kontor_schema')).rows).toEqual([{ version: PG_SCHEMA_VERSION }]);
+    expect(await s.getEnrollCode(hashEnrollCode('ABCD-EFGH-JKMN-PQRS'), 1)).toMatchObject({ employeeId: 'alice' });
+    expect((await s.pool.query('SELECT count(*)::int AS n FROM enroll_codes WHERE code = $1', ['ABCD-EFGH-JKMN-PQRS'])).rows[0].n).toBe(0);
+    expect(await s.revocationsAfter(0)).toEqual([{ seq: 1, deviceId: 'old' }]);
+    expect(await s.isRemoteMember('x', 'globex.example', 'bob')).toBe(true);
+    const cols = (
+      await s.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'log' ORDER BY ordinal_position`)
+    ).rows.map((r) => r.column_name);
+    expect(cols).toEqual(['conv_id', 'seq', 'message_id', 'sender', 'created_at']);
+    s.close();
   });
 });

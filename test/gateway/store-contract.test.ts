@@ -51,6 +51,8 @@ interface Backend {
   name: string;
   setup(): Promise<void>;
   open(): Promise<Store>;
+  /** another store on the database open() made last: another process or instance */
+  again(): Promise<Store>;
   teardown(): Promise<void>;
 }
 
@@ -64,6 +66,9 @@ const sqlite: Backend = {
     dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
     return new SqliteStore(path.join(dir, 'db.sqlite'));
   },
+  async again() {
+    return new SqliteStore(path.join(dir, 'db.sqlite'));
+  },
   async teardown() {
     /* per test */
   },
@@ -71,6 +76,7 @@ const sqlite: Backend = {
 
 let server: PostgresHandle | null = null;
 let dbCount = 0;
+let dbUrl = '';
 const postgres: Backend = {
   name: 'PostgreSQL',
   async setup() {
@@ -82,8 +88,10 @@ const postgres: Backend = {
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    return PgStore.open(server!.url.replace(/\/postgres$/, `/${name}`));
+    dbUrl = server!.url.replace(/\/postgres$/, `/${name}`);
+    return PgStore.open(dbUrl);
   },
+  again: () => PgStore.open(dbUrl),
   async teardown() {
     await server?.destroy();
   },
@@ -91,10 +99,13 @@ const postgres: Backend = {
 
 describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
   let s: Store;
+  let t: Store | null = null;
   beforeAll(() => backend.setup(), 60_000);
   afterAll(() => backend.teardown());
   afterEach(() => {
     s?.close();
+    t?.close();
+    t = null;
     if (dir) rmSync(dir, { recursive: true, force: true });
     dir = '';
   });
@@ -103,6 +114,7 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     await Promise.all(devices.map((d) => s.addDevice(device(d))));
     return s;
   };
+  const second = async () => (t = await backend.again());
 
   it('keeps log positions gapless when a neighbouring write in the same batch fails', async () => {
     await open(['alice', 'bob']);
@@ -360,5 +372,123 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     await s.setMeta('k', 'v1');
     await s.setMeta('k', 'v2');
     expect(await s.getMeta('k')).toBe('v2');
+  });
+
+  it('two stores on one database: a code enrolls one device and a key one device, whoever is first', async () => {
+    await open();
+    await second();
+    for (const c of ['h1', 'h2', 'h3']) await s.createEnrollCode({ code: c, employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
+    const sameCode = await Promise.all([s.enrollDevice('h1', fresh('a1', 'a1'), 50), t!.enrollDevice('h1', fresh('a2', 'a2'), 50)]);
+    expect(sameCode.sort()).toEqual(['invalid_code', 'ok']);
+    const sameKey = await Promise.all([s.enrollDevice('h2', fresh('a3', 'k'), 50), t!.enrollDevice('h3', fresh('a4', 'k'), 50)]);
+    expect(sameKey.sort()).toEqual(['key_enrolled', 'ok']);
+    expect((await t!.listDevices()).length).toBe(2);
+  });
+
+  it('numbers revocations from two stores in one increasing sequence', async () => {
+    await open(['alice', 'bob', 'carol']);
+    await second();
+    await Promise.all([s.revokeDevice('bob', 5), t!.revokeDevice('carol', 5)]);
+    await s.revokeDevice('alice', 6);
+    const all = await t!.revocationsAfter(0);
+    expect(
+      all
+        .map((r) => r.deviceId)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['bob', 'carol']);
+    expect(all[2]?.deviceId).toBe('alice');
+    expect(all.map((r) => r.seq)).toEqual([...all.map((r) => r.seq)].sort((a, b) => a - b));
+    expect(new Set(all.map((r) => r.seq)).size).toBe(3);
+    expect(await s.revocationSeq()).toBe(all[2]!.seq);
+    expect(await s.revocationsAfter(all[1]!.seq)).toEqual([all[2]]);
+  });
+
+  it('takes a federation nonce once, across stores, until it expires', async () => {
+    await open();
+    await second();
+    expect(await s.useNonce('peer.example/n1', 1_000, 0)).toBe(true);
+    expect(await s.useNonce('peer.example/n1', 1_000, 10)).toBe(false);
+    expect(await t!.useNonce('peer.example/n1', 1_000, 20)).toBe(false);
+    const race = await Promise.all([s.useNonce('peer.example/n2', 1_000, 30), t!.useNonce('peer.example/n2', 1_000, 30)]);
+    expect(race.sort()).toEqual([false, true]);
+    // past their expiry the rows go on the way: the same key is new again (the timestamp check refuses it by then)
+    expect(await t!.useNonce('peer.example/n3', 5_000, 2_000)).toBe(true);
+    expect(await s.useNonce('peer.example/n1', 5_000, 2_001)).toBe(true);
+  });
+
+  it('prunes the hub log past retention, keeping what numbers the next message, page by page', async () => {
+    await open(['alice', 'bob']);
+    await s.createConversation('c', A, 1);
+    await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 1);
+    await s.submitToHub(app('m1'), HUB, 2);
+    await s.submitToHub(app('m2'), HUB, 3);
+    expect(await s.pruneLog(3, '')).toEqual({ deleted: 2, next: null });
+    // m2 is still known as sent; the newest row is kept even when old
+    expect(await s.submitToHub(app('m2'), HUB, 4)).toMatchObject({ ok: true, seq: 3, duplicate: true });
+    expect(await s.pruneLog(100, '')).toEqual({ deleted: 0, next: null });
+    expect(await s.submitToHub(app('m3'), HUB, 101)).toMatchObject({ ok: true, seq: 4, duplicate: false });
+    // what was pruned no longer answers a retry: past retention there is none to answer
+    expect(await s.submitToHub(app('m1'), HUB, 102)).toMatchObject({ ok: true, seq: 5, duplicate: false });
+    await Promise.all(Array.from({ length: 500 }, (_, i) => s.createConversation(`p${String(i).padStart(3, '0')}`, A, 1)));
+    const first = await s.pruneLog(200, '');
+    expect(first.next).not.toBeNull();
+    const rest = await s.pruneLog(200, first.next!);
+    expect(rest.next).toBeNull();
+    // c keeps its newest row (seq 5) only
+    expect(first.deleted + rest.deleted).toBe(2);
+  });
+
+  it("takes a partner hub's deliveries only for its own conversations and only for devices it welcomed", async () => {
+    await open(['alice', 'bob', 'carol']);
+    await s.createConversation('c', A, 1);
+    const g = { hub: 'globex.example', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA' };
+    // into a conversation hosted here: nothing, whatever the kind
+    for (const kind of ['welcome', 'commit', 'application'] as const) {
+      expect(
+        await s.storeDeliveries([{ ...g, conversationId: 'c', seq: 1, messageId: `x-${kind}`, kind, recipients: ['bob'] }], 2),
+      ).toEqual([]);
+    }
+    expect(await s.isRemoteMember('c', 'globex.example', 'bob')).toBe(false);
+    // globex's own conversation: before a Welcome nobody, after it bob only (carol was never welcomed)
+    expect(
+      await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 1, messageId: 'g1', kind: 'commit', recipients: ['bob', 'carol'] }], 3),
+    ).toEqual([]);
+    expect(
+      await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 2, messageId: 'g2', kind: 'welcome', recipients: ['bob'] }], 3),
+    ).toHaveLength(1);
+    expect(await s.isRemoteMember('x', 'globex.example', 'bob')).toBe(true);
+    const got = await s.storeDeliveries(
+      [{ ...g, conversationId: 'x', seq: 3, messageId: 'g3', kind: 'application', recipients: ['bob', 'carol'] }],
+      4,
+    );
+    expect(got.map((r) => r.deviceId)).toEqual(['bob']);
+    // another hub using the same conversation id reaches nobody through bob's membership
+    expect(
+      await s.storeDeliveries(
+        [{ ...g, hub: 'initech.example', conversationId: 'x', seq: 4, messageId: 'i4', kind: 'application', recipients: ['bob'] }],
+        4,
+      ),
+    ).toEqual([]);
+    expect(await s.fetchInbox('carol', 0, 10)).toEqual([]);
+    // carol's own send forwarded to globex makes her a member (delivery.ts); twice changes nothing
+    await s.addRemoteMember('x', 'globex.example', 'carol');
+    await s.addRemoteMember('x', 'globex.example', 'carol');
+    expect(
+      (
+        await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 5, messageId: 'g5', kind: 'application', recipients: ['carol'] }], 5)
+      ).map((r) => r.deviceId),
+    ).toEqual(['carol']);
+  });
+
+  it('hands a device whose claim budget is spent only its last-resort package', async () => {
+    await open(['alice', 'bob']);
+    await s.addKeyPackages('bob', ['p1', 'p2'], 'lr');
+    await s.addKeyPackages('alice', ['a1'], 'alr');
+    expect(await s.claimKeyPackages(['bob', 'alice'], ['bob'])).toEqual([
+      { deviceId: 'bob', keyPackage: 'lr', lastResort: true },
+      { deviceId: 'alice', keyPackage: 'a1', lastResort: false },
+    ]);
+    expect(await s.countKeyPackages('bob')).toEqual({ available: 2, lastResort: true });
   });
 });

@@ -5,7 +5,6 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { SCHEMA_V1, SCHEMA_VERSION } from '../../src/gateway/store/schema';
-import { device } from './gateway-fixtures';
 
 const HUB = 'acme.example';
 const A = `alice@${HUB}`, B = `bob@${HUB}`;

@@ -68,7 +68,11 @@ export class PgWriteBatcher {
     this.queue = [];
     try {
       const outcomes = await this.commit(jobs);
-      jobs.forEach((job, i) => (outcomes[i]!.ok ? job.resolve(outcomes[i]!.value) : job.reject(outcomes[i]!.value)));
+      for (const [i, job] of jobs.entries()) {
+        const o = outcomes[i]!;
+        if (o.ok) job.resolve(o.value);
+        else job.reject(o.value);
+      }
     } catch (e) {
       const err = unavailable(e);
       for (const job of jobs) job.reject(err);

@@ -34,6 +34,42 @@ ON CONFLICT (dedupe) WHERE dedupe IS NOT NULL DO NOTHING
 RETURNING device_id, id`;
 
 /**
+ * A partner hub's delivery: nothing for a conversation hosted here; a Welcome reaches the
+ * active devices it names and makes them members of the hub's conversation (remote_members),
+ * anything else reaches only such members. Parameters as INSERT_INBOX's, $11 the dedupe
+ * prefix (the device id follows). Returns device_id, id.
+ */
+const DELIVER = `
+WITH ok AS (
+  SELECT d.device_id FROM devices d
+  WHERE d.device_id = ANY($1::text[]) AND d.revoked_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM conversations WHERE id = $3)
+    AND ($2 = 'welcome' OR EXISTS (SELECT 1 FROM remote_members r WHERE r.conv_id = $3 AND r.hub = $4 AND r.device_id = d.device_id))),
+m AS (
+  INSERT INTO remote_members (conv_id, hub, device_id) SELECT $3, $4, device_id FROM ok WHERE $2 = 'welcome'
+  ON CONFLICT DO NOTHING),
+h AS (
+  INSERT INTO inbox_heads AS ih (device_id, last_id) SELECT device_id, 1 FROM ok ORDER BY device_id
+  ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + 1
+  RETURNING device_id, last_id)
+INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at, dedupe)
+SELECT h.device_id, h.last_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 || h.device_id FROM h ORDER BY h.device_id
+ON CONFLICT (dedupe) WHERE dedupe IS NOT NULL DO NOTHING
+RETURNING device_id, id`;
+
+/**
+ * Forgets the log rows of a page of conversations ($1) older than $2, keeping the first row
+ * young enough (found by walking the primary key from the oldest) or else the newest.
+ */
+const PRUNE_LOG = `
+WITH cut AS MATERIALIZED (
+  SELECT c.id, COALESCE(
+    (SELECT seq FROM log WHERE conv_id = c.id AND created_at >= $2 ORDER BY seq LIMIT 1),
+    (SELECT max(seq) FROM log WHERE conv_id = c.id)) AS seq
+  FROM unnest($1::text[]) AS c (id))
+DELETE FROM log l USING cut WHERE l.conv_id = cut.id AND l.seq < cut.seq`;
+
+/**
  * A hub message after its conversation row is locked, in one round trip: the log row (which
  * refuses a retry through UNIQUE (conv_id, message_id)), the next position and, for a commit,
  * epoch and members; the inbox rows of local recipients (no dedupe keys: the log refused any
@@ -42,7 +78,7 @@ RETURNING device_id, id`;
  */
 const SUBMIT = `
 WITH l AS (
-  INSERT INTO log (conv_id, seq, message_id, sender, kind, epoch, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+  INSERT INTO log (conv_id, seq, message_id, sender, created_at) VALUES ($1, $2, $3, $4, $7)
   ON CONFLICT DO NOTHING RETURNING seq),
 u AS (
   UPDATE conversations SET next_seq = $2 + 1, epoch = CASE WHEN $8 THEN epoch + 1 ELSE epoch END,
@@ -147,49 +183,76 @@ export class PgDelivery {
     return { ok: true, seq: prior.seq as number, duplicate: true, local: [], remotePeers: [] };
   }
 
-  private async insertDelivery(x: PoolClient, d: Delivery, now: number, dedupe: boolean): Promise<RoutedEntry[]> {
-    if (!d.recipients.length) return [];
-    const rows = (
-      await x.query(INSERT_INBOX, [
-        d.recipients,
-        d.kind,
-        d.conversationId,
-        d.hub,
-        d.seq,
-        d.messageId,
-        d.epoch,
-        d.sender,
-        Buffer.from(d.payload, 'base64'),
-        null,
-        null,
-        dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/` : null,
-        true,
-        null,
-        now,
-      ])
-    ).rows as Row[];
-    return rows.map((r) => ({
-      deviceId: r.device_id as string,
-      entry: {
-        id: r.id as number,
-        kind: d.kind,
-        conversationId: d.conversationId,
-        hub: d.hub,
-        seq: d.seq,
-        messageId: d.messageId,
-        epoch: d.epoch,
-        sender: d.sender,
-        payload: d.payload,
-        receivedAt: now,
-      },
-    }));
-  }
-
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]> {
     return this.w.run(async (x) => {
       const out: RoutedEntry[] = [];
-      for (const d of items) out.push(...(await this.insertDelivery(x, d, now, true)));
+      for (const d of items) {
+        if (!d.recipients.length) continue;
+        const rows = (
+          await x.query(DELIVER, [
+            d.recipients,
+            d.kind,
+            d.conversationId,
+            d.hub,
+            d.seq,
+            d.messageId,
+            d.epoch,
+            d.sender,
+            Buffer.from(d.payload, 'base64'),
+            now,
+            `m/${d.hub}/${d.conversationId}/${d.seq}/`,
+          ])
+        ).rows as Row[];
+        for (const r of rows) {
+          out.push({
+            deviceId: r.device_id as string,
+            entry: {
+              id: r.id as number,
+              kind: d.kind,
+              conversationId: d.conversationId,
+              hub: d.hub,
+              seq: d.seq,
+              messageId: d.messageId,
+              epoch: d.epoch,
+              sender: d.sender,
+              payload: d.payload,
+              receivedAt: now,
+            },
+          });
+        }
+      }
       return out;
+    });
+  }
+
+  async addRemoteMember(conversationId: string, hub: string, deviceId: string): Promise<void> {
+    // a read first: the common case (already known) then costs no write
+    if (await this.isRemoteMember(conversationId, hub, deviceId)) return;
+    await this.w.run((x) =>
+      x.query('INSERT INTO remote_members (conv_id, hub, device_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        conversationId,
+        hub,
+        deviceId,
+      ]),
+    );
+  }
+
+  async isRemoteMember(conversationId: string, hub: string, deviceId: string): Promise<boolean> {
+    const r = await this.pool
+      .query('SELECT 1 FROM remote_members WHERE conv_id = $1 AND hub = $2 AND device_id = $3', [conversationId, hub, deviceId])
+      .catch((e: unknown) => {
+        throw unavailable(e);
+      });
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  pruneLog(olderThan: number, afterConv: string): Promise<{ deleted: number; next: string | null }> {
+    return this.w.run(async (x) => {
+      const convs = ((await x.query('SELECT id FROM conversations WHERE id > $1 ORDER BY id LIMIT 500', [afterConv])).rows as Row[]).map(
+        (r) => r.id as string,
+      );
+      const deleted = convs.length ? ((await x.query(PRUNE_LOG, [convs, olderThan])).rowCount ?? 0) : 0;
+      return { deleted, next: convs.length < 500 ? null : convs.at(-1)! };
     });
   }
 

@@ -1,8 +1,8 @@
 /**
- * PostgreSQL schema, versioned in the table kontor_schema. A new database gets the latest
- * schema in one step, an older one runs the migrations after its version in order, all in
- * one transaction. Several instances may start at once: an advisory lock lets one migrate
- * while the others wait and then find the work done.
+ * PostgreSQL schema, versioned in the table kontor_schema. A new database runs every
+ * migration, an older one those after its version, in order and all in one transaction.
+ * Several instances may start at once: an advisory lock lets one migrate while the others
+ * wait and then find the work done.
  *
  * Differences from the SQLite schema (store/schema.ts), each for running several instances:
  * - Inbox ids are numbered per device (inbox_heads), not by one global sequence. Devices page
@@ -16,7 +16,7 @@
  */
 import type { PoolClient } from 'pg';
 
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** any fixed number: the key of the advisory lock held while migrating */
 const MIGRATION_LOCK = 0x6b6f6e74;
@@ -62,8 +62,39 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_peer ON outbox (peer, id);
 `;
 
+/**
+ * Version 2: what SQLite schemas 4 to 6 brought (issue 14), for several instances.
+ * - revocations: read by sequence number. A sequence alone is not enough here: two
+ *   transactions may draw 5 and 6 and commit 6 first, and a poll that saw 6 would never look
+ *   at 5 again. PgStore.revokeDevice therefore draws its number under a transaction-level
+ *   advisory lock, released only after the commit is visible: numbers become visible in order.
+ * - enroll_codes holds SHA-256 (hex) of each code, as SQLite does (schema.hashEnrollCode);
+ *   codes written before are hashed here.
+ * - the devices' key indexes serve the one-enrollment-per-key check.
+ * - log keeps only what answers a retry (kind and epoch were never read); pruned after the
+ *   retention period (PgStore.pruneLog).
+ * - fed_nonces: replay protection shared by every instance and kept across restarts.
+ * - remote_members: local devices of conversations other gateways host (SQLite schema 6),
+ *   filled from what the inboxes still hold.
+ */
+export const PG_MIGRATE_V2 = `
+CREATE TABLE revocations (seq BIGSERIAL PRIMARY KEY, device_id TEXT NOT NULL, revoked_at BIGINT NOT NULL);
+INSERT INTO revocations (device_id, revoked_at) SELECT device_id, revoked_at FROM devices WHERE revoked_at IS NOT NULL ORDER BY revoked_at, device_id;
+CREATE INDEX devices_device_key ON devices (device_public_key);
+CREATE INDEX devices_mls_key ON devices (mls_signature_key);
+UPDATE enroll_codes SET code = encode(sha256(convert_to(code, 'UTF8')), 'hex');
+ALTER TABLE log DROP COLUMN kind, DROP COLUMN epoch;
+CREATE TABLE fed_nonces (key TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
+CREATE INDEX fed_nonces_expiry ON fed_nonces (expires_at);
+CREATE TABLE remote_members (
+  conv_id TEXT NOT NULL, hub TEXT NOT NULL, device_id TEXT NOT NULL,
+  PRIMARY KEY (conv_id, hub, device_id));
+INSERT INTO remote_members SELECT DISTINCT conv_id, hub, device_id FROM inbox
+  WHERE kind <> 'receipt' AND conv_id NOT IN (SELECT id FROM conversations);
+`;
+
 /** Migrations by the version they lead to. */
-export const PG_MIGRATIONS: Record<number, string> = { 1: PG_SCHEMA_V1 };
+export const PG_MIGRATIONS: Record<number, string> = { 1: PG_SCHEMA_V1, 2: PG_MIGRATE_V2 };
 
 /** Brings the database to PG_SCHEMA_VERSION; throws if it is newer than this gateway. */
 export async function migratePg(c: PoolClient): Promise<void> {

@@ -9,15 +9,14 @@ import type { PoolClient } from 'pg';
 import type { InboxEntry } from '../../wire/protocol';
 import { PgWriteBatcher, unavailable } from './pg-batch';
 import { migratePg } from './pg-schema';
-import { toDevice } from './rows';
 import { PgDelivery } from './pg-delivery';
+import { PgDevices } from './pg-devices';
 import type {
   Contact,
   Conversation,
   Delivery,
   DeviceRecord,
   EnrollCode,
-  EnrollOutcome,
   HubResult,
   HubSubmission,
   OutboxItem,
@@ -48,10 +47,12 @@ const types = {
 export class PgStore implements Store {
   private readonly w: PgWriteBatcher;
   private readonly d: PgDelivery;
+  private readonly dev: PgDevices;
 
   private constructor(readonly pool: pg.Pool) {
     this.w = new PgWriteBatcher(pool);
     this.d = new PgDelivery(pool, this.w);
+    this.dev = new PgDevices(pool, this.w);
   }
 
   /** Connects, migrates, and returns the store. @param poolSize connections of this instance */
@@ -92,62 +93,33 @@ export class PgStore implements Store {
     return this.w.run(fn);
   }
 
-  // ---- enrollment and devices ----
-  async createEnrollCode(c: EnrollCode) {
-    await this.write((x) =>
-      x.query('INSERT INTO enroll_codes (code, employee_id, display_name, expires_at) VALUES ($1,$2,$3,$4)', [
-        c.code,
-        c.employeeId,
-        c.displayName,
-        c.expiresAt,
-      ]),
-    );
+  // ---- enrollment, devices, revocations (pg-devices.ts) ----
+  createEnrollCode(c: EnrollCode) {
+    return this.dev.createEnrollCode(c);
   }
-  // filled in after the merge of main (issue 14's Store methods): until then these refuse
-  async getEnrollCode(_codeHash: string, _now: number): Promise<EnrollCode | null> {
-    throw new Error('PgStore.getEnrollCode: not implemented yet');
+  getEnrollCode(codeHash: string, now: number) {
+    return this.dev.getEnrollCode(codeHash, now);
   }
-  async enrollDevice(_codeHash: string, _d: DeviceRecord, _now: number): Promise<EnrollOutcome> {
-    throw new Error('PgStore.enrollDevice: not implemented yet');
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number) {
+    return this.dev.enrollDevice(codeHash, d, now);
   }
-  async addDevice(d: DeviceRecord) {
-    await this.write((x) =>
-      x.query(
-        `INSERT INTO devices (device_id, employee_id, display_name, device_public_key,
-      mls_signature_key, certificate, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-        [d.deviceId, d.employeeId, d.displayName, d.devicePublicKey, d.mlsSignatureKey, JSON.stringify(d.certificate), d.createdAt],
-      ),
-    );
+  addDevice(d: DeviceRecord) {
+    return this.dev.addDevice(d);
   }
-  async getDevice(id: string) {
-    const r = (await this.q('SELECT * FROM devices WHERE device_id = $1', [id]))[0];
-    return r ? toDevice(r) : null;
+  getDevice(id: string) {
+    return this.dev.getDevice(id);
   }
-  async listDevices(opts: { employeeId?: string; includeRevoked?: boolean } = {}) {
-    const where: string[] = [];
-    const args: string[] = [];
-    if (opts.employeeId !== undefined) {
-      args.push(opts.employeeId);
-      where.push(`employee_id = $${args.length}`);
-    }
-    if (!opts.includeRevoked) where.push('revoked_at IS NULL');
-    return (
-      await this.q(`SELECT * FROM devices ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, device_id`, args)
-    ).map(toDevice);
+  listDevices(opts?: { employeeId?: string; includeRevoked?: boolean }) {
+    return this.dev.listDevices(opts);
   }
   revokeDevice(id: string, now: number) {
-    return this.write(async (x) => {
-      const changed =
-        ((await x.query('UPDATE devices SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL', [now, id])).rowCount ?? 0) > 0;
-      if (changed) await x.query('DELETE FROM key_packages WHERE device_id = $1', [id]);
-      return changed;
-    });
+    return this.dev.revokeDevice(id, now);
   }
-  async revocationSeq(): Promise<number> {
-    throw new Error('PgStore.revocationSeq: not implemented yet');
+  revocationSeq() {
+    return this.dev.revocationSeq();
   }
-  async revocationsAfter(_after: number): Promise<{ seq: number; deviceId: string }[]> {
-    throw new Error('PgStore.revocationsAfter: not implemented yet');
+  revocationsAfter(after: number) {
+    return this.dev.revocationsAfter(after);
   }
 
   // ---- contacts and partners ----
@@ -220,18 +192,21 @@ export class PgStore implements Store {
     )[0]!;
     return { available: Number(r.n), lastResort: Number(r.lr) > 0 };
   }
-  claimKeyPackages(deviceIds: string[]) {
+  claimKeyPackages(deviceIds: string[], lastResortOnly: string[] = []) {
+    const spent = new Set(lastResortOnly);
     return this.write(async (x) => {
       const out: { deviceId: string; keyPackage: string; lastResort: boolean }[] = [];
       for (const d of deviceIds) {
         // SKIP LOCKED: an instance claiming for the same device at the same time takes the next package, never the same one
-        const one = (
-          await x.query(
-            `DELETE FROM key_packages WHERE id = (SELECT id FROM key_packages WHERE device_id = $1 AND NOT last_resort
+        const one = spent.has(d)
+          ? undefined
+          : ((
+              await x.query(
+                `DELETE FROM key_packages WHERE id = (SELECT id FROM key_packages WHERE device_id = $1 AND NOT last_resort
           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING data`,
-            [d],
-          )
-        ).rows[0] as Row | undefined;
+                [d],
+              )
+            ).rows[0] as Row | undefined);
         if (one) {
           out.push({ deviceId: d, keyPackage: one.data as string, lastResort: false });
           continue;
@@ -305,17 +280,17 @@ export class PgStore implements Store {
     );
   }
 
-  async addRemoteMember(_conversationId: string, _hub: string, _deviceId: string): Promise<void> {
-    throw new Error('PgStore.addRemoteMember: not implemented yet');
+  addRemoteMember(conversationId: string, hub: string, deviceId: string) {
+    return this.d.addRemoteMember(conversationId, hub, deviceId);
   }
-  async isRemoteMember(_conversationId: string, _hub: string, _deviceId: string): Promise<boolean> {
-    throw new Error('PgStore.isRemoteMember: not implemented yet');
+  isRemoteMember(conversationId: string, hub: string, deviceId: string) {
+    return this.d.isRemoteMember(conversationId, hub, deviceId);
   }
-  async pruneLog(_olderThan: number, _afterConv: string): Promise<{ deleted: number; next: string | null }> {
-    throw new Error('PgStore.pruneLog: not implemented yet');
+  pruneLog(olderThan: number, afterConv: string) {
+    return this.d.pruneLog(olderThan, afterConv);
   }
-  async useNonce(_key: string, _expiresAt: number, _now: number): Promise<boolean> {
-    throw new Error('PgStore.useNonce: not implemented yet');
+  useNonce(key: string, expiresAt: number, now: number) {
+    return this.dev.useNonce(key, expiresAt, now);
   }
 
   async getMeta(key: string) {

@@ -3,7 +3,6 @@ import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from './start-worker';
-import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { WriteBatcher } from './batch';
 import { toDevice, toEntry } from './rows';
