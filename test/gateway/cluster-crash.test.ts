@@ -45,6 +45,15 @@ beforeAll(async () => {
     payload: b64('c'),
     members: [alice.address, bob.address, gina.address],
   });
+  // gina's gateway takes the hub's messages only for devices the hub welcomed (issue 14, item 8)
+  await alice.client.send({
+    conversationId: 'stream',
+    messageId: 'welcome-0',
+    kind: 'welcome',
+    epoch: 1,
+    payload: b64('w'),
+    recipients: [bob.address, gina.address],
+  });
 }, 120_000);
 afterAll(async () => {
   for (const d of [alice, bob, gina]) d?.client.close();

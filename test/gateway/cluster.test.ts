@@ -1,12 +1,16 @@
 /**
  * acme.example as three instances behind HAProxy (PostgreSQL + NATS), globex.example as one
  * gateway beside it: devices on different instances converse with each other and with the
- * partner both ways; NATS and PostgreSQL outages lose nothing and recover.
+ * partner both ways; replay protection and revocation hold across instances; NATS and
+ * PostgreSQL outages lose nothing and recover.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, newDevice, b64, unb64, type GatewayHandle, type TestDevice } from './helpers';
 import { startCluster, type ClusterHandle } from './cluster-helpers';
-import type { InboxEntry } from '../../src/wire/protocol';
+import { authChallenge, type InboxEntry } from '../../src/wire/protocol';
+import { sign } from '../../src/wire/ed25519';
+import { RawWs } from './raw-ws';
+import { buildSigned, post } from './fake-peer';
 
 let acme: ClusterHandle;
 let globex: GatewayHandle;
@@ -36,6 +40,7 @@ async function waitFor<T>(f: () => T | undefined | false | Promise<T | undefined
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const texts = (d: TestDevice, conv: string) =>
   inbox
     .get(d)!
@@ -72,6 +77,15 @@ describe('three instances behind HAProxy', () => {
       payload: b64('commit'),
       members: [alice.address, bob.address, carol.address, gina.address],
     });
+    // gina's gateway takes the hub's messages only for devices the hub welcomed (issue 14, item 8)
+    await alice.client.send({
+      conversationId: 'c',
+      messageId: 'cw',
+      kind: 'welcome',
+      epoch: 1,
+      payload: b64('welcome'),
+      recipients: [bob.address, carol.address, gina.address],
+    });
     await alice.client.send({ conversationId: 'c', messageId: 'a1', kind: 'application', epoch: 1, payload: b64('from alice') });
     // alice is on instance 0, bob on 1: the push crossed NATS; gina got it through the federation
     for (const d of [bob, carol, gina]) await waitFor(() => texts(d, 'c').includes('from alice'));
@@ -97,6 +111,14 @@ describe('three instances behind HAProxy', () => {
       payload: b64('commit'),
       members: [gina.address, alice.address, bob.address],
     });
+    await gina.client.send({
+      conversationId: 'g',
+      messageId: 'gw',
+      kind: 'welcome',
+      epoch: 1,
+      payload: b64('welcome'),
+      recipients: [alice.address, bob.address],
+    });
     await gina.client.send({ conversationId: 'g', messageId: 'g2', kind: 'application', epoch: 1, payload: b64('hello acme') });
     for (const d of [alice, bob]) await waitFor(() => texts(d, 'g').includes('hello acme'));
     await bob.client.send({
@@ -116,6 +138,52 @@ describe('three instances behind HAProxy', () => {
         .map((e) => `${e.hub} ${e.conversationId} ${e.messageId}`);
       expect(new Set(ids).size).toBe(ids.length);
     }
+  });
+
+  it('a federation request captured on its way to one instance is refused as a replay by the others', async () => {
+    await acme.instances[0]!.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'bob']);
+    await bob.client.uploadKeyPackages([b64('bob-kp-1'), b64('bob-kp-2')], b64('bob-lr'));
+    // signed with globex's org key, as globex's gateway would; the nonce is stored in PostgreSQL
+    const captured = await buildSigned(globex, 'acme.example', '/v1/fed/claim', { contact: 'sales' });
+    const first = await post(acme.instances[0]!.url + '/v1/fed/claim', captured);
+    expect(first.status).toBe(200);
+    for (const g of acme.instances.slice(1)) {
+      const again = await post(g.url + '/v1/fed/claim', captured);
+      expect([again.status, again.body?.error?.message]).toEqual([401, 'replayed request']);
+    }
+    // one one-time package went, once
+    expect((await bob.client.call('keyPackages.count')).available).toBe(1);
+  });
+
+  it('a device revoked with the admin CLI is cut off within 1 s, on whichever instance holds its socket', async () => {
+    // dave on instance 2 never answers a close frame; erin on instance 1 is a polite client
+    const dave = await newDevice({ ...acme.instances[0]!, url: acme.url }, 'dave', 'Dave');
+    dave.client.close();
+    const ws = await RawWs.connect(acme.instances[2]!.url.replace('http', 'ws') + '/v1/ws');
+    const challenge = JSON.parse(await ws.text(0));
+    const signature = await sign(dave.deviceKey.privateKey, authChallenge(acme.domain, challenge.nonce, dave.certificate.deviceId));
+    ws.sendText(JSON.stringify({ type: 'auth', certificate: dave.certificate, signature }));
+    expect(JSON.parse(await ws.text(1))).toMatchObject({ type: 'ready' });
+    const erin = await device('erin', acme.instances[1]!.url);
+    const erinClosed = new Promise<number>((r) => erin.client.onClose(() => r(Date.now())));
+    // the CLI returns after its commit, so each time is measured from at most the revocation on
+    const revoke = (id: string) => acme.instances[0]!.admin(['devices', 'revoke', id]).then(() => Date.now());
+    const [daveRevoked, erinRevoked] = await Promise.all([revoke(dave.certificate.deviceId), revoke(erin.certificate.deviceId)]);
+    // dave keeps sending; nothing may be served to him a second after his revocation
+    const sentAt = new Map<number, number>();
+    for (let i = 0; i < 10; i++) {
+      sentAt.set(i + 10, Date.now());
+      ws.sendText(JSON.stringify({ id: i + 10, method: 'conversation.create', params: { conversationId: `dave-late-${i}` } }));
+      await sleep(150);
+    }
+    const timeout = sleep(5000).then(() => Infinity);
+    const [daveEnded, erinEnded] = await Promise.all([Promise.race([ws.ended, timeout]), Promise.race([erinClosed, timeout])]);
+    ws.destroy();
+    expect(daveEnded - daveRevoked).toBeLessThan(1000);
+    expect(erinEnded - erinRevoked).toBeLessThan(1000);
+    const served = ws.texts.map((t) => JSON.parse(t)).filter((f) => f.result !== undefined && sentAt.get(f.id)! > daveRevoked + 1000);
+    expect(served).toEqual([]);
+    await expect(erin.reconnect(acme.url)).rejects.toMatchObject({ code: 'revoked' });
   });
 
   it('NATS stopped for 10 s: messages stored meanwhile reach a device on another instance once NATS is back', async () => {
