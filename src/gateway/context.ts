@@ -4,7 +4,7 @@ import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import type { RoutedEntry, Store } from './store/types';
 import type { Ed25519KeyPair } from '../wire/ed25519';
-import type { RateLimiter } from './ratelimit';
+import type { Limiter, RateLimiter } from './ratelimit';
 
 export interface Gateway {
   config: GatewayConfig;
@@ -15,11 +15,14 @@ export interface Gateway {
   /** the URL devices and partners use, as published in the manifest */
   publicUrl: string;
   limits: {
-    device: RateLimiter; peer: RateLimiter; enrollFailures: RateLimiter;
+    device: RateLimiter;
+    /** shared by the instances on one PostgreSQL (store/pg-limits.ts), else in this process */
+    peer: Limiter;
+    enrollFailures: Limiter;
     /** failed federation requests per source address */
     fedFailures: RateLimiter;
     /** one-time key packages handed out per target device */
-    claims: RateLimiter;
+    claims: Limiter;
   };
   count: {
     http: (l: Record<string, string>) => void;

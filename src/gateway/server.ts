@@ -5,11 +5,12 @@ import path from 'node:path';
 import type { GatewayConfig } from './config';
 import { Logger } from './log';
 import { Metrics } from './metrics';
-import { RateLimiter } from './ratelimit';
+import { RateLimiter, type Limiter } from './ratelimit';
 import { SqliteStore } from './store/sqlite';
 import { openThreadedStore } from './store/threaded';
 import { PgStore } from './store/pg';
 import { PgOutboxLocks } from './store/pg-locks';
+import { PgRateLimits } from './store/pg-limits';
 import { Cluster } from './cluster';
 import type { Store } from './store/types';
 import { loadOrCreateOrgKey } from './identity';
@@ -51,6 +52,11 @@ function openServerStore(config: GatewayConfig): Promise<Store> {
   return Promise.resolve(openThreadedStore(path.join(config.dataDir, DB_FILE)));
 }
 
+/** A limit kept in PostgreSQL when the instances share one, else in this process. */
+function shared(store: Store, name: string, rate: number, burst: number): Limiter {
+  return store instanceof PgStore ? new PgRateLimits(store.pool).limiter(name, rate, burst) : new RateLimiter(rate, burst);
+}
+
 /** Ready when a read through the store answers within 2 s (a database that hangs counts as away). */
 async function readiness(store: Store, cluster: Cluster | null): Promise<{ ok: boolean; database: boolean; nats?: boolean }> {
   let timer: NodeJS.Timeout | undefined;
@@ -90,10 +96,11 @@ export async function startGateway(config: GatewayConfig) {
     publicUrl: config.publicUrl ?? `http://${config.host}:${port}`,
     limits: {
       device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
-      peer: new RateLimiter(config.ratePerPeer, config.ratePerPeer * 2),
-      enrollFailures: new RateLimiter(ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
+      // several instances on one PostgreSQL share these (docs/scale.md: which limits are shared)
+      peer: shared(store, 'peer', config.ratePerPeer, config.ratePerPeer * 2),
+      enrollFailures: shared(store, 'enroll', ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
       fedFailures: new RateLimiter(FED_FAILURE_LIMIT.rate, FED_FAILURE_LIMIT.burst),
-      claims: new RateLimiter(CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
+      claims: shared(store, 'claims', CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
     },
     count: {
       http: metrics.counter('kontor_http_requests_total', 'HTTP requests by route and status'),

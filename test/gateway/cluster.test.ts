@@ -186,6 +186,21 @@ describe('three instances behind HAProxy', () => {
     await expect(erin.reconnect(acme.url)).rejects.toMatchObject({ code: 'revoked' });
   });
 
+  it('enrollment failures are limited per address across instances, not per instance', async () => {
+    // 12 bad requests spread over the three instances: 10 may fail as such, then every instance says 429
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await fetch(acme.instances[i % 3]!.url + '/v1/enroll', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      statuses.push(r.status);
+    }
+    expect(statuses.filter((s) => s === 400).length).toBe(10);
+    expect(statuses.slice(10)).toEqual([429, 429]);
+  });
+
   it('NATS stopped for 10 s: messages stored meanwhile reach a device on another instance once NATS is back', async () => {
     const before = texts(bob, 'c').length;
     await acme.nats.stop();

@@ -8,6 +8,7 @@ import { PgStore } from '../../src/gateway/store/pg';
 import { PG_SCHEMA_V1, PG_SCHEMA_VERSION } from '../../src/gateway/store/pg-schema';
 import { hashEnrollCode } from '../../src/gateway/store/schema';
 import { PgOutboxLocks } from '../../src/gateway/store/pg-locks';
+import { PgRateLimits } from '../../src/gateway/store/pg-limits';
 import { device } from '../unit/gateway-fixtures';
 import { startPostgres, type PostgresHandle } from './services';
 
@@ -236,5 +237,28 @@ describe('PgStore with several instances', () => {
     ).rows.map((r) => r.column_name);
     expect(cols).toEqual(['conv_id', 'seq', 'message_id', 'sender', 'created_at']);
     s.close();
+  });
+
+  it('a rate limit in PostgreSQL holds across instances: racing takes never pass more than the burst', async () => {
+    const url = await freshDb();
+    const [a, b] = await Promise.all([PgStore.open(url), PgStore.open(url)]);
+    const la = new PgRateLimits(a.pool).limiter('enroll', 10 / 600, 10);
+    const lb = new PgRateLimits(b.pool).limiter('enroll', 10 / 600, 10);
+    const got = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? la : lb).take('addr 10.0.0.1')));
+    expect(got.filter(Boolean).length).toBe(10);
+    // another key, and the same key under another limiter, have buckets of their own
+    expect(await la.take('addr 10.0.0.2')).toBe(true);
+    expect(await new PgRateLimits(a.pool).limiter('claims', 1, 1).take('addr 10.0.0.1')).toBe(true);
+    // a refund on one instance is a token for the next take on any
+    await lb.refund('addr 10.0.0.1');
+    expect(await la.take('addr 10.0.0.1')).toBe(true);
+    expect(await lb.take('addr 10.0.0.1')).toBe(false);
+    // a bucket refills at its rate
+    const fast = new PgRateLimits(b.pool).limiter('peer', 2, 2);
+    expect([await fast.take('p'), await fast.take('p'), await fast.take('p')]).toEqual([true, true, false]);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await fast.take('p')).toBe(true);
+    a.close();
+    b.close();
   });
 });

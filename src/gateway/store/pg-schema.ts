@@ -16,7 +16,7 @@
  */
 import type { PoolClient } from 'pg';
 
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /** any fixed number: the key of the advisory lock held while migrating */
 const MIGRATION_LOCK = 0x6b6f6e74;
@@ -93,8 +93,17 @@ INSERT INTO remote_members SELECT DISTINCT conv_id, hub, device_id FROM inbox
   WHERE kind <> 'receipt' AND conv_id NOT IN (SELECT id FROM conversations);
 `;
 
+/**
+ * Version 3: rate limits shared by the instances (pg-limits.ts). UNLOGGED: a limit need not
+ * survive a database crash, and a take costs no WAL flush.
+ */
+export const PG_MIGRATE_V3 = `
+CREATE UNLOGGED TABLE rate_buckets (key TEXT PRIMARY KEY, tokens FLOAT8 NOT NULL, at BIGINT NOT NULL, full_at BIGINT NOT NULL);
+CREATE INDEX rate_buckets_full ON rate_buckets (full_at);
+`;
+
 /** Migrations by the version they lead to. */
-export const PG_MIGRATIONS: Record<number, string> = { 1: PG_SCHEMA_V1, 2: PG_MIGRATE_V2 };
+export const PG_MIGRATIONS: Record<number, string> = { 1: PG_SCHEMA_V1, 2: PG_MIGRATE_V2, 3: PG_MIGRATE_V3 };
 
 /** Brings the database to PG_SCHEMA_VERSION; throws if it is newer than this gateway. */
 export async function migratePg(c: PoolClient): Promise<void> {
