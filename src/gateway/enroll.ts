@@ -65,7 +65,8 @@ export async function redeem(gw: Gateway, body: unknown, client: string): Promis
 }
 
 async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promise<{ certificate: Certificate }> {
-  if (req.devicePublicKey === req.mlsSignatureKey) throw new ApiError('bad_request', 'the device key and the MLS signature key must differ');
+  if (req.devicePublicKey === req.mlsSignatureKey)
+    throw new ApiError('bad_request', 'the device key and the MLS signature key must differ');
   const t = { domain: gw.config.domain, code: req.code, devicePublicKey: req.devicePublicKey, mlsSignatureKey: req.mlsSignatureKey };
   const [deviceOk, mlsOk] = await Promise.all([
     verify(req.devicePublicKey, req.proof, enrollTranscript('device', t)),
@@ -77,16 +78,36 @@ async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promi
   const code = await gw.store.getEnrollCode(codeHash, now);
   if (!code) throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
   const deviceId = 'd' + toHex(randomBytes(8));
-  const certificate = await signCertificate({
-    type: CERT_TYPE, v: 1, deviceId, employeeId: code.employeeId, displayName: code.displayName,
-    orgDomain: gw.config.domain, devicePublicKey: req.devicePublicKey, mlsSignatureKey: req.mlsSignatureKey,
-    issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
-  }, gw.orgKey.privateKey);
+  const certificate = await signCertificate(
+    {
+      type: CERT_TYPE,
+      v: 1,
+      deviceId,
+      employeeId: code.employeeId,
+      displayName: code.displayName,
+      orgDomain: gw.config.domain,
+      devicePublicKey: req.devicePublicKey,
+      mlsSignatureKey: req.mlsSignatureKey,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
+    },
+    gw.orgKey.privateKey,
+  );
   // the code is used up and the device added in one transaction, only if both keys are new
-  const outcome = await gw.store.enrollDevice(codeHash, {
-    deviceId, employeeId: code.employeeId, displayName: code.displayName, devicePublicKey: req.devicePublicKey,
-    mlsSignatureKey: req.mlsSignatureKey, certificate, createdAt: now, revokedAt: null,
-  }, now);
+  const outcome = await gw.store.enrollDevice(
+    codeHash,
+    {
+      deviceId,
+      employeeId: code.employeeId,
+      displayName: code.displayName,
+      devicePublicKey: req.devicePublicKey,
+      mlsSignatureKey: req.mlsSignatureKey,
+      certificate,
+      createdAt: now,
+      revokedAt: null,
+    },
+    now,
+  );
   if (outcome === 'invalid_code') throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
   if (outcome === 'key_enrolled') throw new ApiError('conflict', 'this device key or MLS signature key is already enrolled');
   gw.log.info('device enrolled', { deviceId, employeeId: code.employeeId });

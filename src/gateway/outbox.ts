@@ -53,20 +53,29 @@ export class OutboxSender {
   /** deletes of delivered batches still being committed, per peer */
   private settling = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly gw: Gateway, private readonly fed: Federation, private readonly locks: SendLocks | null = null) {}
+  constructor(
+    private readonly gw: Gateway,
+    private readonly fed: Federation,
+    private readonly locks: SendLocks | null = null,
+  ) {}
 
   kick(peer: string): void {
-    if (this.running.has(peer)) { this.again.add(peer); return; }
+    if (this.running.has(peer)) {
+      this.again.add(peer);
+      return;
+    }
     this.running.add(peer);
-    void this.drain(peer).catch((e: unknown) => {
-      // the database is away: try again later rather than leave the rows stranded
-      this.gw.log.warn('outbox drain failed', { peer, error: (e as Error).message });
-      this.cursor.delete(peer);
-      setTimeout(() => this.kick(peer), 1000).unref();
-    }).finally(() => {
-      this.running.delete(peer);
-      if (this.again.delete(peer)) this.kick(peer);
-    });
+    void this.drain(peer)
+      .catch((e: unknown) => {
+        // the database is away: try again later rather than leave the rows stranded
+        this.gw.log.warn('outbox drain failed', { peer, error: (e as Error).message });
+        this.cursor.delete(peer);
+        setTimeout(() => this.kick(peer), 1000).unref();
+      })
+      .finally(() => {
+        this.running.delete(peer);
+        if (this.again.delete(peer)) this.kick(peer);
+      });
   }
 
   async kickAll(): Promise<void> {
@@ -103,7 +112,9 @@ export class OutboxSender {
       this.cursor.set(peer, rows[rows.length - 1]!.id);
       this.again.delete(peer);
       const next = this.peek(peer);
-      const settled = this.settle(peer, rows).catch((e: unknown) => this.gw.log.error('outbox settle failed', { peer, error: (e as Error).message }));
+      const settled = this.settle(peer, rows).catch((e: unknown) =>
+        this.gw.log.error('outbox settle failed', { peer, error: (e as Error).message }),
+      );
       this.settling.set(peer, settled);
       rows = await next;
     }

@@ -61,8 +61,13 @@ function shared(store: Store, name: string, rate: number, burst: number): Limite
 async function readiness(store: Store, cluster: Cluster | null): Promise<{ ok: boolean; database: boolean; nats?: boolean }> {
   let timer: NodeJS.Timeout | undefined;
   const database = await Promise.race([
-    store.getMeta('readyz').then(() => true, () => false),
-    new Promise<boolean>((r) => { timer = setTimeout(() => r(false), 2000); }),
+    store.getMeta('readyz').then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), 2000);
+    }),
   ]);
   clearTimeout(timer);
   if (!cluster) return { ok: database, database };
@@ -92,7 +97,11 @@ export async function startGateway(config: GatewayConfig) {
   // assigned below, before the server takes requests
   let cluster: Cluster | null = null;
   const gw: Gateway = {
-    config, store, orgKey, log, metrics,
+    config,
+    store,
+    orgKey,
+    log,
+    metrics,
     publicUrl: config.publicUrl ?? `http://${config.host}:${port}`,
     limits: {
       device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
@@ -110,7 +119,10 @@ export async function startGateway(config: GatewayConfig) {
     },
     push: (e) => (cluster ? cluster.deliver(e) : sockets.push(e)),
     disconnect: (d) => sockets.disconnect(d),
-    kickOutbox: (p) => { outbox.kick(p); cluster?.kick(p); },
+    kickOutbox: (p) => {
+      outbox.kick(p);
+      cluster?.kick(p);
+    },
     watch: (d, connected) => cluster?.watch(d, connected),
     ready: () => readiness(store, cluster),
   };
@@ -119,9 +131,14 @@ export async function startGateway(config: GatewayConfig) {
   // several instances on one PostgreSQL: one sends to each partner at a time (store/pg-locks.ts)
   const locks = config.databaseUrl ? new PgOutboxLocks(config.databaseUrl) : null;
   outbox = new OutboxSender(gw, fed, locks);
-  cluster = config.natsUrl ? await Cluster.connect(config.natsUrl, config.domain, {
-    pushLocal: (e) => sockets.push(e), fetch: (d) => store.fetchInbox(d, 0, 1000), kick: (p) => outbox.kick(p), log,
-  }) : null;
+  cluster = config.natsUrl
+    ? await Cluster.connect(config.natsUrl, config.domain, {
+        pushLocal: (e) => sockets.push(e),
+        fetch: (d) => store.fetchInbox(d, 0, 1000),
+        kick: (p) => outbox.kick(p),
+        log,
+      })
+    : null;
   metrics.gauge('kontor_ws_authenticated_connections', 'Authenticated device WebSockets', () => sockets.authenticated);
   metrics.gauge('kontor_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
 
@@ -136,17 +153,29 @@ export async function startGateway(config: GatewayConfig) {
 
   // a revoked device is refused within REVOCATION_POLL_MS plus one query; a database that is
   // away (PostgreSQL restarting) fails a round, never the process, and the cursor stays put
-  const revocationTimer = every(REVOCATION_POLL_MS, log, 'revocation poll', revocationPoll(store, revocationCursor, (deviceId) => {
-    log.info('device revoked, disconnecting', { deviceId });
-    sockets.disconnect(deviceId);
-  }));
+  const revocationTimer = every(
+    REVOCATION_POLL_MS,
+    log,
+    'revocation poll',
+    revocationPoll(store, revocationCursor, (deviceId) => {
+      log.info('device revoked, disconnecting', { deviceId });
+      sockets.disconnect(deviceId);
+    }),
+  );
   const retentionTimer = every(retentionInterval(config.retentionMs), log, 'retention run', retentionSweep(store, config.retentionMs, log));
   // the instance holding a partner's lock may die: every instance looks for unsent rows
   const sweepTimer = locks ? every(2000, log, 'outbox sweep', () => outbox.kickAll()) : null;
   await outbox.kickAll();
 
   if (config.portFile) writeFileSync(config.portFile, String(port));
-  log.notice('listening', { port, host: config.host, metricsPort: typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : null, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
+  log.notice('listening', {
+    port,
+    host: config.host,
+    metricsPort: typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : null,
+    url: gw.publicUrl,
+    fingerprint: await fingerprint(orgKey.publicKeyB64),
+    orgKeyCreated: created,
+  });
 
   return {
     port,

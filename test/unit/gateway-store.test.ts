@@ -7,8 +7,16 @@ import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { SCHEMA_V1, SCHEMA_VERSION } from '../../src/gateway/store/schema';
 
 const HUB = 'acme.example';
-const A = `alice@${HUB}`, B = `bob@${HUB}`;
-const app = (messageId: string, payload = 'AAAA') => ({ conversationId: 'c', messageId, sender: A, kind: 'application' as const, epoch: 1, payload });
+const A = `alice@${HUB}`,
+  B = `bob@${HUB}`;
+const app = (messageId: string, payload = 'AAAA') => ({
+  conversationId: 'c',
+  messageId,
+  sender: A,
+  kind: 'application' as const,
+  epoch: 1,
+  payload,
+});
 
 // the behaviour every store shares is in test/gateway/store-contract.test.ts (SQLite and PostgreSQL)
 describe('SqliteStore schema migration', () => {
@@ -21,7 +29,8 @@ describe('SqliteStore schema migration', () => {
     db.exec(SCHEMA_V1);
     db.pragma('user_version = 1');
     const dev = (id: string) => db.prepare(`INSERT INTO devices VALUES (?, ?, ?, 'k', 'k', '{}', 1, NULL)`).run(id, id, id);
-    dev('alice'); dev('bob');
+    dev('alice');
+    dev('bob');
     db.prepare(`INSERT INTO conversations VALUES ('c', 1, ?, 3, ?, 1)`).run(JSON.stringify([A, B]), A);
     const log = db.prepare(`INSERT INTO log VALUES ('c', ?, ?, ?, ?, ?, 1)`);
     log.run(1, 'c0', A, 'commit', 0);
@@ -43,7 +52,11 @@ describe('SqliteStore schema migration', () => {
     version1(file);
     const s = new SqliteStore(file);
     expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect((await s.fetchInbox('bob', 0, 10)).map((e) => [e.id, e.messageId])).toEqual([[1, 'c0'], [2, 'm1'], [3, 'g7']]);
+    expect((await s.fetchInbox('bob', 0, 10)).map((e) => [e.id, e.messageId])).toEqual([
+      [1, 'c0'],
+      [2, 'm1'],
+      [3, 'g7'],
+    ]);
     // the conversation continues after the log's last position, and retries are still recognised
     expect(await s.submitToHub(app('m2'), HUB, 5)).toMatchObject({ ok: true, seq: 3, duplicate: false });
     expect(await s.submitToHub(app('m1'), HUB, 5)).toMatchObject({ ok: true, seq: 2, duplicate: true });
@@ -53,7 +66,17 @@ describe('SqliteStore schema migration', () => {
     // bob's waiting entries made him a member of globex's conversation x (schema 4), not of c as globex's
     expect([await s.isRemoteMember('x', 'globex.example', 'bob'), await s.isRemoteMember('c', HUB, 'bob')]).toEqual([true, false]);
     // a partner gateway repeating a delivery stored before the migration is still refused
-    const again = { conversationId: 'x', hub: 'globex.example', seq: 7, messageId: 'g7', kind: 'application' as const, epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] };
+    const again = {
+      conversationId: 'x',
+      hub: 'globex.example',
+      seq: 7,
+      messageId: 'g7',
+      kind: 'application' as const,
+      epoch: 1,
+      sender: 'gina@globex.example',
+      payload: 'AAAA',
+      recipients: ['bob'],
+    };
     expect(await s.storeDeliveries([again], 6)).toEqual([]);
     expect(await s.storeDeliveries([{ ...again, seq: 9, messageId: 'g9' }], 6)).toHaveLength(1);
     expect(await s.storeDeliveries([{ ...again, seq: 9, messageId: 'g9' }], 6)).toEqual([]);
@@ -73,7 +96,8 @@ describe('SqliteStore schema migration', () => {
     old.prepare('UPDATE inbox SET payload = ? WHERE id = 2').run(payload);
     old.close();
     const s = new SqliteStore(file);
-    const typeOf = () => (s.db.prepare('SELECT id, typeof(payload) AS t FROM inbox ORDER BY id').all() as { id: number; t: string }[]).map((r) => r.t);
+    const typeOf = () =>
+      (s.db.prepare('SELECT id, typeof(payload) AS t FROM inbox ORDER BY id').all() as { id: number; t: string }[]).map((r) => r.t);
     expect(typeOf()).toEqual(['blob', 'blob', 'blob']);
     const entries = await s.fetchInbox('bob', 0, 10);
     expect(entries.map((e) => e.payload)).toEqual(['AAAA', payload, 'AAAA']);
