@@ -86,7 +86,7 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     if (method === 'POST' && path.startsWith('/v1/fed/')) {
       if (!FED_PATHS.has(path)) throw new ApiError('not_found', 'no such federation endpoint');
       // headers, clock and admission first: nothing is read or fetched for a request that fails them
-      const pending = await fed.precheck(req.headers, method, path, req.socket.remoteAddress ?? '?');
+      const pending = await fed.precheck(req.headers, method, path, clientAddress(req, gw.config.trustProxy));
       const raw = await readBody(req, FED_BODY_MAX_BYTES);
       const peer = await fed.authenticate(pending, raw);
       const body = parseJson(raw);

@@ -12,7 +12,13 @@ import { startPartners, type GatewayHandle } from './helpers';
 import { waitFor } from '../support/poll';
 import { enroll, fetchManifest, KontorClient } from '../../src/wire/client';
 import {
-  ChannelEngine, Keystore, gatewayTransport, loadOrCreateIdentity, openChannelDb, saveCertificate, type ChannelEvent,
+  ChannelEngine,
+  Keystore,
+  gatewayTransport,
+  loadOrCreateIdentity,
+  openChannelDb,
+  saveCertificate,
+  type ChannelEvent,
 } from '../../src/background/channel';
 
 import { signWithSignatureKey } from '../../src/background/channel/mls';
@@ -21,21 +27,45 @@ let acme: GatewayHandle;
 let globex: GatewayHandle;
 const orgKeys = new Map<string, string>();
 
-interface Dev { engine: ChannelEngine; client: KontorClient; events: ChannelEvent[] }
+interface Dev {
+  engine: ChannelEngine;
+  client: KontorClient;
+  events: ChannelEvent[];
+}
 
 async function device(gw: GatewayHandle, employee: string, name: string): Promise<Dev> {
   const db = await openChannelDb(`gw-channel-${employee}-${Math.random()}`);
   const ks = await Keystore.open(db);
   const id = await loadOrCreateIdentity(db, ks);
   const code = await gw.enroll(employee, name);
-  const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: id.mlsSignaturePublicB64, signWithMlsKey: (d) => signWithSignatureKey(id.mlsSignature.signKey, d), deviceKey: id.deviceKey, orgPublicKey: orgKeys.get(gw.domain) });
+  const { certificate } = await enroll({
+    gatewayUrl: gw.url,
+    domain: gw.domain,
+    code,
+    mlsSignatureKey: id.mlsSignaturePublicB64,
+    signWithMlsKey: (d) => signWithSignatureKey(id.mlsSignature.signKey, d),
+    deviceKey: id.deviceKey,
+    orgPublicKey: orgKeys.get(gw.domain),
+  });
   await saveCertificate(db, certificate);
-  const client = await KontorClient.connect({ gatewayUrl: gw.url, certificate, deviceKey: id.deviceKey.privateKey, WebSocket: WebSocket as never });
+  const client = await KontorClient.connect({
+    gatewayUrl: gw.url,
+    certificate,
+    deviceKey: id.deviceKey.privateKey,
+    WebSocket: WebSocket as never,
+  });
   const events: ChannelEvent[] = [];
-  const engine = await ChannelEngine.open({ db, transport: gatewayTransport(client), orgKeyFor: (d) => orgKeys.get(d) ?? null, onEvent: (e) => events.push(e) });
+  const engine = await ChannelEngine.open({
+    db,
+    transport: gatewayTransport(client),
+    orgKeyFor: (d) => orgKeys.get(d) ?? null,
+    onEvent: (e) => events.push(e),
+  });
   // the test closes the clients while late receipts may still be in receive(): its ack then
   // fails with 'offline', which is not what this test checks (its assertions read the state)
-  client.onEvent((e) => { if (e.event === 'inbox') void engine.receive([e.entry]).catch(() => undefined); });
+  client.onEvent((e) => {
+    if (e.event === 'inbox') void engine.receive([e.entry]).catch(() => undefined);
+  });
   await engine.sync();
   await engine.replenishKeyPackages(3);
   return { engine, client, events };
@@ -56,7 +86,11 @@ describe('channel engine over two real gateways', () => {
     const gina = await device(globex, 'gina', 'Gina Rossi');
     const glen = await device(globex, 'glen', 'Glen Park');
 
-    const { conversationId: conv, added, rejected } = await alice.engine.startConversation([{ domain: 'globex.example', contact: 'sales' }]);
+    const {
+      conversationId: conv,
+      added,
+      rejected,
+    } = await alice.engine.startConversation([{ domain: 'globex.example', contact: 'sales' }]);
     expect(rejected).toEqual([]);
     expect(added.map((a) => a.displayName).sort()).toEqual(['Gina Rossi', 'Glen Park']);
     await waitFor(async () => (await gina.engine.conversation(conv)) && (await glen.engine.conversation(conv)));
@@ -68,7 +102,9 @@ describe('channel engine over two real gateways', () => {
     expect(seen.sender).toMatchObject({ displayName: 'Alice Schmidt', orgDomain: 'acme.example' });
 
     await gina.engine.sendText(conv, 'Accepted, Gina');
-    await waitFor(async () => (await textsOf(alice, conv)).includes('Accepted, Gina') && (await textsOf(glen, conv)).includes('Accepted, Gina'));
+    await waitFor(
+      async () => (await textsOf(alice, conv)).includes('Accepted, Gina') && (await textsOf(glen, conv)).includes('Accepted, Gina'),
+    );
     expect(await textsOf(alice, conv)).toEqual([secret, 'Accepted, Gina']);
 
     // receipts travel back: the partner's devices acknowledged alice's message

@@ -13,7 +13,14 @@ import { Keystore } from '../../src/background/channel/keystore';
 import { loadOrCreateIdentity, saveCertificate } from '../../src/background/channel/identity';
 import { ChannelEngine, type ChannelEvent } from '../../src/background/channel';
 
-interface Dev { cert: Certificate; kps: string[]; lastResort?: string; inbox: InboxEntry[]; sendBlocked: boolean; ackBlocked: boolean }
+interface Dev {
+  cert: Certificate;
+  kps: string[];
+  lastResort?: string;
+  inbox: InboxEntry[];
+  sendBlocked: boolean;
+  ackBlocked: boolean;
+}
 
 export class MemoryHub {
   devices = new Map<string, Dev>();
@@ -57,19 +64,30 @@ export class MemoryHub {
           if (p.epoch > c.epoch) throw new TransportError('bad_request', 'epoch ahead');
           recipients = c.members.filter((m) => m !== addr);
         } else {
-          if (!p.recipients!.every((r) => c.members.includes(r))) throw new TransportError('bad_request', 'welcome recipients must be members');
+          if (!p.recipients!.every((r) => c.members.includes(r)))
+            throw new TransportError('bad_request', 'welcome recipients must be members');
           recipients = p.recipients!;
         }
         const seq = c.nextSeq++;
         c.ids.set(p.messageId, { seq, sender: addr });
         this.log.push(p);
         for (const r of recipients) {
-          this.deliver(r, { kind: p.kind, conversationId: p.conversationId, hub: 'hub.example', seq, messageId: p.messageId, epoch: p.epoch, sender: addr, payload: p.payload, receivedAt: Date.now() });
+          this.deliver(r, {
+            kind: p.kind,
+            conversationId: p.conversationId,
+            hub: 'hub.example',
+            seq,
+            messageId: p.messageId,
+            epoch: p.epoch,
+            sender: addr,
+            payload: p.payload,
+            receivedAt: Date.now(),
+          });
         }
         return { seq, duplicate: false };
       },
       claimKeyPackages: async (domain, target) => {
-        const employees = target.contact ? this.contacts.get(`${domain}/${target.contact}`) ?? [] : [target.employee!];
+        const employees = target.contact ? (this.contacts.get(`${domain}/${target.contact}`) ?? []) : [target.employee!];
         const out: ClaimedKeyPackage[] = [];
         for (const d of this.devices.values()) {
           if (d.cert.orgDomain !== domain || !employees.includes(d.cert.employeeId)) continue;
@@ -85,7 +103,9 @@ export class MemoryHub {
       countKeyPackages: async () => ({ available: dev().kps.length, lastResort: dev().lastResort !== undefined }),
       fetchInbox: async (after, limit) => {
         if (dev().sendBlocked) throw new TransportError('offline', 'blocked');
-        return dev().inbox.filter((e) => e.id > after).slice(0, limit);
+        return dev()
+          .inbox.filter((e) => e.id > after)
+          .slice(0, limit);
       },
       ack: async (ids) => {
         if (dev().ackBlocked) throw new TransportError('offline', 'blocked');
@@ -119,21 +139,43 @@ export interface TestDevice {
   restart(): Promise<ChannelEngine>;
 }
 
-export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, displayName: string, orgKeyFor: (d: string) => string | null, kpCount = 3, now?: () => Date): Promise<TestDevice> {
+export async function makeDevice(
+  hub: MemoryHub,
+  org: Org,
+  employeeId: string,
+  displayName: string,
+  orgKeyFor: (d: string) => string | null,
+  kpCount = 3,
+  now?: () => Date,
+): Promise<TestDevice> {
   const dbName = `channel-test-${++dbCounter}-${Math.random().toString(36).slice(2)}`;
   const db = await openChannelDb(dbName);
   const ks = await Keystore.open(db);
   const id = await loadOrCreateIdentity(db, ks);
   const deviceId = `${employeeId}-${dbCounter}`;
-  const cert = await issue(org, { deviceId, employeeId, displayName, devicePublicKey: id.deviceKey.publicKeyB64, mlsSignatureKey: id.mlsSignaturePublicB64 });
+  const cert = await issue(org, {
+    deviceId,
+    employeeId,
+    displayName,
+    devicePublicKey: id.deviceKey.publicKeyB64,
+    mlsSignatureKey: id.mlsSignaturePublicB64,
+  });
   await saveCertificate(db, cert);
   hub.register(cert);
   const address = `${deviceId}@${org.domain}`;
   const events: ChannelEvent[] = [];
   const open = () => ChannelEngine.open({ db, transport: hub.transport(address), orgKeyFor, onEvent: (e) => events.push(e), now });
   const d: TestDevice = {
-    db, dbName, address, events, cert, engine: await open(),
-    async restart() { d.engine = await open(); return d.engine; },
+    db,
+    dbName,
+    address,
+    events,
+    cert,
+    engine: await open(),
+    async restart() {
+      d.engine = await open();
+      return d.engine;
+    },
   };
   await d.engine.replenishKeyPackages(kpCount);
   return d;

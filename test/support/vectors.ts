@@ -30,7 +30,12 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
   const org = await keyVector('kontor test vector: org key of globex.example');
   const device = await keyVector('kontor test vector: device key of gina-1@globex.example');
   const mls = await keyVector('kontor test vector: MLS signature key of gina-1@globex.example');
-  const enrollInput = { domain: 'globex.example', code: 'ABCD-EFGH-2345', devicePublicKey: device.publicKey, mlsSignatureKey: mls.publicKey };
+  const enrollInput = {
+    domain: 'globex.example',
+    code: 'ABCD-EFGH-2345',
+    devicePublicKey: device.publicKey,
+    mlsSignatureKey: mls.publicKey,
+  };
   const strip = ({ key: _key, ...rest }: Awaited<ReturnType<typeof keyVector>>) => rest;
 
   const manifest: UnsignedManifest = {

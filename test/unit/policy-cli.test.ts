@@ -34,7 +34,8 @@ const bad = {
   colour: 'blue',
 };
 
-describe('npm run policy', () => {
+// every test spawns the CLI (tsx) up to five times: seconds each on a busy machine, not a unit test's 5 s
+describe('npm run policy', { timeout: 60_000 }, () => {
   it('validate: example document is valid (exit 0)', () => {
     const r = cli('validate', 'docs/examples/policy.json');
     expect(r.code).toBe(0);
@@ -46,7 +47,12 @@ describe('npm run policy', () => {
     const r = cli('validate', write('bad.json', JSON.stringify(bad)));
     expect(r.code).toBe(1);
     expect(r.err).toContain('4 problems');
-    for (const path of ['organization.gateway:', 'partners[1].domain: is required', 'retentionDays: must be at least 1', 'colour: unknown key, ignored'])
+    for (const path of [
+      'organization.gateway:',
+      'partners[1].domain: is required',
+      'retentionDays: must be at least 1',
+      'colour: unknown key, ignored',
+    ])
       expect(r.err).toContain(path);
   });
 
@@ -73,9 +79,18 @@ describe('npm run policy', () => {
     const expected = validatePolicy(JSON.parse(readFileSync(join(root, 'docs/examples/policy.json'), 'utf8'))).policy;
     const chrome = readFileSync(join(out, 'linux/etc/opt/chrome/policies/managed/kontor.json'), 'utf8');
     expect(readLinuxManaged(chrome, CHROMIUM_EXTENSION_ID)).toEqual(expected);
-    for (const f of ['linux/etc/chromium/policies/managed/kontor.json', 'linux/etc/opt/edge/policies/managed/kontor.json',
-      'windows/chrome-policy.reg', 'windows/edge-policy.reg', 'macos/chrome-policy.mobileconfig', 'macos/edge-policy.mobileconfig',
-      'firefox/policies.json', 'google-admin/kontor-policy.json', 'README.md', 'install/firefox/policies.json'])
+    for (const f of [
+      'linux/etc/chromium/policies/managed/kontor.json',
+      'linux/etc/opt/edge/policies/managed/kontor.json',
+      'windows/chrome-policy.reg',
+      'windows/edge-policy.reg',
+      'macos/chrome-policy.mobileconfig',
+      'macos/edge-policy.mobileconfig',
+      'firefox/policies.json',
+      'google-admin/kontor-policy.json',
+      'README.md',
+      'install/firefox/policies.json',
+    ])
       expect(existsSync(join(out, f)), f).toBe(true);
     expect(readdirSync(join(out, 'install'))).toEqual(['firefox', 'linux', 'macos', 'windows']);
   });

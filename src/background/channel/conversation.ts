@@ -16,8 +16,18 @@ import { encodePayload, newMessageId, textPayload } from './payload';
 import { prepareCommit, submitPending, openPending, writeConversation, type CommitOp, type PrepareResult } from './commits';
 import { processEntry } from './inbox';
 import {
-  authConfig, b64, loadConversation, openMessage, outboxAad, personOf, sealBody, sealState, verifyMembers,
-  type ChannelEvent, type EngineContext, type MessageView,
+  authConfig,
+  b64,
+  loadConversation,
+  openMessage,
+  outboxAad,
+  personOf,
+  sealBody,
+  sealState,
+  verifyMembers,
+  type ChannelEvent,
+  type EngineContext,
+  type MessageView,
 } from './context';
 import { utf8 } from '../../wire/bytes';
 
@@ -33,12 +43,22 @@ export interface ChannelEngineOptions {
 }
 
 /** Whose devices to add: every device of a contact's members at `domain`, or of one employee. */
-export interface Target { domain: string; contact?: string; employee?: string }
+export interface Target {
+  domain: string;
+  contact?: string;
+  employee?: string;
+}
 
-export interface AddResult { added: PrepareResult['adding']; rejected: PrepareResult['rejected'] }
+export interface AddResult {
+  added: PrepareResult['adding'];
+  rejected: PrepareResult['rejected'];
+}
 
 export class ChannelEngine {
-  private constructor(private readonly ctx: EngineContext, private readonly maxRetries: number) {}
+  private constructor(
+    private readonly ctx: EngineContext,
+    private readonly maxRetries: number,
+  ) {}
 
   /** Opens the engine for an enrolled device (throws IdentityError 'not_enrolled' otherwise). */
   static async open(o: ChannelEngineOptions): Promise<ChannelEngine> {
@@ -48,17 +68,33 @@ export class ChannelEngine {
     const certificate: Certificate = identity.certificate;
     const listeners = o.onEvent;
     const ctx: EngineContext = {
-      db: o.db, ks, transport: o.transport, orgKeyFor: o.orgKeyFor, now: o.now ?? (() => new Date()),
-      identity: { ...identity, certificate }, self: personOf(certificate),
-      lock: new KeyedMutex(`kontor-channel:${o.db.name}`), cache: new Map(),
-      emit: (e) => { try { listeners?.(e); } catch { /* a UI listener must not break the engine */ } },
+      db: o.db,
+      ks,
+      transport: o.transport,
+      orgKeyFor: o.orgKeyFor,
+      now: o.now ?? (() => new Date()),
+      identity: { ...identity, certificate },
+      self: personOf(certificate),
+      lock: new KeyedMutex(`kontor-channel:${o.db.name}`),
+      cache: new Map(),
+      emit: (e) => {
+        try {
+          listeners?.(e);
+        } catch {
+          /* a UI listener must not break the engine */
+        }
+      },
     };
     return new ChannelEngine(ctx, o.maxCommitRetries ?? 5);
   }
 
   /** deviceId@orgDomain of this device */
-  get address(): string { return this.ctx.self.address; }
-  get certificate(): Certificate { return this.ctx.identity.certificate; }
+  get address(): string {
+    return this.ctx.self.address;
+  }
+  get certificate(): Certificate {
+    return this.ctx.identity.certificate;
+  }
 
   /** Tops up the gateway's stock of one-time key packages (and the last-resort one if missing). */
   async replenishKeyPackages(target = 20): Promise<number> {
@@ -71,14 +107,28 @@ export class ChannelEngine {
   }
 
   /** Creates a conversation hosted at the own gateway and adds the targets' devices. */
-  async startConversation(targets: Target[], conversationId = newMessageId().replace(/^m/, 'c')): Promise<{ conversationId: string } & AddResult> {
+  async startConversation(
+    targets: Target[],
+    conversationId = newMessageId().replace(/^m/, 'c'),
+  ): Promise<{ conversationId: string } & AddResult> {
     const { hub } = await this.ctx.transport.createConversation(conversationId);
     await this.ctx.lock.run(conversationId, async () => {
       if (await this.ctx.db.get('conversations', conversationId)) return;
       const own = await generateKeyPackage(this.ctx.identity.certificate, this.ctx.identity.mlsSignature);
       const state = await createGroupState(utf8(conversationId), own, authConfig(this.ctx).config);
       const now = this.ctx.now().getTime();
-      const rec: ConversationRecord = { id: conversationId, hub, epoch: 0, state: await sealState(this.ctx, conversationId, state), pending: null, status: 'active', warning: null, createdAt: now, lastActivity: now, unread: 0 };
+      const rec: ConversationRecord = {
+        id: conversationId,
+        hub,
+        epoch: 0,
+        state: await sealState(this.ctx, conversationId, state),
+        pending: null,
+        status: 'active',
+        warning: null,
+        createdAt: now,
+        lastActivity: now,
+        unread: 0,
+      };
       await this.ctx.db.put('conversations', rec);
       this.ctx.cache.set(conversationId, state);
     });
@@ -90,7 +140,9 @@ export class ChannelEngine {
     const keyPackages: { keyPackage: string; domain: string }[] = [];
     for (const t of targets) {
       const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
-      for (const c of claimed) if (`${c.certificate.deviceId}@${c.certificate.orgDomain}` !== this.address) keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
+      for (const c of claimed)
+        if (`${c.certificate.deviceId}@${c.certificate.orgDomain}` !== this.address)
+          keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
     }
     return this.runCommit(conversationId, { kind: 'add', keyPackages });
   }
@@ -108,7 +160,9 @@ export class ChannelEngine {
     const keyPackages: { keyPackage: string; domain: string }[] = [];
     for (const t of via) {
       const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
-      for (const c of claimed) if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`)) keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
+      for (const c of claimed)
+        if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`))
+          keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
     }
     if (!keyPackages.length) return { added: [], rejected: [] };
     await this.runCommit(conversationId, { kind: 'remove', addresses });
@@ -155,8 +209,23 @@ export class ChannelEngine {
     const payload = textPayload(text, this.ctx.now());
     const bytes = encodePayload(payload);
     const at = this.ctx.now().getTime();
-    const out: OutboxRecord = { conversationId, messageId: payload.id, payload: await this.ctx.ks.seal(bytes, outboxAad(conversationId, payload.id)), ciphertext: null, epoch: null, createdAt: at };
-    const msg: MessageRecord = { conversationId, id: payload.id, at, direction: 'out', body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }), state: 'queued', seq: null };
+    const out: OutboxRecord = {
+      conversationId,
+      messageId: payload.id,
+      payload: await this.ctx.ks.seal(bytes, outboxAad(conversationId, payload.id)),
+      ciphertext: null,
+      epoch: null,
+      createdAt: at,
+    };
+    const msg: MessageRecord = {
+      conversationId,
+      id: payload.id,
+      at,
+      direction: 'out',
+      body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }),
+      state: 'queued',
+      seq: null,
+    };
     const tx = this.ctx.db.transaction(['outbox', 'messages'], 'readwrite');
     await tx.objectStore('outbox').add(out);
     await tx.objectStore('messages').put(msg);
@@ -214,7 +283,14 @@ export class ChannelEngine {
         await tx.done;
         this.ctx.cache.set(conversationId, enc.newState);
       }
-      const r = await this.ctx.transport.send({ conversationId, hub: loaded.rec.hub, messageId: e.messageId, kind: 'application', epoch: e.epoch!, payload: b64(e.ciphertext!) });
+      const r = await this.ctx.transport.send({
+        conversationId,
+        hub: loaded.rec.hub,
+        messageId: e.messageId,
+        kind: 'application',
+        epoch: e.epoch!,
+        payload: b64(e.ciphertext!),
+      });
       const tx = this.ctx.db.transaction(['outbox', 'messages', 'conversations'], 'readwrite');
       await tx.objectStore('outbox').delete(e.seq!);
       const m = await tx.objectStore('messages').get([conversationId, e.messageId]);
@@ -251,7 +327,17 @@ export class ChannelEngine {
 
   async conversations() {
     const recs = await this.ctx.db.getAll('conversations');
-    return recs.sort((a, b) => b.lastActivity - a.lastActivity).map((r) => ({ id: r.id, hub: r.hub, epoch: r.epoch, status: r.status, warning: r.warning, unread: r.unread, lastActivity: r.lastActivity }));
+    return recs
+      .sort((a, b) => b.lastActivity - a.lastActivity)
+      .map((r) => ({
+        id: r.id,
+        hub: r.hub,
+        epoch: r.epoch,
+        status: r.status,
+        warning: r.warning,
+        unread: r.unread,
+        lastActivity: r.lastActivity,
+      }));
   }
 
   /** Members with verification against the currently pinned org keys, and the safety fingerprint. */
@@ -264,8 +350,18 @@ export class ChannelEngine {
     const verified = members.every((m) => m.verification.state === 'verified');
     const outbox = await this.ctx.db.countFromIndex('outbox', 'byConversation', conversationId);
     return {
-      id: rec.id, hub: rec.hub, epoch: rec.epoch, status: rec.status, warning: rec.warning, unread: rec.unread, lastActivity: rec.lastActivity,
-      members, partnerOrgs, verified, fingerprint: await safetyFingerprint(state), queued: outbox,
+      id: rec.id,
+      hub: rec.hub,
+      epoch: rec.epoch,
+      status: rec.status,
+      warning: rec.warning,
+      unread: rec.unread,
+      lastActivity: rec.lastActivity,
+      members,
+      partnerOrgs,
+      verified,
+      fingerprint: await safetyFingerprint(state),
+      queued: outbox,
     };
   }
 

@@ -13,8 +13,7 @@ import { equalBytes, fromBase64, fromUtf8, utf8 } from '../../wire/bytes';
 /** base64 org public key pinned for a domain (own org or admitted partner), or null if none. */
 export type OrgKeyLookup = (domain: string) => string | null | Promise<string | null>;
 
-export type CredentialErrorCode =
-  | 'not_basic' | 'malformed' | 'unknown_org' | 'bad_signature' | 'expired' | 'wrong_domain' | 'key_mismatch';
+export type CredentialErrorCode = 'not_basic' | 'malformed' | 'unknown_org' | 'bad_signature' | 'expired' | 'wrong_domain' | 'key_mismatch';
 
 export class CredentialError extends Error {
   override name = 'CredentialError';

@@ -7,7 +7,10 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { Certificate } from '../../wire/certificate';
 
-export interface Sealed { iv: Uint8Array; ct: Uint8Array }
+export interface Sealed {
+  iv: Uint8Array;
+  ct: Uint8Array;
+}
 
 export interface IdentityRecord {
   /** gateway auth key: a WebCrypto key pair whose private half is not extractable */
@@ -19,7 +22,12 @@ export interface IdentityRecord {
   createdAt: number;
 }
 
-export interface KeyPackageRecord { ref: string; secret: Sealed; lastResort: boolean; createdAt: number }
+export interface KeyPackageRecord {
+  ref: string;
+  secret: Sealed;
+  lastResort: boolean;
+  createdAt: number;
+}
 
 /**
  * 'out_of_sync': this device missed or could not take in a step of the group (a message for a
@@ -78,7 +86,11 @@ export interface MessageRecord {
   seq: number | null;
 }
 
-export interface SeenRecord { conversationId: string; messageId: string; at: number }
+export interface SeenRecord {
+  conversationId: string;
+  messageId: string;
+  at: number;
+}
 
 export interface ChannelSchema extends DBSchema {
   keys: { key: string; value: CryptoKey };

@@ -36,7 +36,9 @@ export async function channelIdentity(): Promise<ChannelIdentity> {
 /** Enrolls this browser with a one-time code from the admin. The policy's gateway wins. */
 export async function enrollDevice(typedGateway: string | undefined, code: string): Promise<ChannelIdentity> {
   const settings = effectiveSettings(getPolicy().policy, await getUserSettings());
-  const gatewayUrl = (settings.locks['organization.gateway'] ? settings.organization.gateway : typedGateway ?? settings.organization.gateway)?.replace(/\/$/, '');
+  const gatewayUrl = (
+    settings.locks['organization.gateway'] ? settings.organization.gateway : (typedGateway ?? settings.organization.gateway)
+  )?.replace(/\/$/, '');
   if (!gatewayUrl || !isGatewayUrl(gatewayUrl)) throw new KontorError('invalid_params', 'enter your company gateway address (https://…)');
   await openEngine();
   const { identity, meta } = engineState();
@@ -44,14 +46,18 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
   // The gateway's signed manifest names the org and its key; the certificate must chain to it.
   let manifest;
   try {
-    const r = await fetchJson(gatewayUrl + MANIFEST_PATH, { maxBytes: MANIFEST_MAX_BYTES, init: { credentials: 'omit', cache: 'no-store' } });
+    const r = await fetchJson(gatewayUrl + MANIFEST_PATH, {
+      maxBytes: MANIFEST_MAX_BYTES,
+      init: { credentials: 'omit', cache: 'no-store' },
+    });
     if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
     manifest = await verifyManifest(r.json);
   } catch (error) {
     throw new KontorError('unavailable', `no valid Kontor gateway at ${gatewayUrl}`, { cause: error });
   }
   const policyDomain = settings.organization.domain;
-  if (policyDomain && normalizeDomain(policyDomain) !== manifest.domain) throw new KontorError('forbidden', `the gateway belongs to ${manifest.domain}, not ${policyDomain}`);
+  if (policyDomain && normalizeDomain(policyDomain) !== manifest.domain)
+    throw new KontorError('forbidden', `the gateway belongs to ${manifest.domain}, not ${policyDomain}`);
   const { certificate } = await enroll({
     gatewayUrl,
     domain: manifest.domain,
@@ -63,7 +69,12 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
   }).catch((error: unknown) => {
     throw new KontorError('forbidden', `enrollment refused: ${error instanceof Error ? error.message : String(error)}`);
   });
-  await saveEnrollment(certificate, { gatewayUrl, domain: manifest.domain, orgName: manifest.orgName, orgPublicKey: manifest.orgPublicKey });
+  await saveEnrollment(certificate, {
+    gatewayUrl,
+    domain: manifest.domain,
+    orgName: manifest.orgName,
+    orgPublicKey: manifest.orgPublicKey,
+  });
   await connect();
   return channelIdentity();
 }

@@ -15,7 +15,10 @@ const SIG_AAD = 'identity:mls-signature';
 
 export class IdentityError extends Error {
   override name = 'IdentityError';
-  constructor(readonly code: 'not_enrolled' | 'certificate_mismatch', message: string) {
+  constructor(
+    readonly code: 'not_enrolled' | 'certificate_mismatch',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -32,7 +35,12 @@ export async function loadOrCreateIdentity(db: ChannelDb, ks: Keystore): Promise
   const rec = await db.get('identity', SLOT);
   if (rec) {
     const [publicKey, signKey] = unpack(await ks.open(rec.mlsSignature, SIG_AAD), 2);
-    return { deviceKey: rec.deviceKey, mlsSignature: { publicKey: publicKey!, signKey: signKey! }, mlsSignaturePublicB64: rec.mlsSignaturePublicB64, certificate: rec.certificate };
+    return {
+      deviceKey: rec.deviceKey,
+      mlsSignature: { publicKey: publicKey!, signKey: signKey! },
+      mlsSignaturePublicB64: rec.mlsSignaturePublicB64,
+      certificate: rec.certificate,
+    };
   }
   const deviceKey = await generateKeyPair(false);
   const sig = await generateSignatureKeyPair();
@@ -47,7 +55,9 @@ export async function loadOrCreateIdentity(db: ChannelDb, ks: Keystore): Promise
   const raced = await tx.store.get(SLOT);
   if (!raced) await tx.store.put(fresh, SLOT);
   await tx.done;
-  return raced ? loadOrCreateIdentity(db, ks) : { deviceKey, mlsSignature: sig, mlsSignaturePublicB64: fresh.mlsSignaturePublicB64, certificate: null };
+  return raced
+    ? loadOrCreateIdentity(db, ks)
+    : { deviceKey, mlsSignature: sig, mlsSignaturePublicB64: fresh.mlsSignaturePublicB64, certificate: null };
 }
 
 /** Stores the certificate from enrollment; it must name this device's two public keys. */
@@ -55,7 +65,10 @@ export async function saveCertificate(db: ChannelDb, cert: Certificate): Promise
   const tx = db.transaction('identity', 'readwrite');
   const rec = await tx.store.get(SLOT);
   if (!rec) throw new IdentityError('not_enrolled', 'no device identity');
-  if (cert.devicePublicKey !== rec.deviceKey.publicKeyB64 || !equalBytes(fromBase64(cert.mlsSignatureKey), fromBase64(rec.mlsSignaturePublicB64))) {
+  if (
+    cert.devicePublicKey !== rec.deviceKey.publicKeyB64 ||
+    !equalBytes(fromBase64(cert.mlsSignatureKey), fromBase64(rec.mlsSignaturePublicB64))
+  ) {
     throw new IdentityError('certificate_mismatch', 'certificate names other keys than this device');
   }
   await tx.store.put({ ...rec, certificate: cert }, SLOT);
@@ -74,7 +87,10 @@ export async function createKeyPackages(db: ChannelDb, ks: Keystore, id: Identit
   for (let i = 0; i < count; i++) {
     const kp = await generateKeyPackage(id.certificate, id.mlsSignature);
     const ref = toHex(kp.ref);
-    made.push({ rec: { ref, secret: await ks.seal(kp.secret, keyPackageAad(ref)), lastResort, createdAt: Date.now() }, b64: toBase64(kp.message) });
+    made.push({
+      rec: { ref, secret: await ks.seal(kp.secret, keyPackageAad(ref)), lastResort, createdAt: Date.now() },
+      b64: toBase64(kp.message),
+    });
   }
   const tx = db.transaction('keyPackages', 'readwrite');
   for (const m of made) await tx.store.put(m.rec);

@@ -13,8 +13,18 @@ import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
 import {
-  authConfig, explain, hubEpochOf, loadConversation, memberPeople, openMessage, personOf, sealBody, sealState, unb64,
-  type EngineContext, type MessageBody,
+  authConfig,
+  explain,
+  hubEpochOf,
+  loadConversation,
+  memberPeople,
+  openMessage,
+  personOf,
+  sealBody,
+  sealState,
+  unb64,
+  type EngineContext,
+  type MessageBody,
 } from './context';
 
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
@@ -46,17 +56,25 @@ export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<v
     // a message of a later epoch: this device missed a step the others took (unless it is
     // its own commit, accepted by the hub but not yet applied here: flush finishes that one)
     const lost = err instanceof MlsOpError && err.code === 'future_epoch' && rec.status === 'active' && !rec.pending;
-    await report(ctx, {
-      ...rec, status: lost ? 'out_of_sync' : rec.status,
-      hubEpoch: e.kind === 'commit' ? Math.max(hubEpochOf(rec), e.epoch + 1) : rec.hubEpoch,
-    }, error);
+    await report(
+      ctx,
+      {
+        ...rec,
+        status: lost ? 'out_of_sync' : rec.status,
+        hubEpoch: e.kind === 'commit' ? Math.max(hubEpochOf(rec), e.epoch + 1) : rec.hubEpoch,
+      },
+      error,
+    );
   }
 }
 
 /** Stores the problem on the conversation (with `rec`'s other changes) and tells the UI. */
 async function report(ctx: EngineContext, rec: ConversationRecord, error: Error): Promise<void> {
   const code = (error as { code?: unknown }).code;
-  await ctx.db.put('conversations', { ...rec, warning: { code: typeof code === 'string' ? code : error.name, message: error.message, at: ctx.now().getTime() } });
+  await ctx.db.put('conversations', {
+    ...rec,
+    warning: { code: typeof code === 'string' ? code : error.name, message: error.message, at: ctx.now().getTime() },
+  });
   ctx.emit({ type: 'warning', conversationId: rec.id, error });
 }
 
@@ -82,14 +100,30 @@ async function onWelcome(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): P
   if (!isGroup(state, e.conversationId)) throw new MlsOpError('wrong_group', 'the Welcome is for another group than its conversation');
   const now = ctx.now().getTime();
   const rec: ConversationRecord = {
-    id: e.conversationId, hub: e.hub, epoch: epochOf(state), state: await sealState(ctx, e.conversationId, state), pending: null,
+    id: e.conversationId,
+    hub: e.hub,
+    epoch: epochOf(state),
+    state: await sealState(ctx, e.conversationId, state),
+    pending: null,
     // the adder sends the Welcome at the hub's count after its commit
-    status: 'active', warning: null, createdAt: existing?.createdAt ?? now, lastActivity: now, unread: existing?.unread ?? 0,
+    status: 'active',
+    warning: null,
+    createdAt: existing?.createdAt ?? now,
+    lastActivity: now,
+    unread: existing?.unread ?? 0,
     hubEpoch: Math.max(e.epoch, epochOf(state)),
   };
   const sender = memberPeople(state).find((m) => m.address === e.sender);
   const body: MessageBody = { sender: sender ?? ctx.self, event: { kind: 'joined', who: [ctx.self] } };
-  const msg: MessageRecord = { conversationId: rec.id, id: `${e.messageId}.j`, at: now, direction: 'event', body: await sealBody(ctx, rec.id, `${e.messageId}.j`, body), state: null, seq: e.seq };
+  const msg: MessageRecord = {
+    conversationId: rec.id,
+    id: `${e.messageId}.j`,
+    at: now,
+    direction: 'event',
+    body: await sealBody(ctx, rec.id, `${e.messageId}.j`, body),
+    state: null,
+    seq: e.seq,
+  };
   const tx = ctx.db.transaction(['conversations', 'messages', 'seen', 'keyPackages'], 'readwrite');
   await tx.objectStore('conversations').put(rec);
   await tx.objectStore('messages').put(msg);
@@ -122,7 +156,8 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
     return;
   }
   // ts-mls would only say "cannot decrypt"; the header tells that a step is missing
-  if (header.epoch > state.groupContext.epoch) throw new MlsOpError('future_epoch', `${e.kind} for epoch ${header.epoch}, group at ${state.groupContext.epoch}`);
+  if (header.epoch > state.groupContext.epoch)
+    throw new MlsOpError('future_epoch', `${e.kind} for epoch ${header.epoch}, group at ${state.groupContext.epoch}`);
   let r;
   try {
     r = await processIncoming(state, bytes);
@@ -143,7 +178,17 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
     }
     const body: MessageBody = { sender: personOf(cert), payload };
     const dup = await ctx.db.get('messages', [rec.id, payload.id]);
-    const msg: MessageRecord | null = dup ? null : { conversationId: rec.id, id: payload.id, at: now, direction: 'in', body: await sealBody(ctx, rec.id, payload.id, body), state: null, seq: e.seq };
+    const msg: MessageRecord | null = dup
+      ? null
+      : {
+          conversationId: rec.id,
+          id: payload.id,
+          at: now,
+          direction: 'in',
+          body: await sealBody(ctx, rec.id, payload.id, body),
+          state: null,
+          seq: e.seq,
+        };
     await writeStateAndSeen(ctx, { ...rec, lastActivity: now, unread: rec.unread + (msg ? 1 : 0) }, r.newState, seen, msg);
     if (msg) ctx.emit({ type: 'message', conversationId: rec.id, message: await openMessage(ctx, msg) });
     return;
@@ -165,14 +210,29 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
     ...(removed.length ? [{ id: `${e.messageId}.r`, body: { sender, event: { kind: 'removed' as const, who: removed } } }] : []),
     ...(r.removedSelf ? [{ id: `${e.messageId}.s`, body: { sender, event: { kind: 'removed_self' as const, who: [ctx.self] } } }] : []),
   ];
-  await writeConversation(ctx, {
-    ...rec, status: r.removedSelf ? 'removed' : rec.status, lastActivity: now, hubEpoch: Math.max(hubEpochOf(rec), e.epoch + 1),
-  }, r.newState, r.removedSelf ? null : retry, events);
+  await writeConversation(
+    ctx,
+    {
+      ...rec,
+      status: r.removedSelf ? 'removed' : rec.status,
+      lastActivity: now,
+      hubEpoch: Math.max(hubEpochOf(rec), e.epoch + 1),
+    },
+    r.newState,
+    r.removedSelf ? null : retry,
+    events,
+  );
   await ctx.db.put('seen', seen);
   ctx.emit({ type: 'conversation', conversationId: rec.id });
 }
 
-async function writeStateAndSeen(ctx: EngineContext, rec: ConversationRecord, state: import('ts-mls').ClientState, seen: SeenRecord, msg: MessageRecord | null) {
+async function writeStateAndSeen(
+  ctx: EngineContext,
+  rec: ConversationRecord,
+  state: import('ts-mls').ClientState,
+  seen: SeenRecord,
+  msg: MessageRecord | null,
+) {
   const next: ConversationRecord = { ...rec, state: await sealState(ctx, rec.id, state), epoch: epochOf(state) };
   const tx = ctx.db.transaction(['conversations', 'messages', 'seen'], 'readwrite');
   await tx.objectStore('conversations').put(next);
@@ -193,7 +253,11 @@ async function applyReceipt(ctx: EngineContext, e: InboxEntry): Promise<void> {
   const people = memberPeople(loaded.state);
   if (!people.some((m) => (status === 'delivered' ? m.address === by : m.orgDomain === by))) {
     // told, not stored on the conversation: a device removed a moment ago may send a late one
-    ctx.emit({ type: 'warning', conversationId: e.conversationId, error: new MlsOpError('not_member', `a '${status}' receipt from ${by.slice(0, 320)}, who is not in the conversation, was dropped`) });
+    ctx.emit({
+      type: 'warning',
+      conversationId: e.conversationId,
+      error: new MlsOpError('not_member', `a '${status}' receipt from ${by.slice(0, 320)}, who is not in the conversation, was dropped`),
+    });
     return;
   }
   const tx = ctx.db.transaction('messages', 'readwrite');

@@ -28,7 +28,10 @@ const KNOWN_TYPES: readonly string[] = Payload.options.map((o) => o.entries.type
 
 export class PayloadError extends Error {
   override name = 'PayloadError';
-  constructor(readonly code: 'too_large' | 'not_json' | 'unknown_version' | 'unknown_type' | 'invalid', message: string) {
+  constructor(
+    readonly code: 'too_large' | 'not_json' | 'unknown_version' | 'unknown_type' | 'invalid',
+    message: string,
+  ) {
     super(message);
   }
 }
