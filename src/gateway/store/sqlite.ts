@@ -3,9 +3,10 @@ import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from './start-worker';
-import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { WriteBatcher } from './batch';
+import { toDevice, toEntry } from './rows';
+import { byDomain as groupByDomain, routeSubmission } from './route';
 import { MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION } from './schema';
 import type {
   AckResult,
@@ -31,43 +32,6 @@ interface ConvState {
   epoch: number;
   members: string[];
   nextSeq: number;
-}
-
-function toEntry(r: Row): InboxEntry {
-  const e: InboxEntry = {
-    id: r.id as number,
-    kind: r.kind as InboxEntry['kind'],
-    conversationId: r.conv_id as string,
-    hub: r.hub as string,
-    seq: r.seq as number,
-    messageId: r.message_id as string,
-    epoch: r.epoch as number,
-    sender: r.sender as string,
-    receivedAt: r.created_at as number,
-  };
-  // stored as bytes (schema 3), sent as base64
-  if (r.payload !== null) e.payload = (r.payload as Buffer).toString('base64');
-  if (r.receipt_status !== null) {
-    e.receipt = {
-      status: r.receipt_status as 'partner' | 'delivered',
-      by: r.receipt_by as string,
-      messageIds: JSON.parse(r.receipt_ids as string),
-    };
-  }
-  return e;
-}
-
-function toDevice(r: Row): DeviceRecord {
-  return {
-    deviceId: r.device_id as string,
-    employeeId: r.employee_id as string,
-    displayName: r.display_name as string,
-    devicePublicKey: r.device_public_key as string,
-    mlsSignatureKey: r.mls_signature_key as string,
-    certificate: JSON.parse(r.certificate as string),
-    createdAt: r.created_at as number,
-    revokedAt: (r.revoked_at as number | null) ?? null,
-  };
 }
 
 /**
@@ -361,7 +325,7 @@ export class SqliteStore implements Store {
     return this.w.run((): HubResult => {
       const c = this.conversationState(s.conversationId);
       if (!c) return { ok: false, code: 'not_found', message: 'unknown conversation' };
-      const routed = this.route(s, c);
+      const routed = routeSubmission(s, c);
       // a retry is answered as before even if the conversation moved on since (e.g. a commit's epoch)
       if (!Array.isArray(routed)) return this.prior(s) ?? routed;
       const { epoch, nextSeq: seq } = c;
@@ -389,13 +353,7 @@ export class SqliteStore implements Store {
         payload: s.payload,
         recipients: [],
       };
-      const byDomain = new Map<string, string[]>();
-      for (const r of routed) {
-        const { deviceId, domain } = splitAddress(r);
-        const list = byDomain.get(domain);
-        if (list) list.push(deviceId);
-        else byDomain.set(domain, [deviceId]);
-      }
+      const byDomain = groupByDomain(routed, splitAddress);
       // no dedupe keys: the log insert above already refused a retry of this message
       const local = this.insertDeliveries([{ ...d, recipients: byDomain.get(hub) ?? [] }], now, false);
       byDomain.delete(hub);
@@ -415,30 +373,6 @@ export class SqliteStore implements Store {
     const c = { epoch: r.epoch as number, members: JSON.parse(r.members as string) as string[], nextSeq: (last ?? 0) + 1 };
     this.convCache.set(id, c);
     return c;
-  }
-
-  /** The recipients of a submission, or why the conversation refuses it. */
-  private route(s: HubSubmission, c: ConvState): string[] | Extract<HubResult, { ok: false }> {
-    const { members, epoch } = c;
-    if (!members.includes(s.sender)) return { ok: false, code: 'forbidden', message: 'sender is not a member of this conversation' };
-    if (s.kind === 'commit') {
-      if (s.epoch !== epoch)
-        return {
-          ok: false,
-          code: 'epoch_conflict',
-          message: `a commit for epoch ${s.epoch} is not acceptable; current epoch is ${epoch}`,
-          currentEpoch: epoch,
-        };
-      if (!s.members?.includes(s.sender)) return { ok: false, code: 'bad_request', message: 'commit needs members including the sender' };
-      return [...new Set([...members, ...s.members])].filter((m) => m !== s.sender);
-    }
-    if (s.kind === 'application') {
-      if (s.epoch > epoch) return { ok: false, code: 'bad_request', message: `epoch ${s.epoch} is ahead of the conversation (${epoch})` };
-      return members.filter((m) => m !== s.sender);
-    }
-    if (!s.recipients?.every((r) => members.includes(r)))
-      return { ok: false, code: 'bad_request', message: 'welcome recipients must be members' };
-    return [...new Set(s.recipients)];
   }
 
   /** The answer for a message id already in the log: a duplicate of the same sender, else a conflict. */
