@@ -7,7 +7,7 @@
 import { CERT_TYPE, signCertificate } from '../../src/wire/certificate';
 import { generateKeyPair } from '../../src/wire/ed25519';
 import { toBase64, utf8 } from '../../src/wire/bytes';
-import { kontorAuthService } from '../../src/background/channel/credentials';
+import { certificateCredential, kontorAuthService } from '../../src/background/channel/credentials';
 import {
   clientConfig, commit, createGroupState, decodeKeyPackage, encryptApplication, generateKeyPackage, generateSignatureKeyPair,
   joinFromWelcome, processIncoming, type GeneratedKeyPackage,
@@ -26,7 +26,7 @@ async function device(i: number): Promise<GeneratedKeyPackage> {
     devicePublicKey: dev.publicKeyB64, mlsSignatureKey: toBase64(sig.publicKey),
     issuedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
   }, org.key.privateKey);
-  return generateKeyPackage(cert, sig);
+  return generateKeyPackage(certificateCredential(cert), sig);
 }
 
 const t = () => performance.now();

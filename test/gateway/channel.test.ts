@@ -16,6 +16,7 @@ import {
 } from '../../src/background/channel';
 
 import { signWithSignatureKey } from '../../src/background/channel/mls';
+import { toBase64 } from '../../src/wire/bytes';
 
 let acme: GatewayHandle;
 let globex: GatewayHandle;
@@ -28,8 +29,12 @@ async function device(gw: GatewayHandle, employee: string, name: string): Promis
   const ks = await Keystore.open(db);
   const id = await loadOrCreateIdentity(db, ks);
   const code = await gw.enroll(employee, name);
-  const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: id.mlsSignaturePublicB64, signWithMlsKey: (d) => signWithSignatureKey(id.mlsSignature.signKey, d), deviceKey: id.deviceKey, orgPublicKey: orgKeys.get(gw.domain) });
-  await saveCertificate(db, certificate);
+  const employeeKey = id.employeeKey!;
+  const { certificate, identity } = await enroll({
+    gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: id.mlsSignaturePublicB64, signWithMlsKey: (d) => signWithSignatureKey(id.mlsSignature.signKey, d), deviceKey: id.deviceKey, orgPublicKey: orgKeys.get(gw.domain),
+    identity: { publicKeyB64: toBase64(employeeKey.publicKey), sign: (d) => signWithSignatureKey(employeeKey.signKey, d) },
+  });
+  await saveCertificate(db, certificate, identity);
   const client = await KontorClient.connect({ gatewayUrl: gw.url, certificate, deviceKey: id.deviceKey.privateKey, WebSocket: WebSocket as never });
   const events: ChannelEvent[] = [];
   const engine = await ChannelEngine.open({ db, transport: gatewayTransport(client), orgKeyFor: (d) => orgKeys.get(d) ?? null, onEvent: (e) => events.push(e) });

@@ -11,6 +11,10 @@ import { TransportError, type SendParams, type Transport } from '../../src/backg
 import { openChannelDb, type ChannelDb } from '../../src/background/channel/db';
 import { Keystore } from '../../src/background/channel/keystore';
 import { loadOrCreateIdentity, saveCertificate } from '../../src/background/channel/identity';
+import { CHAIN_TYPE, type IdentityCertificate } from '../../src/wire/identity';
+import type { SignatureKeyPair } from '../../src/background/channel/mls';
+import { toBase64 } from '../../src/wire/bytes';
+import { endorse, issueIdentity, saveChain } from './identities';
 import { ChannelEngine, type ChannelEvent } from '../../src/background/channel';
 
 interface Dev { cert: Certificate; kps: string[]; lastResort?: string; inbox: InboxEntry[]; sendBlocked: boolean; ackBlocked: boolean }
@@ -119,14 +123,24 @@ export interface TestDevice {
   restart(): Promise<ChannelEngine>;
 }
 
-export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, displayName: string, orgKeyFor: (d: string) => string | null, kpCount = 3, now?: () => Date): Promise<TestDevice> {
+export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, displayName: string, orgKeyFor: (d: string) => string | null, kpCount = 3, now?: () => Date, certification: Certification = 'identity'): Promise<TestDevice> {
   const dbName = `channel-test-${++dbCounter}-${Math.random().toString(36).slice(2)}`;
   const db = await openChannelDb(dbName);
   const ks = await Keystore.open(db);
   const id = await loadOrCreateIdentity(db, ks);
   const deviceId = `${employeeId}-${dbCounter}`;
   const cert = await issue(org, { deviceId, employeeId, displayName, devicePublicKey: id.deviceKey.publicKeyB64, mlsSignatureKey: id.mlsSignaturePublicB64 });
-  await saveCertificate(db, cert);
+  if (certification === 'org-only') await saveCertificate(db, cert);
+  else {
+    const who = `${employeeId}@${org.domain} ${org.key.publicKeyB64}`;
+    const known = identities.get(who);
+    if (!known) {
+      identities.set(who, { key: id.employeeKey!, certificate: await issueIdentity(org, { employeeId, displayName, identityKey: toBase64(id.employeeKey!.publicKey) }), firstDevice: deviceId });
+      await saveCertificate(db, cert, identities.get(who)!.certificate);
+    } else {
+      await saveChain(db, { type: CHAIN_TYPE, v: 1, device: cert, identity: known.certificate, endorsement: await endorse(known.key, cert, known.certificate.identityKey, known.firstDevice) });
+    }
+  }
   hub.register(cert);
   const address = `${deviceId}@${org.domain}`;
   const events: ChannelEvent[] = [];
@@ -138,6 +152,15 @@ export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, d
   await d.engine.replenishKeyPackages(kpCount);
   return d;
 }
+
+/**
+ * Each employee's identity key, created by their first test device. Later devices of the same
+ * employee are endorsed by it, as if linked from the first (issue 15).
+ */
+const identities = new Map<string, { key: SignatureKeyPair; certificate: IdentityCertificate; firstDevice: string }>();
+
+/** How a test device is certified: with the employee's identity (default) or by the org alone, as a gateway could. */
+export type Certification = 'identity' | 'org-only';
 
 export const texts = async (d: TestDevice, conv: string) =>
   (await d.engine.messages(conv)).filter((m) => m.payload?.type === 'text').map((m) => m.payload!.text);

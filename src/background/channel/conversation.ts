@@ -9,7 +9,7 @@ import type { ChannelDb, ConversationRecord, MessageRecord, OutboxRecord } from 
 import { Keystore } from './keystore';
 import { KeyedMutex } from './lock';
 import { TransportError, type Transport } from './transport';
-import { IdentityError, createKeyPackages, loadOrCreateIdentity } from './identity';
+import { IdentityError, createKeyPackages, credentialOf, loadOrCreateIdentity } from './identity';
 import type { OrgKeyLookup } from './credentials';
 import { createGroupState, encryptApplication, epochOf, generateKeyPackage, safetyFingerprint } from './mls';
 import { encodePayload, newMessageId, textPayload } from './payload';
@@ -75,7 +75,7 @@ export class ChannelEngine {
     const { hub } = await this.ctx.transport.createConversation(conversationId);
     await this.ctx.lock.run(conversationId, async () => {
       if (await this.ctx.db.get('conversations', conversationId)) return;
-      const own = await generateKeyPackage(this.ctx.identity.certificate, this.ctx.identity.mlsSignature);
+      const own = await generateKeyPackage(credentialOf(this.ctx.identity), this.ctx.identity.mlsSignature);
       const state = await createGroupState(utf8(conversationId), own, authConfig(this.ctx).config);
       const now = this.ctx.now().getTime();
       const rec: ConversationRecord = { id: conversationId, hub, epoch: 0, state: await sealState(this.ctx, conversationId, state), pending: null, status: 'active', warning: null, createdAt: now, lastActivity: now, unread: 0 };

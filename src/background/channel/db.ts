@@ -6,6 +6,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { Certificate } from '../../wire/certificate';
+import type { CredentialChain } from '../../wire/identity';
 
 export interface Sealed { iv: Uint8Array; ct: Uint8Array }
 
@@ -17,6 +18,15 @@ export interface IdentityRecord {
   mlsSignaturePublicB64: string;
   certificate: Certificate | null;
   createdAt: number;
+  /**
+   * The employee identity key (issue 15), raw Ed25519 packed and sealed: created with the
+   * device, certified by the org at enrollment if the employee had none. Missing on devices
+   * created before identities; they stay certified by the org alone.
+   */
+  employeeKey?: Sealed;
+  employeeKeyPublicB64?: string;
+  /** org → identity → this device, once enrolled with a certified identity */
+  chain?: CredentialChain | null;
 }
 
 export interface KeyPackageRecord { ref: string; secret: Sealed; lastResort: boolean; createdAt: number }

@@ -13,6 +13,7 @@ const METHODS = [
   'createEnrollCode', 'getEnrollCode', 'enrollDevice', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revocationSeq', 'revocationsAfter',
   'upsertContact', 'setContactMembers', 'removeContact', 'listContacts', 'getContact',
   'setPartner', 'getPartner', 'listPartners', 'removePartner',
+  'getIdentity',
   'addKeyPackages', 'countKeyPackages', 'claimKeyPackages',
   'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'addRemoteMember', 'isRemoteMember', 'storeReceipts',
   'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox', 'pruneLog',
