@@ -134,7 +134,7 @@ export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, d
   else {
     const who = `${employeeId}@${org.domain} ${org.key.publicKeyB64}`;
     const known = identities.get(who);
-    if (!known) {
+    if (!known || certification === 'new-identity') {
       identities.set(who, { key: id.employeeKey!, certificate: await issueIdentity(org, { employeeId, displayName, identityKey: toBase64(id.employeeKey!.publicKey) }), firstDevice: deviceId });
       await saveCertificate(db, cert, identities.get(who)!.certificate);
     } else {
@@ -159,8 +159,12 @@ export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, d
  */
 const identities = new Map<string, { key: SignatureKeyPair; certificate: IdentityCertificate; firstDevice: string }>();
 
-/** How a test device is certified: with the employee's identity (default) or by the org alone, as a gateway could. */
-export type Certification = 'identity' | 'org-only';
+/**
+ * How a test device is certified: with the employee's identity (default: the first device
+ * creates it, later ones are linked), by the org alone as a gateway could, or with a new
+ * identity key the org certified (an identity reset, or a gateway minting one).
+ */
+export type Certification = 'identity' | 'org-only' | 'new-identity';
 
 export const texts = async (d: TestDevice, conv: string) =>
   (await d.engine.messages(conv)).filter((m) => m.payload?.type === 'text').map((m) => m.payload!.text);

@@ -16,7 +16,8 @@ import type { Payload } from './payload';
 
 export interface Person { deviceId: string; employeeId: string; displayName: string; orgDomain: string; address: string }
 
-export type ChannelEventKind = 'joined' | 'added' | 'removed' | 'removed_self' | 'warning';
+/** 'held': a device membership sync did not add (admission.ts); its detail is the HoldReason */
+export type ChannelEventKind = 'joined' | 'added' | 'removed' | 'removed_self' | 'warning' | 'held';
 
 /** What a message record holds once opened. */
 export interface MessageBody {

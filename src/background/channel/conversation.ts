@@ -11,7 +11,8 @@ import { KeyedMutex } from './lock';
 import { TransportError, type Transport } from './transport';
 import { IdentityError, createKeyPackages, credentialOf, loadOrCreateIdentity } from './identity';
 import type { OrgKeyLookup } from './credentials';
-import { createGroupState, encryptApplication, epochOf, generateKeyPackage, safetyFingerprint } from './mls';
+import { createGroupState, encryptApplication, epochOf, generateKeyPackage, MlsOpError, safetyFingerprint } from './mls';
+import { readHeld, type HeldDevice } from './admission';
 import { encodePayload, newMessageId, textPayload } from './payload';
 import { prepareCommit, submitPending, openPending, writeConversation, type CommitOp, type PrepareResult } from './commits';
 import { processEntry } from './inbox';
@@ -35,7 +36,7 @@ export interface ChannelEngineOptions {
 /** Whose devices to add: every device of a contact's members at `domain`, or of one employee. */
 export interface Target { domain: string; contact?: string; employee?: string }
 
-export interface AddResult { added: PrepareResult['adding']; rejected: PrepareResult['rejected'] }
+export interface AddResult { added: PrepareResult['adding']; rejected: PrepareResult['rejected']; held: PrepareResult['held'] }
 
 export class ChannelEngine {
   private constructor(private readonly ctx: EngineContext, private readonly maxRetries: number) {}
@@ -110,9 +111,27 @@ export class ChannelEngine {
       const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
       for (const c of claimed) if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`)) keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
     }
-    if (!keyPackages.length) return { added: [], rejected: [] };
+    if (!keyPackages.length) return { added: [], rejected: [], held: [] };
     await this.runCommit(conversationId, { kind: 'remove', addresses });
-    return this.runCommit(conversationId, { kind: 'add', keyPackages });
+    // a member asked for these very devices again
+    return this.runCommit(conversationId, { kind: 'add', keyPackages, accept: addresses });
+  }
+
+  /**
+   * A member accepts a device that membership sync held (admission.ts): it is added with the
+   * key package it was found with, and an accepted new identity becomes the known one.
+   */
+  async acceptHeld(conversationId: string, address: string): Promise<AddResult> {
+    const rec = await this.ctx.db.get('conversations', conversationId);
+    const h = rec ? (await readHeld(this.ctx, rec)).find((x) => x.address === address) : undefined;
+    if (!h) throw new MlsOpError('wrong_group', `no held device ${address} in ${conversationId}`);
+    return this.runCommit(conversationId, { kind: 'add', keyPackages: [{ keyPackage: h.keyPackage, domain: h.domain }], accept: [address] });
+  }
+
+  /** Devices that wait for a member's acceptance, with why (no key material). */
+  async held(conversationId: string): Promise<Omit<HeldDevice, 'keyPackage'>[]> {
+    const rec = await this.ctx.db.get('conversations', conversationId);
+    return rec ? (await readHeld(this.ctx, rec)).map(({ keyPackage: _kp, ...rest }) => rest) : [];
   }
 
   /** Removes devices (e.g. revoked ones): they cannot read anything sent afterwards. */
@@ -136,7 +155,7 @@ export class ChannelEngine {
       if (outcome === 'offline') throw new TransportError('offline', 'commit stays pending until the gateway is reachable');
       if (outcome !== 'conflict') {
         for (const error of first?.rejected ?? []) this.ctx.emit({ type: 'warning', conversationId, error });
-        return { added: first?.adding ?? [], rejected: first?.rejected ?? [] };
+        return { added: first?.adding ?? [], rejected: first?.rejected ?? [], held: first?.held ?? [] };
       }
       // another member's commit won this epoch: take it in, then compose ours again
       await this.sync();
@@ -265,7 +284,7 @@ export class ChannelEngine {
     const outbox = await this.ctx.db.countFromIndex('outbox', 'byConversation', conversationId);
     return {
       id: rec.id, hub: rec.hub, epoch: rec.epoch, status: rec.status, warning: rec.warning, unread: rec.unread, lastActivity: rec.lastActivity,
-      members, partnerOrgs, verified, fingerprint: await safetyFingerprint(state), queued: outbox,
+      members, partnerOrgs, verified, fingerprint: await safetyFingerprint(state), queued: outbox, held: await this.held(conversationId),
     };
   }
 

@@ -59,6 +59,14 @@ export interface ConversationRecord {
   createdAt: number;
   lastActivity: number;
   unread: number;
+  /**
+   * Employee identity keys this conversation has seen, by `employeeId@orgDomain` (issue 15):
+   * a device of a known employee joins on its own only if it chains to the same identity.
+   * Absent on older records: then the current members are all that is known.
+   */
+  identities?: Record<string, string>;
+  /** devices that membership sync found but did not add (admission.ts), sealed; absent: none */
+  held?: Sealed;
 }
 
 export interface OutboxRecord {
