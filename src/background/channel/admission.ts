@@ -65,3 +65,13 @@ export function heldDevice(checked: CheckedMember, reason: HoldReason, k: { keyP
     at,
   };
 }
+
+/** A member already in the tree as CheckedMember (ts-mls ran the credential check when it joined). */
+export function unverifiedMember(state: ClientState, leafIndex: number): CheckedMember {
+  const leaf = members(state).find((m) => m.leafIndex === leafIndex)!.leaf;
+  const { certificate, chain } = readChain(leaf.credential);
+  return {
+    certificate,
+    identity: chain ? { key: chain.identity.identityKey, issuedAt: chain.identity.issuedAt, linkedBy: chain.endorsement.linkedBy } : null,
+  };
+}

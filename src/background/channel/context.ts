@@ -16,8 +16,11 @@ import type { Payload } from './payload';
 
 export interface Person { deviceId: string; employeeId: string; displayName: string; orgDomain: string; address: string }
 
-/** 'held': a device membership sync did not add (admission.ts); its detail is the HoldReason */
-export type ChannelEventKind = 'joined' | 'added' | 'removed' | 'removed_self' | 'warning' | 'held';
+/**
+ * 'held': a device membership sync did not add (admission.ts); 'added_unlinked': another
+ * member's client added a device this one would have held. The detail of both is the HoldReason.
+ */
+export type ChannelEventKind = 'joined' | 'added' | 'removed' | 'removed_self' | 'warning' | 'held' | 'added_unlinked';
 
 /** What a message record holds once opened. */
 export interface MessageBody {

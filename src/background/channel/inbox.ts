@@ -12,6 +12,7 @@ import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welc
 import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
+import { holdReason, knownIdentities, unverifiedMember } from './admission';
 import {
   authConfig, explain, hubEpochOf, loadConversation, memberPeople, openMessage, personOf, sealBody, sealState, unb64,
   type EngineContext, type MessageBody,
@@ -160,8 +161,15 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
   const added = after.filter((m) => !before.some((b) => b.address === m.address));
   const removed = before.filter((m) => !m.self && !after.some((a) => a.address === m.address));
   const sender = before.find((m) => m.address === e.sender) ?? ctx.self;
+  // another member's client added them: this one would have held them (admission.ts), so it says so
+  const known = knownIdentities(rec, state);
+  const unlinked = added.flatMap((m) => {
+    const reason = holdReason(unverifiedMember(r.newState, m.leafIndex), known);
+    return reason ? [{ id: `${e.messageId}.u${m.leafIndex}`, body: { sender, event: { kind: 'added_unlinked' as const, who: [m], detail: reason } } }] : [];
+  });
   const events = [
     ...(added.length ? [{ id: `${e.messageId}.a`, body: { sender, event: { kind: 'added' as const, who: added } } }] : []),
+    ...unlinked,
     ...(removed.length ? [{ id: `${e.messageId}.r`, body: { sender, event: { kind: 'removed' as const, who: removed } } }] : []),
     ...(r.removedSelf ? [{ id: `${e.messageId}.s`, body: { sender, event: { kind: 'removed_self' as const, who: [ctx.self] } } }] : []),
   ];

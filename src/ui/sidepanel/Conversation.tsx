@@ -20,10 +20,11 @@ function dayOf(at: number): string {
 }
 
 const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
-  if (m.event?.kind === 'held') {
+  if (m.event?.kind === 'held' || m.event?.kind === 'added_unlinked') {
     // a device the gateway could have made: a warning, not a routine line
     const p = m.event.who[0];
-    const key: MessageKey = m.event.detail === 'identity_changed' ? 'eventHeldIdentityChanged' : 'eventHeldOrgOnly';
+    const reset = m.event.detail === 'identity_changed';
+    const key: MessageKey = m.event.kind === 'held' ? (reset ? 'eventHeldIdentityChanged' : 'eventHeldOrgOnly') : reset ? 'eventAddedIdentityChanged' : 'eventAddedOrgOnly';
     return <li class="event warn" role="alert" data-testid="event-held" data-reason={m.event.detail ?? ''}>{t(key, p?.displayName ?? '', p?.orgDomain ?? '')}</li>;
   }
   if (m.event) {

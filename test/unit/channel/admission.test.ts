@@ -56,6 +56,12 @@ describe('no silent additions (issue 15: 2)', () => {
     await alice.engine.sendText(conv, 'after acceptance');
     await ghost.engine.sync();
     expect(await texts(ghost, conv)).toEqual(['after acceptance']);
+    // the other members are told that a device they would have held was added
+    await bob.engine.sync();
+    const told = (await bob.engine.messages(conv)).filter((m) => m.event?.kind === 'added_unlinked');
+    expect(told.map((m) => [m.sender.address, m.event!.who[0]!.address, m.event!.detail])).toEqual([
+      [alice.address, ghost.address, 'org_only'],
+    ]);
   });
 
   it('a device chaining to a new identity key for a known employee is held as identity_changed', async () => {
