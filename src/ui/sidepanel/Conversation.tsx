@@ -144,7 +144,7 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
                   <li key={m.deviceId + m.orgDomain}>
                     {m.displayName} · {m.orgDomain} {m.verified ? '✓' : '⚠'}
                     {detail.contact && !m.self && (
-                      <button
+                      <button type="button"
                         data-testid="readd-member" aria-label={t('readdMemberLabel', m.displayName)} title={t('readdMemberLabel', m.displayName)}
                         onClick={() => void send('channel.readd', { conversationId: id, address: `${m.deviceId}@${m.orgDomain}` }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}
                       >
