@@ -124,3 +124,34 @@ export async function verifyChain(chain: CredentialChain, orgPublicKeyB64: strin
     throw new IdentityChainError('bad_signature', 'device endorsement signature does not verify');
   return chain;
 }
+
+export const REVOCATION_TYPE = 'kontor.device-revocation' as const;
+
+/**
+ * A signed statement that a device is revoked: by the employee's identity key (from another of
+ * their devices) or by the org key (the admin). Members verify it themselves and remove the
+ * device, so a revocation does not rest on a gateway's refusal to deliver.
+ */
+export const UnsignedRevocation = v.strictObject({
+  type: v.literal(REVOCATION_TYPE),
+  v: v.literal(1),
+  employeeId: Ident,
+  orgDomain: Domain,
+  deviceId: Ident,
+  issuedBy: v.picklist(['identity', 'org']),
+  revokedAt: IsoTime,
+});
+export const DeviceRevocation = v.strictObject({ ...UnsignedRevocation.entries, signature: SignatureB64 });
+export type UnsignedRevocation = v.InferOutput<typeof UnsignedRevocation>;
+export type DeviceRevocation = v.InferOutput<typeof DeviceRevocation>;
+
+export async function signRevocation(r: UnsignedRevocation, sign: Signer): Promise<DeviceRevocation> {
+  const doc = v.parse(UnsignedRevocation, r);
+  return { ...doc, signature: await sign(signingBytes(doc)) };
+}
+
+/** Whether `r` is signed by the key its `issuedBy` names: the employee's identity key, or the org key. */
+export async function verifyRevocation(r: DeviceRevocation, keys: { identityKey: string | null; orgKey: string | null }): Promise<boolean> {
+  const key = r.issuedBy === 'identity' ? keys.identityKey : keys.orgKey;
+  return key !== null && verifyDocument(r, key);
+}

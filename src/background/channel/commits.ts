@@ -83,6 +83,8 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
         const checked = await checkMember(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: ctx.orgKeyFor, now: ctx.now, expectDomain: k.domain });
         const who = personOf(checked.certificate);
         if (present.has(who.address) || adding.some((a) => a.address === who.address)) continue;
+        // a verified revocation named it (inbox.ts, ChannelEngine.revokeOwnDevice): never again
+        if (rec.revoked?.includes(who.address)) continue;
         const accepted = op.accept?.includes(who.address) ?? false;
         const reason = accepted ? null : holdReason(checked, known);
         if (reason) {

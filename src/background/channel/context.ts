@@ -54,6 +54,8 @@ export interface EngineContext {
   self: Person;
   lock: KeyedMutex;
   cache: Map<string, ClientState>;
+  /** conversations where a verified revocation named a device still in the group (inbox.ts) */
+  revokedPending: Set<string>;
   emit(e: ChannelEvent): void;
 }
 

@@ -11,16 +11,17 @@ import { KeyedMutex } from './lock';
 import { TransportError, type Transport } from './transport';
 import { IdentityError, createKeyPackages, credentialOf, loadOrCreateIdentity } from './identity';
 import type { OrgKeyLookup } from './credentials';
-import { createGroupState, encryptApplication, epochOf, generateKeyPackage, MlsOpError, safetyFingerprint } from './mls';
+import { createGroupState, encryptApplication, epochOf, generateKeyPackage, MlsOpError, safetyFingerprint, signWithSignatureKey } from './mls';
+import { REVOCATION_TYPE, signRevocation } from '../../wire/identity';
 import { readHeld, type HeldDevice } from './admission';
-import { encodePayload, newMessageId, textPayload } from './payload';
+import { encodePayload, newMessageId, textPayload, type WirePayload } from './payload';
 import { prepareCommit, submitPending, openPending, writeConversation, type CommitOp, type PrepareResult } from './commits';
 import { processEntry } from './inbox';
 import {
-  authConfig, b64, loadConversation, openMessage, outboxAad, personOf, sealBody, sealState, verifyMembers,
+  authConfig, b64, loadConversation, memberPeople, openMessage, outboxAad, personOf, sealBody, sealState, verifyMembers,
   type ChannelEvent, type EngineContext, type MessageView,
 } from './context';
-import { utf8 } from '../../wire/bytes';
+import { toBase64, utf8 } from '../../wire/bytes';
 
 export interface ChannelEngineOptions {
   db: ChannelDb;
@@ -51,7 +52,7 @@ export class ChannelEngine {
     const ctx: EngineContext = {
       db: o.db, ks, transport: o.transport, orgKeyFor: o.orgKeyFor, now: o.now ?? (() => new Date()),
       identity: { ...identity, certificate }, self: personOf(certificate),
-      lock: new KeyedMutex(`kontor-channel:${o.db.name}`), cache: new Map(),
+      lock: new KeyedMutex(`kontor-channel:${o.db.name}`), cache: new Map(), revokedPending: new Set(),
       emit: (e) => { try { listeners?.(e); } catch { /* a UI listener must not break the engine */ } },
     };
     return new ChannelEngine(ctx, o.maxCommitRetries ?? 5);
@@ -172,20 +173,28 @@ export class ChannelEngine {
   /** Queues a text message (persisted first) and tries to send it right away. */
   async sendText(conversationId: string, text: string): Promise<MessageView> {
     const payload = textPayload(text, this.ctx.now());
+    await this.queue(conversationId, payload, true);
+    return openMessage(this.ctx, (await this.ctx.db.get('messages', [conversationId, payload.id]))!);
+  }
+
+  /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it. */
+  private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
     const bytes = encodePayload(payload);
     const at = this.ctx.now().getTime();
     const out: OutboxRecord = { conversationId, messageId: payload.id, payload: await this.ctx.ks.seal(bytes, outboxAad(conversationId, payload.id)), ciphertext: null, epoch: null, createdAt: at };
-    const msg: MessageRecord = { conversationId, id: payload.id, at, direction: 'out', body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }), state: 'queued', seq: null };
+    // sealed before the transaction: an await on other work would let IndexedDB commit it early
+    const msg: MessageRecord | null = shown && payload.type === 'text'
+      ? { conversationId, id: payload.id, at, direction: 'out', body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }), state: 'queued', seq: null }
+      : null;
     const tx = this.ctx.db.transaction(['outbox', 'messages'], 'readwrite');
     await tx.objectStore('outbox').add(out);
-    await tx.objectStore('messages').put(msg);
+    if (msg) await tx.objectStore('messages').put(msg);
     await tx.done;
     try {
       await this.flush(conversationId);
     } catch (e) {
       if (!(e instanceof TransportError && e.code === 'offline')) throw e;
     }
-    return openMessage(this.ctx, (await this.ctx.db.get('messages', [conversationId, payload.id]))!);
   }
 
   /**
@@ -251,6 +260,41 @@ export class ChannelEngine {
       await this.ctx.lock.run(e.conversationId, () => processEntry(this.ctx, e));
       await this.ctx.transport.ack([e.id]);
     }
+    // a verified revocation named a device still in the group (its revoker's removal did not come through)
+    for (const id of [...this.ctx.revokedPending]) {
+      this.ctx.revokedPending.delete(id);
+      const rec = await this.ctx.db.get('conversations', id);
+      if (rec?.revoked?.length && rec.status === 'active') await this.removeDevices(id, rec.revoked).catch((err: unknown) => this.ctx.emit({ type: 'warning', conversationId: id, error: err as Error }));
+    }
+  }
+
+  /**
+   * Revokes another device of this employee (issue 15): a statement signed with the identity
+   * key goes to every conversation the device is in, and this device removes it there. The
+   * other members verify the statement themselves, show the device as removed and never add it again.
+   */
+  async revokeOwnDevice(deviceId: string): Promise<{ conversations: string[] }> {
+    const { chain, employeeKey } = this.ctx.identity;
+    if (!chain || !employeeKey || toBase64(employeeKey.publicKey) !== chain.identity.identityKey) {
+      throw new IdentityError('not_enrolled', 'this device does not hold the employee identity key');
+    }
+    if (deviceId === this.ctx.self.deviceId) throw new IdentityError('identity_mismatch', 'a device does not revoke itself');
+    const statement = await signRevocation(
+      { type: REVOCATION_TYPE, v: 1, employeeId: this.ctx.self.employeeId, orgDomain: this.ctx.self.orgDomain, deviceId, issuedBy: 'identity', revokedAt: this.ctx.now().toISOString() },
+      (d) => signWithSignatureKey(employeeKey.signKey, d),
+    );
+    const address = `${deviceId}@${this.ctx.self.orgDomain}`;
+    const done: string[] = [];
+    for (const c of await this.conversations()) {
+      const loaded = await loadConversation(this.ctx, c.id);
+      if (!loaded || !memberPeople(loaded.state).some((m) => m.address === address)) continue;
+      await this.queue(c.id, { v: 1, type: 'revocation', id: newMessageId(), statement, sentAt: this.ctx.now().toISOString() }, false);
+      await this.removeDevices(c.id, [address]);
+      const rec = (await this.ctx.db.get('conversations', c.id))!;
+      await this.ctx.db.put('conversations', { ...rec, revoked: [...new Set([...(rec.revoked ?? []), address])] });
+      done.push(c.id);
+    }
+    return { conversations: done };
   }
 
   /** Fetches everything waiting at the gateway (after reconnect) and processes it. */

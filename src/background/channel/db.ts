@@ -67,6 +67,8 @@ export interface ConversationRecord {
   identities?: Record<string, string>;
   /** devices that membership sync found but did not add (admission.ts), sealed; absent: none */
   held?: Sealed;
+  /** addresses of devices a verified revocation statement named: never added again */
+  revoked?: string[];
 }
 
 export interface OutboxRecord {

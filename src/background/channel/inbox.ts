@@ -12,10 +12,12 @@ import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welc
 import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
-import { holdReason, knownIdentities, unverifiedMember } from './admission';
+import { employeeOf, holdReason, knownIdentities, unverifiedMember } from './admission';
+import { verifyRevocation, type DeviceRevocation } from '../../wire/identity';
+import type { ClientState } from 'ts-mls';
 import {
   authConfig, explain, hubEpochOf, loadConversation, memberPeople, openMessage, personOf, sealBody, sealState, unb64,
-  type EngineContext, type MessageBody,
+  type EngineContext, type MessageBody, type Person,
 } from './context';
 
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
@@ -142,6 +144,10 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
       await writeStateAndSeen(ctx, rec, r.newState, seen, null);
       throw err;
     }
+    if (payload.type === 'revocation') {
+      await onRevocation(ctx, rec, state, r.newState, seen, payload.statement, personOf(cert));
+      return;
+    }
     const body: MessageBody = { sender: personOf(cert), payload };
     const dup = await ctx.db.get('messages', [rec.id, payload.id]);
     const msg: MessageRecord | null = dup ? null : { conversationId: rec.id, id: payload.id, at: now, direction: 'in', body: await sealBody(ctx, rec.id, payload.id, body), state: null, seq: e.seq };
@@ -212,3 +218,26 @@ async function applyReceipt(ctx: EngineContext, e: InboxEntry): Promise<void> {
 }
 
 export { MlsOpError };
+
+/**
+ * A signed revocation relayed by a member: verified against the identity key the conversation
+ * knows for that employee (or the org's pinned key), recorded so the device is never added
+ * again, shown as removed, and the device removed from the group if it still is in it.
+ */
+async function onRevocation(ctx: EngineContext, rec: ConversationRecord, state: ClientState, newState: ClientState, seen: SeenRecord, statement: DeviceRevocation, sender: Person): Promise<void> {
+  const address = `${statement.deviceId}@${statement.orgDomain}`;
+  const identityKey = knownIdentities(rec, state)[employeeOf(statement)] ?? null;
+  const orgKey = await ctx.orgKeyFor(statement.orgDomain);
+  if (!(await verifyRevocation(statement, { identityKey, orgKey }))) {
+    await writeStateAndSeen(ctx, rec, newState, seen, null);
+    ctx.emit({ type: 'warning', conversationId: rec.id, error: new MlsOpError('not_member', `a revocation of ${address.slice(0, 320)} does not verify; ignored`) });
+    return;
+  }
+  const member = memberPeople(state).find((m) => m.address === address);
+  const who: Person = member ?? { deviceId: statement.deviceId, employeeId: statement.employeeId, displayName: statement.employeeId, orgDomain: statement.orgDomain, address };
+  const id = `${seen.messageId}.v`;
+  const event: MessageRecord = { conversationId: rec.id, id, at: ctx.now().getTime(), direction: 'event', body: await sealBody(ctx, rec.id, id, { sender, event: { kind: 'removed', who: [who], detail: `revoked_by_${statement.issuedBy}` } }), state: null, seq: null };
+  const revoked = [...new Set([...(rec.revoked ?? []), address])];
+  await writeStateAndSeen(ctx, { ...rec, revoked }, newState, seen, event);
+  if (member) ctx.revokedPending.add(rec.id);
+}
