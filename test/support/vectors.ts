@@ -10,7 +10,7 @@ import { fromUtf8, sha256, toBase64, toHex, utf8 } from '../../src/wire/bytes';
 import { CERT_TYPE, type UnsignedCertificate } from '../../src/wire/certificate';
 import { sign } from '../../src/wire/ed25519';
 import { fingerprint, MANIFEST_TYPE, type UnsignedManifest } from '../../src/wire/manifest';
-import { ENDORSEMENT_TYPE, IDENTITY_CERT_TYPE, type UnsignedEndorsement, type UnsignedIdentityCertificate } from '../../src/wire/identity';
+import { ENDORSEMENT_TYPE, IDENTITY_CERT_TYPE, REVOCATION_TYPE, type UnsignedEndorsement, type UnsignedIdentityCertificate, type UnsignedRevocation } from '../../src/wire/identity';
 import { authChallenge, enrollTranscript, federationSigningString, identityTranscript } from '../../src/wire/protocol';
 import { signingBytes } from '../../src/wire/signed';
 import { keyPairFromSeed, seedFromHex } from './keys';
@@ -84,6 +84,15 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
     linkedBy: null,
     issuedAt: '2026-01-01T00:00:00.000Z',
   };
+  const revocation: UnsignedRevocation = {
+    type: REVOCATION_TYPE,
+    v: 1,
+    employeeId: 'gina',
+    orgDomain: 'globex.example',
+    deviceId: 'gina-2',
+    issuedBy: 'identity',
+    revokedAt: '2026-01-02T00:00:00.000Z',
+  };
   const signed = async (doc: Record<string, unknown>, key: CryptoKey) => {
     const bytes = signingBytes(doc);
     return { signingString: fromUtf8(bytes), signature: await sign(key, bytes) };
@@ -143,6 +152,7 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
       validAt: '2026-01-02T00:00:00.000Z',
       identityCertificate: { unsigned: identity, ...(await signed(identity, org.key.privateKey)) },
       endorsement: { unsigned: endorsement, ...(await signed(endorsement, employee.key.privateKey)) },
+      revocation: { unsigned: revocation, ...(await signed(revocation, employee.key.privateKey)) },
     },
     'signing-strings': {
       description: 'The line-based signing strings of src/wire/protocol.ts and their signatures.',

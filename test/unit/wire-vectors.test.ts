@@ -16,8 +16,11 @@ import {
   CHAIN_TYPE,
   signEndorsement,
   signIdentityCertificate,
+  signRevocation,
   verifyChain,
   verifyIdentityCertificate,
+  verifyRevocation,
+  type UnsignedRevocation,
   type UnsignedEndorsement,
   type UnsignedIdentityCertificate,
 } from '../../src/wire/identity';
@@ -106,6 +109,7 @@ describe('employee identity and device endorsement (identity.json)', () => {
     validAt: string;
     identityCertificate: { unsigned: UnsignedIdentityCertificate } & Signed;
     endorsement: { unsigned: UnsignedEndorsement } & Signed;
+    revocation: { unsigned: UnsignedRevocation } & Signed;
   }>('identity');
   const chain = () => ({
     type: CHAIN_TYPE as typeof CHAIN_TYPE,
@@ -128,6 +132,18 @@ describe('employee identity and device endorsement (identity.json)', () => {
     );
     expect(independentlyVerified(org.publicKeyB64, utf8(i.identityCertificate.signingString), i.identityCertificate.signature)).toBe(true);
     expect(independentlyVerified(id.publicKeyB64, utf8(i.endorsement.signingString), i.endorsement.signature)).toBe(true);
+  });
+
+  it('a revocation signed by the identity key verifies with that key only', async () => {
+    const id = await keyOf(i.identitySeed);
+    const org = await keyOf(i.orgSeed);
+    expect(fromUtf8(signingBytes(i.revocation.unsigned))).toBe(i.revocation.signingString);
+    const doc = await signRevocation(i.revocation.unsigned, (d) => sign(id.privateKey, d));
+    expect(doc).toEqual({ ...i.revocation.unsigned, signature: i.revocation.signature });
+    expect(await verifyRevocation(doc, { identityKey: id.publicKeyB64, orgKey: org.publicKeyB64 })).toBe(true);
+    expect(await verifyRevocation({ ...doc, issuedBy: 'org' }, { identityKey: id.publicKeyB64, orgKey: org.publicKeyB64 })).toBe(false);
+    expect(await verifyRevocation({ ...doc, deviceId: 'gina-1' }, { identityKey: id.publicKeyB64, orgKey: null })).toBe(false);
+    expect(independentlyVerified(id.publicKeyB64, utf8(i.revocation.signingString), i.revocation.signature)).toBe(true);
   });
 
   it('the chain org → identity → device verifies, and fails when any link changes', async () => {
