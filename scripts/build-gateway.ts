@@ -16,7 +16,9 @@ export const GATEWAY_NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-siz
 
 export async function buildGateway(): Promise<void> {
   await build({
-    entryPoints: ['src/gateway/main.ts', 'src/gateway/store/store-worker.ts', 'src/gateway/store/checkpoint-worker.ts'].map((f) => path.join(root, f)),
+    entryPoints: ['src/gateway/main.ts', 'src/gateway/store/store-worker.ts', 'src/gateway/store/checkpoint-worker.ts'].map((f) =>
+      path.join(root, f),
+    ),
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -24,7 +24,14 @@ const pages = ['popup', 'sidepanel', 'options'] as const;
 
 type Manifest = Record<string, unknown> & { permissions: string[]; background: Record<string, unknown> };
 
-interface RulesetMeta { id: string; category: string; file: string; enabledByDefault: boolean; rules: number; bytes: number }
+interface RulesetMeta {
+  id: string;
+  category: string;
+  file: string;
+  enabledByDefault: boolean;
+  rules: number;
+  bytes: number;
+}
 
 /** addons-linter refuses to parse files over 5 MB; keep every shipped rule file under this. */
 const MAX_RULE_FILE_BYTES = 3_500_000;
@@ -111,7 +118,9 @@ function writeLocales(outDir: string): void {
   const src = path.join(root, 'assets/_locales');
   for (const lang of readdirSync(src)) {
     const merged: Record<string, unknown> = {};
-    for (const file of readdirSync(path.join(src, lang)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(path.join(src, lang))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const part = JSON.parse(readFileSync(path.join(src, lang, file), 'utf8')) as Record<string, unknown>;
       for (const [key, value] of Object.entries(part)) {
         if (key in merged) throw new Error(`duplicate UI string "${key}" in _locales/${lang}/${file}`);
@@ -167,7 +176,9 @@ export async function build(options: { quiet?: boolean } = {}): Promise<void> {
   rmSync(rulesDir, { recursive: true, force: true });
   const rulesets = await compileRulesets(rulesDir, options.quiet ?? false);
   // The B2B list as a filter list other blockers can subscribe to (not part of the extension).
-  const { writeB2bFilterList } = (await import(pathToFileURL(path.join(root, 'scripts/rules/publish.ts')).href)) as typeof import('./rules/publish');
+  const { writeB2bFilterList } = (await import(
+    pathToFileURL(path.join(root, 'scripts/rules/publish.ts')).href
+  )) as typeof import('./rules/publish');
   log(`wrote ${path.relative(root, writeB2bFilterList(root, path.join(dist, 'lists')))}`);
 
   for (const target of targets) {

@@ -42,7 +42,9 @@ async function main(): Promise<void> {
   const gateways: GatewayHandle[] = [];
   const people: Employee[] = [];
   try {
-    const dirs = dataDir ? { acme: path.join(path.resolve(dataDir), 'acme.example'), globex: path.join(path.resolve(dataDir), 'globex.example') } : undefined;
+    const dirs = dataDir
+      ? { acme: path.join(path.resolve(dataDir), 'acme.example'), globex: path.join(path.resolve(dataDir), 'globex.example') }
+      : undefined;
     if (dirs) for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
     const { acme, globex } = await startGatewayPair(site, dirs ? { dataDirs: dirs } : {});
     gateways.push(acme, globex);
@@ -51,9 +53,23 @@ async function main(): Promise<void> {
     for (const gw of gateways) say(`${gw.domain} publishes its signed manifest at https://${gw.domain}/.well-known/kontor.json`);
 
     say('starting Chromium for Alice (Acme) and Gina (Globex); each enrolls with a one-time code from its admin');
-    const alice = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'], headless });
+    const alice = await employee({
+      sitePort: site.port,
+      gateway: acme,
+      id: 'alice',
+      name: 'Alice Schmidt',
+      partners: ['globex.example'],
+      headless,
+    });
     people.push(alice);
-    const gina = await employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'], headless });
+    const gina = await employee({
+      sitePort: site.port,
+      gateway: globex,
+      id: 'gina',
+      name: 'Gina Rossi',
+      partners: ['acme.example'],
+      headless,
+    });
     people.push(gina);
     say('both browsers enrolled and connected to their own company gateway');
 
@@ -63,7 +79,12 @@ async function main(): Promise<void> {
     await shot(page, '1-partner-site.png');
     const sw = await alice.browser.worker();
     const tabId = await sw.evaluate(async () => (await chrome.tabs.query({ url: 'https://www.globex.example/*' }))[0]!.id!);
-    const title = await waitFor(() => sw.evaluate((id) => chrome.action.getTitle({ tabId: id }), tabId), (t) => t.includes('partner'), 15_000, 'partner detected');
+    const title = await waitFor(
+      () => sw.evaluate((id) => chrome.action.getTitle({ tabId: id }), tabId),
+      (t) => t.includes('partner'),
+      15_000,
+      'partner detected',
+    );
     say(`Kontor's toolbar icon: "${title}"`);
     const popup = await alice.browser.openExtensionPage('popup', `?tab=${tabId}`);
     await popup.setViewportSize({ width: 380, height: 420 });
@@ -76,23 +97,47 @@ async function main(): Promise<void> {
     await panel.reload();
     await panel.getByTestId('contact-sales').click();
     await panel.getByTestId('conversation-title').waitFor({ timeout: 30_000 });
-    say(`encrypted conversation opened: ${await panel.getByTestId('conversation-title').textContent()}; safety fingerprint ${await panel.getByTestId('safety-fingerprint').textContent()}`);
+    say(
+      `encrypted conversation opened: ${await panel.getByTestId('conversation-title').textContent()}; safety fingerprint ${await panel.getByTestId('safety-fingerprint').textContent()}`,
+    );
     await panel.getByTestId('composer').fill(message);
     await panel.getByTestId('composer').press('Enter');
     say(`Alice sends: "${message}"`);
 
-    await waitFor(async () => (await gina.ask('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation at Globex');
+    await waitFor(
+      async () => (await gina.ask('channel.list', {})).conversations.length,
+      (n) => n > 0,
+      30_000,
+      'conversation at Globex',
+    );
     await gina.panel.setViewportSize({ width: 420, height: 720 });
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
-    const seen = await waitFor(() => shownTexts(gina.panel), (t) => t.includes(message), 30_000, 'message at Globex');
-    say(`Gina's side panel shows, decrypted: "${seen[0]}" from ${(await gina.panel.getByTestId('message').first().locator('.meta').textContent())?.trim()}`);
+    const seen = await waitFor(
+      () => shownTexts(gina.panel),
+      (t) => t.includes(message),
+      30_000,
+      'message at Globex',
+    );
+    say(
+      `Gina's side panel shows, decrypted: "${seen[0]}" from ${(await gina.panel.getByTestId('message').first().locator('.meta').textContent())?.trim()}`,
+    );
     await shot(gina.panel, '4-partner-sidepanel.png');
     await gina.panel.getByTestId('composer').fill(reply);
     await gina.panel.getByTestId('composer').press('Enter');
     say(`Gina answers: "${reply}"`);
-    await waitFor(() => shownTexts(panel), (t) => t.includes(reply), 30_000, 'reply at Acme');
-    await waitFor(() => panel.getByTestId('delivery').first().getAttribute('data-state'), (s) => s === 'delivered', 30_000, 'delivered');
+    await waitFor(
+      () => shownTexts(panel),
+      (t) => t.includes(reply),
+      30_000,
+      'reply at Acme',
+    );
+    await waitFor(
+      () => panel.getByTestId('delivery').first().getAttribute('data-state'),
+      (s) => s === 'delivered',
+      30_000,
+      'delivered',
+    );
     say('Alice sees the reply; her message shows "Delivered to the partner"');
     await shot(panel, '3-sidepanel-conversation.png');
     let files = 0;
@@ -100,7 +145,8 @@ async function main(): Promise<void> {
       for (const f of readdirSync(gw.dataDir)) {
         const bytes = readFileSync(path.join(gw.dataDir, f));
         files++;
-        if (bytes.includes(Buffer.from(message)) || bytes.includes(Buffer.from(reply))) throw new Error(`plaintext found in ${gw.domain}/${f}`);
+        if (bytes.includes(Buffer.from(message)) || bytes.includes(Buffer.from(reply)))
+          throw new Error(`plaintext found in ${gw.domain}/${f}`);
       }
     }
     say(`checked ${files} gateway data files (SQLite database, WAL, keys): no message text in any of them`);

@@ -37,29 +37,50 @@ function png(size: number, pixel: (x: number, y: number) => [number, number, num
   ihdr.writeUInt32BE(size, 0);
   ihdr.writeUInt32BE(size, 4);
   ihdr.set([8, 6, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 function segDist(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
-  const dx = bx - ax, dy = by - ay;
+  const dx = bx - ax,
+    dy = by - ay;
   const t = Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)));
   return Math.hypot(px - ax - t * dx, py - ay - t * dy);
 }
 function render(size: number, bg: [number, number, number]): Buffer {
   const ss = 4; // supersampling for smooth edges
   return png(size, (x, y) => {
-    let cover = 0, white = 0;
-    for (let i = 0; i < ss; i++) for (let j = 0; j < ss; j++) {
-      const u = (x + (i + 0.5) / ss) / size, v = (y + (j + 0.5) / ss) / size;
-      const r = 0.2, cx = Math.min(Math.max(u, r), 1 - r), cy = Math.min(Math.max(v, r), 1 - r);
-      if (Math.hypot(u - cx, v - cy) > r) continue;
-      cover++;
-      const w = 0.085;
-      if (segDist(u, v, 0.34, 0.24, 0.34, 0.76) < w || segDist(u, v, 0.38, 0.52, 0.7, 0.24) < w || segDist(u, v, 0.45, 0.46, 0.7, 0.76) < w) white++;
-    }
+    let cover = 0,
+      white = 0;
+    for (let i = 0; i < ss; i++)
+      for (let j = 0; j < ss; j++) {
+        const u = (x + (i + 0.5) / ss) / size,
+          v = (y + (j + 0.5) / ss) / size;
+        const r = 0.2,
+          cx = Math.min(Math.max(u, r), 1 - r),
+          cy = Math.min(Math.max(v, r), 1 - r);
+        if (Math.hypot(u - cx, v - cy) > r) continue;
+        cover++;
+        const w = 0.085;
+        if (
+          segDist(u, v, 0.34, 0.24, 0.34, 0.76) < w ||
+          segDist(u, v, 0.38, 0.52, 0.7, 0.24) < w ||
+          segDist(u, v, 0.45, 0.46, 0.7, 0.76) < w
+        )
+          white++;
+      }
     const n = ss * ss;
     if (!cover) return [0, 0, 0, 0];
     const f = white / cover;
-    return [Math.round(bg[0] * (1 - f) + 255 * f), Math.round(bg[1] * (1 - f) + 255 * f), Math.round(bg[2] * (1 - f) + 255 * f), Math.round((255 * cover) / n)];
+    return [
+      Math.round(bg[0] * (1 - f) + 255 * f),
+      Math.round(bg[1] * (1 - f) + 255 * f),
+      Math.round(bg[2] * (1 - f) + 255 * f),
+      Math.round((255 * cover) / n),
+    ];
   });
 }
 mkdirSync('assets/icons', { recursive: true });

@@ -9,8 +9,16 @@ import { generateKeyPair } from '../../src/wire/ed25519';
 import { toBase64, utf8 } from '../../src/wire/bytes';
 import { certificateCredential, kontorAuthService } from '../../src/background/channel/credentials';
 import {
-  clientConfig, commit, createGroupState, decodeKeyPackage, encryptApplication, generateKeyPackage, generateSignatureKeyPair,
-  joinFromWelcome, processIncoming, type GeneratedKeyPackage,
+  clientConfig,
+  commit,
+  createGroupState,
+  decodeKeyPackage,
+  encryptApplication,
+  generateKeyPackage,
+  generateSignatureKeyPair,
+  joinFromWelcome,
+  processIncoming,
+  type GeneratedKeyPackage,
 } from '../../src/background/channel/mls';
 
 const SIZE = Number(process.env.GROUP_SIZE ?? 50);
@@ -21,11 +29,21 @@ const config = clientConfig(kontorAuthService({ orgKeyFor: (d) => (d === org.dom
 async function device(i: number): Promise<GeneratedKeyPackage> {
   const sig = await generateSignatureKeyPair();
   const dev = await generateKeyPair();
-  const cert = await signCertificate({
-    type: CERT_TYPE, v: 1, deviceId: `d${i}`, employeeId: `e${i}`, displayName: `Employee ${i}`, orgDomain: org.domain,
-    devicePublicKey: dev.publicKeyB64, mlsSignatureKey: toBase64(sig.publicKey),
-    issuedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-  }, org.key.privateKey);
+  const cert = await signCertificate(
+    {
+      type: CERT_TYPE,
+      v: 1,
+      deviceId: `d${i}`,
+      employeeId: `e${i}`,
+      displayName: `Employee ${i}`,
+      orgDomain: org.domain,
+      devicePublicKey: dev.publicKeyB64,
+      mlsSignatureKey: toBase64(sig.publicKey),
+      issuedAt: new Date(Date.now() - 1000).toISOString(),
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    },
+    org.key.privateKey,
+  );
   return generateKeyPackage(certificateCredential(cert), sig);
 }
 
@@ -55,7 +73,10 @@ const enc: number[] = [];
 const dec: number[] = [];
 for (let i = 0; i < MESSAGES; i++) {
   const a = t();
-  const e = await encryptApplication(sender, utf8(JSON.stringify({ v: 1, type: 'text', id: `m${i}`, text: 'hello '.repeat(20), sentAt: new Date().toISOString() })));
+  const e = await encryptApplication(
+    sender,
+    utf8(JSON.stringify({ v: 1, type: 'text', id: `m${i}`, text: 'hello '.repeat(20), sentAt: new Date().toISOString() })),
+  );
   const b = t();
   const r = await processIncoming(receiver, e.message);
   const c = t();
@@ -65,12 +86,14 @@ for (let i = 0; i < MESSAGES; i++) {
   dec.push(c - b);
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-console.log(JSON.stringify({
-  group_size_before_add: SIZE,
-  add_member_50_ms: Number(addMs.toFixed(1)),
-  member_process_commit_ms: Number(processMs.toFixed(1)),
-  join_welcome_ms: Number(joinMs.toFixed(1)),
-  encrypt_p50_ms: Number(median(enc).toFixed(3)),
-  decrypt_p50_ms: Number(median(dec).toFixed(3)),
-  messages: MESSAGES,
-}));
+console.log(
+  JSON.stringify({
+    group_size_before_add: SIZE,
+    add_member_50_ms: Number(addMs.toFixed(1)),
+    member_process_commit_ms: Number(processMs.toFixed(1)),
+    join_welcome_ms: Number(joinMs.toFixed(1)),
+    encrypt_p50_ms: Number(median(enc).toFixed(3)),
+    decrypt_p50_ms: Number(median(dec).toFixed(3)),
+    messages: MESSAGES,
+  }),
+);

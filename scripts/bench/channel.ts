@@ -32,7 +32,12 @@ async function endToEnd(): Promise<number[]> {
     await alice.panel.getByTestId('composer').waitFor({ timeout: 30_000 });
     await alice.panel.getByTestId('composer').fill('warm-up');
     await alice.panel.getByTestId('composer').press('Enter');
-    await waitFor(async () => (await gina.ask('channel.list', {})).conversations.length, (n) => n > 0, 30_000, 'conversation');
+    await waitFor(
+      async () => (await gina.ask('channel.list', {})).conversations.length,
+      (n) => n > 0,
+      30_000,
+      'conversation',
+    );
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
     await gina.panel.getByText('warm-up').waitFor({ timeout: 30_000 });
@@ -59,7 +64,12 @@ async function endToEnd(): Promise<number[]> {
       const text = `Benchmark message ${i}`;
       await alice.panel.getByTestId('composer').fill(text);
       await alice.panel.getByTestId('composer').press('Enter');
-      const arrived = await waitFor(() => gina.panel.evaluate((t) => (window as unknown as { __seen: Record<string, number> }).__seen[t] ?? 0, text), (x) => x > 0, 15_000, text);
+      const arrived = await waitFor(
+        () => gina.panel.evaluate((t) => (window as unknown as { __seen: Record<string, number> }).__seen[t] ?? 0, text),
+        (x) => x > 0,
+        15_000,
+        text,
+      );
       const sentAt = await alice.panel.evaluate(() => (window as unknown as { __sent: number[] }).__sent.at(-1)!);
       latencies.push(arrived - sentAt);
       void now;
@@ -79,7 +89,10 @@ async function addMember50(): Promise<number[]> {
   const creator = await makeDevice(hub, org, 'creator', 'Creator', lookup, 2);
   const members = [];
   for (let i = 0; i < 49; i++) members.push(await makeDevice(hub, org, `m${i}`, `Member ${i}`, lookup, 1));
-  hub.contacts.set('acme.example/team', members.map((m) => m.cert.employeeId));
+  hub.contacts.set(
+    'acme.example/team',
+    members.map((m) => m.cert.employeeId),
+  );
   const { conversationId, added } = await creator.engine.startConversation([{ domain: 'acme.example', contact: 'team' }]);
   if (added.length !== 49) throw new Error(`expected a 50-member conversation, got ${added.length + 1}`);
   const times: number[] = [];
@@ -97,4 +110,11 @@ const add = process.env.BENCH_SKIP_ADD ? [NaN] : await addMember50();
 log(`add member to 50 (ms): ${add.map((x) => x.toFixed(1)).join(' ')}`);
 const lat = await endToEnd();
 log(`end-to-end latencies (ms): ${lat.map((x) => x.toFixed(1)).join(' ')}`);
-console.log(JSON.stringify({ messages: lat.length, p50_ms: +pct(lat, 50).toFixed(1), p95_ms: +pct(lat, 95).toFixed(1), add_member_50_ms: +pct(add, 50).toFixed(1) }));
+console.log(
+  JSON.stringify({
+    messages: lat.length,
+    p50_ms: +pct(lat, 50).toFixed(1),
+    p95_ms: +pct(lat, 95).toFixed(1),
+    add_member_50_ms: +pct(add, 50).toFixed(1),
+  }),
+);

@@ -35,7 +35,9 @@ import { Allowlist, B2bList, allowlistPredicate, readList } from '../rules/lists
 
 const CATEGORIES = ['ad', 'analytics', 'marketing', 'social', 'customer-success'] as const;
 const TARGET = ['ad', 'analytics', 'marketing'];
-const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
 
 const dist = path.join(REPO_ROOT, 'dist', 'chromium');
 if (!existsSync(path.join(dist, 'manifest.json'))) {
@@ -45,7 +47,8 @@ if (!existsSync(path.join(dist, 'manifest.json'))) {
 const manifest = JSON.parse(readFileSync(path.join(dist, 'manifest.json'), 'utf8')) as {
   declarative_net_request: { rule_resources: { id: string; enabled: boolean; path: string }[] };
 };
-const rulesets: Ruleset[] = manifest.declarative_net_request.rule_resources.filter((r) => r.enabled)
+const rulesets: Ruleset[] = manifest.declarative_net_request.rule_resources
+  .filter((r) => r.enabled)
   .map((r) => ({ id: r.id, rules: JSON.parse(readFileSync(path.join(dist, r.path), 'utf8')) as DnrRule[] }));
 const blockRules = rulesets.flatMap((r) => r.rules).filter((r) => r.action.type === 'block' || r.action.type === 'redirect');
 
@@ -64,31 +67,57 @@ log(`corpus: third-party-web ${version}, ${corpus.length} entities; rulesets: ${
 
 const result: Record<string, number | string> = { corpus: `third-party-web ${version}` };
 const missesToShow = Number(process.env.KONTOR_COVERAGE_MISSES ?? 0);
-let tEntities = 0, tBlocked = 0, tOcc = 0, tOccBlocked = 0, tTop = 0, tTopBlocked = 0;
+let tEntities = 0,
+  tBlocked = 0,
+  tOcc = 0,
+  tOccBlocked = 0,
+  tTop = 0,
+  tTopBlocked = 0;
 for (const category of CATEGORIES) {
   const entities = corpus.filter((e) => e.category === category).sort((a, b) => (b.totalOccurrences ?? 0) - (a.totalOccurrences ?? 0));
-  let n = 0, hit = 0, vendor = 0, occ = 0, occHit = 0, top = 0, topHit = 0;
+  let n = 0,
+    hit = 0,
+    vendor = 0,
+    occ = 0,
+    occHit = 0,
+    top = 0,
+    topHit = 0;
   const misses: string[] = [];
   entities.forEach((e, rank) => {
     const domains = entityDomains(e);
     const hosts = entityHosts(e);
     const isHit = hosts.some((h) => hostBlocked(rulesets, h));
     const weight = e.totalOccurrences ?? 0;
-    n++; occ += weight;
+    n++;
+    occ += weight;
     if (rank < 100) top++;
-    if (isHit) { hit++; occHit += weight; if (rank < 100) topHit++; }
+    if (isHit) {
+      hit++;
+      occHit += weight;
+      if (rank < 100) topHit++;
+    }
     const isVendor = isHit || domains.some(vendorBlocked);
     if (isVendor) vendor++;
-    if (!isHit && misses.length < missesToShow) misses.push(`${e.name} (${weight} pages${isVendor ? ', other hosts of the vendor blocked' : ''}): ${hosts.slice(0, 4).join(' ')}`);
+    if (!isHit && misses.length < missesToShow)
+      misses.push(`${e.name} (${weight} pages${isVendor ? ', other hosts of the vendor blocked' : ''}): ${hosts.slice(0, 4).join(' ')}`);
   });
   result[`${category}_entities`] = n;
   result[`${category}_blocked_pct`] = Math.round((1000 * hit) / n) / 10;
   result[`${category}_top100_blocked_pct`] = Math.round((1000 * topHit) / Math.max(1, top)) / 10;
   result[`${category}_vendor_pct`] = Math.round((1000 * vendor) / n) / 10;
   result[`${category}_by_pages_pct`] = Math.round((1000 * occHit) / Math.max(1, occ)) / 10;
-  log(`${category}: ${hit}/${n} entities blocked (${result[`${category}_blocked_pct`]}%), top 100 ${topHit}/${top}, some host of the vendor ${vendor}/${n}, weighted by pages ${result[`${category}_by_pages_pct`]}%`);
+  log(
+    `${category}: ${hit}/${n} entities blocked (${result[`${category}_blocked_pct`]}%), top 100 ${topHit}/${top}, some host of the vendor ${vendor}/${n}, weighted by pages ${result[`${category}_by_pages_pct`]}%`,
+  );
   for (const m of misses) log(`  missed: ${m}`);
-  if (TARGET.includes(category)) { tEntities += n; tBlocked += hit; tOcc += occ; tOccBlocked += occHit; tTop += top; tTopBlocked += topHit; }
+  if (TARGET.includes(category)) {
+    tEntities += n;
+    tBlocked += hit;
+    tOcc += occ;
+    tOccBlocked += occHit;
+    tTop += top;
+    tTopBlocked += topHit;
+  }
 }
 const lists = path.join(REPO_ROOT, 'assets', 'lists');
 const b2bList = readList(path.join(lists, 'b2b-identification.json'), B2bList);
@@ -102,7 +131,8 @@ result.b2b_blocked_pct = Math.round((1000 * b2bBlocked) / Math.max(1, b2bTotal))
 log(`b2b: ${b2bBlocked}/${b2bTotal} vendor hosts and tag URLs blocked (${result.b2b_blocked_pct}%) over ${b2b.length} vendors`);
 for (const v of b2b) {
   result[`b2b_${v.key}_pct`] = v.total ? Math.round((1000 * v.blocked) / v.total) / 10 : 'no test hosts';
-  if (v.blocked < v.total) log(`  ${v.vendor}: ${v.blocked}/${v.total}${missesToShow ? `, missed ${v.missed.slice(0, missesToShow).join(' ')}` : ''}`);
+  if (v.blocked < v.total)
+    log(`  ${v.vendor}: ${v.blocked}/${v.total}${missesToShow ? `, missed ${v.missed.slice(0, missesToShow).join(' ')}` : ''}`);
 }
 result.tracking_blocked_pct = Math.round((1000 * tBlocked) / tEntities) / 10;
 result.tracking_top_blocked_pct = Math.round((1000 * tTopBlocked) / tTop) / 10;

@@ -25,18 +25,32 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 25);
 const log = (s: string) => process.stderr.write(`[bench detect] ${s}\n`);
 
 function bigPage(title: string, website: string): string {
-  const rows = Array.from({ length: 2500 }, (_, i) => `<li class="update"><div class="card"><h3>Update ${i}</h3><p>Lorem ipsum dolor sit amet, consectetur adipiscing elit ${i}.</p><a href="/posts/${i}">Read more</a></div></li>`).join('\n');
-  const ld = Array.from({ length: 5 }, (_, i) => `<script type="application/ld+json">${JSON.stringify({ '@context': 'https://schema.org', '@type': i === 0 ? 'Organization' : 'WebPage', name: `${title} ${i}`, url: website, sameAs: [`https://www.xing.com/pages/x${i}`] })}</script>`).join('\n');
+  const rows = Array.from(
+    { length: 2500 },
+    (_, i) =>
+      `<li class="update"><div class="card"><h3>Update ${i}</h3><p>Lorem ipsum dolor sit amet, consectetur adipiscing elit ${i}.</p><a href="/posts/${i}">Read more</a></div></li>`,
+  ).join('\n');
+  const ld = Array.from(
+    { length: 5 },
+    (_, i) =>
+      `<script type="application/ld+json">${JSON.stringify({ '@context': 'https://schema.org', '@type': i === 0 ? 'Organization' : 'WebPage', name: `${title} ${i}`, url: website, sameAs: [`https://www.xing.com/pages/x${i}`] })}</script>`,
+  ).join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>${ld}</head><body><main><h1>${title}</h1><a data-tracking-control-name="about_website" href="${website}">${website}</a><ul>${rows}</ul></main></body></html>`;
 }
 
-interface ProfileNode { id: number; callFrame: { url: string }; children?: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { url: string };
+  children?: number[];
+}
 
 async function contentScriptMs(page: Page, cdp: CDPSession, url: string): Promise<number> {
   await cdp.send('Profiler.start');
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForTimeout(400); // document_idle + the detector's message round trip
-  const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
+  const { profile } = (await cdp.send('Profiler.stop')) as unknown as {
+    profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  };
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -67,9 +81,18 @@ async function main(): Promise<void> {
   publish(site, 'globex.example', () => globex.manifest);
   site.route('www.globex.example', '/big', () => ({ type: 'text/html', body: bigPage('Globex GmbH', 'https://www.globex.example/') }));
   site.route('www.initech.example', '/big', () => ({ type: 'text/html', body: bigPage('Initech AG', 'https://www.initech.example/') }));
-  site.route('www.linkedin.com', '/company/globex/', () => ({ type: 'text/html', body: bigPage('Globex GmbH | LinkedIn', 'https://www.globex.example/') }));
-  site.route('www.linkedin.com', '/company/initech/', () => ({ type: 'text/html', body: bigPage('Initech AG | LinkedIn', 'https://www.initech.example/') }));
-  const policy = installChromiumPolicy({ partners: [{ domain: 'globex.example', name: 'Globex GmbH', orgKey: globex.fingerprint.replace(/ /g, '') }] }, 'kontor-bench');
+  site.route('www.linkedin.com', '/company/globex/', () => ({
+    type: 'text/html',
+    body: bigPage('Globex GmbH | LinkedIn', 'https://www.globex.example/'),
+  }));
+  site.route('www.linkedin.com', '/company/initech/', () => ({
+    type: 'text/html',
+    body: bigPage('Initech AG | LinkedIn', 'https://www.initech.example/'),
+  }));
+  const policy = installChromiumPolicy(
+    { partners: [{ domain: 'globex.example', name: 'Globex GmbH', orgKey: globex.fingerprint.replace(/ /g, '') }] },
+    'kontor-bench',
+  );
   const browser = await launchChromium({ sitePort: site.port });
   try {
     const page = await browser.ctx.newPage();
@@ -78,7 +101,12 @@ async function main(): Promise<void> {
     await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
     // Wait until the policy partner is known, so its domain has the detector registered.
     const sw = await browser.worker();
-    await waitFor(() => sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).length), (n) => n > 0, 20_000, 'the detector registered');
+    await waitFor(
+      () => sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).length),
+      (n) => n > 0,
+      20_000,
+      'the detector registered',
+    );
     const partner: number[] = [];
     const partnerProfile: number[] = [];
     const nonpartner: number[] = [];

@@ -37,13 +37,21 @@ const GW_ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-l
 
 // ---- ceiling: bare ws relay -------------------------------------------------------------
 async function startRelay() {
-  const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/bench/lib/relay.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/bench/lib/relay.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve) => p.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).port)));
   // a crashed benchmark must not leave the relay behind (it holds the inherited stderr open)
   process.once('exit', () => p.kill('SIGKILL'));
   return { url: `ws://127.0.0.1:${port}`, pid: p.pid!, stop: () => p.kill('SIGKILL') };
 }
-const open = (url: string) => new Promise<WebSocket>((res, rej) => { const ws = new WebSocket(url, { perMessageDeflate: false }); ws.once('open', () => res(ws)); ws.once('error', rej); });
+const open = (url: string) =>
+  new Promise<WebSocket>((res, rej) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => res(ws));
+    ws.once('error', rej);
+  });
 
 /**
  * Through the bare relay. `matched` gives its clients the per-message work a gateway client
@@ -56,7 +64,16 @@ async function relayThroughput(url: string, pid: number, matched: boolean, ms = 
   rx.send('receiver');
   await sleep(50);
   let received = 0;
-  rx.on('message', matched ? (d) => { if (JSON.parse(d.toString()).params) received++; } : () => { received++; });
+  rx.on(
+    'message',
+    matched
+      ? (d) => {
+          if (JSON.parse(d.toString()).params) received++;
+        }
+      : () => {
+          received++;
+        },
+  );
   let inflight = 0;
   const cpu0 = cpuSeconds(pid);
   const start = Date.now();
@@ -66,18 +83,39 @@ async function relayThroughput(url: string, pid: number, matched: boolean, ms = 
   let next = 0;
   await new Promise<void>((done) => {
     tx.on('message', (d) => {
-      if (matched) { JSON.parse(d.toString()); waiting.shift()?.(); } else { inflight--; pump(); }
+      if (matched) {
+        JSON.parse(d.toString());
+        waiting.shift()?.();
+      } else {
+        inflight--;
+        pump();
+      }
     });
     const pump = () => {
-      if (Date.now() >= end) { if (inflight === 0) done(); return; }
+      if (Date.now() >= end) {
+        if (inflight === 0) done();
+        return;
+      }
       while (inflight < WINDOW) {
         inflight++;
-        if (!matched) { tx.send(frame); continue; }
+        if (!matched) {
+          tx.send(frame);
+          continue;
+        }
         const id = next++;
         new Promise<void>((resolve) => {
           waiting.push(resolve);
-          tx.send(JSON.stringify({ id, method: 'send', params: { conversationId: 'bench', messageId: `m${id}`, kind: 'application', epoch: 1, payload: PAYLOAD } }));
-        }).finally(() => { inflight--; pump(); });
+          tx.send(
+            JSON.stringify({
+              id,
+              method: 'send',
+              params: { conversationId: 'bench', messageId: `m${id}`, kind: 'application', epoch: 1, payload: PAYLOAD },
+            }),
+          );
+        }).finally(() => {
+          inflight--;
+          pump();
+        });
       }
     };
     pump();
@@ -85,7 +123,8 @@ async function relayThroughput(url: string, pid: number, matched: boolean, ms = 
   const seconds = (Date.now() - start) / 1000;
   const cpuUs = ((cpuSeconds(pid) - cpu0) * 1e6) / received;
   await sleep(200);
-  tx.close(); rx.close();
+  tx.close();
+  rx.close();
   return { count: received, seconds, perS: received / seconds, cpuUs };
 }
 
@@ -94,11 +133,15 @@ async function relayLatency(url: string): Promise<number[]> {
   rx.send('receiver');
   await sleep(50);
   const lat: number[] = [];
-  rx.on('message', (d) => { const t = Number(JSON.parse(d.toString()).t); lat.push(performance.now() - t); });
+  rx.on('message', (d) => {
+    const t = Number(JSON.parse(d.toString()).t);
+    lat.push(performance.now() - t);
+  });
   tx.on('message', () => undefined);
   await fixedRate((i) => tx.send(JSON.stringify({ t: performance.now(), i, payload: PAYLOAD })));
   await sleep(300);
-  tx.close(); rx.close();
+  tx.close();
+  rx.close();
   return lat.sort((a, b) => a - b);
 }
 
@@ -127,7 +170,14 @@ async function conversation(sender: TestDevice, members: string[], id: string) {
   await sender.client.createConversation(id);
   await sender.client.send({ conversationId: id, messageId: 'c0', kind: 'commit', epoch: 0, payload: PAYLOAD, members });
   // a partner's gateway takes a hub's messages only for devices the hub welcomed
-  await sender.client.send({ conversationId: id, messageId: 'w0', kind: 'welcome', epoch: 1, payload: PAYLOAD, recipients: members.filter((m) => m !== sender.address) });
+  await sender.client.send({
+    conversationId: id,
+    messageId: 'w0',
+    kind: 'welcome',
+    epoch: 1,
+    payload: PAYLOAD,
+    recipients: members.filter((m) => m !== sender.address),
+  });
 }
 
 /** Receiver side: acknowledges in batches, as a real client would; reports each arrival. */
@@ -137,26 +187,52 @@ function receive(d: TestDevice, onEntry: (e: InboxEntry) => void) {
     if (ev.event !== 'inbox') return;
     onEntry(ev.entry);
     pending.push(ev.entry.id);
-    if (pending.length >= 200) { void d.client.ack(pending).catch(() => undefined); pending = []; }
+    if (pending.length >= 200) {
+      void d.client.ack(pending).catch(() => undefined);
+      pending = [];
+    }
   });
-  const t = setInterval(() => { if (pending.length) { void d.client.ack(pending).catch(() => undefined); pending = []; } }, 20);
+  const t = setInterval(() => {
+    if (pending.length) {
+      void d.client.ack(pending).catch(() => undefined);
+      pending = [];
+    }
+  }, 20);
   return () => clearInterval(t);
 }
 
-interface Rate { count: number; seconds: number; perS: number }
+interface Rate {
+  count: number;
+  seconds: number;
+  perS: number;
+}
 
 let nextMessage = 0;
 async function durable(sender: TestDevice, conv: string, hub?: string, ms = THROUGHPUT_MS): Promise<Rate> {
-  let acked = 0, inflight = 0;
+  let acked = 0,
+    inflight = 0;
   const start = Date.now();
   const end = start + ms;
   await new Promise<void>((done) => {
     const pump = () => {
-      if (Date.now() >= end) { if (inflight === 0) done(); return; }
+      if (Date.now() >= end) {
+        if (inflight === 0) done();
+        return;
+      }
       while (inflight < WINDOW) {
         inflight++;
-        sender.client.send({ conversationId: conv, hub, messageId: `m${nextMessage++}`, kind: 'application', epoch: 1, payload: PAYLOAD })
-          .then(() => { acked++; }, (e) => log('send failed', e.code)).finally(() => { inflight--; pump(); });
+        sender.client
+          .send({ conversationId: conv, hub, messageId: `m${nextMessage++}`, kind: 'application', epoch: 1, payload: PAYLOAD })
+          .then(
+            () => {
+              acked++;
+            },
+            (e) => log('send failed', e.code),
+          )
+          .finally(() => {
+            inflight--;
+            pump();
+          });
       }
     };
     pump();
@@ -178,7 +254,9 @@ async function main() {
   const [alice, bob] = await Promise.all([newDevice(acme, 'alice', 'Alice'), newDevice(acme, 'bob', 'Bob')]);
   await conversation(alice, [alice.address, bob.address], 'bench');
   let got = 0;
-  const stopRx = receive(bob, () => { got++; });
+  const stopRx = receive(bob, () => {
+    got++;
+  });
   /**
    * Until bob has everything and the gateway has gone quiet: the acknowledgements, receipts,
    * WAL checkpoint and garbage collection a round leaves behind must not run during the next
@@ -195,10 +273,15 @@ async function main() {
   await settle([relay.pid, process.pid]);
   await durable(alice, 'bench', undefined, ROUND_MS);
   await drained();
-  const ceilings: (Rate & { cpuUs: number })[] = [], gateways: Rate[] = [];
-  let gwCpu = 0, selfCpu = 0;
+  const ceilings: (Rate & { cpuUs: number })[] = [],
+    gateways: Rate[] = [];
+  let gwCpu = 0,
+    selfCpu = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    const relayRound = async () => { ceilings.push(await relayThroughput(relay.url, relay.pid, true, ROUND_MS)); await settle([relay.pid, process.pid]); };
+    const relayRound = async () => {
+      ceilings.push(await relayThroughput(relay.url, relay.pid, true, ROUND_MS));
+      await settle([relay.pid, process.pid]);
+    };
     const gatewayRound = async () => {
       const [g0, s0] = [cpuSeconds(acme.process.pid!), cpuSeconds(process.pid)];
       gateways.push(await durable(alice, 'bench', undefined, ROUND_MS));
@@ -206,8 +289,16 @@ async function main() {
       await drained();
       gwCpu += cpuSeconds(acme.process.pid!) - g0;
     };
-    if (r % 2 === 0) { await relayRound(); await gatewayRound(); } else { await gatewayRound(); await relayRound(); }
-    log(`  round ${r + 1}: relay ${round(ceilings[r]!.perS, 0)} msgs/s, gateway ${round(gateways[r]!.perS, 0)} durable msgs/s (${round(gateways[r]!.perS / ceilings[r]!.perS, 3)})`);
+    if (r % 2 === 0) {
+      await relayRound();
+      await gatewayRound();
+    } else {
+      await gatewayRound();
+      await relayRound();
+    }
+    log(
+      `  round ${r + 1}: relay ${round(ceilings[r]!.perS, 0)} msgs/s, gateway ${round(gateways[r]!.perS, 0)} durable msgs/s (${round(gateways[r]!.perS / ceilings[r]!.perS, 3)})`,
+    );
   }
   // medians: one round slowed by something else on the machine moves neither figure
   const ratios = gateways.map((g, i) => g.perS / ceilings[i]!.perS);
@@ -222,7 +313,9 @@ async function main() {
   result.durable_vs_ceiling_rounds_min = round(Math.min(...ratios), 3);
   result.durable_vs_ceiling_rounds_max = round(Math.max(...ratios), 3);
   log(`  relay ${result.ceiling_msgs_per_s} msgs/s with gateway-like clients (${result.ceiling_cpu_us_per_msg} us relay CPU each)`);
-  log(`  gateway ${result.durable_msgs_per_s} durable msgs/s (${result.durable_cpu_us_per_msg} us gateway CPU each; bob received ${got}); CPU bench clients ${round((selfCpu / gwSeconds) * 100, 0)}%`);
+  log(
+    `  gateway ${result.durable_msgs_per_s} durable msgs/s (${result.durable_cpu_us_per_msg} us gateway CPU each; bob received ${got}); CPU bench clients ${round((selfCpu / gwSeconds) * 100, 0)}%`,
+  );
   stopRx();
   if (process.env.BENCH_THROUGHPUT_ONLY) {
     process.stdout.write(JSON.stringify(result) + '\n');
@@ -235,12 +328,17 @@ async function main() {
   const rl = await relayLatency(relay.url);
   result.ceiling_p50_ms_at_1000 = round(percentile(rl, 50), 3);
   result.ceiling_p99_ms_at_1000 = round(percentile(rl, 99), 3);
-  log(`  relay with raw clients ${result.ceiling_raw_clients_msgs_per_s} msgs/s; relay latency p50 ${result.ceiling_p50_ms_at_1000} ms, p99 ${result.ceiling_p99_ms_at_1000} ms`);
+  log(
+    `  relay with raw clients ${result.ceiling_raw_clients_msgs_per_s} msgs/s; relay latency p50 ${result.ceiling_p50_ms_at_1000} ms, p99 ${result.ceiling_p99_ms_at_1000} ms`,
+  );
 
   log('one gateway: latency at 1,000 msgs/s');
   const sentAt = new Map<string, number>();
   const lat: number[] = [];
-  const stopRx2 = receive(bob, (e) => { const t = sentAt.get(e.messageId); if (t !== undefined) lat.push(performance.now() - t); });
+  const stopRx2 = receive(bob, (e) => {
+    const t = sentAt.get(e.messageId);
+    if (t !== undefined) lat.push(performance.now() - t);
+  });
   await fixedRate((i) => {
     const id = `l${i}`;
     sentAt.set(id, performance.now());
@@ -261,7 +359,9 @@ async function main() {
   const gina = await newDevice(globex, 'gina', 'Gina');
   await conversation(alice, [alice.address, gina.address], 'fed');
   let fedGot = 0;
-  const stopRx3 = receive(gina, () => { fedGot++; });
+  const stopRx3 = receive(gina, () => {
+    fedGot++;
+  });
   const t0 = Date.now();
   const fed = await durable(alice, 'fed');
   const [fedAcked, sent] = [fed.perS, fed.count];
@@ -281,11 +381,14 @@ async function main() {
   await sleep(500);
   result.rss_mb_idle = round(rssMb(idle.process.pid!), 1);
   result.rss_mb_10k_conns = round(await idleConnections(idle), 1);
-  log(`  gateway RSS ${result.rss_mb_10k_conns} MB (fresh: ${result.rss_mb_idle} MB; after the load phases: ${result.rss_mb_after_load} MB)`);
+  log(
+    `  gateway RSS ${result.rss_mb_10k_conns} MB (fresh: ${result.rss_mb_idle} MB; after the load phases: ${result.rss_mb_after_load} MB)`,
+  );
   await idle.stop();
 
   const conns: WebSocket[] = [];
-  for (let i = 0; i < CONNS; i += 200) conns.push(...(await Promise.all(Array.from({ length: Math.min(200, CONNS - i) }, () => open(relay.url)))));
+  for (let i = 0; i < CONNS; i += 200)
+    conns.push(...(await Promise.all(Array.from({ length: Math.min(200, CONNS - i) }, () => open(relay.url)))));
   await sleep(500);
   result.ceiling_rss_mb_10k_conns = round(rssMb(relay.pid), 1);
   log(`  relay RSS ${result.ceiling_rss_mb_10k_conns} MB`);
@@ -306,11 +409,28 @@ async function idleConnections(gw: GatewayHandle): Promise<number> {
   const clients: KontorClient[] = [];
   const t0 = Date.now();
   for (let i = 0; i < CONNS; i += 100) {
-    clients.push(...(await Promise.all(codes.slice(i, i + 100).map(async ({ code }) => {
-      const [key, mls] = await Promise.all([generateKeyPair(), generateKeyPair()]);
-      const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, mlsSignatureKey: mls.publicKeyB64, signWithMlsKey: (d) => sign(mls.privateKey, d), deviceKey: key });
-      return KontorClient.connect({ gatewayUrl: gw.url, certificate, deviceKey: key.privateKey, WebSocket: WebSocket as never, timeoutMs: 60_000 });
-    }))));
+    clients.push(
+      ...(await Promise.all(
+        codes.slice(i, i + 100).map(async ({ code }) => {
+          const [key, mls] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+          const { certificate } = await enroll({
+            gatewayUrl: gw.url,
+            domain: gw.domain,
+            code,
+            mlsSignatureKey: mls.publicKeyB64,
+            signWithMlsKey: (d) => sign(mls.privateKey, d),
+            deviceKey: key,
+          });
+          return KontorClient.connect({
+            gatewayUrl: gw.url,
+            certificate,
+            deviceKey: key.privateKey,
+            WebSocket: WebSocket as never,
+            timeoutMs: 60_000,
+          });
+        }),
+      )),
+    );
   }
   log(`  enrolled and authenticated ${clients.length} devices in ${Date.now() - t0} ms`);
   await sleep(2000);
@@ -319,4 +439,7 @@ async function idleConnections(gw: GatewayHandle): Promise<number> {
   return rss;
 }
 
-main().catch((e) => { log(e?.stack ?? e); process.exit(1); });
+main().catch((e) => {
+  log(e?.stack ?? e);
+  process.exit(1);
+});

@@ -50,10 +50,22 @@ async function startServer(): Promise<{ port: number; trackerHits: () => number;
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
     const url = new URL(req.url ?? '/', `http://${host}`);
     const file = path.join(SITES, host, url.pathname);
-    const type = url.pathname.endsWith('.js') ? 'text/javascript' : url.pathname.endsWith('.css') ? 'text/css' : url.pathname.endsWith('.html') ? 'text/html' : 'image/gif';
+    const type = url.pathname.endsWith('.js')
+      ? 'text/javascript'
+      : url.pathname.endsWith('.css')
+        ? 'text/css'
+        : url.pathname.endsWith('.html')
+          ? 'text/html'
+          : 'image/gif';
     const send = () => {
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', 'access-control-allow-origin': '*' });
-      res.end(host === SITE && existsSync(file) ? readFileSync(file) : type === 'image/gif' ? Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64') : '');
+      res.end(
+        host === SITE && existsSync(file)
+          ? readFileSync(file)
+          : type === 'image/gif'
+            ? Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64')
+            : '',
+      );
     };
     if (host === SITE) return send();
     hits++;
@@ -83,7 +95,10 @@ function control(name: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kontor-control-'));
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ manifest_version: 3, name, version: '1.0', ...CONTROLS[name] }));
   writeFileSync(path.join(dir, 'sw.js'), '');
-  writeFileSync(path.join(dir, 'rules.json'), JSON.stringify([{ id: 1, action: { type: 'block' }, condition: { requestDomains: ['tracker.invalid'] } }]));
+  writeFileSync(
+    path.join(dir, 'rules.json'),
+    JSON.stringify([{ id: 1, action: { type: 'block' }, condition: { requestDomains: ['tracker.invalid'] } }]),
+  );
   return dir;
 }
 
@@ -101,7 +116,10 @@ async function loadOnce(session: ChromiumSession, url: string): Promise<number> 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** One side of the comparison: how to launch its browser. */
-interface Side { dir: string | null; kontor: boolean }
+interface Side {
+  dir: string | null;
+  kontor: boolean;
+}
 
 async function launch(side: Side, port: number): Promise<ChromiumSession> {
   const session = await launchChromium({ sitePort: port, extensionDir: side.dir });
@@ -109,7 +127,9 @@ async function launch(side: Side, port: number): Promise<ChromiumSession> {
   // it would be one more tab in one browser only, so both browsers start from one blank tab.
   if (side.kontor) {
     const isWelcome = (p: import('playwright-core').Page) => p.url().startsWith('chrome-extension://');
-    const welcome = session.ctx.pages().find(isWelcome) ?? (await session.ctx.waitForEvent('page', { predicate: isWelcome, timeout: 20_000 }).catch(() => null));
+    const welcome =
+      session.ctx.pages().find(isWelcome) ??
+      (await session.ctx.waitForEvent('page', { predicate: isWelcome, timeout: 20_000 }).catch(() => null));
     await welcome?.close();
   }
   return session;
@@ -117,10 +137,20 @@ async function launch(side: Side, port: number): Promise<ChromiumSession> {
 
 type PageName = 'clean' | 'trackers';
 const PAGES: Record<PageName, string> = { clean: `http://${SITE}/clean.html`, trackers: `http://${SITE}/heavy.html` };
-interface Samples { a: number[]; b: number[]; rounds: number[] }
+interface Samples {
+  a: number[];
+  b: number[];
+  rounds: number[];
+}
 
 /** `rounds` pairs of freshly launched browsers, `RUNS` alternating loads of each page per pair. */
-async function measure(sides: [Side, Side], names: PageName[], rounds: number, port: number, label: string): Promise<Record<string, Samples>> {
+async function measure(
+  sides: [Side, Side],
+  names: PageName[],
+  rounds: number,
+  port: number,
+  label: string,
+): Promise<Record<string, Samples>> {
   const samples: Record<string, Samples> = Object.fromEntries(names.map((n) => [n, { a: [], b: [], rounds: [] }]));
   for (let round = 0; round < rounds; round++) {
     // A browser instance has its own lasting speed, so every round launches both afresh, in
@@ -141,14 +171,21 @@ async function measure(sides: [Side, Side], names: PageName[], rounds: number, p
         const b: number[] = [];
         for (let i = 0; i < RUNS; i++) {
           // Alternate which browser goes first so drift (CPU, caches) hits both alike.
-          if (i % 2 === 0) { a.push(await loadOnce(withExt, url)); b.push(await loadOnce(without, url)); }
-          else { b.push(await loadOnce(without, url)); a.push(await loadOnce(withExt, url)); }
+          if (i % 2 === 0) {
+            a.push(await loadOnce(withExt, url));
+            b.push(await loadOnce(without, url));
+          } else {
+            b.push(await loadOnce(without, url));
+            a.push(await loadOnce(withExt, url));
+          }
         }
         const s = samples[name]!;
         s.a.push(...a);
         s.b.push(...b);
         s.rounds.push(median(a) / median(b));
-        log(`${label} round ${round + 1}/${rounds} ${name}: with ${median(a).toFixed(1)} ms, without ${median(b).toFixed(1)} ms, ratio ${(median(a) / median(b)).toFixed(3)}`);
+        log(
+          `${label} round ${round + 1}/${rounds} ${name}: with ${median(a).toFixed(1)} ms, without ${median(b).toFixed(1)} ms, ratio ${(median(a) / median(b)).toFixed(3)}`,
+        );
       }
     } finally {
       await withExt.close();
@@ -162,7 +199,8 @@ async function main(): Promise<void> {
   const server = await startServer();
   // Controls for the method: KONTOR_BENCH_EXTENSION replaces Kontor and KONTOR_BENCH_BASELINE
   // the extension-free browser: an extension directory, 'none', or one of CONTROLS.
-  const dir = (v: string | undefined, dflt: string | null) => (v === undefined ? dflt : v === 'none' ? null : v in CONTROLS ? control(v) : v);
+  const dir = (v: string | undefined, dflt: string | null) =>
+    v === undefined ? dflt : v === 'none' ? null : v in CONTROLS ? control(v) : v;
   const defaults = process.env.KONTOR_BENCH_EXTENSION === undefined && process.env.KONTOR_BENCH_BASELINE === undefined;
   const sides: [Side, Side] = [
     { dir: dir(process.env.KONTOR_BENCH_EXTENSION, distChromium), kontor: process.env.KONTOR_BENCH_EXTENSION === undefined },
@@ -179,7 +217,9 @@ async function main(): Promise<void> {
     for (const name of names) {
       const s = samples[name]!;
       const [ma, mb] = [median(s.a), median(s.b)];
-      log(`${name}: with median ${ma.toFixed(1)} ms, without ${mb.toFixed(1)} ms, ratio ${(ma / mb).toFixed(3)} (rounds ${s.rounds.map((r) => r.toFixed(3)).join(' ')})`);
+      log(
+        `${name}: with median ${ma.toFixed(1)} ms, without ${mb.toFixed(1)} ms, ratio ${(ma / mb).toFixed(3)} (rounds ${s.rounds.map((r) => r.toFixed(3)).join(' ')})`,
+      );
       result[`${name}_with_ms`] = r3(ma);
       result[`${name}_without_ms`] = r3(mb);
       result[`ratio_${name}`] = r3(ma / mb);
@@ -187,9 +227,22 @@ async function main(): Promise<void> {
       result[`ratio_${name}_rounds_max`] = r3(Math.max(...s.rounds));
     }
     if (floorRounds > 0) {
-      const floor = (await measure([{ dir: control('control:dnr'), kontor: false }, { dir: null, kontor: false }], ['clean'], floorRounds, server.port, 'floor')).clean!;
+      const floor = (
+        await measure(
+          [
+            { dir: control('control:dnr'), kontor: false },
+            { dir: null, kontor: false },
+          ],
+          ['clean'],
+          floorRounds,
+          server.port,
+          'floor',
+        )
+      ).clean!;
       const ratio = median(floor.a) / median(floor.b);
-      log(`floor (declarativeNetRequest permission only) clean: ratio ${ratio.toFixed(3)} (rounds ${floor.rounds.map((r) => r.toFixed(3)).join(' ')})`);
+      log(
+        `floor (declarativeNetRequest permission only) clean: ratio ${ratio.toFixed(3)} (rounds ${floor.rounds.map((r) => r.toFixed(3)).join(' ')})`,
+      );
       result.floor_clean = r3(ratio);
       result.floor_clean_rounds = floorRounds;
     }

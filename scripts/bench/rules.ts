@@ -15,7 +15,9 @@ const CHROMIUM = '/usr/lib/chromium/chromium';
 const EXTENSION = process.env.KONTOR_BENCH_EXTENSION ?? path.join(REPO_ROOT, 'dist', 'chromium');
 const RUNS = Number(process.env.KONTOR_BENCH_RUNS ?? 3);
 const TIMEOUT_S = 30;
-const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
 
 /** Serves a page that requests two trackers; remembers which tracker requests arrived. */
 function startServer(): Promise<{ server: Server; port: number; seen: Set<string> }> {
@@ -26,17 +28,21 @@ function startServer(): Promise<{ server: Server; port: number; seen: Set<string
     if (host === 'www.business.example' && url.pathname === '/start.html') {
       const n = url.searchParams.get('n') ?? '0';
       res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'no-store' });
-      res.end(`<!doctype html><title>start</title><script src="http://www.google-analytics.com/analytics.js?n=${n}"></script><img src="http://j.6sc.co/6si.min.js?n=${n}">`);
+      res.end(
+        `<!doctype html><title>start</title><script src="http://www.google-analytics.com/analytics.js?n=${n}"></script><img src="http://j.6sc.co/6si.min.js?n=${n}">`,
+      );
       return;
     }
     if (host !== 'www.business.example') seen.add(`${host}${url.pathname}?n=${url.searchParams.get('n') ?? ''}`);
     res.writeHead(200, { 'content-type': url.pathname.endsWith('.js') ? 'text/javascript' : 'text/plain', 'cache-control': 'no-store' });
     res.end('');
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const addr = server.address();
-    resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0, seen });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0, seen });
+    }),
+  );
 }
 
 async function startupOnce(port: number, seen: Set<string>): Promise<{ seconds: number; leakedNavigations: number }> {
@@ -47,13 +53,19 @@ async function startupOnce(port: number, seen: Set<string>): Promise<{ seconds: 
     headless: true,
     ignoreDefaultArgs: ['--disable-extensions'],
     args: [
-      `--disable-extensions-except=${EXTENSION}`, `--load-extension=${EXTENSION}`, '--no-sandbox', '--disable-gpu',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      `--disable-extensions-except=${EXTENSION}`,
+      `--load-extension=${EXTENSION}`,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
       `--host-resolver-rules=MAP * 127.0.0.1:${port}, EXCLUDE localhost`,
     ],
   });
   try {
-    const page = ctx.pages()[0] ?? await ctx.newPage();
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
     for (let n = 1; ; n++) {
       const elapsed = (performance.now() - t0) / 1000;
       if (elapsed > TIMEOUT_S) throw new Error(`trackers still arrive ${TIMEOUT_S} s after launch`);
@@ -67,7 +79,10 @@ async function startupOnce(port: number, seen: Set<string>): Promise<{ seconds: 
   }
 }
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+};
 
 async function main(): Promise<void> {
   const out = mkdtempSync(path.join(tmpdir(), 'kontor-rules-bench-'));
@@ -96,7 +111,9 @@ async function main(): Promise<void> {
       const leaks: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const r = await startupOnce(port, seen);
-        log(`startup run ${i + 1}: rules active after ${r.seconds.toFixed(2)} s (${r.leakedNavigations} navigation(s) let trackers through)`);
+        log(
+          `startup run ${i + 1}: rules active after ${r.seconds.toFixed(2)} s (${r.leakedNavigations} navigation(s) let trackers through)`,
+        );
         runs.push(Number(r.seconds.toFixed(3)));
         leaks.push(r.leakedNavigations);
       }
@@ -111,6 +128,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  log(`bench rules failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  log(`bench rules failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exit(1);
 });

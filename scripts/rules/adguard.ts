@@ -26,7 +26,9 @@ export function adguardDir(repoRoot: string): string {
 }
 
 export function adguardVersion(repoRoot: string): string {
-  const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', '@adguard', 'dnr-rulesets', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', '@adguard', 'dnr-rulesets', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 

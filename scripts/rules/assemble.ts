@@ -55,14 +55,19 @@ export function assemble(plans: RulesetPlan[], opts: AssembleOptions = {}): { ru
   for (const { plan, merged } of rulesets) {
     if (plan.id === 'allow') continue;
     const top = merged.rules.find((r) => (r.priority ?? 1) >= ALLOW_PRIORITY);
-    if (top) throw new RuleLimitError(`ruleset ${plan.id}: rule ${top.id} has priority ${top.priority}, at or above the allowlist's ${ALLOW_PRIORITY}`);
+    if (top)
+      throw new RuleLimitError(
+        `ruleset ${plan.id}: rule ${top.id} has priority ${top.priority}, at or above the allowlist's ${ALLOW_PRIORITY}`,
+      );
   }
   const enabled = rulesets.filter((r) => r.plan.enabledByDefault);
   const enabledRules = enabled.reduce((n, r) => n + r.merged.rules.length, 0);
   const regexRules = rulesets.reduce((n, r) => n + r.merged.regexRules, 0);
   const counts = rulesets.map((r) => `${r.plan.id}=${r.merged.rules.length}${r.plan.enabledByDefault ? '' : ' (off)'}`).join(', ');
   if (enabledRules > limits.enabledRules) {
-    throw new RuleLimitError(`enabled-by-default rulesets hold ${enabledRules} rules, above the limit of ${limits.enabledRules} (${counts})`);
+    throw new RuleLimitError(
+      `enabled-by-default rulesets hold ${enabledRules} rules, above the limit of ${limits.enabledRules} (${counts})`,
+    );
   }
   if (regexRules >= limits.regexRules) {
     throw new RuleLimitError(`${regexRules} regex rules in total; must stay below ${limits.regexRules} (${counts})`);

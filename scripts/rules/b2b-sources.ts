@@ -13,7 +13,10 @@ import { entityDomains, readCorpus } from './corpus';
 import { coveredBy, isHostName, parentDomains, siteOf } from './hosts';
 import type { B2bList } from './lists';
 
-export interface SourceHosts { source: string; hosts: string[] }
+export interface SourceHosts {
+  source: string;
+  hosts: string[];
+}
 
 export const CACHE_DIR = (repoRoot: string): string => path.join(repoRoot, 'assets', 'lists', 'sources');
 
@@ -26,7 +29,9 @@ export function easyprivacyHosts(repoRoot: string, easylistDir?: string): Source
   const dir = easylistDir ? path.join(easylistDir, 'easyprivacy') : CACHE_DIR(repoRoot);
   const label = easylistDir ? `EasyPrivacy checkout ${easylistDir}` : 'EasyPrivacy (cached in assets/lists/sources)';
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.startsWith('easyprivacy') && f.endsWith('.txt')).sort()
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('easyprivacy') && f.endsWith('.txt'))
+    .sort()
     .map((f) => ({ source: `${label}: ${f}`, hosts: adblockHosts(readFileSync(path.join(dir, f), 'utf8')) }));
 }
 
@@ -39,7 +44,10 @@ export function corpusHosts(repoRoot: string): SourceHosts {
 /** Hosts of plain host rules (`requestDomains`, `||host^`) in AdGuard Tracking Protection. */
 export function adguardTrackingHosts(repoRoot: string): SourceHosts {
   const file = path.join(adguardDir(repoRoot), 'declarative', 'ruleset_3', 'ruleset_3.json');
-  const rules = JSON.parse(readFileSync(file, 'utf8')) as Array<{ action: { type: string }; condition: { requestDomains?: string[]; urlFilter?: string } }>;
+  const rules = JSON.parse(readFileSync(file, 'utf8')) as Array<{
+    action: { type: string };
+    condition: { requestDomains?: string[]; urlFilter?: string };
+  }>;
   const hosts: string[] = [];
   for (const r of rules) {
     if (r.action.type !== 'block') continue;
@@ -65,7 +73,11 @@ export interface VendorFreshness {
  */
 export function compareWithSources(list: B2bList, sources: SourceHosts[], isAllowlisted: (h: string) => boolean): VendorFreshness[] {
   const named = new Set<string>();
-  for (const s of sources) for (const h of s.hosts) { named.add(h); for (const p of parentDomains(h)) named.add(p); }
+  for (const s of sources)
+    for (const h of s.hosts) {
+      named.add(h);
+      for (const p of parentDomains(h)) named.add(p);
+    }
   return list.vendors.map((entry) => {
     const domains = new Set(entry.domains);
     const keep = new Set([...(entry.keep ?? []), ...(entry.leftOut ?? [])]);

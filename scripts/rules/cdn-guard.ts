@@ -16,7 +16,11 @@ export const SharedCdns = v.strictObject({
 });
 export type SharedCdns = v.InferOutput<typeof SharedCdns>;
 
-export interface GuardHit { host: string; vendor: string; reason: string }
+export interface GuardHit {
+  host: string;
+  vendor: string;
+  reason: string;
+}
 
 /** Why `host` must not be blocked whole, or undefined when it may be. */
 export function sharedCdnReason(host: string, cdns: SharedCdns): string | undefined {
@@ -79,16 +83,25 @@ const NO_DATA = new Set(['ENODATA']);
  * because declarativeNetRequest matches the request's name, never the address it resolves to.
  * `probe` is a name that must exist; if it does not resolve, DNS counts as unavailable.
  */
-export async function dnsGuard(hosts: Array<{ host: string; vendor: string }>, cdns: SharedCdns, resolve: CnameResolver, probe = 'example.com'): Promise<DnsGuardResult> {
+export async function dnsGuard(
+  hosts: Array<{ host: string; vendor: string }>,
+  cdns: SharedCdns,
+  resolve: CnameResolver,
+  probe = 'example.com',
+): Promise<DnsGuardResult> {
   const result: DnsGuardResult = { available: true, hits: [], viaCdn: [], dead: [] };
-  try { await resolve(probe); } catch (e) {
+  try {
+    await resolve(probe);
+  } catch (e) {
     if (!NO_DATA.has((e as { code?: string }).code ?? '')) return { ...result, available: false };
   }
   for (const { host, vendor } of hosts) {
     let name = host;
     for (let step = 0; step < 8; step++) {
       let targets: string[];
-      try { targets = await resolve(name); } catch (e) {
+      try {
+        targets = await resolve(name);
+      } catch (e) {
         const code = (e as { code?: string }).code ?? '';
         if (NO_SUCH_NAME.has(code) && name === host) result.dead.push(host);
         break;
@@ -100,7 +113,10 @@ export async function dnsGuard(hosts: Array<{ host: string; vendor: string }>, c
         break;
       }
       const platform = cdns.suffixes.find((s) => isSameOrSubdomain(target, s));
-      if (platform) { result.viaCdn.push({ host, target }); break; }
+      if (platform) {
+        result.viaCdn.push({ host, target });
+        break;
+      }
       name = target;
     }
   }

@@ -25,7 +25,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADGUARD_FILTERS, adguardInputs, adguardSource, adguardVersion } from './adguard';
 import { assemble, type RulesetPlan } from './assemble';
-import { Allowlist, B2bList, CompanyList, TrackingSupplement, allowInputs, allowlistPredicate, b2bInputs, readList, supplementInputs } from './lists';
+import {
+  Allowlist,
+  B2bList,
+  CompanyList,
+  TrackingSupplement,
+  allowInputs,
+  allowlistPredicate,
+  b2bInputs,
+  readList,
+  supplementInputs,
+} from './lists';
 import { DnrRuleArray } from './schema';
 import { EXTRA_LISTS, MustLoad, extraListInputs } from './extra-lists';
 import { buildTrackerLookup } from './trackers';
@@ -52,7 +62,9 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
   const plans: RulesetPlan[] = CATEGORY_IDS.map((category) => {
     const filters = ADGUARD_FILTERS.filter((f) => f.category === category);
     const plan: RulesetPlan = {
-      id: category, category, enabledByDefault: true,
+      id: category,
+      category,
+      enabledByDefault: true,
       sources: filters.map((f) => adguardSource(f, version)),
       inputs: filters.flatMap((f) => adguardInputs(REPO_ROOT, f)),
     };
@@ -72,7 +84,9 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
     return plan;
   });
   plans.push({
-    id: 'allow', category: 'allow', enabledByDefault: true,
+    id: 'allow',
+    category: 'allow',
+    enabledByDefault: true,
     sources: [{ name: 'Kontor business-critical allowlist', licence: KONTOR_LICENCE, url: 'assets/lists/allowlist.json' }],
     inputs: allowInputs(allow, 'assets/lists/allowlist.json', listProblems),
   });
@@ -97,9 +111,15 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
     writeFileSync(path.join(opts.outDir, file), text);
     for (const [why, n] of Object.entries(merged.skipped)) skipped[why] = (skipped[why] ?? 0) + n;
     infos.push({
-      id: plan.id, category: plan.category, file, enabledByDefault: plan.enabledByDefault,
-      rules: merged.rules.length, regexRules: merged.regexRules, domains: merged.domains.size,
-      bytes: Buffer.byteLength(text), sources: plan.sources,
+      id: plan.id,
+      category: plan.category,
+      file,
+      enabledByDefault: plan.enabledByDefault,
+      rules: merged.rules.length,
+      regexRules: merged.regexRules,
+      domains: merged.domains.size,
+      bytes: Buffer.byteLength(text),
+      sources: plan.sources,
     });
   }
   const blocked: Partial<Record<CategoryId, ReadonlySet<string>>> = {};
@@ -108,7 +128,10 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
   const allProblems = [...listProblems, ...problems];
   writeFileSync(path.join(opts.outDir, 'rulesets.json'), JSON.stringify(infos, null, 1));
   writeFileSync(path.join(opts.outDir, 'trackers.json'), JSON.stringify(lookup));
-  const ruleCompanies = buildRuleCompanies(rulesets.map(({ plan, merged }) => ({ id: plan.id, rules: merged.rules })), companyOf);
+  const ruleCompanies = buildRuleCompanies(
+    rulesets.map(({ plan, merged }) => ({ id: plan.id, rules: merged.rules })),
+    companyOf,
+  );
   writeFileSync(path.join(opts.outDir, 'rule-companies.json'), JSON.stringify(ruleCompanies));
 
   const result: CompiledRulesets = {
@@ -132,15 +155,29 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
 }
 
 function report(r: CompiledRulesets): void {
-  const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+  const log = (s: string): void => {
+    process.stderr.write(`${s}\n`);
+  };
   log('ruleset     rules  regex  domains     bytes  default');
   for (const i of r.rulesets) {
-    log(`${i.id.padEnd(10)} ${String(i.rules).padStart(6)} ${String(i.regexRules).padStart(6)} ${String(i.domains).padStart(8)} ${String(i.bytes).padStart(9)}  ${i.enabledByDefault ? 'on' : 'off'}`);
+    log(
+      `${i.id.padEnd(10)} ${String(i.rules).padStart(6)} ${String(i.regexRules).padStart(6)} ${String(i.domains).padStart(8)} ${String(i.bytes).padStart(9)}  ${i.enabledByDefault ? 'on' : 'off'}`,
+    );
   }
-  log(`total      ${String(r.totals.rules).padStart(6)} ${String(r.totals.regexRules).padStart(6)} ${String(r.totals.domains).padStart(8)} ${String(r.totals.bytes).padStart(9)}  (enabled: ${r.totals.enabledRules} of 30000)`);
+  log(
+    `total      ${String(r.totals.rules).padStart(6)} ${String(r.totals.regexRules).padStart(6)} ${String(r.totals.domains).padStart(8)} ${String(r.totals.bytes).padStart(9)}  (enabled: ${r.totals.enabledRules} of 30000)`,
+  );
   log(`trackers.json: ${Object.keys(r.trackers.domains).length} hosts, ${r.trackers.companies.length} companies`);
-  log(`rule-companies.json: ${Object.values(r.ruleCompanies.rules).reduce((n, m) => n + Object.keys(m).length, 0)} single-company rules, ${r.ruleCompanies.companies.length} companies`);
-  log(`skipped: ${Object.entries(r.skipped).map(([k, n]) => `${k}: ${n}`).join('; ') || 'none'}`);
+  log(
+    `rule-companies.json: ${Object.values(r.ruleCompanies.rules).reduce((n, m) => n + Object.keys(m).length, 0)} single-company rules, ${r.ruleCompanies.companies.length} companies`,
+  );
+  log(
+    `skipped: ${
+      Object.entries(r.skipped)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join('; ') || 'none'
+    }`,
+  );
   log(`problems (input rules skipped as broken): ${r.problems.length}`);
   for (const p of r.problems) log(`  ${p.source} ${p.ref}: ${p.reason}`);
   log(`compiled in ${r.seconds.toFixed(2)} s -> ${r.outDir}`);
@@ -149,7 +186,7 @@ function report(r: CompiledRulesets): void {
 const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
   const i = process.argv.indexOf('--out');
-  const outDir = path.resolve(i > 0 ? process.argv[i + 1] ?? 'build/rules' : 'build/rules');
+  const outDir = path.resolve(i > 0 ? (process.argv[i + 1] ?? 'build/rules') : 'build/rules');
   compileRules({ outDir }).catch((e: unknown) => {
     process.stderr.write(`rules compile failed: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { evaluate, type Ruleset } from './match';
 
-export interface Entity { name: string; category: string; domains: string[]; examples?: string[]; totalOccurrences?: number }
+export interface Entity {
+  name: string;
+  category: string;
+  domains: string[];
+  examples?: string[];
+  totalOccurrences?: number;
+}
 
 const PAGE = 'https://www.mittelstand-beispiel.de';
 
@@ -27,6 +33,7 @@ export const entityHosts = (e: Entity): string[] => (e.examples?.length ? e.exam
 
 /** A script, image or XHR request from a business site to this host is blocked. */
 export function hostBlocked(rulesets: readonly Ruleset[], host: string): boolean {
-  return (['script', 'image', 'xmlhttprequest'] as const)
-    .some((type) => evaluate(rulesets, { url: `https://${host}/`, type, initiator: PAGE })?.rule.action.type === 'block');
+  return (['script', 'image', 'xmlhttprequest'] as const).some(
+    (type) => evaluate(rulesets, { url: `https://${host}/`, type, initiator: PAGE })?.rule.action.type === 'block',
+  );
 }

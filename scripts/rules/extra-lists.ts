@@ -40,7 +40,10 @@ export const MustLoad = v.strictObject({
 export type MustLoad = v.InferOutput<typeof MustLoad>;
 
 export function readDomainsFile(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /** The list's hosts as one third-party block input; unusable and must-load-covering hosts reported. */
@@ -49,11 +52,21 @@ export function extraListInputs(repoRoot: string, list: ExtraList, mustLoad: Mus
   const needed = mustLoad.hosts.map((h) => h.host);
   let invalid = 0;
   const hosts = readDomainsFile(path.join(repoRoot, list.file)).filter((h) => {
-    if (!isHostName(h)) { invalid++; return false; }
+    if (!isHostName(h)) {
+      invalid++;
+      return false;
+    }
     const embed = needed.find((n) => isSameOrSubdomain(n, h));
     if (embed) problems.push({ source, ref: h, reason: `left out: would block the must-load embed ${embed}` });
     return embed === undefined;
   });
-  if (invalid > 0) problems.push({ source, ref: `${invalid} lines`, reason: 'not host names (IP addresses, wildcards or malformed), skipped' });
-  return [{ source, ref: `${hosts.length} hosts`, raw: { action: { type: 'block' }, priority: 1, condition: { requestDomains: hosts, domainType: 'thirdParty' } } }];
+  if (invalid > 0)
+    problems.push({ source, ref: `${invalid} lines`, reason: 'not host names (IP addresses, wildcards or malformed), skipped' });
+  return [
+    {
+      source,
+      ref: `${hosts.length} hosts`,
+      raw: { action: { type: 'block' }, priority: 1, condition: { requestDomains: hosts, domainType: 'thirdParty' } },
+    },
+  ];
 }

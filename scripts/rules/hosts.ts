@@ -2,7 +2,30 @@
 
 const HOST = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))+$/;
 /** Endings that look like a TLD but are file extensions in unanchored list patterns. */
-const FILE_ENDINGS = new Set(['js', 'css', 'gif', 'png', 'jpg', 'jpeg', 'svg', 'webp', 'html', 'htm', 'php', 'ico', 'json', 'swf', 'mp4', 'txt', 'xml', 'aspx', 'asp', 'jsp', 'cgi', 'pl']);
+const FILE_ENDINGS = new Set([
+  'js',
+  'css',
+  'gif',
+  'png',
+  'jpg',
+  'jpeg',
+  'svg',
+  'webp',
+  'html',
+  'htm',
+  'php',
+  'ico',
+  'json',
+  'swf',
+  'mp4',
+  'txt',
+  'xml',
+  'aspx',
+  'asp',
+  'jsp',
+  'cgi',
+  'pl',
+]);
 
 /** A lower-case DNS name with at least two labels, no IP address, no wildcard. */
 export function isHostName(s: string): boolean {

@@ -18,31 +18,35 @@ const Text = v.pipe(v.string(), v.minLength(1));
 export const B2bList = v.strictObject({
   $comment: v.optional(v.string()),
   version: v.literal(1),
-  vendors: v.array(v.strictObject({
-    vendor: Text,
-    company: Text,
-    kind: v.picklist(['b2b-identification', 'intent-data', 'abm-personalisation', 'marketing-automation']),
-    domains: v.array(v.string()),
-    urls: v.array(v.string()),
-    /** Hosts under `domains` that sites embed for a real need (forms, logos): they stay reachable. */
-    keep: v.optional(v.array(v.string())),
-    /** Domains that sources attribute to the vendor but that were reviewed and are not blocked (reason in `source`). */
-    leftOut: v.optional(v.array(v.string())),
-    source: v.pipe(v.string(), v.minLength(20, 'every entry needs a source or reason')),
-  })),
+  vendors: v.array(
+    v.strictObject({
+      vendor: Text,
+      company: Text,
+      kind: v.picklist(['b2b-identification', 'intent-data', 'abm-personalisation', 'marketing-automation']),
+      domains: v.array(v.string()),
+      urls: v.array(v.string()),
+      /** Hosts under `domains` that sites embed for a real need (forms, logos): they stay reachable. */
+      keep: v.optional(v.array(v.string())),
+      /** Domains that sources attribute to the vendor but that were reviewed and are not blocked (reason in `source`). */
+      leftOut: v.optional(v.array(v.string())),
+      source: v.pipe(v.string(), v.minLength(20, 'every entry needs a source or reason')),
+    }),
+  ),
 });
 export type B2bList = v.InferOutput<typeof B2bList>;
 
 export const Allowlist = v.strictObject({
   $comment: v.optional(v.string()),
   version: v.literal(1),
-  entries: v.array(v.strictObject({
-    kind: v.picklist(['sso', 'payments', 'captcha', 'cdn', 'fonts', 'consent']),
-    service: Text,
-    hosts: v.array(v.string()),
-    urls: v.array(v.string()),
-    reason: v.pipe(v.string(), v.minLength(20, 'every entry needs a reason')),
-  })),
+  entries: v.array(
+    v.strictObject({
+      kind: v.picklist(['sso', 'payments', 'captcha', 'cdn', 'fonts', 'consent']),
+      service: Text,
+      hosts: v.array(v.string()),
+      urls: v.array(v.string()),
+      reason: v.pipe(v.string(), v.minLength(20, 'every entry needs a reason')),
+    }),
+  ),
   neverBlockWhole: v.strictObject({ domains: v.array(v.string()), reason: Text }),
 });
 export type Allowlist = v.InferOutput<typeof Allowlist>;
@@ -50,12 +54,14 @@ export type Allowlist = v.InferOutput<typeof Allowlist>;
 export const TrackingSupplement = v.strictObject({
   $comment: v.optional(v.string()),
   version: v.literal(1),
-  entries: v.array(v.strictObject({
-    hosts: v.pipe(v.array(v.string()), v.minLength(1)),
-    company: Text,
-    category: v.picklist(['ads', 'analytics', 'social']),
-    source: v.pipe(v.string(), v.minLength(20, 'every entry needs a source or reason')),
-  })),
+  entries: v.array(
+    v.strictObject({
+      hosts: v.pipe(v.array(v.string()), v.minLength(1)),
+      company: Text,
+      category: v.picklist(['ads', 'analytics', 'social']),
+      source: v.pipe(v.string(), v.minLength(20, 'every entry needs a source or reason')),
+    }),
+  ),
 });
 export type TrackingSupplement = v.InferOutput<typeof TrackingSupplement>;
 
@@ -70,7 +76,12 @@ export function supplementInputs(list: TrackingSupplement, category: string, sou
       if (!ok) problems.push({ source, ref, reason: `not a host name: ${JSON.stringify(h)}` });
       return ok;
     });
-    if (hosts.length > 0) out.push({ source, ref, raw: { action: { type: 'block' }, priority: 1, condition: { requestDomains: hosts, domainType: 'thirdParty' } } });
+    if (hosts.length > 0)
+      out.push({
+        source,
+        ref,
+        raw: { action: { type: 'block' }, priority: 1, condition: { requestDomains: hosts, domainType: 'thirdParty' } },
+      });
   });
   return out;
 }
@@ -83,7 +94,10 @@ export const CompanyList = v.strictObject({
 export type CompanyList = v.InferOutput<typeof CompanyList>;
 
 export class ListFileError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
     this.name = 'ListFileError';
   }
@@ -92,7 +106,11 @@ export class ListFileError extends Error {
 /** Reads and validates a whole list file; a file that does not parse fails the build. */
 export function readList<S extends v.GenericSchema>(file: string, schema: S): v.InferOutput<S> {
   let json: unknown;
-  try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new ListFileError(file, (e as Error).message); }
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ListFileError(file, (e as Error).message);
+  }
   const r = v.safeParse(schema, json);
   if (!r.success) {
     const i = r.issues[0];
@@ -119,9 +137,14 @@ export function b2bInputs(list: B2bList, source: string, problems: Problem[]): I
     };
     const hosts = vendor.domains.filter(valid);
     if (hosts.length > 0) {
-      out.push({ source, ref, raw: { action: { type: 'block' }, priority: 1, condition: { requestDomains: hosts, domainType: 'thirdParty' } } });
+      out.push({
+        source,
+        ref,
+        raw: { action: { type: 'block' }, priority: 1, condition: { requestDomains: hosts, domainType: 'thirdParty' } },
+      });
     }
-    for (const urlFilter of vendor.urls) out.push({ source, ref, raw: { action: { type: 'block' }, priority: 1, condition: { urlFilter } } });
+    for (const urlFilter of vendor.urls)
+      out.push({ source, ref, raw: { action: { type: 'block' }, priority: 1, condition: { urlFilter } } });
     const keep = (vendor.keep ?? []).filter(valid);
     if (keep.length > 0) {
       out.push({ source, ref, raw: { action: { type: 'allow' }, priority: B2B_KEEP_PRIORITY, condition: { requestDomains: keep } } });

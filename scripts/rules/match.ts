@@ -35,14 +35,24 @@ export function urlFilterRegExp(filter: string, caseSensitive = false): RegExp {
   let s = filter;
   let prefix = '';
   let suffix = '';
-  if (s.startsWith('||')) { prefix = '^[a-z][a-z0-9+.-]*:\\/\\/(?:[^/?#@]*@)?(?:[^/?#]*\\.)?'; s = s.slice(2); }
-  else if (s.startsWith('|')) { prefix = '^'; s = s.slice(1); }
-  if (s.endsWith('|')) { suffix = '$'; s = s.slice(0, -1); }
-  const body = [...s].map((ch) => {
-    if (ch === '*') return '.*';
-    if (ch === '^') return '(?:[^a-zA-Z0-9_.%-]|$)';
-    return ch.replace(/[.+?${}()|[\]\\/]/g, '\\$&');
-  }).join('');
+  if (s.startsWith('||')) {
+    prefix = '^[a-z][a-z0-9+.-]*:\\/\\/(?:[^/?#@]*@)?(?:[^/?#]*\\.)?';
+    s = s.slice(2);
+  } else if (s.startsWith('|')) {
+    prefix = '^';
+    s = s.slice(1);
+  }
+  if (s.endsWith('|')) {
+    suffix = '$';
+    s = s.slice(0, -1);
+  }
+  const body = [...s]
+    .map((ch) => {
+      if (ch === '*') return '.*';
+      if (ch === '^') return '(?:[^a-zA-Z0-9_.%-]|$)';
+      return ch.replace(/[.+?${}()|[\]\\/]/g, '\\$&');
+    })
+    .join('');
   const re = new RegExp(prefix + body + suffix, caseSensitive ? '' : 'i');
   patternCache.set(key, re);
   return re;
@@ -60,7 +70,10 @@ const literals = new Map<string, string>();
 function literalOf(filter: string): string {
   let lit = literals.get(filter);
   if (lit === undefined) {
-    lit = filter.toLowerCase().split(/[*^|]+/).reduce((a, b) => (b.length > a.length ? b : a), '');
+    lit = filter
+      .toLowerCase()
+      .split(/[*^|]+/)
+      .reduce((a, b) => (b.length > a.length ? b : a), '');
     literals.set(filter, lit);
   }
   return lit;
@@ -88,7 +101,12 @@ interface Prepared extends Request {
 }
 
 function prepare(req: Request): Prepared {
-  return { ...req, host: hostOf(req.url), lowerUrl: req.url.toLowerCase(), initiatorHost: req.initiator ? hostOf(req.initiator) : undefined };
+  return {
+    ...req,
+    host: hostOf(req.url),
+    lowerUrl: req.url.toLowerCase(),
+    initiatorHost: req.initiator ? hostOf(req.initiator) : undefined,
+  };
 }
 
 export function ruleMatches(rule: DnrRule, request: Request | Prepared): boolean {
@@ -145,7 +163,10 @@ export function applyRedirect(url: string, rule: DnrRule): string {
   if (rule.action.type !== 'redirect') return url;
   const t = rule.action.redirect.transform;
   const u = new URL(url);
-  if ('query' in t) { u.search = t.query; return u.toString(); }
+  if ('query' in t) {
+    u.search = t.query;
+    return u.toString();
+  }
   for (const p of t.queryTransform.removeParams ?? []) u.searchParams.delete(p);
   return u.toString();
 }

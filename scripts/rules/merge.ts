@@ -66,11 +66,13 @@ function expandParamRule(rule: DnrRule): DnrRule[] {
   if (!('queryTransform' in t) || !t.queryTransform.removeParams || t.queryTransform.addOrReplaceParams) return [rule];
   const params = t.queryTransform.removeParams;
   if (params.some((p) => /[*^|\s]/.test(p))) return [rule];
-  return params.flatMap((p) => ['?', '&'].map((sep) => ({
-    ...rule,
-    action: { type: 'redirect' as const, redirect: { transform: { queryTransform: { removeParams: [p] } } } },
-    condition: { ...c, urlFilter: `${sep}${p}=` },
-  })));
+  return params.flatMap((p) =>
+    ['?', '&'].map((sep) => ({
+      ...rule,
+      action: { type: 'redirect' as const, redirect: { transform: { queryTransform: { removeParams: [p] } } } },
+      condition: { ...c, urlFilter: `${sep}${p}=` },
+    })),
+  );
 }
 
 function normalise(raw: unknown): Normalised {
@@ -90,7 +92,11 @@ function normalise(raw: unknown): Normalised {
   const re = rule.condition.regexFilter;
   if (re !== undefined) {
     if (NOT_RE2.test(re)) return { problem: 'regexFilter uses lookaround or backreference (not RE2)' };
-    try { new RegExp(re); } catch (e) { return { problem: `regexFilter does not compile: ${(e as Error).message}` }; }
+    try {
+      new RegExp(re);
+    } catch (e) {
+      return { problem: `regexFilter does not compile: ${(e as Error).message}` };
+    }
   }
   return { rules: expandParamRule(rule) };
 }
@@ -120,7 +126,11 @@ export function canonical(x: unknown): string {
   }
   if (x !== null && typeof x === 'object') {
     const o = x as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(x);
 }
@@ -146,14 +156,22 @@ export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {
   const chunkSize = opts.chunkSize ?? Number.POSITIVE_INFINITY;
   const problems: Problem[] = [];
   const skipped: Record<string, number> = {};
-  const skip = (why: string): void => { skipped[why] = (skipped[why] ?? 0) + 1; };
+  const skip = (why: string): void => {
+    skipped[why] = (skipped[why] ?? 0) + 1;
+  };
   const groups = new Map<string, { template: Omit<DnrRule, 'id'>; hosts: Set<string> }>();
   const singles = new Map<string, DnrRule>();
 
   for (const input of inputs) {
     const n = normalise(input.raw);
-    if ('problem' in n) { problems.push({ source: input.source, ref: input.ref, reason: n.problem }); continue; }
-    if ('skip' in n) { skip(n.skip); continue; }
+    if ('problem' in n) {
+      problems.push({ source: input.source, ref: input.ref, reason: n.problem });
+      continue;
+    }
+    if ('skip' in n) {
+      skip(n.skip);
+      continue;
+    }
     for (const rule of n.rules) add(rule);
   }
 
@@ -172,9 +190,15 @@ export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {
       return;
     }
     const host = rule.condition.urlFilter ? HOST_PREFIX.exec(rule.condition.urlFilter)?.[1] : undefined;
-    if (blocks(rule) && host && opts.isAllowlisted?.(host)) { skip('allowlisted host'); return; }
+    if (blocks(rule) && host && opts.isAllowlisted?.(host)) {
+      skip('allowlisted host');
+      return;
+    }
     const key = canonical({ ...rule, id: 0, priority: rule.priority ?? 1 });
-    if (singles.has(key)) { skip('duplicate rule'); return; }
+    if (singles.has(key)) {
+      skip('duplicate rule');
+      return;
+    }
     singles.set(key, rule);
   }
 
@@ -182,11 +206,13 @@ export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {
   const domains = new Set<string>();
   for (const g of [...groups.values()].sort((a, b) => canonical(a.template).localeCompare(canonical(b.template)))) {
     // A host whose parent is in the same group is already matched by the parent's entry.
-    const kept = [...g.hosts].filter((h) => {
-      const parentCovered = [...parentDomains(h)].some((p) => g.hosts.has(p));
-      if (parentCovered) skip('subdomain of a listed host');
-      return !parentCovered;
-    }).sort();
+    const kept = [...g.hosts]
+      .filter((h) => {
+        const parentCovered = [...parentDomains(h)].some((p) => g.hosts.has(p));
+        if (parentCovered) skip('subdomain of a listed host');
+        return !parentCovered;
+      })
+      .sort();
     for (const h of kept) domains.add(h);
     for (const part of byCompany(kept, opts.companyOf)) {
       for (let i = 0; i < part.length; i += chunkSize) {
@@ -195,7 +221,9 @@ export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {
     }
   }
   rules.push(...singles.values());
-  rules.forEach((r, i) => { r.id = i + 1; });
+  rules.forEach((r, i) => {
+    r.id = i + 1;
+  });
   const regexRules = rules.filter((r) => r.condition.regexFilter !== undefined).length;
   return { rules, problems, skipped, domains, regexRules };
 }

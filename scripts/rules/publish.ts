@@ -15,7 +15,11 @@ import { B2bList, readList } from './lists';
 export const FILTER_LIST_FILE = 'kontor-b2b.txt';
 export const FILTER_LIST_EXPIRES = '4 days';
 
-export interface FilterListMeta { version: string; modified: Date; homepage: string }
+export interface FilterListMeta {
+  version: string;
+  modified: Date;
+  homepage: string;
+}
 
 /** `/acton/bn/tracker/` would be a regular expression to uBO and AdGuard. */
 export function abpPattern(urlFilter: string): string {

@@ -14,7 +14,6 @@ import { isSameOrSubdomain, parentDomains } from './hosts';
 import type { RuleCompanies } from '../../src/shared/blocking/compiled';
 import type { DnrRule } from './schema';
 
-
 /** `||host^`, `||host/path`, `||host:port`: the host such a urlFilter can only match. */
 const HOST_PREFIX = /^\|\|([a-z0-9_.-]+)[\^/:]/;
 
@@ -53,7 +52,7 @@ export function ruleCompany(rule: DnrRule, companyOf: (host: string) => string |
 
 const BLOCKS = (r: DnrRule) => r.action.type === 'block';
 /** Actions other than block that Chromium counts as "taken" (its badge counts them too). */
-const CHANGES = (r: DnrRule) => r.action.type === 'redirect' || r.action.type === 'upgradeScheme';  // modifyHeaders rules are not shipped
+const CHANGES = (r: DnrRule) => r.action.type === 'redirect' || r.action.type === 'upgradeScheme'; // modifyHeaders rules are not shipped
 
 /**
  * Renumbers a ruleset's rules: block rules first (ids 1..n), then redirects, then allow rules,
@@ -63,10 +62,16 @@ const CHANGES = (r: DnrRule) => r.action.type === 'redirect' || r.action.type ==
  */
 export function blocksFirst(rules: DnrRule[]): DnrRule[] {
   const rank = (r: DnrRule) => (BLOCKS(r) ? 0 : CHANGES(r) ? 1 : 2);
-  return rules.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map(({ r }, i) => ({ ...r, id: i + 1 }));
+  return rules
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
+    .map(({ r }, i) => ({ ...r, id: i + 1 }));
 }
 
-export function buildRuleCompanies(rulesets: readonly { id: string; rules: readonly DnrRule[] }[], companyOf: (host: string) => string | undefined): RuleCompanies {
+export function buildRuleCompanies(
+  rulesets: readonly { id: string; rules: readonly DnrRule[] }[],
+  companyOf: (host: string) => string | undefined,
+): RuleCompanies {
   const companies: string[] = [];
   const index = new Map<string, number>();
   const out: RuleCompanies['rules'] = {};
@@ -75,7 +80,9 @@ export function buildRuleCompanies(rulesets: readonly { id: string; rules: reado
   for (const { id, rules } of rulesets) {
     const blocks = (blockRules[id] = rules.filter(BLOCKS).length);
     const changes = (redirectRules[id] = rules.filter(CHANGES).length);
-    const inOrder = rules.every((r, i) => r.id === i + 1 && (i < blocks ? BLOCKS(r) : i < blocks + changes ? CHANGES(r) : !BLOCKS(r) && !CHANGES(r)));
+    const inOrder = rules.every(
+      (r, i) => r.id === i + 1 && (i < blocks ? BLOCKS(r) : i < blocks + changes ? CHANGES(r) : !BLOCKS(r) && !CHANGES(r)),
+    );
     if (!inOrder) throw new Error(`ruleset ${id}: rules must be numbered block, redirect, allow (blocksFirst)`);
     const map: Record<string, number> = {};
     for (const rule of rules) {

@@ -7,8 +7,21 @@
 import * as v from 'valibot';
 
 export const RESOURCE_TYPES = [
-  'main_frame', 'sub_frame', 'stylesheet', 'script', 'image', 'font', 'object', 'xmlhttprequest',
-  'ping', 'csp_report', 'media', 'websocket', 'webtransport', 'webbundle', 'other',
+  'main_frame',
+  'sub_frame',
+  'stylesheet',
+  'script',
+  'image',
+  'font',
+  'object',
+  'xmlhttprequest',
+  'ping',
+  'csp_report',
+  'media',
+  'websocket',
+  'webtransport',
+  'webbundle',
+  'other',
 ] as const;
 
 const ResourceType = v.picklist(RESOURCE_TYPES);
@@ -37,7 +50,13 @@ export const DnrAction = v.variant('type', [
 
 export const DnrCondition = v.pipe(
   v.strictObject({
-    urlFilter: v.optional(v.pipe(v.string(), v.minLength(1), v.check((s) => /^[\x20-\x7e]+$/.test(s), 'urlFilter must be printable ASCII'))),
+    urlFilter: v.optional(
+      v.pipe(
+        v.string(),
+        v.minLength(1),
+        v.check((s) => /^[\x20-\x7e]+$/.test(s), 'urlFilter must be printable ASCII'),
+      ),
+    ),
     regexFilter: v.optional(v.pipe(v.string(), v.minLength(1))),
     isUrlFilterCaseSensitive: v.optional(v.boolean()),
     requestDomains: v.optional(Domains),
@@ -46,7 +65,9 @@ export const DnrCondition = v.pipe(
     excludedInitiatorDomains: v.optional(Domains),
     resourceTypes: v.optional(v.pipe(v.array(ResourceType), v.minLength(1))),
     excludedResourceTypes: v.optional(v.pipe(v.array(ResourceType), v.minLength(1))),
-    requestMethods: v.optional(v.pipe(v.array(v.picklist(['connect', 'delete', 'get', 'head', 'options', 'patch', 'post', 'put', 'other'])), v.minLength(1))),
+    requestMethods: v.optional(
+      v.pipe(v.array(v.picklist(['connect', 'delete', 'get', 'head', 'options', 'patch', 'post', 'put', 'other'])), v.minLength(1)),
+    ),
     domainType: v.optional(v.picklist(['firstParty', 'thirdParty'])),
   }),
   v.check((c) => !(c.urlFilter !== undefined && c.regexFilter !== undefined), 'urlFilter and regexFilter are exclusive'),
@@ -61,9 +82,12 @@ export const DnrRule = v.pipe(
     condition: DnrCondition,
   }),
   // allowAllRequests only works on frame requests (DNR spec).
-  v.check((r) => r.action.type !== 'allowAllRequests'
-    || (r.condition.resourceTypes ?? []).every((t) => t === 'main_frame' || t === 'sub_frame') && r.condition.resourceTypes !== undefined,
-  'allowAllRequests needs resourceTypes limited to main_frame/sub_frame'),
+  v.check(
+    (r) =>
+      r.action.type !== 'allowAllRequests' ||
+      ((r.condition.resourceTypes ?? []).every((t) => t === 'main_frame' || t === 'sub_frame') && r.condition.resourceTypes !== undefined),
+    'allowAllRequests needs resourceTypes limited to main_frame/sub_frame',
+  ),
 );
 
 export type DnrRule = v.InferOutput<typeof DnrRule>;

@@ -19,15 +19,25 @@ export function buildTrackerLookup(
   const index = new Map<string, number>();
   const companyIndex = (name: string): number => {
     let i = index.get(name);
-    if (i === undefined) { i = names.length; names.push(name); index.set(name, i); }
+    if (i === undefined) {
+      i = names.length;
+      names.push(name);
+      index.set(name, i);
+    }
     return i;
   };
   const domains: TrackerLookup['domains'] = {};
   const unblocked: string[] = [];
   const add = (host: string, company: string): void => {
     if (domains[host]) return;
-    const category = PREFERENCE.find((c) => { const set = blocked[c]; return set !== undefined && coveredBy(host, set); });
-    if (!category) { unblocked.push(host); return; }
+    const category = PREFERENCE.find((c) => {
+      const set = blocked[c];
+      return set !== undefined && coveredBy(host, set);
+    });
+    if (!category) {
+      unblocked.push(host);
+      return;
+    }
     domains[host] = [category, companyIndex(company)];
   };
   for (const vendor of b2b.vendors) for (const host of vendor.domains) add(host, vendor.company);

@@ -78,7 +78,13 @@ export function createDispatcher(handlers: Handlers, options: DispatcherOptions)
     try {
       await options.ready;
       const handler = handlers[kind as Kind] as Handler<Kind>;
-      const ctx: HandlerContext = { tier, tabId: sender.tab?.id, frameId: sender.frameId, senderUrl: sender.url, pageUrl: senderPageUrl(sender) };
+      const ctx: HandlerContext = {
+        tier,
+        tabId: sender.tab?.id,
+        frameId: sender.frameId,
+        senderUrl: sender.url,
+        pageUrl: senderPageUrl(sender),
+      };
       const result = await handler(params.output as Params<Kind>, ctx);
       return { ok: true, result } as Reply;
     } catch (error) {

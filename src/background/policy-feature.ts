@@ -7,7 +7,9 @@ export const policyFeature = feature({
   handlers: {
     'policy.state': async () => {
       const { managed, problems, policy } = await policySettled();
-      const locks = Object.entries(effectiveSettings(policy).locks).filter(([, on]) => on).map(([k]) => k);
+      const locks = Object.entries(effectiveSettings(policy).locks)
+        .filter(([, on]) => on)
+        .map(([k]) => k);
       return { managed, problems: problems.map((p) => ({ path: p.path, message: p.message })), locks };
     },
   },

@@ -42,12 +42,24 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
       const hours = Number(opts['ttl-hours'] ?? 24);
       if (!(hours > 0 && hours <= 24 * 30)) throw new ConfigError('--ttl-hours must be in (0, 720]');
       const { code, expiresAt } = await issueEnrollCode(store, employee, name, hours * 3_600_000);
-      emit({ code, employeeId: employee, expiresAt: new Date(expiresAt).toISOString() },
-        `Enrollment code for ${employee} (${name}): ${code}\nValid once, until ${new Date(expiresAt).toISOString()}`);
+      emit(
+        { code, employeeId: employee, expiresAt: new Date(expiresAt).toISOString() },
+        `Enrollment code for ${employee} (${name}): ${code}\nValid once, until ${new Date(expiresAt).toISOString()}`,
+      );
     } else if (cmd === 'devices' && sub === 'list') {
       const list = await store.listDevices({ employeeId: opts.employee as string | undefined, includeRevoked: opts.all === true });
-      const rows = list.map((d) => ({ deviceId: d.deviceId, employeeId: d.employeeId, displayName: d.displayName, createdAt: new Date(d.createdAt).toISOString(), revoked: d.revokedAt !== null }));
-      emit(rows, rows.map((r) => `${r.deviceId}\t${r.employeeId}\t${r.displayName}\t${r.createdAt}${r.revoked ? '\tREVOKED' : ''}`).join('\n') || '(no devices)');
+      const rows = list.map((d) => ({
+        deviceId: d.deviceId,
+        employeeId: d.employeeId,
+        displayName: d.displayName,
+        createdAt: new Date(d.createdAt).toISOString(),
+        revoked: d.revokedAt !== null,
+      }));
+      emit(
+        rows,
+        rows.map((r) => `${r.deviceId}\t${r.employeeId}\t${r.displayName}\t${r.createdAt}${r.revoked ? '\tREVOKED' : ''}`).join('\n') ||
+          '(no devices)',
+      );
     } else if (cmd === 'devices' && sub === 'revoke') {
       const ok = await store.revokeDevice(need(Ident, arg, 'DEVICE_ID'), Date.now());
       if (!ok) throw new ConfigError(`no active device ${arg}`);
@@ -70,7 +82,10 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
     } else if (cmd === 'partners' && (sub === 'admit' || sub === 'approve')) {
       const d = need(Domain, arg, 'DOMAIN');
       if (sub === 'approve' && (await store.getPartner(d))?.status !== 'pending') throw new ConfigError(`${d} is not awaiting approval`);
-      const fp = opts.fingerprint === undefined ? null : need(v.pipe(v.string(), v.regex(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/)), opts.fingerprint, '--fingerprint');
+      const fp =
+        opts.fingerprint === undefined
+          ? null
+          : need(v.pipe(v.string(), v.regex(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/)), opts.fingerprint, '--fingerprint');
       await store.setPartner(d, 'admitted', fp);
       emit({ admitted: d, fingerprint: fp }, `Admitted ${d}${fp ? ` pinned to ${fp}` : ''}`);
     } else if (cmd === 'partners' && sub === 'list') {

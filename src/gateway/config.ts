@@ -58,12 +58,17 @@ export function parseArgs(
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (!a.startsWith('--')) { positionals.push(a); continue; }
+    if (!a.startsWith('--')) {
+      positionals.push(a);
+      continue;
+    }
     let name = a.slice(2);
     let value: string | boolean;
     const eq = name.indexOf('=');
-    if (eq >= 0) { value = name.slice(eq + 1); name = name.slice(0, eq); }
-    else if (spec.boolean.has(name)) value = true;
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    } else if (spec.boolean.has(name)) value = true;
     else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) throw new ConfigError(`--${name} needs a value`);
@@ -111,7 +116,11 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     if (o !== undefined) return Array.isArray(o) ? o.join(',') : String(o);
     return env[OPTIONS[k]];
   };
-  const list = (k: keyof typeof OPTIONS) => (get(k) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (k: keyof typeof OPTIONS) =>
+    (get(k) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const num = (k: keyof typeof OPTIONS, dflt: number) => {
     const s = get(k);
     if (s === undefined) return dflt;
@@ -132,9 +141,13 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
   const profiles = list('profile');
   for (const p of profiles) if (!v.is(HttpsUrl, p)) throw new ConfigError(`--profile ${p} is not a URL`);
   const insecure = get('insecure-dev');
-  const flag = (k: keyof typeof OPTIONS) => { const s = get(k); return s === 'true' || s === '1'; };
+  const flag = (k: keyof typeof OPTIONS) => {
+    const s = get(k);
+    return s === 'true' || s === '1';
+  };
   const metricsPort = get('metrics-port') === undefined ? null : num('metrics-port', 0);
-  if (metricsPort !== null && !(Number.isInteger(metricsPort) && metricsPort <= 65535)) throw new ConfigError('--metrics-port must be a port number');
+  if (metricsPort !== null && !(Number.isInteger(metricsPort) && metricsPort <= 65535))
+    throw new ConfigError('--metrics-port must be a port number');
   const logLevel = get('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('--log-level must be debug|info|warn|error');
   return {

@@ -15,7 +15,9 @@ export interface Gateway {
   /** the URL devices and partners use, as published in the manifest */
   publicUrl: string;
   limits: {
-    device: RateLimiter; peer: RateLimiter; enrollFailures: RateLimiter;
+    device: RateLimiter;
+    peer: RateLimiter;
+    enrollFailures: RateLimiter;
     /** failed federation requests per source address */
     fedFailures: RateLimiter;
     /** one-time key packages handed out per target device */

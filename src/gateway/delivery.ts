@@ -25,7 +25,8 @@ async function assertKeepsLocalMembers(gw: Gateway, p: SendParams): Promise<void
   const c = await gw.store.getConversation(p.conversationId);
   if (!c) return; // submitToHub answers not_found
   const local = (addrs: string[]) => new Set(addrs.filter((a) => splitAddress(a).domain === gw.config.domain));
-  const before = local(c.members), after = local(p.members ?? []);
+  const before = local(c.members),
+    after = local(p.members ?? []);
   for (const a of after) if (!before.has(a)) throw new ApiError('forbidden', `a partner's commit cannot add ${a}`);
   for (const a of before) {
     if (after.has(a)) continue;
@@ -39,10 +40,20 @@ export async function submitAsHub(gw: Gateway, sender: string, p: SendParams): P
   const addrs = p.kind === 'commit' ? p.members : p.recipients;
   if (addrs) await assertRoutable(gw, addrs); // application messages skip a promise per message
   if (p.kind === 'commit' && splitAddress(sender).domain !== gw.config.domain) await assertKeepsLocalMembers(gw, p);
-  const r = await gw.store.submitToHub({
-    conversationId: p.conversationId, messageId: p.messageId, sender, kind: p.kind, epoch: p.epoch,
-    payload: p.payload, members: p.members, recipients: p.recipients,
-  }, gw.config.domain, Date.now());
+  const r = await gw.store.submitToHub(
+    {
+      conversationId: p.conversationId,
+      messageId: p.messageId,
+      sender,
+      kind: p.kind,
+      epoch: p.epoch,
+      payload: p.payload,
+      members: p.members,
+      recipients: p.recipients,
+    },
+    gw.config.domain,
+    Date.now(),
+  );
   if (!r.ok) throw new ApiError(r.code, r.message, r.currentEpoch !== undefined ? { currentEpoch: r.currentEpoch } : undefined);
   gw.count.messages({ kind: p.kind, result: r.duplicate ? 'duplicate' : 'accepted' });
   gw.push(r.local);
@@ -138,7 +149,11 @@ export async function emitReceipts(gw: Gateway, receipts: ReceiptItem[]): Promis
 /** Acknowledged entries leave the inbox; acknowledged ciphertexts produce 'delivered' receipts. */
 export async function ack(gw: Gateway, deviceAddr: string, deviceId: string, ids: number[]): Promise<MethodResults['inbox.ack']> {
   const { acked, delivered } = await gw.store.ackInbox(deviceId, ids);
-  if (delivered.length) await emitReceipts(gw, delivered.map((g) => ({ ...g, status: 'delivered', by: deviceAddr })));
+  if (delivered.length)
+    await emitReceipts(
+      gw,
+      delivered.map((g) => ({ ...g, status: 'delivered', by: deviceAddr })),
+    );
   return { acked };
 }
 
@@ -148,16 +163,30 @@ export async function ack(gw: Gateway, deviceAddr: string, deviceId: string, ids
  */
 export function aggregateReceipts(
   msgs: { conversationId: string; hub: string; seq: number; messageId: string; sender: string }[],
-  status: ReceiptItem['status'], by: string,
+  status: ReceiptItem['status'],
+  by: string,
 ): ReceiptItem[] {
   const groups = new Map<string, ReceiptItem>();
   for (const m of msgs) {
     const k = `${m.sender}\n${m.hub}\n${m.conversationId}`;
     const g = groups.get(k);
-    if (!g) groups.set(k, { conversationId: m.conversationId, hub: m.hub, seq: m.seq, messageId: m.messageId, sender: m.sender, status, by, messageIds: [m.messageId] });
+    if (!g)
+      groups.set(k, {
+        conversationId: m.conversationId,
+        hub: m.hub,
+        seq: m.seq,
+        messageId: m.messageId,
+        sender: m.sender,
+        status,
+        by,
+        messageIds: [m.messageId],
+      });
     else {
       g.messageIds.push(m.messageId);
-      if (m.seq > g.seq) { g.seq = m.seq; g.messageId = m.messageId; }
+      if (m.seq > g.seq) {
+        g.seq = m.seq;
+        g.messageId = m.messageId;
+      }
     }
   }
   return [...groups.values()];

@@ -67,7 +67,8 @@ export async function redeem(gw: Gateway, body: unknown, client: string): Promis
 }
 
 async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promise<EnrollResult> {
-  if (req.devicePublicKey === req.mlsSignatureKey) throw new ApiError('bad_request', 'the device key and the MLS signature key must differ');
+  if (req.devicePublicKey === req.mlsSignatureKey)
+    throw new ApiError('bad_request', 'the device key and the MLS signature key must differ');
   const t = { domain: gw.config.domain, code: req.code, devicePublicKey: req.devicePublicKey, mlsSignatureKey: req.mlsSignatureKey };
   const [deviceOk, mlsOk] = await Promise.all([
     verify(req.devicePublicKey, req.proof, enrollTranscript('device', t)),
@@ -90,22 +91,46 @@ async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promi
   const code = await gw.store.getEnrollCode(codeHash, now);
   if (!code) throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
   const deviceId = 'd' + toHex(randomBytes(8));
-  const certificate = await signCertificate({
-    type: CERT_TYPE, v: 1, deviceId, employeeId: code.employeeId, displayName: code.displayName,
-    orgDomain: gw.config.domain, devicePublicKey: req.devicePublicKey, mlsSignatureKey: req.mlsSignatureKey,
-    issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
-  }, gw.orgKey.privateKey);
+  const certificate = await signCertificate(
+    {
+      type: CERT_TYPE,
+      v: 1,
+      deviceId,
+      employeeId: code.employeeId,
+      displayName: code.displayName,
+      orgDomain: gw.config.domain,
+      devicePublicKey: req.devicePublicKey,
+      mlsSignatureKey: req.mlsSignatureKey,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
+    },
+    gw.orgKey.privateKey,
+  );
   const identity = req.identityKey === undefined ? undefined : await certifyIdentity(gw, code, req.identityKey, now);
   // the code is used up and the device added in one transaction, only if both keys are new
   // and the employee has no other identity yet
-  const outcome = await gw.store.enrollDevice(codeHash, {
-    deviceId, employeeId: code.employeeId, displayName: code.displayName, devicePublicKey: req.devicePublicKey,
-    mlsSignatureKey: req.mlsSignatureKey, certificate, createdAt: now, revokedAt: null,
-  }, now, identity);
+  const outcome = await gw.store.enrollDevice(
+    codeHash,
+    {
+      deviceId,
+      employeeId: code.employeeId,
+      displayName: code.displayName,
+      devicePublicKey: req.devicePublicKey,
+      mlsSignatureKey: req.mlsSignatureKey,
+      certificate,
+      createdAt: now,
+      revokedAt: null,
+    },
+    now,
+    identity,
+  );
   if (outcome === 'invalid_code') throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
   if (outcome === 'key_enrolled') throw new ApiError('conflict', 'this device key or MLS signature key is already enrolled');
   if (outcome === 'identity_exists') {
-    throw new ApiError('conflict', 'this employee already has an identity: link this browser from one of their devices, or ask the admin for an identity reset');
+    throw new ApiError(
+      'conflict',
+      'this employee already has an identity: link this browser from one of their devices, or ask the admin for an identity reset',
+    );
   }
   gw.log.info('device enrolled', { deviceId, employeeId: code.employeeId, identity: identity ? 'certified' : 'none' });
   return identity ? { certificate, identity: identity.certificate } : { certificate };
@@ -116,13 +141,27 @@ async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promi
  * already has one gets that same certificate back when the key matches (a repeated request);
  * another key is refused by the store (identity_exists).
  */
-async function certifyIdentity(gw: Gateway, code: { employeeId: string; displayName: string }, identityKey: string, now: number): Promise<IdentityRecord> {
+async function certifyIdentity(
+  gw: Gateway,
+  code: { employeeId: string; displayName: string },
+  identityKey: string,
+  now: number,
+): Promise<IdentityRecord> {
   const known = await gw.store.getIdentity(code.employeeId);
   if (known && known.identityKey === identityKey) return known;
-  const certificate = await signIdentityCertificate({
-    type: IDENTITY_CERT_TYPE, v: 1, employeeId: code.employeeId, displayName: code.displayName, orgDomain: gw.config.domain,
-    identityKey, issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
-  }, (d) => sign(gw.orgKey.privateKey, d));
+  const certificate = await signIdentityCertificate(
+    {
+      type: IDENTITY_CERT_TYPE,
+      v: 1,
+      employeeId: code.employeeId,
+      displayName: code.displayName,
+      orgDomain: gw.config.domain,
+      identityKey,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
+    },
+    (d) => sign(gw.orgKey.privateKey, d),
+  );
   return { employeeId: code.employeeId, identityKey, certificate, createdAt: now };
 }
 

@@ -2,8 +2,18 @@
 import type { ErrorCode } from '../wire/protocol';
 
 const STATUS: Record<ErrorCode, number> = {
-  bad_request: 400, unauthorized: 401, invalid_code: 401, revoked: 401, forbidden: 403, not_found: 404,
-  conflict: 409, epoch_conflict: 409, too_large: 413, rate_limited: 429, internal: 500, unavailable: 503,
+  bad_request: 400,
+  unauthorized: 401,
+  invalid_code: 401,
+  revoked: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  epoch_conflict: 409,
+  too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
 };
 
 /** a code a peer may hand back to a device as it is (anything else becomes 'unavailable') */
@@ -11,7 +21,11 @@ export const isErrorCode = (c: string): c is ErrorCode => Object.hasOwn(STATUS, 
 
 export class ApiError extends Error {
   override name = 'ApiError';
-  constructor(readonly code: ErrorCode, message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
   }
   get status(): number {

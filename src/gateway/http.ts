@@ -104,7 +104,9 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     let path = '/';
     try {
       path = new URL(req.url ?? '/', 'http://x').pathname;
-    } catch { /* answered as not found below */ }
+    } catch {
+      /* answered as not found below */
+    }
     route(req, res, path).then(
       (status) => gw.count.http({ route: routeLabel(path), status: String(status) }),
       (e: unknown) => {
@@ -122,5 +124,7 @@ export function makeHandler(gw: Gateway, fed: Federation) {
 
 /** Bounded label values: unknown paths collapse into one series. */
 function routeLabel(path: string): string {
-  return ['/healthz', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path) ? path : 'other';
+  return ['/healthz', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path)
+    ? path
+    : 'other';
 }

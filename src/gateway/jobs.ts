@@ -8,7 +8,11 @@ export function every(ms: number, log: Logger, what: string, job: () => Promise<
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    job().catch((e: unknown) => log.error(`${what} failed`, { error: (e as Error).message })).finally(() => { running = false; });
+    job()
+      .catch((e: unknown) => log.error(`${what} failed`, { error: (e as Error).message }))
+      .finally(() => {
+        running = false;
+      });
   }, ms);
   timer.unref();
   return timer;
@@ -40,7 +44,7 @@ export function retentionSweep(store: Store, retentionMs: number, log: Logger) {
     for (let n = 1; n > 0; total += n) n = await store.expireInbox(cutoff);
     if (total) log.info('expired inbox entries past retention', { count: total });
     let pruned = 0;
-    for (let after: string | null = ''; after !== null;) {
+    for (let after: string | null = ''; after !== null; ) {
       const r = await store.pruneLog(cutoff, after);
       pruned += r.deleted;
       after = r.next;

@@ -9,7 +9,8 @@ import type { Metrics } from './metrics';
 
 export async function listenMetrics(metrics: Metrics, port: number, host: string): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.method === 'GET' && new URL(req.url ?? '/', 'http://x').pathname === '/metrics') send(res, 200, metrics.render(), 'text/plain; version=0.0.4');
+    if (req.method === 'GET' && new URL(req.url ?? '/', 'http://x').pathname === '/metrics')
+      send(res, 200, metrics.render(), 'text/plain; version=0.0.4');
     else send(res, 404, { error: { code: 'not_found', message: 'only GET /metrics here' } });
   });
   server.on('clientError', (_e, socket) => socket.destroy());

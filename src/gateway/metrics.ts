@@ -1,7 +1,11 @@
 /** Minimal Prometheus text exposition: counters and gauges with optional labels. */
 type Labels = Record<string, string>;
 
-const key = (l: Labels) => Object.entries(l).sort().map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+const key = (l: Labels) =>
+  Object.entries(l)
+    .sort()
+    .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
+    .join(',');
 
 export class Metrics {
   private counters = new Map<string, { help: string; values: Map<string, number> }>();

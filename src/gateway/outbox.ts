@@ -40,10 +40,16 @@ export class OutboxSender {
   /** last row id sent to each peer and answered 200 */
   private cursor = new Map<string, number>();
 
-  constructor(private readonly gw: Gateway, private readonly fed: Federation) {}
+  constructor(
+    private readonly gw: Gateway,
+    private readonly fed: Federation,
+  ) {}
 
   kick(peer: string): void {
-    if (this.running.has(peer)) { this.again.add(peer); return; }
+    if (this.running.has(peer)) {
+      this.again.add(peer);
+      return;
+    }
     this.running.add(peer);
     void this.drain(peer).finally(() => {
       this.running.delete(peer);

@@ -5,11 +5,17 @@ export class RateLimiter {
   private buckets: BoundedMap<string, { tokens: number; at: number }>;
 
   /** rate: tokens per second; burst: bucket size; maxKeys: how many keys are remembered */
-  constructor(private readonly rate: number, private readonly burst: number, maxKeys = 100_000) {
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    maxKeys = 100_000,
+  ) {
     this.buckets = new BoundedMap(maxKeys);
   }
 
-  get size(): number { return this.buckets.size; }
+  get size(): number {
+    return this.buckets.size;
+  }
 
   take(key: string, cost = 1, now = Date.now()): boolean {
     let b = this.buckets.get(key);

@@ -7,9 +7,18 @@ import { ack, send } from './delivery';
 import type { Gateway } from './context';
 import { parseReply, type Federation } from './federation';
 
-export interface DeviceSession { deviceId: string; employeeId: string; address: string }
+export interface DeviceSession {
+  deviceId: string;
+  employeeId: string;
+  address: string;
+}
 
-type Handler<M extends MethodName> = (gw: Gateway, fed: Federation, s: DeviceSession, p: v.InferOutput<(typeof Methods)[M]>) => Promise<MethodResults[M]>;
+type Handler<M extends MethodName> = (
+  gw: Gateway,
+  fed: Federation,
+  s: DeviceSession,
+  p: v.InferOutput<(typeof Methods)[M]>,
+) => Promise<MethodResults[M]>;
 
 /** Claims one key package per active device of a contact's members (or of one employee) of this org. */
 export async function claimLocal(gw: Gateway, target: { contact?: string; employee?: string }): Promise<ClaimedKeyPackage[]> {
@@ -25,7 +34,10 @@ export async function claimLocal(gw: Gateway, target: { contact?: string; employ
   // each device's one-time packages are handed out at a bounded rate, whoever asks; past it
   // claims get the last-resort package, which stays: repeated claims cannot drain a device
   const spent = devices.filter((d) => !gw.limits.claims.take(d.deviceId)).map((d) => d.deviceId);
-  const claimed = await gw.store.claimKeyPackages(devices.map((d) => d.deviceId), spent);
+  const claimed = await gw.store.claimKeyPackages(
+    devices.map((d) => d.deviceId),
+    spent,
+  );
   return claimed.map((c) => ({ certificate: certs.get(c.deviceId)!, keyPackage: c.keyPackage, lastResort: c.lastResort }));
 }
 
@@ -58,7 +70,8 @@ const handlers: { [M in MethodName]: Handler<M> } = {
     }
     // the shape is checked here; the client verifies each certificate against the partner's manifest
     const { devices } = parseReply(FedClaimReply, json, p.domain);
-    if (devices.some((d) => d.certificate.orgDomain !== p.domain)) throw new ApiError('unavailable', `${p.domain} answered with another org's certificate`);
+    if (devices.some((d) => d.certificate.orgDomain !== p.domain))
+      throw new ApiError('unavailable', `${p.domain} answered with another org's certificate`);
     return { devices };
   },
   'directory.contacts': async (gw) => ({ contacts: await gw.store.listContacts() }),

@@ -62,7 +62,11 @@ export async function startGateway(config: GatewayConfig) {
   let sockets: DeviceSockets;
   let outbox: OutboxSender;
   const gw: Gateway = {
-    config, store, orgKey, log, metrics,
+    config,
+    store,
+    orgKey,
+    log,
+    metrics,
     publicUrl: config.publicUrl ?? `http://${config.host}:${port}`,
     limits: {
       device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
@@ -97,15 +101,27 @@ export async function startGateway(config: GatewayConfig) {
   const metricsAddr = metricsServer?.address();
 
   // a revoked device is refused within REVOCATION_POLL_MS plus one query
-  const revocationTimer = every(REVOCATION_POLL_MS, log, 'revocation poll', revocationPoll(store, revocationCursor, (deviceId) => {
-    log.info('device revoked, disconnecting', { deviceId });
-    sockets.disconnect(deviceId);
-  }));
+  const revocationTimer = every(
+    REVOCATION_POLL_MS,
+    log,
+    'revocation poll',
+    revocationPoll(store, revocationCursor, (deviceId) => {
+      log.info('device revoked, disconnecting', { deviceId });
+      sockets.disconnect(deviceId);
+    }),
+  );
   const retentionTimer = every(retentionInterval(config.retentionMs), log, 'retention run', retentionSweep(store, config.retentionMs, log));
   await outbox.kickAll();
 
   if (config.portFile) writeFileSync(config.portFile, String(port));
-  log.notice('listening', { port, host: config.host, metricsPort: typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : null, url: gw.publicUrl, fingerprint: await fingerprint(orgKey.publicKeyB64), orgKeyCreated: created });
+  log.notice('listening', {
+    port,
+    host: config.host,
+    metricsPort: typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : null,
+    url: gw.publicUrl,
+    fingerprint: await fingerprint(orgKey.publicKeyB64),
+    orgKeyCreated: created,
+  });
 
   return {
     port,

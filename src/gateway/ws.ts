@@ -68,7 +68,10 @@ export class DeviceSockets {
   private revoked = new Set<string>();
   authenticated = 0;
 
-  constructor(private readonly gw: Gateway, private readonly fed: Federation) {
+  constructor(
+    private readonly gw: Gateway,
+    private readonly fed: Federation,
+  ) {
     this.wss.on('connection', (ws) => this.onConnection(ws));
   }
 
@@ -156,26 +159,29 @@ export class DeviceSockets {
       if (session) return void this.onRpc(ws, session, msg);
       if (authing) return;
       authing = true;
-      this.authenticate(msg, nonce).then((s) => {
-        clearTimeout(timer);
-        if (ws.readyState !== ws.OPEN) return;
-        // revoked after the database said it was active: the poll has already run for it
-        if (this.revoked.has(s.deviceId)) {
-          ws.send(JSON.stringify({ type: 'error', ...new ApiError('revoked', 'device revoked').toJSON() }));
-          return void ws.terminate();
-        }
-        session = s;
-        this.authenticated++;
-        let set = this.byDevice.get(s.deviceId);
-        if (!set) this.byDevice.set(s.deviceId, (set = new Set()));
-        set.add(ws);
-        ws.send(JSON.stringify({ type: 'ready', deviceId: s.deviceId, address: s.address }));
-      }, (e: unknown) => {
-        const err = e instanceof ApiError ? e : new ApiError('unauthorized', 'authentication failed');
-        this.gw.count.auth({ kind: 'ws', result: err.code });
-        ws.send(JSON.stringify({ type: 'error', ...err.toJSON() }));
-        ws.close(4001, err.code);
-      });
+      this.authenticate(msg, nonce).then(
+        (s) => {
+          clearTimeout(timer);
+          if (ws.readyState !== ws.OPEN) return;
+          // revoked after the database said it was active: the poll has already run for it
+          if (this.revoked.has(s.deviceId)) {
+            ws.send(JSON.stringify({ type: 'error', ...new ApiError('revoked', 'device revoked').toJSON() }));
+            return void ws.terminate();
+          }
+          session = s;
+          this.authenticated++;
+          let set = this.byDevice.get(s.deviceId);
+          if (!set) this.byDevice.set(s.deviceId, (set = new Set()));
+          set.add(ws);
+          ws.send(JSON.stringify({ type: 'ready', deviceId: s.deviceId, address: s.address }));
+        },
+        (e: unknown) => {
+          const err = e instanceof ApiError ? e : new ApiError('unauthorized', 'authentication failed');
+          this.gw.count.auth({ kind: 'ws', result: err.code });
+          ws.send(JSON.stringify({ type: 'error', ...err.toJSON() }));
+          ws.close(4001, err.code);
+        },
+      );
     });
   }
 
@@ -208,7 +214,8 @@ export class DeviceSockets {
       this.reply(ws, id, new ApiError('revoked', 'device revoked'));
       return this.cut(ws);
     }
-    if (!this.gw.limits.device.take(s.deviceId)) return this.reply(ws, id, new ApiError('rate_limited', 'too many requests from this device'));
+    if (!this.gw.limits.device.take(s.deviceId))
+      return this.reply(ws, id, new ApiError('rate_limited', 'too many requests from this device'));
     try {
       this.reply(ws, id, null, await dispatch(this.gw, this.fed, s, method, params));
     } catch (e) {

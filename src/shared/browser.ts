@@ -65,7 +65,8 @@ function chromeDnr(): ChromeDnr | undefined {
  * does not ask for webRequest: a listener alone slowed page loads there by about 30%,
  * docs/blocking.md).
  */
-export const countingStrategy: 'requests' | 'dnr' = isFirefox && typeof (browser as { webRequest?: unknown }).webRequest === 'object' ? 'requests' : 'dnr';
+export const countingStrategy: 'requests' | 'dnr' =
+  isFirefox && typeof (browser as { webRequest?: unknown }).webRequest === 'object' ? 'requests' : 'dnr';
 
 /**
  * Chromium: let the browser paint the number of requests DNR acted on in the badge. It keeps
@@ -96,7 +97,11 @@ export async function badgeCount(tabId: number): Promise<number | null> {
   return text === '' ? 0 : /^\d+$/.test(text) ? Number(text) : null;
 }
 
-export interface MatchedRule { rulesetId: string; ruleId: number; timeStamp: number }
+export interface MatchedRule {
+  rulesetId: string;
+  ruleId: number;
+  timeStamp: number;
+}
 
 /**
  * Chromium: the rules DNR matched for one tab's current document. Needs

@@ -50,17 +50,29 @@ export const protocol = {
     tier: 'extension',
     params: v.strictObject({ gatewayUrl: v.optional(HttpUrl), code: v.pipe(v.string(), v.trim(), v.minLength(4), v.maxLength(128)) }),
   },
-  'channel.start': { tier: 'extension', params: v.strictObject({ domain: DomainParam, contact: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)) }) },
+  'channel.start': {
+    tier: 'extension',
+    params: v.strictObject({ domain: DomainParam, contact: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)) }),
+  },
   'channel.list': { tier: 'extension', params: Empty },
   'channel.view': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
-  'channel.send': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT_CHARS)) }) },
+  'channel.send': {
+    tier: 'extension',
+    params: v.strictObject({ conversationId: ConversationId, text: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT_CHARS)) }),
+  },
   'channel.read': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   /** Adds new colleagues of the partner contact and removes devices no longer there. */
   'channel.syncMembers': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId }) },
   /** Re-adds a member device that lost sync (a fresh key package of the same device, and a Welcome). */
-  'channel.readd': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }) },
+  'channel.readd': {
+    tier: 'extension',
+    params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }),
+  },
   /** A member accepts a device that membership sync held (issue 15: org-only or a reset identity). */
-  'channel.acceptDevice': { tier: 'extension', params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }) },
+  'channel.acceptDevice': {
+    tier: 'extension',
+    params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }),
+  },
   // --- end channel ---
   // --- blocking ---
   /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
@@ -248,7 +260,15 @@ export interface Results {
   // --- end blocking ---
 }
 
-export type ErrorCode = 'bad_request' | 'unknown_kind' | 'invalid_params' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
+export type ErrorCode =
+  | 'bad_request'
+  | 'unknown_kind'
+  | 'invalid_params'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unavailable'
+  | 'internal';
 
 /** What goes over `runtime.sendMessage`. The marker keeps foreign messages out. */
 export interface Envelope<K extends Kind = Kind> {
@@ -257,11 +277,7 @@ export interface Envelope<K extends Kind = Kind> {
   params: Params<K>;
 }
 
-export type Reply<K extends Kind = Kind> =
-  | { ok: true; result: Results[K] }
-  | { ok: false; error: { code: ErrorCode; message: string } };
+export type Reply<K extends Kind = Kind> = { ok: true; result: Results[K] } | { ok: false; error: { code: ErrorCode; message: string } };
 
 /** Kinds a content script may send; everything else needs an extension page. */
-export const contentKinds: ReadonlySet<Kind> = new Set(
-  (Object.keys(protocol) as Kind[]).filter((k) => protocol[k].tier === 'content'),
-);
+export const contentKinds: ReadonlySet<Kind> = new Set((Object.keys(protocol) as Kind[]).filter((k) => protocol[k].tier === 'content'));

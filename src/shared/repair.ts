@@ -57,7 +57,8 @@ function walk(schema: Node, input: unknown, path: string, out: Problem[]): Walke
   if (schema.type === 'object' && schema.entries) return walkObject(schema, schema.entries, input, path, out);
   if (schema.type === 'array' && schema.item) return walkArray(schema, schema.item, input, path, out);
   if (schema.type === 'record' && schema.key && schema.value) return walkRecord(schema, schema.key, schema.value, input, path, out);
-  if (schema.type === 'nullable' && schema.wrapped) return input === null ? { ok: true, value: null } : walk(schema.wrapped, input, path, out);
+  if (schema.type === 'nullable' && schema.wrapped)
+    return input === null ? { ok: true, value: null } : walk(schema.wrapped, input, path, out);
   const result = v.safeParse(schema, input);
   if (result.success) return { ok: true, value: result.output };
   out.push({ path, code: 'invalid', message: result.issues[0]?.message ?? 'is invalid' });

@@ -22,7 +22,9 @@ export function canonicalize(value: unknown): string {
     case 'object': {
       if (Array.isArray(value)) return '[' + value.map((v) => canonicalize(v)).join(',') + ']';
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort(compareUtf16);
+      const keys = Object.keys(obj)
+        .filter((k) => obj[k] !== undefined)
+        .sort(compareUtf16);
       return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalize(obj[k])).join(',') + '}';
     }
     default:

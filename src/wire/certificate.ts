@@ -23,7 +23,10 @@ export type Certificate = v.InferOutput<typeof Certificate>;
 
 export class CertificateError extends Error {
   override name = 'CertificateError';
-  constructor(readonly code: 'malformed' | 'bad_signature' | 'expired' | 'wrong_domain', message: string) {
+  constructor(
+    readonly code: 'malformed' | 'bad_signature' | 'expired' | 'wrong_domain',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -44,7 +47,8 @@ export async function verifyCertificate(
   const parsed = v.safeParse(Certificate, input);
   if (!parsed.success) throw new CertificateError('malformed', `malformed certificate: ${parsed.issues[0]?.message ?? ''}`);
   const c = parsed.output;
-  if (opts.domain !== undefined && c.orgDomain !== opts.domain) throw new CertificateError('wrong_domain', `certificate is for ${c.orgDomain}`);
+  if (opts.domain !== undefined && c.orgDomain !== opts.domain)
+    throw new CertificateError('wrong_domain', `certificate is for ${c.orgDomain}`);
   if (!(await verifyDocument(c, orgPublicKeyB64))) throw new CertificateError('bad_signature', 'certificate signature does not verify');
   if (Date.parse(c.expiresAt) <= (opts.now ?? new Date()).getTime()) throw new CertificateError('expired', 'certificate expired');
   return c;

@@ -14,11 +14,25 @@ import { generateKeyPair, sign, type Ed25519KeyPair } from './ed25519';
 import { fetchJson, MANIFEST_MAX_BYTES } from './fetch';
 import { MANIFEST_PATH, verifyManifest, type Manifest, type VerifyManifestOptions } from './manifest';
 import { IdentityCertificate, verifyIdentityCertificate, type Signer } from './identity';
-import { ChallengeFrame, ReadyFrame, authChallenge, enrollTranscript, identityTranscript, type MethodName, type MethodParams, type MethodResults, type PushEvent } from './protocol';
+import {
+  ChallengeFrame,
+  ReadyFrame,
+  authChallenge,
+  enrollTranscript,
+  identityTranscript,
+  type MethodName,
+  type MethodParams,
+  type MethodResults,
+  type PushEvent,
+} from './protocol';
 
 export class KontorError extends Error {
   override name = 'KontorError';
-  constructor(readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }
@@ -31,8 +45,14 @@ async function errorFrom(r: Response): Promise<KontorError> {
 }
 
 /** Fetches and verifies an org manifest from https://<domain>/.well-known/kontor.json (or a given base URL). */
-export async function fetchManifest(domain: string, opts: VerifyManifestOptions & { baseUrl?: string; fetch?: typeof fetch } = {}): Promise<Manifest> {
-  const r = await fetchJson((opts.baseUrl ?? `https://${domain}`) + MANIFEST_PATH, { maxBytes: MANIFEST_MAX_BYTES, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+export async function fetchManifest(
+  domain: string,
+  opts: VerifyManifestOptions & { baseUrl?: string; fetch?: typeof fetch } = {},
+): Promise<Manifest> {
+  const r = await fetchJson((opts.baseUrl ?? `https://${domain}`) + MANIFEST_PATH, {
+    maxBytes: MANIFEST_MAX_BYTES,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
   if (r.status !== 200) {
     const e = r.json as { error?: { code?: string; message?: string } } | null;
     throw new KontorError(e?.error?.code ?? `http_${r.status}`, e?.error?.message ?? `HTTP ${r.status}`);
@@ -126,11 +146,18 @@ export class KontorClient {
     const ws = new Ctor(url);
     const client = new KontorClient(ws);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new KontorError('timeout', 'authentication timed out')); ws.close(); }, o.timeoutMs ?? 10_000);
+      const timer = setTimeout(() => {
+        reject(new KontorError('timeout', 'authentication timed out'));
+        ws.close();
+      }, o.timeoutMs ?? 10_000);
       let stage: 'challenge' | 'ready' | 'open' = 'challenge';
       ws.onmessage = async (ev: MessageEvent) => {
         let msg: any;
-        try { msg = JSON.parse(String(ev.data)); } catch { return; }
+        try {
+          msg = JSON.parse(String(ev.data));
+        } catch {
+          return;
+        }
         if (stage === 'open') return client.onFrame(msg);
         if (msg?.type === 'error') {
           clearTimeout(timer);
@@ -152,7 +179,9 @@ export class KontorClient {
         if (stage !== 'open') reject(new KontorError('closed', `connection closed (${ev.code} ${ev.reason})`));
         client.onClosed(ev.code, ev.reason);
       };
-      ws.onerror = () => { /* onclose follows and reports */ };
+      ws.onerror = () => {
+        /* onclose follows and reports */
+      };
     });
   }
 
@@ -197,12 +226,24 @@ export class KontorClient {
   }
 
   // convenience wrappers
-  uploadKeyPackages(keyPackages: string[], lastResort?: string) { return this.call('keyPackages.upload', { keyPackages, lastResort }); }
-  claimKeyPackages(domain: string, target: { contact?: string; employee?: string }) { return this.call('keyPackages.claim', { domain, ...target }); }
-  createConversation(conversationId: string) { return this.call('conversation.create', { conversationId }); }
-  send(p: MethodParams<'send'>) { return this.call('send', p); }
-  fetchInbox(after = 0, limit = 100) { return this.call('inbox.fetch', { after, limit }); }
-  ack(ids: number[]) { return this.call('inbox.ack', { ids }); }
+  uploadKeyPackages(keyPackages: string[], lastResort?: string) {
+    return this.call('keyPackages.upload', { keyPackages, lastResort });
+  }
+  claimKeyPackages(domain: string, target: { contact?: string; employee?: string }) {
+    return this.call('keyPackages.claim', { domain, ...target });
+  }
+  createConversation(conversationId: string) {
+    return this.call('conversation.create', { conversationId });
+  }
+  send(p: MethodParams<'send'>) {
+    return this.call('send', p);
+  }
+  fetchInbox(after = 0, limit = 100) {
+    return this.call('inbox.fetch', { after, limit });
+  }
+  ack(ids: number[]) {
+    return this.call('inbox.ack', { ids });
+  }
 
   close(): void {
     this.ws.close();

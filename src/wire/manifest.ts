@@ -28,7 +28,10 @@ export type Manifest = v.InferOutput<typeof Manifest>;
 
 export class ManifestError extends Error {
   override name = 'ManifestError';
-  constructor(readonly code: 'malformed' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'wrong_domain' | 'key_mismatch', message: string) {
+  constructor(
+    readonly code: 'malformed' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'wrong_domain' | 'key_mismatch',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -50,7 +53,8 @@ export async function verifyManifest(input: unknown, opts: VerifyManifestOptions
   const parsed = v.safeParse(Manifest, input);
   if (!parsed.success) throw new ManifestError('malformed', `malformed manifest: ${parsed.issues[0]?.message ?? ''}`);
   const m = parsed.output;
-  if (opts.domain !== undefined && m.domain !== opts.domain) throw new ManifestError('wrong_domain', `manifest names ${m.domain}, expected ${opts.domain}`);
+  if (opts.domain !== undefined && m.domain !== opts.domain)
+    throw new ManifestError('wrong_domain', `manifest names ${m.domain}, expected ${opts.domain}`);
   if (!(await verifyDocument(m, m.orgPublicKey))) throw new ManifestError('bad_signature', 'manifest signature does not verify');
   const now = (opts.now ?? new Date()).getTime();
   if (Date.parse(m.issuedAt) > now + 5 * 60_000) throw new ManifestError('not_yet_valid', 'manifest issued in the future');

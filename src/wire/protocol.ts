@@ -20,8 +20,18 @@ export const LIMITS = {
 
 // ---- errors -------------------------------------------------------------------------------
 export type ErrorCode =
-  | 'bad_request' | 'not_found' | 'unauthorized' | 'forbidden' | 'too_large' | 'rate_limited'
-  | 'conflict' | 'epoch_conflict' | 'invalid_code' | 'revoked' | 'unavailable' | 'internal';
+  | 'bad_request'
+  | 'not_found'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'too_large'
+  | 'rate_limited'
+  | 'conflict'
+  | 'epoch_conflict'
+  | 'invalid_code'
+  | 'revoked'
+  | 'unavailable'
+  | 'internal';
 
 // ---- enrollment (POST /v1/enroll) -------------------------------------------------------
 export const EnrollRequest = v.strictObject({
@@ -47,8 +57,10 @@ export type EnrollRequest = v.InferOutput<typeof EnrollRequest>;
  * device holds both private keys, bound to this gateway, this code and the pair of keys. The
  * role line keeps one key's signature from standing in for the other's.
  */
-export const enrollTranscript = (role: 'device' | 'mls', p: { domain: string; code: string; devicePublicKey: string; mlsSignatureKey: string }): Uint8Array =>
-  utf8(`kontor-enroll-v2\n${role}\n${p.domain}\n${p.code}\n${p.devicePublicKey}\n${p.mlsSignatureKey}`);
+export const enrollTranscript = (
+  role: 'device' | 'mls',
+  p: { domain: string; code: string; devicePublicKey: string; mlsSignatureKey: string },
+): Uint8Array => utf8(`kontor-enroll-v2\n${role}\n${p.domain}\n${p.code}\n${p.devicePublicKey}\n${p.mlsSignatureKey}`);
 
 /** What the identity key signs at enrollment: bound to the gateway, the code and the device's two keys. */
 export const identityTranscript = (p: {
@@ -116,8 +128,16 @@ export const Methods = {
 export type MethodName = keyof typeof Methods;
 export type MethodParams<M extends MethodName> = v.InferOutput<(typeof Methods)[M]>;
 
-export interface ClaimedKeyPackage { certificate: Certificate; keyPackage: string; lastResort: boolean }
-export interface ContactInfo { id: string; name: string; members: string[] }
+export interface ClaimedKeyPackage {
+  certificate: Certificate;
+  keyPackage: string;
+  lastResort: boolean;
+}
+export interface ContactInfo {
+  id: string;
+  name: string;
+  members: string[];
+}
 
 export interface InboxEntry {
   /** local inbox id, used for ack and fetch-after */
@@ -166,6 +186,12 @@ export const FED_HEADER = {
 
 /** Bytes signed by the sending org key for each federation request. */
 export const federationSigningString = (p: {
-  method: string; path: string; from: string; to: string; timestamp: string; nonce: string; digest: string;
+  method: string;
+  path: string;
+  from: string;
+  to: string;
+  timestamp: string;
+  nonce: string;
+  digest: string;
 }): Uint8Array =>
   utf8(`kontor-federation-v1\n${p.method.toUpperCase()}\n${p.path}\n${p.from}\n${p.to}\n${p.timestamp}\n${p.nonce}\n${p.digest}`);

@@ -16,7 +16,6 @@ import { startSiteServer, type SiteServer } from '../support/site-server';
 import { distChromium } from '../support/paths';
 import { askChromium } from '../support/messages';
 
-
 let site: SiteServer;
 let browser: ChromiumSession;
 let ui: Page;
@@ -29,7 +28,8 @@ async function start(): Promise<void> {
   ui = await browser.openExtensionPage('options');
 }
 const visit = (url: string) => visitChromium(browser, site, url);
-const shippedRulesets = () => JSON.parse(readFileSync(path.join(distChromium, 'rules/rulesets.json'), 'utf8')) as { id: string; category: string }[];
+const shippedRulesets = () =>
+  JSON.parse(readFileSync(path.join(distChromium, 'rules/rulesets.json'), 'utf8')) as { id: string; category: string }[];
 const badge = async (tabId: number) => (await browser.worker()).evaluate((id) => chrome.action.getBadgeText({ tabId: id }), tabId);
 
 /**
@@ -41,14 +41,21 @@ const badge = async (tabId: number) => (await browser.worker()).evaluate((id) =>
 async function expectedByCategory(): Promise<Record<string, number>> {
   const categoryOf = new Map(shippedRulesets().map((r) => [r.id, r.category]));
   const sw = await browser.worker();
-  const outcomes = await sw.evaluate(async ({ urls, initiator }) => {
-    const all = [];
-    for (const { url, type } of urls) {
-      const r = await chrome.declarativeNetRequest.testMatchOutcome({ url, type: type as chrome.declarativeNetRequest.ResourceType, initiator });
-      all.push(r.matchedRules.map((m) => m.rulesetId));
-    }
-    return all;
-  }, { urls: fixture.trackers.map((t) => ({ url: t.url, type: t.type })), initiator: `http://${SITE}` });
+  const outcomes = await sw.evaluate(
+    async ({ urls, initiator }) => {
+      const all = [];
+      for (const { url, type } of urls) {
+        const r = await chrome.declarativeNetRequest.testMatchOutcome({
+          url,
+          type: type as chrome.declarativeNetRequest.ResourceType,
+          initiator,
+        });
+        all.push(r.matchedRules.map((m) => m.rulesetId));
+      }
+      return all;
+    },
+    { urls: fixture.trackers.map((t) => ({ url: t.url, type: t.type })), initiator: `http://${SITE}` },
+  );
   const out: Record<string, number> = {};
   for (const rulesets of outcomes) {
     expect(rulesets.length, 'each tracker is matched by exactly one rule').toBe(1);
@@ -85,7 +92,12 @@ describe('tracker blocking (Chromium)', () => {
     expect(manifest.permissions).not.toContain('webRequest');
     expect(manifest.permissions).toContain('declarativeNetRequestFeedback');
     const sw = await browser.worker();
-    expect(await sw.evaluate(() => ({ perms: chrome.runtime.getManifest().permissions ?? [], api: typeof (chrome as { webRequest?: unknown }).webRequest }))).toEqual({ perms: expect.not.arrayContaining(['webRequest']), api: 'undefined' });
+    expect(
+      await sw.evaluate(() => ({
+        perms: chrome.runtime.getManifest().permissions ?? [],
+        api: typeof (chrome as { webRequest?: unknown }).webRequest,
+      })),
+    ).toEqual({ perms: expect.not.arrayContaining(['webRequest']), api: 'undefined' });
   });
 
   it('counts exactly the blocked tracker requests, in the badge and in the popup, by category', async () => {
@@ -198,7 +210,12 @@ describe('tracker blocking (Chromium)', () => {
     const b2bOnly = fixture.trackers.filter((t) => t.category === 'b2b');
     // Hosts blocked only by the b2b list now arrive; hosts general lists also cover stay blocked.
     expect(reached(site, b2bOnly).length).toBeGreaterThan(0);
-    expect(reached(site, fixture.trackers.filter((t) => t.category !== 'b2b'))).toEqual([]);
+    expect(
+      reached(
+        site,
+        fixture.trackers.filter((t) => t.category !== 'b2b'),
+      ),
+    ).toEqual([]);
     await b2b.check();
     await expect.poll(() => sw.evaluate(() => chrome.declarativeNetRequest.getEnabledRulesets())).toContain('b2b');
     site.clear();

@@ -25,8 +25,18 @@ async function visit(url: string): Promise<{ page: Page; tabId: number }> {
   await page.goto(url, { waitUntil: 'load' });
   await untilQuiet(site);
   const tabId = await waitFor(
-    () => ui.evaluate(async (u) => Math.max(-1, ...(await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).filter((t) => t.url === u).map((t) => t.id)), url),
-    (id) => id > 0, 10_000, `tab ${url}`,
+    () =>
+      ui.evaluate(
+        async (u) =>
+          Math.max(
+            -1,
+            ...(await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).filter((t) => t.url === u).map((t) => t.id),
+          ),
+        url,
+      ),
+    (id) => id > 0,
+    10_000,
+    `tab ${url}`,
   );
   return { page, tabId };
 }
@@ -63,7 +73,9 @@ describe('tracker blocking (Firefox)', () => {
     const state = await ask('blocking.state', { tabId });
     expect(Object.fromEntries(state.categories.map((c) => [c.category, c.count]))).toEqual(expected);
     const popup = await ff.openExtensionPage('popup', `?tab=${tabId}`);
-    await expect.poll(() => popup.$eval('[data-testid="blocking-total"]', (e) => e.getAttribute('data-count'))).toBe(String(fixture.trackers.length));
+    await expect
+      .poll(() => popup.$eval('[data-testid="blocking-total"]', (e) => e.getAttribute('data-count')))
+      .toBe(String(fixture.trackers.length));
     await popup.close();
   });
 
@@ -74,7 +86,12 @@ describe('tracker blocking (Firefox)', () => {
         site.clear();
         await Promise.all([page.waitForNavigation(), page.click('#tracked-link')]);
       }
-      const req = await waitFor(async () => site.requestsTo(fixture.site, s.path).at(-1), (r) => r !== undefined, 10_000, s.how);
+      const req = await waitFor(
+        async () => site.requestsTo(fixture.site, s.path).at(-1),
+        (r) => r !== undefined,
+        10_000,
+        s.how,
+      );
       const query = new URLSearchParams(req!.query);
       for (const p of s.removedParams) expect(query.has(p), `${s.how}: ${p}`).toBe(false);
       for (const [k, val] of Object.entries(s.keptParams)) expect(query.get(k), s.how).toBe(val);

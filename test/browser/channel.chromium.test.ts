@@ -56,7 +56,11 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     const popup = await alice.browser.openExtensionPage('popup', `?tab=${tabId}`);
     await expect.poll(() => popup.getByTestId('partner-card').textContent(), { timeout: 15_000 }).toContain('Globex GmbH is a partner');
     await popup.getByTestId('start-contact').click();
-    await expect.poll(() => sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['SIDE_PANEL' as chrome.runtime.ContextType] })).length)).toBe(1);
+    await expect
+      .poll(() =>
+        sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['SIDE_PANEL' as chrome.runtime.ContextType] })).length),
+      )
+      .toBe(1);
 
     // The side panel (driven here as a tab) offers Globex's published contacts.
     const panel = alice.panel;
@@ -81,7 +85,9 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     const ginaWorker = await gina.browser.worker();
     expect(Object.keys(await ginaWorker.evaluate(() => chrome.notifications.getAll())).some((id) => id.startsWith('kontor-'))).toBe(true);
     // Both sides show the same safety fingerprint.
-    expect(await gina.panel.getByTestId('safety-fingerprint').textContent()).toBe(await panel.getByTestId('safety-fingerprint').textContent());
+    expect(await gina.panel.getByTestId('safety-fingerprint').textContent()).toBe(
+      await panel.getByTestId('safety-fingerprint').textContent(),
+    );
 
     // The reply comes back to Alice.
     await gina.panel.getByTestId('composer').fill(REPLY);
@@ -114,7 +120,8 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     // Any message to the background wakes it; it reconnects and collects what waited.
     expect((await alice.ask('app.status', {})).startedAt).toBeGreaterThan(before);
     await expect.poll(async () => (await alice.ask('channel.identity', {})).connected, { timeout: 30_000 }).toBe(true);
-    const view = async () => (await alice.ask('channel.view', { conversationId: await onlyConversation(alice) })).messages.map((m) => m.text).filter(Boolean);
+    const view = async () =>
+      (await alice.ask('channel.view', { conversationId: await onlyConversation(alice) })).messages.map((m) => m.text).filter(Boolean);
     await expect.poll(view, { timeout: 30_000 }).toEqual([FIRST, REPLY, ...burst]);
     // The restarted worker sends with fresh keys: Gina gets the next message exactly once.
     await alice.ask('channel.send', { conversationId: await onlyConversation(alice), text: 'Back again' });
@@ -156,7 +163,11 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(await texts(gina)).not.toContain('After the revocation');
     // Everyone still in the conversation sees who left.
-    await expect.poll(async () => (await glen.ask('channel.view', { conversationId })).messages.some((m) => m.event?.kind === 'removed'), { timeout: 15_000 }).toBe(true);
+    await expect
+      .poll(async () => (await glen.ask('channel.view', { conversationId })).messages.some((m) => m.event?.kind === 'removed'), {
+        timeout: 15_000,
+      })
+      .toBe(true);
   });
 
   it('leaves no plaintext in either gateway database', async () => {

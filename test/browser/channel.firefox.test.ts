@@ -40,7 +40,12 @@ beforeAll(async () => {
   await panel.type('[data-testid=enroll-gateway]', acme.url);
   await panel.type('[data-testid=enroll-code]', code);
   await panel.click('[data-testid=enroll-submit]');
-  await waitFor(() => ask(panel, 'channel.identity', {}), (i) => i.enrolled && i.connected, 30_000, 'Firefox enrolled and connected');
+  await waitFor(
+    () => ask(panel, 'channel.identity', {}),
+    (i) => i.enrolled && i.connected,
+    30_000,
+    'Firefox enrolled and connected',
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -54,7 +59,18 @@ describe('private channel with Firefox', () => {
   it('Firefox starts private contact from the partner page; the partner reads it and answers', async () => {
     const page = await ff.browser.newPage();
     await page.goto('https://www.globex.example/');
-    const tabId = await waitFor(() => panel.evaluate(async () => (await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).find((t) => t.url.startsWith('https://www.globex.example/'))?.id ?? -1), (id) => id > 0, 10_000, 'tab');
+    const tabId = await waitFor(
+      () =>
+        panel.evaluate(
+          async () =>
+            (await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).find((t) =>
+              t.url.startsWith('https://www.globex.example/'),
+            )?.id ?? -1,
+        ),
+      (id) => id > 0,
+      10_000,
+      'tab',
+    );
     const popup = await ff.openExtensionPage('popup', `?tab=${tabId}`);
     await popup.waitForSelector('[data-testid=start-contact]', { timeout: 15_000 });
     await popup.click('[data-testid=start-contact]');

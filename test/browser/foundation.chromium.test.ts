@@ -30,7 +30,10 @@ async function inContentScript(page: Page, expression: string): Promise<unknown>
   const contexts: { id: number; name: string; origin: string; auxData?: { type?: string } }[] = [];
   cdp.on('Runtime.executionContextCreated', (e) => contexts.push(e.context));
   await cdp.send('Runtime.enable');
-  const isolated = await waitFor(() => contexts.find((c) => c.auxData?.type === 'isolated' && c.name === 'Kontor'), undefined, { timeout: 10_000, interval: 100 }).catch(() => {
+  const isolated = await waitFor(() => contexts.find((c) => c.auxData?.type === 'isolated' && c.name === 'Kontor'), undefined, {
+    timeout: 10_000,
+    interval: 100,
+  }).catch(() => {
     throw new Error(`no Kontor content-script world; saw ${contexts.map((c) => c.name).join(', ')}`);
   });
   const r = await cdp.send('Runtime.evaluate', { contextId: isolated.id, expression, awaitPromise: true, returnByValue: true });
@@ -67,27 +70,47 @@ describe('foundation (Chromium)', () => {
   it('refuses untrusted and unvalidated messages from a content script', async () => {
     // The detector runs only on partner pages: make globex.example a partner first.
     const popup = await browser.openExtensionPage('popup');
-    expect(await popup.evaluate(() => chrome.runtime.sendMessage({ kontor: 1, kind: 'partners.add', params: { domain: 'globex.example' } }))).toMatchObject({ ok: true });
+    expect(
+      await popup.evaluate(() => chrome.runtime.sendMessage({ kontor: 1, kind: 'partners.add', params: { domain: 'globex.example' } })),
+    ).toMatchObject({ ok: true });
     const sw = await browser.worker();
-    await waitFor(() => sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).length), (n) => n > 0, 10_000, 'detector registered');
+    await waitFor(
+      () => sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).length),
+      (n) => n > 0,
+      10_000,
+      'detector registered',
+    );
     const page = await browser.ctx.newPage();
     await page.goto('https://www.globex.example/');
     const send = (msg: unknown) => inContentScript(page, `chrome.runtime.sendMessage(${JSON.stringify(msg)})`);
     expect(await send({ kontor: 1, kind: 'app.status', params: {} })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await send({ kontor: 1, kind: 'tab.state', params: { tabId: 1 } })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
-    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_params' },
+    });
     expect(await send({ kind: 'page.detect' })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
-    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/' } })).toEqual({ ok: true, result: { partner: true } });
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/' } })).toEqual({
+      ok: true,
+      result: { partner: true },
+    });
     // the page is judged by the URL the browser reports for the sender, not by the message's claim
-    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.example.org/' } })).toEqual({ ok: true, result: { partner: true } });
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.example.org/' } })).toEqual({
+      ok: true,
+      result: { partner: true },
+    });
     // An extra field is refused too: content-script payloads are validated strictly.
-    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/', keys: 'x' } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
+    expect(await send({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/', keys: 'x' } })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_params' },
+    });
     await page.close();
   });
 
   it('opens the side panel from a real click in the popup', async () => {
     const sw = await browser.worker();
-    const panels = () => sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['SIDE_PANEL' as chrome.runtime.ContextType] })).length);
+    const panels = () =>
+      sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['SIDE_PANEL' as chrome.runtime.ContextType] })).length);
     expect(await panels()).toBe(0);
     const popup = await browser.openExtensionPage('popup');
     await popup.getByTestId('open-sidepanel').click();

@@ -30,7 +30,10 @@ describe('foundation (Firefox)', () => {
     const popup = await ff.openExtensionPage('popup');
     const send = (m: unknown) => popup.evaluate((msg) => (globalThis as unknown as { browser: Ext }).browser.runtime.sendMessage(msg), m);
     expect(await send({ kontor: 1, kind: 'app.status', params: {} })).toMatchObject({ ok: true, result: { browser: 'firefox' } });
-    expect(await send({ kontor: 1, kind: 'tab.state', params: { tabId: -4 } })).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
+    expect(await send({ kontor: 1, kind: 'tab.state', params: { tabId: -4 } })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_params' },
+    });
     expect(await send({ kontor: 2 })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
   });
 

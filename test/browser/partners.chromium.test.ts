@@ -18,7 +18,6 @@ let policy: InstalledPolicy;
 let globex: TestOrg, initrode: TestOrg, initrodeRotated: TestOrg, badsig: TestOrg, hooli: TestOrg, hooliRotated: TestOrg;
 let hooliServed: () => TestOrg;
 
-
 const ask = askChromium;
 
 let ui: Page;
@@ -56,7 +55,12 @@ beforeAll(async () => {
   browser = await launchChromium({ sitePort: site.port });
   ui = await browser.openExtensionPage('options');
   // Known partners' manifests are fetched at start (not because of any visit).
-  await waitFor(async () => (await partners()).find((p) => p.domain === 'globex.example')?.profiles ?? [], (p) => p.includes('linkedin.com/company/globex'), 30_000, 'globex manifest');
+  await waitFor(
+    async () => (await partners()).find((p) => p.domain === 'globex.example')?.profiles ?? [],
+    (p) => p.includes('linkedin.com/company/globex'),
+    30_000,
+    'globex manifest',
+  );
 });
 afterAll(async () => {
   await browser?.close();
@@ -79,7 +83,12 @@ describe('partner detection (Chromium)', () => {
   });
 
   it('recognises the LinkedIn and XING pages the partner claims in its signed manifest, in any URL form', async () => {
-    for (const url of ['https://www.linkedin.com/company/globex/', 'https://de.linkedin.com/company/Globex?trk=feed', 'https://www.linkedin.com/de/company/globex/about/', 'https://www.xing.com/pages/globex']) {
+    for (const url of [
+      'https://www.linkedin.com/company/globex/',
+      'https://de.linkedin.com/company/Globex?trk=feed',
+      'https://www.linkedin.com/de/company/globex/about/',
+      'https://www.xing.com/pages/globex',
+    ]) {
       const { tabId, page } = await visit(url);
       await expect.poll(async () => (await tabState(tabId)).match?.partner.domain, { message: url }).toBe('globex.example');
       expect((await tabState(tabId)).match?.via).toBe('profile');
@@ -88,7 +97,13 @@ describe('partner detection (Chromium)', () => {
   });
 
   it('does not recognise a non-partner profile, forged JSON-LD, or lookalike domains', async () => {
-    for (const url of ['https://www.linkedin.com/company/initech/', 'https://www.xing.com/pages/initech', 'https://evil.test/', 'https://globex-example.com/', 'https://globex.example.evil.test/']) {
+    for (const url of [
+      'https://www.linkedin.com/company/initech/',
+      'https://www.xing.com/pages/initech',
+      'https://evil.test/',
+      'https://globex-example.com/',
+      'https://globex.example.evil.test/',
+    ]) {
       const { tabId, page } = await visit(url);
       await expect.poll(async () => (await tabState(tabId)).url, { message: url }).toBe(page.url());
       await page.waitForTimeout(300);
@@ -102,7 +117,14 @@ describe('partner detection (Chromium)', () => {
   it('marks an unclaimed profile that links to a partner as a hint in the popup, never as verified', async () => {
     const { tabId } = await visit('https://www.linkedin.com/company/globex-fake/');
     const popup = await browser.openExtensionPage('popup', `?tab=${tabId}`);
-    await expect.poll(() => popup.getByTestId('hint').textContent().catch(() => '')).toContain('has not confirmed it as its profile');
+    await expect
+      .poll(() =>
+        popup
+          .getByTestId('hint')
+          .textContent()
+          .catch(() => ''),
+      )
+      .toContain('has not confirmed it as its profile');
     expect((await tabState(tabId)).hint?.domain).toBe('globex.example');
     expect((await tabState(tabId)).match).toBeNull();
     expect(await popup.getByTestId('partner-card').count()).toBe(0);
@@ -111,7 +133,14 @@ describe('partner detection (Chromium)', () => {
   it('injects the detector only on partner domains and claimed profile pages', async () => {
     const sw = await browser.worker();
     const scripts = await sw.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).flatMap((s) => s.matches ?? []));
-    expect(scripts).toEqual(expect.arrayContaining(['*://globex.example/*', '*://*.globex.example/*', '*://*.linkedin.com/company/globex*', '*://*.xing.com/pages/globex*']));
+    expect(scripts).toEqual(
+      expect.arrayContaining([
+        '*://globex.example/*',
+        '*://*.globex.example/*',
+        '*://*.linkedin.com/company/globex*',
+        '*://*.xing.com/pages/globex*',
+      ]),
+    );
     expect(scripts.some((m) => m.includes('initech'))).toBe(false);
     expect(scripts).not.toContain('*://*.linkedin.com/*');
   });
@@ -130,7 +159,9 @@ describe('partner detection (Chromium)', () => {
   });
 
   it('warns hard when a pinned partner publishes a different key, and blocks contact', async () => {
-    await expect.poll(async () => (await partners()).find((p) => p.domain === 'initrode.example')?.keyWarning?.seen).toBe(initrodeRotated.fingerprint);
+    await expect
+      .poll(async () => (await partners()).find((p) => p.domain === 'initrode.example')?.keyWarning?.seen)
+      .toBe(initrodeRotated.fingerprint);
     const { tabId } = await visit('https://www.initrode.example/');
     await expect.poll(async () => (await tabState(tabId)).match?.partner.domain).toBe('initrode.example');
     const popup = await browser.openExtensionPage('popup', `?tab=${tabId}`);
@@ -154,7 +185,11 @@ describe('partner detection (Chromium)', () => {
     await expect.poll(() => options.getByTestId('partner-notice').textContent()).toContain(hooli.fingerprint);
     const entry = options.locator('[data-testid=partner-entry][data-domain="hooli.example"]');
     await expect.poll(() => entry.textContent()).toContain('Added by you');
-    expect((await partners()).find((p) => p.domain === 'hooli.example')).toMatchObject({ state: 'pinned-tofu', fingerprint: hooli.fingerprint, source: 'user' });
+    expect((await partners()).find((p) => p.domain === 'hooli.example')).toMatchObject({
+      state: 'pinned-tofu',
+      fingerprint: hooli.fingerprint,
+      source: 'user',
+    });
     // Its claimed profile now counts.
     const { tabId } = await visit('https://www.linkedin.com/company/hooli');
     await expect.poll(async () => (await tabState(tabId)).match?.partner.domain).toBe('hooli.example');
@@ -178,7 +213,9 @@ describe('partner detection (Chromium)', () => {
     site.clear();
     const { tabId } = await visit('https://www.acme-supplier.example/');
     const popup = await browser.openExtensionPage('popup', `?tab=${tabId}`);
-    await expect.poll(() => popup.getByTestId('discover-result').textContent()).toBe('This company accepts private contact through Kontor.');
+    await expect
+      .poll(() => popup.getByTestId('discover-result').textContent())
+      .toBe('This company accepts private contact through Kontor.');
     expect(site.requests.filter((r) => r.path === '/.well-known/kontor.json')).toEqual([]);
   });
 
@@ -188,7 +225,11 @@ describe('partner detection (Chromium)', () => {
     const popup = await browser.openExtensionPage('popup', `?tab=${tabId}`);
     await popup.getByTestId('start-contact').click();
     const sw = await browser.worker();
-    await expect.poll(() => sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['SIDE_PANEL' as chrome.runtime.ContextType] })).length)).toBe(1);
+    await expect
+      .poll(() =>
+        sw.evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['SIDE_PANEL' as chrome.runtime.ContextType] })).length),
+      )
+      .toBe(1);
     const panel = await browser.openExtensionPage('sidepanel');
     await expect.poll(() => panel.getByTestId('contact-partner').textContent()).toContain('Globex GmbH');
   });
@@ -223,7 +264,9 @@ describe('partner detection (Chromium)', () => {
     await stopWorker();
     const partnerPage = await browser.ctx.newPage();
     await partnerPage.goto('https://www.globex.example/', { waitUntil: 'load' });
-    const tabId = await browser.worker().then((sw) => sw.evaluate(async () => (await chrome.tabs.query({ url: 'https://www.globex.example/*' }))[0]?.id ?? -1));
+    const tabId = await browser
+      .worker()
+      .then((sw) => sw.evaluate(async () => (await chrome.tabs.query({ url: 'https://www.globex.example/*' }))[0]?.id ?? -1));
     await expect.poll(async () => (await tabState(tabId)).match?.partner.domain).toBe('globex.example');
     expect(await startedAt()).toBeLessThan(Date.now());
     await partnerPage.close();
@@ -231,7 +274,13 @@ describe('partner detection (Chromium)', () => {
 });
 
 describe('partner detection tells the page nothing (Chromium)', () => {
-  const pages = ['https://www.globex.example/', 'https://www.linkedin.com/company/globex/', 'https://www.linkedin.com/company/initech/', 'https://www.xing.com/pages/globex', 'https://evil.test/'];
+  const pages = [
+    'https://www.globex.example/',
+    'https://www.linkedin.com/company/globex/',
+    'https://www.linkedin.com/company/initech/',
+    'https://www.xing.com/pages/globex',
+    'https://evil.test/',
+  ];
 
   // Chromium's own services (extension update checks, account probes) call Google hosts at
   // random times: browser traffic, not caused by the page. No fixture uses these hosts.

@@ -23,7 +23,16 @@ let ui: Page;
 
 const ask = <K extends Kind>(kind: K, params: Params<K>) => askFirefox(ui, kind, params);
 async function tabIdOf(url: string): Promise<number> {
-  return waitFor(() => ui.evaluate(async (u) => (await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).find((t) => t.url === u)?.id ?? -1, url), (id) => id > 0, 10_000, `tab ${url}`);
+  return waitFor(
+    () =>
+      ui.evaluate(
+        async (u) => (await (globalThis as unknown as { browser: Ext }).browser.tabs.query({})).find((t) => t.url === u)?.id ?? -1,
+        url,
+      ),
+    (id) => id > 0,
+    10_000,
+    `tab ${url}`,
+  );
 }
 const tabState = (tabId: number) => ask('tab.state', { tabId });
 
@@ -31,10 +40,17 @@ beforeAll(async () => {
   globex = await createOrg('globex.example', 'Globex GmbH', { profiles: ['https://www.linkedin.com/company/globex'] });
   site = await startSiteServer({ port: 80, extraPorts: [443] });
   publish(site, 'globex.example', () => globex.manifest);
-  policy = installFirefoxPolicy({ partners: [{ domain: 'globex.example', name: 'Globex GmbH', orgKey: globex.fingerprint.replace(/ /g, '') }] });
+  policy = installFirefoxPolicy({
+    partners: [{ domain: 'globex.example', name: 'Globex GmbH', orgKey: globex.fingerprint.replace(/ /g, '') }],
+  });
   ff = await launchFirefox();
   ui = await ff.openExtensionPage('options');
-  await waitFor(async () => (await ask('partners.list', {})).partners.find((p) => p.domain === 'globex.example')?.profiles ?? [], (p) => p.includes('linkedin.com/company/globex'), 30_000, 'globex manifest');
+  await waitFor(
+    async () => (await ask('partners.list', {})).partners.find((p) => p.domain === 'globex.example')?.profiles ?? [],
+    (p) => p.includes('linkedin.com/company/globex'),
+    30_000,
+    'globex manifest',
+  );
 });
 afterAll(async () => {
   await ff?.close();
@@ -44,7 +60,10 @@ afterAll(async () => {
 
 describe('partner detection (Firefox)', () => {
   it('recognises the policy partner on its website and on its claimed LinkedIn page', async () => {
-    for (const [url, via] of [['https://www.globex.example/', 'domain'], ['https://www.linkedin.com/company/globex/', 'profile']] as const) {
+    for (const [url, via] of [
+      ['https://www.globex.example/', 'domain'],
+      ['https://www.linkedin.com/company/globex/', 'profile'],
+    ] as const) {
       const page = await ff.browser.newPage();
       await page.goto(url);
       const tabId = await tabIdOf(url);
@@ -55,7 +74,12 @@ describe('partner detection (Firefox)', () => {
   });
 
   it('does not recognise lookalikes, forged JSON-LD or a non-partner profile', async () => {
-    for (const url of ['https://globex-example.com/', 'https://globex.example.evil.test/', 'https://evil.test/', 'https://www.linkedin.com/company/initech/']) {
+    for (const url of [
+      'https://globex-example.com/',
+      'https://globex.example.evil.test/',
+      'https://evil.test/',
+      'https://www.linkedin.com/company/initech/',
+    ]) {
       const page = await ff.browser.newPage();
       await page.goto(url);
       const tabId = await tabIdOf(url);
@@ -89,10 +113,17 @@ describe('partner detection (Firefox)', () => {
     };
     const plain = await launchFirefox({ extensionDir: null });
     try {
-      for (const url of ['https://www.globex.example/', 'https://www.linkedin.com/company/globex/', 'https://www.linkedin.com/company/initech/']) {
+      for (const url of [
+        'https://www.globex.example/',
+        'https://www.linkedin.com/company/globex/',
+        'https://www.linkedin.com/company/initech/',
+      ]) {
         site.clear();
         const withKontor = await observe(ff, url);
-        expect(site.requests.filter((r) => r.path === '/.well-known/kontor.json'), url).toEqual([]);
+        expect(
+          site.requests.filter((r) => r.path === '/.well-known/kontor.json'),
+          url,
+        ).toEqual([]);
         const without = await observe(plain, url);
         expect(withKontor, url).toEqual(without);
         expect(withKontor.messages, url).toEqual([]);

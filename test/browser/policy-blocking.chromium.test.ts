@@ -14,7 +14,6 @@ import { waitFor } from '../support/poll';
 import { startSiteServer, type SiteServer } from '../support/site-server';
 import { sendChromium } from '../support/messages';
 
-
 let site: SiteServer;
 let browser: ChromiumSession;
 let policy: InstalledPolicy;
@@ -27,17 +26,36 @@ const visit = (url: string) => visitChromium(browser, site, url);
 
 beforeAll(async () => {
   site = await startSiteServer();
-  site.route(fixture.site, '/extra.html', () => ({ type: 'text/html', body: `<!doctype html><title>extra</title><script src="http://${EXTRA}/pixel.js"></script><img src="http://www.business.example/img/ok.gif">` }));
-  policy = installChromiumPolicy({ blocking: { locked: true, categories: { social: false }, blockDomains: ['extra-vendor.example'], allowDomains: [ALLOWED] } });
+  site.route(fixture.site, '/extra.html', () => ({
+    type: 'text/html',
+    body: `<!doctype html><title>extra</title><script src="http://${EXTRA}/pixel.js"></script><img src="http://www.business.example/img/ok.gif">`,
+  }));
+  policy = installChromiumPolicy({
+    blocking: { locked: true, categories: { social: false }, blockDomains: ['extra-vendor.example'], allowDomains: [ALLOWED] },
+  });
   browser = await launchChromium({ sitePort: site.port });
   ui = await browser.openExtensionPage('options');
   // Chromium answers managed storage only some seconds after a cold start.
-  await waitFor(async () => {
-    const r = await askRaw('blocking.settings', {});
-    return r.ok ? r.result : null;
-  }, (s) => s?.pauseLocked === true, 60_000, 'policy applied');
+  await waitFor(
+    async () => {
+      const r = await askRaw('blocking.settings', {});
+      return r.ok ? r.result : null;
+    },
+    (s) => s?.pauseLocked === true,
+    60_000,
+    'policy applied',
+  );
   const sw = await browser.worker();
-  await waitFor(() => sw.evaluate(async () => ({ rulesets: await chrome.declarativeNetRequest.getEnabledRulesets(), dynamic: (await chrome.declarativeNetRequest.getDynamicRules()).length })), (x) => !x.rulesets.includes('social') && x.dynamic === 2, 30_000, 'rules applied');
+  await waitFor(
+    () =>
+      sw.evaluate(async () => ({
+        rulesets: await chrome.declarativeNetRequest.getEnabledRulesets(),
+        dynamic: (await chrome.declarativeNetRequest.getDynamicRules()).length,
+      })),
+    (x) => !x.rulesets.includes('social') && x.dynamic === 2,
+    30_000,
+    'rules applied',
+  );
 });
 afterAll(async () => {
   await browser?.close();
@@ -68,7 +86,12 @@ describe('blocking under policy (Chromium)', () => {
     expect(site.requestsTo('www.business.example', '/img/ok.gif').length).toBe(1);
     expect(site.requestsTo(EXTRA)).toEqual([]);
     // The policy's dynamic block rule counts, as a request of no known category.
-    await expect.poll(async () => { const r = await askRaw('blocking.state', { tabId }); return r.ok ? r.result.categories : r.error; }).toEqual([{ category: 'other', count: 1, companies: [{ name: null, count: 1, hosts: [] }] }]);
+    await expect
+      .poll(async () => {
+        const r = await askRaw('blocking.state', { tabId });
+        return r.ok ? r.result.categories : r.error;
+      })
+      .toEqual([{ category: 'other', count: 1, companies: [{ name: null, count: 1, hosts: [] }] }]);
     await page.close();
 
     site.clear();

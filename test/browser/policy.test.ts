@@ -58,7 +58,8 @@ for (const name of BROWSERS) {
       // Values only Kontor's own checks reject are reported in both browsers. Firefox does not
       // enforce managed_schema.json, so there Kontor also reports the wrong type and the unknown key.
       await expect.poll(paths, { timeout: 30_000 }).toEqual(expect.arrayContaining(['partners[1].domain', 'retentionDays']));
-      if (name === 'firefox') expect(await paths()).toEqual(['blocking.categories.social', 'partners[1].domain', 'retentionDays', 'unknownSwitch']);
+      if (name === 'firefox')
+        expect(await paths()).toEqual(['blocking.categories.social', 'partners[1].domain', 'retentionDays', 'unknownSwitch']);
       const state = await ui.ask('policy.state', {});
       expect(state.managed).toBe(true);
       expect(state.locks).toEqual(expect.arrayContaining(['blocking.pause', 'organization.gateway']));
@@ -100,7 +101,9 @@ for (const name of BROWSERS) {
       await expect.poll(partners, { timeout: 60_000, interval: 1000 }).toEqual(['globex.example', 'initech.example']);
       await expect.poll(async () => (await ui.ask('policy.state', {})).problems, { timeout: 10_000 }).toEqual([]);
       const after = await browser.openTab('https://www.initech.example/');
-      await expect.poll(async () => (await ui.ask('tab.state', { tabId: after })).match?.partner.state, { timeout: 15_000 }).toBe('pinned-policy');
+      await expect
+        .poll(async () => (await ui.ask('tab.state', { tabId: after })).match?.partner.state, { timeout: 15_000 })
+        .toBe('pinned-policy');
     });
   });
 }

@@ -42,7 +42,9 @@ describe('retentionDays (Chromium)', () => {
   it('deletes history older than 365 days from IndexedDB when the background starts, and keeps newer history', async () => {
     const sw = await browser.worker();
     // The background creates the database at start; wait for it before writing into it.
-    await expect.poll(() => sw.evaluate(async () => (await indexedDB.databases()).some((d) => d.name === 'kontor-channel')), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(() => sw.evaluate(async () => (await indexedDB.databases()).some((d) => d.name === 'kontor-channel')), { timeout: 30_000 })
+      .toBe(true);
     await sw.evaluate(async (now) => {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
         const r = indexedDB.open('kontor-channel');
@@ -52,7 +54,15 @@ describe('retentionDays (Chromium)', () => {
       const tx = db.transaction('messages', 'readwrite');
       const body = { iv: new Uint8Array(12), ct: new Uint8Array(4) };
       const day = 86_400_000;
-      tx.objectStore('messages').put({ conversationId: 'c1', id: 'm-400-days', at: now - 400 * day, direction: 'in', body, state: null, seq: null });
+      tx.objectStore('messages').put({
+        conversationId: 'c1',
+        id: 'm-400-days',
+        at: now - 400 * day,
+        direction: 'in',
+        body,
+        state: null,
+        seq: null,
+      });
       tx.objectStore('messages').put({ conversationId: 'c1', id: 'm-1-day', at: now - day, direction: 'in', body, state: null, seq: null });
       await new Promise((resolve, reject) => {
         tx.oncomplete = resolve;
@@ -71,7 +81,9 @@ describe('retentionDays (Chromium)', () => {
     await cdp.send('Target.closeTarget', { targetId: worker!.targetId });
     await cdp.detach();
     await new Promise((r) => setTimeout(r, 1000));
-    expect(await popup.evaluate(() => chrome.runtime.sendMessage({ kontor: 1, kind: 'app.status', params: {} }))).toMatchObject({ ok: true });
+    expect(await popup.evaluate(() => chrome.runtime.sendMessage({ kontor: 1, kind: 'app.status', params: {} }))).toMatchObject({
+      ok: true,
+    });
 
     await expect.poll(storedIds, { timeout: 30_000 }).toEqual(['m-1-day']);
   });

@@ -68,19 +68,22 @@ describe('data at rest (issue 14: 13)', () => {
     expect((await newDevice(gw, 'carol', 'Carol')).address).toMatch(/@acme\.example$/);
   });
 
-  it('forgets who sent what once the retention period is over, keeping only each conversation\'s last position', async () => {
+  it("forgets who sent what once the retention period is over, keeping only each conversation's last position", async () => {
     // 0.00003 days = 2.6 s
     const gw = await startGateway({ domain: 'acme.example', extraArgs: ['--retention-days', '0.00003'] });
     handles.push(gw);
     const alice = await newDevice(gw, 'alice', 'Alice');
     await alice.client.createConversation('c1');
-    const send = (id: string) => alice.client.send({ conversationId: 'c1', messageId: id, kind: 'application', epoch: 0, payload: b64(id) });
+    const send = (id: string) =>
+      alice.client.send({ conversationId: 'c1', messageId: id, kind: 'application', epoch: 0, payload: b64(id) });
     for (const id of ['m1', 'm2', 'm3']) await send(id);
     expect(query(gw.dataDir, 'SELECT seq, message_id FROM log WHERE conv_id = ?', 'c1')).toHaveLength(3);
     // a retry within the period is answered as the same message
     expect(await send('m3')).toMatchObject({ seq: 3, duplicate: true });
     await sleep(5000);
-    expect(query(gw.dataDir, 'SELECT * FROM log')).toEqual([{ conv_id: 'c1', seq: 3, message_id: 'm3', sender: alice.address, created_at: expect.any(Number) }]);
+    expect(query(gw.dataDir, 'SELECT * FROM log')).toEqual([
+      { conv_id: 'c1', seq: 3, message_id: 'm3', sender: alice.address, created_at: expect.any(Number) },
+    ]);
     // positions are never handed out twice
     expect(await send('m4')).toMatchObject({ seq: 4, duplicate: false });
   });

@@ -31,7 +31,11 @@ describe('channel engine over two real gateways', () => {
     const gina = await device(globex, 'gina', 'Gina Rossi');
     const glen = await device(globex, 'glen', 'Glen Park');
 
-    const { conversationId: conv, added, rejected } = await alice.engine.startConversation([{ domain: 'globex.example', contact: 'sales' }]);
+    const {
+      conversationId: conv,
+      added,
+      rejected,
+    } = await alice.engine.startConversation([{ domain: 'globex.example', contact: 'sales' }]);
     expect(rejected).toEqual([]);
     expect(added.map((a) => a.displayName).sort()).toEqual(['Gina Rossi', 'Glen Park']);
     await waitFor(async () => (await gina.engine.conversation(conv)) && (await glen.engine.conversation(conv)));
@@ -43,7 +47,9 @@ describe('channel engine over two real gateways', () => {
     expect(seen.sender).toMatchObject({ displayName: 'Alice Schmidt', orgDomain: 'acme.example' });
 
     await gina.engine.sendText(conv, 'Accepted, Gina');
-    await waitFor(async () => (await textsOf(alice, conv)).includes('Accepted, Gina') && (await textsOf(glen, conv)).includes('Accepted, Gina'));
+    await waitFor(
+      async () => (await textsOf(alice, conv)).includes('Accepted, Gina') && (await textsOf(glen, conv)).includes('Accepted, Gina'),
+    );
     expect(await textsOf(alice, conv)).toEqual([secret, 'Accepted, Gina']);
 
     // receipts travel back: the partner's devices acknowledged alice's message

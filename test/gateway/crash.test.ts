@@ -10,7 +10,14 @@ beforeAll(async () => {
   gw = await startGateway({ domain: 'acme.example', extraArgs: ['--rate-device', '100000'] });
   [alice, bob] = await Promise.all([newDevice(gw, 'alice', 'Alice'), newDevice(gw, 'bob', 'Bob')]);
   await alice.client.createConversation('stream');
-  await alice.client.send({ conversationId: 'stream', messageId: 'commit-0', kind: 'commit', epoch: 0, payload: b64('c'), members: [alice.address, bob.address] });
+  await alice.client.send({
+    conversationId: 'stream',
+    messageId: 'commit-0',
+    kind: 'commit',
+    epoch: 0,
+    payload: b64('c'),
+    members: [alice.address, bob.address],
+  });
   bob.client.close(); // bob is offline: everything must survive in his inbox
 });
 afterAll(async () => gw?.stop());
@@ -33,16 +40,18 @@ describe('crash safety', () => {
     await new Promise<void>((resolve) => {
       const pump = () => {
         while (!killed && next < TOTAL && next - acked.size < WINDOW) {
-          void sendOne(next++).catch(() => undefined).finally(() => {
-            if (killed) return;
-            // refill the window first, so sends are in flight when it dies: a whole window
-            // can be acknowledged by one group commit, all in the same tick
-            pump();
-            if (acked.size >= 800) {
-              killed = true;
-              void gw.kill('SIGKILL').then(resolve);
-            }
-          });
+          void sendOne(next++)
+            .catch(() => undefined)
+            .finally(() => {
+              if (killed) return;
+              // refill the window first, so sends are in flight when it dies: a whole window
+              // can be acknowledged by one group commit, all in the same tick
+              pump();
+              if (acked.size >= 800) {
+                killed = true;
+                void gw.kill('SIGKILL').then(resolve);
+              }
+            });
         }
       };
       pump();
@@ -54,16 +63,25 @@ describe('crash safety', () => {
     await alice.reconnect();
     // the client retries everything it did not see acknowledged, with the same ids
     for (const id of attempted.filter((x) => !acked.has(x))) {
-      const r = await alice.client.send({ conversationId: 'stream', messageId: id, kind: 'application', epoch: 1, payload: b64(`payload ${id.slice(1)}`) });
+      const r = await alice.client.send({
+        conversationId: 'stream',
+        messageId: id,
+        kind: 'application',
+        epoch: 1,
+        payload: b64(`payload ${id.slice(1)}`),
+      });
       expect(r.hub).toBe('acme.example');
       acked.add(id);
     }
     // and resends some acknowledged ones, as a client unsure of its state would
-    for (const id of [...acked].slice(0, 50)) expect((await alice.client.send({ conversationId: 'stream', messageId: id, kind: 'application', epoch: 1, payload: b64('x') })).duplicate).toBe(true);
+    for (const id of [...acked].slice(0, 50))
+      expect(
+        (await alice.client.send({ conversationId: 'stream', messageId: id, kind: 'application', epoch: 1, payload: b64('x') })).duplicate,
+      ).toBe(true);
 
     await bob.reconnect();
     const got: InboxEntry[] = [];
-    for (let after = 0; ;) {
+    for (let after = 0; ; ) {
       const { entries } = await bob.client.fetchInbox(after, 500);
       if (!entries.length) break;
       got.push(...entries);

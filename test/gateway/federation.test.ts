@@ -13,7 +13,10 @@ let initech: GatewayHandle;
 let alice: TestDevice; // acme
 let gina: TestDevice; // globex
 beforeAll(async () => {
-  [acme, globex] = await Promise.all([startGateway({ domain: 'acme.example' }), startGateway({ domain: 'globex.example', federation: 'open' })]);
+  [acme, globex] = await Promise.all([
+    startGateway({ domain: 'acme.example' }),
+    startGateway({ domain: 'globex.example', federation: 'open' }),
+  ]);
   initech = await startGateway({ domain: 'initech.example', peers: { 'acme.example': acme.url, 'globex.example': globex.url } });
   acme.setPeers({ 'globex.example': globex.url, 'initech.example': initech.url });
   globex.setPeers({ 'acme.example': acme.url, 'initech.example': initech.url });
@@ -32,7 +35,10 @@ afterAll(async () => Promise.all([acme?.stop(), globex?.stop(), initech?.stop()]
 function nextEntry(d: TestDevice, pred: (e: InboxEntry) => boolean): Promise<InboxEntry> {
   return new Promise((resolve) => {
     const off = d.client.onEvent((e: PushEvent) => {
-      if (e.event === 'inbox' && pred(e.entry)) { off(); resolve(e.entry); }
+      if (e.event === 'inbox' && pred(e.entry)) {
+        off();
+        resolve(e.entry);
+      }
     });
   });
 }
@@ -40,7 +46,10 @@ function nextEntry(d: TestDevice, pred: (e: InboxEntry) => boolean): Promise<Inb
 describe('two federated gateways', () => {
   it('look up each other’s manifests', async () => {
     const g = await fetchManifest('globex.example', { baseUrl: globex.url });
-    const a = await fetchManifest('acme.example', { baseUrl: acme.url, pinnedFingerprint: JSON.parse(await acme.admin(['fingerprint', '--json'])).fingerprint });
+    const a = await fetchManifest('acme.example', {
+      baseUrl: acme.url,
+      pinnedFingerprint: JSON.parse(await acme.admin(['fingerprint', '--json'])).fingerprint,
+    });
     expect(g.contacts).toEqual([{ id: 'sales', name: 'Sales' }]);
     expect(a.gatewayUrl).toBe(acme.url);
     expect(await fingerprint(g.orgPublicKey)).not.toBe(await fingerprint(a.orgPublicKey));
@@ -59,19 +68,45 @@ describe('two federated gateways', () => {
 
     await alice.client.createConversation('deal-42');
     const members = [alice.address, gina.address];
-    const partnerReceipt = nextEntry(alice, (e) => e.kind === 'receipt' && e.receipt?.status === 'partner' && e.receipt.messageIds.includes('w1'));
+    const partnerReceipt = nextEntry(
+      alice,
+      (e) => e.kind === 'receipt' && e.receipt?.status === 'partner' && e.receipt.messageIds.includes('w1'),
+    );
     const welcome = nextEntry(gina, (e) => e.kind === 'welcome');
     await alice.client.send({ conversationId: 'deal-42', messageId: 'c1', kind: 'commit', epoch: 0, payload: b64('commit'), members });
-    await alice.client.send({ conversationId: 'deal-42', messageId: 'w1', kind: 'welcome', epoch: 1, payload: b64('welcome-gina'), recipients: [gina.address] });
+    await alice.client.send({
+      conversationId: 'deal-42',
+      messageId: 'w1',
+      kind: 'welcome',
+      epoch: 1,
+      payload: b64('welcome-gina'),
+      recipients: [gina.address],
+    });
     const w = await welcome;
     expect([w.hub, w.sender, unb64(w.payload!)]).toEqual(['acme.example', alice.address, 'welcome-gina']);
     expect((await partnerReceipt).receipt).toMatchObject({ status: 'partner', by: 'globex.example' });
 
     // globex -> acme: globex's gateway forwards to the hub, which delivers locally
     const toAlice = nextEntry(alice, (e) => e.kind === 'application');
-    const sent = await gina.client.send({ conversationId: 'deal-42', hub: 'acme.example', messageId: 'g1', kind: 'application', epoch: 1, payload: b64('hi alice') });
+    const sent = await gina.client.send({
+      conversationId: 'deal-42',
+      hub: 'acme.example',
+      messageId: 'g1',
+      kind: 'application',
+      epoch: 1,
+      payload: b64('hi alice'),
+    });
     expect(sent).toMatchObject({ hub: 'acme.example', duplicate: false });
-    expect(await gina.client.send({ conversationId: 'deal-42', hub: 'acme.example', messageId: 'g1', kind: 'application', epoch: 1, payload: b64('hi alice') })).toEqual({ ...sent, duplicate: true });
+    expect(
+      await gina.client.send({
+        conversationId: 'deal-42',
+        hub: 'acme.example',
+        messageId: 'g1',
+        kind: 'application',
+        epoch: 1,
+        payload: b64('hi alice'),
+      }),
+    ).toEqual({ ...sent, duplicate: true });
     const got = await toAlice;
     expect([got.sender, unb64(got.payload!)]).toEqual([gina.address, 'hi alice']);
     // alice acks: gina gets a delivered receipt through the federation
@@ -83,8 +118,17 @@ describe('two federated gateways', () => {
     const toGina = nextEntry(gina, (e) => e.kind === 'application');
     await alice.client.send({ conversationId: 'deal-42', messageId: 'a1', kind: 'application', epoch: 1, payload: b64('hi gina') });
     expect(unb64((await toGina).payload!)).toBe('hi gina');
-    await expect(gina.client.send({ conversationId: 'deal-42', hub: 'acme.example', messageId: 'g2', kind: 'commit', epoch: 0, payload: b64('x'), members }))
-      .rejects.toMatchObject({ code: 'epoch_conflict' });
+    await expect(
+      gina.client.send({
+        conversationId: 'deal-42',
+        hub: 'acme.example',
+        messageId: 'g2',
+        kind: 'commit',
+        epoch: 0,
+        payload: b64('x'),
+        members,
+      }),
+    ).rejects.toMatchObject({ code: 'epoch_conflict' });
   });
 
   it('refuses an unadmitted peer and queues it for approval under the open policy', async () => {
@@ -103,7 +147,9 @@ describe('two federated gateways', () => {
 
   it('refuses forged, replayed, tampered and impersonating requests', async () => {
     const forger = await generateKeyPair();
-    const forged = await signedPost({ domain: 'acme.example', key: forger.privateKey }, globex.url, 'globex.example', '/v1/fed/claim', { contact: 'sales' });
+    const forged = await signedPost({ domain: 'acme.example', key: forger.privateKey }, globex.url, 'globex.example', '/v1/fed/claim', {
+      contact: 'sales',
+    });
     expect([forged.status, forged.body.error.code]).toEqual([401, 'unauthorized']);
     // replay of a genuine request
     const genuine = await buildSigned(acme, 'globex.example', '/v1/fed/claim', { contact: 'sales' });
@@ -113,9 +159,27 @@ describe('two federated gateways', () => {
     const tampered = await buildSigned(acme, 'globex.example', '/v1/fed/claim', { contact: 'sales' });
     expect((await fetch(globex.url + '/v1/fed/claim', { ...tampered, body: JSON.stringify({ contact: 'other' }) })).status).toBe(401);
     // acme cannot deliver on behalf of a hub it is not, nor submit for globex's devices
-    const asHub = await signedPost(acme, globex.url, 'globex.example', '/v1/fed/deliver', { items: [{ type: 'deliver', conversationId: 'x', hub: 'initech.example', seq: 1, messageId: 'x', kind: 'application', epoch: 0, sender: 'd1@initech.example', payload: b64('x'), recipients: [gina.certificate.deviceId] }] });
+    const asHub = await signedPost(acme, globex.url, 'globex.example', '/v1/fed/deliver', {
+      items: [
+        {
+          type: 'deliver',
+          conversationId: 'x',
+          hub: 'initech.example',
+          seq: 1,
+          messageId: 'x',
+          kind: 'application',
+          epoch: 0,
+          sender: 'd1@initech.example',
+          payload: b64('x'),
+          recipients: [gina.certificate.deviceId],
+        },
+      ],
+    });
     expect(asHub.status).toBe(403);
-    const impersonate = await signedPost(globex, acme.url, 'acme.example', '/v1/fed/submit', { sender: alice.address, params: { conversationId: 'deal-42', messageId: 'evil', kind: 'application', epoch: 1, payload: b64('x') } });
+    const impersonate = await signedPost(globex, acme.url, 'acme.example', '/v1/fed/submit', {
+      sender: alice.address,
+      params: { conversationId: 'deal-42', messageId: 'evil', kind: 'application', epoch: 1, payload: b64('x') },
+    });
     expect(impersonate.status).toBe(403);
   });
 });
@@ -134,9 +198,27 @@ type Signer = GatewayHandle | { domain: string; key: CryptoKey };
 async function buildSigned(from: Signer, to: string, path: string, payload: unknown): Promise<RequestInit> {
   const key = 'key' in from ? from.key : await orgKeyOf(from);
   const body = JSON.stringify(payload);
-  const h = { method: 'POST', path, from: from.domain, to, timestamp: String(Date.now()), nonce: toBase64Url(randomBytes(16)), digest: toBase64(await sha256(new TextEncoder().encode(body))) };
+  const h = {
+    method: 'POST',
+    path,
+    from: from.domain,
+    to,
+    timestamp: String(Date.now()),
+    nonce: toBase64Url(randomBytes(16)),
+    digest: toBase64(await sha256(new TextEncoder().encode(body))),
+  };
   const signature = await sign(key, federationSigningString(h));
-  return { method: 'POST', body, headers: { [FED_HEADER.from]: h.from, [FED_HEADER.timestamp]: h.timestamp, [FED_HEADER.nonce]: h.nonce, [FED_HEADER.digest]: h.digest, [FED_HEADER.signature]: signature } };
+  return {
+    method: 'POST',
+    body,
+    headers: {
+      [FED_HEADER.from]: h.from,
+      [FED_HEADER.timestamp]: h.timestamp,
+      [FED_HEADER.nonce]: h.nonce,
+      [FED_HEADER.digest]: h.digest,
+      [FED_HEADER.signature]: signature,
+    },
+  };
 }
 async function signedPost(from: Signer, url: string, to: string, path: string, payload: unknown) {
   const r = await fetch(url + path, await buildSigned(from, to, path, payload));

@@ -69,7 +69,9 @@ async function waitHealthy(url: string, deadline: number): Promise<void> {
     try {
       const r = await fetch(url + '/healthz');
       if (r.status === 200) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`gateway at ${url} not healthy in time`);
@@ -81,7 +83,9 @@ async function waitHealthy(url: string, deadline: number): Promise<void> {
  * skew the next measurement.
  */
 const running = new Set<ChildProcess>();
-process.once('exit', () => { for (const p of running) p.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
 
 export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
   const ownDir = o.dataDir === undefined;
@@ -92,8 +96,25 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
 
   const spawnIt = async (): Promise<void> => {
     await ensureBuilt();
-    const args = [...GATEWAY_NODE_FLAGS, ...(o.nodeArgs ?? []), gatewayMain, '--domain', o.domain, '--data', dataDir, '--port', String(h.port),
-      '--host', '127.0.0.1', '--insecure-dev', '--resolve-file', resolveFile, '--federation', o.federation ?? 'allowlist', ...(o.extraArgs ?? [])];
+    const args = [
+      ...GATEWAY_NODE_FLAGS,
+      ...(o.nodeArgs ?? []),
+      gatewayMain,
+      '--domain',
+      o.domain,
+      '--data',
+      dataDir,
+      '--port',
+      String(h.port),
+      '--host',
+      '127.0.0.1',
+      '--insecure-dev',
+      '--resolve-file',
+      resolveFile,
+      '--federation',
+      o.federation ?? 'allowlist',
+      ...(o.extraArgs ?? []),
+    ];
     const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     h.process = p;
     running.add(p);
@@ -111,12 +132,23 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
           h.logs.push(line);
           try {
             const j = JSON.parse(line);
-            if (j.msg === 'listening') { clearTimeout(timer); h.metricsPort = j.metricsPort ?? null; resolve(j.port); }
-          } catch { /* not JSON */ }
+            if (j.msg === 'listening') {
+              clearTimeout(timer);
+              h.metricsPort = j.metricsPort ?? null;
+              resolve(j.port);
+            }
+          } catch {
+            /* not JSON */
+          }
         }
       });
-      p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-      p.once('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway ${o.domain} exited ${code}: ${stderr}`)); });
+      p.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      p.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`gateway ${o.domain} exited ${code}: ${stderr}`));
+      });
     });
     h.port = port;
     h.url = `http://127.0.0.1:${port}`;
@@ -124,20 +156,36 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
   };
 
   Object.assign(h, {
-    domain: o.domain, dataDir, logs: [],
-    admin: (args: string[]) => new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [...GATEWAY_NODE_FLAGS, gatewayMain, ...args, '--data', dataDir], { cwd: ROOT }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`admin ${args.join(' ')} failed: ${stderr || err.message}`));
-        else resolve(stdout);
-      });
-    }),
+    domain: o.domain,
+    dataDir,
+    logs: [],
+    admin: (args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          [...GATEWAY_NODE_FLAGS, gatewayMain, ...args, '--data', dataDir],
+          { cwd: ROOT },
+          (err, stdout, stderr) => {
+            if (err) reject(new Error(`admin ${args.join(' ')} failed: ${stderr || err.message}`));
+            else resolve(stdout);
+          },
+        );
+      }),
     async enroll(employee: string, name: string) {
       const out = await h.admin(['enroll', '--employee', employee, '--name', name, '--json']);
       return JSON.parse(out).code as string;
     },
-    setPeers(peers: Record<string, string>) { writeFileSync(resolveFile, JSON.stringify(peers)); },
-    async kill(signal: NodeJS.Signals = 'SIGKILL') { h.process.kill(signal); await waitForExit(h.process); },
-    async restart() { await h.kill('SIGTERM'); await spawnIt(); },
+    setPeers(peers: Record<string, string>) {
+      writeFileSync(resolveFile, JSON.stringify(peers));
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      h.process.kill(signal);
+      await waitForExit(h.process);
+    },
+    async restart() {
+      await h.kill('SIGTERM');
+      await spawnIt();
+    },
     async stop() {
       if (h.process.exitCode === null && h.process.signalCode === null) await h.kill('SIGTERM');
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
@@ -156,17 +204,27 @@ export interface TestDevice {
 }
 
 /** The enrollment options that name an MLS signature key and prove holding it. */
-export const mlsKeyOptions = (mls: Ed25519KeyPair) => ({ mlsSignatureKey: mls.publicKeyB64, signWithMlsKey: (d: Uint8Array) => sign(mls.privateKey, d) });
+export const mlsKeyOptions = (mls: Ed25519KeyPair) => ({
+  mlsSignatureKey: mls.publicKeyB64,
+  signWithMlsKey: (d: Uint8Array) => sign(mls.privateKey, d),
+});
 
 /** Enrolls a device through the CLI code and the client library, then connects it. */
 export async function newDevice(gw: GatewayHandle, employee: string, name: string): Promise<TestDevice> {
   const code = await gw.enroll(employee, name);
   const mls = await generateKeyPair();
   const { certificate, deviceKey } = await enrollDevice({ gatewayUrl: gw.url, domain: gw.domain, code, ...mlsKeyOptions(mls) });
-  const connect = (url = gw.url) => KontorClient.connect({ gatewayUrl: url, certificate, deviceKey: deviceKey.privateKey, WebSocket: WebSocket as never });
+  const connect = (url = gw.url) =>
+    KontorClient.connect({ gatewayUrl: url, certificate, deviceKey: deviceKey.privateKey, WebSocket: WebSocket as never });
   const d: TestDevice = {
-    client: await connect(), certificate, deviceKey, address: `${certificate.deviceId}@${gw.domain}`,
-    async reconnect(url?: string) { d.client = await connect(url); return d.client; },
+    client: await connect(),
+    certificate,
+    deviceKey,
+    address: `${certificate.deviceId}@${gw.domain}`,
+    async reconnect(url?: string) {
+      d.client = await connect(url);
+      return d.client;
+    },
   };
   return d;
 }

@@ -9,11 +9,18 @@ import { authChallenge } from '../../src/wire/protocol';
 
 let gw: GatewayHandle;
 beforeAll(async () => {
-  gw = await startGateway({ domain: 'acme.example', extraArgs: ['--metrics-port', '0', '--org-name', 'ACME GmbH', '--profile', 'https://www.linkedin.com/company/acme'] });
+  gw = await startGateway({
+    domain: 'acme.example',
+    extraArgs: ['--metrics-port', '0', '--org-name', 'ACME GmbH', '--profile', 'https://www.linkedin.com/company/acme'],
+  });
 });
 afterAll(async () => gw?.stop());
 
-const errCode = (p: Promise<unknown>) => p.then(() => 'ok', (e: KontorError) => e.code);
+const errCode = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: KontorError) => e.code,
+  );
 
 describe('gateway identity, enrollment and device auth', () => {
   it('serves healthz, Prometheus metrics and a signed manifest with admin-managed contacts', async () => {
@@ -21,7 +28,11 @@ describe('gateway identity, enrollment and device auth', () => {
     await gw.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'alice']);
     await new Promise((r) => setTimeout(r, 1100)); // manifest cache TTL
     const m = await fetchManifest('acme.example', { baseUrl: gw.url });
-    expect(m).toMatchObject({ orgName: 'ACME GmbH', contacts: [{ id: 'sales', name: 'Sales' }], profiles: ['https://www.linkedin.com/company/acme'] });
+    expect(m).toMatchObject({
+      orgName: 'ACME GmbH',
+      contacts: [{ id: 'sales', name: 'Sales' }],
+      profiles: ['https://www.linkedin.com/company/acme'],
+    });
     const fp = JSON.parse(await gw.admin(['fingerprint', '--json'])).fingerprint;
     expect(await fingerprint(m.orgPublicKey)).toBe(fp);
     const metrics = await (await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`)).text();
@@ -33,8 +44,18 @@ describe('gateway identity, enrollment and device auth', () => {
     const code = await gw.enroll('bob', 'Bob Meyer');
     const mls = await generateKeyPair();
     const m = await fetchManifest('acme.example', { baseUrl: gw.url });
-    const { certificate } = await enroll({ gatewayUrl: gw.url, domain: gw.domain, code, ...mlsKeyOptions(mls), orgPublicKey: m.orgPublicKey });
-    await expect(verifyCertificate(certificate, m.orgPublicKey, { domain: 'acme.example' })).resolves.toMatchObject({ employeeId: 'bob', displayName: 'Bob Meyer', mlsSignatureKey: mls.publicKeyB64 });
+    const { certificate } = await enroll({
+      gatewayUrl: gw.url,
+      domain: gw.domain,
+      code,
+      ...mlsKeyOptions(mls),
+      orgPublicKey: m.orgPublicKey,
+    });
+    await expect(verifyCertificate(certificate, m.orgPublicKey, { domain: 'acme.example' })).resolves.toMatchObject({
+      employeeId: 'bob',
+      displayName: 'Bob Meyer',
+      mlsSignatureKey: mls.publicKeyB64,
+    });
     expect(await errCode(enroll({ gatewayUrl: gw.url, domain: gw.domain, code, ...mlsKeyOptions(mls) }))).toBe('invalid_code');
     const listed = JSON.parse(await gw.admin(['devices', 'list', '--json']));
     expect(listed.map((d: { deviceId: string }) => d.deviceId)).toContain(certificate.deviceId);
@@ -48,7 +69,10 @@ describe('gateway identity, enrollment and device auth', () => {
     const code = await gw.enroll('carol', 'Carol');
     const dev = await generateKeyPair();
     const bad = await sign((await generateKeyPair()).privateKey, new Uint8Array(1));
-    const r = await fetch(gw.url + '/v1/enroll', { method: 'POST', body: JSON.stringify({ code, devicePublicKey: dev.publicKeyB64, mlsSignatureKey: mls.publicKeyB64, proof: bad, mlsProof: bad }) });
+    const r = await fetch(gw.url + '/v1/enroll', {
+      method: 'POST',
+      body: JSON.stringify({ code, devicePublicKey: dev.publicKeyB64, mlsSignatureKey: mls.publicKeyB64, proof: bad, mlsProof: bad }),
+    });
     expect(r.status).toBe(400);
     expect((await r.json()).error.code).toBe('bad_request');
   });
@@ -68,7 +92,16 @@ describe('gateway identity, enrollment and device auth', () => {
     expect(answer).toMatchObject({ type: 'error', error: { code: 'unauthorized' } });
     // a stolen certificate without the device key
     const thief = await generateKeyPair();
-    expect(await errCode(KontorClient.connect({ gatewayUrl: gw.url, certificate: dev.certificate, deviceKey: thief.privateKey, WebSocket: WebSocket as never }))).toBe('unauthorized');
+    expect(
+      await errCode(
+        KontorClient.connect({
+          gatewayUrl: gw.url,
+          certificate: dev.certificate,
+          deviceKey: thief.privateKey,
+          WebSocket: WebSocket as never,
+        }),
+      ),
+    ).toBe('unauthorized');
     dev.client.close();
   });
 

@@ -26,8 +26,14 @@ export class RawWs {
     return new Promise((resolve, reject) => {
       const sock = net.connect(Number(u.port), u.hostname);
       const key = randomBytes(16).toString('base64');
-      const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-      sock.once('connect', () => sock.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
+      const accept = createHash('sha1')
+        .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+        .digest('base64');
+      sock.once('connect', () =>
+        sock.write(
+          `GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        ),
+      );
       sock.once('error', reject);
       let head = Buffer.alloc(0);
       const onData = (d: Buffer) => {
@@ -53,8 +59,15 @@ export class RawWs {
       const op = this.buf[0]! & 0x0f;
       let len = this.buf[1]! & 0x7f;
       let at = 2;
-      if (len === 126) { if (this.buf.length < 4) return; len = this.buf.readUInt16BE(2); at = 4; }
-      else if (len === 127) { if (this.buf.length < 10) return; len = Number(this.buf.readBigUInt64BE(2)); at = 10; }
+      if (len === 126) {
+        if (this.buf.length < 4) return;
+        len = this.buf.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (this.buf.length < 10) return;
+        len = Number(this.buf.readBigUInt64BE(2));
+        at = 10;
+      }
       if (this.buf.length < at + len) return;
       const payload = this.buf.subarray(at, at + len);
       this.buf = this.buf.subarray(at + len);
@@ -69,7 +82,10 @@ export class RawWs {
     const deadline = Date.now() + timeoutMs;
     while (this.texts.length <= index) {
       if (Date.now() > deadline) throw new Error('no frame in time');
-      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 100); });
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 100);
+      });
     }
     return this.texts[index]!;
   }

@@ -13,7 +13,9 @@ import { authChallenge } from '../../src/wire/protocol';
 import { gatewayMain, GATEWAY_NODE_FLAGS } from '../../scripts/build-gateway';
 
 let gw: GatewayHandle;
-beforeAll(async () => { gw = await startGateway({ domain: 'acme.example' }); });
+beforeAll(async () => {
+  gw = await startGateway({ domain: 'acme.example' });
+});
 afterAll(async () => gw?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +27,13 @@ async function rudeDevice(employee: string) {
   dev.client.close();
   const ws = await RawWs.connect(gw.url.replace('http', 'ws') + '/v1/ws');
   const challenge = JSON.parse(await ws.text(0));
-  ws.sendText(JSON.stringify({ type: 'auth', certificate: dev.certificate, signature: await sign(dev.deviceKey.privateKey, authChallenge(gw.domain, challenge.nonce, dev.certificate.deviceId)) }));
+  ws.sendText(
+    JSON.stringify({
+      type: 'auth',
+      certificate: dev.certificate,
+      signature: await sign(dev.deviceKey.privateKey, authChallenge(gw.domain, challenge.nonce, dev.certificate.deviceId)),
+    }),
+  );
   expect(JSON.parse(await ws.text(1))).toMatchObject({ type: 'ready' });
   return { dev, ws };
 }
@@ -34,7 +42,8 @@ async function rudeDevice(employee: string) {
 function createdAfter(address: string, t: number): number {
   const db = new Database(dbFile(), { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM conversations WHERE created_by = ? AND created_at > ?').get(address, t) as { n: number }).n;
+    return (db.prepare('SELECT COUNT(*) AS n FROM conversations WHERE created_by = ? AND created_at > ?').get(address, t) as { n: number })
+      .n;
   } finally {
     db.close();
   }
@@ -61,15 +70,19 @@ describe('revocation (issue 14: 1, 2)', () => {
     expect(served).toEqual([]);
   });
 
-  it('a revocation that waited for another writer\'s lock is still noticed within a second', async () => {
+  it("a revocation that waited for another writer's lock is still noticed within a second", async () => {
     const dev = await newDevice(gw, 'trudy', 'Trudy');
     const closed = new Promise<number>((r) => dev.client.onClose(() => r(Date.now())));
     const holder = new Database(dbFile());
     holder.pragma('busy_timeout = 5000');
     holder.exec('BEGIN IMMEDIATE');
     const admin = new Promise<number>((resolve, reject) => {
-      execFile(process.execPath, [...GATEWAY_NODE_FLAGS, gatewayMain, 'devices', 'revoke', dev.certificate.deviceId, '--data', gw.dataDir], { cwd: ROOT },
-        (err) => (err ? reject(err) : resolve(Date.now())));
+      execFile(
+        process.execPath,
+        [...GATEWAY_NODE_FLAGS, gatewayMain, 'devices', 'revoke', dev.certificate.deviceId, '--data', gw.dataDir],
+        { cwd: ROOT },
+        (err) => (err ? reject(err) : resolve(Date.now())),
+      );
     });
     // the CLI stamps revoked_at now, then waits for the lock for 2.5 s (its busy timeout is 5 s)
     await sleep(2500);

@@ -17,7 +17,14 @@ export interface Employee {
   ask<K extends Kind>(kind: K, params: Params<K>): Promise<Results[K]>;
 }
 
-export async function employee(o: { sitePort: number; gateway: GatewayHandle; id: string; name: string; partners: string[]; headless?: boolean }): Promise<Employee> {
+export async function employee(o: {
+  sitePort: number;
+  gateway: GatewayHandle;
+  id: string;
+  name: string;
+  partners: string[];
+  headless?: boolean;
+}): Promise<Employee> {
   const browser = await launchChromium({ sitePort: o.sitePort, headless: o.headless ?? true });
   const panel = await browser.openExtensionPage('sidepanel');
   const ask = <K extends Kind>(kind: K, params: Params<K>) => askChromium(panel, kind, params);
@@ -27,8 +34,18 @@ export async function employee(o: { sitePort: number; gateway: GatewayHandle; id
   await panel.getByTestId('enroll-gateway').fill(o.gateway.url);
   await panel.getByTestId('enroll-code').fill(code);
   await panel.getByTestId('enroll-submit').click();
-  await waitFor(() => panel.getByTestId('identity').textContent(), (t) => (t ?? '').includes(o.name), 30_000, `${o.name} enrolled`);
-  await waitFor(() => ask('channel.identity', {}), (i) => i.connected, 30_000, `${o.name} connected`);
+  await waitFor(
+    () => panel.getByTestId('identity').textContent(),
+    (t) => (t ?? '').includes(o.name),
+    30_000,
+    `${o.name} enrolled`,
+  );
+  await waitFor(
+    () => ask('channel.identity', {}),
+    (i) => i.connected,
+    30_000,
+    `${o.name} connected`,
+  );
   return { browser, panel, ask };
 }
 
@@ -42,10 +59,16 @@ export async function shownTexts(panel: Page): Promise<string[]> {
  * and globex.example (Globex GmbH, contact "sales" with member gina). Each publishes its
  * gateway's signed manifest under its own domain on the site server.
  */
-export async function startGatewayPair(site: SiteServer, o: { dataDirs?: { acme?: string; globex?: string }; extraArgs?: string[] } = {}): Promise<{ acme: GatewayHandle; globex: GatewayHandle }> {
+export async function startGatewayPair(
+  site: SiteServer,
+  o: { dataDirs?: { acme?: string; globex?: string }; extraArgs?: string[] } = {},
+): Promise<{ acme: GatewayHandle; globex: GatewayHandle }> {
   const start = (domain: string, name: string, dataDir?: string) =>
     startGateway({ domain, extraArgs: ['--org-name', name, ...(o.extraArgs ?? [])], ...(dataDir ? { dataDir } : {}) });
-  const [acme, globex] = await Promise.all([start('acme.example', 'Acme AG', o.dataDirs?.acme), start('globex.example', 'Globex GmbH', o.dataDirs?.globex)]);
+  const [acme, globex] = await Promise.all([
+    start('acme.example', 'Acme AG', o.dataDirs?.acme),
+    start('globex.example', 'Globex GmbH', o.dataDirs?.globex),
+  ]);
   acme.setPeers({ 'globex.example': globex.url });
   globex.setPeers({ 'acme.example': acme.url });
   await acme.admin(['partners', 'admit', 'globex.example']);

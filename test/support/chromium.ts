@@ -80,13 +80,16 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
   };
   ctx.on('page', watch);
   const worker = async (): Promise<Worker> => {
-    const sw = ctx.serviceWorkers().find((w) => w.url().startsWith(origin)) ?? (await ctx.waitForEvent('serviceworker', { predicate: (w) => w.url().startsWith(origin), timeout: 30_000 }));
+    const sw =
+      ctx.serviceWorkers().find((w) => w.url().startsWith(origin)) ??
+      (await ctx.waitForEvent('serviceworker', { predicate: (w) => w.url().startsWith(origin), timeout: 30_000 }));
     // One round trip before the first navigation, or early DNR debug events get lost.
     await sw.evaluate(() => 1);
     return sw;
   };
   // an extension without a background (e.g. a benchmark's control) has no worker to wait for
-  if (extensionDir && hasServiceWorker(extensionDir)) (await worker()).on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`));
+  if (extensionDir && hasServiceWorker(extensionDir))
+    (await worker()).on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`));
   return {
     ctx,
     extensionId: CHROMIUM_EXTENSION_ID,

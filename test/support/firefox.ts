@@ -86,7 +86,9 @@ export async function launchFirefox(options: FirefoxOptions = {}): Promise<Firef
       const url = `${firefoxOrigin}${name}.html${query}`;
       if (!welcome) throw new Error('Firefox was launched without Kontor');
       await welcome.evaluate((u) => {
-        void (globalThis as unknown as { browser: { tabs: { create(o: { url: string }): Promise<unknown> } } }).browser.tabs.create({ url: u });
+        void (globalThis as unknown as { browser: { tabs: { create(o: { url: string }): Promise<unknown> } } }).browser.tabs.create({
+          url: u,
+        });
       }, url);
       return waitForPage(browser, (u) => u === url);
     },

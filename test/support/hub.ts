@@ -17,7 +17,14 @@ import { toBase64 } from '../../src/wire/bytes';
 import { endorse, issueIdentity, saveChain } from './identities';
 import { ChannelEngine, type ChannelEvent } from '../../src/background/channel';
 
-interface Dev { cert: Certificate; kps: string[]; lastResort?: string; inbox: InboxEntry[]; sendBlocked: boolean; ackBlocked: boolean }
+interface Dev {
+  cert: Certificate;
+  kps: string[];
+  lastResort?: string;
+  inbox: InboxEntry[];
+  sendBlocked: boolean;
+  ackBlocked: boolean;
+}
 
 export class MemoryHub {
   devices = new Map<string, Dev>();
@@ -61,19 +68,30 @@ export class MemoryHub {
           if (p.epoch > c.epoch) throw new TransportError('bad_request', 'epoch ahead');
           recipients = c.members.filter((m) => m !== addr);
         } else {
-          if (!p.recipients!.every((r) => c.members.includes(r))) throw new TransportError('bad_request', 'welcome recipients must be members');
+          if (!p.recipients!.every((r) => c.members.includes(r)))
+            throw new TransportError('bad_request', 'welcome recipients must be members');
           recipients = p.recipients!;
         }
         const seq = c.nextSeq++;
         c.ids.set(p.messageId, { seq, sender: addr });
         this.log.push(p);
         for (const r of recipients) {
-          this.deliver(r, { kind: p.kind, conversationId: p.conversationId, hub: 'hub.example', seq, messageId: p.messageId, epoch: p.epoch, sender: addr, payload: p.payload, receivedAt: Date.now() });
+          this.deliver(r, {
+            kind: p.kind,
+            conversationId: p.conversationId,
+            hub: 'hub.example',
+            seq,
+            messageId: p.messageId,
+            epoch: p.epoch,
+            sender: addr,
+            payload: p.payload,
+            receivedAt: Date.now(),
+          });
         }
         return { seq, duplicate: false };
       },
       claimKeyPackages: async (domain, target) => {
-        const employees = target.contact ? this.contacts.get(`${domain}/${target.contact}`) ?? [] : [target.employee!];
+        const employees = target.contact ? (this.contacts.get(`${domain}/${target.contact}`) ?? []) : [target.employee!];
         const out: ClaimedKeyPackage[] = [];
         for (const d of this.devices.values()) {
           if (d.cert.orgDomain !== domain || !employees.includes(d.cert.employeeId)) continue;
@@ -89,7 +107,9 @@ export class MemoryHub {
       countKeyPackages: async () => ({ available: dev().kps.length, lastResort: dev().lastResort !== undefined }),
       fetchInbox: async (after, limit) => {
         if (dev().sendBlocked) throw new TransportError('offline', 'blocked');
-        return dev().inbox.filter((e) => e.id > after).slice(0, limit);
+        return dev()
+          .inbox.filter((e) => e.id > after)
+          .slice(0, limit);
       },
       ack: async (ids) => {
         if (dev().ackBlocked) throw new TransportError('offline', 'blocked');
@@ -123,22 +143,47 @@ export interface TestDevice {
   restart(): Promise<ChannelEngine>;
 }
 
-export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, displayName: string, orgKeyFor: (d: string) => string | null, kpCount = 3, now?: () => Date, certification: Certification = 'identity'): Promise<TestDevice> {
+export async function makeDevice(
+  hub: MemoryHub,
+  org: Org,
+  employeeId: string,
+  displayName: string,
+  orgKeyFor: (d: string) => string | null,
+  kpCount = 3,
+  now?: () => Date,
+  certification: Certification = 'identity',
+): Promise<TestDevice> {
   const dbName = `channel-test-${++dbCounter}-${Math.random().toString(36).slice(2)}`;
   const db = await openChannelDb(dbName);
   const ks = await Keystore.open(db);
   const id = await loadOrCreateIdentity(db, ks);
   const deviceId = `${employeeId}-${dbCounter}`;
-  const cert = await issue(org, { deviceId, employeeId, displayName, devicePublicKey: id.deviceKey.publicKeyB64, mlsSignatureKey: id.mlsSignaturePublicB64 });
+  const cert = await issue(org, {
+    deviceId,
+    employeeId,
+    displayName,
+    devicePublicKey: id.deviceKey.publicKeyB64,
+    mlsSignatureKey: id.mlsSignaturePublicB64,
+  });
   if (certification === 'org-only') await saveCertificate(db, cert);
   else {
     const who = `${employeeId}@${org.domain} ${org.key.publicKeyB64}`;
     const known = identities.get(who);
     if (!known || certification === 'new-identity') {
-      identities.set(who, { key: id.employeeKey!, certificate: await issueIdentity(org, { employeeId, displayName, identityKey: toBase64(id.employeeKey!.publicKey) }), firstDevice: deviceId });
+      identities.set(who, {
+        key: id.employeeKey!,
+        certificate: await issueIdentity(org, { employeeId, displayName, identityKey: toBase64(id.employeeKey!.publicKey) }),
+        firstDevice: deviceId,
+      });
       await saveCertificate(db, cert, identities.get(who)!.certificate);
     } else {
-      await saveChain(db, { type: CHAIN_TYPE, v: 1, device: cert, identity: known.certificate, endorsement: await endorse(known.key, cert, known.certificate.identityKey, known.firstDevice) });
+      await saveChain(db, {
+        type: CHAIN_TYPE,
+        v: 1,
+        device: cert,
+        identity: known.certificate,
+        endorsement: await endorse(known.key, cert, known.certificate.identityKey, known.firstDevice),
+      });
     }
   }
   hub.register(cert);
@@ -146,8 +191,16 @@ export async function makeDevice(hub: MemoryHub, org: Org, employeeId: string, d
   const events: ChannelEvent[] = [];
   const open = () => ChannelEngine.open({ db, transport: hub.transport(address), orgKeyFor, onEvent: (e) => events.push(e), now });
   const d: TestDevice = {
-    db, dbName, address, events, cert, engine: await open(),
-    async restart() { d.engine = await open(); return d.engine; },
+    db,
+    dbName,
+    address,
+    events,
+    cert,
+    engine: await open(),
+    async restart() {
+      d.engine = await open();
+      return d.engine;
+    },
   };
   await d.engine.replenishKeyPackages(kpCount);
   return d;

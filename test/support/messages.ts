@@ -15,7 +15,10 @@ export type UncheckedReply = { ok: true; result: unknown } | { ok: false; error:
 type FirefoxRuntime = { browser: { runtime: { sendMessage(m: unknown): Promise<unknown> } } };
 
 export function sendUncheckedChromium(page: ChromiumPage, kind: string, params: unknown): Promise<UncheckedReply> {
-  return page.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [kind, params] as const) as Promise<UncheckedReply>;
+  return page.evaluate(([k, p]) => chrome.runtime.sendMessage({ kontor: 1, kind: k, params: p }), [
+    kind,
+    params,
+  ] as const) as Promise<UncheckedReply>;
 }
 
 export function sendUncheckedFirefox(page: FirefoxPage, kind: string, params: unknown): Promise<UncheckedReply> {

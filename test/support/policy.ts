@@ -20,7 +20,8 @@ export interface InstalledPolicy {
 export function installChromiumPolicy(policy: unknown, name = 'kontor-test'): InstalledPolicy {
   mkdirSync(CHROMIUM_POLICY_DIR, { recursive: true });
   const file = path.join(CHROMIUM_POLICY_DIR, `${name}.json`);
-  const write = (p: unknown) => writeFileSync(file, JSON.stringify({ '3rdparty': { extensions: { [CHROMIUM_EXTENSION_ID]: p } } }, null, 2));
+  const write = (p: unknown) =>
+    writeFileSync(file, JSON.stringify({ '3rdparty': { extensions: { [CHROMIUM_EXTENSION_ID]: p } } }, null, 2));
   write(policy);
   return { file, update: write, remove: () => rmSync(file, { force: true }) };
 }
@@ -28,7 +29,8 @@ export function installChromiumPolicy(policy: unknown, name = 'kontor-test'): In
 export function installFirefoxPolicy(policy: unknown): InstalledPolicy {
   mkdirSync(path.dirname(FIREFOX_POLICY_FILE), { recursive: true });
   const previous = existsSync(FIREFOX_POLICY_FILE) ? readFileSync(FIREFOX_POLICY_FILE) : null;
-  const write = (p: unknown) => writeFileSync(FIREFOX_POLICY_FILE, JSON.stringify({ policies: { '3rdparty': { Extensions: { [GECKO_ID]: p } } } }, null, 2));
+  const write = (p: unknown) =>
+    writeFileSync(FIREFOX_POLICY_FILE, JSON.stringify({ policies: { '3rdparty': { Extensions: { [GECKO_ID]: p } } } }, null, 2));
   write(policy);
   return {
     file: FIREFOX_POLICY_FILE,

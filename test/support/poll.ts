@@ -44,5 +44,7 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, o.interval ?? 200));
   }
-  throw new Error(`timed out waiting for ${o.what ?? 'condition'}; last value ${JSON.stringify(last)} ${lastError ? String(lastError) : ''}`);
+  throw new Error(
+    `timed out waiting for ${o.what ?? 'condition'}; last value ${JSON.stringify(last)} ${lastError ? String(lastError) : ''}`,
+  );
 }

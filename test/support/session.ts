@@ -122,7 +122,10 @@ export async function launchBrowser(name: BrowserName, site: SiteServer, o: { lo
         await page.goto(url, { waitUntil: 'load' });
         const sw = await chromium.worker();
         // The newest tab with this URL (tab ids grow).
-        return sw.evaluate(async (u) => Math.max(-1, ...(await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id ?? -1)), page.url());
+        return sw.evaluate(
+          async (u) => Math.max(-1, ...(await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id ?? -1)),
+          page.url(),
+        );
       },
       close: () => chromium.close(),
     };

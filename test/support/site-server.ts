@@ -54,7 +54,8 @@ function fallback(pathname: string): { type: string; body: Buffer | string } {
   if (ext === '.js') return { type: types['.js']!, body: '/* served by the Kontor test server */' };
   if (ext === '.css') return { type: types['.css']!, body: '/* ok */' };
   if (ext === '.json') return { type: types['.json']!, body: '{}' };
-  if (ext === '.html' || ext === '' || pathname.endsWith('/')) return { type: types['.html']!, body: '<!doctype html><title>ok</title><p>ok</p>' };
+  if (ext === '.html' || ext === '' || pathname.endsWith('/'))
+    return { type: types['.html']!, body: '<!doctype html><title>ok</title><p>ok</p>' };
   return { type: 'image/gif', body: GIF };
 }
 
@@ -66,7 +67,27 @@ export function testCertificate(): { key: Buffer; cert: Buffer } {
   const cert = path.join(certDir, 'cert.pem');
   if (!existsSync(cert)) {
     mkdirSync(certDir, { recursive: true });
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', '/CN=kontor-test', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '30',
+        '-subj',
+        '/CN=kontor-test',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
   }
   return { key: readFileSync(key), cert: readFileSync(cert) };
 }
@@ -119,7 +140,15 @@ export async function startSiteServer(options: { port?: number; extraPorts?: num
   const handler: RequestListener = (req, res) => {
     const host = (req.headers.host ?? 'unknown').replace(/:\d+$/, '').toLowerCase();
     const url = new URL(req.url ?? '/', `http://${host}`);
-    requests.push({ host, path: url.pathname, query: url.search, url: `http://${host}${url.pathname}${url.search}`, method: req.method ?? 'GET', referer: req.headers.referer, at: Date.now() });
+    requests.push({
+      host,
+      path: url.pathname,
+      query: url.search,
+      url: `http://${host}${url.pathname}${url.search}`,
+      method: req.method ?? 'GET',
+      referer: req.headers.referer,
+      at: Date.now(),
+    });
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Access-Control-Allow-Origin', '*');
     const custom = routes.get(`${host}${url.pathname}`);

@@ -10,7 +10,14 @@ import { fromUtf8, sha256, toBase64, toHex, utf8 } from '../../src/wire/bytes';
 import { CERT_TYPE, type UnsignedCertificate } from '../../src/wire/certificate';
 import { sign } from '../../src/wire/ed25519';
 import { fingerprint, MANIFEST_TYPE, type UnsignedManifest } from '../../src/wire/manifest';
-import { ENDORSEMENT_TYPE, IDENTITY_CERT_TYPE, REVOCATION_TYPE, type UnsignedEndorsement, type UnsignedIdentityCertificate, type UnsignedRevocation } from '../../src/wire/identity';
+import {
+  ENDORSEMENT_TYPE,
+  IDENTITY_CERT_TYPE,
+  REVOCATION_TYPE,
+  type UnsignedEndorsement,
+  type UnsignedIdentityCertificate,
+  type UnsignedRevocation,
+} from '../../src/wire/identity';
 import { authChallenge, enrollTranscript, federationSigningString, identityTranscript } from '../../src/wire/protocol';
 import { signingBytes } from '../../src/wire/signed';
 import { keyPairFromSeed, seedFromHex } from './keys';
@@ -32,7 +39,12 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
   const device = await keyVector('kontor test vector: device key of gina-1@globex.example');
   const mls = await keyVector('kontor test vector: MLS signature key of gina-1@globex.example');
   const employee = await keyVector('kontor test vector: identity key of gina@globex.example');
-  const enrollInput = { domain: 'globex.example', code: 'ABCD-EFGH-2345', devicePublicKey: device.publicKey, mlsSignatureKey: mls.publicKey };
+  const enrollInput = {
+    domain: 'globex.example',
+    code: 'ABCD-EFGH-2345',
+    devicePublicKey: device.publicKey,
+    mlsSignatureKey: mls.publicKey,
+  };
   const strip = ({ key: _key, ...rest }: Awaited<ReturnType<typeof keyVector>>) => rest;
 
   const manifest: UnsignedManifest = {

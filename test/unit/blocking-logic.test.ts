@@ -7,7 +7,12 @@ import { isPausedIn } from '../../src/background/blocking/counts';
 const db: TrackerDb = {
   version: 1,
   companies: ['Google', 'Dealfront', 'Meta'],
-  domains: { 'google-analytics.com': ['analytics', 0], 'leadfeeder.com': ['b2b', 1], 'lf.leadfeeder.com': ['b2b', 1], 'facebook.net': ['social', 2] },
+  domains: {
+    'google-analytics.com': ['analytics', 0],
+    'leadfeeder.com': ['b2b', 1],
+    'lf.leadfeeder.com': ['b2b', 1],
+    'facebook.net': ['social', 2],
+  },
 };
 
 describe('trackers.json lookup', () => {
@@ -28,11 +33,26 @@ describe('per-tab counts', () => {
     let r = emptyRecord('www.business.example', 1000);
     r = addBlocked(r, 'www.google-analytics.com', 999);
     expect(r.total).toBe(0);
-    for (const h of ['www.google-analytics.com', 'region1.google-analytics.com', 'sc.lf.leadfeeder.com', 'connect.facebook.net', 'unknown.tracker.example', 'unknown.tracker.example']) r = addBlocked(r, h, 1001);
+    for (const h of [
+      'www.google-analytics.com',
+      'region1.google-analytics.com',
+      'sc.lf.leadfeeder.com',
+      'connect.facebook.net',
+      'unknown.tracker.example',
+      'unknown.tracker.example',
+    ])
+      r = addBlocked(r, h, 1001);
     expect(r.total).toBe(6);
     const groups = summarize(r, db);
-    expect(groups.map((g) => [g.category, g.count])).toEqual([['analytics', 2], ['b2b', 1], ['social', 1], ['other', 2]]);
-    expect(groups[0]!.companies).toEqual([{ name: 'Google', count: 2, hosts: ['region1.google-analytics.com', 'www.google-analytics.com'] }]);
+    expect(groups.map((g) => [g.category, g.count])).toEqual([
+      ['analytics', 2],
+      ['b2b', 1],
+      ['social', 1],
+      ['other', 2],
+    ]);
+    expect(groups[0]!.companies).toEqual([
+      { name: 'Google', count: 2, hosts: ['region1.google-analytics.com', 'www.google-analytics.com'] },
+    ]);
     expect(groups.at(-1)!.companies).toEqual([{ name: null, count: 2, hosts: ['unknown.tracker.example'] }]);
     expect(groups.reduce((n, g) => n + g.count, 0)).toBe(r.total);
   });
@@ -51,7 +71,14 @@ describe('dynamic rules', () => {
   const none = { locked: false, extraBlock: [] as string[], extraAllow: [] as string[] };
   it('pauses a site with allowAllRequests above the allowlist', () => {
     const rules = buildDynamicRules(['www.business.example', 'www.business.example'], none);
-    expect(rules).toEqual([{ id: 1, priority: PRIORITY.pause, action: { type: 'allowAllRequests' }, condition: { requestDomains: ['www.business.example'], resourceTypes: ['main_frame', 'sub_frame'] } }]);
+    expect(rules).toEqual([
+      {
+        id: 1,
+        priority: PRIORITY.pause,
+        action: { type: 'allowAllRequests' },
+        condition: { requestDomains: ['www.business.example'], resourceTypes: ['main_frame', 'sub_frame'] },
+      },
+    ]);
     expect(PRIORITY.pause).toBeGreaterThan(10_000_000);
   });
   it('does not apply pauses while the policy locks blocking; policy domains are ordered block < allow', () => {

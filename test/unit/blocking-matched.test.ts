@@ -4,7 +4,14 @@ import { DYNAMIC_RULESET, explainMatch, summarizeMatched, type MatchContext } fr
 import { strippedParams } from '../../src/background/blocking/counts';
 
 const ctx: MatchContext = {
-  categories: new Map([['ads', 'ads'], ['analytics_1', 'analytics'], ['analytics_2', 'analytics'], ['b2b', 'b2b'], ['urlparams', 'urlparams'], ['allow', 'allow']]),
+  categories: new Map([
+    ['ads', 'ads'],
+    ['analytics_1', 'analytics'],
+    ['analytics_2', 'analytics'],
+    ['b2b', 'b2b'],
+    ['urlparams', 'urlparams'],
+    ['allow', 'allow'],
+  ]),
   data: {
     version: 1,
     companies: ['Google', 'Dealfront'],
@@ -39,18 +46,40 @@ describe('explainMatch', () => {
 
 describe('summarizeMatched', () => {
   it('groups by category (largest first, other last) and company (named first)', () => {
-    const matches = [m('analytics_1', 7), m('analytics_2', 90), m('analytics_2', 91), m('b2b', 1), m('b2b', 2), m('b2b', 1), m('ads', 1), m(DYNAMIC_RULESET, 3), m('allow', 1), m('urlparams', 3), m('ads', 12)];
+    const matches = [
+      m('analytics_1', 7),
+      m('analytics_2', 90),
+      m('analytics_2', 91),
+      m('b2b', 1),
+      m('b2b', 2),
+      m('b2b', 1),
+      m('ads', 1),
+      m(DYNAMIC_RULESET, 3),
+      m('allow', 1),
+      m('urlparams', 3),
+      m('ads', 12),
+    ];
     const groups = summarizeMatched(matches, ctx);
-    expect(groups.map((g) => [g.category, g.count])).toEqual([['analytics', 3], ['b2b', 3], ['ads', 1], ['other', 1]]);
-    expect(groups[0]!.companies).toEqual([{ name: 'Google', count: 2, hosts: [] }, { name: null, count: 1, hosts: [] }]);
-    expect(groups[1]!.companies).toEqual([{ name: 'Dealfront', count: 2, hosts: [] }, { name: null, count: 1, hosts: [] }]);
+    expect(groups.map((g) => [g.category, g.count])).toEqual([
+      ['analytics', 3],
+      ['b2b', 3],
+      ['ads', 1],
+      ['other', 1],
+    ]);
+    expect(groups[0]!.companies).toEqual([
+      { name: 'Google', count: 2, hosts: [] },
+      { name: null, count: 1, hosts: [] },
+    ]);
+    expect(groups[1]!.companies).toEqual([
+      { name: 'Dealfront', count: 2, hosts: [] },
+      { name: null, count: 1, hosts: [] },
+    ]);
     expect(groups.reduce((n, g) => n + g.count, 0)).toBe(8);
   });
   it('is empty for no matches', () => {
     expect(summarizeMatched([], ctx)).toEqual([]);
   });
 });
-
 
 describe('strippedParams (badge correction for parameter strips)', () => {
   it('counts parameters removed from an otherwise unchanged URL', () => {

@@ -5,7 +5,9 @@ import { contentKinds, protocol } from '../../src/shared/protocol';
 
 const ORIGIN = 'chrome-extension://abc/';
 const calls: string[] = [];
-const unused = Object.fromEntries(Object.keys(protocol).map((k) => [k, () => Promise.reject(new KontorError('unavailable', 'not in this test'))]));
+const unused = Object.fromEntries(
+  Object.keys(protocol).map((k) => [k, () => Promise.reject(new KontorError('unavailable', 'not in this test'))]),
+);
 const handlers = {
   ...unused,
   'app.status': () => {
@@ -36,7 +38,10 @@ describe('message dispatcher', () => {
 
   it('answers valid requests from extension pages', async () => {
     expect(await dispatch({ kontor: 1, kind: 'app.status', params: {} }, page)).toMatchObject({ ok: true, result: { version: '1' } });
-    expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 4 } }, page)).toEqual({ ok: true, result: { tabId: 4, url: null, match: null, hint: null } });
+    expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 4 } }, page)).toEqual({
+      ok: true,
+      result: { tabId: 4, url: null, match: null, hint: null },
+    });
   });
 
   it('refuses extension-tier kinds from content scripts before any handler runs', async () => {
@@ -48,27 +53,47 @@ describe('message dispatcher', () => {
 
   it('allows only the allowlisted kinds from content scripts', async () => {
     expect([...contentKinds]).toEqual(['page.detect']);
-    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.linkedin.com/company/x' } }, content)).toEqual({ ok: true, result: { partner: false } });
+    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'https://www.linkedin.com/company/x' } }, content)).toEqual({
+      ok: true,
+      result: { partner: false },
+    });
     for (const kind of Object.keys(protocol).filter((k) => !contentKinds.has(k as never))) {
       expect(await dispatch({ kontor: 1, kind, params: {} }, content), kind).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     }
   });
 
   it('rejects other extensions, foreign envelopes, unknown kinds and bad params', async () => {
-    expect(await dispatch({ kontor: 1, kind: 'app.status', params: {} }, { id: 'other', url: 'chrome-extension://other/x.html' })).toMatchObject({ error: { code: 'forbidden' } });
+    expect(
+      await dispatch({ kontor: 1, kind: 'app.status', params: {} }, { id: 'other', url: 'chrome-extension://other/x.html' }),
+    ).toMatchObject({ error: { code: 'forbidden' } });
     for (const m of [null, 'x', 42, {}, { kind: 'app.status' }, { kontor: 2, kind: 'app.status', params: {} }]) {
       expect(await dispatch(m, page)).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     }
     expect(await dispatch({ kontor: 1, kind: '__proto__', params: {} }, page)).toMatchObject({ error: { code: 'unknown_kind' } });
     expect(await dispatch({ kontor: 1, kind: 'toString', params: {} }, page)).toMatchObject({ error: { code: 'unknown_kind' } });
-    expect(await dispatch({ kontor: 1, kind: 'app.status', params: { extra: 1 } }, page)).toMatchObject({ error: { code: 'invalid_params' } });
-    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } }, content)).toMatchObject({ error: { code: 'invalid_params' } });
-    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: `https://x.test/${'a'.repeat(5000)}` } }, content)).toMatchObject({ error: { code: 'invalid_params' } });
+    expect(await dispatch({ kontor: 1, kind: 'app.status', params: { extra: 1 } }, page)).toMatchObject({
+      error: { code: 'invalid_params' },
+    });
+    expect(await dispatch({ kontor: 1, kind: 'page.detect', params: { url: 'javascript:alert(1)' } }, content)).toMatchObject({
+      error: { code: 'invalid_params' },
+    });
+    expect(
+      await dispatch({ kontor: 1, kind: 'page.detect', params: { url: `https://x.test/${'a'.repeat(5000)}` } }, content),
+    ).toMatchObject({ error: { code: 'invalid_params' } });
   });
 
   it('hands page.detect the page the browser reports, never the URL inside the message', async () => {
     const seen: (string | undefined)[] = [];
-    const spy = createDispatcher({ ...handlers, 'page.detect': (_p, ctx) => { seen.push(ctx.pageUrl); return { partner: false }; } }, { extensionId: 'abc', extensionOrigin: ORIGIN });
+    const spy = createDispatcher(
+      {
+        ...handlers,
+        'page.detect': (_p, ctx) => {
+          seen.push(ctx.pageUrl);
+          return { partner: false };
+        },
+      },
+      { extensionId: 'abc', extensionOrigin: ORIGIN },
+    );
     const claim = { kontor: 1, kind: 'page.detect', params: { url: 'https://www.globex.example/' } };
     // top frame: its own URL
     await spy(claim, { id: 'abc', url: 'https://evil.test/', frameId: 0, tab: { id: 3, url: 'https://evil.test/' } });
@@ -80,7 +105,10 @@ describe('message dispatcher', () => {
   });
 
   it('sends handler errors back as typed errors without leaking internals', async () => {
-    expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 99 } }, page)).toEqual({ ok: false, error: { code: 'not_found', message: 'no such tab' } });
+    expect(await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 99 } }, page)).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: 'no such tab' },
+    });
     const internal = await dispatch({ kontor: 1, kind: 'tab.state', params: { tabId: 98 } }, page);
     expect(internal).toMatchObject({ ok: false, error: { code: 'internal' } });
     expect(JSON.stringify(internal)).not.toContain('secret');

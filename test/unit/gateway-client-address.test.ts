@@ -30,7 +30,9 @@ describe('hardening flags', () => {
   it('parses --trust-proxy, --metrics-port and --metrics-host', () => {
     const base = loadConfig(parseArgs(['--domain', 'acme.example']).opts, {});
     expect(base).toMatchObject({ trustProxy: false, metricsPort: null, metricsHost: '127.0.0.1' });
-    const c = loadConfig(parseArgs(['--domain', 'acme.example', '--trust-proxy', '--metrics-port', '9464']).opts, { KONTOR_METRICS_HOST: '10.0.0.5' });
+    const c = loadConfig(parseArgs(['--domain', 'acme.example', '--trust-proxy', '--metrics-port', '9464']).opts, {
+      KONTOR_METRICS_HOST: '10.0.0.5',
+    });
     expect(c).toMatchObject({ trustProxy: true, metricsPort: 9464, metricsHost: '10.0.0.5' });
     expect(loadConfig(parseArgs(['--domain', 'acme.example']).opts, { KONTOR_TRUST_PROXY: '1' }).trustProxy).toBe(true);
     expect(() => loadConfig(parseArgs(['--domain', 'acme.example', '--metrics-port', '70000']).opts, {})).toThrow(ConfigError);

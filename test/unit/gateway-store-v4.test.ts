@@ -36,7 +36,13 @@ describe('schema version 4', () => {
     expect(await s.getEnrollCode(hashEnrollCode('ABCD-EFGH-JKMN-PQRS'), now)).toMatchObject({ employeeId: 'alice' });
     expect(await s.revocationSeq()).toBe(1);
     expect(await s.revocationsAfter(0)).toEqual([{ seq: 1, deviceId: 'gone' }]);
-    expect((s.db.prepare('PRAGMA table_info(log)').all() as { name: string }[]).map((c) => c.name)).toEqual(['conv_id', 'seq', 'message_id', 'sender', 'created_at']);
+    expect((s.db.prepare('PRAGMA table_info(log)').all() as { name: string }[]).map((c) => c.name)).toEqual([
+      'conv_id',
+      'seq',
+      'message_id',
+      'sender',
+      'created_at',
+    ]);
     // a new revocation gets the next number, whatever time it carries
     await s.addDevice(device('alice'));
     expect(await s.revokeDevice('alice', 0)).toBe(true);
@@ -51,7 +57,13 @@ describe('schema version 4', () => {
     const code = { employeeId: 'alice', displayName: 'Alice', expiresAt: now + 60_000 };
     await s.createEnrollCode({ code: 'h1', ...code });
     await s.createEnrollCode({ code: 'h2', ...code });
-    const dev = (id: string, k: string, m: string) => ({ ...device(id), employeeId: 'alice', displayName: 'Alice', devicePublicKey: k, mlsSignatureKey: m });
+    const dev = (id: string, k: string, m: string) => ({
+      ...device(id),
+      employeeId: 'alice',
+      displayName: 'Alice',
+      devicePublicKey: k,
+      mlsSignatureKey: m,
+    });
     expect(await s.enrollDevice('h1', dev('d1', 'k1', 'm1'), now)).toBe('ok');
     expect(await s.enrollDevice('h1', dev('d2', 'k2', 'm2'), now)).toBe('invalid_code');
     expect(await s.enrollDevice('h2', dev('d3', 'k1', 'm3'), now)).toBe('key_enrolled');

@@ -9,8 +9,16 @@ import { device } from './gateway-fixtures';
 import { aggregateReceipts } from '../../src/gateway/delivery';
 
 const HUB = 'acme.example';
-const A = `alice@${HUB}`, B = `bob@${HUB}`;
-const app = (messageId: string, payload = 'AAAA') => ({ conversationId: 'c', messageId, sender: A, kind: 'application' as const, epoch: 1, payload });
+const A = `alice@${HUB}`,
+  B = `bob@${HUB}`;
+const app = (messageId: string, payload = 'AAAA') => ({
+  conversationId: 'c',
+  messageId,
+  sender: A,
+  kind: 'application' as const,
+  epoch: 1,
+  payload,
+});
 
 describe('SqliteStore hub log', () => {
   let dir = '';
@@ -23,7 +31,11 @@ describe('SqliteStore hub log', () => {
     await s.createConversation('c', A, 1);
     expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 2)).toMatchObject({ ok: true, seq: 1 });
     // one batch: a submission, a failing write (duplicate device), another submission
-    const [m1, dup, m2] = await Promise.allSettled([s.submitToHub(app('m1'), HUB, 3), s.addDevice(device('bob')), s.submitToHub(app('m2'), HUB, 3)]);
+    const [m1, dup, m2] = await Promise.allSettled([
+      s.submitToHub(app('m1'), HUB, 3),
+      s.addDevice(device('bob')),
+      s.submitToHub(app('m2'), HUB, 3),
+    ]);
     expect(dup.status).toBe('rejected');
     expect(m1).toMatchObject({ status: 'fulfilled', value: { ok: true, seq: 2, duplicate: false } });
     expect(m2).toMatchObject({ status: 'fulfilled', value: { ok: true, seq: 3, duplicate: false } });
@@ -33,7 +45,7 @@ describe('SqliteStore hub log', () => {
     s.close();
   });
 
-  it('takes a partner hub\'s deliveries only for its own conversations and only for devices it welcomed', async () => {
+  it("takes a partner hub's deliveries only for its own conversations and only for devices it welcomed", async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
     const s = new SqliteStore(path.join(dir, 'db.sqlite'));
     await Promise.all([s.addDevice(device('alice')), s.addDevice(device('bob')), s.addDevice(device('carol'))]);
@@ -41,16 +53,30 @@ describe('SqliteStore hub log', () => {
     const g = { hub: 'globex.example', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA' };
     // into a conversation hosted here: nothing, whatever the kind
     for (const kind of ['welcome', 'commit', 'application'] as const) {
-      expect(await s.storeDeliveries([{ ...g, conversationId: 'c', seq: 1, messageId: `x-${kind}`, kind, recipients: ['bob'] }], 2)).toEqual([]);
+      expect(
+        await s.storeDeliveries([{ ...g, conversationId: 'c', seq: 1, messageId: `x-${kind}`, kind, recipients: ['bob'] }], 2),
+      ).toEqual([]);
     }
     // globex's own conversation: before a Welcome nobody, after it bob only (carol was never welcomed)
-    expect(await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 1, messageId: 'g1', kind: 'commit', recipients: ['bob', 'carol'] }], 3)).toEqual([]);
-    expect(await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 2, messageId: 'g2', kind: 'welcome', recipients: ['bob'] }], 3)).toHaveLength(1);
-    const got = await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 3, messageId: 'g3', kind: 'application', recipients: ['bob', 'carol'] }], 4);
+    expect(
+      await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 1, messageId: 'g1', kind: 'commit', recipients: ['bob', 'carol'] }], 3),
+    ).toEqual([]);
+    expect(
+      await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 2, messageId: 'g2', kind: 'welcome', recipients: ['bob'] }], 3),
+    ).toHaveLength(1);
+    const got = await s.storeDeliveries(
+      [{ ...g, conversationId: 'x', seq: 3, messageId: 'g3', kind: 'application', recipients: ['bob', 'carol'] }],
+      4,
+    );
     expect(got.map((r) => r.deviceId)).toEqual(['bob']);
     // another hub using the same conversation id reaches nobody through bob's membership
-    expect(await s.storeDeliveries([{ ...g, hub: 'initech.example', conversationId: 'x', seq: 4, messageId: 'i4', kind: 'application', recipients: ['bob'] }], 4)).toEqual([]);
-    expect((await s.fetchInbox('carol', 0, 10))).toEqual([]);
+    expect(
+      await s.storeDeliveries(
+        [{ ...g, hub: 'initech.example', conversationId: 'x', seq: 4, messageId: 'i4', kind: 'application', recipients: ['bob'] }],
+        4,
+      ),
+    ).toEqual([]);
+    expect(await s.fetchInbox('carol', 0, 10)).toEqual([]);
     s.close();
   });
 
@@ -69,18 +95,47 @@ describe('SqliteStore hub log', () => {
     await s.submitToHub({ ...app('k1'), sender: C }, HUB, 3);
     await s.submitToHub(app('a3'), HUB, 3);
     await s.addRemoteMember('x', 'globex.example', 'bob');
-    await s.storeDeliveries([{ conversationId: 'x', hub: 'globex.example', seq: 9, messageId: 'g9', kind: 'application', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] }], 4);
-    await s.storeReceipts([{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'x', sender: B, status: 'delivered', by: C, messageIds: ['x'] }], 4);
+    await s.storeDeliveries(
+      [
+        {
+          conversationId: 'x',
+          hub: 'globex.example',
+          seq: 9,
+          messageId: 'g9',
+          kind: 'application',
+          epoch: 1,
+          sender: 'gina@globex.example',
+          payload: 'AAAA',
+          recipients: ['bob'],
+        },
+      ],
+      4,
+    );
+    await s.storeReceipts(
+      [{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'x', sender: B, status: 'delivered', by: C, messageIds: ['x'] }],
+      4,
+    );
     const entries = await s.fetchInbox('bob', 0, 100);
     expect(entries).toHaveLength(8);
     // the device acknowledges in no particular order
     const ids = entries.map((e) => e.id).reverse();
     const { acked, delivered } = await s.ackInbox('bob', [...ids, 999_999]);
     expect(acked).toBe(8);
-    const expected = aggregateReceipts(entries.filter((e) => e.kind !== 'receipt'), 'delivered', B).map(({ status: _, by: __, ...g }) => g);
+    const expected = aggregateReceipts(
+      entries.filter((e) => e.kind !== 'receipt'),
+      'delivered',
+      B,
+    ).map(({ status: _, by: __, ...g }) => g);
     const key = (g: { sender: string; conversationId: string }) => `${g.sender} ${g.conversationId}`;
     expect([...delivered].sort((x, y) => key(x).localeCompare(key(y)))).toEqual([...expected].sort((x, y) => key(x).localeCompare(key(y))));
-    expect(delivered.find((g) => g.sender === A && g.conversationId === 'c')).toEqual({ conversationId: 'c', hub: HUB, sender: A, seq: 4, messageId: 'a3', messageIds: ['c0', 'a1', 'a3'] });
+    expect(delivered.find((g) => g.sender === A && g.conversationId === 'c')).toEqual({
+      conversationId: 'c',
+      hub: HUB,
+      sender: A,
+      seq: 4,
+      messageId: 'a3',
+      messageIds: ['c0', 'a1', 'a3'],
+    });
     expect(await s.fetchInbox('bob', 0, 100)).toEqual([]);
     // acknowledging again deletes nothing and owes nothing
     expect(await s.ackInbox('bob', ids)).toEqual({ acked: 0, delivered: [] });
@@ -98,7 +153,8 @@ describe('SqliteStore schema migration', () => {
     db.exec(SCHEMA_V1);
     db.pragma('user_version = 1');
     const dev = (id: string) => db.prepare(`INSERT INTO devices VALUES (?, ?, ?, 'k', 'k', '{}', 1, NULL)`).run(id, id, id);
-    dev('alice'); dev('bob');
+    dev('alice');
+    dev('bob');
     db.prepare(`INSERT INTO conversations VALUES ('c', 1, ?, 3, ?, 1)`).run(JSON.stringify([A, B]), A);
     const log = db.prepare(`INSERT INTO log VALUES ('c', ?, ?, ?, ?, ?, 1)`);
     log.run(1, 'c0', A, 'commit', 0);
@@ -120,7 +176,11 @@ describe('SqliteStore schema migration', () => {
     version1(file);
     const s = new SqliteStore(file);
     expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect((await s.fetchInbox('bob', 0, 10)).map((e) => [e.id, e.messageId])).toEqual([[1, 'c0'], [2, 'm1'], [3, 'g7']]);
+    expect((await s.fetchInbox('bob', 0, 10)).map((e) => [e.id, e.messageId])).toEqual([
+      [1, 'c0'],
+      [2, 'm1'],
+      [3, 'g7'],
+    ]);
     // the conversation continues after the log's last position, and retries are still recognised
     expect(await s.submitToHub(app('m2'), HUB, 5)).toMatchObject({ ok: true, seq: 3, duplicate: false });
     expect(await s.submitToHub(app('m1'), HUB, 5)).toMatchObject({ ok: true, seq: 2, duplicate: true });
@@ -130,7 +190,17 @@ describe('SqliteStore schema migration', () => {
     // bob's waiting entries made him a member of globex's conversation x (schema 4), not of c as globex's
     expect([await s.isRemoteMember('x', 'globex.example', 'bob'), await s.isRemoteMember('c', HUB, 'bob')]).toEqual([true, false]);
     // a partner gateway repeating a delivery stored before the migration is still refused
-    const again = { conversationId: 'x', hub: 'globex.example', seq: 7, messageId: 'g7', kind: 'application' as const, epoch: 1, sender: 'gina@globex.example', payload: 'AAAA', recipients: ['bob'] };
+    const again = {
+      conversationId: 'x',
+      hub: 'globex.example',
+      seq: 7,
+      messageId: 'g7',
+      kind: 'application' as const,
+      epoch: 1,
+      sender: 'gina@globex.example',
+      payload: 'AAAA',
+      recipients: ['bob'],
+    };
     expect(await s.storeDeliveries([again], 6)).toEqual([]);
     expect(await s.storeDeliveries([{ ...again, seq: 9, messageId: 'g9' }], 6)).toHaveLength(1);
     expect(await s.storeDeliveries([{ ...again, seq: 9, messageId: 'g9' }], 6)).toEqual([]);
@@ -150,7 +220,8 @@ describe('SqliteStore schema migration', () => {
     old.prepare('UPDATE inbox SET payload = ? WHERE id = 2').run(payload);
     old.close();
     const s = new SqliteStore(file);
-    const typeOf = () => (s.db.prepare('SELECT id, typeof(payload) AS t FROM inbox ORDER BY id').all() as { id: number; t: string }[]).map((r) => r.t);
+    const typeOf = () =>
+      (s.db.prepare('SELECT id, typeof(payload) AS t FROM inbox ORDER BY id').all() as { id: number; t: string }[]).map((r) => r.t);
     expect(typeOf()).toEqual(['blob', 'blob', 'blob']);
     const entries = await s.fetchInbox('bob', 0, 10);
     expect(entries.map((e) => e.payload)).toEqual(['AAAA', payload, 'AAAA']);

@@ -10,9 +10,12 @@ import { device } from './gateway-fixtures';
 import type { StoreMethod } from '../../src/gateway/store/threaded-protocol';
 
 const HUB = 'acme.example';
-const A = `alice@${HUB}`, B = `bob@${HUB}`, C = `carol@${HUB}`;
+const A = `alice@${HUB}`,
+  B = `bob@${HUB}`,
+  C = `carol@${HUB}`;
 /** What the main thread receives for a value the worker's store produced. */
-const across = (method: StoreMethod, args: unknown[], value: unknown) => decodeResult(method, args, structuredClone(encodeResult(method, structuredClone(value))));
+const across = (method: StoreMethod, args: unknown[], value: unknown) =>
+  decodeResult(method, args, structuredClone(encodeResult(method, structuredClone(value))));
 
 describe('store worker encoding', () => {
   let dir = '';
@@ -23,7 +26,15 @@ describe('store worker encoding', () => {
     const s = new SqliteStore(path.join(dir, 'db.sqlite'));
     for (const d of ['alice', 'bob', 'carol']) await s.addDevice(device(d));
     await s.createConversation('c', A, 1);
-    const commit: HubSubmission = { conversationId: 'c', messageId: 'c0', sender: A, kind: 'commit', epoch: 0, payload: 'AAAA', members: [A, B, C, 'gina@globex.example'] };
+    const commit: HubSubmission = {
+      conversationId: 'c',
+      messageId: 'c0',
+      sender: A,
+      kind: 'commit',
+      epoch: 0,
+      payload: 'AAAA',
+      members: [A, B, C, 'gina@globex.example'],
+    };
     // arguments: the worker gets back exactly what the caller passed
     const app0: HubSubmission = { conversationId: 'c', messageId: 'm0', sender: A, kind: 'application', epoch: 1, payload: 'BBBB' };
     const welcome: HubSubmission = { ...app0, kind: 'welcome', recipients: [B] };
@@ -44,7 +55,10 @@ describe('store worker encoding', () => {
     expect(refused.ok).toBe(false);
     expect(across('submitToHub', [app, HUB, 4], refused)).toEqual(refused);
 
-    await s.storeReceipts([{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'm1', sender: A, status: 'delivered', by: B, messageIds: ['m1'] }], 5);
+    await s.storeReceipts(
+      [{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'm1', sender: A, status: 'delivered', by: B, messageIds: ['m1'] }],
+      5,
+    );
     const aliceIds = (await s.fetchInbox('alice', 0, 10)).map((e) => e.id);
     const bobIds = (await s.fetchInbox('bob', 0, 10)).map((e) => e.id);
     // a receipt acknowledged owes no receipt
@@ -52,10 +66,25 @@ describe('store worker encoding', () => {
     expect(ackedAlice).toEqual({ acked: 1, delivered: [] });
     expect(across('ackInbox', ['alice', aliceIds], ackedAlice)).toEqual(ackedAlice);
     const ackedBob = await s.ackInbox('bob', bobIds);
-    expect(ackedBob).toEqual({ acked: 2, delivered: [{ conversationId: 'c', hub: HUB, sender: A, seq: 2, messageId: 'm1', messageIds: ['c0', 'm1'] }] });
+    expect(ackedBob).toEqual({
+      acked: 2,
+      delivered: [{ conversationId: 'c', hub: HUB, sender: A, seq: 2, messageId: 'm1', messageIds: ['c0', 'm1'] }],
+    });
     expect(across('ackInbox', ['bob', bobIds], ackedBob)).toEqual(ackedBob);
 
-    const deliveries = [{ conversationId: 'x', hub: 'globex.example', seq: 7, messageId: 'g7', kind: 'application' as const, epoch: 1, sender: 'gina@globex.example', payload: 'CCCC', recipients: ['bob', 'carol'] }];
+    const deliveries = [
+      {
+        conversationId: 'x',
+        hub: 'globex.example',
+        seq: 7,
+        messageId: 'g7',
+        kind: 'application' as const,
+        epoch: 1,
+        sender: 'gina@globex.example',
+        payload: 'CCCC',
+        recipients: ['bob', 'carol'],
+      },
+    ];
     for (const d of ['bob', 'carol']) await s.addRemoteMember('x', 'globex.example', d);
     const stored = await s.storeDeliveries(deliveries, 6);
     expect(stored).toHaveLength(2);

@@ -24,9 +24,10 @@ describe('locales', () => {
   }
   it('has no key in two feature files', () => {
     const seen = new Map<string, string>();
-    for (const file of files) for (const key of Object.keys(load('en', file))) {
-      expect(seen.get(key), `${key} in ${file}`).toBeUndefined();
-      seen.set(key, file);
-    }
+    for (const file of files)
+      for (const key of Object.keys(load('en', file))) {
+        expect(seen.get(key), `${key} in ${file}`).toBeUndefined();
+        seen.set(key, file);
+      }
   });
 });

@@ -4,7 +4,16 @@ import { normalizeProfileUrl } from '../../src/background/partners/profiles';
 import type { PartnerView } from '../../src/shared/protocol';
 
 const partner = (domain: string, profiles: string[] = []): PartnerView => ({
-  domain, name: domain, source: 'policy', state: 'pinned-policy', fingerprint: 'ab', profiles, contacts: [], gatewayUrl: null, keyWarning: null, manifest: 'valid',
+  domain,
+  name: domain,
+  source: 'policy',
+  state: 'pinned-policy',
+  fingerprint: 'ab',
+  profiles,
+  contacts: [],
+  gatewayUrl: null,
+  keyWarning: null,
+  manifest: 'valid',
 });
 
 describe('profile URL normalisation', () => {
@@ -18,10 +27,14 @@ describe('profile URL normalisation', () => {
     ['https://www.xing.com/companies/globexgmbh/', 'xing.com/companies/globexgmbh'],
   ])('%s -> %s', (input, out) => expect(normalizeProfileUrl(input)).toBe(out));
 
-  it.each(['https://www.linkedin.com/in/alice', 'https://www.linkedin.com/feed/', 'https://linkedin.com.evil.test/company/globex', 'https://evil-linkedin.com/company/globex', 'ftp://www.linkedin.com/company/globex', 'not a url'])(
-    'rejects %s',
-    (input) => expect(normalizeProfileUrl(input)).toBeNull(),
-  );
+  it.each([
+    'https://www.linkedin.com/in/alice',
+    'https://www.linkedin.com/feed/',
+    'https://linkedin.com.evil.test/company/globex',
+    'https://evil-linkedin.com/company/globex',
+    'ftp://www.linkedin.com/company/globex',
+    'not a url',
+  ])('rejects %s', (input) => expect(normalizeProfileUrl(input)).toBeNull());
 });
 
 describe('partner index', () => {
@@ -37,7 +50,14 @@ describe('partner index', () => {
     expect(index.match('https://www.acme.co.uk/')?.partner.domain).toBe('acme.co.uk');
   });
   it('never matches lookalikes', () => {
-    for (const url of ['https://globex-example.com/', 'https://globex.example.evil.test/', 'https://myglobex.example/', 'https://globex.examples/', 'https://example/', 'https://co.uk/']) {
+    for (const url of [
+      'https://globex-example.com/',
+      'https://globex.example.evil.test/',
+      'https://myglobex.example/',
+      'https://globex.examples/',
+      'https://example/',
+      'https://co.uk/',
+    ]) {
       expect(index.match(url), url).toBeNull();
     }
   });
@@ -47,8 +67,12 @@ describe('partner index', () => {
   });
   it('gives the detector patterns for partner domains and claimed profile pages only', () => {
     expect(index.patterns).toEqual([
-      '*://globex.example/*', '*://*.globex.example/*', '*://acme.co.uk/*', '*://*.acme.co.uk/*',
-      '*://*.linkedin.com/company/globex*', '*://*.linkedin.com/*/company/globex*',
+      '*://globex.example/*',
+      '*://*.globex.example/*',
+      '*://acme.co.uk/*',
+      '*://*.acme.co.uk/*',
+      '*://*.linkedin.com/company/globex*',
+      '*://*.linkedin.com/*/company/globex*',
     ]);
   });
 });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { gateOffer } from '../../src/background/partners/offer';
 
-const nonPartner = { domain: 'initech.example', manifestUrl: 'https://initech.example/.well-known/kontor.json', partner: false, hint: null };
+const nonPartner = {
+  domain: 'initech.example',
+  manifestUrl: 'https://initech.example/.well-known/kontor.json',
+  partner: false,
+  hint: null,
+};
 
 describe('discovery.offerNonPartners', () => {
   it('true (the default): the popup may say a non-partner accepts contact through Kontor', () => {

@@ -46,7 +46,12 @@ describe('npm run policy', () => {
     const r = cli('validate', write('bad.json', JSON.stringify(bad)));
     expect(r.code).toBe(1);
     expect(r.err).toContain('4 problems');
-    for (const path of ['organization.gateway:', 'partners[1].domain: is required', 'retentionDays: must be at least 1', 'colour: unknown key, ignored'])
+    for (const path of [
+      'organization.gateway:',
+      'partners[1].domain: is required',
+      'retentionDays: must be at least 1',
+      'colour: unknown key, ignored',
+    ])
       expect(r.err).toContain(path);
   });
 
@@ -73,9 +78,18 @@ describe('npm run policy', () => {
     const expected = validatePolicy(JSON.parse(readFileSync(join(root, 'docs/examples/policy.json'), 'utf8'))).policy;
     const chrome = readFileSync(join(out, 'linux/etc/opt/chrome/policies/managed/kontor.json'), 'utf8');
     expect(readLinuxManaged(chrome, CHROMIUM_EXTENSION_ID)).toEqual(expected);
-    for (const f of ['linux/etc/chromium/policies/managed/kontor.json', 'linux/etc/opt/edge/policies/managed/kontor.json',
-      'windows/chrome-policy.reg', 'windows/edge-policy.reg', 'macos/chrome-policy.mobileconfig', 'macos/edge-policy.mobileconfig',
-      'firefox/policies.json', 'google-admin/kontor-policy.json', 'README.md', 'install/firefox/policies.json'])
+    for (const f of [
+      'linux/etc/chromium/policies/managed/kontor.json',
+      'linux/etc/opt/edge/policies/managed/kontor.json',
+      'windows/chrome-policy.reg',
+      'windows/edge-policy.reg',
+      'macos/chrome-policy.mobileconfig',
+      'macos/edge-policy.mobileconfig',
+      'firefox/policies.json',
+      'google-admin/kontor-policy.json',
+      'README.md',
+      'install/firefox/policies.json',
+    ])
       expect(existsSync(join(out, f)), f).toBe(true);
     expect(readdirSync(join(out, 'install'))).toEqual(['firefox', 'linux', 'macos', 'windows']);
   });

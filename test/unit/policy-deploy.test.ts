@@ -9,12 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../src/shared/policy/validate';
 import type { Policy } from '../../src/shared/policy/schema';
 import { buildDeployment, DEFAULT_BUILD_OPTIONS, type OutputFile } from '../../scripts/policy/build';
-import {
-  readFirefoxPolicies,
-  readGoogleAdmin,
-  readInstallUpdateUrl,
-  readLinuxManaged,
-} from '../../scripts/policy/json-files';
+import { readFirefoxPolicies, readGoogleAdmin, readInstallUpdateUrl, readLinuxManaged } from '../../scripts/policy/json-files';
 import { readMobileconfig } from '../../scripts/policy/mobileconfig';
 import { decodeReg, parseReg, regValuesToPolicy, toRegValues, writeRegText, encodeReg } from '../../scripts/policy/registry';
 import { uuidV5 } from '../../scripts/policy/uuid';
@@ -41,7 +36,10 @@ function readBack(files: OutputFile[]): Record<string, unknown> {
     const path = `linux/${dir}/policies/managed/kontor.json`;
     out[path] = readLinuxManaged(text(file(files, path)), CHROMIUM_EXTENSION_ID);
   }
-  for (const [b, key] of [['chrome', CHROME_KEY], ['edge', EDGE_KEY]] as const) {
+  for (const [b, key] of [
+    ['chrome', CHROME_KEY],
+    ['edge', EDGE_KEY],
+  ] as const) {
     const path = `windows/${b}-policy.reg`;
     const doc = parseReg(decodeReg(file(files, path).content as Buffer));
     expect([...doc.keys()]).toEqual([key]); // deletion and re-creation of the same key only
@@ -88,12 +86,24 @@ describe('deployment files', () => {
     const domain = fc.domain();
     const policyArb = fc.record(
       {
-        organization: fc.record({ domain, gateway: fc.constantFrom('https://gw.acme.example', 'http://127.0.0.1:8080') }, { requiredKeys: [] }),
+        organization: fc.record(
+          { domain, gateway: fc.constantFrom('https://gw.acme.example', 'http://127.0.0.1:8080') },
+          { requiredKeys: [] },
+        ),
         partners: fc.uniqueArray(
-          fc.record({ domain, name: fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() === s && s.length > 0 && !/[\r\n\0]/.test(s)) }, { requiredKeys: ['domain'] }),
+          fc.record(
+            {
+              domain,
+              name: fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() === s && s.length > 0 && !/[\r\n\0]/.test(s)),
+            },
+            { requiredKeys: ['domain'] },
+          ),
           { maxLength: 4, selector: (p) => p.domain },
         ),
-        blocking: fc.record({ categories: fc.record({ ads: fc.boolean(), social: fc.boolean() }, { requiredKeys: [] }), locked: fc.boolean() }, { requiredKeys: [] }),
+        blocking: fc.record(
+          { categories: fc.record({ ads: fc.boolean(), social: fc.boolean() }, { requiredKeys: [] }), locked: fc.boolean() },
+          { requiredKeys: [] },
+        ),
         retentionDays: fc.integer({ min: 1, max: 3650 }),
         disableOnboarding: fc.boolean(),
       },
@@ -148,8 +158,12 @@ describe('deployment files', () => {
     expect(readInstallUpdateUrl(linux.ExtensionSettings, CHROMIUM_EXTENSION_ID)).toBe(DEFAULT_BUILD_OPTIONS.chromeUpdateUrl);
     const edgeReg = parseReg(decodeReg(file(files, 'install/windows/edge-install.reg').content as Buffer));
     // Never deletes the browser's policy root; only sets ExtensionSettings under it.
-    expect([...edgeReg.entries()].map(([k, v]) => [k, v === null])).toEqual([['HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge', false]]);
-    const edgeSettings = JSON.parse((edgeReg.get('HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge')?.get('ExtensionSettings')?.data as string));
+    expect([...edgeReg.entries()].map(([k, v]) => [k, v === null])).toEqual([
+      ['HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge', false],
+    ]);
+    const edgeSettings = JSON.parse(
+      edgeReg.get('HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge')?.get('ExtensionSettings')?.data as string,
+    );
     expect(readInstallUpdateUrl(edgeSettings, 'abcdefghijklmnopabcdefghijklmnop')).toBe(DEFAULT_BUILD_OPTIONS.edgeUpdateUrl);
     const mac = readMobileconfig(text(file(files, 'install/macos/chrome-install.mobileconfig')));
     expect(mac.domain).toBe('com.google.Chrome');

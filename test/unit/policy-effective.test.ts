@@ -46,7 +46,10 @@ describe('discovery, partners, settings and locks', () => {
   });
 
   it('policy partners win; employee partners hidden when not allowed', () => {
-    const user = [{ domain: 'globex.example', note: 'mine' }, { domain: 'initech.example', note: 'mine' }];
+    const user = [
+      { domain: 'globex.example', note: 'mine' },
+      { domain: 'initech.example', note: 'mine' },
+    ];
     const open = mergePartners({ partners: [{ domain: 'globex.example', name: 'Globex' }] }, user);
     expect(open.policy.map((p) => p.domain)).toEqual(['globex.example']);
     expect(open.user.map((p) => p.domain)).toEqual(['initech.example']);
@@ -64,8 +67,13 @@ describe('discovery, partners, settings and locks', () => {
     expect(none.showOnboarding).toBe(true);
 
     const s = effectiveSettings(
-      { organization: { gateway: 'https://kontor.acme.example' }, blocking: { locked: true }, retentionDays: 7,
-        disableOnboarding: true, discovery: { allowUserPartners: false } },
+      {
+        organization: { gateway: 'https://kontor.acme.example' },
+        blocking: { locked: true },
+        retentionDays: 7,
+        disableOnboarding: true,
+        discovery: { allowUserPartners: false },
+      },
       { gateway: 'https://other.example', retentionDays: 30 },
     );
     expect(s.organization.gateway).toBe('https://kontor.acme.example');

@@ -13,9 +13,23 @@ describe('normalizeDomain', () => {
     ['sub.globex.example', 'sub.globex.example'],
   ])('%s -> %s', (input, out) => expect(normalizeDomain(input)).toBe(out));
 
-  it.each(['', 'globex', '1.2.3.4', '0x7f.1', 'globex.example:443', 'https://globex.example', 'a/b.example',
-    '*.globex.example', 'user@globex.example', '-bad.example', 'a..b', '[::1]', 'globex.example..', 'a b.example',
-    `${'a'.repeat(64)}.example`])('refuses %j', (input) => expect(normalizeDomain(input)).toBeNull());
+  it.each([
+    '',
+    'globex',
+    '1.2.3.4',
+    '0x7f.1',
+    'globex.example:443',
+    'https://globex.example',
+    'a/b.example',
+    '*.globex.example',
+    'user@globex.example',
+    '-bad.example',
+    'a..b',
+    '[::1]',
+    'globex.example..',
+    'a b.example',
+    `${'a'.repeat(64)}.example`,
+  ])('refuses %j', (input) => expect(normalizeDomain(input)).toBeNull());
 
   it('matches subdomains but not lookalikes', () => {
     expect(hostMatchesDomain('www.globex.example', 'globex.example')).toBe(true);
@@ -26,30 +40,60 @@ describe('normalizeDomain', () => {
 });
 
 describe('isGatewayUrl', () => {
-  it.each(['https://kontor.acme.example', 'https://gw.acme.com:8443/base', 'http://127.0.0.1:8080',
-    'http://localhost:3000', 'http://gw.acme.test', 'http://gateway.acme.example', 'http://[::1]:9000'])(
-    'accepts %s', (u) => expect(isGatewayUrl(u)).toBe(true));
-  it.each(['http://gw.acme.com', 'ftp://gw.acme.example', 'wss://gw.acme.example', 'https://u:p@gw.acme.example',
-    'https://gw.acme.example/?x=1', 'https://gw.acme.example/#f', 'gw.acme.example', 'http://10.0.0.1', ''])(
-    'refuses %s', (u) => expect(isGatewayUrl(u)).toBe(false));
+  it.each([
+    'https://kontor.acme.example',
+    'https://gw.acme.com:8443/base',
+    'http://127.0.0.1:8080',
+    'http://localhost:3000',
+    'http://gw.acme.test',
+    'http://gateway.acme.example',
+    'http://[::1]:9000',
+  ])('accepts %s', (u) => expect(isGatewayUrl(u)).toBe(true));
+  it.each([
+    'http://gw.acme.com',
+    'ftp://gw.acme.example',
+    'wss://gw.acme.example',
+    'https://u:p@gw.acme.example',
+    'https://gw.acme.example/?x=1',
+    'https://gw.acme.example/#f',
+    'gw.acme.example',
+    'http://10.0.0.1',
+    '',
+  ])('refuses %s', (u) => expect(isGatewayUrl(u)).toBe(false));
 });
 
 describe('validatePolicy', () => {
   it('accepts a complete valid policy without problems and normalises domains', () => {
     const { policy, problems } = validatePolicy({
       organization: { domain: 'ACME.example', gateway: 'https://kontor.acme.example' },
-      partners: [{ domain: 'Globex.example.', name: ' Globex GmbH ', orgKey: 'sha256:0123456789abcdef0123',
-        profiles: ['https://www.linkedin.com/company/globex'], contacts: ['sales'] }],
-      blocking: { categories: { ads: true, analytics: true, b2b: true, social: false, urlparams: true },
-        locked: true, blockDomains: ['tracker.example'], allowDomains: ['sso.acme.example'] },
+      partners: [
+        {
+          domain: 'Globex.example.',
+          name: ' Globex GmbH ',
+          orgKey: 'sha256:0123456789abcdef0123',
+          profiles: ['https://www.linkedin.com/company/globex'],
+          contacts: ['sales'],
+        },
+      ],
+      blocking: {
+        categories: { ads: true, analytics: true, b2b: true, social: false, urlparams: true },
+        locked: true,
+        blockDomains: ['tracker.example'],
+        allowDomains: ['sso.acme.example'],
+      },
       discovery: { allowUserPartners: false, offerNonPartners: true },
       retentionDays: 90,
       disableOnboarding: true,
     });
     expect(problems).toEqual([]);
     expect(policy.organization?.domain).toBe('acme.example');
-    expect(policy.partners?.[0]).toEqual({ domain: 'globex.example', name: 'Globex GmbH',
-      orgKey: 'sha256:0123456789abcdef0123', profiles: ['https://www.linkedin.com/company/globex'], contacts: ['sales'] });
+    expect(policy.partners?.[0]).toEqual({
+      domain: 'globex.example',
+      name: 'Globex GmbH',
+      orgKey: 'sha256:0123456789abcdef0123',
+      profiles: ['https://www.linkedin.com/company/globex'],
+      contacts: ['sales'],
+    });
     expect(policy.retentionDays).toBe(90);
   });
 
@@ -74,8 +118,12 @@ describe('validatePolicy', () => {
         { domain: 'GLOBEX.example' },
         { domain: 'piedpiper.example', colour: 'green' },
       ],
-      blocking: { categories: { ads: 'yes', social: false, tracking: true }, locked: 1,
-        blockDomains: ['ok.example', 'not a domain', 7], allowDomains: 'sso.example' },
+      blocking: {
+        categories: { ads: 'yes', social: false, tracking: true },
+        locked: 1,
+        blockDomains: ['ok.example', 'not a domain', 7],
+        allowDomains: 'sso.example',
+      },
       discovery: { allowUserPartners: null },
       retentionDays: 3651,
       disableOnboarding: 'true',
@@ -136,14 +184,33 @@ describe('validatePolicy', () => {
   });
 
   it('never throws, always returns a policy that validates cleanly (fuzz)', () => {
-    const policyLike = fc.record({
-      organization: fc.anything(),
-      partners: fc.oneof(fc.array(fc.record({ domain: fc.oneof(fc.domain(), fc.string()), name: fc.anything(),
-        orgKey: fc.string(), profiles: fc.anything() }, { requiredKeys: [] })), fc.anything()),
-      blocking: fc.oneof(fc.record({ categories: fc.dictionary(fc.string(), fc.anything()), locked: fc.anything(),
-        blockDomains: fc.array(fc.oneof(fc.domain(), fc.string())) }, { requiredKeys: [] }), fc.anything()),
-      retentionDays: fc.oneof(fc.integer(), fc.double(), fc.anything()),
-    }, { requiredKeys: [] });
+    const policyLike = fc.record(
+      {
+        organization: fc.anything(),
+        partners: fc.oneof(
+          fc.array(
+            fc.record(
+              { domain: fc.oneof(fc.domain(), fc.string()), name: fc.anything(), orgKey: fc.string(), profiles: fc.anything() },
+              { requiredKeys: [] },
+            ),
+          ),
+          fc.anything(),
+        ),
+        blocking: fc.oneof(
+          fc.record(
+            {
+              categories: fc.dictionary(fc.string(), fc.anything()),
+              locked: fc.anything(),
+              blockDomains: fc.array(fc.oneof(fc.domain(), fc.string())),
+            },
+            { requiredKeys: [] },
+          ),
+          fc.anything(),
+        ),
+        retentionDays: fc.oneof(fc.integer(), fc.double(), fc.anything()),
+      },
+      { requiredKeys: [] },
+    );
     fc.assert(
       fc.property(fc.oneof(fc.anything({ withNullPrototype: true, withObjectString: true }), fc.jsonValue(), policyLike), (input) => {
         const { policy, problems } = validatePolicy(input);
@@ -156,7 +223,11 @@ describe('validatePolicy', () => {
   });
 
   it('survives hostile objects (throwing getters)', () => {
-    const hostile = { get partners() { throw new Error('boom'); } };
+    const hostile = {
+      get partners() {
+        throw new Error('boom');
+      },
+    };
     const r = validatePolicy(hostile);
     expect(r.policy).toEqual({});
     expect(r.problems).toHaveLength(1);

@@ -7,7 +7,15 @@ import { utf8 } from '../../src/wire/bytes';
 
 describe('push events', () => {
   it('accepts each event the background sends', () => {
-    const message = { id: 'm1', at: 1, direction: 'in', state: null, sender: { displayName: 'A', orgDomain: 'a.example', employeeId: 'a', deviceId: 'd' }, text: 'hi', event: null };
+    const message = {
+      id: 'm1',
+      at: 1,
+      direction: 'in',
+      state: null,
+      sender: { displayName: 'A', orgDomain: 'a.example', employeeId: 'a', deviceId: 'd' },
+      text: 'hi',
+      event: null,
+    };
     expect(isPushEvent({ kontor: 1, event: 'channel', type: 'message', conversationId: 'c1', message })).toBe(true);
     expect(isPushEvent({ kontor: 1, event: 'channel', type: 'delivery', conversationId: 'c1', messageId: 'm1', state: 'sent' })).toBe(true);
     expect(isPushEvent({ kontor: 1, event: 'channel', type: 'conversation', conversationId: 'c1' })).toBe(true);

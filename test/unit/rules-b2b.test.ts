@@ -40,7 +40,7 @@ describe('b2b identification list', () => {
     }
   });
 
-  it('never blocks the vendor\'s own site: neither its main frame nor its first-party requests', () => {
+  it("never blocks the vendor's own site: neither its main frame nor its first-party requests", () => {
     for (const v of list.vendors) {
       for (const d of v.domains) {
         expect(outcome(`https://${d}/`, 'main_frame'), `${v.vendor}: open ${d}`).toBeUndefined();
@@ -49,9 +49,24 @@ describe('b2b identification list', () => {
     }
   });
 
-  it('blocks the vendors\' own domains that the issue found untouched', () => {
-    for (const host of ['apollo.io', 'pardot.com', 'salesviewer.com', 'snitcher.com', 'vendemore.com', 'clearbit.com', '6sense.com',
-      'zoominfo.com', 'kickfire.com', 'wiredminds.de', 'oribi.io', 'adsymptotic.com', 'leadforensics.com', 'albacross.com', 'demandbase.com']) {
+  it("blocks the vendors' own domains that the issue found untouched", () => {
+    for (const host of [
+      'apollo.io',
+      'pardot.com',
+      'salesviewer.com',
+      'snitcher.com',
+      'vendemore.com',
+      'clearbit.com',
+      '6sense.com',
+      'zoominfo.com',
+      'kickfire.com',
+      'wiredminds.de',
+      'oribi.io',
+      'adsymptotic.com',
+      'leadforensics.com',
+      'albacross.com',
+      'demandbase.com',
+    ]) {
       expect(outcome(`https://${host}/tag.js`, 'script', page), host).toBe('block');
     }
   });
@@ -65,7 +80,7 @@ describe('b2b identification list', () => {
     expect(outcome('https://x.clearbit.com/v1/company/reveal', 'xmlhttprequest', page)).toBe('block');
   });
 
-  it('covers Lead Forensics\' rotating domains: every one the HTTP Archive corpus and EasyPrivacy name', () => {
+  it("covers Lead Forensics' rotating domains: every one the HTTP Archive corpus and EasyPrivacy name", () => {
     const corpus = readCorpus(root).entities.find((e) => e.name === 'Lead Forensics')!;
     const hosts = [...entityDomains(corpus), ...(corpus.examples ?? [])];
     const cached = readFileSync(path.join(root, 'assets', 'lists', 'sources', 'easyprivacy_specific_cname_lead-forensics.txt'), 'utf8');
@@ -77,21 +92,33 @@ describe('b2b identification list', () => {
     expect(vendor('Lead Forensics').domains.length).toBeGreaterThan(300);
   });
 
-  it('leaves customers\' own hosts of the EasyPrivacy CNAME file alone (first-party CNAMEs, not Lead Forensics domains)', () => {
+  it("leaves customers' own hosts of the EasyPrivacy CNAME file alone (first-party CNAMEs, not Lead Forensics domains)", () => {
     for (const host of ['oca.microsoft.com', 'data.diagnostics.office.com', 'partners.dudley.gov.uk', 'analytics.glance.inmobi.com']) {
       expect(outcome(`https://${host}/x`, 'xmlhttprequest', page), host).toBeUndefined();
     }
   });
 
-  it('blocks every host the independent sources attribute to a B2B identification vendor (the bench\'s per-vendor figure)', () => {
-    expect(documentedUrls('loads https://cdn.example.com/<id>.js, then //<cname>/x and https://t.example.org/p.')).toEqual(['https://cdn.example.com/x.js', 'https://t.example.org/p']);
-    const figures = b2bVendorCoverage(list, [corpusHosts(root), ...easyprivacyHosts(root)], [b2b], allowlistPredicate(readList(path.join(root, 'assets', 'lists', 'allowlist.json'), Allowlist)));
+  it("blocks every host the independent sources attribute to a B2B identification vendor (the bench's per-vendor figure)", () => {
+    expect(documentedUrls('loads https://cdn.example.com/<id>.js, then //<cname>/x and https://t.example.org/p.')).toEqual([
+      'https://cdn.example.com/x.js',
+      'https://t.example.org/p',
+    ]);
+    const figures = b2bVendorCoverage(
+      list,
+      [corpusHosts(root), ...easyprivacyHosts(root)],
+      [b2b],
+      allowlistPredicate(readList(path.join(root, 'assets', 'lists', 'allowlist.json'), Allowlist)),
+    );
     const total = figures.reduce((n, f) => n + f.total, 0);
     const blocked = figures.reduce((n, f) => n + f.blocked, 0);
     expect(total).toBeGreaterThan(800);
     expect(blocked / total).toBeGreaterThan(0.95);
-    const identification = new Set(list.vendors.filter((v) => v.kind === 'b2b-identification' || v.kind === 'intent-data').map((v) => v.vendor));
-    const short = figures.filter((f) => identification.has(f.vendor) && f.blocked < f.total).map((f) => `${f.vendor}: ${f.missed.join(' ')}`);
+    const identification = new Set(
+      list.vendors.filter((v) => v.kind === 'b2b-identification' || v.kind === 'intent-data').map((v) => v.vendor),
+    );
+    const short = figures
+      .filter((f) => identification.has(f.vendor) && f.blocked < f.total)
+      .map((f) => `${f.vendor}: ${f.missed.join(' ')}`);
     // LinkedIn's corpus entity names www.linkedin.com and licdn.com, its own site and content CDN, left reachable on purpose
     expect(short).toEqual([expect.stringMatching(/^LinkedIn Insight Tag: https:\/\/licdn\.com\/ https:\/\/www\.linkedin\.com\/$/)]);
   });

@@ -24,9 +24,14 @@ const page = 'http://www.business.example/index.html';
 beforeAll(async () => {
   out = mkdtempSync(path.join(tmpdir(), 'kontor-rules-'));
   compiled = await compileRules({ outDir: out, quiet: true });
-  rulesets = compiled.rulesets.map((r) => ({ id: r.id, rules: v.parse(DnrRuleArray, JSON.parse(readFileSync(path.join(out, r.file), 'utf8'))) }));
+  rulesets = compiled.rulesets.map((r) => ({
+    id: r.id,
+    rules: v.parse(DnrRuleArray, JSON.parse(readFileSync(path.join(out, r.file), 'utf8'))),
+  }));
 }, 60_000);
-afterAll(() => { rmSync(out, { recursive: true, force: true }); });
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+});
 
 const outcome = (url: string, type: ResourceType, sets: Ruleset[] = rulesets) => evaluate(sets, { url, type, initiator: page });
 
@@ -48,7 +53,14 @@ describe('compiled rulesets', () => {
   });
 
   it('blocks well-known tracker hosts', () => {
-    for (const url of ['https://www.google-analytics.com/g/collect', 'https://stats.g.doubleclick.net/j/collect', 'https://bat.bing.com/bat.js', 'https://j.6sc.co/6si.min.js', 'https://px.ads.linkedin.com/collect', 'https://cdn.segment.com/analytics.js/v1/k/analytics.min.js']) {
+    for (const url of [
+      'https://www.google-analytics.com/g/collect',
+      'https://stats.g.doubleclick.net/j/collect',
+      'https://bat.bing.com/bat.js',
+      'https://j.6sc.co/6si.min.js',
+      'https://px.ads.linkedin.com/collect',
+      'https://cdn.segment.com/analytics.js/v1/k/analytics.min.js',
+    ]) {
       expect(outcome(url, 'script')?.rule.action.type, url).toBe('block');
     }
   });
@@ -63,7 +75,10 @@ describe('compiled rulesets', () => {
     for (const url of urls) {
       for (const type of ['script', 'xmlhttprequest', 'sub_frame', 'image', 'main_frame'] as const) {
         const m = outcome(url, type);
-        expect(m === undefined || m.rule.action.type === 'allow', `${type} ${url} -> ${m?.ruleset} ${JSON.stringify(m?.rule.condition).slice(0, 120)}`).toBe(true);
+        expect(
+          m === undefined || m.rule.action.type === 'allow',
+          `${type} ${url} -> ${m?.ruleset} ${JSON.stringify(m?.rule.condition).slice(0, 120)}`,
+        ).toBe(true);
       }
     }
   }, 60_000);
@@ -82,7 +97,10 @@ describe('compiled rulesets', () => {
     const text = readFileSync(path.join(out, 'trackers.json'), 'utf8');
     const lookup = v.parse(TrackerLookup, JSON.parse(text));
     expect(text.length).toBeLessThan(64_000);
-    const name = (host: string) => { const e = lookup.domains[host]; return e && [e[0], lookup.companies[e[1]]]; };
+    const name = (host: string) => {
+      const e = lookup.domains[host];
+      return e && [e[0], lookup.companies[e[1]]];
+    };
     expect(name('google-analytics.com')).toEqual(['analytics', 'Google']);
     expect(name('6sc.co')).toEqual(['b2b', '6sense']);
     expect(name('snap.licdn.com')).toEqual(['b2b', 'LinkedIn (Microsoft)']);
@@ -97,13 +115,18 @@ interface FixtureTruth {
 
 describe('fixture business site', () => {
   const truth = JSON.parse(readFileSync(path.join(root, 'test', 'fixtures', 'trackers.json'), 'utf8')) as FixtureTruth;
-  const html = readFileSync(path.join(root, 'test', 'fixtures', 'sites', 'www.business.example', 'index.html'), 'utf8').replaceAll('&amp;', '&');
+  const html = readFileSync(path.join(root, 'test', 'fixtures', 'sites', 'www.business.example', 'index.html'), 'utf8').replaceAll(
+    '&amp;',
+    '&',
+  );
 
   it('embeds at least 40 real tracker URLs across every blocking category, all listed in trackers.json', () => {
     expect(truth.trackers.length).toBeGreaterThanOrEqual(40);
     expect(new Set(truth.trackers.map((t) => t.category))).toEqual(new Set(['ads', 'analytics', 'b2b', 'social']));
     for (const t of [...truth.trackers, ...truth.needed]) expect(html, t.url).toContain(t.url);
-    const thirdParty = [...html.matchAll(/(?:src|href)="(http:\/\/[^"]+)"|(?:fetch|sendBeacon)\("(http:\/\/[^"]+)"/g)].map((m) => m[1] ?? m[2]!);
+    const thirdParty = [...html.matchAll(/(?:src|href)="(http:\/\/[^"]+)"|(?:fetch|sendBeacon)\("(http:\/\/[^"]+)"/g)].map(
+      (m) => m[1] ?? m[2]!,
+    );
     const known = new Set([...truth.trackers, ...truth.needed, ...truth.stripped].map((t) => t.url));
     for (const url of thirdParty) expect(known.has(url), `${url} missing from trackers.json`).toBe(true);
   });
@@ -143,8 +166,10 @@ describe('coverage against an independent corpus', () => {
   // The HTTP Archive's third-party entities (third-party-web, MIT, a devDependency): not a
   // blocking list and not Kontor's. `npm run bench -- coverage` reports the whole corpus.
   it('blocks at least 40 of the 50 ad and analytics services found on the most pages', () => {
-    const top = readCorpus(root).entities.filter((e) => e.category === 'ad' || e.category === 'analytics')
-      .sort((a, b) => (b.totalOccurrences ?? 0) - (a.totalOccurrences ?? 0)).slice(0, 50);
+    const top = readCorpus(root)
+      .entities.filter((e) => e.category === 'ad' || e.category === 'analytics')
+      .sort((a, b) => (b.totalOccurrences ?? 0) - (a.totalOccurrences ?? 0))
+      .slice(0, 50);
     const missed = top.filter((e) => !entityHosts(e).some((h) => hostBlocked(rulesets, h)));
     // today's misses are company home domains (klaviyo.com, statcounter.com) whose tracker hosts are blocked
     expect(missed.map((e) => e.name).length, missed.map((e) => e.name).join(', ')).toBeLessThanOrEqual(10);

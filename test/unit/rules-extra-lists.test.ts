@@ -19,14 +19,17 @@ const root = path.resolve(__dirname, '..', '..');
 const lists = path.join(root, 'assets', 'lists');
 const mustLoad = readList(path.join(lists, 'must-load.json'), MustLoad);
 const allow = readList(path.join(lists, 'allowlist.json'), Allowlist);
-const truth = JSON.parse(readFileSync(path.join(root, 'test', 'fixtures', 'trackers.json'), 'utf8')) as { needed: Array<{ url: string; type: ResourceType }> };
+const truth = JSON.parse(readFileSync(path.join(root, 'test', 'fixtures', 'trackers.json'), 'utf8')) as {
+  needed: Array<{ url: string; type: ResourceType }>;
+};
 const page = 'https://www.mittelstand-beispiel.de/';
 
 describe.each(EXTRA_LISTS)('merged domain list $id', (list) => {
   const problems: Problem[] = [];
   const merged = mergeRuleset(extraListInputs(root, list, mustLoad, problems), { isAllowlisted: allowlistPredicate(allow) });
   const rs: Ruleset[] = [{ id: list.category, rules: merged.rules }];
-  const outcome = (url: string, type: ResourceType, initiator: string | undefined = page) => evaluate(rs, { url, type, initiator })?.rule.action.type;
+  const outcome = (url: string, type: ResourceType, initiator: string | undefined = page) =>
+    evaluate(rs, { url, type, initiator })?.rule.action.type;
 
   it('is shipped with its licence and merges into a handful of rules', () => {
     expect(['GPL-3.0', 'GPL-3.0-or-later', 'CC-BY-SA-3.0', 'CC-BY-SA-4.0']).toContain(list.source.licence);
@@ -44,13 +47,14 @@ describe.each(EXTRA_LISTS)('merged domain list $id', (list) => {
     expect(problems.some((p) => p.ref === 'marketo.com')).toBe(true);
   });
 
-  it('never blocks the fixture site\'s needed resources or an allowlisted service', () => {
+  it("never blocks the fixture site's needed resources or an allowlisted service", () => {
     for (const n of truth.needed) expect(outcome(n.url, n.type), n.url).toBeUndefined();
     for (const e of allow.entries) for (const h of e.hosts) expect(outcome(`https://${h}/x.js`, 'script'), h).toBeUndefined();
   });
 
-  it('never blocks a shared hosting domain as a whole, a top-level page, or a site\'s own requests', () => {
-    for (const d of allow.neverBlockWhole.domains) expect(outcome(`https://kontor-test-${d.length}.${d}/app.js`, 'script'), d).toBeUndefined();
+  it("never blocks a shared hosting domain as a whole, a top-level page, or a site's own requests", () => {
+    for (const d of allow.neverBlockWhole.domains)
+      expect(outcome(`https://kontor-test-${d.length}.${d}/app.js`, 'script'), d).toBeUndefined();
     const sample = merged.rules[0]!.condition.requestDomains!.slice(0, 200);
     for (const h of sample) {
       expect(outcome(`https://${h}/`, 'main_frame', undefined), h).toBeUndefined();

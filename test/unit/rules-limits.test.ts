@@ -4,10 +4,18 @@ import type { InputRule } from '../../scripts/rules/merge';
 
 /** Rules that cannot merge (each has its own path), so each one counts. */
 function pathRules(n: number, offset = 0): InputRule[] {
-  return Array.from({ length: n }, (_, i) => ({ source: 'synthetic', ref: `line ${i + 1}`, raw: { action: { type: 'block' }, condition: { urlFilter: `/ads/${offset + i}/banner` } } }));
+  return Array.from({ length: n }, (_, i) => ({
+    source: 'synthetic',
+    ref: `line ${i + 1}`,
+    raw: { action: { type: 'block' }, condition: { urlFilter: `/ads/${offset + i}/banner` } },
+  }));
 }
 function regexRules(n: number): InputRule[] {
-  return Array.from({ length: n }, (_, i) => ({ source: 'synthetic', ref: `re ${i}`, raw: { action: { type: 'block' }, condition: { regexFilter: `^https://t${i}\\.example/[a-z]+` } } }));
+  return Array.from({ length: n }, (_, i) => ({
+    source: 'synthetic',
+    ref: `re ${i}`,
+    raw: { action: { type: 'block' }, condition: { regexFilter: `^https://t${i}\\.example/[a-z]+` } },
+  }));
 }
 function plan(id: RulesetPlan['id'], inputs: InputRule[], enabledByDefault = true): RulesetPlan {
   return { id, category: id, enabledByDefault, sources: [], inputs };
@@ -34,7 +42,11 @@ describe('static rule limits', () => {
   });
 
   it('counts merged rules, not input lines: 100,000 host rules fit', () => {
-    const hosts: InputRule[] = Array.from({ length: 100_000 }, (_, i) => ({ source: 's', ref: `${i}`, raw: { action: { type: 'block' }, condition: { urlFilter: `||t${i}.tracker-example.com^` } } }));
+    const hosts: InputRule[] = Array.from({ length: 100_000 }, (_, i) => ({
+      source: 's',
+      ref: `${i}`,
+      raw: { action: { type: 'block' }, condition: { urlFilter: `||t${i}.tracker-example.com^` } },
+    }));
     const { rulesets } = assemble([plan('analytics', hosts)]);
     // one rule: no limit on hosts per requestDomains rule (see MergeOptions.chunkSize)
     expect(rulesets[0]!.merged.rules.length).toBe(1);
@@ -42,7 +54,11 @@ describe('static rule limits', () => {
   });
 
   it('refuses list rules at or above the allowlist priority', () => {
-    const high: InputRule = { source: 's', ref: 'x', raw: { action: { type: 'block' }, priority: 10_000_000, condition: { urlFilter: '||x.com^' } } };
+    const high: InputRule = {
+      source: 's',
+      ref: 'x',
+      raw: { action: { type: 'block' }, priority: 10_000_000, condition: { urlFilter: '||x.com^' } },
+    };
     expect(() => assemble([plan('ads', [high])])).toThrow(/priority/);
   });
 });

@@ -6,11 +6,16 @@ import { evaluate } from '../../scripts/rules/match';
 // no '--' at the third and fourth character: such labels are reserved (xn-- is punycode, and
 // an invalid one like 'xn--a' is not a host a URL can have)
 const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}[a-z0-9]$/).filter((l) => l.slice(2, 4) !== '--');
-const host = fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'net', 'de', 'io', 'co.uk'))
+const host = fc
+  .tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'net', 'de', 'io', 'co.uk'))
   .map(([labels, tld]) => `${labels.join('.')}.${tld}`);
 
 function blockInputs(hosts: string[], source = 'test-list'): InputRule[] {
-  return hosts.map((h, i) => ({ source, ref: `line ${i + 1}`, raw: { id: i + 1, priority: 1, action: { type: 'block' }, condition: { urlFilter: `||${h}^` } } }));
+  return hosts.map((h, i) => ({
+    source,
+    ref: `line ${i + 1}`,
+    raw: { id: i + 1, priority: 1, action: { type: 'block' }, condition: { urlFilter: `||${h}^` } },
+  }));
 }
 
 function blocked(rules: ReturnType<typeof mergeRuleset>['rules'], url: string): boolean {
@@ -19,18 +24,26 @@ function blocked(rules: ReturnType<typeof mergeRuleset>['rules'], url: string): 
 
 describe('merging ||host^ rules into requestDomains', () => {
   it('keeps every domain of a random set matched, and matches nothing else', () => {
-    fc.assert(fc.property(fc.uniqueArray(host, { minLength: 1, maxLength: 60 }), host, fc.integer({ min: 1, max: 7 }), (hosts, other, chunkSize) => {
-      const merged = mergeRuleset(blockInputs(hosts), { chunkSize });
-      for (const h of hosts) {
-        expect(blocked(merged.rules, `https://${h}/collect?x=1`)).toBe(true);
-        expect(blocked(merged.rules, `https://sub.${h}/p.js`)).toBe(true);
-      }
-      const listed = hosts.some((h) => other === h || other.endsWith(`.${h}`));
-      expect(blocked(merged.rules, `https://${other}/`)).toBe(listed);
-      // Merging really merges: never more rules than chunks of the input.
-      expect(merged.rules.length).toBeLessThanOrEqual(Math.ceil(hosts.length / chunkSize));
-      for (const r of merged.rules) expect(r.condition.requestDomains!.length).toBeLessThanOrEqual(chunkSize);
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(host, { minLength: 1, maxLength: 60 }),
+        host,
+        fc.integer({ min: 1, max: 7 }),
+        (hosts, other, chunkSize) => {
+          const merged = mergeRuleset(blockInputs(hosts), { chunkSize });
+          for (const h of hosts) {
+            expect(blocked(merged.rules, `https://${h}/collect?x=1`)).toBe(true);
+            expect(blocked(merged.rules, `https://sub.${h}/p.js`)).toBe(true);
+          }
+          const listed = hosts.some((h) => other === h || other.endsWith(`.${h}`));
+          expect(blocked(merged.rules, `https://${other}/`)).toBe(listed);
+          // Merging really merges: never more rules than chunks of the input.
+          expect(merged.rules.length).toBeLessThanOrEqual(Math.ceil(hosts.length / chunkSize));
+          for (const r of merged.rules) expect(r.condition.requestDomains!.length).toBeLessThanOrEqual(chunkSize);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('drops a subdomain whose parent is listed with the same conditions, without losing coverage', () => {
@@ -59,11 +72,14 @@ describe('merging ||host^ rules into requestDomains', () => {
 
   it('leaves allowlisted hosts out of block rules but keeps allow rules for them', () => {
     const isAllowlisted = (h: string): boolean => h === 'js.stripe.com' || h.endsWith('.js.stripe.com');
-    const merged = mergeRuleset([
-      ...blockInputs(['js.stripe.com', 'x.js.stripe.com', 'tracker.io']),
-      { source: 's', ref: 'r', raw: { action: { type: 'block' }, condition: { urlFilter: '||js.stripe.com/v3/fingerprint' } } },
-      { source: 's', ref: 'a', raw: { action: { type: 'allow' }, priority: 5, condition: { urlFilter: '||js.stripe.com^' } } },
-    ], { isAllowlisted });
+    const merged = mergeRuleset(
+      [
+        ...blockInputs(['js.stripe.com', 'x.js.stripe.com', 'tracker.io']),
+        { source: 's', ref: 'r', raw: { action: { type: 'block' }, condition: { urlFilter: '||js.stripe.com/v3/fingerprint' } } },
+        { source: 's', ref: 'a', raw: { action: { type: 'allow' }, priority: 5, condition: { urlFilter: '||js.stripe.com^' } } },
+      ],
+      { isAllowlisted },
+    );
     expect(merged.skipped['allowlisted host']).toBe(3);
     expect(blocked(merged.rules, 'https://js.stripe.com/v3/fingerprint')).toBe(false);
     expect(blocked(merged.rules, 'https://tracker.io/')).toBe(true);

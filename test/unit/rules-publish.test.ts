@@ -14,11 +14,19 @@ import { abpPattern, writeB2bFilterList } from '../../scripts/rules/publish';
 const root = path.resolve(__dirname, '..', '..');
 const list = readList(path.join(root, 'assets', 'lists', 'b2b-identification.json'), B2bList);
 const dir = mkdtempSync(path.join(tmpdir(), 'kontor-publish-'));
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 const text = readFileSync(writeB2bFilterList(root, dir, new Date('2026-12-05T10:20:00Z')), 'utf8');
 const lines = text.split('\n').filter((l) => l !== '');
 
-interface Parsed { header: Record<string, string>; thirdPartyHosts: string[]; patterns: string[]; exceptions: string[]; other: string[] }
+interface Parsed {
+  header: Record<string, string>;
+  thirdPartyHosts: string[];
+  patterns: string[];
+  exceptions: string[];
+  other: string[];
+}
 
 function parse(lines: string[]): Parsed {
   const p: Parsed = { header: {}, thirdPartyHosts: [], patterns: [], exceptions: [], other: [] };
@@ -27,7 +35,10 @@ function parse(lines: string[]): Parsed {
     // The header is the comment block up to the first empty comment line.
     if (line === '!') inHeader = false;
     const meta = /^! ([A-Z][A-Za-z ]+): (.*)$/.exec(line);
-    if (inHeader && meta) { p.header[meta[1]!] = meta[2]!; continue; }
+    if (inHeader && meta) {
+      p.header[meta[1]!] = meta[2]!;
+      continue;
+    }
     if (line.startsWith('!')) continue;
     let m: RegExpExecArray | null;
     if ((m = /^\|\|([a-z0-9.-]+)\^\$third-party$/.exec(line))) p.thirdPartyHosts.push(m[1]!);
@@ -51,7 +62,7 @@ describe('published B2B filter list', () => {
     expect(parsed.header['Last modified']).toBe('2026-12-05T10:20:00.000Z');
   });
 
-  it('blocks exactly the list\'s domains as third-party host rules (hosts under a listed domain folded in)', () => {
+  it("blocks exactly the list's domains as third-party host rules (hosts under a listed domain folded in)", () => {
     const listed = list.vendors.flatMap((v) => v.domains);
     const published = new Set(parsed.thirdPartyHosts);
     for (const d of listed) expect(coveredBy(d, published), d).toBe(true);
@@ -67,7 +78,7 @@ describe('published B2B filter list', () => {
     expect(abpPattern('/acton/bn/tracker/')).toBe('/acton/bn/tracker/*');
   });
 
-  it('keeps the vendors\' needed hosts as exceptions, and has no other kind of line', () => {
+  it("keeps the vendors' needed hosts as exceptions, and has no other kind of line", () => {
     expect(parsed.exceptions).toEqual(list.vendors.flatMap((v) => v.keep ?? []));
     expect(parsed.exceptions).toContain('go.pardot.com');
     expect(parsed.other).toEqual([]);

@@ -26,7 +26,10 @@ class MemoryArea implements Area {
   }
 }
 
-function areas(local: Record<string, unknown> = {}, session: Record<string, unknown> = {}): Areas & { local: MemoryArea; session: MemoryArea } {
+function areas(
+  local: Record<string, unknown> = {},
+  session: Record<string, unknown> = {},
+): Areas & { local: MemoryArea; session: MemoryArea } {
   return { local: new MemoryArea(local), session: new MemoryArea(session) };
 }
 
@@ -57,7 +60,14 @@ describe('repair', () => {
   it('fails a record whose required field is missing or bad, and never throws', () => {
     expect(repair(Schema, {}).ok).toBe(false);
     expect(repair(Schema, { note: 3 }).problems).toEqual([{ path: 'note', code: 'invalid', message: expect.any(String) }]);
-    const hostile = new Proxy({}, { ownKeys: () => { throw new Error('boom'); } });
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('boom');
+        },
+      },
+    );
     expect(repair(Schema, hostile)).toEqual({ ok: false, problems: [{ path: '', code: 'invalid', message: 'could not be read' }] });
   });
 });
@@ -65,28 +75,56 @@ describe('repair', () => {
 describe('stored records', () => {
   it('settings with one bad field keep every other field (the old loader dropped the whole record)', async () => {
     const warnings: string[] = [];
-    const a = areas({ ...current, settings: { version: 1, categories: { ads: false, social: 'no', bogus: true }, gateway: 'https://gw.acme.example', retentionDays: 0 } });
+    const a = areas({
+      ...current,
+      settings: { version: 1, categories: { ads: false, social: 'no', bogus: true }, gateway: 'https://gw.acme.example', retentionDays: 0 },
+    });
     const store = createStore(a, (m) => warnings.push(m));
     expect(await store.get('settings')).toEqual({ version: 1, categories: { ads: false }, gateway: 'https://gw.acme.example' });
     expect(warnings.join('\n')).toMatch(/categories\.social: .*categories\.bogus: unknown key.*retentionDays: /s);
   });
 
   it('a damaged partner directory keeps its good pins and partners, and fills missing parts', async () => {
-    const a = areas({ ...current, 'partners:directory': { user: [{ domain: 'globex.example', addedAt: 1 }, { domain: 5 }], pins: { 'globex.example': 'ab:cd', 'x.example': null } } });
+    const a = areas({
+      ...current,
+      'partners:directory': {
+        user: [{ domain: 'globex.example', addedAt: 1 }, { domain: 5 }],
+        pins: { 'globex.example': 'ab:cd', 'x.example': null },
+      },
+    });
     const store = createStore(a, () => undefined);
-    expect(await store.get('directory')).toEqual({ user: [{ domain: 'globex.example', addedAt: 1 }], pins: { 'globex.example': 'ab:cd' }, warnings: {} });
+    expect(await store.get('directory')).toEqual({
+      user: [{ domain: 'globex.example', addedAt: 1 }],
+      pins: { 'globex.example': 'ab:cd' },
+      warnings: {},
+    });
   });
 
   it('an absent or unusable record reads as its fallback', async () => {
-    const store = createStore(areas({ ...current, 'channel:meta': { gatewayUrl: 'https://gw.example' }, 'blocking:paused': 'all' }), () => undefined);
+    const store = createStore(
+      areas({ ...current, 'channel:meta': { gatewayUrl: 'https://gw.example' }, 'blocking:paused': 'all' }),
+      () => undefined,
+    );
     expect(await store.get('channelMeta')).toBeUndefined();
     expect(await store.get('paused')).toEqual([]);
     expect(await store.get('settings')).toEqual({});
   });
 
-  it('families keep to their own prefix: the detector\'s tabs and blocking\'s tabs do not mix', async () => {
-    const tab = { tabId: 3, url: 'https://globex.example/', match: null, hint: { domain: 'globex.example', name: 'Globex', reason: 'unconfirmed-profile' } };
-    const a = areas({ ...current }, { 'partners:tab:3': tab, 'partners:tab:4': { tabId: 'x' }, 'blocking:tab:3': { site: null, since: 0, total: 2, hosts: { 't.example': 2 } } });
+  it("families keep to their own prefix: the detector's tabs and blocking's tabs do not mix", async () => {
+    const tab = {
+      tabId: 3,
+      url: 'https://globex.example/',
+      match: null,
+      hint: { domain: 'globex.example', name: 'Globex', reason: 'unconfirmed-profile' },
+    };
+    const a = areas(
+      { ...current },
+      {
+        'partners:tab:3': tab,
+        'partners:tab:4': { tabId: 'x' },
+        'blocking:tab:3': { site: null, since: 0, total: 2, hosts: { 't.example': 2 } },
+      },
+    );
     const store = createStore(a, () => undefined);
     expect([...(await store.entries('partnerTab')).entries()]).toEqual([['3', tab]]);
     expect(await store.getEntry('blockingTab', '3')).toEqual({ site: null, since: 0, total: 2, hosts: { 't.example': 2 } });
@@ -100,7 +138,15 @@ describe('storage migrations', () => {
   it('1: moves the old un-namespaced keys under their feature, and records the version', async () => {
     const manifest = { manifest: {}, fingerprint: 'ab', fetchedAt: 1, expiresAt: 2 };
     const a = areas(
-      { partners: { user: [], pins: {}, warnings: {} }, 'manifest:globex.example': manifest, 'conv:c1': { partnerDomain: 'globex.example', contact: 'sales' }, 'sync:c1': 5, settings: { version: 1 }, 'blocking:paused': ['a.example'], 'channel:meta': { x: 1 } },
+      {
+        partners: { user: [], pins: {}, warnings: {} },
+        'manifest:globex.example': manifest,
+        'conv:c1': { partnerDomain: 'globex.example', contact: 'sales' },
+        'sync:c1': 5,
+        settings: { version: 1 },
+        'blocking:paused': ['a.example'],
+        'channel:meta': { x: 1 },
+      },
       { 'tab:7': { tabId: 7 }, 'blocking:tab:7': { total: 1 }, 'contact:pending': { domain: 'globex.example', at: 1 } },
     );
     expect(await migrate(a)).toBe(1);
@@ -114,10 +160,14 @@ describe('storage migrations', () => {
       'channel:meta': { x: 1 },
       [VERSION_KEY]: 1,
     });
-    expect(a.session.dump()).toEqual({ 'partners:tab:7': { tabId: 7 }, 'blocking:tab:7': { total: 1 }, 'contact:pending': { domain: 'globex.example', at: 1 } });
+    expect(a.session.dump()).toEqual({
+      'partners:tab:7': { tabId: 7 },
+      'blocking:tab:7': { total: 1 },
+      'contact:pending': { domain: 'globex.example', at: 1 },
+    });
   });
 
-  it('runs each step once, keeps a newer value already under the new key, and leaves a newer build\'s storage alone', async () => {
+  it("runs each step once, keeps a newer value already under the new key, and leaves a newer build's storage alone", async () => {
     const a = areas({ 'sync:c1': 1, 'channel:sync:c1': 9 });
     await migrate(a);
     expect(a.local.dump()).toEqual({ 'channel:sync:c1': 9, [VERSION_KEY]: 1 });

@@ -37,7 +37,13 @@ describe('narrowable listeners', () => {
   it('does not register again when the filter is unchanged', () => {
     const event = fakeEvent();
     let adds = 0;
-    const counting = { ...event, addListener: (l: unknown, f?: { url: UrlFilter[] }) => { adds++; event.addListener(l, f); } };
+    const counting = {
+      ...event,
+      addListener: (l: unknown, f?: { url: UrlFilter[] }) => {
+        adds++;
+        event.addListener(l, f);
+      },
+    };
     const wake = narrowable(counting, () => undefined);
     wake.narrow(domainFilters(['a.example']));
     wake.narrow(domainFilters(['a.example']));

@@ -47,7 +47,9 @@ interface Signed {
 }
 
 describe('Ed25519 keys from fixed seeds (keys.json)', () => {
-  const { vectors } = load<{ vectors: ({ seed: string; publicKey?: string; publicKeyHex?: string; message?: string; signatureHex?: string } & { label: string })[] }>('keys');
+  const { vectors } = load<{
+    vectors: ({ seed: string; publicKey?: string; publicKeyHex?: string; message?: string; signatureHex?: string } & { label: string })[];
+  }>('keys');
 
   it('derives the RFC 8032 TEST 1 key and signature, so the seeded keys are real Ed25519 keys', async () => {
     const rfc = vectors[0]!;
@@ -97,7 +99,9 @@ describe('device certificate (certificate.json)', () => {
     const doc = { ...c.unsigned, signature: c.signature };
     const opts = { domain: c.unsigned.orgDomain, now: new Date(c.validAt) };
     await expect(verifyCertificate(doc, c.orgPublicKey, opts)).resolves.toEqual(doc);
-    await expect(verifyCertificate({ ...doc, displayName: 'Gina Mueller' }, c.orgPublicKey, opts)).rejects.toMatchObject({ code: 'bad_signature' });
+    await expect(verifyCertificate({ ...doc, displayName: 'Gina Mueller' }, c.orgPublicKey, opts)).rejects.toMatchObject({
+      code: 'bad_signature',
+    });
   });
 });
 

@@ -8,7 +8,10 @@ const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate:
 let receiver: WebSocket | null = null;
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {
-    if (!isBinary && data.toString() === 'receiver') { receiver = ws; return; }
+    if (!isBinary && data.toString() === 'receiver') {
+      receiver = ws;
+      return;
+    }
     receiver?.send(data, { binary: isBinary });
     // echo an acknowledgement so the sender can keep a window, like the gateway's RPC reply
     ws.send('{"result":"ok"}');

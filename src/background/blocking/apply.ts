@@ -19,7 +19,8 @@ export async function currentSettings(): Promise<EffectiveSettings> {
 
 /** Static ruleset ids as the manifest declares them. */
 export function staticRulesetIds(): string[] {
-  const dnr = (browser.runtime.getManifest() as { declarative_net_request?: { rule_resources?: { id: string }[] } }).declarative_net_request;
+  const dnr = (browser.runtime.getManifest() as { declarative_net_request?: { rule_resources?: { id: string }[] } })
+    .declarative_net_request;
   return (dnr?.rule_resources ?? []).map((r) => r.id);
 }
 
@@ -34,10 +35,17 @@ async function applyRulesets(dnr: DnrApi, categories: Record<string, boolean>): 
 async function applyDynamic(dnr: DnrApi, wanted: DnrRule[]): Promise<void> {
   const existing = (await dnr.getDynamicRules()).filter((r) => r.id <= DYNAMIC_ID_MAX);
   // Browsers add defaults to stored rules; compare by what Kontor sets.
-  const shape = (r: { id: number; priority?: number; action: { type: string }; condition: { requestDomains?: string[]; resourceTypes?: string[] } }) =>
-    [r.id, r.priority ?? 1, r.action.type, r.condition.requestDomains ?? [], r.condition.resourceTypes ?? []];
+  const shape = (r: {
+    id: number;
+    priority?: number;
+    action: { type: string };
+    condition: { requestDomains?: string[]; resourceTypes?: string[] };
+  }) => [r.id, r.priority ?? 1, r.action.type, r.condition.requestDomains ?? [], r.condition.resourceTypes ?? []];
   if (JSON.stringify(existing.map(shape)) === JSON.stringify(wanted.map(shape))) return;
-  await dnr.updateDynamicRules({ removeRuleIds: existing.map((r) => r.id), addRules: wanted as Parameters<DnrApi['updateDynamicRules']>[0]['addRules'] });
+  await dnr.updateDynamicRules({
+    removeRuleIds: existing.map((r) => r.id),
+    addRules: wanted as Parameters<DnrApi['updateDynamicRules']>[0]['addRules'],
+  });
 }
 
 /** Applies everything; calls are queued so two changes never interleave. */

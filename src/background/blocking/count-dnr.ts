@@ -14,7 +14,12 @@ import { BADGE, hostOf, tabPage, type BlockCounter } from './counter';
 import { matchedGroups } from './feedback';
 import { getPaused, serial } from './store';
 
-interface CommitDetails { tabId: number; frameId: number; url: string; timeStamp: number }
+interface CommitDetails {
+  tabId: number;
+  frameId: number;
+  url: string;
+  timeStamp: number;
+}
 
 /** URL each frame started navigating to, until it commits (tabId:frameId), and when. */
 const starting = new Map<string, { url: string; at: number }>();
@@ -77,7 +82,10 @@ export const dnrCounter: BlockCounter = {
   // text and removed again (null, not '') to bring the count back.
   async paint(tabId, paused, onCommit) {
     if (paused) await setBadge(tabId, BADGE.pausedText, BADGE.pausedColour).catch(() => undefined);
-    else if (!onCommit) await Promise.all([clearTabBadgeText(tabId), browser.action.setBadgeBackgroundColor({ tabId, color: BADGE.countColour })]).catch(() => undefined);
+    else if (!onCommit)
+      await Promise.all([clearTabBadgeText(tabId), browser.action.setBadgeBackgroundColor({ tabId, color: BADGE.countColour })]).catch(
+        () => undefined,
+      );
   },
 
   // Asks DNR feedback for the tab's current page (feedback.ts).

@@ -10,17 +10,31 @@ import { BADGE, hostOf, tabPage, type BlockCounter, type CounterContext } from '
 import { forgetTabRecord, readTab, serial, writeTab } from './store';
 import { loadTrackerDb } from './trackers';
 
-interface ErrorDetails { tabId: number; url: string; type: string; error: string; timeStamp: number }
-interface CommitDetails { tabId: number; frameId: number; url: string; timeStamp: number }
+interface ErrorDetails {
+  tabId: number;
+  url: string;
+  type: string;
+  error: string;
+  timeStamp: number;
+}
+interface CommitDetails {
+  tabId: number;
+  frameId: number;
+  url: string;
+  timeStamp: number;
+}
 
 const badgeTimers = new Map<number, ReturnType<typeof setTimeout>>();
 /** Coalesces repaints during a burst of blocked requests. */
 function schedulePaint(tabId: number, ctx: CounterContext): void {
   if (badgeTimers.has(tabId)) return;
-  badgeTimers.set(tabId, setTimeout(() => {
-    badgeTimers.delete(tabId);
-    void ctx.ready.then(async () => ctx.repaint(tabId, (await readTab(tabId))?.site ?? null));
-  }, 150));
+  badgeTimers.set(
+    tabId,
+    setTimeout(() => {
+      badgeTimers.delete(tabId);
+      void ctx.ready.then(async () => ctx.repaint(tabId, (await readTab(tabId))?.site ?? null));
+    }, 150),
+  );
 }
 
 export const requestCounter: BlockCounter = {
@@ -59,7 +73,8 @@ export const requestCounter: BlockCounter = {
   async breakdown(tabId) {
     const record = await serial(() => readTab(tabId));
     const site = record?.site ?? (await tabPage(tabId))?.site ?? null;
-    const categories = record !== null && record.site === site ? summarize(record, await loadTrackerDb(browser.runtime.getURL('rules/trackers.json'))) : [];
+    const categories =
+      record !== null && record.site === site ? summarize(record, await loadTrackerDb(browser.runtime.getURL('rules/trackers.json'))) : [];
     return { site, categories, total: null };
   },
 

@@ -56,7 +56,12 @@ function takeCall(now: number): boolean {
 const MIN_INTERVAL_MS = 3000;
 
 type Groups = BlockingState['categories'];
-interface Answer { page: string; badge: number | null; at: number; groups: Promise<Groups> }
+interface Answer {
+  page: string;
+  badge: number | null;
+  at: number;
+  groups: Promise<Groups>;
+}
 const answers = new Map<number, Answer>();
 /** Answers kept for this many tabs at most (no tab-close listener: closing a tab wakes nothing). */
 const MAX_ANSWERS = 50;
@@ -71,7 +76,8 @@ export async function matchedGroups(tabId: number, page: string): Promise<{ grou
   const last = answers.get(tabId);
   const known = last?.page === page ? last : undefined;
   const now = Date.now();
-  if (known && (badge === null || badge === known.badge || now - known.at < MIN_INTERVAL_MS)) return { groups: await known.groups, fresh: badge === null || badge === known.badge };
+  if (known && (badge === null || badge === known.badge || now - known.at < MIN_INTERVAL_MS))
+    return { groups: await known.groups, fresh: badge === null || badge === known.badge };
   if (!takeCall(now)) return { groups: known ? await known.groups : [], fresh: false };
   const groups = (async () => {
     const [ctx, blocks, matches] = await Promise.all([loadStatic(), dynamicBlocks(), getMatchedRules(tabId)]);
@@ -93,4 +99,3 @@ export async function matchedGroups(tabId: number, page: string): Promise<{ grou
     return { groups: known ? await known.groups : [], fresh: false };
   }
 }
-

@@ -22,7 +22,11 @@ function siteParam(site: string): string {
 async function settingsView(): Promise<BlockingSettingsView> {
   const { blocking, locks } = await currentSettings();
   return {
-    categories: CATEGORIES.map((category) => ({ category, enabled: blocking.categories[category], locked: locks[`blocking.categories.${category}`] })),
+    categories: CATEGORIES.map((category) => ({
+      category,
+      enabled: blocking.categories[category],
+      locked: locks[`blocking.categories.${category}`],
+    })),
     pauseLocked: locks['blocking.pause'],
     paused: await getPaused(),
   };
@@ -41,11 +45,15 @@ async function state(tabId: number): Promise<BlockingState> {
   };
 }
 
-export const blockingHandlers: Pick<Handlers, 'blocking.state' | 'blocking.pause' | 'blocking.resume' | 'blocking.settings' | 'blocking.setCategory'> = {
+export const blockingHandlers: Pick<
+  Handlers,
+  'blocking.state' | 'blocking.pause' | 'blocking.resume' | 'blocking.settings' | 'blocking.setCategory'
+> = {
   'blocking.state': ({ tabId }) => state(tabId),
   'blocking.pause': async ({ site }) => {
     const domain = siteParam(site);
-    if ((await currentSettings()).locks['blocking.pause']) throw new KontorError('forbidden', 'blocking is set by your organisation and cannot be paused');
+    if ((await currentSettings()).locks['blocking.pause'])
+      throw new KontorError('forbidden', 'blocking is set by your organisation and cannot be paused');
     await setPaused([...(await getPaused()), domain]);
     await applyBlocking();
     await repaintAll();

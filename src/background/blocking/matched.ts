@@ -33,13 +33,16 @@ type Group = BlockingState['categories'][number];
 type Category = Group['category'];
 
 /** Category and company of a matched rule, or null when the rule did not block. */
-export function explainMatch(m: { rulesetId: string; ruleId: number }, ctx: MatchContext): { category: Category; company: string | null } | null {
+export function explainMatch(
+  m: { rulesetId: string; ruleId: number },
+  ctx: MatchContext,
+): { category: Category; company: string | null } | null {
   if (m.rulesetId === DYNAMIC_RULESET) return ctx.dynamicBlocks.has(m.ruleId) ? { category: 'other', company: null } : null;
   const category = ctx.categories.get(m.rulesetId);
   if (category === undefined || !CATEGORIES.has(category)) return null;
   if (m.ruleId > (ctx.data.blockRules[category] ?? 0)) return null;
   const index = ctx.data.rules[category]?.[String(m.ruleId)];
-  return { category: category as Category, company: index === undefined ? null : ctx.data.companies[index] ?? null };
+  return { category: category as Category, company: index === undefined ? null : (ctx.data.companies[index] ?? null) };
 }
 
 /** Groups matched rules by category (largest first) and company (named first, by count). */
@@ -57,7 +60,9 @@ export function summarizeMatched(matches: readonly { rulesetId: string; ruleId: 
     .map(([category, companies]) => {
       const list = [...companies.entries()]
         .map(([name, count]) => ({ name, count, hosts: [] as string[] }))
-        .sort((a, b) => (a.name === null ? 1 : 0) - (b.name === null ? 1 : 0) || byCount(a, b) || (a.name ?? '').localeCompare(b.name ?? ''));
+        .sort(
+          (a, b) => (a.name === null ? 1 : 0) - (b.name === null ? 1 : 0) || byCount(a, b) || (a.name ?? '').localeCompare(b.name ?? ''),
+        );
       return { category, count: list.reduce((n, c) => n + c.count, 0), companies: list };
     })
     .sort((a, b) => (a.category === 'other' ? 1 : 0) - (b.category === 'other' ? 1 : 0) || byCount(a, b));

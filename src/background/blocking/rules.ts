@@ -32,12 +32,20 @@ function chunks<T>(list: readonly T[]): T[][] {
  * A pause is `allowAllRequests` on the site's documents (top-level and frames): every request
  * those documents make is then allowed, including the tracking-parameter redirects.
  */
-export function buildDynamicRules(paused: readonly string[], blocking: Pick<EffectiveBlocking, 'locked' | 'extraBlock' | 'extraAllow'>): DnrRule[] {
+export function buildDynamicRules(
+  paused: readonly string[],
+  blocking: Pick<EffectiveBlocking, 'locked' | 'extraBlock' | 'extraAllow'>,
+): DnrRule[] {
   const rules: DnrRule[] = [];
   const next = () => rules.length + 1;
   if (!blocking.locked) {
     for (const site of [...new Set(paused)].sort()) {
-      rules.push({ id: next(), priority: PRIORITY.pause, action: { type: 'allowAllRequests' }, condition: { requestDomains: [site], resourceTypes: ['main_frame', 'sub_frame'] } });
+      rules.push({
+        id: next(),
+        priority: PRIORITY.pause,
+        action: { type: 'allowAllRequests' },
+        condition: { requestDomains: [site], resourceTypes: ['main_frame', 'sub_frame'] },
+      });
     }
   }
   // Resource types left out: every type except main_frame, so a listed domain's own pages
@@ -58,7 +66,10 @@ export function rulesetCategory(id: string): string {
 }
 
 /** Which static rulesets to enable and disable for the given category switches. */
-export function rulesetPlan(ids: readonly string[], categories: Readonly<Record<string, boolean>>): { enable: string[]; disable: string[] } {
+export function rulesetPlan(
+  ids: readonly string[],
+  categories: Readonly<Record<string, boolean>>,
+): { enable: string[]; disable: string[] } {
   const enable: string[] = [];
   const disable: string[] = [];
   for (const id of ids) {

@@ -14,18 +14,40 @@ import { employeeOf, heldAad, heldDevice, holdReason, knownIdentities, readHeld,
 import { commit, decodeKeyPackage, epochOf, serializeState, deserializeState, MlsOpError } from './mls';
 import { newMessageId } from './payload';
 import {
-  authConfig, b64, explain, hubEpochOf, loadConversation, memberPeople, outOfSync, pendingAad, personOf, sealBody, sealState, unb64,
-  type EngineContext, type MessageBody, type Person,
+  authConfig,
+  b64,
+  explain,
+  hubEpochOf,
+  loadConversation,
+  memberPeople,
+  outOfSync,
+  pendingAad,
+  personOf,
+  sealBody,
+  sealState,
+  unb64,
+  type EngineContext,
+  type MessageBody,
+  type Person,
 } from './context';
 import type { ConversationRecord, MessageRecord } from './db';
 
 export type CommitOp =
   /** `accept`: addresses a member accepted although admission.ts would hold them */
-  | { kind: 'add'; keyPackages: { keyPackage: string; domain: string }[]; accept?: string[] }
-  | { kind: 'remove'; addresses: string[] };
+  { kind: 'add'; keyPackages: { keyPackage: string; domain: string }[]; accept?: string[] } | { kind: 'remove'; addresses: string[] };
 
 export type PendingCommit =
-  | { stage: 'commit'; messageId: string; epoch: number; commit: string; welcome: string | null; members: string[]; recipients: string[]; newState: string; op: CommitOp }
+  | {
+      stage: 'commit';
+      messageId: string;
+      epoch: number;
+      commit: string;
+      welcome: string | null;
+      members: string[];
+      recipients: string[];
+      newState: string;
+      op: CommitOp;
+    }
   | { stage: 'welcome'; messageId: string; welcome: string; recipients: string[] }
   /** lost an epoch race; compose again from `op` */
   | { stage: 'retry'; op: CommitOp };
@@ -34,7 +56,13 @@ export async function openPending(ctx: EngineContext, rec: ConversationRecord): 
   return rec.pending ? ((await ctx.ks.openJson(rec.pending, pendingAad(rec.id))) as PendingCommit) : null;
 }
 
-export async function writeConversation(ctx: EngineContext, rec: ConversationRecord, state: ClientState | null, pending: PendingCommit | null, events: { id: string; body: MessageBody }[] = []): Promise<void> {
+export async function writeConversation(
+  ctx: EngineContext,
+  rec: ConversationRecord,
+  state: ClientState | null,
+  pending: PendingCommit | null,
+  events: { id: string; body: MessageBody }[] = [],
+): Promise<void> {
   const next: ConversationRecord = {
     ...rec,
     state: state ? await sealState(ctx, rec.id, state) : rec.state,
@@ -43,7 +71,16 @@ export async function writeConversation(ctx: EngineContext, rec: ConversationRec
   };
   const msgs: MessageRecord[] = [];
   const at = ctx.now().getTime();
-  for (const e of events) msgs.push({ conversationId: rec.id, id: e.id, at, direction: 'event', body: await sealBody(ctx, rec.id, e.id, e.body), state: null, seq: null });
+  for (const e of events)
+    msgs.push({
+      conversationId: rec.id,
+      id: e.id,
+      at,
+      direction: 'event',
+      body: await sealBody(ctx, rec.id, e.id, e.body),
+      state: null,
+      seq: null,
+    });
   const tx = ctx.db.transaction(['conversations', 'messages'], 'readwrite');
   await tx.objectStore('conversations').put(next);
   for (const m of msgs) await tx.objectStore('messages').put(m);
@@ -51,7 +88,12 @@ export async function writeConversation(ctx: EngineContext, rec: ConversationRec
   if (state) ctx.cache.set(rec.id, state);
 }
 
-export interface PrepareResult { prepared: boolean; rejected: CredentialError[]; adding: Person[]; held: HeldDevice[] }
+export interface PrepareResult {
+  prepared: boolean;
+  rejected: CredentialError[];
+  adding: Person[];
+  held: HeldDevice[];
+}
 
 /** Composes the commit for `op` against the current state and persists it as pending. Under the conversation lock. */
 export async function prepareCommit(ctx: EngineContext, conversationId: string, op: CommitOp): Promise<PrepareResult> {
@@ -80,7 +122,11 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
         continue;
       }
       try {
-        const checked = await checkMember(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: ctx.orgKeyFor, now: ctx.now, expectDomain: k.domain });
+        const checked = await checkMember(kp.leafNode.credential, kp.leafNode.signaturePublicKey, {
+          orgKeyFor: ctx.orgKeyFor,
+          now: ctx.now,
+          expectDomain: k.domain,
+        });
         const who = personOf(checked.certificate);
         if (present.has(who.address) || adding.some((a) => a.address === who.address)) continue;
         // a verified revocation named it (inbox.ts, ChannelEngine.revokeOwnDevice): never again
@@ -105,16 +151,18 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
       }
     }
   }
-  const removeLeaves = op.kind === 'remove'
-    ? current.filter((m) => !m.self && op.addresses.includes(m.address)).map((m) => m.leafIndex)
-    : [];
+  const removeLeaves =
+    op.kind === 'remove' ? current.filter((m) => !m.self && op.addresses.includes(m.address)).map((m) => m.leafIndex) : [];
   const heldList = [...held.values()];
   const next: ConversationRecord = {
     ...rec,
     identities: known,
     held: heldList.length ? await ctx.ks.sealJson(heldList, heldAad(rec.id)) : undefined,
   };
-  const heldEvents = newlyHeld.map((h) => ({ id: `${newMessageId()}.h`, body: { sender: ctx.self, event: { kind: 'held' as const, who: [stripPerson(h.person)], detail: h.reason } } }));
+  const heldEvents = newlyHeld.map((h) => ({
+    id: `${newMessageId()}.h`,
+    body: { sender: ctx.self, event: { kind: 'held' as const, who: [stripPerson(h.person)], detail: h.reason } },
+  }));
   if (!add.length && !removeLeaves.length) {
     if (heldEvents.length || heldList.length !== wasHeld.length) {
       await writeConversation(ctx, next, null, await openPending(ctx, rec), heldEvents);
@@ -157,7 +205,15 @@ export async function submitPending(ctx: EngineContext, conversationId: string):
   if (p.stage === 'retry') return 'retry';
   if (p.stage === 'commit') {
     try {
-      await ctx.transport.send({ conversationId, hub: rec.hub, messageId: p.messageId, kind: 'commit', epoch: p.epoch, payload: p.commit, members: p.members });
+      await ctx.transport.send({
+        conversationId,
+        hub: rec.hub,
+        messageId: p.messageId,
+        kind: 'commit',
+        epoch: p.epoch,
+        payload: p.commit,
+        members: p.members,
+      });
     } catch (e) {
       if (e instanceof TransportError && e.code === 'epoch_conflict') {
         await writeConversation(ctx, rec, null, { stage: 'retry', op: p.op });
@@ -172,10 +228,16 @@ export async function submitPending(ctx: EngineContext, conversationId: string):
     const added = afterPeople.filter((m) => !before.has(m.address));
     const removed = memberPeople(state).filter((m) => !afterPeople.some((a) => a.address === m.address));
     const events = [
-      ...(added.length ? [{ id: `${p.messageId}.a`, body: { sender: ctx.self, event: { kind: 'added' as const, who: added.map(stripPerson) } } }] : []),
-      ...(removed.length ? [{ id: `${p.messageId}.r`, body: { sender: ctx.self, event: { kind: 'removed' as const, who: removed.map(stripPerson) } } }] : []),
+      ...(added.length
+        ? [{ id: `${p.messageId}.a`, body: { sender: ctx.self, event: { kind: 'added' as const, who: added.map(stripPerson) } } }]
+        : []),
+      ...(removed.length
+        ? [{ id: `${p.messageId}.r`, body: { sender: ctx.self, event: { kind: 'removed' as const, who: removed.map(stripPerson) } } }]
+        : []),
     ];
-    const next: PendingCommit | null = p.welcome ? { stage: 'welcome', messageId: `${p.messageId}.w`, welcome: p.welcome, recipients: p.recipients } : null;
+    const next: PendingCommit | null = p.welcome
+      ? { stage: 'welcome', messageId: `${p.messageId}.w`, welcome: p.welcome, recipients: p.recipients }
+      : null;
     await writeConversation(ctx, { ...rec, lastActivity: ctx.now().getTime(), hubEpoch: p.epoch + 1 }, newState, next, events);
     ctx.emit({ type: 'conversation', conversationId });
     if (!next) return 'done';
@@ -185,7 +247,15 @@ export async function submitPending(ctx: EngineContext, conversationId: string):
   const current = await ctx.db.get('conversations', conversationId);
   const epoch = current ? hubEpochOf(current) : epochOf(ctx.cache.get(conversationId)!);
   try {
-    await ctx.transport.send({ conversationId, hub: rec.hub, messageId: p.messageId, kind: 'welcome', epoch, payload: p.welcome, recipients: p.recipients });
+    await ctx.transport.send({
+      conversationId,
+      hub: rec.hub,
+      messageId: p.messageId,
+      kind: 'welcome',
+      epoch,
+      payload: p.welcome,
+      recipients: p.recipients,
+    });
   } catch (e) {
     if (e instanceof TransportError && e.code === 'offline') return 'offline';
     throw e;
@@ -195,4 +265,10 @@ export async function submitPending(ctx: EngineContext, conversationId: string):
   return 'done';
 }
 
-const stripPerson = (p: Person): Person => ({ deviceId: p.deviceId, employeeId: p.employeeId, displayName: p.displayName, orgDomain: p.orgDomain, address: p.address });
+const stripPerson = (p: Person): Person => ({
+  deviceId: p.deviceId,
+  employeeId: p.employeeId,
+  displayName: p.displayName,
+  orgDomain: p.orgDomain,
+  address: p.address,
+});

@@ -21,7 +21,11 @@ export function connect(): Promise<void> {
       await openEngine();
       const { engine, identity, meta } = engineState();
       if (!engine || !identity?.certificate || !meta || currentClient()) return;
-      const c = await KontorClient.connect({ gatewayUrl: meta.gatewayUrl, certificate: identity.certificate, deviceKey: identity.deviceKey.privateKey });
+      const c = await KontorClient.connect({
+        gatewayUrl: meta.gatewayUrl,
+        certificate: identity.certificate,
+        deviceKey: identity.deviceKey.privateKey,
+      });
       setClient(c);
       retryDelay = 1000;
       c.onEvent((e) => {

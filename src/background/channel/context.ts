@@ -14,7 +14,13 @@ import { CredentialError, checkCredential, kontorAuthService, readCredential, ty
 import { clientConfig, deserializeState, members, ownLeafIndex, serializeState } from './mls';
 import type { Payload } from './payload';
 
-export interface Person { deviceId: string; employeeId: string; displayName: string; orgDomain: string; address: string }
+export interface Person {
+  deviceId: string;
+  employeeId: string;
+  displayName: string;
+  orgDomain: string;
+  address: string;
+}
 
 /**
  * 'held': a device membership sync did not add (admission.ts); 'added_unlinked': another
@@ -65,7 +71,13 @@ export const messageAad = (conv: string, id: string) => `message:${conv}:${id}`;
 export const outboxAad = (conv: string, id: string) => `outbox:${conv}:${id}`;
 
 export function personOf(cert: Certificate): Person {
-  return { deviceId: cert.deviceId, employeeId: cert.employeeId, displayName: cert.displayName, orgDomain: cert.orgDomain, address: `${cert.deviceId}@${cert.orgDomain}` };
+  return {
+    deviceId: cert.deviceId,
+    employeeId: cert.employeeId,
+    displayName: cert.displayName,
+    orgDomain: cert.orgDomain,
+    address: `${cert.deviceId}@${cert.orgDomain}`,
+  };
 }
 
 /** A ClientConfig whose authentication service is Kontor's, collecting typed failures. */
@@ -79,7 +91,10 @@ export function explain(e: unknown, failures: CredentialError[]): unknown {
   return failures.length ? failures[failures.length - 1] : e;
 }
 
-export async function loadConversation(ctx: EngineContext, id: string): Promise<{ rec: ConversationRecord; state: ClientState; failures: CredentialError[] } | null> {
+export async function loadConversation(
+  ctx: EngineContext,
+  id: string,
+): Promise<{ rec: ConversationRecord; state: ClientState; failures: CredentialError[] } | null> {
   const rec = await ctx.db.get('conversations', id);
   if (!rec) return null;
   const { config, failures } = authConfig(ctx);
@@ -105,16 +120,23 @@ export type Verification = { state: 'verified' } | { state: 'unverified'; code: 
 
 /** Re-checks every member against the currently pinned org keys (a key change shows up here). */
 export async function verifyMembers(ctx: EngineContext, state: ClientState) {
-  return Promise.all(members(state).map(async (m) => {
-    let verification: Verification = { state: 'verified' };
-    try {
-      await checkCredential(m.leaf.credential, m.leaf.signaturePublicKey, { orgKeyFor: ctx.orgKeyFor, now: ctx.now });
-    } catch (e) {
-      if (!(e instanceof CredentialError)) throw e;
-      verification = { state: 'unverified', code: e.code, message: e.message };
-    }
-    return { ...personOf(readCredential(m.leaf.credential)), leafIndex: m.leafIndex, self: m.leafIndex === ownLeafIndex(state), verification };
-  }));
+  return Promise.all(
+    members(state).map(async (m) => {
+      let verification: Verification = { state: 'verified' };
+      try {
+        await checkCredential(m.leaf.credential, m.leaf.signaturePublicKey, { orgKeyFor: ctx.orgKeyFor, now: ctx.now });
+      } catch (e) {
+        if (!(e instanceof CredentialError)) throw e;
+        verification = { state: 'unverified', code: e.code, message: e.message };
+      }
+      return {
+        ...personOf(readCredential(m.leaf.credential)),
+        leafIndex: m.leafIndex,
+        self: m.leafIndex === ownLeafIndex(state),
+        verification,
+      };
+    }),
+  );
 }
 
 export async function sealBody(ctx: EngineContext, conv: string, id: string, body: MessageBody): Promise<Sealed> {

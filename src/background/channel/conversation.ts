@@ -11,15 +11,34 @@ import { KeyedMutex } from './lock';
 import { TransportError, type Transport } from './transport';
 import { IdentityError, createKeyPackages, credentialOf, loadOrCreateIdentity } from './identity';
 import type { OrgKeyLookup } from './credentials';
-import { createGroupState, encryptApplication, epochOf, generateKeyPackage, MlsOpError, safetyFingerprint, signWithSignatureKey } from './mls';
+import {
+  createGroupState,
+  encryptApplication,
+  epochOf,
+  generateKeyPackage,
+  MlsOpError,
+  safetyFingerprint,
+  signWithSignatureKey,
+} from './mls';
 import { REVOCATION_TYPE, signRevocation } from '../../wire/identity';
 import { readHeld, type HeldDevice } from './admission';
 import { encodePayload, newMessageId, textPayload, type WirePayload } from './payload';
 import { prepareCommit, submitPending, openPending, writeConversation, type CommitOp, type PrepareResult } from './commits';
 import { processEntry } from './inbox';
 import {
-  authConfig, b64, loadConversation, memberPeople, openMessage, outboxAad, personOf, sealBody, sealState, verifyMembers,
-  type ChannelEvent, type EngineContext, type MessageView,
+  authConfig,
+  b64,
+  loadConversation,
+  memberPeople,
+  openMessage,
+  outboxAad,
+  personOf,
+  sealBody,
+  sealState,
+  verifyMembers,
+  type ChannelEvent,
+  type EngineContext,
+  type MessageView,
 } from './context';
 import { toBase64, utf8 } from '../../wire/bytes';
 
@@ -35,12 +54,23 @@ export interface ChannelEngineOptions {
 }
 
 /** Whose devices to add: every device of a contact's members at `domain`, or of one employee. */
-export interface Target { domain: string; contact?: string; employee?: string }
+export interface Target {
+  domain: string;
+  contact?: string;
+  employee?: string;
+}
 
-export interface AddResult { added: PrepareResult['adding']; rejected: PrepareResult['rejected']; held: PrepareResult['held'] }
+export interface AddResult {
+  added: PrepareResult['adding'];
+  rejected: PrepareResult['rejected'];
+  held: PrepareResult['held'];
+}
 
 export class ChannelEngine {
-  private constructor(private readonly ctx: EngineContext, private readonly maxRetries: number) {}
+  private constructor(
+    private readonly ctx: EngineContext,
+    private readonly maxRetries: number,
+  ) {}
 
   /** Opens the engine for an enrolled device (throws IdentityError 'not_enrolled' otherwise). */
   static async open(o: ChannelEngineOptions): Promise<ChannelEngine> {
@@ -50,17 +80,34 @@ export class ChannelEngine {
     const certificate: Certificate = identity.certificate;
     const listeners = o.onEvent;
     const ctx: EngineContext = {
-      db: o.db, ks, transport: o.transport, orgKeyFor: o.orgKeyFor, now: o.now ?? (() => new Date()),
-      identity: { ...identity, certificate }, self: personOf(certificate),
-      lock: new KeyedMutex(`kontor-channel:${o.db.name}`), cache: new Map(), revokedPending: new Set(),
-      emit: (e) => { try { listeners?.(e); } catch { /* a UI listener must not break the engine */ } },
+      db: o.db,
+      ks,
+      transport: o.transport,
+      orgKeyFor: o.orgKeyFor,
+      now: o.now ?? (() => new Date()),
+      identity: { ...identity, certificate },
+      self: personOf(certificate),
+      lock: new KeyedMutex(`kontor-channel:${o.db.name}`),
+      cache: new Map(),
+      revokedPending: new Set(),
+      emit: (e) => {
+        try {
+          listeners?.(e);
+        } catch {
+          /* a UI listener must not break the engine */
+        }
+      },
     };
     return new ChannelEngine(ctx, o.maxCommitRetries ?? 5);
   }
 
   /** deviceId@orgDomain of this device */
-  get address(): string { return this.ctx.self.address; }
-  get certificate(): Certificate { return this.ctx.identity.certificate; }
+  get address(): string {
+    return this.ctx.self.address;
+  }
+  get certificate(): Certificate {
+    return this.ctx.identity.certificate;
+  }
 
   /** Tops up the gateway's stock of one-time key packages (and the last-resort one if missing). */
   async replenishKeyPackages(target = 20): Promise<number> {
@@ -73,14 +120,28 @@ export class ChannelEngine {
   }
 
   /** Creates a conversation hosted at the own gateway and adds the targets' devices. */
-  async startConversation(targets: Target[], conversationId = newMessageId().replace(/^m/, 'c')): Promise<{ conversationId: string } & AddResult> {
+  async startConversation(
+    targets: Target[],
+    conversationId = newMessageId().replace(/^m/, 'c'),
+  ): Promise<{ conversationId: string } & AddResult> {
     const { hub } = await this.ctx.transport.createConversation(conversationId);
     await this.ctx.lock.run(conversationId, async () => {
       if (await this.ctx.db.get('conversations', conversationId)) return;
       const own = await generateKeyPackage(credentialOf(this.ctx.identity), this.ctx.identity.mlsSignature);
       const state = await createGroupState(utf8(conversationId), own, authConfig(this.ctx).config);
       const now = this.ctx.now().getTime();
-      const rec: ConversationRecord = { id: conversationId, hub, epoch: 0, state: await sealState(this.ctx, conversationId, state), pending: null, status: 'active', warning: null, createdAt: now, lastActivity: now, unread: 0 };
+      const rec: ConversationRecord = {
+        id: conversationId,
+        hub,
+        epoch: 0,
+        state: await sealState(this.ctx, conversationId, state),
+        pending: null,
+        status: 'active',
+        warning: null,
+        createdAt: now,
+        lastActivity: now,
+        unread: 0,
+      };
       await this.ctx.db.put('conversations', rec);
       this.ctx.cache.set(conversationId, state);
     });
@@ -92,7 +153,9 @@ export class ChannelEngine {
     const keyPackages: { keyPackage: string; domain: string }[] = [];
     for (const t of targets) {
       const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
-      for (const c of claimed) if (`${c.certificate.deviceId}@${c.certificate.orgDomain}` !== this.address) keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
+      for (const c of claimed)
+        if (`${c.certificate.deviceId}@${c.certificate.orgDomain}` !== this.address)
+          keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
     }
     return this.runCommit(conversationId, { kind: 'add', keyPackages });
   }
@@ -110,7 +173,9 @@ export class ChannelEngine {
     const keyPackages: { keyPackage: string; domain: string }[] = [];
     for (const t of via) {
       const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
-      for (const c of claimed) if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`)) keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
+      for (const c of claimed)
+        if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`))
+          keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
     }
     if (!keyPackages.length) return { added: [], rejected: [], held: [] };
     await this.runCommit(conversationId, { kind: 'remove', addresses });
@@ -126,7 +191,11 @@ export class ChannelEngine {
     const rec = await this.ctx.db.get('conversations', conversationId);
     const h = rec ? (await readHeld(this.ctx, rec)).find((x) => x.address === address) : undefined;
     if (!h) throw new MlsOpError('wrong_group', `no held device ${address} in ${conversationId}`);
-    return this.runCommit(conversationId, { kind: 'add', keyPackages: [{ keyPackage: h.keyPackage, domain: h.domain }], accept: [address] });
+    return this.runCommit(conversationId, {
+      kind: 'add',
+      keyPackages: [{ keyPackage: h.keyPackage, domain: h.domain }],
+      accept: [address],
+    });
   }
 
   /** Devices that wait for a member's acceptance, with why (no key material). */
@@ -181,11 +250,27 @@ export class ChannelEngine {
   private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
     const bytes = encodePayload(payload);
     const at = this.ctx.now().getTime();
-    const out: OutboxRecord = { conversationId, messageId: payload.id, payload: await this.ctx.ks.seal(bytes, outboxAad(conversationId, payload.id)), ciphertext: null, epoch: null, createdAt: at };
+    const out: OutboxRecord = {
+      conversationId,
+      messageId: payload.id,
+      payload: await this.ctx.ks.seal(bytes, outboxAad(conversationId, payload.id)),
+      ciphertext: null,
+      epoch: null,
+      createdAt: at,
+    };
     // sealed before the transaction: an await on other work would let IndexedDB commit it early
-    const msg: MessageRecord | null = shown && payload.type === 'text'
-      ? { conversationId, id: payload.id, at, direction: 'out', body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }), state: 'queued', seq: null }
-      : null;
+    const msg: MessageRecord | null =
+      shown && payload.type === 'text'
+        ? {
+            conversationId,
+            id: payload.id,
+            at,
+            direction: 'out',
+            body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }),
+            state: 'queued',
+            seq: null,
+          }
+        : null;
     const tx = this.ctx.db.transaction(['outbox', 'messages'], 'readwrite');
     await tx.objectStore('outbox').add(out);
     if (msg) await tx.objectStore('messages').put(msg);
@@ -242,7 +327,14 @@ export class ChannelEngine {
         await tx.done;
         this.ctx.cache.set(conversationId, enc.newState);
       }
-      const r = await this.ctx.transport.send({ conversationId, hub: loaded.rec.hub, messageId: e.messageId, kind: 'application', epoch: e.epoch!, payload: b64(e.ciphertext!) });
+      const r = await this.ctx.transport.send({
+        conversationId,
+        hub: loaded.rec.hub,
+        messageId: e.messageId,
+        kind: 'application',
+        epoch: e.epoch!,
+        payload: b64(e.ciphertext!),
+      });
       const tx = this.ctx.db.transaction(['outbox', 'messages', 'conversations'], 'readwrite');
       await tx.objectStore('outbox').delete(e.seq!);
       const m = await tx.objectStore('messages').get([conversationId, e.messageId]);
@@ -264,7 +356,10 @@ export class ChannelEngine {
     for (const id of [...this.ctx.revokedPending]) {
       this.ctx.revokedPending.delete(id);
       const rec = await this.ctx.db.get('conversations', id);
-      if (rec?.revoked?.length && rec.status === 'active') await this.removeDevices(id, rec.revoked).catch((err: unknown) => this.ctx.emit({ type: 'warning', conversationId: id, error: err as Error }));
+      if (rec?.revoked?.length && rec.status === 'active')
+        await this.removeDevices(id, rec.revoked).catch((err: unknown) =>
+          this.ctx.emit({ type: 'warning', conversationId: id, error: err as Error }),
+        );
     }
   }
 
@@ -280,7 +375,15 @@ export class ChannelEngine {
     }
     if (deviceId === this.ctx.self.deviceId) throw new IdentityError('identity_mismatch', 'a device does not revoke itself');
     const statement = await signRevocation(
-      { type: REVOCATION_TYPE, v: 1, employeeId: this.ctx.self.employeeId, orgDomain: this.ctx.self.orgDomain, deviceId, issuedBy: 'identity', revokedAt: this.ctx.now().toISOString() },
+      {
+        type: REVOCATION_TYPE,
+        v: 1,
+        employeeId: this.ctx.self.employeeId,
+        orgDomain: this.ctx.self.orgDomain,
+        deviceId,
+        issuedBy: 'identity',
+        revokedAt: this.ctx.now().toISOString(),
+      },
       (d) => signWithSignatureKey(employeeKey.signKey, d),
     );
     const address = `${deviceId}@${this.ctx.self.orgDomain}`;
@@ -314,7 +417,17 @@ export class ChannelEngine {
 
   async conversations() {
     const recs = await this.ctx.db.getAll('conversations');
-    return recs.sort((a, b) => b.lastActivity - a.lastActivity).map((r) => ({ id: r.id, hub: r.hub, epoch: r.epoch, status: r.status, warning: r.warning, unread: r.unread, lastActivity: r.lastActivity }));
+    return recs
+      .sort((a, b) => b.lastActivity - a.lastActivity)
+      .map((r) => ({
+        id: r.id,
+        hub: r.hub,
+        epoch: r.epoch,
+        status: r.status,
+        warning: r.warning,
+        unread: r.unread,
+        lastActivity: r.lastActivity,
+      }));
   }
 
   /** Members with verification against the currently pinned org keys, and the safety fingerprint. */
@@ -327,8 +440,19 @@ export class ChannelEngine {
     const verified = members.every((m) => m.verification.state === 'verified');
     const outbox = await this.ctx.db.countFromIndex('outbox', 'byConversation', conversationId);
     return {
-      id: rec.id, hub: rec.hub, epoch: rec.epoch, status: rec.status, warning: rec.warning, unread: rec.unread, lastActivity: rec.lastActivity,
-      members, partnerOrgs, verified, fingerprint: await safetyFingerprint(state), queued: outbox, held: await this.held(conversationId),
+      id: rec.id,
+      hub: rec.hub,
+      epoch: rec.epoch,
+      status: rec.status,
+      warning: rec.warning,
+      unread: rec.unread,
+      lastActivity: rec.lastActivity,
+      members,
+      partnerOrgs,
+      verified,
+      fingerprint: await safetyFingerprint(state),
+      queued: outbox,
+      held: await this.held(conversationId),
     };
   }
 

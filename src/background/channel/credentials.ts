@@ -20,7 +20,14 @@ import { equalBytes, fromBase64, fromUtf8, utf8 } from '../../wire/bytes';
 export type OrgKeyLookup = (domain: string) => string | null | Promise<string | null>;
 
 export type CredentialErrorCode =
-  | 'not_basic' | 'malformed' | 'unknown_org' | 'bad_signature' | 'expired' | 'wrong_domain' | 'key_mismatch' | 'bad_identity';
+  | 'not_basic'
+  | 'malformed'
+  | 'unknown_org'
+  | 'bad_signature'
+  | 'expired'
+  | 'wrong_domain'
+  | 'key_mismatch'
+  | 'bad_identity';
 
 export class CredentialError extends Error {
   override name = 'CredentialError';

@@ -8,7 +8,10 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type St
 import type { Certificate } from '../../wire/certificate';
 import type { CredentialChain } from '../../wire/identity';
 
-export interface Sealed { iv: Uint8Array; ct: Uint8Array }
+export interface Sealed {
+  iv: Uint8Array;
+  ct: Uint8Array;
+}
 
 export interface IdentityRecord {
   /** gateway auth key: a WebCrypto key pair whose private half is not extractable */
@@ -29,7 +32,12 @@ export interface IdentityRecord {
   chain?: CredentialChain | null;
 }
 
-export interface KeyPackageRecord { ref: string; secret: Sealed; lastResort: boolean; createdAt: number }
+export interface KeyPackageRecord {
+  ref: string;
+  secret: Sealed;
+  lastResort: boolean;
+  createdAt: number;
+}
 
 /**
  * 'out_of_sync': this device missed or could not take in a step of the group (a message for a
@@ -98,7 +106,11 @@ export interface MessageRecord {
   seq: number | null;
 }
 
-export interface SeenRecord { conversationId: string; messageId: string; at: number }
+export interface SeenRecord {
+  conversationId: string;
+  messageId: string;
+  at: number;
+}
 
 export interface ChannelSchema extends DBSchema {
   keys: { key: string; value: CryptoKey };

@@ -37,7 +37,9 @@ export async function channelIdentity(): Promise<ChannelIdentity> {
 /** Enrolls this browser with a one-time code from the admin. The policy's gateway wins. */
 export async function enrollDevice(typedGateway: string | undefined, code: string): Promise<ChannelIdentity> {
   const settings = effectiveSettings(getPolicy().policy, await getUserSettings());
-  const gatewayUrl = (settings.locks['organization.gateway'] ? settings.organization.gateway : typedGateway ?? settings.organization.gateway)?.replace(/\/$/, '');
+  const gatewayUrl = (
+    settings.locks['organization.gateway'] ? settings.organization.gateway : (typedGateway ?? settings.organization.gateway)
+  )?.replace(/\/$/, '');
   if (!gatewayUrl || !isGatewayUrl(gatewayUrl)) throw new KontorError('invalid_params', 'enter your company gateway address (https://…)');
   await openEngine();
   const { identity, meta } = engineState();
@@ -45,26 +47,38 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
   // The gateway's signed manifest names the org and its key; the certificate must chain to it.
   let manifest;
   try {
-    const r = await fetchJson(gatewayUrl + MANIFEST_PATH, { maxBytes: MANIFEST_MAX_BYTES, init: { credentials: 'omit', cache: 'no-store' } });
+    const r = await fetchJson(gatewayUrl + MANIFEST_PATH, {
+      maxBytes: MANIFEST_MAX_BYTES,
+      init: { credentials: 'omit', cache: 'no-store' },
+    });
     if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
     manifest = await verifyManifest(r.json);
   } catch (error) {
     throw new KontorError('unavailable', `no valid Kontor gateway at ${gatewayUrl}`, { cause: error });
   }
   const policyDomain = settings.organization.domain;
-  if (policyDomain && normalizeDomain(policyDomain) !== manifest.domain) throw new KontorError('forbidden', `the gateway belongs to ${manifest.domain}, not ${policyDomain}`);
+  if (policyDomain && normalizeDomain(policyDomain) !== manifest.domain)
+    throw new KontorError('forbidden', `the gateway belongs to ${manifest.domain}, not ${policyDomain}`);
   const employeeKey = identity!.employeeKey;
-  const attempt = (withIdentity: boolean) => enroll({
-    gatewayUrl,
-    domain: manifest.domain,
-    code: code.trim(),
-    mlsSignatureKey: identity!.mlsSignaturePublicB64,
-    signWithMlsKey: (data) => signWithSignatureKey(identity!.mlsSignature.signKey, data),
-    deviceKey: identity!.deviceKey,
-    orgPublicKey: manifest.orgPublicKey,
-    // the employee identity this device created: the org certifies it on the employee's first device
-    ...(withIdentity && employeeKey ? { identity: { publicKeyB64: toBase64(employeeKey.publicKey), sign: (d: Uint8Array) => signWithSignatureKey(employeeKey.signKey, d) } } : {}),
-  });
+  const attempt = (withIdentity: boolean) =>
+    enroll({
+      gatewayUrl,
+      domain: manifest.domain,
+      code: code.trim(),
+      mlsSignatureKey: identity!.mlsSignaturePublicB64,
+      signWithMlsKey: (data) => signWithSignatureKey(identity!.mlsSignature.signKey, data),
+      deviceKey: identity!.deviceKey,
+      orgPublicKey: manifest.orgPublicKey,
+      // the employee identity this device created: the org certifies it on the employee's first device
+      ...(withIdentity && employeeKey
+        ? {
+            identity: {
+              publicKeyB64: toBase64(employeeKey.publicKey),
+              sign: (d: Uint8Array) => signWithSignatureKey(employeeKey.signKey, d),
+            },
+          }
+        : {}),
+    });
   // An employee who already has an identity gets this browser certified by the org alone (the
   // code is not used up by the refusal): partners see it as such until it is linked.
   const { certificate, identity: identityCertificate } = await attempt(true)
@@ -75,7 +89,12 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
     .catch((error: unknown) => {
       throw new KontorError('forbidden', `enrollment refused: ${error instanceof Error ? error.message : String(error)}`);
     });
-  await saveEnrollment(certificate, identityCertificate, { gatewayUrl, domain: manifest.domain, orgName: manifest.orgName, orgPublicKey: manifest.orgPublicKey });
+  await saveEnrollment(certificate, identityCertificate, {
+    gatewayUrl,
+    domain: manifest.domain,
+    orgName: manifest.orgName,
+    orgPublicKey: manifest.orgPublicKey,
+  });
   await connect();
   return channelIdentity();
 }

@@ -38,11 +38,24 @@ async function summary(
 
 async function openerMeta(conversationId: string): Promise<{ partnerDomain: string; contact: string }> {
   const meta = await readMeta(conversationId);
-  if (!meta?.partnerDomain || !meta.contact) throw new KontorError('forbidden', 'only the side that opened the conversation manages its members');
+  if (!meta?.partnerDomain || !meta.contact)
+    throw new KontorError('forbidden', 'only the side that opened the conversation manages its members');
   return { partnerDomain: meta.partnerDomain, contact: meta.contact };
 }
 
-export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enroll' | 'channel.start' | 'channel.list' | 'channel.view' | 'channel.send' | 'channel.read' | 'channel.syncMembers' | 'channel.readd' | 'channel.acceptDevice'> = {
+export const channelHandlers: Pick<
+  Handlers,
+  | 'channel.identity'
+  | 'channel.enroll'
+  | 'channel.start'
+  | 'channel.list'
+  | 'channel.view'
+  | 'channel.send'
+  | 'channel.read'
+  | 'channel.syncMembers'
+  | 'channel.readd'
+  | 'channel.acceptDevice'
+> = {
   'channel.identity': () => channelIdentity(),
   'channel.enroll': ({ gatewayUrl, code }) => enrollDevice(gatewayUrl, code),
   'channel.start': async ({ domain, contact }) => {
@@ -60,7 +73,9 @@ export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enrol
   'channel.list': async () => {
     const engine = await requireEngine();
     const [list, partners] = await Promise.all([engine.conversations(), listPartners()]);
-    const conversations = await Promise.all(list.map((c) => summary(c, partners, async () => (await engine.conversation(c.id))?.partnerOrgs)));
+    const conversations = await Promise.all(
+      list.map((c) => summary(c, partners, async () => (await engine.conversation(c.id))?.partnerOrgs)),
+    );
     return { conversations };
   },
   'channel.view': async ({ conversationId }) => {
@@ -93,7 +108,8 @@ export const channelHandlers: Pick<Handlers, 'channel.identity' | 'channel.enrol
   'channel.acceptDevice': async ({ conversationId, address }) => {
     if (!isConnected()) throw new KontorError('unavailable', 'not connected to your company gateway');
     const engine = await requireEngine();
-    if (!(await engine.held(conversationId)).some((h) => h.address === address)) throw new KontorError('not_found', 'no such device waiting in this conversation');
+    if (!(await engine.held(conversationId)).some((h) => h.address === address))
+      throw new KontorError('not_found', 'no such device waiting in this conversation');
     const { added } = await engine.acceptHeld(conversationId, address);
     return { added: added.length };
   },

@@ -21,7 +21,10 @@ const EMPLOYEE_AAD = 'identity:employee-key';
 
 export class IdentityError extends Error {
   override name = 'IdentityError';
-  constructor(readonly code: 'not_enrolled' | 'certificate_mismatch' | 'identity_mismatch', message: string) {
+  constructor(
+    readonly code: 'not_enrolled' | 'certificate_mismatch' | 'identity_mismatch',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -49,7 +52,14 @@ async function open(rec: IdentityRecord, ks: Keystore): Promise<Identity> {
     const [ep, es] = unpack(await ks.open(rec.employeeKey, EMPLOYEE_AAD), 2);
     employeeKey = { publicKey: ep!, signKey: es! };
   }
-  return { deviceKey: rec.deviceKey, mlsSignature: { publicKey: publicKey!, signKey: signKey! }, mlsSignaturePublicB64: rec.mlsSignaturePublicB64, certificate: rec.certificate, employeeKey, chain: rec.chain ?? null };
+  return {
+    deviceKey: rec.deviceKey,
+    mlsSignature: { publicKey: publicKey!, signKey: signKey! },
+    mlsSignaturePublicB64: rec.mlsSignaturePublicB64,
+    certificate: rec.certificate,
+    employeeKey,
+    chain: rec.chain ?? null,
+  };
 }
 
 /** Loads the identity, creating keys on first run (before enrollment). */
@@ -73,7 +83,16 @@ export async function loadOrCreateIdentity(db: ChannelDb, ks: Keystore): Promise
   const raced = await tx.store.get(SLOT);
   if (!raced) await tx.store.put(fresh, SLOT);
   await tx.done;
-  return raced ? loadOrCreateIdentity(db, ks) : { deviceKey, mlsSignature: sig, mlsSignaturePublicB64: fresh.mlsSignaturePublicB64, certificate: null, employeeKey: employee, chain: null };
+  return raced
+    ? loadOrCreateIdentity(db, ks)
+    : {
+        deviceKey,
+        mlsSignature: sig,
+        mlsSignaturePublicB64: fresh.mlsSignaturePublicB64,
+        certificate: null,
+        employeeKey: employee,
+        chain: null,
+      };
 }
 
 /**
@@ -85,20 +104,39 @@ export async function saveCertificate(db: ChannelDb, cert: Certificate, identity
   const ks = await Keystore.open(db);
   const rec = await db.get('identity', SLOT);
   if (!rec) throw new IdentityError('not_enrolled', 'no device identity');
-  if (cert.devicePublicKey !== rec.deviceKey.publicKeyB64 || !equalBytes(fromBase64(cert.mlsSignatureKey), fromBase64(rec.mlsSignaturePublicB64))) {
+  if (
+    cert.devicePublicKey !== rec.deviceKey.publicKeyB64 ||
+    !equalBytes(fromBase64(cert.mlsSignatureKey), fromBase64(rec.mlsSignaturePublicB64))
+  ) {
     throw new IdentityError('certificate_mismatch', 'certificate names other keys than this device');
   }
   let chain: CredentialChain | null = null;
   if (identity) {
     const id = await open(rec, ks);
-    if (!id.employeeKey || identity.identityKey !== rec.employeeKeyPublicB64 || identity.employeeId !== cert.employeeId || identity.orgDomain !== cert.orgDomain) {
+    if (
+      !id.employeeKey ||
+      identity.identityKey !== rec.employeeKeyPublicB64 ||
+      identity.employeeId !== cert.employeeId ||
+      identity.orgDomain !== cert.orgDomain
+    ) {
       throw new IdentityError('identity_mismatch', 'identity certificate names another key or employee than this device');
     }
     const signKey = id.employeeKey.signKey;
-    const endorsement = await signEndorsement({
-      type: ENDORSEMENT_TYPE, v: 1, employeeId: cert.employeeId, orgDomain: cert.orgDomain, identityKey: identity.identityKey,
-      deviceId: cert.deviceId, devicePublicKey: cert.devicePublicKey, mlsSignatureKey: cert.mlsSignatureKey, linkedBy: null, issuedAt: cert.issuedAt,
-    }, (d) => signWithSignatureKey(signKey, d));
+    const endorsement = await signEndorsement(
+      {
+        type: ENDORSEMENT_TYPE,
+        v: 1,
+        employeeId: cert.employeeId,
+        orgDomain: cert.orgDomain,
+        identityKey: identity.identityKey,
+        deviceId: cert.deviceId,
+        devicePublicKey: cert.devicePublicKey,
+        mlsSignatureKey: cert.mlsSignatureKey,
+        linkedBy: null,
+        issuedAt: cert.issuedAt,
+      },
+      (d) => signWithSignatureKey(signKey, d),
+    );
     chain = { type: CHAIN_TYPE, v: 1, device: cert, identity, endorsement };
   }
   const tx = db.transaction('identity', 'readwrite');
@@ -120,7 +158,10 @@ export async function createKeyPackages(db: ChannelDb, ks: Keystore, id: Identit
   for (let i = 0; i < count; i++) {
     const kp = await generateKeyPackage(credentialOf({ ...id, certificate: id.certificate }), id.mlsSignature);
     const ref = toHex(kp.ref);
-    made.push({ rec: { ref, secret: await ks.seal(kp.secret, keyPackageAad(ref)), lastResort, createdAt: Date.now() }, b64: toBase64(kp.message) });
+    made.push({
+      rec: { ref, secret: await ks.seal(kp.secret, keyPackageAad(ref)), lastResort, createdAt: Date.now() },
+      b64: toBase64(kp.message),
+    });
   }
   const tx = db.transaction('keyPackages', 'readwrite');
   for (const m of made) await tx.store.put(m.rec);

@@ -16,8 +16,19 @@ import { employeeOf, holdReason, knownIdentities, unverifiedMember } from './adm
 import { verifyRevocation, type DeviceRevocation } from '../../wire/identity';
 import type { ClientState } from 'ts-mls';
 import {
-  authConfig, explain, hubEpochOf, loadConversation, memberPeople, openMessage, personOf, sealBody, sealState, unb64,
-  type EngineContext, type MessageBody, type Person,
+  authConfig,
+  explain,
+  hubEpochOf,
+  loadConversation,
+  memberPeople,
+  openMessage,
+  personOf,
+  sealBody,
+  sealState,
+  unb64,
+  type EngineContext,
+  type MessageBody,
+  type Person,
 } from './context';
 
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
@@ -49,17 +60,25 @@ export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<v
     // a message of a later epoch: this device missed a step the others took (unless it is
     // its own commit, accepted by the hub but not yet applied here: flush finishes that one)
     const lost = err instanceof MlsOpError && err.code === 'future_epoch' && rec.status === 'active' && !rec.pending;
-    await report(ctx, {
-      ...rec, status: lost ? 'out_of_sync' : rec.status,
-      hubEpoch: e.kind === 'commit' ? Math.max(hubEpochOf(rec), e.epoch + 1) : rec.hubEpoch,
-    }, error);
+    await report(
+      ctx,
+      {
+        ...rec,
+        status: lost ? 'out_of_sync' : rec.status,
+        hubEpoch: e.kind === 'commit' ? Math.max(hubEpochOf(rec), e.epoch + 1) : rec.hubEpoch,
+      },
+      error,
+    );
   }
 }
 
 /** Stores the problem on the conversation (with `rec`'s other changes) and tells the UI. */
 async function report(ctx: EngineContext, rec: ConversationRecord, error: Error): Promise<void> {
   const code = (error as { code?: unknown }).code;
-  await ctx.db.put('conversations', { ...rec, warning: { code: typeof code === 'string' ? code : error.name, message: error.message, at: ctx.now().getTime() } });
+  await ctx.db.put('conversations', {
+    ...rec,
+    warning: { code: typeof code === 'string' ? code : error.name, message: error.message, at: ctx.now().getTime() },
+  });
   ctx.emit({ type: 'warning', conversationId: rec.id, error });
 }
 
@@ -85,14 +104,30 @@ async function onWelcome(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): P
   if (!isGroup(state, e.conversationId)) throw new MlsOpError('wrong_group', 'the Welcome is for another group than its conversation');
   const now = ctx.now().getTime();
   const rec: ConversationRecord = {
-    id: e.conversationId, hub: e.hub, epoch: epochOf(state), state: await sealState(ctx, e.conversationId, state), pending: null,
+    id: e.conversationId,
+    hub: e.hub,
+    epoch: epochOf(state),
+    state: await sealState(ctx, e.conversationId, state),
+    pending: null,
     // the adder sends the Welcome at the hub's count after its commit
-    status: 'active', warning: null, createdAt: existing?.createdAt ?? now, lastActivity: now, unread: existing?.unread ?? 0,
+    status: 'active',
+    warning: null,
+    createdAt: existing?.createdAt ?? now,
+    lastActivity: now,
+    unread: existing?.unread ?? 0,
     hubEpoch: Math.max(e.epoch, epochOf(state)),
   };
   const sender = memberPeople(state).find((m) => m.address === e.sender);
   const body: MessageBody = { sender: sender ?? ctx.self, event: { kind: 'joined', who: [ctx.self] } };
-  const msg: MessageRecord = { conversationId: rec.id, id: `${e.messageId}.j`, at: now, direction: 'event', body: await sealBody(ctx, rec.id, `${e.messageId}.j`, body), state: null, seq: e.seq };
+  const msg: MessageRecord = {
+    conversationId: rec.id,
+    id: `${e.messageId}.j`,
+    at: now,
+    direction: 'event',
+    body: await sealBody(ctx, rec.id, `${e.messageId}.j`, body),
+    state: null,
+    seq: e.seq,
+  };
   const tx = ctx.db.transaction(['conversations', 'messages', 'seen', 'keyPackages'], 'readwrite');
   await tx.objectStore('conversations').put(rec);
   await tx.objectStore('messages').put(msg);
@@ -125,7 +160,8 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
     return;
   }
   // ts-mls would only say "cannot decrypt"; the header tells that a step is missing
-  if (header.epoch > state.groupContext.epoch) throw new MlsOpError('future_epoch', `${e.kind} for epoch ${header.epoch}, group at ${state.groupContext.epoch}`);
+  if (header.epoch > state.groupContext.epoch)
+    throw new MlsOpError('future_epoch', `${e.kind} for epoch ${header.epoch}, group at ${state.groupContext.epoch}`);
   let r;
   try {
     r = await processIncoming(state, bytes);
@@ -150,7 +186,17 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
     }
     const body: MessageBody = { sender: personOf(cert), payload };
     const dup = await ctx.db.get('messages', [rec.id, payload.id]);
-    const msg: MessageRecord | null = dup ? null : { conversationId: rec.id, id: payload.id, at: now, direction: 'in', body: await sealBody(ctx, rec.id, payload.id, body), state: null, seq: e.seq };
+    const msg: MessageRecord | null = dup
+      ? null
+      : {
+          conversationId: rec.id,
+          id: payload.id,
+          at: now,
+          direction: 'in',
+          body: await sealBody(ctx, rec.id, payload.id, body),
+          state: null,
+          seq: e.seq,
+        };
     await writeStateAndSeen(ctx, { ...rec, lastActivity: now, unread: rec.unread + (msg ? 1 : 0) }, r.newState, seen, msg);
     if (msg) ctx.emit({ type: 'message', conversationId: rec.id, message: await openMessage(ctx, msg) });
     return;
@@ -171,7 +217,9 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
   const known = knownIdentities(rec, state);
   const unlinked = added.flatMap((m) => {
     const reason = holdReason(unverifiedMember(r.newState, m.leafIndex), known);
-    return reason ? [{ id: `${e.messageId}.u${m.leafIndex}`, body: { sender, event: { kind: 'added_unlinked' as const, who: [m], detail: reason } } }] : [];
+    return reason
+      ? [{ id: `${e.messageId}.u${m.leafIndex}`, body: { sender, event: { kind: 'added_unlinked' as const, who: [m], detail: reason } } }]
+      : [];
   });
   const events = [
     ...(added.length ? [{ id: `${e.messageId}.a`, body: { sender, event: { kind: 'added' as const, who: added } } }] : []),
@@ -179,14 +227,29 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
     ...(removed.length ? [{ id: `${e.messageId}.r`, body: { sender, event: { kind: 'removed' as const, who: removed } } }] : []),
     ...(r.removedSelf ? [{ id: `${e.messageId}.s`, body: { sender, event: { kind: 'removed_self' as const, who: [ctx.self] } } }] : []),
   ];
-  await writeConversation(ctx, {
-    ...rec, status: r.removedSelf ? 'removed' : rec.status, lastActivity: now, hubEpoch: Math.max(hubEpochOf(rec), e.epoch + 1),
-  }, r.newState, r.removedSelf ? null : retry, events);
+  await writeConversation(
+    ctx,
+    {
+      ...rec,
+      status: r.removedSelf ? 'removed' : rec.status,
+      lastActivity: now,
+      hubEpoch: Math.max(hubEpochOf(rec), e.epoch + 1),
+    },
+    r.newState,
+    r.removedSelf ? null : retry,
+    events,
+  );
   await ctx.db.put('seen', seen);
   ctx.emit({ type: 'conversation', conversationId: rec.id });
 }
 
-async function writeStateAndSeen(ctx: EngineContext, rec: ConversationRecord, state: import('ts-mls').ClientState, seen: SeenRecord, msg: MessageRecord | null) {
+async function writeStateAndSeen(
+  ctx: EngineContext,
+  rec: ConversationRecord,
+  state: import('ts-mls').ClientState,
+  seen: SeenRecord,
+  msg: MessageRecord | null,
+) {
   const next: ConversationRecord = { ...rec, state: await sealState(ctx, rec.id, state), epoch: epochOf(state) };
   const tx = ctx.db.transaction(['conversations', 'messages', 'seen'], 'readwrite');
   await tx.objectStore('conversations').put(next);
@@ -207,7 +270,11 @@ async function applyReceipt(ctx: EngineContext, e: InboxEntry): Promise<void> {
   const people = memberPeople(loaded.state);
   if (!people.some((m) => (status === 'delivered' ? m.address === by : m.orgDomain === by))) {
     // told, not stored on the conversation: a device removed a moment ago may send a late one
-    ctx.emit({ type: 'warning', conversationId: e.conversationId, error: new MlsOpError('not_member', `a '${status}' receipt from ${by.slice(0, 320)}, who is not in the conversation, was dropped`) });
+    ctx.emit({
+      type: 'warning',
+      conversationId: e.conversationId,
+      error: new MlsOpError('not_member', `a '${status}' receipt from ${by.slice(0, 320)}, who is not in the conversation, was dropped`),
+    });
     return;
   }
   const tx = ctx.db.transaction('messages', 'readwrite');
@@ -224,19 +291,45 @@ export { MlsOpError };
  * knows for that employee (or the org's pinned key), recorded so the device is never added
  * again, shown as removed, and the device removed from the group if it still is in it.
  */
-async function onRevocation(ctx: EngineContext, rec: ConversationRecord, state: ClientState, newState: ClientState, seen: SeenRecord, statement: DeviceRevocation, sender: Person): Promise<void> {
+async function onRevocation(
+  ctx: EngineContext,
+  rec: ConversationRecord,
+  state: ClientState,
+  newState: ClientState,
+  seen: SeenRecord,
+  statement: DeviceRevocation,
+  sender: Person,
+): Promise<void> {
   const address = `${statement.deviceId}@${statement.orgDomain}`;
   const identityKey = knownIdentities(rec, state)[employeeOf(statement)] ?? null;
   const orgKey = await ctx.orgKeyFor(statement.orgDomain);
   if (!(await verifyRevocation(statement, { identityKey, orgKey }))) {
     await writeStateAndSeen(ctx, rec, newState, seen, null);
-    ctx.emit({ type: 'warning', conversationId: rec.id, error: new MlsOpError('not_member', `a revocation of ${address.slice(0, 320)} does not verify; ignored`) });
+    ctx.emit({
+      type: 'warning',
+      conversationId: rec.id,
+      error: new MlsOpError('not_member', `a revocation of ${address.slice(0, 320)} does not verify; ignored`),
+    });
     return;
   }
   const member = memberPeople(state).find((m) => m.address === address);
-  const who: Person = member ?? { deviceId: statement.deviceId, employeeId: statement.employeeId, displayName: statement.employeeId, orgDomain: statement.orgDomain, address };
+  const who: Person = member ?? {
+    deviceId: statement.deviceId,
+    employeeId: statement.employeeId,
+    displayName: statement.employeeId,
+    orgDomain: statement.orgDomain,
+    address,
+  };
   const id = `${seen.messageId}.v`;
-  const event: MessageRecord = { conversationId: rec.id, id, at: ctx.now().getTime(), direction: 'event', body: await sealBody(ctx, rec.id, id, { sender, event: { kind: 'removed', who: [who], detail: `revoked_by_${statement.issuedBy}` } }), state: null, seq: null };
+  const event: MessageRecord = {
+    conversationId: rec.id,
+    id,
+    at: ctx.now().getTime(),
+    direction: 'event',
+    body: await sealBody(ctx, rec.id, id, { sender, event: { kind: 'removed', who: [who], detail: `revoked_by_${statement.issuedBy}` } }),
+    state: null,
+    seq: null,
+  };
   const revoked = [...new Set([...(rec.revoked ?? []), address])];
   await writeStateAndSeen(ctx, { ...rec, revoked }, newState, seen, event);
   if (member) ctx.revokedPending.add(rec.id);

@@ -37,13 +37,21 @@ export class Keystore {
   async seal(bytes: Uint8Array, aad: string): Promise<Sealed> {
     const iv = new Uint8Array(12);
     globalThis.crypto.getRandomValues(iv);
-    const ct = await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(`kontor-seal-v1\n${aad}`) as BufferSource }, this.key, bytes as BufferSource);
+    const ct = await globalThis.crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: utf8(`kontor-seal-v1\n${aad}`) as BufferSource },
+      this.key,
+      bytes as BufferSource,
+    );
     return { iv, ct: new Uint8Array(ct) };
   }
 
   async open(s: Sealed, aad: string): Promise<Uint8Array> {
     try {
-      const pt = await globalThis.crypto.subtle.decrypt({ name: 'AES-GCM', iv: s.iv as BufferSource, additionalData: utf8(`kontor-seal-v1\n${aad}`) as BufferSource }, this.key, s.ct as BufferSource);
+      const pt = await globalThis.crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: s.iv as BufferSource, additionalData: utf8(`kontor-seal-v1\n${aad}`) as BufferSource },
+        this.key,
+        s.ct as BufferSource,
+      );
       return new Uint8Array(pt);
     } catch (e) {
       throw new SealError(`cannot open sealed value for ${aad}`, { cause: e });

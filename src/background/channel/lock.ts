@@ -8,7 +8,10 @@ type LockManagerLike = { request<T>(name: string, cb: () => Promise<T>): Promise
 export class KeyedMutex {
   private tails = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly namespace: string, private readonly locks: LockManagerLike | undefined = webLocks()) {}
+  constructor(
+    private readonly namespace: string,
+    private readonly locks: LockManagerLike | undefined = webLocks(),
+  ) {}
 
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();

@@ -11,7 +11,11 @@ import { lastSync, markSynced, readMeta } from './meta';
 
 const SYNC_EVERY_MS = 10 * 60_000;
 
-export async function syncMembers(conversationId: string, partnerDomain: string, contact: string): Promise<{ added: number; removed: number }> {
+export async function syncMembers(
+  conversationId: string,
+  partnerDomain: string,
+  contact: string,
+): Promise<{ added: number; removed: number }> {
   const e = await requireEngine();
   if (!isConnected()) throw new KontorError('unavailable', 'not connected to your company gateway');
   resetClaim();
@@ -19,7 +23,9 @@ export async function syncMembers(conversationId: string, partnerDomain: string,
   const claimed = takeClaim();
   if (!claimed) return { added: added.length, removed: 0 };
   const view = await e.conversation(conversationId);
-  const stale = (view?.members ?? []).filter((m) => !m.self && m.orgDomain === partnerDomain && !claimed.has(m.address)).map((m) => m.address);
+  const stale = (view?.members ?? [])
+    .filter((m) => !m.self && m.orgDomain === partnerDomain && !claimed.has(m.address))
+    .map((m) => m.address);
   if (stale.length) await e.removeDevices(conversationId, stale);
   return { added: added.length, removed: stale.length };
 }
@@ -28,7 +34,12 @@ export async function syncMembers(conversationId: string, partnerDomain: string,
  * Re-adds one member device (see ChannelEngine.readdDevices): partner devices through the
  * contact the conversation was opened with, own colleagues through their employee id.
  */
-export async function readdMember(conversationId: string, address: string, partnerDomain: string, contact: string): Promise<{ added: number }> {
+export async function readdMember(
+  conversationId: string,
+  address: string,
+  partnerDomain: string,
+  contact: string,
+): Promise<{ added: number }> {
   const e = await requireEngine();
   if (!isConnected()) throw new KontorError('unavailable', 'not connected to your company gateway');
   const m = (await e.conversation(conversationId))?.members.find((x) => x.address === address && !x.self);

@@ -5,11 +5,33 @@
  * state and leaves the input untouched, which is what lets the engine persist before sending.
  */
 import {
-  createApplicationMessage, createCommit, createGroup, decodeGroupState, decodeMlsMessage, defaultCapabilities,
-  defaultKeyPackageEqualityConfig, defaultKeyRetentionConfig, defaultLifetime, defaultLifetimeConfig, defaultPaddingConfig,
-  emptyPskIndex, encodeGroupState, encodeMlsMessage, generateKeyPackageWithKey, getCiphersuiteFromName, getCiphersuiteImpl,
-  joinGroup, processMessage, type CiphersuiteImpl, type ClientConfig, type ClientState, type KeyPackage, type LeafNode,
-  type PrivateKeyPackage, type Proposal, type AuthenticationService,
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  decodeGroupState,
+  decodeMlsMessage,
+  defaultCapabilities,
+  defaultKeyPackageEqualityConfig,
+  defaultKeyRetentionConfig,
+  defaultLifetime,
+  defaultLifetimeConfig,
+  defaultPaddingConfig,
+  emptyPskIndex,
+  encodeGroupState,
+  encodeMlsMessage,
+  generateKeyPackageWithKey,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  joinGroup,
+  processMessage,
+  type CiphersuiteImpl,
+  type ClientConfig,
+  type ClientState,
+  type KeyPackage,
+  type LeafNode,
+  type PrivateKeyPackage,
+  type Proposal,
+  type AuthenticationService,
   type Credential,
 } from 'ts-mls';
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
@@ -20,7 +42,19 @@ export const CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as con
 
 export class MlsOpError extends Error {
   override name = 'MlsOpError';
-  constructor(readonly code: 'decode' | 'not_member' | 'stale_epoch' | 'future_epoch' | 'wrong_group' | 'no_key_package' | 'wrong_hub' | 'out_of_sync', message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code:
+      | 'decode'
+      | 'not_member'
+      | 'stale_epoch'
+      | 'future_epoch'
+      | 'wrong_group'
+      | 'no_key_package'
+      | 'wrong_hub'
+      | 'out_of_sync',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -31,7 +65,10 @@ export function suite(): Promise<CiphersuiteImpl> {
   return suitePromise;
 }
 
-export interface SignatureKeyPair { publicKey: Uint8Array; signKey: Uint8Array }
+export interface SignatureKeyPair {
+  publicKey: Uint8Array;
+  signKey: Uint8Array;
+}
 
 /** The device's MLS signature key: raw bytes because ts-mls signs with bytes (kept sealed at rest). */
 export async function generateSignatureKeyPair(): Promise<SignatureKeyPair> {
@@ -77,7 +114,10 @@ export async function generateKeyPackage(credential: Credential, sig: SignatureK
 
 function unpackKeyPackage(secret: Uint8Array): { publicPackage: KeyPackage; privatePackage: PrivateKeyPackage } {
   const [message, initPrivateKey, hpkePrivateKey, signaturePrivateKey] = unpack(secret, 4);
-  return { publicPackage: decodeKeyPackage(message!), privatePackage: { initPrivateKey: initPrivateKey!, hpkePrivateKey: hpkePrivateKey!, signaturePrivateKey: signaturePrivateKey! } };
+  return {
+    publicPackage: decodeKeyPackage(message!),
+    privatePackage: { initPrivateKey: initPrivateKey!, hpkePrivateKey: hpkePrivateKey!, signaturePrivateKey: signaturePrivateKey! },
+  };
 }
 
 export function decodeKeyPackage(bytes: Uint8Array): KeyPackage {
@@ -103,7 +143,11 @@ export async function createGroupState(groupId: Uint8Array, own: GeneratedKeyPac
   return createGroup(groupId, publicPackage, privatePackage, [], await suite(), config);
 }
 
-export interface CommitOutput { newState: ClientState; commit: Uint8Array; welcome?: Uint8Array }
+export interface CommitOutput {
+  newState: ClientState;
+  commit: Uint8Array;
+  welcome?: Uint8Array;
+}
 
 /** Add and/or remove members in one commit. The Welcome carries the ratchet tree. */
 export async function commit(state: ClientState, change: { add?: KeyPackage[]; removeLeaves?: number[] }): Promise<CommitOutput> {
@@ -126,7 +170,11 @@ export function welcomeRefs(welcomeBytes: Uint8Array): Uint8Array[] {
   return m.welcome.secrets.map((s) => s.newMember);
 }
 
-export async function joinFromWelcome(welcomeBytes: Uint8Array, ownKeyPackageSecret: Uint8Array, config: ClientConfig): Promise<ClientState> {
+export async function joinFromWelcome(
+  welcomeBytes: Uint8Array,
+  ownKeyPackageSecret: Uint8Array,
+  config: ClientConfig,
+): Promise<ClientState> {
   const m = safeDecode(welcomeBytes);
   if (m.wireformat !== 'mls_welcome') throw new MlsOpError('decode', 'not a welcome');
   const { publicPackage, privatePackage } = unpackKeyPackage(ownKeyPackageSecret);
@@ -140,7 +188,10 @@ export function isGroup(state: ClientState, conversationId: string): boolean {
   return have.length === want.length && have.every((b, i) => b === want[i]);
 }
 
-export async function encryptApplication(state: ClientState, plaintext: Uint8Array): Promise<{ newState: ClientState; message: Uint8Array; generation: number }> {
+export async function encryptApplication(
+  state: ClientState,
+  plaintext: Uint8Array,
+): Promise<{ newState: ClientState; message: Uint8Array; generation: number }> {
   const r = await createApplicationMessage(state, plaintext, await suite());
   const message = encodeMlsMessage({ privateMessage: r.privateMessage, wireformat: 'mls_private_message', version: 'mls10' });
   return { newState: r.newState, message, generation: ownGeneration(r.newState) };
@@ -162,7 +213,8 @@ export type Incoming =
 export function messageHeader(bytes: Uint8Array): { epoch: bigint; groupId: Uint8Array; kind: 'private' | 'public' } {
   const m = safeDecode(bytes);
   if (m.wireformat === 'mls_private_message') return { epoch: m.privateMessage.epoch, groupId: m.privateMessage.groupId, kind: 'private' };
-  if (m.wireformat === 'mls_public_message') return { epoch: m.publicMessage.content.epoch, groupId: m.publicMessage.content.groupId, kind: 'public' };
+  if (m.wireformat === 'mls_public_message')
+    return { epoch: m.publicMessage.content.epoch, groupId: m.publicMessage.content.groupId, kind: 'public' };
   throw new MlsOpError('decode', `unexpected ${m.wireformat}`);
 }
 
@@ -180,8 +232,21 @@ export async function processIncoming(state: ClientState, bytes: Uint8Array): Pr
     const hist = pm.epoch < current ? state.historicalReceiverData.get(pm.epoch) : undefined;
     if (pm.epoch > current) throw new MlsOpError('future_epoch', `message for epoch ${pm.epoch}, group at ${current}`);
     if (pm.epoch < current && !hist) throw new MlsOpError('stale_epoch', `message for epoch ${pm.epoch} is too old`);
-    const src = hist ?? { senderDataSecret: state.keySchedule.senderDataSecret, secretTree: state.secretTree, ratchetTree: state.ratchetTree, groupContext: state.groupContext };
-    const r = await unprotectPrivateMessage(src.senderDataSecret, pm, src.secretTree, src.ratchetTree, src.groupContext, state.clientConfig.keyRetentionConfig, cs);
+    const src = hist ?? {
+      senderDataSecret: state.keySchedule.senderDataSecret,
+      secretTree: state.secretTree,
+      ratchetTree: state.ratchetTree,
+      groupContext: state.groupContext,
+    };
+    const r = await unprotectPrivateMessage(
+      src.senderDataSecret,
+      pm,
+      src.secretTree,
+      src.ratchetTree,
+      src.groupContext,
+      state.clientConfig.keyRetentionConfig,
+      cs,
+    );
     const c = r.content.content;
     if (c.contentType === 'application') {
       if (c.sender.senderType !== 'member') throw new MlsOpError('not_member', 'application message from a non-member');
@@ -190,20 +255,37 @@ export async function processIncoming(state: ClientState, bytes: Uint8Array): Pr
       const newState: ClientState = hist
         ? { ...state, historicalReceiverData: new Map(state.historicalReceiverData).set(pm.epoch, { ...hist, secretTree: r.tree }) }
         : { ...state, secretTree: r.tree };
-      return { kind: 'application', message: c.applicationData, sender: node.leaf, senderLeaf: c.sender.leafIndex, epoch: pm.epoch, newState };
+      return {
+        kind: 'application',
+        message: c.applicationData,
+        sender: node.leaf,
+        senderLeaf: c.sender.leafIndex,
+        epoch: pm.epoch,
+        newState,
+      };
     }
   }
-  const epoch = m.wireformat === 'mls_private_message' ? m.privateMessage.epoch : m.wireformat === 'mls_public_message' ? m.publicMessage.content.epoch : -1n;
-  if (m.wireformat !== 'mls_private_message' && m.wireformat !== 'mls_public_message') throw new MlsOpError('decode', `unexpected ${m.wireformat}`);
+  const epoch =
+    m.wireformat === 'mls_private_message'
+      ? m.privateMessage.epoch
+      : m.wireformat === 'mls_public_message'
+        ? m.publicMessage.content.epoch
+        : -1n;
+  if (m.wireformat !== 'mls_private_message' && m.wireformat !== 'mls_public_message')
+    throw new MlsOpError('decode', `unexpected ${m.wireformat}`);
   const r = await processMessage(m, state, emptyPskIndex, (incoming) => (incoming.kind === 'commit' ? 'accept' : 'reject'), cs);
   if (r.kind === 'applicationMessage') throw new MlsOpError('decode', 'unexpected application message');
   // a commit that removes us leaves the epoch as it was (we cannot derive the next one)
   const removedSelf = r.newState.groupActiveState.kind === 'removedFromGroup' && state.groupActiveState.kind !== 'removedFromGroup';
-  if (removedSelf || r.newState.groupContext.epoch !== state.groupContext.epoch) return { kind: 'commit', newState: r.newState, removedSelf, epoch };
+  if (removedSelf || r.newState.groupContext.epoch !== state.groupContext.epoch)
+    return { kind: 'commit', newState: r.newState, removedSelf, epoch };
   return { kind: 'proposal', newState: r.newState, epoch };
 }
 
-export interface Member { leafIndex: number; leaf: LeafNode }
+export interface Member {
+  leafIndex: number;
+  leaf: LeafNode;
+}
 
 export function members(state: ClientState): Member[] {
   const out: Member[] = [];

@@ -27,7 +27,13 @@ export type Payload = v.InferOutput<typeof Payload>;
 export type PayloadType = Payload['type'];
 
 /** A signed device revocation (wire/identity.ts) relayed to a conversation's members: acted on, not stored. */
-export const RevocationPayload = v.strictObject({ v: v.literal(1), type: v.literal('revocation'), id: Ident, statement: DeviceRevocation, sentAt: IsoTime });
+export const RevocationPayload = v.strictObject({
+  v: v.literal(1),
+  type: v.literal('revocation'),
+  id: Ident,
+  statement: DeviceRevocation,
+  sentAt: IsoTime,
+});
 export type RevocationPayload = v.InferOutput<typeof RevocationPayload>;
 
 /** Everything an application message may carry. */
@@ -37,7 +43,10 @@ const KNOWN_TYPES: readonly string[] = WirePayload.options.map((o) => o.entries.
 
 export class PayloadError extends Error {
   override name = 'PayloadError';
-  constructor(readonly code: 'too_large' | 'not_json' | 'unknown_version' | 'unknown_type' | 'invalid', message: string) {
+  constructor(
+    readonly code: 'too_large' | 'not_json' | 'unknown_version' | 'unknown_type' | 'invalid',
+    message: string,
+  ) {
     super(message);
   }
 }

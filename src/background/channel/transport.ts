@@ -37,7 +37,11 @@ async function wrap<T>(f: () => Promise<T>): Promise<T> {
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') {
-      throw new TransportError(OFFLINE_CODES.has(code) ? 'offline' : code, (e as Error).message, (e as { details?: Record<string, unknown> }).details ?? {});
+      throw new TransportError(
+        OFFLINE_CODES.has(code) ? 'offline' : code,
+        (e as Error).message,
+        (e as { details?: Record<string, unknown> }).details ?? {},
+      );
     }
     throw new TransportError('offline', String((e as Error)?.message ?? e));
   }
@@ -55,10 +59,11 @@ export function gatewayTransport(client: KontorClient | (() => KontorClient | nu
   };
   return {
     createConversation: (id) => wrap(async () => ({ hub: (await c().createConversation(id)).hub })),
-    send: (p) => wrap(async () => {
-      const r = await c().send(p);
-      return { seq: r.seq, duplicate: r.duplicate };
-    }),
+    send: (p) =>
+      wrap(async () => {
+        const r = await c().send(p);
+        return { seq: r.seq, duplicate: r.duplicate };
+      }),
     claimKeyPackages: (domain, target) => wrap(async () => (await c().claimKeyPackages(domain, target)).devices),
     uploadKeyPackages: (kps, lastResort) => wrap(async () => void (await c().uploadKeyPackages(kps, lastResort))),
     countKeyPackages: () => wrap(() => c().call('keyPackages.count', {})),

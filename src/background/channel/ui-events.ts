@@ -12,9 +12,14 @@ export function broadcast(e: ChannelEvent | { type: 'status' }): void {
 
 function channelPush(e: ChannelEvent | { type: 'status' }): ChannelPush {
   switch (e.type) {
-    case 'message': return { type: 'message', conversationId: e.conversationId, message: messageView(e.message) };
-    case 'delivery': return { type: 'delivery', conversationId: e.conversationId, messageId: e.messageId, state: e.state };
-    case 'conversation': case 'warning': return { type: e.type, conversationId: e.conversationId };
-    case 'status': return { type: 'status', conversationId: null };
+    case 'message':
+      return { type: 'message', conversationId: e.conversationId, message: messageView(e.message) };
+    case 'delivery':
+      return { type: 'delivery', conversationId: e.conversationId, messageId: e.messageId, state: e.state };
+    case 'conversation':
+    case 'warning':
+      return { type: e.type, conversationId: e.conversationId };
+    case 'status':
+      return { type: 'status', conversationId: null };
   }
 }

@@ -2,7 +2,12 @@
 import type { ChannelMessageView } from '../../shared/protocol';
 import type { MessageView, Person } from './index';
 
-export const person = (p: Person) => ({ displayName: p.displayName, orgDomain: p.orgDomain, employeeId: p.employeeId, deviceId: p.deviceId });
+export const person = (p: Person) => ({
+  displayName: p.displayName,
+  orgDomain: p.orgDomain,
+  employeeId: p.employeeId,
+  deviceId: p.deviceId,
+});
 
 export function messageView(m: MessageView): ChannelMessageView {
   return {

@@ -20,7 +20,7 @@ export const contactFeature = feature({
     },
     'contact.pending': async () => {
       const pending = await storage.get('contactPending');
-      const partner = pending ? (await listPartners()).find((p) => p.domain === pending.domain) ?? null : null;
+      const partner = pending ? ((await listPartners()).find((p) => p.domain === pending.domain) ?? null) : null;
       return { partner };
     },
   },

@@ -45,7 +45,12 @@ export async function listPartners(): Promise<PartnerView[]> {
   return views;
 }
 
-async function view(domain: string, source: 'policy' | 'user', stored: Stored, given: { name?: string | undefined; orgKey?: string | undefined; profiles: string[] }): Promise<PartnerView> {
+async function view(
+  domain: string,
+  source: 'policy' | 'user',
+  stored: Stored,
+  given: { name?: string | undefined; orgKey?: string | undefined; profiles: string[] },
+): Promise<PartnerView> {
   const cached = await getCachedManifest(domain);
   const pinned = given.orgKey ?? stored.pins[domain] ?? null;
   const warning = stored.warnings[domain] ?? null;
@@ -123,7 +128,10 @@ export async function addPartner(input: string): Promise<PartnerView> {
 export async function removePartner(domain: string): Promise<void> {
   const stored = await load();
   if (!stored.user.some((p) => p.domain === domain)) {
-    throw new KontorError((getPolicy().policy.partners ?? []).some((p) => p.domain === domain) ? 'forbidden' : 'not_found', `${domain} cannot be removed here`);
+    throw new KontorError(
+      (getPolicy().policy.partners ?? []).some((p) => p.domain === domain) ? 'forbidden' : 'not_found',
+      `${domain} cannot be removed here`,
+    );
   }
   stored.user = stored.user.filter((p) => p.domain !== domain);
   delete stored.pins[domain];
@@ -156,6 +164,8 @@ export async function refreshDue(): Promise<void> {
   for (const p of await listPartners()) {
     const cached = await getCachedManifest(p.domain);
     if (cached && cached.expiresAt - Date.now() > 24 * 3600_000) continue;
-    await refreshPartner(p.domain).catch((e: unknown) => console.warn(`[kontor] manifest of ${p.domain}:`, e instanceof Error ? e.message : e));
+    await refreshPartner(p.domain).catch((e: unknown) =>
+      console.warn(`[kontor] manifest of ${p.domain}:`, e instanceof Error ? e.message : e),
+    );
   }
 }

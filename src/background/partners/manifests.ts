@@ -35,9 +35,15 @@ export async function fetchManifest(domain: string): Promise<CachedManifest> {
   if (r.status !== 200) throw new KontorError('not_found', `${domain} publishes no Kontor manifest (HTTP ${r.status})`);
   try {
     const manifest = await verifyManifest(r.json, { domain });
-    return { manifest, fingerprint: await fingerprint(manifest.orgPublicKey), fetchedAt: Date.now(), expiresAt: Date.parse(manifest.expiresAt) };
+    return {
+      manifest,
+      fingerprint: await fingerprint(manifest.orgPublicKey),
+      fetchedAt: Date.now(),
+      expiresAt: Date.parse(manifest.expiresAt),
+    };
   } catch (error) {
-    if (error instanceof ManifestError) throw new KontorError('bad_request', `manifest of ${domain} rejected: ${error.message}`, { cause: error });
+    if (error instanceof ManifestError)
+      throw new KontorError('bad_request', `manifest of ${domain} rejected: ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -14,7 +14,14 @@ export interface PageSignals {
 /** Serialised into the page by executeScript: must be self-contained. */
 export function readPageSignals(): PageSignals {
   const strings = (value: unknown): string[] =>
-    typeof value === 'string' ? [value.slice(0, 2048)] : Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string').slice(0, 20).map((v) => v.slice(0, 2048)) : [];
+    typeof value === 'string'
+      ? [value.slice(0, 2048)]
+      : Array.isArray(value)
+        ? value
+            .filter((v): v is string => typeof v === 'string')
+            .slice(0, 20)
+            .map((v) => v.slice(0, 2048))
+        : [];
   const organizations: PageSignals['organizations'] = [];
   const visit = (node: unknown, depth: number): void => {
     if (organizations.length >= 10 || depth > 4 || !node || typeof node !== 'object') return;
@@ -26,7 +33,11 @@ export function readPageSignals(): PageSignals {
     if (strings(o['@type']).some((t) => /Organization|Corporation/.test(t))) {
       const [name] = strings(o.name);
       const [url] = strings(o.url);
-      organizations.push({ ...(name ? { name: name.slice(0, 300) } : {}), ...(url ? { url: url.slice(0, 300) } : {}), sameAs: strings(o.sameAs) });
+      organizations.push({
+        ...(name ? { name: name.slice(0, 300) } : {}),
+        ...(url ? { url: url.slice(0, 300) } : {}),
+        sameAs: strings(o.sameAs),
+      });
     }
     if (o['@graph']) visit(o['@graph'], depth + 1);
   };
@@ -38,9 +49,15 @@ export function readPageSignals(): PageSignals {
       // Broken JSON-LD is the page's problem.
     }
   }
-  const hrefs = (selector: string) => [...document.querySelectorAll<HTMLAnchorElement | HTMLLinkElement>(selector)].map((a) => a.href).filter(Boolean).slice(0, 20);
+  const hrefs = (selector: string) =>
+    [...document.querySelectorAll<HTMLAnchorElement | HTMLLinkElement>(selector)]
+      .map((a) => a.href)
+      .filter(Boolean)
+      .slice(0, 20);
   // LinkedIn's public company page marks its website link with this tracking name; XING's with a test id.
-  const website = document.querySelector<HTMLAnchorElement>('a[data-tracking-control-name="about_website"], a[data-testid="company-website"]')?.href || null;
+  const website =
+    document.querySelector<HTMLAnchorElement>('a[data-tracking-control-name="about_website"], a[data-testid="company-website"]')?.href ||
+    null;
   const kontor = document.querySelector<HTMLLinkElement>('link[rel~="kontor"][href]');
   return { kontorLink: kontor ? kontor.href : null, organizations, relMe: hrefs('a[rel~="me"][href], link[rel~="me"][href]'), website };
 }

@@ -35,7 +35,11 @@ export const MIGRATIONS: readonly ((areas: Areas) => Promise<void>)[] = [
   // the detector's per-tab `tab:N` beside blocking's `blocking:tab:N`.
   async ({ local, session }) => {
     const directory = (key: string) => (key === 'partners' ? 'partners:directory' : undefined);
-    const local1 = prefixes([['manifest:', 'partners:manifest:'], ['conv:', 'channel:conv:'], ['sync:', 'channel:sync:']]);
+    const local1 = prefixes([
+      ['manifest:', 'partners:manifest:'],
+      ['conv:', 'channel:conv:'],
+      ['sync:', 'channel:sync:'],
+    ]);
     await renameKeys(local, (key) => directory(key) ?? local1(key));
     await renameKeys(session, prefixes([['tab:', 'partners:tab:']]));
   },

@@ -27,7 +27,12 @@ export interface RecordFamily<S extends v.GenericSchema = v.GenericSchema> {
   readonly schema: S;
 }
 
-const single = <S extends v.GenericSchema, F>(area: AreaName, key: string, schema: S, fallback: () => F): SingleRecord<S, F> => ({ area, key, schema, fallback });
+const single = <S extends v.GenericSchema, F>(area: AreaName, key: string, schema: S, fallback: () => F): SingleRecord<S, F> => ({
+  area,
+  key,
+  schema,
+  fallback,
+});
 const family = <S extends v.GenericSchema>(area: AreaName, prefix: string, schema: S): RecordFamily<S> => ({ area, prefix, schema });
 
 const Bool = v.boolean();
@@ -35,7 +40,10 @@ const Time = v.number();
 const Str = v.string();
 
 // --- the employee's settings ---
-const CategorySwitches = Object.fromEntries(CATEGORIES.map((c) => [c, v.optional(Bool)])) as Record<Category, v.OptionalSchema<typeof Bool, undefined>>;
+const CategorySwitches = Object.fromEntries(CATEGORIES.map((c) => [c, v.optional(Bool)])) as Record<
+  Category,
+  v.OptionalSchema<typeof Bool, undefined>
+>;
 export const SettingsSchema = v.object({
   // Written for builds before the storage version existed; they dropped a record without it.
   version: v.optional(v.literal(1)),

@@ -8,7 +8,11 @@
  */
 import type Database from 'better-sqlite3';
 
-interface Job { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+interface Job {
+  fn: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
 
 export class WriteBatcher {
   private queue: Job[] = [];
@@ -16,7 +20,10 @@ export class WriteBatcher {
   private readonly savepoint: (fn: () => unknown) => unknown;
 
   /** @param onRollback called whenever writes were rolled back, so callers can drop what they cached of them */
-  constructor(private readonly db: Database.Database, private readonly onRollback: () => void = () => undefined) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly onRollback: () => void = () => undefined,
+  ) {
     this.savepoint = db.transaction((fn: () => unknown) => fn());
   }
 

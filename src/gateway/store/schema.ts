@@ -93,7 +93,7 @@ export function migrateV3(db: Database.Database): void {
   const update = db.prepare('UPDATE inbox SET payload = ? WHERE id = ?');
   // in pages: a statement cannot write while another one still iterates
   const page = db.prepare("SELECT id, payload FROM inbox WHERE id > ? AND typeof(payload) = 'text' ORDER BY id LIMIT 1000");
-  for (let after = 0; ;) {
+  for (let after = 0; ; ) {
     const rows = page.all(after) as { id: number; payload: string }[];
     if (rows.length === 0) return;
     for (const r of rows) update.run(Buffer.from(r.payload, 'base64'), r.id);
@@ -165,4 +165,11 @@ CREATE TABLE identities (
 `;
 
 /** Migrations by the version they lead to: SQL, or a function for what SQL cannot do. */
-export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = { 2: MIGRATE_V2, 3: migrateV3, 4: migrateV4, 5: MIGRATE_V5, 6: MIGRATE_V6, 7: MIGRATE_V7 };
+export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = {
+  2: MIGRATE_V2,
+  3: migrateV3,
+  4: migrateV4,
+  5: MIGRATE_V5,
+  6: MIGRATE_V6,
+  7: MIGRATE_V7,
+};

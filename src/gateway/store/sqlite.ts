@@ -8,32 +8,65 @@ import { splitAddress } from '../../wire/schemas';
 import { WriteBatcher } from './batch';
 import { MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION } from './schema';
 import type {
-  AckResult, Contact, Conversation, Delivery, DeviceRecord, EnrollCode, EnrollOutcome, IdentityRecord, HubResult, HubSubmission, OutboxItem,
-  OutboxRow, Partner, PartnerStatus, ReceiptItem, RoutedEntry, Store,
+  AckResult,
+  Contact,
+  Conversation,
+  Delivery,
+  DeviceRecord,
+  EnrollCode,
+  EnrollOutcome,
+  IdentityRecord,
+  HubResult,
+  HubSubmission,
+  OutboxItem,
+  OutboxRow,
+  Partner,
+  PartnerStatus,
+  ReceiptItem,
+  RoutedEntry,
+  Store,
 } from './types';
 
 type Row = Record<string, unknown>;
-interface ConvState { epoch: number; members: string[]; nextSeq: number }
+interface ConvState {
+  epoch: number;
+  members: string[];
+  nextSeq: number;
+}
 
 function toEntry(r: Row): InboxEntry {
   const e: InboxEntry = {
-    id: r.id as number, kind: r.kind as InboxEntry['kind'], conversationId: r.conv_id as string,
-    hub: r.hub as string, seq: r.seq as number, messageId: r.message_id as string, epoch: r.epoch as number,
-    sender: r.sender as string, receivedAt: r.created_at as number,
+    id: r.id as number,
+    kind: r.kind as InboxEntry['kind'],
+    conversationId: r.conv_id as string,
+    hub: r.hub as string,
+    seq: r.seq as number,
+    messageId: r.message_id as string,
+    epoch: r.epoch as number,
+    sender: r.sender as string,
+    receivedAt: r.created_at as number,
   };
   // stored as bytes (schema 3), sent as base64
   if (r.payload !== null) e.payload = (r.payload as Buffer).toString('base64');
   if (r.receipt_status !== null) {
-    e.receipt = { status: r.receipt_status as 'partner' | 'delivered', by: r.receipt_by as string, messageIds: JSON.parse(r.receipt_ids as string) };
+    e.receipt = {
+      status: r.receipt_status as 'partner' | 'delivered',
+      by: r.receipt_by as string,
+      messageIds: JSON.parse(r.receipt_ids as string),
+    };
   }
   return e;
 }
 
 function toDevice(r: Row): DeviceRecord {
   return {
-    deviceId: r.device_id as string, employeeId: r.employee_id as string, displayName: r.display_name as string,
-    devicePublicKey: r.device_public_key as string, mlsSignatureKey: r.mls_signature_key as string,
-    certificate: JSON.parse(r.certificate as string), createdAt: r.created_at as number,
+    deviceId: r.device_id as string,
+    employeeId: r.employee_id as string,
+    displayName: r.display_name as string,
+    devicePublicKey: r.device_public_key as string,
+    mlsSignatureKey: r.mls_signature_key as string,
+    certificate: JSON.parse(r.certificate as string),
+    createdAt: r.created_at as number,
     revokedAt: (r.revoked_at as number | null) ?? null,
   };
 }
@@ -124,15 +157,17 @@ export class SqliteStore implements Store {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new Error(`database schema ${version} is newer than this gateway (${SCHEMA_VERSION})`);
     if (version === SCHEMA_VERSION) return;
-    this.db.transaction(() => {
-      if (version < 1) this.db.exec(SCHEMA_V1);
-      for (let v = Math.max(version, 1) + 1; v <= SCHEMA_VERSION; v++) {
-        const step = MIGRATIONS[v]!;
-        if (typeof step === 'string') this.db.exec(step);
-        else step(this.db);
-      }
-      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        if (version < 1) this.db.exec(SCHEMA_V1);
+        for (let v = Math.max(version, 1) + 1; v <= SCHEMA_VERSION; v++) {
+          const step = MIGRATIONS[v]!;
+          if (typeof step === 'string') this.db.exec(step);
+          else step(this.db);
+        }
+        this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
   }
 
   private stmt(name: string): Database.Statement {
@@ -141,29 +176,43 @@ export class SqliteStore implements Store {
 
   // ---- enrollment and devices ----
   async createEnrollCode(c: EnrollCode) {
-    await this.w.run(() => this.db.prepare('INSERT INTO enroll_codes (code, employee_id, display_name, expires_at) VALUES (?,?,?,?)')
-      .run(c.code, c.employeeId, c.displayName, c.expiresAt));
+    await this.w.run(() =>
+      this.db
+        .prepare('INSERT INTO enroll_codes (code, employee_id, display_name, expires_at) VALUES (?,?,?,?)')
+        .run(c.code, c.employeeId, c.displayName, c.expiresAt),
+    );
   }
   async getEnrollCode(codeHash: string, now: number) {
-    const r = this.db.prepare('SELECT * FROM enroll_codes WHERE code = ? AND used_at IS NULL AND expires_at > ?').get(codeHash, now) as Row | undefined;
-    return r ? { code: codeHash, employeeId: r.employee_id as string, displayName: r.display_name as string, expiresAt: r.expires_at as number } : null;
+    const r = this.db.prepare('SELECT * FROM enroll_codes WHERE code = ? AND used_at IS NULL AND expires_at > ?').get(codeHash, now) as
+      | Row
+      | undefined;
+    return r
+      ? { code: codeHash, employeeId: r.employee_id as string, displayName: r.display_name as string, expiresAt: r.expires_at as number }
+      : null;
   }
   enrollDevice(codeHash: string, d: DeviceRecord, now: number, identity?: IdentityRecord) {
     return this.w.run((): EnrollOutcome => {
       if (identity) {
-        const known = this.db.prepare('SELECT identity_key FROM identities WHERE employee_id = ?').get(identity.employeeId) as Row | undefined;
+        const known = this.db.prepare('SELECT identity_key FROM identities WHERE employee_id = ?').get(identity.employeeId) as
+          | Row
+          | undefined;
         if (known && known.identity_key !== identity.identityKey) return 'identity_exists';
       }
-      const taken = this.db.prepare('SELECT 1 FROM devices WHERE device_public_key IN (?, ?) OR mls_signature_key IN (?, ?) LIMIT 1')
+      const taken = this.db
+        .prepare('SELECT 1 FROM devices WHERE device_public_key IN (?, ?) OR mls_signature_key IN (?, ?) LIMIT 1')
         .get(d.devicePublicKey, d.mlsSignatureKey, d.devicePublicKey, d.mlsSignatureKey);
       if (taken) return 'key_enrolled';
       // the code must still name the employee the certificate was made for
-      const used = this.db.prepare('UPDATE enroll_codes SET used_at = ? WHERE code = ? AND used_at IS NULL AND expires_at > ? AND employee_id = ? AND display_name = ?')
+      const used = this.db
+        .prepare(
+          'UPDATE enroll_codes SET used_at = ? WHERE code = ? AND used_at IS NULL AND expires_at > ? AND employee_id = ? AND display_name = ?',
+        )
         .run(now, codeHash, now, d.employeeId, d.displayName).changes;
       if (used === 0) return 'invalid_code';
       this.insertDevice(d);
       if (identity) {
-        this.db.prepare('INSERT OR IGNORE INTO identities (employee_id, identity_key, certificate, created_at) VALUES (?,?,?,?)')
+        this.db
+          .prepare('INSERT OR IGNORE INTO identities (employee_id, identity_key, certificate, created_at) VALUES (?,?,?,?)')
           .run(identity.employeeId, identity.identityKey, JSON.stringify(identity.certificate), identity.createdAt);
       }
       return 'ok';
@@ -171,13 +220,21 @@ export class SqliteStore implements Store {
   }
   async getIdentity(employeeId: string) {
     const r = this.db.prepare('SELECT * FROM identities WHERE employee_id = ?').get(employeeId) as Row | undefined;
-    return r ? { employeeId, identityKey: r.identity_key as string, certificate: JSON.parse(r.certificate as string), createdAt: r.created_at as number } : null;
+    return r
+      ? {
+          employeeId,
+          identityKey: r.identity_key as string,
+          certificate: JSON.parse(r.certificate as string),
+          createdAt: r.created_at as number,
+        }
+      : null;
   }
   async addDevice(d: DeviceRecord) {
     await this.w.run(() => this.insertDevice(d));
   }
   private insertDevice(d: DeviceRecord): void {
-    this.db.prepare(`INSERT INTO devices (device_id, employee_id, display_name, device_public_key,
+    this.db
+      .prepare(`INSERT INTO devices (device_id, employee_id, display_name, device_public_key,
       mls_signature_key, certificate, created_at) VALUES (?,?,?,?,?,?,?)`)
       .run(d.deviceId, d.employeeId, d.displayName, d.devicePublicKey, d.mlsSignatureKey, JSON.stringify(d.certificate), d.createdAt);
   }
@@ -188,7 +245,10 @@ export class SqliteStore implements Store {
   async listDevices(opts: { employeeId?: string; includeRevoked?: boolean } = {}) {
     const where: string[] = [];
     const args: string[] = [];
-    if (opts.employeeId !== undefined) { where.push('employee_id = ?'); args.push(opts.employeeId); }
+    if (opts.employeeId !== undefined) {
+      where.push('employee_id = ?');
+      args.push(opts.employeeId);
+    }
     if (!opts.includeRevoked) where.push('revoked_at IS NULL');
     const sql = `SELECT * FROM devices ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(toDevice);
@@ -196,7 +256,8 @@ export class SqliteStore implements Store {
   revokeDevice(id: string, now: number) {
     this.activeCache.delete(id);
     return this.w.run(() => {
-      const changed = this.db.prepare('UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
+      const changed =
+        this.db.prepare('UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
       if (changed) {
         this.db.prepare('DELETE FROM key_packages WHERE device_id = ?').run(id);
         this.db.prepare('INSERT INTO revocations (device_id, revoked_at) VALUES (?, ?)').run(id, now);
@@ -213,7 +274,9 @@ export class SqliteStore implements Store {
 
   // ---- contacts and partners ----
   async upsertContact(id: string, name: string) {
-    await this.w.run(() => this.db.prepare('INSERT INTO contacts (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name').run(id, name));
+    await this.w.run(() =>
+      this.db.prepare('INSERT INTO contacts (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name').run(id, name),
+    );
   }
   async setContactMembers(id: string, add: string[], remove: string[]) {
     await this.w.run(() => {
@@ -231,22 +294,36 @@ export class SqliteStore implements Store {
   async getContact(id: string): Promise<Contact | null> {
     const r = this.db.prepare('SELECT id, name FROM contacts WHERE id = ?').get(id) as Row | undefined;
     if (!r) return null;
-    const members = (this.db.prepare('SELECT employee_id FROM contact_members WHERE contact_id = ? ORDER BY employee_id').all(id) as Row[])
-      .map((m) => m.employee_id as string);
+    const members = (
+      this.db.prepare('SELECT employee_id FROM contact_members WHERE contact_id = ? ORDER BY employee_id').all(id) as Row[]
+    ).map((m) => m.employee_id as string);
     return { id, name: r.name as string, members };
   }
   async setPartner(domain: string, status: PartnerStatus, fingerprint: string | null) {
-    await this.w.run(() => this.db.prepare(`INSERT INTO partners (domain, status, fingerprint, created_at) VALUES (?,?,?,?)
+    await this.w.run(() =>
+      this.db
+        .prepare(`INSERT INTO partners (domain, status, fingerprint, created_at) VALUES (?,?,?,?)
       ON CONFLICT(domain) DO UPDATE SET status = excluded.status, fingerprint = COALESCE(excluded.fingerprint, partners.fingerprint)`)
-      .run(domain, status, fingerprint, Date.now()));
+        .run(domain, status, fingerprint, Date.now()),
+    );
   }
   async getPartner(domain: string): Promise<Partner | null> {
     const r = this.db.prepare('SELECT * FROM partners WHERE domain = ?').get(domain) as Row | undefined;
-    return r ? { domain, status: r.status as PartnerStatus, fingerprint: (r.fingerprint as string | null) ?? null, createdAt: r.created_at as number } : null;
+    return r
+      ? {
+          domain,
+          status: r.status as PartnerStatus,
+          fingerprint: (r.fingerprint as string | null) ?? null,
+          createdAt: r.created_at as number,
+        }
+      : null;
   }
   async listPartners(): Promise<Partner[]> {
     return (this.db.prepare('SELECT * FROM partners ORDER BY domain').all() as Row[]).map((r) => ({
-      domain: r.domain as string, status: r.status as PartnerStatus, fingerprint: (r.fingerprint as string | null) ?? null, createdAt: r.created_at as number,
+      domain: r.domain as string,
+      status: r.status as PartnerStatus,
+      fingerprint: (r.fingerprint as string | null) ?? null,
+      createdAt: r.created_at as number,
     }));
   }
   removePartner(domain: string) {
@@ -266,7 +343,9 @@ export class SqliteStore implements Store {
     });
   }
   async countKeyPackages(deviceId: string) {
-    const r = this.db.prepare('SELECT SUM(last_resort = 0) AS n, SUM(last_resort = 1) AS lr FROM key_packages WHERE device_id = ?').get(deviceId) as Row;
+    const r = this.db
+      .prepare('SELECT SUM(last_resort = 0) AS n, SUM(last_resort = 1) AS lr FROM key_packages WHERE device_id = ?')
+      .get(deviceId) as Row;
     return { available: Number(r.n ?? 0), lastResort: Number(r.lr ?? 0) > 0 };
   }
   claimKeyPackages(deviceIds: string[], lastResortOnly: string[] = []) {
@@ -275,8 +354,10 @@ export class SqliteStore implements Store {
       const out: { deviceId: string; keyPackage: string; lastResort: boolean }[] = [];
       for (const d of deviceIds) {
         // one-time packages first (lowest last_resort), then the last-resort one, which stays
-        const r = this.db.prepare(`SELECT id, data, last_resort FROM key_packages WHERE device_id = ? ${spent.has(d) ? 'AND last_resort = 1' : ''}
-          ORDER BY last_resort, id LIMIT 1`).get(d) as Row | undefined;
+        const r = this.db
+          .prepare(`SELECT id, data, last_resort FROM key_packages WHERE device_id = ? ${spent.has(d) ? 'AND last_resort = 1' : ''}
+          ORDER BY last_resort, id LIMIT 1`)
+          .get(d) as Row | undefined;
         if (!r) continue;
         if (r.last_resort === 0) this.db.prepare('DELETE FROM key_packages WHERE id = ?').run(r.id);
         out.push({ deviceId: d, keyPackage: r.data as string, lastResort: r.last_resort === 1 });
@@ -287,8 +368,12 @@ export class SqliteStore implements Store {
 
   // ---- delivery ----
   createConversation(id: string, creator: string, now: number) {
-    return this.w.run(() => this.db.prepare('INSERT OR IGNORE INTO conversations (id, epoch, members, created_by, created_at) VALUES (?,0,?,?,?)')
-      .run(id, JSON.stringify([creator]), creator, now).changes > 0);
+    return this.w.run(
+      () =>
+        this.db
+          .prepare('INSERT OR IGNORE INTO conversations (id, epoch, members, created_by, created_at) VALUES (?,0,?,?,?)')
+          .run(id, JSON.stringify([creator]), creator, now).changes > 0,
+    );
   }
   async getConversation(id: string): Promise<Conversation | null> {
     const r = this.stmt('conv').get(id) as Row | undefined;
@@ -316,7 +401,17 @@ export class SqliteStore implements Store {
         // the position lives in the log (MAX(seq)): nothing to write to the conversation row
         this.convCache.set(s.conversationId, { epoch, members: c.members, nextSeq: seq + 1 });
       }
-      const d: Delivery = { conversationId: s.conversationId, hub, seq, messageId: s.messageId, kind: s.kind, epoch: s.epoch, sender: s.sender, payload: s.payload, recipients: [] };
+      const d: Delivery = {
+        conversationId: s.conversationId,
+        hub,
+        seq,
+        messageId: s.messageId,
+        kind: s.kind,
+        epoch: s.epoch,
+        sender: s.sender,
+        payload: s.payload,
+        recipients: [],
+      };
       const byDomain = new Map<string, string[]>();
       for (const r of routed) {
         const { deviceId, domain } = splitAddress(r);
@@ -327,7 +422,8 @@ export class SqliteStore implements Store {
       // no dedupe keys: the log insert above already refused a retry of this message
       const local = this.insertDeliveries([{ ...d, recipients: byDomain.get(hub) ?? [] }], now, false);
       byDomain.delete(hub);
-      for (const [peer, devs] of byDomain) this.stmt('insOutbox').run(peer, JSON.stringify({ type: 'deliver', ...d, recipients: devs }), now);
+      for (const [peer, devs] of byDomain)
+        this.stmt('insOutbox').run(peer, JSON.stringify({ type: 'deliver', ...d, recipients: devs }), now);
       return { ok: true, seq, duplicate: false, local, remotePeers: [...byDomain.keys()] };
     });
   }
@@ -349,7 +445,13 @@ export class SqliteStore implements Store {
     const { members, epoch } = c;
     if (!members.includes(s.sender)) return { ok: false, code: 'forbidden', message: 'sender is not a member of this conversation' };
     if (s.kind === 'commit') {
-      if (s.epoch !== epoch) return { ok: false, code: 'epoch_conflict', message: `a commit for epoch ${s.epoch} is not acceptable; current epoch is ${epoch}`, currentEpoch: epoch };
+      if (s.epoch !== epoch)
+        return {
+          ok: false,
+          code: 'epoch_conflict',
+          message: `a commit for epoch ${s.epoch} is not acceptable; current epoch is ${epoch}`,
+          currentEpoch: epoch,
+        };
       if (!s.members?.includes(s.sender)) return { ok: false, code: 'bad_request', message: 'commit needs members including the sender' };
       return [...new Set([...members, ...s.members])].filter((m) => m !== s.sender);
     }
@@ -357,7 +459,8 @@ export class SqliteStore implements Store {
       if (s.epoch > epoch) return { ok: false, code: 'bad_request', message: `epoch ${s.epoch} is ahead of the conversation (${epoch})` };
       return members.filter((m) => m !== s.sender);
     }
-    if (!s.recipients?.every((r) => members.includes(r))) return { ok: false, code: 'bad_request', message: 'welcome recipients must be members' };
+    if (!s.recipients?.every((r) => members.includes(r)))
+      return { ok: false, code: 'bad_request', message: 'welcome recipients must be members' };
     return [...new Set(s.recipients)];
   }
 
@@ -395,13 +498,38 @@ export class SqliteStore implements Store {
       const bytes = Buffer.from(d.payload, 'base64');
       for (const dev of d.recipients) {
         if (!this.isActive(dev, now)) continue;
-        const id = this.insertInbox(dev, d.kind, d.conversationId, d.hub, d.seq, d.messageId, d.epoch, d.sender,
-          bytes, null, null, null, now, dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}` : null);
+        const id = this.insertInbox(
+          dev,
+          d.kind,
+          d.conversationId,
+          d.hub,
+          d.seq,
+          d.messageId,
+          d.epoch,
+          d.sender,
+          bytes,
+          null,
+          null,
+          null,
+          now,
+          dedupe ? `m/${d.hub}/${d.conversationId}/${d.seq}/${dev}` : null,
+        );
         if (id !== null) {
-          out.push({ deviceId: dev, entry: {
-            id, kind: d.kind, conversationId: d.conversationId, hub: d.hub, seq: d.seq,
-            messageId: d.messageId, epoch: d.epoch, sender: d.sender, payload: d.payload, receivedAt: now,
-          } });
+          out.push({
+            deviceId: dev,
+            entry: {
+              id,
+              kind: d.kind,
+              conversationId: d.conversationId,
+              hub: d.hub,
+              seq: d.seq,
+              messageId: d.messageId,
+              epoch: d.epoch,
+              sender: d.sender,
+              payload: d.payload,
+              receivedAt: now,
+            },
+          });
         }
       }
     }
@@ -440,13 +568,38 @@ export class SqliteStore implements Store {
       for (const i of items) {
         const dev = splitAddress(i.sender).deviceId;
         if (!this.stmt('activeDevice').get(dev)) continue;
-        const id = this.insertInbox(dev, 'receipt', i.conversationId, i.hub, i.seq, i.messageId, 0, i.sender, null,
-          i.status, i.by, JSON.stringify(i.messageIds), now, `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`);
+        const id = this.insertInbox(
+          dev,
+          'receipt',
+          i.conversationId,
+          i.hub,
+          i.seq,
+          i.messageId,
+          0,
+          i.sender,
+          null,
+          i.status,
+          i.by,
+          JSON.stringify(i.messageIds),
+          now,
+          `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`,
+        );
         if (id !== null) {
-          out.push({ deviceId: dev, entry: {
-            id, kind: 'receipt', conversationId: i.conversationId, hub: i.hub, seq: i.seq, messageId: i.messageId,
-            epoch: 0, sender: i.sender, receipt: { status: i.status, by: i.by, messageIds: i.messageIds }, receivedAt: now,
-          } });
+          out.push({
+            deviceId: dev,
+            entry: {
+              id,
+              kind: 'receipt',
+              conversationId: i.conversationId,
+              hub: i.hub,
+              seq: i.seq,
+              messageId: i.messageId,
+              epoch: 0,
+              sender: i.sender,
+              receipt: { status: i.status, by: i.by, messageIds: i.messageIds },
+              receivedAt: now,
+            },
+          });
         }
       }
       return out;
@@ -459,29 +612,44 @@ export class SqliteStore implements Store {
     return this.w.run((): AckResult => {
       const list = JSON.stringify(ids);
       const delivered = (this.stmt('ackGroups').all(deviceId, list) as Row[]).map((r) => ({
-        conversationId: r.conv_id as string, hub: r.hub as string, sender: r.sender as string,
-        seq: r.seq as number, messageId: r.message_id as string, messageIds: JSON.parse(r.ids as string) as string[],
+        conversationId: r.conv_id as string,
+        hub: r.hub as string,
+        sender: r.sender as string,
+        seq: r.seq as number,
+        messageId: r.message_id as string,
+        messageIds: JSON.parse(r.ids as string) as string[],
       }));
       return { acked: this.stmt('ack').run(deviceId, list).changes, delivered };
     });
   }
   async enqueueOutbox(items: { peer: string; item: OutboxItem }[]) {
     const now = Date.now();
-    await this.w.run(() => { for (const i of items) this.stmt('insOutbox').run(i.peer, JSON.stringify(i.item), now); });
+    await this.w.run(() => {
+      for (const i of items) this.stmt('insOutbox').run(i.peer, JSON.stringify(i.item), now);
+    });
   }
   async peekOutbox(peer: string, limit: number, afterId = 0): Promise<OutboxRow[]> {
-    return (this.stmt('peekOutbox').all(peer, afterId, limit) as Row[])
-      .map((r) => ({ id: r.id as number, peer: r.peer as string, item: JSON.parse(r.item as string) as OutboxItem }));
+    return (this.stmt('peekOutbox').all(peer, afterId, limit) as Row[]).map((r) => ({
+      id: r.id as number,
+      peer: r.peer as string,
+      item: JSON.parse(r.item as string) as OutboxItem,
+    }));
   }
   async deleteOutbox(ids: number[]) {
-    await this.w.run(() => { for (const id of ids) this.stmt('delOutbox').run(id); });
+    await this.w.run(() => {
+      for (const id of ids) this.stmt('delOutbox').run(id);
+    });
   }
   async outboxPeers() {
     return (this.db.prepare('SELECT DISTINCT peer FROM outbox').all() as Row[]).map((r) => r.peer as string);
   }
   expireInbox(olderThan: number) {
     // ids grow with time, so the oldest rows are a prefix of the primary key: no extra index needed
-    return this.w.run(() => this.db.prepare('DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT 50000) AND created_at < ?').run(olderThan).changes);
+    return this.w.run(
+      () =>
+        this.db.prepare('DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT 50000) AND created_at < ?').run(olderThan)
+          .changes,
+    );
   }
 
   pruneLog(olderThan: number, afterConv: string) {
@@ -502,7 +670,9 @@ export class SqliteStore implements Store {
   useNonce(key: string, expiresAt: number, now: number) {
     return this.w.run(() => {
       // a few rows per call keeps the table at the window's size without a timer
-      this.db.prepare('DELETE FROM fed_nonces WHERE key IN (SELECT key FROM fed_nonces WHERE expires_at < ? ORDER BY expires_at LIMIT 16)').run(now);
+      this.db
+        .prepare('DELETE FROM fed_nonces WHERE key IN (SELECT key FROM fed_nonces WHERE expires_at < ? ORDER BY expires_at LIMIT 16)')
+        .run(now);
       return this.db.prepare('INSERT OR IGNORE INTO fed_nonces (key, expires_at) VALUES (?, ?)').run(key, expiresAt).changes > 0;
     });
   }

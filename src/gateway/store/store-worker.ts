@@ -15,9 +15,15 @@ const methods = store as unknown as Record<string, (...a: unknown[]) => Promise<
 let out: StoreReply[] = [];
 function reply(r: StoreReply): void {
   // replies settled in one microtask drain (one commit) leave in one message
-  if (out.push(r) === 1) queueMicrotask(() => { const batch = out; out = []; port.postMessage(batch); });
+  if (out.push(r) === 1)
+    queueMicrotask(() => {
+      const batch = out;
+      out = [];
+      port.postMessage(batch);
+    });
 }
-const fail = (id: number, e: unknown) => reply([id, false, { name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) }]);
+const fail = (id: number, e: unknown) =>
+  reply([id, false, { name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) }]);
 
 port.on('message', (msg: StoreCall[] | 'close') => {
   if (msg === 'close') {
@@ -27,7 +33,10 @@ port.on('message', (msg: StoreCall[] | 'close') => {
   }
   for (const [id, method, args] of msg) {
     try {
-      methods[method]!.apply(store, decodeArgs(method, args)).then((v) => reply([id, true, encodeResult(method, v)]), (e) => fail(id, e));
+      methods[method]!.apply(store, decodeArgs(method, args)).then(
+        (v) => reply([id, true, encodeResult(method, v)]),
+        (e) => fail(id, e),
+      );
     } catch (e) {
       fail(id, e);
     }

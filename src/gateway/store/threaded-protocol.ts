@@ -24,14 +24,35 @@ export const deliveryKey = (e: { hub: string; conversationId: string; seq: numbe
  */
 type Packed = [seq: number, duplicate: boolean, local: (string | number)[], remotePeers: string[]];
 
-type PackedSubmission = [conversationId: string, messageId: string, sender: string, kind: HubSubmission['kind'], epoch: number,
-  payload: string, members: string[] | null, recipients: string[] | null, hub: string, now: number];
+type PackedSubmission = [
+  conversationId: string,
+  messageId: string,
+  sender: string,
+  kind: HubSubmission['kind'],
+  epoch: number,
+  payload: string,
+  members: string[] | null,
+  recipients: string[] | null,
+  hub: string,
+  now: number,
+];
 
 /** Main-thread side: a call's arguments as they cross to the worker (a submission as a flat array). */
 export function encodeArgs(method: StoreMethod, args: unknown[]): unknown[] {
   if (method !== 'submitToHub') return args;
   const [s, hub, now] = args as [HubSubmission, string, number];
-  return [s.conversationId, s.messageId, s.sender, s.kind, s.epoch, s.payload, s.members ?? null, s.recipients ?? null, hub, now] satisfies PackedSubmission;
+  return [
+    s.conversationId,
+    s.messageId,
+    s.sender,
+    s.kind,
+    s.epoch,
+    s.payload,
+    s.members ?? null,
+    s.recipients ?? null,
+    hub,
+    now,
+  ] satisfies PackedSubmission;
 }
 
 /** Worker side: the arguments the Store method takes. */
@@ -63,10 +84,21 @@ export function decodeResult(method: StoreMethod, args: unknown[], value: unknow
     const [s, hub, now] = args as [HubSubmission, string, number];
     const local: RoutedEntry[] = [];
     for (let i = 0; i < flat.length; i += 2) {
-      local.push({ deviceId: flat[i] as string, entry: {
-        id: flat[i + 1] as number, kind: s.kind, conversationId: s.conversationId, hub, seq,
-        messageId: s.messageId, epoch: s.epoch, sender: s.sender, payload: s.payload, receivedAt: now,
-      } });
+      local.push({
+        deviceId: flat[i] as string,
+        entry: {
+          id: flat[i + 1] as number,
+          kind: s.kind,
+          conversationId: s.conversationId,
+          hub,
+          seq,
+          messageId: s.messageId,
+          epoch: s.epoch,
+          sender: s.sender,
+          payload: s.payload,
+          receivedAt: now,
+        },
+      });
     }
     return { ok: true, seq, duplicate, local, remotePeers } satisfies HubResult;
   }

@@ -10,14 +10,46 @@ import type { Store } from './types';
 import { decodeResult, encodeArgs, type StoreCall, type StoreMethod, type StoreReply } from './threaded-protocol';
 
 const METHODS = [
-  'createEnrollCode', 'getEnrollCode', 'enrollDevice', 'addDevice', 'getDevice', 'listDevices', 'revokeDevice', 'revocationSeq', 'revocationsAfter',
-  'upsertContact', 'setContactMembers', 'removeContact', 'listContacts', 'getContact',
-  'setPartner', 'getPartner', 'listPartners', 'removePartner',
+  'createEnrollCode',
+  'getEnrollCode',
+  'enrollDevice',
+  'addDevice',
+  'getDevice',
+  'listDevices',
+  'revokeDevice',
+  'revocationSeq',
+  'revocationsAfter',
+  'upsertContact',
+  'setContactMembers',
+  'removeContact',
+  'listContacts',
+  'getContact',
+  'setPartner',
+  'getPartner',
+  'listPartners',
+  'removePartner',
   'getIdentity',
-  'addKeyPackages', 'countKeyPackages', 'claimKeyPackages',
-  'createConversation', 'getConversation', 'submitToHub', 'storeDeliveries', 'addRemoteMember', 'isRemoteMember', 'storeReceipts',
-  'fetchInbox', 'ackInbox', 'enqueueOutbox', 'peekOutbox', 'deleteOutbox', 'outboxPeers', 'expireInbox', 'pruneLog',
-  'useNonce', 'getMeta', 'setMeta',
+  'addKeyPackages',
+  'countKeyPackages',
+  'claimKeyPackages',
+  'createConversation',
+  'getConversation',
+  'submitToHub',
+  'storeDeliveries',
+  'addRemoteMember',
+  'isRemoteMember',
+  'storeReceipts',
+  'fetchInbox',
+  'ackInbox',
+  'enqueueOutbox',
+  'peekOutbox',
+  'deleteOutbox',
+  'outboxPeers',
+  'expireInbox',
+  'pruneLog',
+  'useNonce',
+  'getMeta',
+  'setMeta',
 ] as const satisfies readonly StoreMethod[];
 // compile-time check that every Store method is forwarded
 const complete: [Exclude<StoreMethod, (typeof METHODS)[number]>] extends [never] ? true : never = true;
@@ -25,7 +57,10 @@ void complete;
 
 /** An error thrown by the store on the worker thread, rethrown here with its name and message. */
 export class StoreWorkerError extends Error {
-  constructor(readonly remoteName: string, message: string) {
+  constructor(
+    readonly remoteName: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'StoreWorkerError';
   }
@@ -68,13 +103,14 @@ export function openThreadedStore(file: string): Store {
     queue = [];
     worker.postMessage(batch);
   };
-  const call = (method: StoreMethod, args: unknown[]) => new Promise((resolve, reject) => {
-    if (dead) return reject(dead);
-    const id = nextId++;
-    pending.set(id, { method, args, resolve, reject });
-    // everything asked for during this turn goes to the worker in one message
-    if (queue.push([id, method, encodeArgs(method, args)]) === 1) setImmediate(flush);
-  });
+  const call = (method: StoreMethod, args: unknown[]) =>
+    new Promise((resolve, reject) => {
+      if (dead) return reject(dead);
+      const id = nextId++;
+      pending.set(id, { method, args, resolve, reject });
+      // everything asked for during this turn goes to the worker in one message
+      if (queue.push([id, method, encodeArgs(method, args)]) === 1) setImmediate(flush);
+    });
 
   const store = Object.fromEntries(METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as Store;
   store.close = () => {

@@ -12,15 +12,26 @@ import type { InboxEntry, MessageKind } from '../../wire/protocol';
  * send. The store groups them in the same transaction as the delete, so a batch of 200
  * acknowledged messages crosses to the main thread as one group instead of 200 rows.
  */
-export interface AckResult { acked: number; delivered: AckedGroup[] }
+export interface AckResult {
+  acked: number;
+  delivered: AckedGroup[];
+}
 /** seq and messageId: the group's newest message; messageIds: all of them, oldest first */
 export type AckedGroup = Pick<ReceiptItem, 'conversationId' | 'hub' | 'seq' | 'messageId' | 'sender' | 'messageIds'>;
 
 /** An inbox entry with the local device it belongs to (for live push). */
-export interface RoutedEntry { deviceId: string; entry: InboxEntry }
+export interface RoutedEntry {
+  deviceId: string;
+  entry: InboxEntry;
+}
 
 /** `code` is the SHA-256 of the code (schema.hashEnrollCode): the store never holds a code itself */
-export interface EnrollCode { code: string; employeeId: string; displayName: string; expiresAt: number }
+export interface EnrollCode {
+  code: string;
+  employeeId: string;
+  displayName: string;
+  expiresAt: number;
+}
 export type EnrollOutcome = 'ok' | 'invalid_code' | 'key_enrolled' | 'identity_exists';
 /** An employee's identity certificate (issue 15): the org certified the key the employee's devices hold. */
 export interface IdentityRecord {
@@ -30,18 +41,44 @@ export interface IdentityRecord {
   createdAt: number;
 }
 export interface DeviceRecord {
-  deviceId: string; employeeId: string; displayName: string; devicePublicKey: string;
-  mlsSignatureKey: string; certificate: Certificate; createdAt: number; revokedAt: number | null;
+  deviceId: string;
+  employeeId: string;
+  displayName: string;
+  devicePublicKey: string;
+  mlsSignatureKey: string;
+  certificate: Certificate;
+  createdAt: number;
+  revokedAt: number | null;
 }
-export interface Contact { id: string; name: string; members: string[] }
+export interface Contact {
+  id: string;
+  name: string;
+  members: string[];
+}
 export type PartnerStatus = 'admitted' | 'pending';
-export interface Partner { domain: string; status: PartnerStatus; fingerprint: string | null; createdAt: number }
-export interface Conversation { id: string; epoch: number; members: string[]; createdBy: string }
+export interface Partner {
+  domain: string;
+  status: PartnerStatus;
+  fingerprint: string | null;
+  createdAt: number;
+}
+export interface Conversation {
+  id: string;
+  epoch: number;
+  members: string[];
+  createdBy: string;
+}
 
 /** A message submitted to this gateway acting as the conversation's hub. */
 export interface HubSubmission {
-  conversationId: string; messageId: string; sender: string; kind: MessageKind; epoch: number;
-  payload: string; members?: string[]; recipients?: string[];
+  conversationId: string;
+  messageId: string;
+  sender: string;
+  kind: MessageKind;
+  epoch: number;
+  payload: string;
+  members?: string[];
+  recipients?: string[];
 }
 /** What the hub decided; the store also wrote local inbox rows and outbox rows. */
 export type HubResult =
@@ -50,18 +87,34 @@ export type HubResult =
 
 /** A ciphertext another gateway's hub routed to devices of this gateway. */
 export interface Delivery {
-  conversationId: string; hub: string; seq: number; messageId: string; kind: MessageKind;
-  epoch: number; sender: string; payload: string; recipients: string[];
+  conversationId: string;
+  hub: string;
+  seq: number;
+  messageId: string;
+  kind: MessageKind;
+  epoch: number;
+  sender: string;
+  payload: string;
+  recipients: string[];
 }
 export interface ReceiptItem {
-  conversationId: string; hub: string; seq: number; messageId: string;
+  conversationId: string;
+  hub: string;
+  seq: number;
+  messageId: string;
   /** the original sender's device address: the receipt goes to that device */
-  sender: string; status: 'partner' | 'delivered'; by: string;
+  sender: string;
+  status: 'partner' | 'delivered';
+  by: string;
   /** the sender's messages this receipt covers (same conversation) */
   messageIds: string[];
 }
 export type OutboxItem = ({ type: 'deliver' } & Delivery) | ({ type: 'receipt' } & ReceiptItem);
-export interface OutboxRow { id: number; peer: string; item: OutboxItem }
+export interface OutboxRow {
+  id: number;
+  peer: string;
+  item: OutboxItem;
+}
 
 export interface Store {
   // enrollment and devices
@@ -104,7 +157,10 @@ export interface Store {
    * one per active device, deleting one-time packages; falls back to the last-resort one.
    * Devices in `lastResortOnly` (their claim budget is spent) get only their last-resort package.
    */
-  claimKeyPackages(deviceIds: string[], lastResortOnly?: string[]): Promise<{ deviceId: string; keyPackage: string; lastResort: boolean }[]>;
+  claimKeyPackages(
+    deviceIds: string[],
+    lastResortOnly?: string[],
+  ): Promise<{ deviceId: string; keyPackage: string; lastResort: boolean }[]>;
 
   // delivery
   createConversation(id: string, creator: string, now: number): Promise<boolean>;

@@ -74,11 +74,5 @@ export function isGatewayUrl(input: string): boolean {
 /** A public profile URL (LinkedIn, XING, the partner's own pages): https with a host name. */
 export function isProfileUrl(input: string): boolean {
   const url = parseUrl(input);
-  return (
-    url !== null &&
-    url.protocol === 'https:' &&
-    url.username === '' &&
-    url.password === '' &&
-    normalizeDomain(url.hostname) !== null
-  );
+  return url !== null && url.protocol === 'https:' && url.username === '' && url.password === '' && normalizeDomain(url.hostname) !== null;
 }

@@ -8,7 +8,6 @@ import * as v from 'valibot';
 import { CATEGORIES, type Category } from '../blocking/categories';
 import { isGatewayUrl, isProfileUrl, normalizeDomain } from './domain';
 
-
 /** Upper bounds keep a runaway policy from bloating memory and the DNR rule budget. */
 export const LIMITS = {
   partners: 1000,
@@ -22,7 +21,10 @@ export const LIMITS = {
 const Bool = v.boolean('must be true or false');
 
 /** One optional switch per category; the walker needs the keys spelled out as entries. */
-const CategorySwitches = Object.fromEntries(CATEGORIES.map((c) => [c, v.optional(Bool)])) as Record<Category, v.OptionalSchema<typeof Bool, undefined>>;
+const CategorySwitches = Object.fromEntries(CATEGORIES.map((c) => [c, v.optional(Bool)])) as Record<
+  Category,
+  v.OptionalSchema<typeof Bool, undefined>
+>;
 
 /** A domain name, normalised (lowercase, punycode, no trailing dot); matches its subdomains. */
 export const DomainSchema = v.pipe(
@@ -45,10 +47,7 @@ const GatewayUrl = v.pipe(
   ),
 );
 
-const ProfileUrl = v.pipe(
-  v.string('must be a string'),
-  v.check(isProfileUrl, 'must be an https:// URL of a public profile page'),
-);
+const ProfileUrl = v.pipe(v.string('must be a string'), v.check(isProfileUrl, 'must be an https:// URL of a public profile page'));
 
 /**
  * Org key fingerprint as the partner's gateway shows it. Kept liberal (hex with or without
@@ -86,16 +85,12 @@ export const PartnerSchema = v.object(
 
 export const PolicySchema = v.object(
   {
-    organization: v.optional(
-      v.object({ domain: v.optional(DomainSchema), gateway: v.optional(GatewayUrl) }, 'must be an object'),
-    ),
+    organization: v.optional(v.object({ domain: v.optional(DomainSchema), gateway: v.optional(GatewayUrl) }, 'must be an object')),
     partners: v.optional(listOf(PartnerSchema, LIMITS.partners)),
     blocking: v.optional(
       v.object(
         {
-          categories: v.optional(
-            v.object(CategorySwitches, 'must be an object of category switches'),
-          ),
+          categories: v.optional(v.object(CategorySwitches, 'must be an object of category switches')),
           locked: v.optional(Bool),
           blockDomains: v.optional(listOf(DomainSchema, LIMITS.domainList)),
           allowDomains: v.optional(listOf(DomainSchema, LIMITS.domainList)),
@@ -103,12 +98,7 @@ export const PolicySchema = v.object(
         'must be an object',
       ),
     ),
-    discovery: v.optional(
-      v.object(
-        { allowUserPartners: v.optional(Bool), offerNonPartners: v.optional(Bool) },
-        'must be an object',
-      ),
-    ),
+    discovery: v.optional(v.object({ allowUserPartners: v.optional(Bool), offerNonPartners: v.optional(Bool) }, 'must be an object')),
     retentionDays: v.optional(
       v.pipe(
         v.number('must be a whole number of days'),

@@ -8,7 +8,15 @@ const stateText: Record<PartnerView['state'], MessageKey> = {
 };
 
 /** Name, domain, how it was verified and the key fingerprint of one partner. */
-export function PartnerCard({ partner, via, children }: { partner: PartnerView; via?: 'domain' | 'profile'; children?: preact.ComponentChildren }) {
+export function PartnerCard({
+  partner,
+  via,
+  children,
+}: {
+  partner: PartnerView;
+  via?: 'domain' | 'profile';
+  children?: preact.ComponentChildren;
+}) {
   const verified = partner.state !== 'unverified' && !partner.keyWarning;
   return (
     <section class="card" data-testid="partner-card" aria-label={partner.name}>
@@ -18,7 +26,9 @@ export function PartnerCard({ partner, via, children }: { partner: PartnerView; 
           {t(stateText[partner.state])}
         </span>
       </h2>
-      <p class="muted" data-testid="partner-domain">{partner.domain}</p>
+      <p class="muted" data-testid="partner-domain">
+        {partner.domain}
+      </p>
       {via && <p class="muted">{t(via === 'domain' ? 'viaDomain' : 'viaProfile')}</p>}
       {partner.fingerprint && (
         <p>

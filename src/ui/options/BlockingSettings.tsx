@@ -32,24 +32,42 @@ export function BlockingSettings() {
                     checked={c.enabled}
                     disabled={c.locked}
                     aria-describedby={c.locked ? `locked-${c.category}` : undefined}
-                    onChange={(e) => void run(send('blocking.setCategory', { category: c.category, enabled: (e.target as HTMLInputElement).checked }))}
+                    onChange={(e) =>
+                      void run(send('blocking.setCategory', { category: c.category, enabled: (e.target as HTMLInputElement).checked }))
+                    }
                   />{' '}
                   {t(`blockingCategory_${c.category}` as MessageKey)}
                 </label>
-                {c.locked && <span id={`locked-${c.category}`} class="locked"> {t('lockedByOrg')}</span>}
+                {c.locked && (
+                  <span id={`locked-${c.category}`} class="locked">
+                    {' '}
+                    {t('lockedByOrg')}
+                  </span>
+                )}
               </li>
             ))}
           </ul>
           <h3>{t('blockingPausedSites')}</h3>
-          {view.pauseLocked && <p class="locked" data-testid="pause-locked">{t('blockingPauseLocked')} {t('lockedByOrg')}</p>}
+          {view.pauseLocked && (
+            <p class="locked" data-testid="pause-locked">
+              {t('blockingPauseLocked')} {t('lockedByOrg')}
+            </p>
+          )}
           {view.paused.length === 0 ? (
-            <p class="muted" data-testid="paused-none">{t('blockingNoPausedSites')}</p>
+            <p class="muted" data-testid="paused-none">
+              {t('blockingNoPausedSites')}
+            </p>
           ) : (
             <ul class="plain" data-testid="paused-sites">
               {view.paused.map((site) => (
                 <li key={site} class="row">
                   <code>{site}</code>
-                  <button type="button" data-testid={`resume-${site}`} aria-label={t('blockingResumeSite', site)} onClick={() => void resume(site)}>
+                  <button
+                    type="button"
+                    data-testid={`resume-${site}`}
+                    aria-label={t('blockingResumeSite', site)}
+                    onClick={() => void resume(site)}
+                  >
                     {t('blockingResume')}
                   </button>
                 </li>

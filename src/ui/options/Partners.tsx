@@ -40,7 +40,11 @@ export function Partners() {
     <section aria-labelledby="partners-h" data-testid="partners">
       <h2 id="partners-h">{t('optionsPartners')}</h2>
       {error && <ErrorNote error={error} />}
-      {notice && <p role="status" data-testid="partner-notice">{notice}</p>}
+      {notice && (
+        <p role="status" data-testid="partner-notice">
+          {notice}
+        </p>
+      )}
       {list?.partners.length === 0 && <p class="muted">{t('partnersEmpty')}</p>}
       <ul class="plain">
         {list?.partners.map((p) => (
@@ -49,10 +53,17 @@ export function Partners() {
               <p class="locked">{t(p.source === 'policy' ? 'partnerSourcePolicy' : 'partnerSourceUser')}</p>
               <div class="row">
                 {p.keyWarning && p.state !== 'pinned-policy' && (
-                  <button type="button" disabled={busy} onClick={() => void act(() => send('partners.acceptKey', { domain: p.domain }))}>{t('acceptKey')}</button>
+                  <button type="button" disabled={busy} onClick={() => void act(() => send('partners.acceptKey', { domain: p.domain }))}>
+                    {t('acceptKey')}
+                  </button>
                 )}
                 {p.source === 'user' && (
-                  <button type="button" disabled={busy} aria-label={`${t('removePartner')} ${p.name}`} onClick={() => void act(() => send('partners.remove', { domain: p.domain }))}>
+                  <button
+                    type="button"
+                    disabled={busy}
+                    aria-label={`${t('removePartner')} ${p.name}`}
+                    onClick={() => void act(() => send('partners.remove', { domain: p.domain }))}
+                  >
                     {t('removePartner')}
                   </button>
                 )}
@@ -65,8 +76,17 @@ export function Partners() {
       {list?.canAdd && (
         <form onSubmit={add} class="row">
           <label for="partner-domain">{t('addPartnerLabel')}</label>
-          <input id="partner-domain" data-testid="partner-domain-input" value={domain} onInput={(e) => setDomain((e.target as HTMLInputElement).value)} placeholder="globex.example" required />
-          <button class="primary" type="submit" disabled={busy} data-testid="add-partner">{t('addPartnerButton')}</button>
+          <input
+            id="partner-domain"
+            data-testid="partner-domain-input"
+            value={domain}
+            onInput={(e) => setDomain((e.target as HTMLInputElement).value)}
+            placeholder="globex.example"
+            required
+          />
+          <button class="primary" type="submit" disabled={busy} data-testid="add-partner">
+            {t('addPartnerButton')}
+          </button>
         </form>
       )}
     </section>

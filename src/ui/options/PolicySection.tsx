@@ -9,7 +9,11 @@ export function PolicySection() {
   return (
     <section aria-labelledby="policy-h" data-testid="policy">
       <h2 id="policy-h">{t('optionsPolicy')}</h2>
-      {state.status === 'loading' && <p class="muted" aria-live="polite">{t('loading')}</p>}
+      {state.status === 'loading' && (
+        <p class="muted" aria-live="polite">
+          {t('loading')}
+        </p>
+      )}
       {state.status === 'error' && <ErrorNote error={state.error} />}
       {state.status === 'done' && (
         <>

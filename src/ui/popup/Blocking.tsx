@@ -16,7 +16,11 @@ export function Blocking({ tabId }: { tabId: number }) {
   const [changed, setChanged] = useState(false);
   useEffect(() => {
     let live = true;
-    const load = () => send('blocking.state', { tabId }).then((s) => live && setState(s), (e: Error) => live && setError(e));
+    const load = () =>
+      send('blocking.state', { tabId }).then(
+        (s) => live && setState(s),
+        (e: Error) => live && setError(e),
+      );
     void load();
     const timer = setInterval(() => void load(), REFRESH_MS);
     return () => {
@@ -27,7 +31,12 @@ export function Blocking({ tabId }: { tabId: number }) {
 
   if (error) return <ErrorNote error={error} />;
   if (!state) return null;
-  if (!state.site) return <p class="muted" data-testid="blocking-nosite">{t('blockingNoSite')}</p>;
+  if (!state.site)
+    return (
+      <p class="muted" data-testid="blocking-nosite">
+        {t('blockingNoSite')}
+      </p>
+    );
   const site = state.site;
   const toggle = async () => {
     try {
@@ -68,12 +77,26 @@ export function Blocking({ tabId }: { tabId: number }) {
         </ul>
       )}
       <div class="row">
-        <button type="button" data-testid="blocking-toggle" disabled={state.locked} aria-describedby={state.locked ? 'blocking-locked' : undefined} onClick={() => void toggle()}>
+        <button
+          type="button"
+          data-testid="blocking-toggle"
+          disabled={state.locked}
+          aria-describedby={state.locked ? 'blocking-locked' : undefined}
+          onClick={() => void toggle()}
+        >
           {state.paused ? t('blockingResume') : t('blockingPause')}
         </button>
-        {state.locked && <span id="blocking-locked" class="locked" data-testid="blocking-locked">{t('lockedByOrg')}</span>}
+        {state.locked && (
+          <span id="blocking-locked" class="locked" data-testid="blocking-locked">
+            {t('lockedByOrg')}
+          </span>
+        )}
       </div>
-      {changed && <p class="muted" role="status">{t('blockingReload')}</p>}
+      {changed && (
+        <p class="muted" role="status">
+          {t('blockingReload')}
+        </p>
+      )}
     </section>
   );
 }

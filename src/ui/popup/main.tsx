@@ -38,7 +38,11 @@ function Discover({ tabId }: { tabId: number }) {
   if (!result) return null;
   return (
     <div aria-live="polite">
-      {result.hint && <p class="card warn" data-testid="hint">{t('hintUnconfirmed', result.hint.name)}</p>}
+      {result.hint && (
+        <p class="card warn" data-testid="hint">
+          {t('hintUnconfirmed', result.hint.name)}
+        </p>
+      )}
       {result.offer && (
         <p class="muted" data-testid="discover-result">
           {result.manifestUrl ? t('discoverYes') : t('discoverNo')}
@@ -83,7 +87,13 @@ function Popup() {
       </div>
       {partner && state?.match && (
         <PartnerCard partner={partner} via={state.match.via}>
-          <button type="button" class="primary" data-testid="start-contact" disabled={partner.keyWarning !== null} onClick={() => startContact(partner.domain)}>
+          <button
+            type="button"
+            class="primary"
+            data-testid="start-contact"
+            disabled={partner.keyWarning !== null}
+            onClick={() => startContact(partner.domain)}
+          >
             {t('startContact')}
           </button>
         </PartnerCard>

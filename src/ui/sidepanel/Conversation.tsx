@@ -6,7 +6,12 @@ import { ErrorNote } from '../components/ErrorNote';
 import { t, uiLang, type MessageKey } from '../i18n';
 import { useChannelListener, type ChannelUpdate } from './useChannelEvents';
 
-const stateKey: Record<string, MessageKey> = { queued: 'stateQueued', sent: 'stateSent', partner: 'statePartner', delivered: 'stateDelivered' };
+const stateKey: Record<string, MessageKey> = {
+  queued: 'stateQueued',
+  sent: 'stateSent',
+  partner: 'statePartner',
+  delivered: 'stateDelivered',
+};
 
 // Formatters are built once: constructing Intl formatters per message per render made long
 // conversations render slowly.
@@ -24,22 +29,46 @@ const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
     // a device the gateway could have made: a warning, not a routine line
     const p = m.event.who[0];
     const reset = m.event.detail === 'identity_changed';
-    const key: MessageKey = m.event.kind === 'held' ? (reset ? 'eventHeldIdentityChanged' : 'eventHeldOrgOnly') : reset ? 'eventAddedIdentityChanged' : 'eventAddedOrgOnly';
-    return <li class="event warn" role="alert" data-testid="event-held" data-reason={m.event.detail ?? ''}>{t(key, p?.displayName ?? '', p?.orgDomain ?? '')}</li>;
+    const key: MessageKey =
+      m.event.kind === 'held'
+        ? reset
+          ? 'eventHeldIdentityChanged'
+          : 'eventHeldOrgOnly'
+        : reset
+          ? 'eventAddedIdentityChanged'
+          : 'eventAddedOrgOnly';
+    return (
+      <li class="event warn" role="alert" data-testid="event-held" data-reason={m.event.detail ?? ''}>
+        {t(key, p?.displayName ?? '', p?.orgDomain ?? '')}
+      </li>
+    );
   }
   if (m.event) {
     const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
-    const key: MessageKey = m.event.kind === 'removed_self' ? 'eventRemovedSelf' : m.event.kind === 'removed' ? 'eventRemoved' : 'eventJoined';
-    return <li class="event muted" data-testid="event">{t(key, who)}</li>;
+    const key: MessageKey =
+      m.event.kind === 'removed_self' ? 'eventRemovedSelf' : m.event.kind === 'removed' ? 'eventRemoved' : 'eventJoined';
+    return (
+      <li class="event muted" data-testid="event">
+        {t(key, who)}
+      </li>
+    );
   }
   return (
     <li class={`msg ${m.direction}`} data-testid="message" data-direction={m.direction}>
       <div class="meta">
         <strong>{m.sender.displayName}</strong> <span class="muted">{m.sender.orgDomain}</span>{' '}
-        <time class="muted" dateTime={new Date(m.at).toISOString()}>{timeFormat.format(m.at)}</time>
+        <time class="muted" dateTime={new Date(m.at).toISOString()}>
+          {timeFormat.format(m.at)}
+        </time>
       </div>
-      <div class="text" data-testid="message-text">{m.text}</div>
-      {m.direction === 'out' && m.state && <div class="muted state" data-testid="delivery" data-state={m.state}>{t(stateKey[m.state] ?? 'stateQueued')}</div>}
+      <div class="text" data-testid="message-text">
+        {m.text}
+      </div>
+      {m.direction === 'out' && m.state && (
+        <div class="muted state" data-testid="delivery" data-state={m.state}>
+          {t(stateKey[m.state] ?? 'stateQueued')}
+        </div>
+      )}
     </li>
   );
 });
@@ -93,7 +122,9 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
   let lastDay = '';
   return (
     <section aria-label={detail?.title ?? ''} data-testid="conversation">
-      <button type="button" onClick={onBack}>← {t('back')}</button>
+      <button type="button" onClick={onBack}>
+        ← {t('back')}
+      </button>
       {error && <ErrorNote error={error} />}
       {detail && (
         <>
@@ -103,7 +134,9 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
               {t(detail.verified ? 'conversationVerified' : 'conversationUnverified')}
             </p>
             {(detail.status === 'out_of_sync' || detail.status === 'broken') && (
-              <p role="alert" class="error" data-testid="conversation-out-of-sync">{t('conversationOutOfSync')}</p>
+              <p role="alert" class="error" data-testid="conversation-out-of-sync">
+                {t('conversationOutOfSync')}
+              </p>
             )}
             {detail.warning && (
               <p role="alert" class="error" data-testid="conversation-warning">
@@ -114,7 +147,15 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
             <code data-testid="safety-fingerprint">{detail.fingerprint.digits}</code>
             {detail.contact && (
               <p>
-                <button type="button" data-testid="sync-members" onClick={() => void send('channel.syncMembers', { conversationId: id }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}>
+                <button
+                  type="button"
+                  data-testid="sync-members"
+                  onClick={() =>
+                    void send('channel.syncMembers', { conversationId: id })
+                      .then(() => send('channel.view', { conversationId: id }))
+                      .then(setDetail, setError)
+                  }
+                >
                   {t('syncMembers')}
                 </button>
               </p>
@@ -125,10 +166,17 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
                 <ul>
                   {detail.held.map((h) => (
                     <li key={h.deviceId + h.orgDomain} data-testid="held-device" data-reason={h.reason}>
-                      {h.displayName} · {h.orgDomain} · {t(h.reason === 'identity_changed' ? 'heldReasonIdentityChanged' : 'heldReasonOrgOnly', h.orgDomain)}{' '}
+                      {h.displayName} · {h.orgDomain} ·{' '}
+                      {t(h.reason === 'identity_changed' ? 'heldReasonIdentityChanged' : 'heldReasonOrgOnly', h.orgDomain)}{' '}
                       <button
-                        type="button" data-testid="accept-device" aria-label={t('acceptDeviceLabel', h.displayName)}
-                        onClick={() => void send('channel.acceptDevice', { conversationId: id, address: `${h.deviceId}@${h.orgDomain}` }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}
+                        type="button"
+                        data-testid="accept-device"
+                        aria-label={t('acceptDeviceLabel', h.displayName)}
+                        onClick={() =>
+                          void send('channel.acceptDevice', { conversationId: id, address: `${h.deviceId}@${h.orgDomain}` })
+                            .then(() => send('channel.view', { conversationId: id }))
+                            .then(setDetail, setError)
+                        }
                       >
                         {t('acceptDevice')}
                       </button>
@@ -138,15 +186,24 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
               </div>
             )}
             <details>
-              <summary>{t('members')} ({detail.members.length})</summary>
+              <summary>
+                {t('members')} ({detail.members.length})
+              </summary>
               <ul>
                 {detail.members.map((m) => (
                   <li key={m.deviceId + m.orgDomain}>
                     {m.displayName} · {m.orgDomain} {m.verified ? '✓' : '⚠'}
                     {detail.contact && !m.self && (
-                      <button type="button"
-                        data-testid="readd-member" aria-label={t('readdMemberLabel', m.displayName)} title={t('readdMemberLabel', m.displayName)}
-                        onClick={() => void send('channel.readd', { conversationId: id, address: `${m.deviceId}@${m.orgDomain}` }).then(() => send('channel.view', { conversationId: id })).then(setDetail, setError)}
+                      <button
+                        type="button"
+                        data-testid="readd-member"
+                        aria-label={t('readdMemberLabel', m.displayName)}
+                        title={t('readdMemberLabel', m.displayName)}
+                        onClick={() =>
+                          void send('channel.readd', { conversationId: id, address: `${m.deviceId}@${m.orgDomain}` })
+                            .then(() => send('channel.view', { conversationId: id }))
+                            .then(setDetail, setError)
+                        }
                       >
                         {t('readdMember')}
                       </button>
@@ -172,9 +229,21 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
               void submit();
             }}
           >
-            <label for="composer" class="sr-only">{t('composerLabel')}</label>
-            <textarea id="composer" data-testid="composer" rows={2} value={text} placeholder={t('composerLabel')} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} onKeyDown={onKey} />
-            <button class="primary" type="submit" data-testid="send">{t('send')}</button>
+            <label for="composer" class="sr-only">
+              {t('composerLabel')}
+            </label>
+            <textarea
+              id="composer"
+              data-testid="composer"
+              rows={2}
+              value={text}
+              placeholder={t('composerLabel')}
+              onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+              onKeyDown={onKey}
+            />
+            <button class="primary" type="submit" data-testid="send">
+              {t('send')}
+            </button>
           </form>
         </>
       )}

@@ -29,16 +29,34 @@ export function Enroll({ identity, onDone }: { identity: ChannelIdentity; onDone
       <p>
         <label for="gw">{t('gatewayLabel')}</label>
         <br />
-        <input id="gw" data-testid="enroll-gateway" value={gateway} disabled={identity.gatewayLocked} onInput={(e) => setGateway((e.target as HTMLInputElement).value)} placeholder="https://kontor.example.com" required size={32} />
+        <input
+          id="gw"
+          data-testid="enroll-gateway"
+          value={gateway}
+          disabled={identity.gatewayLocked}
+          onInput={(e) => setGateway((e.target as HTMLInputElement).value)}
+          placeholder="https://kontor.example.com"
+          required
+          size={32}
+        />
         {identity.gatewayLocked && <span class="locked"> {t('lockedByOrg')}</span>}
       </p>
       <p>
         <label for="code">{t('codeLabel')}</label>
         <br />
-        <input id="code" data-testid="enroll-code" value={code} onInput={(e) => setCode((e.target as HTMLInputElement).value)} autocomplete="one-time-code" required />
+        <input
+          id="code"
+          data-testid="enroll-code"
+          value={code}
+          onInput={(e) => setCode((e.target as HTMLInputElement).value)}
+          autocomplete="one-time-code"
+          required
+        />
       </p>
       {error && <ErrorNote error={error} />}
-      <button class="primary" type="submit" disabled={busy} data-testid="enroll-submit">{t('enrollButton')}</button>
+      <button class="primary" type="submit" disabled={busy} data-testid="enroll-submit">
+        {t('enrollButton')}
+      </button>
     </form>
   );
 }

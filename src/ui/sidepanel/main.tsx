@@ -13,7 +13,11 @@ import { useChannelEvents } from './useChannelEvents';
 function usePendingContact(): PartnerView | null {
   const [partner, setPartner] = useState<PartnerView | null>(null);
   useEffect(() => {
-    const load = () => void send('contact.pending', {}).then((r) => setPartner(r.partner), () => undefined);
+    const load = () =>
+      void send('contact.pending', {}).then(
+        (r) => setPartner(r.partner),
+        () => undefined,
+      );
     load();
     return onPush((e) => e.event === 'contact' && load());
   }, []);
@@ -41,12 +45,23 @@ function ContactPicker({ partner, onStarted }: { partner: PartnerView; onStarted
         <p>{partner.contacts.length ? t('chooseContact', partner.name) : t('noContacts', partner.name)}</p>
         <div class="row">
           {partner.contacts.map((c) => (
-            <button type="button" key={c.id} class="primary" disabled={busy || partner.keyWarning !== null} data-testid={`contact-${c.id}`} onClick={() => void start(c.id)}>
+            <button
+              type="button"
+              key={c.id}
+              class="primary"
+              disabled={busy || partner.keyWarning !== null}
+              data-testid={`contact-${c.id}`}
+              onClick={() => void start(c.id)}
+            >
               {c.name}
             </button>
           ))}
         </div>
-        {busy && <p class="muted" aria-live="polite">{t('startingContact')}</p>}
+        {busy && (
+          <p class="muted" aria-live="polite">
+            {t('startingContact')}
+          </p>
+        )}
         {error && <ErrorNote error={error} />}
       </PartnerCard>
     </div>
@@ -82,7 +97,9 @@ function SidePanel() {
       {identity?.enrolled && (
         <p class="muted" data-testid="identity">
           {t('youAre', identity.displayName ?? '', identity.orgName ?? identity.orgDomain ?? '')} ·{' '}
-          <span class={identity.connected ? 'ok' : 'warn'} data-testid="connection">{t(identity.connected ? 'connected' : 'offline')}</span>
+          <span class={identity.connected ? 'ok' : 'warn'} data-testid="connection">
+            {t(identity.connected ? 'connected' : 'offline')}
+          </span>
         </p>
       )}
       {identity?.enrolled && pending && pending.domain !== dismissed && !open && (
@@ -98,7 +115,11 @@ function SidePanel() {
       {rejected.length > 0 && (
         <div role="alert" class="card error" data-testid="rejected-devices">
           <p>{t('devicesRejected', String(rejected.length))}</p>
-          <ul>{rejected.map((r) => <li key={r}>{r}</li>)}</ul>
+          <ul>
+            {rejected.map((r) => (
+              <li key={r}>{r}</li>
+            ))}
+          </ul>
         </div>
       )}
       {identity?.enrolled && open && <Conversation id={open} tick={tick} onBack={() => setOpen(null)} />}
@@ -110,7 +131,12 @@ function SidePanel() {
             {list.map((c) => (
               <li key={c.id}>
                 <button type="button" class="conv" data-testid="conversation-item" onClick={() => setOpen(c.id)}>
-                  <strong>{c.title}</strong> {c.unread > 0 && <span class="badge" data-testid="unread">{t('unread', String(c.unread))}</span>}
+                  <strong>{c.title}</strong>{' '}
+                  {c.unread > 0 && (
+                    <span class="badge" data-testid="unread">
+                      {t('unread', String(c.unread))}
+                    </span>
+                  )}
                   <br />
                   <span class="muted">{new Date(c.lastActivity).toLocaleString()}</span>
                 </button>

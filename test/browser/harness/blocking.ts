@@ -11,7 +11,12 @@ import type { ChromiumSession } from '../../support/chromium';
 import type { SiteServer } from '../../support/site-server';
 import { root } from '../../support/paths';
 
-export interface FixtureUrl { url: string; host: string; type: string; category?: string }
+export interface FixtureUrl {
+  url: string;
+  host: string;
+  type: string;
+  category?: string;
+}
 export interface Fixture {
   site: string;
   pages: { index: string; clean: string; heavy: string };
@@ -66,6 +71,9 @@ export async function visitChromium(browser: ChromiumSession, site: SiteServer, 
   await untilQuiet(site);
   const sw = await browser.worker();
   // The newest tab with this URL (tab ids grow).
-  const tabId = await sw.evaluate(async (u) => Math.max(-1, ...(await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id ?? -1)), page.url());
+  const tabId = await sw.evaluate(
+    async (u) => Math.max(-1, ...(await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id ?? -1)),
+    page.url(),
+  );
   return { page, tabId };
 }

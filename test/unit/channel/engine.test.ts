@@ -29,7 +29,11 @@ beforeEach(async () => {
 
 describe('channel engine, two orgs over an in-memory hub', () => {
   it('acme starts a conversation with globex sales; messages decrypt both ways with sender name and org', async () => {
-    const { conversationId: conv, added, rejected } = await alice.engine.startConversation([{ domain: 'globex.example', contact: 'sales' }]);
+    const {
+      conversationId: conv,
+      added,
+      rejected,
+    } = await alice.engine.startConversation([{ domain: 'globex.example', contact: 'sales' }]);
     expect(rejected).toEqual([]);
     expect(added.map((a) => a.displayName).sort()).toEqual(['Bob Meyer', 'Carol Wu']);
     await syncAll(bob1, bob2);
@@ -45,7 +49,9 @@ describe('channel engine, two orgs over an in-memory hub', () => {
     await syncAll(alice, bob1);
     expect(await texts(alice, conv)).toEqual(['Hello Globex', 'Hi Alice, Carol here']);
     expect(await texts(bob1, conv)).toEqual(['Hello Globex', 'Hi Alice, Carol here']);
-    expect((await alice.engine.messages(conv)).find((m) => m.payload?.text === 'Hi Alice, Carol here')!.sender.orgDomain).toBe('globex.example');
+    expect((await alice.engine.messages(conv)).find((m) => m.payload?.text === 'Hi Alice, Carol here')!.sender.orgDomain).toBe(
+      'globex.example',
+    );
 
     // everyone sees the same membership, all verified, and the same safety fingerprint
     const views = await Promise.all([alice, bob1, bob2].map((d) => d.engine.conversation(conv)));
@@ -71,7 +77,20 @@ describe('channel engine, two orgs over an in-memory hub', () => {
     expect(await texts(bob2, conv)).toEqual(['after carol']);
     expect(await texts(bob1, conv)).toEqual(['before carol', 'after carol']);
     // even handed the earlier ciphertext, the late joiner cannot open it
-    await bob2.engine.receive([{ id: 9999, kind: 'application', conversationId: conv, hub: 'hub.example', seq: 1, messageId: early.messageId, epoch: early.epoch, sender: alice.address, payload: early.payload, receivedAt: 0 }]);
+    await bob2.engine.receive([
+      {
+        id: 9999,
+        kind: 'application',
+        conversationId: conv,
+        hub: 'hub.example',
+        seq: 1,
+        messageId: early.messageId,
+        epoch: early.epoch,
+        sender: alice.address,
+        payload: early.payload,
+        receivedAt: 0,
+      },
+    ]);
     expect(await texts(bob2, conv)).toEqual(['after carol']);
 
     // bob1's device is revoked: removed from the group
@@ -86,7 +105,10 @@ describe('channel engine, two orgs over an in-memory hub', () => {
     // handed the ciphertext directly, the removed device's last state cannot decrypt it
     const rec = (await bob1.db.get('conversations', conv))!;
     const ks = await (await import('../../../src/background/channel/keystore')).Keystore.open(bob1.db);
-    const st = deserializeState(await ks.open(rec.state, `conversation:${conv}:state`), clientConfig({ validateCredential: async () => true }));
+    const st = deserializeState(
+      await ks.open(rec.state, `conversation:${conv}:state`),
+      clientConfig({ validateCredential: async () => true }),
+    );
     await expect(processIncoming(st, fromBase64(late.payload))).rejects.toThrow();
     const aliceView = await alice.engine.conversation(conv);
     expect(aliceView!.members.map((m) => m.address).sort()).toEqual([alice.address, bob2.address].sort());
@@ -167,4 +189,3 @@ describe('channel engine, two orgs over an in-memory hub', () => {
     expect(await texts(bob1, conv)).toEqual(['epoch 1 message']);
   });
 });
-

@@ -18,7 +18,9 @@ let carol: TestDevice;
 let bob: TestDevice;
 let conv: string;
 
-const syncAll = async (...ds: TestDevice[]) => { for (const d of ds) await d.engine.sync(); };
+const syncAll = async (...ds: TestDevice[]) => {
+  for (const d of ds) await d.engine.sync();
+};
 const inbox = (d: TestDevice) => hub.devices.get(d.address)!.inbox;
 const status = async (d: TestDevice) => (await d.engine.conversation(conv))!;
 const warnings = (d: TestDevice) => d.events.flatMap((e) => (e.type === 'warning' ? [e.error] : []));
@@ -40,10 +42,28 @@ beforeEach(async () => {
 });
 
 describe('entries of another hub (item 9)', () => {
-  it('an entry labelled with another hub than the conversation\'s is dropped and reported; the conversation goes on', async () => {
+  it("an entry labelled with another hub than the conversation's is dropped and reported; the conversation goes on", async () => {
     const epoch = (await status(bob)).epoch;
-    inject(bob, { kind: 'commit', conversationId: conv, hub: 'evil.example', seq: 99, messageId: 'evil-c', epoch, sender: alice.address, payload: garbage });
-    inject(bob, { kind: 'application', conversationId: conv, hub: 'evil.example', seq: 100, messageId: 'evil-a', epoch, sender: alice.address, payload: garbage });
+    inject(bob, {
+      kind: 'commit',
+      conversationId: conv,
+      hub: 'evil.example',
+      seq: 99,
+      messageId: 'evil-c',
+      epoch,
+      sender: alice.address,
+      payload: garbage,
+    });
+    inject(bob, {
+      kind: 'application',
+      conversationId: conv,
+      hub: 'evil.example',
+      seq: 100,
+      messageId: 'evil-a',
+      epoch,
+      sender: alice.address,
+      payload: garbage,
+    });
     await syncAll(bob);
     expect(inbox(bob)).toHaveLength(0); // acknowledged, not retried
     const view = await status(bob);
@@ -64,9 +84,17 @@ describe('entries of another hub (item 9)', () => {
   it('receipts from another hub, or vouched for by someone not in the group, change no delivery state', async () => {
     await alice.engine.sendText(conv, 'receipted?');
     const [sent] = (await alice.engine.messages(conv)).filter((m) => m.direction === 'out');
-    const receipt = (hubName: string, status: 'partner' | 'delivered', by: string) => inject(alice, {
-      kind: 'receipt', conversationId: conv, hub: hubName, seq: 5, messageId: sent!.id, epoch: 0, sender: alice.address, receipt: { status, by, messageIds: [sent!.id] },
-    });
+    const receipt = (hubName: string, status: 'partner' | 'delivered', by: string) =>
+      inject(alice, {
+        kind: 'receipt',
+        conversationId: conv,
+        hub: hubName,
+        seq: 5,
+        messageId: sent!.id,
+        epoch: 0,
+        sender: alice.address,
+        receipt: { status, by, messageIds: [sent!.id] },
+      });
     receipt('evil.example', 'delivered', bob.address);
     receipt('hub.example', 'delivered', 'mallory@initech.example');
     receipt('hub.example', 'partner', 'initech.example');
@@ -84,8 +112,19 @@ describe('invalid commits and messages (item 10)', () => {
   it('a commit that is not MLS at all, accepted by the hub at the current epoch, is dropped and reported; the conversation keeps working and commits again', async () => {
     // bob's gateway submits it in bob's name: the hub counts it, every other member gets it
     const hubEpoch = hub.convs.get(conv)!.epoch;
-    await hub.transport(bob.address).send({ conversationId: conv, messageId: 'evil-commit', kind: 'commit', epoch: hubEpoch, payload: garbage, members: [alice.address, bob.address] });
-    await hub.transport(bob.address).send({ conversationId: conv, messageId: 'evil-app', kind: 'application', epoch: hubEpoch, payload: garbage });
+    await hub
+      .transport(bob.address)
+      .send({
+        conversationId: conv,
+        messageId: 'evil-commit',
+        kind: 'commit',
+        epoch: hubEpoch,
+        payload: garbage,
+        members: [alice.address, bob.address],
+      });
+    await hub
+      .transport(bob.address)
+      .send({ conversationId: conv, messageId: 'evil-app', kind: 'application', epoch: hubEpoch, payload: garbage });
     await syncAll(alice);
     let view = await status(alice);
     expect(view.status).toBe('active');
@@ -164,11 +203,16 @@ describe('invalid commits and messages (item 10)', () => {
     const real = hub.transport.bind(hub);
     hub.transport = (addr) => {
       const t = real(addr);
-      return addr !== alice.address ? t : { ...t, send: async (p) => {
-        const r = await t.send(p);
-        if (p.kind === 'commit') throw new TransportError('offline', 'answer lost');
-        return r;
-      } };
+      return addr !== alice.address
+        ? t
+        : {
+            ...t,
+            send: async (p) => {
+              const r = await t.send(p);
+              if (p.kind === 'commit') throw new TransportError('offline', 'answer lost');
+              return r;
+            },
+          };
     };
     await alice.restart();
     await expect(alice.engine.addMembers(conv, [{ domain: 'acme.example', employee: 'carol' }])).rejects.toMatchObject({ code: 'offline' });
@@ -186,7 +230,7 @@ describe('invalid commits and messages (item 10)', () => {
     expect(await texts(carol, conv)).toEqual(['all caught up']);
   });
 
-  it('a Welcome into another group under an existing conversation\'s name does not replace it', async () => {
+  it("a Welcome into another group under an existing conversation's name does not replace it", async () => {
     // bob lost sync; a rogue member of another group welcomes him under this conversation's id
     hub.devices.get(bob.address)!.inbox = [];
     await alice.engine.addMembers(conv, [{ domain: 'acme.example', employee: 'carol' }]);

@@ -6,7 +6,15 @@ import { DAY_MS, pruneMessages } from '../../../src/background/channel/retention
 const NOW = Date.UTC(2026, 11, 5);
 
 function message(conversationId: string, id: string, ageDays: number, state: MessageRecord['state'] = null): MessageRecord {
-  return { conversationId, id, at: NOW - ageDays * DAY_MS, direction: 'in', body: { iv: new Uint8Array(12), ct: new Uint8Array(4) }, state, seq: null };
+  return {
+    conversationId,
+    id,
+    at: NOW - ageDays * DAY_MS,
+    direction: 'in',
+    body: { iv: new Uint8Array(12), ct: new Uint8Array(4) },
+    state,
+    seq: null,
+  };
 }
 
 describe('retentionDays', () => {

@@ -1,7 +1,26 @@
 import { describe, it, expect, beforeEach } from 'vitest';
 import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, issue, type Org, type TestDevice } from '../../support/hub';
-import { CredentialError, certificateCredential, chainCredential, checkCredential, checkMember, Keystore, SealError, decodePayload, encodePayload, PayloadError, textPayload } from '../../../src/background/channel';
-import { generateKeyPackage, generateSignatureKeyPair, decodeKeyPackage, ownGeneration, deserializeState, clientConfig } from '../../../src/background/channel/mls';
+import {
+  CredentialError,
+  certificateCredential,
+  chainCredential,
+  checkCredential,
+  checkMember,
+  Keystore,
+  SealError,
+  decodePayload,
+  encodePayload,
+  PayloadError,
+  textPayload,
+} from '../../../src/background/channel';
+import {
+  generateKeyPackage,
+  generateSignatureKeyPair,
+  decodeKeyPackage,
+  ownGeneration,
+  deserializeState,
+  clientConfig,
+} from '../../../src/background/channel/mls';
 import { openChannelDb } from '../../../src/background/channel/db';
 import { toBase64, utf8 } from '../../../src/wire/bytes';
 import { generateKeyPair } from '../../../src/wire/ed25519';
@@ -33,7 +52,10 @@ async function forged(kind: 'wrong_org_key' | 'mismatched_key' | 'expired'): Pro
   const evilOrg = await makeOrg('globex.example');
   const signer = kind === 'wrong_org_key' ? evilOrg : globex;
   const cert = await issue(signer, {
-    deviceId: `mallory-${kind}`, employeeId: 'bob', displayName: 'Bob Meyer', devicePublicKey: dev.publicKeyB64,
+    deviceId: `mallory-${kind}`,
+    employeeId: 'bob',
+    displayName: 'Bob Meyer',
+    devicePublicKey: dev.publicKeyB64,
     // a real-looking certificate naming another signature key than the one in the leaf
     mlsSignatureKey: kind === 'mismatched_key' ? bob.cert.mlsSignatureKey : toBase64(sig.publicKey),
     ...(kind === 'expired' ? { issuedAt: '2020-01-01T00:00:00Z', expiresAt: '2020-02-01T00:00:00Z' } : {}),
@@ -43,11 +65,19 @@ async function forged(kind: 'wrong_org_key' | 'mismatched_key' | 'expired'): Pro
 }
 
 describe('credential check', () => {
-  for (const [kind, code] of [['wrong_org_key', 'bad_signature'], ['mismatched_key', 'key_mismatch'], ['expired', 'expired']] as const) {
+  for (const [kind, code] of [
+    ['wrong_org_key', 'bad_signature'],
+    ['mismatched_key', 'key_mismatch'],
+    ['expired', 'expired'],
+  ] as const) {
     it(`an injected key package (${kind}) is rejected with CredentialError ${code} and never joins`, async () => {
       const bad = await forged(kind);
       hub.injected.push(bad);
-      const { conversationId: conv, added, rejected } = await alice.engine.startConversation([{ domain: 'globex.example', contact: 'sales' }]);
+      const {
+        conversationId: conv,
+        added,
+        rejected,
+      } = await alice.engine.startConversation([{ domain: 'globex.example', contact: 'sales' }]);
       expect(added.map((a) => a.address)).toEqual([bob.address]);
       expect(rejected).toHaveLength(1);
       expect(rejected[0]).toBeInstanceOf(CredentialError);
@@ -57,19 +87,34 @@ describe('credential check', () => {
       expect((await alice.engine.conversation(conv))!.members.map((m) => m.address).sort()).toEqual([alice.address, bob.address].sort());
       // and the direct check throws the same typed error
       const kp = decodeKeyPackage(Uint8Array.from(Buffer.from(bad.keyPackage, 'base64')));
-      await expect(checkCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({ name: 'CredentialError', code });
+      await expect(checkCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({
+        name: 'CredentialError',
+        code,
+      });
     });
   }
 
   it('a certificate of an org without a pinned key, or for another domain than claimed, is rejected', async () => {
     const unknown = await makeOrg('initech.example');
     const sig = await generateSignatureKeyPair();
-    const cert = await issue(unknown, { deviceId: 'x1', employeeId: 'x', displayName: 'X', devicePublicKey: bob.cert.devicePublicKey, mlsSignatureKey: toBase64(sig.publicKey) });
+    const cert = await issue(unknown, {
+      deviceId: 'x1',
+      employeeId: 'x',
+      displayName: 'X',
+      devicePublicKey: bob.cert.devicePublicKey,
+      mlsSignatureKey: toBase64(sig.publicKey),
+    });
     const kp = decodeKeyPackage((await generateKeyPackage(certificateCredential(cert), sig)).message);
-    await expect(checkCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({ code: 'unknown_org' });
+    await expect(checkCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({
+      code: 'unknown_org',
+    });
     const good = decodeKeyPackage(Uint8Array.from(Buffer.from(hub.devices.get(bob.address)!.kps[0]!, 'base64')));
-    await expect(checkCredential(good.leafNode.credential, good.leafNode.signaturePublicKey, { orgKeyFor: keys, expectDomain: 'acme.example' })).rejects.toMatchObject({ code: 'wrong_domain' });
-    await expect(checkCredential(good.leafNode.credential, good.leafNode.signaturePublicKey, { orgKeyFor: keys })).resolves.toMatchObject({ deviceId: bob.cert.deviceId });
+    await expect(
+      checkCredential(good.leafNode.credential, good.leafNode.signaturePublicKey, { orgKeyFor: keys, expectDomain: 'acme.example' }),
+    ).rejects.toMatchObject({ code: 'wrong_domain' });
+    await expect(checkCredential(good.leafNode.credential, good.leafNode.signaturePublicKey, { orgKeyFor: keys })).resolves.toMatchObject({
+      deviceId: bob.cert.deviceId,
+    });
   });
 
   it('key packages carry the chain org → identity → device as canonical JSON in a basic credential', async () => {
@@ -92,23 +137,52 @@ describe('identity chains (issue 15: 1)', () => {
   it('a chain whose endorsement another key signed, or that names another device, is rejected as bad_identity', async () => {
     const sig = await generateSignatureKeyPair();
     const dev = await generateKeyPair();
-    const cert = await issue(globex, { deviceId: 'bob-x', employeeId: 'bob', displayName: 'Bob Meyer', devicePublicKey: dev.publicKeyB64, mlsSignatureKey: toBase64(sig.publicKey) });
+    const cert = await issue(globex, {
+      deviceId: 'bob-x',
+      employeeId: 'bob',
+      displayName: 'Bob Meyer',
+      devicePublicKey: dev.publicKeyB64,
+      mlsSignatureKey: toBase64(sig.publicKey),
+    });
     const realId = await generateSignatureKeyPair();
     const fakeId = await generateSignatureKeyPair();
     const identity = await issueIdentity(globex, { employeeId: 'bob', displayName: 'Bob Meyer', identityKey: toBase64(realId.publicKey) });
-    const good = { type: CHAIN_TYPE, v: 1 as const, device: cert, identity, endorsement: await endorse(realId, cert, identity.identityKey, null) };
+    const good = {
+      type: CHAIN_TYPE,
+      v: 1 as const,
+      device: cert,
+      identity,
+      endorsement: await endorse(realId, cert, identity.identityKey, null),
+    };
     const kpOf = async (chain: typeof good) => decodeKeyPackage((await generateKeyPackage(chainCredential(chain), sig)).message).leafNode;
     const ok = await kpOf(good);
-    await expect(checkMember(ok.credential, ok.signaturePublicKey, { orgKeyFor: keys })).resolves.toMatchObject({ identity: { key: identity.identityKey, linkedBy: null } });
+    await expect(checkMember(ok.credential, ok.signaturePublicKey, { orgKeyFor: keys })).resolves.toMatchObject({
+      identity: { key: identity.identityKey, linkedBy: null },
+    });
     const forgedEndorsement = await kpOf({ ...good, endorsement: await endorse(fakeId, cert, identity.identityKey, null) });
-    await expect(checkMember(forgedEndorsement.credential, forgedEndorsement.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({ code: 'bad_identity' });
-    const other = await issue(globex, { deviceId: 'bob-y', employeeId: 'bob', displayName: 'Bob Meyer', devicePublicKey: dev.publicKeyB64, mlsSignatureKey: toBase64(sig.publicKey) });
+    await expect(
+      checkMember(forgedEndorsement.credential, forgedEndorsement.signaturePublicKey, { orgKeyFor: keys }),
+    ).rejects.toMatchObject({ code: 'bad_identity' });
+    const other = await issue(globex, {
+      deviceId: 'bob-y',
+      employeeId: 'bob',
+      displayName: 'Bob Meyer',
+      devicePublicKey: dev.publicKeyB64,
+      mlsSignatureKey: toBase64(sig.publicKey),
+    });
     const borrowed = await kpOf({ ...good, device: other });
-    await expect(checkMember(borrowed.credential, borrowed.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({ code: 'bad_identity' });
+    await expect(checkMember(borrowed.credential, borrowed.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({
+      code: 'bad_identity',
+    });
     // an identity certificate not signed by the pinned org key
     const rogueOrg = await makeOrg('globex.example');
-    const rogue = await kpOf({ ...good, identity: await issueIdentity(rogueOrg, { employeeId: 'bob', displayName: 'Bob Meyer', identityKey: toBase64(realId.publicKey) }) });
-    await expect(checkMember(rogue.credential, rogue.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({ code: 'bad_identity' });
+    const rogue = await kpOf({
+      ...good,
+      identity: await issueIdentity(rogueOrg, { employeeId: 'bob', displayName: 'Bob Meyer', identityKey: toBase64(realId.publicKey) }),
+    });
+    await expect(checkMember(rogue.credential, rogue.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({
+      code: 'bad_identity',
+    });
   });
 });
 
@@ -121,7 +195,9 @@ describe('persistence', () => {
     const ks = await Keystore.open(alice.db);
     const genOf = async () => {
       const rec = (await alice.db.get('conversations', conv))!;
-      return ownGeneration(deserializeState(await ks.open(rec.state, `conversation:${conv}:state`), clientConfig({ validateCredential: async () => true })));
+      return ownGeneration(
+        deserializeState(await ks.open(rec.state, `conversation:${conv}:state`), clientConfig({ validateCredential: async () => true })),
+      );
     };
     const g1 = await genOf();
 
@@ -204,17 +280,32 @@ describe('payload', () => {
 function dump(v: unknown): string {
   if (v instanceof Uint8Array) return Buffer.from(v).toString('latin1');
   if (Array.isArray(v)) return v.map(dump).join('|');
-  if (v && typeof v === 'object' && !(v instanceof CryptoKey)) return Object.entries(v).map(([k, x]) => `${k}=${dump(x)}`).join(';');
+  if (v && typeof v === 'object' && !(v instanceof CryptoKey))
+    return Object.entries(v)
+      .map(([k, x]) => `${k}=${dump(x)}`)
+      .join(';');
   return String(v);
 }
 
 describe('incoming credentials', () => {
   it('a Welcome from a group whose members do not verify is refused with CredentialError and nothing is joined', async () => {
     // a rogue device with a self-made acme certificate builds a group and adds bob directly
-    const { createGroupState, commit: mlsCommit, generateKeyPackage: gen, generateSignatureKeyPair: sigGen, decodeKeyPackage: dec } = await import('../../../src/background/channel/mls');
+    const {
+      createGroupState,
+      commit: mlsCommit,
+      generateKeyPackage: gen,
+      generateSignatureKeyPair: sigGen,
+      decodeKeyPackage: dec,
+    } = await import('../../../src/background/channel/mls');
     const rogueOrg = await makeOrg('acme.example');
     const sig = await sigGen();
-    const cert = await issue(rogueOrg, { deviceId: 'rogue', employeeId: 'alice', displayName: 'Alice Schmidt', devicePublicKey: alice.cert.devicePublicKey, mlsSignatureKey: toBase64(sig.publicKey) });
+    const cert = await issue(rogueOrg, {
+      deviceId: 'rogue',
+      employeeId: 'alice',
+      displayName: 'Alice Schmidt',
+      devicePublicKey: alice.cert.devicePublicKey,
+      mlsSignatureKey: toBase64(sig.publicKey),
+    });
     hub.register(cert);
     const rogue = hub.transport('rogue@acme.example');
     await rogue.createConversation('c-rogue');
@@ -223,8 +314,22 @@ describe('incoming credentials', () => {
     const [claimed] = await rogue.claimKeyPackages('globex.example', { employee: 'bob' });
     const out = await mlsCommit(group, { add: [dec(Uint8Array.from(Buffer.from(claimed!.keyPackage, 'base64')))] });
     // bob's engine, unlike ts-mls's default, checks the rogue's credential in the Welcome's tree
-    await rogue.send({ conversationId: 'c-rogue', messageId: 'r1', kind: 'commit', epoch: 0, payload: toBase64(out.commit), members: ['rogue@acme.example', bob.address] });
-    await rogue.send({ conversationId: 'c-rogue', messageId: 'r2', kind: 'welcome', epoch: 1, payload: toBase64(out.welcome!), recipients: [bob.address] });
+    await rogue.send({
+      conversationId: 'c-rogue',
+      messageId: 'r1',
+      kind: 'commit',
+      epoch: 0,
+      payload: toBase64(out.commit),
+      members: ['rogue@acme.example', bob.address],
+    });
+    await rogue.send({
+      conversationId: 'c-rogue',
+      messageId: 'r2',
+      kind: 'welcome',
+      epoch: 1,
+      payload: toBase64(out.welcome!),
+      recipients: [bob.address],
+    });
     await bob.engine.sync();
     expect(await bob.engine.conversation('c-rogue')).toBeNull();
     const warning = bob.events.find((e) => e.type === 'warning');
