@@ -9,14 +9,18 @@
  *   npm run demo -- --headless        no display: transcript + screenshots in demo-output/
  *   npm run demo -- --message TEXT    the first message
  *   npm run demo -- --data DIR        keep the gateways' data under DIR
+ *   npm run demo -- --cluster         Acme as three instances behind HAProxy on PostgreSQL + NATS (docs/scale.md)
  * Exits non-zero if the message does not arrive.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { GatewayHandle } from '../test/gateway/helpers';
+import pg from 'pg';
+import { startGateway, type GatewayHandle } from '../test/gateway/helpers';
+import { startCluster, type ClusterHandle } from '../test/gateway/cluster-helpers';
 import { employee, shownTexts, startGatewayPair, type Employee } from '../test/support/channel';
+import { publish } from '../test/support/orgs';
 import { waitFor } from '../test/support/poll';
-import { startSiteServer } from '../test/support/site-server';
+import { startSiteServer, type SiteServer } from '../test/support/site-server';
 import { root } from './build';
 
 const args = process.argv.slice(2);
@@ -28,6 +32,40 @@ const headless = args.includes('--headless') || !process.env.DISPLAY;
 const message = flag('--message') ?? 'Hello Globex, this is Alice from Acme: could you quote 5,000 pressure sensors?';
 const reply = 'Hi Alice, Gina from Globex sales here: 12.40 EUR per unit, delivery in week 32.';
 const dataDir = flag('--data');
+const clustered = args.includes('--cluster');
+
+/** Acme as a cluster (three instances, HAProxy, PostgreSQL, NATS), Globex as one gateway. */
+async function startClusterPair(site: SiteServer): Promise<{ acme: GatewayHandle; globex: GatewayHandle; cluster: ClusterHandle }> {
+  const globex = await startGateway({ domain: 'globex.example', extraArgs: ['--org-name', 'Globex GmbH'] });
+  const cluster = await startCluster({
+    domain: 'acme.example',
+    peers: { 'globex.example': globex.url },
+    extraArgs: ['--org-name', 'Acme AG'],
+  });
+  globex.setPeers({ 'acme.example': cluster.url });
+  // the browsers and the partner only ever see the load balancer
+  const acme: GatewayHandle = { ...cluster.instances[0]!, url: cluster.url };
+  await acme.admin(['partners', 'admit', 'globex.example']);
+  await globex.admin(['partners', 'admit', 'acme.example']);
+  await globex.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'gina']);
+  for (const gw of [acme, globex]) {
+    const manifest = await (await fetch(`${gw.url}/.well-known/kontor.json`)).json();
+    publish(site, gw.domain, () => manifest);
+  }
+  return { acme, globex, cluster };
+}
+
+/** Every row of every table, as text: where the cluster keeps what a data directory held. */
+async function databaseText(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  let all = '';
+  for (const { table_name } of (await c.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)).rows) {
+    all += JSON.stringify((await c.query(`SELECT * FROM ${table_name}`)).rows);
+  }
+  await c.end();
+  return all;
+}
 const outDir = path.join(root, 'demo-output');
 mkdirSync(outDir, { recursive: true });
 const say = (s: string) => console.log(`[demo] ${s}`);
@@ -40,17 +78,26 @@ async function main(): Promise<void> {
   const site = await startSiteServer();
   say(`local sites on 127.0.0.1:${site.port}: www.globex.example, www.linkedin.com, … resolve there`);
   const gateways: GatewayHandle[] = [];
+  const stops: (() => Promise<void>)[] = [];
   const people: Employee[] = [];
   try {
     const dirs = dataDir
       ? { acme: path.join(path.resolve(dataDir), 'acme.example'), globex: path.join(path.resolve(dataDir), 'globex.example') }
       : undefined;
     if (dirs) for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-    const { acme, globex } = await startGatewayPair(site, dirs ? { dataDirs: dirs } : {});
-    gateways.push(acme, globex);
-    say(`gateway acme.example on ${acme.url} (SQLite in ${acme.dataDir})`);
+    const { acme, globex, cluster } = clustered
+      ? await startClusterPair(site)
+      : { ...(await startGatewayPair(site, dirs ? { dataDirs: dirs } : {})), cluster: null };
+    if (cluster) stops.push(() => cluster.stop());
+    else gateways.push(acme);
+    gateways.push(globex);
+    if (cluster)
+      say(
+        `gateway acme.example: HAProxy on ${cluster.url} in front of ${cluster.instances.map((g) => g.url).join(', ')} (PostgreSQL, NATS)`,
+      );
+    else say(`gateway acme.example on ${acme.url} (SQLite in ${acme.dataDir})`);
     say(`gateway globex.example on ${globex.url} (SQLite in ${globex.dataDir}); contact "Sales" = Gina`);
-    for (const gw of gateways) say(`${gw.domain} publishes its signed manifest at https://${gw.domain}/.well-known/kontor.json`);
+    for (const gw of [acme, globex]) say(`${gw.domain} publishes its signed manifest at https://${gw.domain}/.well-known/kontor.json`);
 
     say('starting Chromium for Alice (Acme) and Gina (Globex); each enrolls with a one-time code from its admin');
     const alice = await employee({
@@ -150,6 +197,11 @@ async function main(): Promise<void> {
       }
     }
     say(`checked ${files} gateway data files (SQLite database, WAL, keys): no message text in any of them`);
+    if (cluster) {
+      const rows = await databaseText(cluster.db.url);
+      if (rows.includes(message) || rows.includes(reply)) throw new Error('plaintext found in the cluster database');
+      say('checked every table of the cluster PostgreSQL database: no message text');
+    }
     if (!headless && !args.includes('--exit')) {
       say('the browsers stay open; press Ctrl+C to end the demo');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
@@ -157,6 +209,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(people.map((p) => p.browser.close()));
     await Promise.all(gateways.map((g) => (dataDir ? g.kill('SIGTERM') : g.stop())));
+    for (const stop of stops) await stop();
     await site.close();
   }
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything Kontor's build and tests need on a bare Debian machine with Node 20:
 # npm packages (npm ci, when node_modules is missing or stale) and the browsers from Debian
-# (Chromium and Firefox ESR with their German language packs) when missing.
+# (Chromium and Firefox ESR with their German language packs) when missing, and the servers
+# the cluster tests start throwaway instances of (PostgreSQL 15, nats-server, HAProxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in chromium chromium-l10n firefox-esr firefox-esr-l10n-de openssl; do
+for pkg in chromium chromium-l10n firefox-esr firefox-esr-l10n-de openssl postgresql nats-server haproxy; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -15,7 +15,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { startGateway, newDevice, ROOT, type GatewayHandle, type TestDevice } from '../../test/gateway/helpers';
 import { openStore } from '../../src/gateway/server';
-import { issueEnrollCode } from '../../src/gateway/enroll';
+import { ENROLL_FAILURE_LIMIT, issueEnrollCode } from '../../src/gateway/enroll';
 import { enroll, KontorClient } from '../../src/wire/client';
 import { generateKeyPair, sign } from '../../src/wire/ed25519';
 import { randomBytes, toBase64 } from '../../src/wire/bytes';
@@ -408,27 +408,37 @@ async function idleConnections(gw: GatewayHandle): Promise<number> {
   store.close();
   const clients: KontorClient[] = [];
   const t0 = Date.now();
+  // Enrollments hold a slot of the per-address failure limit while they run (refunded on success):
+  // one address gets ENROLL_FAILURE_LIMIT.burst at a time. The connections then open 100 at a time.
+  const enrollOne = async ({ code }: { code: string }) => {
+    const [key, mls] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+    const { certificate } = await enroll({
+      gatewayUrl: gw.url,
+      domain: gw.domain,
+      code,
+      mlsSignatureKey: mls.publicKeyB64,
+      signWithMlsKey: (d) => sign(mls.privateKey, d),
+      deviceKey: key,
+    });
+    return { certificate, key };
+  };
   for (let i = 0; i < CONNS; i += 100) {
+    const enrolled: Awaited<ReturnType<typeof enrollOne>>[] = [];
+    const chunk = codes.slice(i, i + 100);
+    for (let j = 0; j < chunk.length; j += ENROLL_FAILURE_LIMIT.burst) {
+      enrolled.push(...(await Promise.all(chunk.slice(j, j + ENROLL_FAILURE_LIMIT.burst).map(enrollOne))));
+    }
     clients.push(
       ...(await Promise.all(
-        codes.slice(i, i + 100).map(async ({ code }) => {
-          const [key, mls] = await Promise.all([generateKeyPair(), generateKeyPair()]);
-          const { certificate } = await enroll({
-            gatewayUrl: gw.url,
-            domain: gw.domain,
-            code,
-            mlsSignatureKey: mls.publicKeyB64,
-            signWithMlsKey: (d) => sign(mls.privateKey, d),
-            deviceKey: key,
-          });
-          return KontorClient.connect({
+        enrolled.map(({ certificate, key }) =>
+          KontorClient.connect({
             gatewayUrl: gw.url,
             certificate,
             deviceKey: key.privateKey,
             WebSocket: WebSocket as never,
             timeoutMs: 60_000,
-          });
-        }),
+          }),
+        ),
       )),
     );
   }

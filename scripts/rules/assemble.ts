@@ -34,6 +34,12 @@ export interface AssembledRuleset {
 
 export interface AssembleOptions {
   isAllowlisted?: (host: string) => boolean;
+  /**
+   * Must-load business embeds: no list blocks them as a whole host, except Kontor's own B2B
+   * list, which decides per vendor with `keep` (a tracker that shares its host with a chat
+   * stays blocked there: docs/blocking.md).
+   */
+  mustLoad?: readonly string[];
   limits?: typeof LIMITS;
   chunkSize?: number;
   /** Keeps each known company's hosts in rules of their own (see MergeOptions.companyOf). */
@@ -49,6 +55,7 @@ export function assemble(plans: RulesetPlan[], opts: AssembleOptions = {}): { ru
       companyOf: opts.companyOf,
       // The allowlist itself is never filtered by the allowlist.
       isAllowlisted: plan.id === 'allow' ? undefined : opts.isAllowlisted,
+      mustLoad: plan.id === 'allow' || plan.id === 'b2b' ? undefined : opts.mustLoad,
     }),
   }));
 

@@ -97,7 +97,11 @@ export async function compileRules(opts: { outDir: string; quiet?: boolean }): P
   for (const vendor of b2b.vendors) withVendors[vendor.company] = [...(withVendors[vendor.company] ?? []), ...vendor.domains];
   const companyOf = companyResolver(withVendors);
 
-  const { rulesets, problems } = assemble(plans, { isAllowlisted: allowlistPredicate(allow), companyOf });
+  const { rulesets, problems } = assemble(plans, {
+    isAllowlisted: allowlistPredicate(allow),
+    mustLoad: mustLoad.hosts.map((h) => h.host),
+    companyOf,
+  });
 
   mkdirSync(opts.outDir, { recursive: true });
   const infos: RulesetInfo[] = [];

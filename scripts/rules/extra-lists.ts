@@ -35,7 +35,29 @@ export const EXTRA_LISTS: ExtraList[] = [
 export const MustLoad = v.strictObject({
   $comment: v.optional(v.string()),
   version: v.literal(1),
-  hosts: v.array(v.strictObject({ host: v.string(), service: v.string(), reason: v.string() })),
+  hosts: v.array(
+    v.strictObject({
+      host: v.string(),
+      kind: v.picklist([
+        'chat',
+        'support',
+        'forms',
+        'scheduling',
+        'video',
+        'maps',
+        'meetings',
+        'sign-in',
+        'e-signature',
+        'content',
+        'reviews',
+        'fraud-prevention',
+        'bot-defence',
+        'consent',
+      ]),
+      service: v.string(),
+      reason: v.string(),
+    }),
+  ),
 });
 export type MustLoad = v.InferOutput<typeof MustLoad>;
 

@@ -6,7 +6,8 @@
  */
 import * as v from 'valibot';
 import { DnrRule, type DnrCondition } from './schema';
-import { isHostName, parentDomains } from './hosts';
+import { isHostName, isSameOrSubdomain, parentDomains } from './hosts';
+import { urlFilterRegExp } from './match';
 import type { Problem } from './types';
 
 export interface InputRule {
@@ -28,6 +29,12 @@ export interface MergeOptions {
   /** Hosts that must never be blocked (compile-time half of the allowlist). */
   isAllowlisted?: (host: string) => boolean;
   /**
+   * Business embeds that no rule may block as a whole host (assets/lists/must-load.json).
+   * Unlike the allowlist this adds no allow rule: a list's rule for a tracking path on the
+   * same host (Vivocha's pixel on i1.vivocha.com) still blocks.
+   */
+  mustLoad?: readonly string[];
+  /**
    * Company behind a host, if known. Merged hosts of one company go into rules of their own,
    * so a matched rule (Chromium's getMatchedRules names the rule, not the URL) still tells
    * the popup which company was blocked. Costs about one extra rule per company and group.
@@ -45,6 +52,8 @@ export interface MergedRuleset {
 }
 
 const HOST_ANCHOR = /^\|\|([a-z0-9_.-]+)\^$/;
+/** An anchored host pattern without a path, wildcards allowed: `||beacon-*.helpscout.net^`. */
+const WHOLE_HOST = /^\|\|[a-z0-9_.*-]+\^?$/;
 /** Host prefix of an anchored pattern with a path, e.g. `||stats.example.com/collect`. */
 const HOST_PREFIX = /^\|\|([a-z0-9_.-]+)[\^/]/;
 /** RE2 (the regex engine of both browsers' DNR) has no lookaround and no backreferences. */
@@ -161,6 +170,7 @@ export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {
   };
   const groups = new Map<string, { template: Omit<DnrRule, 'id'>; hosts: Set<string> }>();
   const singles = new Map<string, DnrRule>();
+  const mustLoad = opts.mustLoad ?? [];
 
   for (const input of inputs) {
     const n = normalise(input.raw);
@@ -178,8 +188,10 @@ export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {
   function add(rule: DnrRule): void {
     const hosts = mergeableHosts(rule.condition);
     if (hosts) {
-      const kept = blocks(rule) && opts.isAllowlisted ? hosts.filter((h) => !opts.isAllowlisted!(h)) : hosts;
-      if (kept.length < hosts.length) skipped['allowlisted host'] = (skipped['allowlisted host'] ?? 0) + hosts.length - kept.length;
+      const allowed = blocks(rule) && opts.isAllowlisted ? hosts.filter((h) => !opts.isAllowlisted!(h)) : hosts;
+      if (allowed.length < hosts.length) skipped['allowlisted host'] = (skipped['allowlisted host'] ?? 0) + hosts.length - allowed.length;
+      const kept = blocks(rule) ? allowed.filter((h) => !mustLoad.some((n) => isSameOrSubdomain(n, h))) : allowed;
+      if (kept.length < allowed.length) skipped['must-load embed'] = (skipped['must-load embed'] ?? 0) + allowed.length - kept.length;
       if (kept.length === 0) return;
       const { urlFilter: _u, requestDomains: _d, ...rest } = rule.condition;
       const template = { priority: rule.priority ?? 1, action: rule.action, condition: rest };
@@ -192,6 +204,11 @@ export function mergeRuleset(inputs: Iterable<InputRule>, opts: MergeOptions = {
     const host = rule.condition.urlFilter ? HOST_PREFIX.exec(rule.condition.urlFilter)?.[1] : undefined;
     if (blocks(rule) && host && opts.isAllowlisted?.(host)) {
       skip('allowlisted host');
+      return;
+    }
+    const filter = rule.condition.urlFilter;
+    if (blocks(rule) && filter && WHOLE_HOST.test(filter) && mustLoad.some((n) => urlFilterRegExp(filter).test(`https://${n}/`))) {
+      skip('must-load embed');
       return;
     }
     const key = canonical({ ...rule, id: 0, priority: rule.priority ?? 1 });

@@ -5,13 +5,14 @@
  *   contacts add ID [--name NAME] [--member EMP]... | contacts list | contacts remove ID [--member EMP]...
  *   partners admit DOMAIN [--fingerprint FP] | partners approve DOMAIN | partners list | partners remove DOMAIN
  *   fingerprint
- * Common: --data DIR (or --domain D for the default data/D), --json for machine-readable output.
+ * Common: --data DIR (or --domain D for the default data/D), --database postgres://… (KONTOR_DATABASE_URL)
+ * for a gateway on PostgreSQL, --json for machine-readable output.
  */
 import * as v from 'valibot';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { ConfigError, parseArgs } from './config';
-import { openStore } from './server';
+import { openAdminStore } from './server';
 import { issueEnrollCode } from './enroll';
 import { loadOrCreateOrgKey, ORG_KEY_FILE } from './identity';
 import { fingerprint } from '../wire/manifest';
@@ -32,7 +33,7 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
   const dataDir = path.resolve((opts.data as string | undefined) ?? env.KONTOR_DATA ?? path.join('data', domain ?? ''));
   if (!domain && !opts.data && !env.KONTOR_DATA) throw new ConfigError('--data DIR or --domain DOMAIN is required');
   const json = opts.json === true;
-  const store = openStore(dataDir);
+  const store = await openAdminStore(dataDir, (opts.database as string | undefined) ?? env.KONTOR_DATABASE_URL ?? null);
   const emit = (obj: unknown, text: string) => out(json ? JSON.stringify(obj) : text);
   const members = ([] as string[]).concat((opts.member as string[] | undefined) ?? []).map((m) => need(Ident, m, '--member'));
   try {
@@ -96,8 +97,9 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
       if (!(await store.removePartner(d))) throw new ConfigError(`no partner ${d}`);
       emit({ removed: d }, `Removed ${d}`);
     } else if (cmd === 'fingerprint') {
-      if (!existsSync(path.join(dataDir, ORG_KEY_FILE))) throw new ConfigError('no org key yet: start the gateway once');
-      const fp = await fingerprint((await loadOrCreateOrgKey(dataDir)).key.publicKeyB64);
+      const keyFile = (opts['org-key-file'] as string | undefined) ?? env.KONTOR_ORG_KEY_FILE ?? null;
+      if (!existsSync(keyFile ?? path.join(dataDir, ORG_KEY_FILE))) throw new ConfigError('no org key yet: start the gateway once');
+      const fp = await fingerprint((await loadOrCreateOrgKey(dataDir, keyFile)).key.publicKeyB64);
       emit({ fingerprint: fp }, fp);
     } else {
       throw new ConfigError(`unknown admin command: ${positionals.join(' ')}`);

@@ -25,6 +25,9 @@ const OPTIONS = {
   'rate-device': 'KONTOR_RATE_DEVICE',
   'rate-peer': 'KONTOR_RATE_PEER',
   'log-level': 'KONTOR_LOG_LEVEL',
+  database: 'KONTOR_DATABASE_URL',
+  'org-key-file': 'KONTOR_ORG_KEY_FILE',
+  nats: 'KONTOR_NATS_URL',
   'trust-proxy': 'KONTOR_TRUST_PROXY',
   'metrics-port': 'KONTOR_METRICS_PORT',
   'metrics-host': 'KONTOR_METRICS_HOST',
@@ -102,6 +105,12 @@ export interface GatewayConfig {
   /** open TCP connections per client address; 0: no cap (behind a proxy every client shares its address) */
   maxConnsPerAddress: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** postgres://… for several instances on one PostgreSQL; null: SQLite in dataDir */
+  databaseUrl: string | null;
+  /** the org key shared by every instance; null: org-key.jwk.json in dataDir */
+  orgKeyFile: string | null;
+  /** nats://… connecting the instances that share databaseUrl; null: one instance */
+  natsUrl: string | null;
   /** take the client address from the TLS proxy's X-Forwarded-For (client-address.ts) */
   trustProxy: boolean;
   /** /metrics is served only on this separate listener; null: not at all */
@@ -150,6 +159,14 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     throw new ConfigError('--metrics-port must be a port number');
   const logLevel = get('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('--log-level must be debug|info|warn|error');
+  const databaseUrl = get('database') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('--database must be a postgres:// URL');
+  const orgKeyFile = get('org-key-file') ?? null;
+  // each instance would otherwise make its own org key in its own data directory
+  if (databaseUrl !== null && orgKeyFile === null) throw new ConfigError('--database needs --org-key-file: one org key for every instance');
+  const natsUrl = get('nats') ?? null;
+  if (natsUrl !== null && !/^(nats|tls):\/\//.test(natsUrl)) throw new ConfigError('--nats must be a nats:// URL');
+  if (natsUrl !== null && databaseUrl === null) throw new ConfigError('--nats connects instances sharing one --database');
   return {
     domain,
     dataDir: path.resolve(get('data') ?? path.join('data', domain)),
@@ -168,6 +185,9 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     ratePerPeer: num('rate-peer', 200),
     maxConnsPerAddress: num('max-conns-per-address', 256),
     logLevel: logLevel as GatewayConfig['logLevel'],
+    databaseUrl,
+    orgKeyFile: orgKeyFile === null ? null : path.resolve(orgKeyFile),
+    natsUrl,
     trustProxy: flag('trust-proxy'),
     metricsPort,
     metricsHost: get('metrics-host') ?? '127.0.0.1',

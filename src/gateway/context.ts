@@ -4,7 +4,7 @@ import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import type { RoutedEntry, Store } from './store/types';
 import type { Ed25519KeyPair } from '../wire/ed25519';
-import type { RateLimiter } from './ratelimit';
+import type { Limiter, RateLimiter } from './ratelimit';
 
 export interface Gateway {
   config: GatewayConfig;
@@ -16,12 +16,13 @@ export interface Gateway {
   publicUrl: string;
   limits: {
     device: RateLimiter;
-    peer: RateLimiter;
-    enrollFailures: RateLimiter;
+    /** shared by the instances on one PostgreSQL (store/pg-limits.ts), else in this process */
+    peer: Limiter;
+    enrollFailures: Limiter;
     /** failed federation requests per source address */
     fedFailures: RateLimiter;
     /** one-time key packages handed out per target device */
-    claims: RateLimiter;
+    claims: Limiter;
   };
   count: {
     http: (l: Record<string, string>) => void;
@@ -35,4 +36,8 @@ export interface Gateway {
   disconnect(deviceId: string): void;
   /** wake the federation sender for a peer */
   kickOutbox(peer: string): void;
+  /** a device's first socket on this instance opened (true) or its last one closed (false) */
+  watch(deviceId: string, connected: boolean): void;
+  /** whether this instance can serve: its database (and, when configured, NATS) answer */
+  ready(): Promise<{ ok: boolean; database: boolean; nats?: boolean }>;
 }

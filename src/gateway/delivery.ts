@@ -90,7 +90,8 @@ async function receiptAllowed(gw: Gateway, peer: string, r: ReceiptItem): Promis
   const sender = splitAddress(r.sender).deviceId;
   if (r.hub !== gw.config.domain) return gw.store.isRemoteMember(r.conversationId, r.hub, sender);
   const c = await gw.store.getConversation(r.conversationId);
-  return c !== null && c.members.includes(r.sender) && c.members.some((m) => splitAddress(m).domain === peer);
+  if (!c) return false;
+  return c.members.includes(r.sender) && c.members.some((m) => splitAddress(m).domain === peer);
 }
 
 /** A partner's batch of deliveries and receipts. The peer may only speak for itself. */

@@ -40,12 +40,13 @@ export async function issueEnrollCode(store: Store, employeeId: string, displayN
 export async function redeem(gw: Gateway, body: unknown, client: string): Promise<EnrollResult> {
   const limit = gw.limits.enrollFailures;
   const reserved: string[] = [];
-  const reserve = (key: string) => {
-    if (!limit.take(key)) throw new ApiError('rate_limited', 'too many failed enrollment attempts; try later');
+  // a limit in this process is charged at the call, one in PostgreSQL by one atomic statement
+  const reserve = async (key: string) => {
+    if (!(await limit.take(key))) throw new ApiError('rate_limited', 'too many failed enrollment attempts; try later');
     reserved.push(key);
   };
   try {
-    reserve(`addr ${client}`);
+    await reserve(`addr ${client}`);
     const parsed = v.safeParse(EnrollRequest, body);
     if (!parsed.success) {
       const i = parsed.issues[0];
@@ -55,9 +56,9 @@ export async function redeem(gw: Gateway, body: unknown, client: string): Promis
     const req = parsed.output;
     const codeHash = hashEnrollCode(req.code);
     // one code (and so one employee) cannot be tried more often from many addresses either
-    reserve(`code ${codeHash}`);
+    await reserve(`code ${codeHash}`);
     const result = await certify(gw, req, codeHash);
-    for (const k of reserved) limit.refund(k);
+    await Promise.all(reserved.map((k) => limit.refund(k)));
     gw.count.auth({ kind: 'enroll', result: 'ok' });
     return result;
   } catch (e) {

@@ -35,3 +35,15 @@ export class ApiError extends Error {
     return { error: { code: this.code, message: this.message, ...this.details } };
   }
 }
+
+/** The database cannot be reached (PostgreSQL down, restarting, or the network to it cut). */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}
+
+/** The answer for an error thrown while handling a request; null: an unexpected (internal) one. */
+export function toApiError(e: unknown): ApiError | null {
+  if (e instanceof ApiError) return e;
+  if (e instanceof StoreUnavailable) return new ApiError('unavailable', 'database unavailable, try again');
+  return null;
+}

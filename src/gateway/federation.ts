@@ -151,7 +151,7 @@ export class Federation {
           throw new ApiError('unauthorized', 'federation signature does not verify');
       }
     });
-    if (!this.gw.limits.peer.take(`peer:${from}`)) throw new ApiError('rate_limited', 'too many requests from this peer');
+    if (!(await this.gw.limits.peer.take(`peer:${from}`))) throw new ApiError('rate_limited', 'too many requests from this peer');
     // kept on disk until the timestamp leaves the window: a replay after a restart is refused too
     const fresh = await this.gw.store.useNonce(`${from}/${p.nonce}`, Number(p.ts) + CLOCK_WINDOW_MS + 1_000, Date.now());
     if (!fresh) {

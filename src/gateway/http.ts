@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FedClaim, FedDeliver, FedSubmit, FED_BODY_MAX_BYTES } from '../wire/federation';
 import { MANIFEST_PATH } from '../wire/manifest';
-import { ApiError } from './errors';
+import { ApiError, toApiError } from './errors';
 import { currentManifest } from './manifest';
 import { redeem } from './enroll';
 import { acceptFromPeer, submitAsHub } from './delivery';
@@ -67,6 +67,12 @@ export function makeHandler(gw: Gateway, fed: Federation) {
       send(res, 200, { ok: true, domain: gw.config.domain });
       return 200;
     }
+    if (method === 'GET' && path === '/readyz') {
+      // for the load balancer: 503 takes this instance out of rotation while its database (or bus) is away
+      const r = await gw.ready();
+      send(res, r.ok ? 200 : 503, r);
+      return r.ok ? 200 : 503;
+    }
     if (method === 'GET' && path === MANIFEST_PATH) {
       res.setHeader('access-control-allow-origin', '*');
       send(res, 200, await currentManifest(gw));
@@ -80,7 +86,7 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     if (method === 'POST' && path.startsWith('/v1/fed/')) {
       if (!FED_PATHS.has(path)) throw new ApiError('not_found', 'no such federation endpoint');
       // headers, clock and admission first: nothing is read or fetched for a request that fails them
-      const pending = await fed.precheck(req.headers, method, path, req.socket.remoteAddress ?? '?');
+      const pending = await fed.precheck(req.headers, method, path, clientAddress(req, gw.config.trustProxy));
       const raw = await readBody(req, FED_BODY_MAX_BYTES);
       const peer = await fed.authenticate(pending, raw);
       const body = parseJson(raw);
@@ -110,8 +116,9 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     route(req, res, path).then(
       (status) => gw.count.http({ route: routeLabel(path), status: String(status) }),
       (e: unknown) => {
-        const err = e instanceof ApiError ? e : new ApiError('internal', 'internal error');
-        if (!(e instanceof ApiError)) gw.log.error('request failed', { path: routeLabel(path), error: (e as Error).message });
+        const known = toApiError(e);
+        const err = known ?? new ApiError('internal', 'internal error');
+        if (!known) gw.log.error('request failed', { path: routeLabel(path), error: (e as Error).message });
         gw.count.http({ route: routeLabel(path), status: String(err.status) });
         // refused before its body was read: close the connection rather than read the rest
         if (!req.complete) res.setHeader('connection', 'close');
@@ -124,7 +131,7 @@ export function makeHandler(gw: Gateway, fed: Federation) {
 
 /** Bounded label values: unknown paths collapse into one series. */
 function routeLabel(path: string): string {
-  return ['/healthz', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path)
+  return ['/healthz', '/readyz', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path)
     ? path
     : 'other';
 }

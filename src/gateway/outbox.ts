@@ -33,16 +33,30 @@ function fitBudget(rows: OutboxRow[]): OutboxRow[] {
   return rows;
 }
 
+/**
+ * With several instances (PostgreSQL), one sends to a peer at a time: the holder of the
+ * peer's lock (store/pg-locks.ts). It keeps the lock through backoff, and gives it up only
+ * when the outbox is empty and its deletes are committed, so the next holder resends nothing.
+ */
+export interface SendLocks {
+  acquire(peer: string): Promise<boolean>;
+  holds(peer: string): boolean;
+  release(peer: string): Promise<void>;
+}
+
 export class OutboxSender {
   private running = new Set<string>();
   private again = new Set<string>();
   private backoff = new Map<string, number>();
   /** last row id sent to each peer and answered 200 */
   private cursor = new Map<string, number>();
+  /** deletes of delivered batches still being committed, per peer */
+  private settling = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly gw: Gateway,
     private readonly fed: Federation,
+    private readonly locks: SendLocks | null = null,
   ) {}
 
   kick(peer: string): void {
@@ -51,10 +65,17 @@ export class OutboxSender {
       return;
     }
     this.running.add(peer);
-    void this.drain(peer).finally(() => {
-      this.running.delete(peer);
-      if (this.again.delete(peer)) this.kick(peer);
-    });
+    void this.drain(peer)
+      .catch((e: unknown) => {
+        // the database is away: try again later rather than leave the rows stranded
+        this.gw.log.warn('outbox drain failed', { peer, error: (e as Error).message });
+        this.cursor.delete(peer);
+        setTimeout(() => this.kick(peer), 1000).unref();
+      })
+      .finally(() => {
+        this.running.delete(peer);
+        if (this.again.delete(peer)) this.kick(peer);
+      });
   }
 
   async kickAll(): Promise<void> {
@@ -67,8 +88,17 @@ export class OutboxSender {
 
   private async drain(peer: string): Promise<void> {
     this.again.delete(peer);
+    if (this.locks) {
+      // another instance sends to this peer
+      if (!(await this.locks.acquire(peer))) return;
+      // rows of other instances may commit below the cursor (ids are drawn before commit):
+      // start from the oldest undeleted row, once this instance's deletes are done
+      await this.settling.get(peer);
+      this.cursor.delete(peer);
+    }
     let rows = await this.peek(peer);
     while (rows.length) {
+      if (this.locks && !this.locks.holds(peer)) return;
       const ok = await this.post(peer, rows);
       if (!ok) {
         // resend from the oldest undeleted row; the receiver deduplicates what it already has
@@ -82,8 +112,17 @@ export class OutboxSender {
       this.cursor.set(peer, rows[rows.length - 1]!.id);
       this.again.delete(peer);
       const next = this.peek(peer);
-      void this.settle(peer, rows).catch((e: unknown) => this.gw.log.error('outbox settle failed', { peer, error: (e as Error).message }));
+      const settled = this.settle(peer, rows).catch((e: unknown) =>
+        this.gw.log.error('outbox settle failed', { peer, error: (e as Error).message }),
+      );
+      this.settling.set(peer, settled);
       rows = await next;
+    }
+    if (this.locks) {
+      await this.settling.get(peer);
+      await this.locks.release(peer);
+      // a row committed while this instance held the lock found it taken: look once more
+      if ((await this.gw.store.peekOutbox(peer, 1)).length) this.again.add(peer);
     }
   }
 

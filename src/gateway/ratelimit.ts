@@ -1,7 +1,17 @@
 /** Token buckets keyed by device, peer or IP. At most `maxKeys` buckets: the idle ones go first. */
 import { BoundedMap } from './bounded';
 
-export class RateLimiter {
+/**
+ * What a limit answers: in this process (RateLimiter, synchronous) or shared by every instance
+ * (store/pg-limits.ts). Callers await take(); a synchronous one is charged at the call itself,
+ * before any other request runs, so a reservation made before async work stays one.
+ */
+export interface Limiter {
+  take(key: string, cost?: number): boolean | Promise<boolean>;
+  refund(key: string, cost?: number): void | Promise<void>;
+}
+
+export class RateLimiter implements Limiter {
   private buckets: BoundedMap<string, { tokens: number; at: number }>;
 
   /** rate: tokens per second; burst: bucket size; maxKeys: how many keys are remembered */

@@ -33,7 +33,8 @@ export async function claimLocal(gw: Gateway, target: { contact?: string; employ
   const certs = new Map(devices.map((d) => [d.deviceId, d.certificate]));
   // each device's one-time packages are handed out at a bounded rate, whoever asks; past it
   // claims get the last-resort package, which stays: repeated claims cannot drain a device
-  const spent = devices.filter((d) => !gw.limits.claims.take(d.deviceId)).map((d) => d.deviceId);
+  const granted = await Promise.all(devices.map((d) => gw.limits.claims.take(d.deviceId)));
+  const spent = devices.filter((_, i) => !granted[i]).map((d) => d.deviceId);
   const claimed = await gw.store.claimKeyPackages(
     devices.map((d) => d.deviceId),
     spent,

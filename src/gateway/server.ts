@@ -5,9 +5,13 @@ import path from 'node:path';
 import type { GatewayConfig } from './config';
 import { Logger } from './log';
 import { Metrics } from './metrics';
-import { RateLimiter } from './ratelimit';
+import { RateLimiter, type Limiter } from './ratelimit';
 import { SqliteStore } from './store/sqlite';
 import { openThreadedStore } from './store/threaded';
+import { PgStore } from './store/pg';
+import { PgOutboxLocks } from './store/pg-locks';
+import { PgRateLimits } from './store/pg-limits';
+import { Cluster } from './cluster';
 import type { Store } from './store/types';
 import { loadOrCreateOrgKey } from './identity';
 import { fingerprint } from '../wire/manifest';
@@ -30,22 +34,51 @@ export function openStore(dataDir: string): SqliteStore {
   return new SqliteStore(path.join(dataDir, DB_FILE));
 }
 
+/** The admin commands' store: the gateway's PostgreSQL when given, else its SQLite file. */
+export async function openAdminStore(dataDir: string, databaseUrl: string | null): Promise<Store> {
+  return databaseUrl ? PgStore.open(databaseUrl, 1) : openStore(dataDir);
+}
+
 /** mkdir's mode applies only to a directory it creates: one the operator made (say 0755) is narrowed too */
 function ownerOnlyDir(dataDir: string): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
 }
 
-/** The server's store: SQLite on a worker thread, so commits do not stall the event loop. */
-function openServerStore(dataDir: string): Store {
-  ownerOnlyDir(dataDir);
-  return openThreadedStore(path.join(dataDir, DB_FILE));
+/** The server's store: PostgreSQL, or SQLite on a worker thread so commits do not stall the event loop. */
+function openServerStore(config: GatewayConfig): Promise<Store> {
+  if (config.databaseUrl) return PgStore.open(config.databaseUrl);
+  ownerOnlyDir(config.dataDir);
+  return Promise.resolve(openThreadedStore(path.join(config.dataDir, DB_FILE)));
+}
+
+/** A limit kept in PostgreSQL when the instances share one, else in this process. */
+function shared(store: Store, name: string, rate: number, burst: number): Limiter {
+  return store instanceof PgStore ? new PgRateLimits(store.pool).limiter(name, rate, burst) : new RateLimiter(rate, burst);
+}
+
+/** Ready when a read through the store answers within 2 s (a database that hangs counts as away). */
+async function readiness(store: Store, cluster: Cluster | null): Promise<{ ok: boolean; database: boolean; nats?: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  const database = await Promise.race([
+    store.getMeta('readyz').then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), 2000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!cluster) return { ok: database, database };
+  const nats = cluster.connected;
+  return { ok: database && nats, database, nats };
 }
 
 export async function startGateway(config: GatewayConfig) {
   const log = new Logger(config.logLevel, { domain: config.domain });
-  const store = openServerStore(config.dataDir);
-  const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir);
+  const store = await openServerStore(config);
+  const { key: orgKey, created } = await loadOrCreateOrgKey(config.dataDir, config.orgKeyFile);
   const metrics = new Metrics();
   // read before any device can connect: revocations after this point reach the poll below
   const revocationCursor = await store.revocationSeq();
@@ -61,6 +94,8 @@ export async function startGateway(config: GatewayConfig) {
 
   let sockets: DeviceSockets;
   let outbox: OutboxSender;
+  // assigned below, before the server takes requests
+  let cluster: Cluster | null = null;
   const gw: Gateway = {
     config,
     store,
@@ -70,10 +105,11 @@ export async function startGateway(config: GatewayConfig) {
     publicUrl: config.publicUrl ?? `http://${config.host}:${port}`,
     limits: {
       device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
-      peer: new RateLimiter(config.ratePerPeer, config.ratePerPeer * 2),
-      enrollFailures: new RateLimiter(ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
+      // several instances on one PostgreSQL share these (docs/scale.md: which limits are shared)
+      peer: shared(store, 'peer', config.ratePerPeer, config.ratePerPeer * 2),
+      enrollFailures: shared(store, 'enroll', ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
       fedFailures: new RateLimiter(FED_FAILURE_LIMIT.rate, FED_FAILURE_LIMIT.burst),
-      claims: new RateLimiter(CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
+      claims: shared(store, 'claims', CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
     },
     count: {
       http: metrics.counter('kontor_http_requests_total', 'HTTP requests by route and status'),
@@ -81,13 +117,28 @@ export async function startGateway(config: GatewayConfig) {
       federation: metrics.counter('kontor_federation_requests_total', 'Outgoing federation requests by result'),
       auth: metrics.counter('kontor_auth_total', 'Enrollment and device authentication attempts by result'),
     },
-    push: (e) => sockets.push(e),
+    push: (e) => (cluster ? cluster.deliver(e) : sockets.push(e)),
     disconnect: (d) => sockets.disconnect(d),
-    kickOutbox: (p) => outbox.kick(p),
+    kickOutbox: (p) => {
+      outbox.kick(p);
+      cluster?.kick(p);
+    },
+    watch: (d, connected) => cluster?.watch(d, connected),
+    ready: () => readiness(store, cluster),
   };
   const fed = new Federation(gw);
   sockets = new DeviceSockets(gw, fed);
-  outbox = new OutboxSender(gw, fed);
+  // several instances on one PostgreSQL: one sends to each partner at a time (store/pg-locks.ts)
+  const locks = config.databaseUrl ? new PgOutboxLocks(config.databaseUrl) : null;
+  outbox = new OutboxSender(gw, fed, locks);
+  cluster = config.natsUrl
+    ? await Cluster.connect(config.natsUrl, config.domain, {
+        pushLocal: (e) => sockets.push(e),
+        fetch: (d) => store.fetchInbox(d, 0, 1000),
+        kick: (p) => outbox.kick(p),
+        log,
+      })
+    : null;
   metrics.gauge('kontor_ws_authenticated_connections', 'Authenticated device WebSockets', () => sockets.authenticated);
   metrics.gauge('kontor_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
 
@@ -100,7 +151,8 @@ export async function startGateway(config: GatewayConfig) {
   const metricsServer = config.metricsPort === null ? null : await listenMetrics(metrics, config.metricsPort, config.metricsHost);
   const metricsAddr = metricsServer?.address();
 
-  // a revoked device is refused within REVOCATION_POLL_MS plus one query
+  // a revoked device is refused within REVOCATION_POLL_MS plus one query; a database that is
+  // away (PostgreSQL restarting) fails a round, never the process, and the cursor stays put
   const revocationTimer = every(
     REVOCATION_POLL_MS,
     log,
@@ -111,6 +163,8 @@ export async function startGateway(config: GatewayConfig) {
     }),
   );
   const retentionTimer = every(retentionInterval(config.retentionMs), log, 'retention run', retentionSweep(store, config.retentionMs, log));
+  // the instance holding a partner's lock may die: every instance looks for unsent rows
+  const sweepTimer = locks ? every(2000, log, 'outbox sweep', () => outbox.kickAll()) : null;
   await outbox.kickAll();
 
   if (config.portFile) writeFileSync(config.portFile, String(port));
@@ -129,6 +183,9 @@ export async function startGateway(config: GatewayConfig) {
     async close() {
       clearInterval(revocationTimer);
       clearInterval(retentionTimer);
+      if (sweepTimer) clearInterval(sweepTimer);
+      await cluster?.close();
+      await locks?.close();
       for (const c of sockets.wss.clients) c.terminate();
       metricsServer?.close();
       await new Promise<void>((r) => httpServer.close(() => r()));

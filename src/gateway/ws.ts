@@ -9,7 +9,7 @@ import { AuthFrame, RpcRequest, authChallenge, LIMITS } from '../wire/protocol';
 import { verifyCertificate } from '../wire/certificate';
 import { verify } from '../wire/ed25519';
 import { randomBytes, toBase64Url } from '../wire/bytes';
-import { ApiError } from './errors';
+import { ApiError, toApiError } from './errors';
 import { dispatch, type DeviceSession } from './rpc';
 import type { Gateway } from './context';
 import type { Federation } from './federation';
@@ -144,7 +144,10 @@ export class DeviceSockets {
       this.authenticated--;
       const set = this.byDevice.get(session.deviceId);
       set?.delete(ws);
-      if (set?.size === 0) this.byDevice.delete(session.deviceId);
+      if (set?.size === 0) {
+        this.byDevice.delete(session.deviceId);
+        this.gw.watch(session.deviceId, false);
+      }
     });
     ws.send(JSON.stringify({ type: 'challenge', nonce, domain: this.gw.config.domain }));
 
@@ -171,12 +174,15 @@ export class DeviceSockets {
           session = s;
           this.authenticated++;
           let set = this.byDevice.get(s.deviceId);
-          if (!set) this.byDevice.set(s.deviceId, (set = new Set()));
+          if (!set) {
+            this.byDevice.set(s.deviceId, (set = new Set()));
+            this.gw.watch(s.deviceId, true);
+          }
           set.add(ws);
           ws.send(JSON.stringify({ type: 'ready', deviceId: s.deviceId, address: s.address }));
         },
         (e: unknown) => {
-          const err = e instanceof ApiError ? e : new ApiError('unauthorized', 'authentication failed');
+          const err = toApiError(e) ?? new ApiError('unauthorized', 'authentication failed');
           this.gw.count.auth({ kind: 'ws', result: err.code });
           ws.send(JSON.stringify({ type: 'error', ...err.toJSON() }));
           ws.close(4001, err.code);
@@ -219,7 +225,8 @@ export class DeviceSockets {
     try {
       this.reply(ws, id, null, await dispatch(this.gw, this.fed, s, method, params));
     } catch (e) {
-      if (e instanceof ApiError) return this.reply(ws, id, e);
+      const known = toApiError(e);
+      if (known) return this.reply(ws, id, known);
       this.gw.log.error('rpc failed', { method, error: (e as Error).message });
       this.reply(ws, id, new ApiError('internal', 'internal error'));
     }

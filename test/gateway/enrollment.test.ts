@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, mlsKeyOptions, type GatewayHandle } from './helpers';
-import { enroll, KontorError } from '../../src/wire/client';
+import { enroll, type KontorError } from '../../src/wire/client';
 import { generateKeyPair, sign, type Ed25519KeyPair } from '../../src/wire/ed25519';
 import { enrollTranscript } from '../../src/wire/protocol';
 

@@ -161,10 +161,11 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
     logs: [],
     admin: (args: string[]) =>
       new Promise<string>((resolve, reject) => {
+        // the same environment as the server (KONTOR_DATABASE_URL: the same PostgreSQL)
         execFile(
           process.execPath,
           [...GATEWAY_NODE_FLAGS, gatewayMain, ...args, '--data', dataDir],
-          { cwd: ROOT },
+          { cwd: ROOT, env: { ...process.env, ...o.env } },
           (err, stdout, stderr) => {
             if (err) reject(new Error(`admin ${args.join(' ')} failed: ${stderr || err.message}`));
             else resolve(stdout);

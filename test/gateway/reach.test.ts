@@ -38,8 +38,16 @@ beforeAll(async () => {
 });
 afterAll(async () => Promise.all([acme?.stop(), globex?.stop()]));
 
+/** What a gateway answers to a federation POST, as far as these tests read it. */
+type FedReply = { stored?: number; error?: { code?: string; message?: string } };
+
 /** A federation request signed with `from`'s real org key. */
-async function fedPost(from: GatewayHandle, to: GatewayHandle, path: string, payload: unknown): Promise<{ status: number; body: any }> {
+async function fedPost(
+  from: GatewayHandle,
+  to: GatewayHandle,
+  path: string,
+  payload: unknown,
+): Promise<{ status: number; body: FedReply }> {
   const jwk = JSON.parse(readFileSync(`${from.dataDir}/org-key.jwk.json`, 'utf8'));
   const key = await crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']);
   const body = JSON.stringify(payload);

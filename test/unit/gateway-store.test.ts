@@ -5,8 +5,6 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { SCHEMA_V1, SCHEMA_VERSION } from '../../src/gateway/store/schema';
-import { device } from './gateway-fixtures';
-import { aggregateReceipts } from '../../src/gateway/delivery';
 
 const HUB = 'acme.example';
 const A = `alice@${HUB}`,
@@ -20,129 +18,7 @@ const app = (messageId: string, payload = 'AAAA') => ({
   payload,
 });
 
-describe('SqliteStore hub log', () => {
-  let dir = '';
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('keeps log positions gapless when a neighbouring write in the same batch fails', async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
-    const s = new SqliteStore(path.join(dir, 'db.sqlite'));
-    await Promise.all([s.addDevice(device('alice')), s.addDevice(device('bob'))]);
-    await s.createConversation('c', A, 1);
-    expect(await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B] }, HUB, 2)).toMatchObject({ ok: true, seq: 1 });
-    // one batch: a submission, a failing write (duplicate device), another submission
-    const [m1, dup, m2] = await Promise.allSettled([
-      s.submitToHub(app('m1'), HUB, 3),
-      s.addDevice(device('bob')),
-      s.submitToHub(app('m2'), HUB, 3),
-    ]);
-    expect(dup.status).toBe('rejected');
-    expect(m1).toMatchObject({ status: 'fulfilled', value: { ok: true, seq: 2, duplicate: false } });
-    expect(m2).toMatchObject({ status: 'fulfilled', value: { ok: true, seq: 3, duplicate: false } });
-    expect(await s.submitToHub(app('m3'), HUB, 4)).toMatchObject({ ok: true, seq: 4 });
-    expect(await s.submitToHub(app('m1'), HUB, 5)).toMatchObject({ ok: true, seq: 2, duplicate: true });
-    expect((await s.fetchInbox('bob', 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
-    s.close();
-  });
-
-  it("takes a partner hub's deliveries only for its own conversations and only for devices it welcomed", async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
-    const s = new SqliteStore(path.join(dir, 'db.sqlite'));
-    await Promise.all([s.addDevice(device('alice')), s.addDevice(device('bob')), s.addDevice(device('carol'))]);
-    await s.createConversation('c', A, 1);
-    const g = { hub: 'globex.example', epoch: 1, sender: 'gina@globex.example', payload: 'AAAA' };
-    // into a conversation hosted here: nothing, whatever the kind
-    for (const kind of ['welcome', 'commit', 'application'] as const) {
-      expect(
-        await s.storeDeliveries([{ ...g, conversationId: 'c', seq: 1, messageId: `x-${kind}`, kind, recipients: ['bob'] }], 2),
-      ).toEqual([]);
-    }
-    // globex's own conversation: before a Welcome nobody, after it bob only (carol was never welcomed)
-    expect(
-      await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 1, messageId: 'g1', kind: 'commit', recipients: ['bob', 'carol'] }], 3),
-    ).toEqual([]);
-    expect(
-      await s.storeDeliveries([{ ...g, conversationId: 'x', seq: 2, messageId: 'g2', kind: 'welcome', recipients: ['bob'] }], 3),
-    ).toHaveLength(1);
-    const got = await s.storeDeliveries(
-      [{ ...g, conversationId: 'x', seq: 3, messageId: 'g3', kind: 'application', recipients: ['bob', 'carol'] }],
-      4,
-    );
-    expect(got.map((r) => r.deviceId)).toEqual(['bob']);
-    // another hub using the same conversation id reaches nobody through bob's membership
-    expect(
-      await s.storeDeliveries(
-        [{ ...g, hub: 'initech.example', conversationId: 'x', seq: 4, messageId: 'i4', kind: 'application', recipients: ['bob'] }],
-        4,
-      ),
-    ).toEqual([]);
-    expect(await s.fetchInbox('carol', 0, 10)).toEqual([]);
-    s.close();
-  });
-
-  it('groups an acknowledgement into one receipt per sender and conversation, as aggregateReceipts does', async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'kontor-store-'));
-    const s = new SqliteStore(path.join(dir, 'db.sqlite'));
-    await Promise.all(['alice', 'bob', 'carol'].map((d) => s.addDevice(device(d))));
-    const C = `carol@${HUB}`;
-    for (const conv of ['c', 'd']) {
-      await s.createConversation(conv, A, 1);
-      await s.submitToHub({ ...app('c0'), conversationId: conv, kind: 'commit', epoch: 0, members: [A, B, C] }, HUB, 2);
-    }
-    // interleaved: alice in c and d, carol in c, and a partner's delivery, all to bob
-    await s.submitToHub(app('a1'), HUB, 3);
-    await s.submitToHub({ ...app('a2'), conversationId: 'd' }, HUB, 3);
-    await s.submitToHub({ ...app('k1'), sender: C }, HUB, 3);
-    await s.submitToHub(app('a3'), HUB, 3);
-    await s.addRemoteMember('x', 'globex.example', 'bob');
-    await s.storeDeliveries(
-      [
-        {
-          conversationId: 'x',
-          hub: 'globex.example',
-          seq: 9,
-          messageId: 'g9',
-          kind: 'application',
-          epoch: 1,
-          sender: 'gina@globex.example',
-          payload: 'AAAA',
-          recipients: ['bob'],
-        },
-      ],
-      4,
-    );
-    await s.storeReceipts(
-      [{ conversationId: 'c', hub: HUB, seq: 2, messageId: 'x', sender: B, status: 'delivered', by: C, messageIds: ['x'] }],
-      4,
-    );
-    const entries = await s.fetchInbox('bob', 0, 100);
-    expect(entries).toHaveLength(8);
-    // the device acknowledges in no particular order
-    const ids = entries.map((e) => e.id).reverse();
-    const { acked, delivered } = await s.ackInbox('bob', [...ids, 999_999]);
-    expect(acked).toBe(8);
-    const expected = aggregateReceipts(
-      entries.filter((e) => e.kind !== 'receipt'),
-      'delivered',
-      B,
-    ).map(({ status: _, by: __, ...g }) => g);
-    const key = (g: { sender: string; conversationId: string }) => `${g.sender} ${g.conversationId}`;
-    expect([...delivered].sort((x, y) => key(x).localeCompare(key(y)))).toEqual([...expected].sort((x, y) => key(x).localeCompare(key(y))));
-    expect(delivered.find((g) => g.sender === A && g.conversationId === 'c')).toEqual({
-      conversationId: 'c',
-      hub: HUB,
-      sender: A,
-      seq: 4,
-      messageId: 'a3',
-      messageIds: ['c0', 'a1', 'a3'],
-    });
-    expect(await s.fetchInbox('bob', 0, 100)).toEqual([]);
-    // acknowledging again deletes nothing and owes nothing
-    expect(await s.ackInbox('bob', ids)).toEqual({ acked: 0, delivered: [] });
-    s.close();
-  });
-});
-
+// the behaviour every store shares is in test/gateway/store-contract.test.ts (SQLite and PostgreSQL)
 describe('SqliteStore schema migration', () => {
   let dir = '';
   afterEach(() => rmSync(dir, { recursive: true, force: true }));

@@ -34,7 +34,8 @@ const bad = {
   colour: 'blue',
 };
 
-describe('npm run policy', () => {
+// every test spawns the CLI (tsx) up to five times: seconds each on a busy machine, not a unit test's 5 s
+describe('npm run policy', { timeout: 60_000 }, () => {
   it('validate: example document is valid (exit 0)', () => {
     const r = cli('validate', 'docs/examples/policy.json');
     expect(r.code).toBe(0);

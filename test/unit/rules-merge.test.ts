@@ -84,4 +84,30 @@ describe('merging ||host^ rules into requestDomains', () => {
     expect(blocked(merged.rules, 'https://js.stripe.com/v3/fingerprint')).toBe(false);
     expect(blocked(merged.rules, 'https://tracker.io/')).toBe(true);
   });
+  it('drops whole-host blocks of a must-load embed or its parents, keeps tracking paths on it', () => {
+    const merged = mergeRuleset(
+      [
+        ...blockInputs(['vivocha.com', 'x.whoson.com', 'tracker.io']),
+        { source: 's', ref: 'w', raw: { action: { type: 'block' }, condition: { urlFilter: '||beacon-*.helpscout.net^' } } },
+        { source: 's', ref: 'p', raw: { action: { type: 'block' }, condition: { urlFilter: '||i1.vivocha.com/a/*/api/vvct.gif?ev=' } } },
+        {
+          source: 's',
+          ref: 'd',
+          raw: { action: { type: 'block' }, condition: { requestDomains: ['whoson.com', 'other.net'], domainType: 'thirdParty' } },
+        },
+      ],
+      { mustLoad: ['www.vivocha.com', 'beacon-v2.helpscout.net', 'whoson.com'] },
+    );
+    expect(merged.skipped['must-load embed']).toBe(3);
+    for (const url of ['https://www.vivocha.com/a/1/api/vivocha.js', 'https://beacon-v2.helpscout.net/', 'https://whoson.com/include.js'])
+      expect(blocked(merged.rules, url), url).toBe(false);
+    // a list host under the embed's parent that is not the embed stays blocked, and so does a tracking path
+    for (const url of [
+      'https://x.whoson.com/',
+      'https://i1.vivocha.com/a/1/api/vvct.gif?ev=pv',
+      'https://tracker.io/',
+      'https://other.net/',
+    ])
+      expect(blocked(merged.rules, url), url).toBe(true);
+  });
 });

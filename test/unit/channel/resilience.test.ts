@@ -112,16 +112,14 @@ describe('invalid commits and messages (item 10)', () => {
   it('a commit that is not MLS at all, accepted by the hub at the current epoch, is dropped and reported; the conversation keeps working and commits again', async () => {
     // bob's gateway submits it in bob's name: the hub counts it, every other member gets it
     const hubEpoch = hub.convs.get(conv)!.epoch;
-    await hub
-      .transport(bob.address)
-      .send({
-        conversationId: conv,
-        messageId: 'evil-commit',
-        kind: 'commit',
-        epoch: hubEpoch,
-        payload: garbage,
-        members: [alice.address, bob.address],
-      });
+    await hub.transport(bob.address).send({
+      conversationId: conv,
+      messageId: 'evil-commit',
+      kind: 'commit',
+      epoch: hubEpoch,
+      payload: garbage,
+      members: [alice.address, bob.address],
+    });
     await hub
       .transport(bob.address)
       .send({ conversationId: conv, messageId: 'evil-app', kind: 'application', epoch: hubEpoch, payload: garbage });

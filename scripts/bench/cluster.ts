@@ -1,0 +1,177 @@
+/**
+ * Cluster benchmark (`npm run bench -- cluster`): the gateway on PostgreSQL + NATS behind
+ * HAProxy, all throwaway instances on loopback. Keys (JSON, last stdout line):
+ * - pg_durable_msgs_per_s_1 / _3: acknowledged 1 KB messages per second with one and with three
+ *   instances (three share this machine's cores: no extrapolation here, see docs/scale.md)
+ * - pg_ceiling_inserts_per_s: the same durable writes per message (log row, inbox row,
+ *   conversation position) in batches straight into the same PostgreSQL, same run
+ * - cross_instance_p50_ms_at_1000 / _p99_ms_at_1000: sender on instance 0, recipient on
+ *   instance 1, paced at 1,000 messages/s, send to push
+ * - failover_s: the recipient's instance killed until its backlog is delivered through another
+ * Environment: BENCH_SECONDS (per throughput run, default 8), BENCH_WINDOW (in flight per sender, 200).
+ */
+import pg from 'pg';
+import { newDevice, type TestDevice } from '../../test/gateway/helpers';
+import { startCluster, type ClusterHandle } from '../../test/gateway/cluster-helpers';
+import { randomBytes, toBase64 } from '../../src/wire/bytes';
+import { log, percentile, round, sleep } from './lib/stats';
+
+const PAYLOAD = toBase64(randomBytes(1024));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 200);
+const ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn'];
+
+async function pair(c: ClusterHandle, name: string, senderUrl: string, recipientUrl: string): Promise<[TestDevice, TestDevice, string]> {
+  const via = { ...c.instances[0]!, url: c.url };
+  const [a, b] = await Promise.all([newDevice(via, `${name}-a`, 'A'), newDevice(via, `${name}-b`, 'B')]);
+  a.client.close();
+  b.client.close();
+  await Promise.all([a.reconnect(senderUrl), b.reconnect(recipientUrl)]);
+  await a.client.createConversation(name);
+  await a.client.send({
+    conversationId: name,
+    messageId: 'c0',
+    kind: 'commit',
+    epoch: 0,
+    payload: PAYLOAD,
+    members: [a.address, b.address],
+  });
+  return [a, b, name];
+}
+
+/** Acknowledged sends per second, each sender in its own conversation on its own instance. */
+async function throughput(instances: number, thenOnSameDb?: (url: string) => Promise<number>): Promise<[number, number]> {
+  const c = await startCluster({ domain: 'acme.example', instances, extraArgs: ARGS });
+  try {
+    const senders = await Promise.all(c.instances.flatMap((g, i) => [0, 1].map((k) => pair(c, `t${i}-${k}`, g.url, g.url))));
+    let acked = 0;
+    let seq = 0;
+    const end = Date.now() + SECONDS * 1000;
+    await Promise.all(
+      senders.map(async ([a, , conv]) => {
+        const loop = async () => {
+          while (Date.now() < end) {
+            await a.client.send({ conversationId: conv, messageId: `m${seq++}`, kind: 'application', epoch: 1, payload: PAYLOAD });
+            acked++;
+          }
+        };
+        await Promise.all(Array.from({ length: Math.ceil(WINDOW / senders.length) }, loop));
+      }),
+    );
+    for (const [a, b] of senders) {
+      a.client.close();
+      b.client.close();
+    }
+    return [acked / SECONDS, thenOnSameDb ? await thenOnSameDb(c.db.url) : 0];
+  } finally {
+    await c.stop();
+  }
+}
+
+/** The same durable writes per message, batched 100 to a transaction, from 4 connections. */
+async function ceiling(url: string): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: 4, options: '-c synchronous_commit=on' });
+  await pool.query(`CREATE TABLE IF NOT EXISTS c_log (conv TEXT, seq BIGINT, mid TEXT, PRIMARY KEY (conv, seq), UNIQUE (conv, mid));
+    CREATE TABLE IF NOT EXISTS c_inbox (dev TEXT, id BIGINT, payload BYTEA, PRIMARY KEY (dev, id));
+    CREATE TABLE IF NOT EXISTS c_conv (id TEXT PRIMARY KEY, next BIGINT); INSERT INTO c_conv VALUES ('a',1),('b',1),('c',1),('d',1) ON CONFLICT DO NOTHING`);
+  const bytes = Buffer.from(PAYLOAD, 'base64');
+  let n = 0;
+  const end = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    ['a', 'b', 'c', 'd'].map(async (conv) => {
+      const c = await pool.connect();
+      while (Date.now() < end) {
+        await c.query('BEGIN');
+        for (let i = 0; i < 100; i++) {
+          const seq = (await c.query('UPDATE c_conv SET next = next + 1 WHERE id = $1 RETURNING next', [conv])).rows[0].next as string;
+          await c.query('INSERT INTO c_log VALUES ($1, $2, $3)', [conv, seq, `m${seq}`]);
+          await c.query('INSERT INTO c_inbox VALUES ($1, $2, $3)', [conv, seq, bytes]);
+        }
+        await c.query('COMMIT');
+        n += 100;
+      }
+      c.release();
+    }),
+  );
+  await pool.end();
+  return n / SECONDS;
+}
+
+async function latencyAndFailover(): Promise<{ p50: number; p99: number; failover: number }> {
+  const c = await startCluster({ domain: 'acme.example', instances: 3, extraArgs: ARGS });
+  try {
+    const [a, b, conv] = await pair(c, 'lat', c.instances[0]!.url, c.instances[1]!.url);
+    const sentAt = new Map<string, number>();
+    const lat: number[] = [];
+    b.client.onEvent((e) => {
+      if (e.event !== 'inbox') return;
+      const t = sentAt.get(e.entry.messageId);
+      if (t !== undefined) lat.push(performance.now() - t);
+    });
+    const total = 5000;
+    const start = performance.now();
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = start + i; // 1,000 per second
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      sentAt.set(`l${i}`, performance.now());
+      sends.push(a.client.send({ conversationId: conv, messageId: `l${i}`, kind: 'application', epoch: 1, payload: PAYLOAD }));
+    }
+    await Promise.all(sends);
+    for (const end = Date.now() + 30_000; lat.length < total && Date.now() < end; ) await sleep(50);
+    lat.sort((x, y) => x - y);
+    log(`latency: ${lat.length}/${total} pushes seen`);
+
+    // failover: the recipient's instance holds a backlog of 1,000 unacknowledged entries, then dies
+    for (let i = 0; i < 1000; i++) sentAt.delete(`l${i}`);
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        a.client.send({ conversationId: conv, messageId: `f${i}`, kind: 'application', epoch: 1, payload: PAYLOAD }),
+      ),
+    );
+    const killed = performance.now();
+    await c.instances[1]!.kill('SIGKILL');
+    let backlog = 0;
+    for (;;) {
+      try {
+        await b.reconnect(c.url);
+        let after = 0;
+        backlog = 0;
+        for (;;) {
+          const { entries } = await b.client.fetchInbox(after, 500);
+          if (!entries.length) break;
+          backlog += entries.filter((e) => e.messageId.startsWith('f')).length;
+          after = entries.at(-1)!.id;
+        }
+        if (backlog >= 1000) break;
+      } catch {
+        await sleep(50);
+      }
+    }
+    const failover = (performance.now() - killed) / 1000;
+    a.client.close();
+    b.client.close();
+    return { p50: percentile(lat, 50), p99: percentile(lat, 99), failover };
+  } finally {
+    await c.stop();
+  }
+}
+
+// the ceiling runs on the very PostgreSQL the one-instance run just used, right after it
+const [one, ceil] = await throughput(1, ceiling);
+log(`1 instance: ${round(one, 0)} msgs/s; ceiling: ${round(ceil, 0)} message writes/s`);
+const [three] = await throughput(3);
+log(`3 instances: ${round(three, 0)} msgs/s`);
+const { p50, p99, failover } = await latencyAndFailover();
+console.log(
+  JSON.stringify({
+    pg_durable_msgs_per_s_1: round(one, 0),
+    pg_durable_msgs_per_s_3: round(three, 0),
+    pg_ceiling_inserts_per_s: round(ceil, 0),
+    cross_instance_p50_ms_at_1000: round(p50, 2),
+    cross_instance_p99_ms_at_1000: round(p99, 2),
+    failover_s: round(failover, 2),
+  }),
+);
+process.exit(0);

@@ -1,0 +1,147 @@
+/**
+ * Instances of one org's gateway, side by side on one PostgreSQL, tell each other through NATS
+ * (--nats) what PostgreSQL cannot push: an inbox entry stored by one instance for a device
+ * connected to another, and outbox work for a partner that another instance may be sending to.
+ *
+ * NATS carries hints, never the truth: every entry is committed to PostgreSQL before it is
+ * published, so a lost message only delays a push. Each instance subscribes to the subjects of
+ * the devices connected to it (NATS routes by interest, so an entry crosses to the one
+ * instance that needs it); when its NATS connection comes back after an outage, it fetches
+ * the unacknowledged entries of its devices from the database and pushes what it had not
+ * pushed before, so nothing stored meanwhile waits for the device's next reconnect.
+ */
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { InboxEntry } from '../wire/protocol';
+import type { Logger } from './log';
+import type { RoutedEntry } from './store/types';
+
+export interface ClusterDeps {
+  /** push entries to this instance's sockets */
+  pushLocal(entries: RoutedEntry[]): void;
+  /** a device's unacknowledged entries, oldest first */
+  fetch(deviceId: string): Promise<InboxEntry[]>;
+  /** wake this instance's sender for a partner */
+  kick(peer: string): void;
+  log: Logger;
+}
+
+/** entries pushed per device, remembered so a catch-up after an outage pushes none twice */
+const REMEMBER = 5000;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const token = (s: string) => Buffer.from(s).toString('base64url');
+
+export class Cluster {
+  private subs = new Map<string, Subscription>();
+  private pushed = new Map<string, Set<number>>();
+  private readonly prefix: string;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    domain: string,
+    private readonly deps: ClusterDeps,
+  ) {
+    this.prefix = `kontor.${token(domain)}`;
+    nc.subscribe(`${this.prefix}.outbox`, {
+      callback: (_e, m) => {
+        if (m) deps.kick(decoder.decode(m.data));
+      },
+    });
+    void this.watchStatus();
+  }
+
+  static async connect(url: string, domain: string, deps: ClusterDeps): Promise<Cluster> {
+    const nc = await connect({
+      servers: url,
+      name: `kontor-gateway ${domain} ${process.pid}`,
+      // this instance pushed its own entries already: the server need not echo them back
+      noEcho: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 2000,
+      maxPingOut: 2,
+    });
+    return new Cluster(nc, domain, deps);
+  }
+
+  /** NATS is reachable (for /readyz) */
+  get connected(): boolean {
+    return !this.nc.isClosed() && this.up;
+  }
+  private up = true;
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.up = false;
+        this.deps.log.warn('NATS disconnected; live push across instances paused');
+      } else if (s.type === 'reconnect') {
+        this.up = true;
+        this.deps.log.info('NATS reconnected; pushing what was stored meanwhile');
+        void this.catchUp().catch((e: unknown) => this.deps.log.warn('catch-up after NATS outage failed', { error: (e as Error).message }));
+      }
+    }
+  }
+
+  /** Entries this instance stored: pushed here, and published for devices connected elsewhere. */
+  deliver(entries: RoutedEntry[]): void {
+    this.pushLocal(entries);
+    for (const e of entries) this.nc.publish(`${this.prefix}.inbox.${token(e.deviceId)}`, encoder.encode(JSON.stringify(e)));
+  }
+
+  /** Outbox rows for a partner were committed: whichever instance sends to it should look. */
+  kick(peer: string): void {
+    this.nc.publish(`${this.prefix}.outbox`, encoder.encode(peer));
+  }
+
+  /** A device's first socket on this instance opened, or its last one closed. */
+  watch(deviceId: string, connected: boolean): void {
+    if (!connected) {
+      this.subs.get(deviceId)?.unsubscribe();
+      this.subs.delete(deviceId);
+      this.pushed.delete(deviceId);
+      return;
+    }
+    if (this.subs.has(deviceId)) return;
+    this.subs.set(
+      deviceId,
+      this.nc.subscribe(`${this.prefix}.inbox.${token(deviceId)}`, {
+        callback: (_e, m) => {
+          if (!m) return;
+          try {
+            const e = JSON.parse(decoder.decode(m.data)) as RoutedEntry;
+            // only ever for the device subscribed to: a message cannot name another one
+            if (e.deviceId === deviceId) this.pushLocal([e]);
+          } catch {
+            /* not ours */
+          }
+        },
+      }),
+    );
+  }
+
+  private pushLocal(entries: RoutedEntry[]): void {
+    const fresh = entries.filter(({ deviceId, entry }) => {
+      const seen = this.pushed.get(deviceId);
+      if (!this.subs.has(deviceId)) return true;
+      if (seen?.has(entry.id)) return false;
+      const set = seen ?? new Set<number>();
+      if (!seen) this.pushed.set(deviceId, set);
+      set.add(entry.id);
+      if (set.size > REMEMBER) set.delete(set.values().next().value!);
+      return true;
+    });
+    if (fresh.length) this.deps.pushLocal(fresh);
+  }
+
+  private async catchUp(): Promise<void> {
+    for (const deviceId of [...this.subs.keys()]) {
+      const entries = await this.deps.fetch(deviceId);
+      this.pushLocal(entries.map((entry) => ({ deviceId, entry })));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close();
+  }
+}

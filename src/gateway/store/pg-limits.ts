@@ -1,0 +1,63 @@
+/**
+ * Token buckets in PostgreSQL, for limits that must hold whichever instance a request reaches
+ * (docs/scale.md): enrollment failures per client address and per code, requests per partner,
+ * one-time key packages per device. One statement takes a token atomically, so requests
+ * racing on several instances cannot all pass a check made before any of them was charged.
+ *
+ * The table is UNLOGGED: no WAL and no fsync per take (a limit need not survive a database
+ * crash, which empties it). A bucket row is dropped once it would be full again (full_at), so
+ * the table holds only keys that spent something recently.
+ */
+import type { Pool } from 'pg';
+import { unavailable } from './pg-batch';
+import type { Limiter } from '../ratelimit';
+
+/**
+ * $1 key, $2 burst, $3 tokens per second, $4 cost, $5 now (ms). A new key starts full; an
+ * existing one refills for the time since it was last charged. Returns a row only if charged.
+ */
+const TAKE = `
+INSERT INTO rate_buckets AS b (key, tokens, at, full_at)
+SELECT $1, $2::float8 - $4, $5, $5 + ($4 / $3::float8 * 1000)::bigint WHERE $2::float8 >= $4
+ON CONFLICT (key) DO UPDATE SET
+  tokens = LEAST($2::float8, b.tokens + ($5 - b.at) / 1000.0 * $3::float8) - $4,
+  at = $5,
+  full_at = $5 + ((($2::float8 - (LEAST($2::float8, b.tokens + ($5 - b.at) / 1000.0 * $3::float8) - $4)) / $3::float8) * 1000)::bigint
+  WHERE LEAST($2::float8, b.tokens + ($5 - b.at) / 1000.0 * $3::float8) >= $4
+RETURNING 1`;
+
+const REFUND = `UPDATE rate_buckets SET tokens = LEAST($2::float8, tokens + $3), full_at = full_at - ($3 / $4::float8 * 1000)::bigint WHERE key = $1`;
+
+export class PgRateLimits {
+  private takes = 0;
+
+  constructor(private readonly pool: Pool) {}
+
+  /** A limiter of `rate` tokens per second and `burst` at most; `name` keeps its keys apart from other limiters'. */
+  limiter(name: string, rate: number, burst: number): Limiter {
+    return {
+      take: (key, cost = 1) => this.take(`${name}:${key}`, rate, burst, cost),
+      refund: (key, cost = 1) => this.refund(`${name}:${key}`, rate, burst, cost),
+    };
+  }
+
+  private async take(key: string, rate: number, burst: number, cost: number): Promise<boolean> {
+    const now = Date.now();
+    try {
+      // now and then, drop buckets that have filled up again: absent and full are the same
+      if (++this.takes % 100 === 0)
+        await this.pool.query('DELETE FROM rate_buckets WHERE key IN (SELECT key FROM rate_buckets WHERE full_at < $1 LIMIT 1000)', [now]);
+      return ((await this.pool.query(TAKE, [key, burst, rate, cost, now])).rowCount ?? 0) > 0;
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  private async refund(key: string, rate: number, burst: number, cost: number): Promise<void> {
+    try {
+      await this.pool.query(REFUND, [key, burst, cost, rate]);
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+}
