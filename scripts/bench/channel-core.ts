@@ -7,7 +7,7 @@
 import { CERT_TYPE, signCertificate } from '../../src/wire/certificate';
 import { generateKeyPair } from '../../src/wire/ed25519';
 import { toBase64, utf8 } from '../../src/wire/bytes';
-import { kontorAuthService } from '../../src/background/channel/credentials';
+import { certificateCredential, kontorAuthService } from '../../src/background/channel/credentials';
 import {
   clientConfig,
   commit,
@@ -44,7 +44,7 @@ async function device(i: number): Promise<GeneratedKeyPackage> {
     },
     org.key.privateKey,
   );
-  return generateKeyPackage(cert, sig);
+  return generateKeyPackage(certificateCredential(cert), sig);
 }
 
 const t = () => performance.now();

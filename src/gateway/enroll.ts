@@ -1,13 +1,16 @@
 /** Enrollment: one-time codes (issued by the admin CLI) redeemed for an org-signed device certificate. */
 import * as v from 'valibot';
 import { signCertificate, CERT_TYPE, type Certificate } from '../wire/certificate';
-import { EnrollRequest, enrollTranscript } from '../wire/protocol';
+import { IDENTITY_CERT_TYPE, signIdentityCertificate, type IdentityCertificate } from '../wire/identity';
+import { EnrollRequest, enrollTranscript, identityTranscript } from '../wire/protocol';
 import { hashEnrollCode } from './store/schema';
-import { verify } from '../wire/ed25519';
+import { sign, verify } from '../wire/ed25519';
 import { randomBytes, toHex } from '../wire/bytes';
 import { ApiError } from './errors';
 import type { Gateway } from './context';
-import type { Store } from './store/types';
+import type { IdentityRecord, Store } from './store/types';
+
+type EnrollResult = { certificate: Certificate; identity?: IdentityCertificate };
 
 const CERT_VALIDITY_MS = 365 * 86_400_000;
 const FAILURES_PER_WINDOW = 10;
@@ -34,7 +37,7 @@ export async function issueEnrollCode(store: Store, employeeId: string, displayN
  * arriving together all passed the check before the first was charged. A success gives its
  * reservation back, so only failures count.
  */
-export async function redeem(gw: Gateway, body: unknown, client: string): Promise<{ certificate: Certificate }> {
+export async function redeem(gw: Gateway, body: unknown, client: string): Promise<EnrollResult> {
   const limit = gw.limits.enrollFailures;
   const reserved: string[] = [];
   // a limit in this process is charged at the call, one in PostgreSQL by one atomic statement
@@ -64,7 +67,7 @@ export async function redeem(gw: Gateway, body: unknown, client: string): Promis
   }
 }
 
-async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promise<{ certificate: Certificate }> {
+async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promise<EnrollResult> {
   if (req.devicePublicKey === req.mlsSignatureKey)
     throw new ApiError('bad_request', 'the device key and the MLS signature key must differ');
   const t = { domain: gw.config.domain, code: req.code, devicePublicKey: req.devicePublicKey, mlsSignatureKey: req.mlsSignatureKey };
@@ -74,6 +77,17 @@ async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promi
   ]);
   if (!deviceOk) throw new ApiError('bad_request', 'proof of possession of the device key does not verify');
   if (!mlsOk) throw new ApiError('bad_request', 'proof of possession of the MLS signature key does not verify');
+  if ((req.identityKey === undefined) !== (req.identityProof === undefined))
+    throw new ApiError('bad_request', 'identityKey and identityProof come together');
+  if (req.identityKey !== undefined && (req.identityKey === req.devicePublicKey || req.identityKey === req.mlsSignatureKey)) {
+    throw new ApiError('bad_request', 'the identity key must differ from the device keys');
+  }
+  if (
+    req.identityKey !== undefined &&
+    !(await verify(req.identityKey, req.identityProof!, identityTranscript({ ...t, identityKey: req.identityKey })))
+  ) {
+    throw new ApiError('bad_request', 'proof of possession of the identity key does not verify');
+  }
   const now = Date.now();
   const code = await gw.store.getEnrollCode(codeHash, now);
   if (!code) throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
@@ -93,7 +107,9 @@ async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promi
     },
     gw.orgKey.privateKey,
   );
+  const identity = req.identityKey === undefined ? undefined : await certifyIdentity(gw, code, req.identityKey, now);
   // the code is used up and the device added in one transaction, only if both keys are new
+  // and the employee has no other identity yet
   const outcome = await gw.store.enrollDevice(
     codeHash,
     {
@@ -107,11 +123,47 @@ async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promi
       revokedAt: null,
     },
     now,
+    identity,
   );
   if (outcome === 'invalid_code') throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
   if (outcome === 'key_enrolled') throw new ApiError('conflict', 'this device key or MLS signature key is already enrolled');
-  gw.log.info('device enrolled', { deviceId, employeeId: code.employeeId });
-  return { certificate };
+  if (outcome === 'identity_exists') {
+    throw new ApiError(
+      'conflict',
+      'this employee already has an identity: link this browser from one of their devices, or ask the admin for an identity reset',
+    );
+  }
+  gw.log.info('device enrolled', { deviceId, employeeId: code.employeeId, identity: identity ? 'certified' : 'none' });
+  return identity ? { certificate, identity: identity.certificate } : { certificate };
+}
+
+/**
+ * The identity certificate for the key the employee's first device created. An employee who
+ * already has one gets that same certificate back when the key matches (a repeated request);
+ * another key is refused by the store (identity_exists).
+ */
+async function certifyIdentity(
+  gw: Gateway,
+  code: { employeeId: string; displayName: string },
+  identityKey: string,
+  now: number,
+): Promise<IdentityRecord> {
+  const known = await gw.store.getIdentity(code.employeeId);
+  if (known && known.identityKey === identityKey) return known;
+  const certificate = await signIdentityCertificate(
+    {
+      type: IDENTITY_CERT_TYPE,
+      v: 1,
+      employeeId: code.employeeId,
+      displayName: code.displayName,
+      orgDomain: gw.config.domain,
+      identityKey,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
+    },
+    (d) => sign(gw.orgKey.privateKey, d),
+  );
+  return { employeeId: code.employeeId, identityKey, certificate, createdAt: now };
 }
 
 export const ENROLL_FAILURE_LIMIT = { rate: FAILURES_PER_WINDOW / 600, burst: FAILURES_PER_WINDOW };

@@ -68,6 +68,11 @@ export const protocol = {
     tier: 'extension',
     params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }),
   },
+  /** A member accepts a device that membership sync held (issue 15: org-only or a reset identity). */
+  'channel.acceptDevice': {
+    tier: 'extension',
+    params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }),
+  },
   // --- end channel ---
   // --- blocking ---
   /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
@@ -157,7 +162,8 @@ export interface ChannelMessageView {
   state: DeliveryStateView;
   sender: PersonView;
   text: string | null;
-  event: { kind: string; who: PersonView[] } | null;
+  /** detail: for 'held', why (HoldReason) */
+  event: { kind: string; who: PersonView[]; detail?: string | null } | null;
 }
 
 export interface ConversationSummary {
@@ -176,6 +182,8 @@ export interface ConversationDetail extends ConversationSummary {
   partnerState: VerificationState | null;
   fingerprint: { epoch: number; digits: string };
   members: (PersonView & { verified: boolean; self: boolean })[];
+  /** devices membership sync found but did not add (issue 15), with why: 'org_only' | 'identity_changed' */
+  held: (PersonView & { reason: string })[];
   messages: ChannelMessageView[];
 }
 // --- end channel ---
@@ -241,6 +249,7 @@ export interface Results {
   'channel.read': { read: true };
   'channel.syncMembers': { added: number; removed: number };
   'channel.readd': { added: number };
+  'channel.acceptDevice': { added: number };
   'contact.pending': { partner: PartnerView | null };
   // --- blocking ---
   'blocking.state': BlockingState;

@@ -13,11 +13,13 @@ import { Certificate, verifyCertificate } from './certificate';
 import { generateKeyPair, sign, type Ed25519KeyPair } from './ed25519';
 import { fetchJson, MANIFEST_MAX_BYTES } from './fetch';
 import { MANIFEST_PATH, verifyManifest, type Manifest, type VerifyManifestOptions } from './manifest';
+import { IdentityCertificate, verifyIdentityCertificate, type Signer } from './identity';
 import {
   ChallengeFrame,
   ReadyFrame,
   authChallenge,
   enrollTranscript,
+  identityTranscript,
   type MethodName,
   type MethodParams,
   type MethodResults,
@@ -72,25 +74,50 @@ export interface EnrollOptions {
   /** verify the returned certificate against this org key (from the pinned manifest) */
   orgPublicKey?: string;
   fetch?: typeof fetch;
+  /** the employee identity key this device created (issue 15): the org certifies it on the first device */
+  identity?: { publicKeyB64: string; sign: Signer };
 }
 
-export async function enroll(o: EnrollOptions): Promise<{ certificate: Certificate; deviceKey: Ed25519KeyPair }> {
+export async function enroll(
+  o: EnrollOptions,
+): Promise<{ certificate: Certificate; deviceKey: Ed25519KeyPair; identity?: IdentityCertificate }> {
   const deviceKey = o.deviceKey ?? (await generateKeyPair(false));
   const t = { domain: o.domain, code: o.code, devicePublicKey: deviceKey.publicKeyB64, mlsSignatureKey: o.mlsSignatureKey };
   const proof = await sign(deviceKey.privateKey, enrollTranscript('device', t));
   const mlsProof = await o.signWithMlsKey(enrollTranscript('mls', t));
+  const identityFields = o.identity
+    ? {
+        identityKey: o.identity.publicKeyB64,
+        identityProof: await o.identity.sign(identityTranscript({ ...t, identityKey: o.identity.publicKeyB64 })),
+      }
+    : {};
   const r = await (o.fetch ?? fetch)(o.gatewayUrl.replace(/\/$/, '') + '/v1/enroll', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code: o.code, devicePublicKey: deviceKey.publicKeyB64, mlsSignatureKey: o.mlsSignatureKey, proof, mlsProof }),
+    body: JSON.stringify({
+      code: o.code,
+      devicePublicKey: deviceKey.publicKeyB64,
+      mlsSignatureKey: o.mlsSignatureKey,
+      proof,
+      mlsProof,
+      ...identityFields,
+    }),
   });
   if (!r.ok) throw await errorFrom(r);
-  const body = (await r.json()) as { certificate: unknown };
+  const body = (await r.json()) as { certificate: unknown; identity?: unknown };
   const certificate = o.orgPublicKey
     ? await verifyCertificate(body.certificate, o.orgPublicKey, { domain: o.domain })
     : v.parse(Certificate, body.certificate);
   if (certificate.devicePublicKey !== deviceKey.publicKeyB64) throw new KontorError('bad_certificate', 'certificate is for another key');
-  return { certificate, deviceKey };
+  if (!o.identity) return { certificate, deviceKey };
+  const identity = o.orgPublicKey
+    ? await verifyIdentityCertificate(body.identity, o.orgPublicKey, { domain: o.domain }).catch((e: unknown) => {
+        throw new KontorError('bad_certificate', `identity certificate: ${e instanceof Error ? e.message : String(e)}`);
+      })
+    : v.parse(IdentityCertificate, body.identity);
+  if (identity.identityKey !== o.identity.publicKeyB64 || identity.employeeId !== certificate.employeeId)
+    throw new KontorError('bad_certificate', 'identity certificate is for another key or employee');
+  return { certificate, deviceKey, identity };
 }
 
 export interface ConnectOptions {

@@ -42,6 +42,13 @@ export const EnrollRequest = v.strictObject({
   proof: SignatureB64,
   /** the MLS signature key's signature over enrollTranscript('mls', ...) */
   mlsProof: SignatureB64,
+  /**
+   * The employee identity key the device created (issue 15), with its signature over
+   * identityTranscript: the org certifies it if the employee has no identity yet. Without it
+   * the device is certified by the org alone, which other clients show and never add silently.
+   */
+  identityKey: v.optional(PublicKeyB64),
+  identityProof: v.optional(SignatureB64),
 });
 export type EnrollRequest = v.InferOutput<typeof EnrollRequest>;
 
@@ -54,6 +61,15 @@ export const enrollTranscript = (
   role: 'device' | 'mls',
   p: { domain: string; code: string; devicePublicKey: string; mlsSignatureKey: string },
 ): Uint8Array => utf8(`kontor-enroll-v2\n${role}\n${p.domain}\n${p.code}\n${p.devicePublicKey}\n${p.mlsSignatureKey}`);
+
+/** What the identity key signs at enrollment: bound to the gateway, the code and the device's two keys. */
+export const identityTranscript = (p: {
+  domain: string;
+  code: string;
+  devicePublicKey: string;
+  mlsSignatureKey: string;
+  identityKey: string;
+}): Uint8Array => utf8(`kontor-enroll-identity-v1\n${p.domain}\n${p.code}\n${p.devicePublicKey}\n${p.mlsSignatureKey}\n${p.identityKey}`);
 
 // ---- WebSocket auth ---------------------------------------------------------------------
 export const ChallengeFrame = v.object({ type: v.literal('challenge'), nonce: v.string(), domain: Domain });

@@ -7,71 +7,16 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { startPartners, type GatewayHandle } from './helpers';
+import { engineDevice, textsOf } from './engine-device';
 import { waitFor } from '../support/poll';
-import { enroll, fetchManifest, KontorClient } from '../../src/wire/client';
-import {
-  ChannelEngine,
-  Keystore,
-  gatewayTransport,
-  loadOrCreateIdentity,
-  openChannelDb,
-  saveCertificate,
-  type ChannelEvent,
-} from '../../src/background/channel';
-
-import { signWithSignatureKey } from '../../src/background/channel/mls';
+import { fetchManifest } from '../../src/wire/client';
 
 let acme: GatewayHandle;
 let globex: GatewayHandle;
 const orgKeys = new Map<string, string>();
 
-interface Dev {
-  engine: ChannelEngine;
-  client: KontorClient;
-  events: ChannelEvent[];
-}
-
-async function device(gw: GatewayHandle, employee: string, name: string): Promise<Dev> {
-  const db = await openChannelDb(`gw-channel-${employee}-${Math.random()}`);
-  const ks = await Keystore.open(db);
-  const id = await loadOrCreateIdentity(db, ks);
-  const code = await gw.enroll(employee, name);
-  const { certificate } = await enroll({
-    gatewayUrl: gw.url,
-    domain: gw.domain,
-    code,
-    mlsSignatureKey: id.mlsSignaturePublicB64,
-    signWithMlsKey: (d) => signWithSignatureKey(id.mlsSignature.signKey, d),
-    deviceKey: id.deviceKey,
-    orgPublicKey: orgKeys.get(gw.domain),
-  });
-  await saveCertificate(db, certificate);
-  const client = await KontorClient.connect({
-    gatewayUrl: gw.url,
-    certificate,
-    deviceKey: id.deviceKey.privateKey,
-    WebSocket: WebSocket as never,
-  });
-  const events: ChannelEvent[] = [];
-  const engine = await ChannelEngine.open({
-    db,
-    transport: gatewayTransport(client),
-    orgKeyFor: (d) => orgKeys.get(d) ?? null,
-    onEvent: (e) => events.push(e),
-  });
-  // the test closes the clients while late receipts may still be in receive(): its ack then
-  // fails with 'offline', which is not what this test checks (its assertions read the state)
-  client.onEvent((e) => {
-    if (e.event === 'inbox') void engine.receive([e.entry]).catch(() => undefined);
-  });
-  await engine.sync();
-  await engine.replenishKeyPackages(3);
-  return { engine, client, events };
-}
-
-const textsOf = async (d: Dev, conv: string) => (await d.engine.messages(conv)).filter((m) => m.payload).map((m) => m.payload!.text);
+const device = (gw: GatewayHandle, employee: string, name: string) => engineDevice(gw, employee, name, orgKeys);
 
 beforeAll(async () => {
   [acme, globex] = await startPartners('acme.example', 'globex.example');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { PgStore } from '../../src/gateway/store/pg';
-import type { Delivery, DeviceRecord, Store } from '../../src/gateway/store/types';
+import type { Delivery, DeviceRecord, IdentityRecord, Store } from '../../src/gateway/store/types';
 import { aggregateReceipts } from '../../src/gateway/delivery';
 import { device } from '../unit/gateway-fixtures';
 import { startPostgres, type PostgresHandle } from './services';
@@ -45,6 +45,24 @@ const fresh = (id: string, keys: string, employeeId = 'alice', displayName = 'Al
   displayName,
   devicePublicKey: `d-${keys}`,
   mlsSignatureKey: `m-${keys}`,
+});
+
+/** an identity record as enrollment stores it; the store keeps the certificate as given, it does not verify it */
+const identity = (key: string, employeeId = 'alice'): IdentityRecord => ({
+  employeeId,
+  identityKey: key,
+  certificate: {
+    type: 'kontor.identity-certificate',
+    v: 1,
+    employeeId,
+    displayName: 'Alice',
+    orgDomain: HUB,
+    identityKey: key,
+    issuedAt: '2026-01-01T00:00:00.000Z',
+    expiresAt: '2027-01-01T00:00:00.000Z',
+    signature: 'sig',
+  } as IdentityRecord['certificate'],
+  createdAt: 50,
 });
 
 interface Backend {
@@ -383,6 +401,36 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     const sameKey = await Promise.all([s.enrollDevice('h2', fresh('a3', 'k'), 50), t!.enrollDevice('h3', fresh('a4', 'k'), 50)]);
     expect(sameKey.sort()).toEqual(['key_enrolled', 'ok']);
     expect((await t!.listDevices()).length).toBe(2);
+  });
+
+  it('keeps one identity key per employee: another key is refused and leaves the code unused', async () => {
+    await open();
+    for (const c of ['h1', 'h2', 'h3']) await s.createEnrollCode({ code: c, employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
+    expect(await s.getIdentity('alice')).toBeNull();
+    expect(await s.enrollDevice('h1', fresh('a1', 'a1'), 50, identity('K1'))).toBe('ok');
+    expect(await s.getIdentity('alice')).toEqual(identity('K1'));
+    expect(await s.enrollDevice('h2', fresh('a2', 'a2'), 50, identity('K2'))).toBe('identity_exists');
+    expect(await s.getDevice('a2')).toBeNull();
+    expect(await s.getEnrollCode('h2', 50)).not.toBeNull();
+    // a second device of the same identity, and one enrolled without one, leave the identity as it was
+    expect(await s.enrollDevice('h2', fresh('a2', 'a2'), 50, { ...identity('K1'), createdAt: 60 })).toBe('ok');
+    expect(await s.enrollDevice('h3', fresh('a3', 'a3'), 50)).toBe('ok');
+    expect(await s.getIdentity('alice')).toEqual(identity('K1'));
+  });
+
+  it('two stores on one database: two first devices of one employee with different identity keys, one wins', async () => {
+    await open();
+    await second();
+    for (const c of ['h1', 'h2']) await s.createEnrollCode({ code: c, employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
+    const both = await Promise.all([
+      s.enrollDevice('h1', fresh('a1', 'a1'), 50, identity('K1')),
+      t!.enrollDevice('h2', fresh('a2', 'a2'), 50, identity('K2')),
+    ]);
+    expect([...both].sort()).toEqual(['identity_exists', 'ok']);
+    // the identity kept is the one whose device was enrolled
+    const [key, dev] = both[0] === 'ok' ? ['K1', 'a1'] : ['K2', 'a2'];
+    expect((await t!.getIdentity('alice'))?.identityKey).toBe(key);
+    expect((await s.listDevices()).map((d) => d.deviceId)).toEqual([dev]);
   });
 
   it('numbers revocations from two stores in one increasing sequence', async () => {

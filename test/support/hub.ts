@@ -11,6 +11,10 @@ import { TransportError, type SendParams, type Transport } from '../../src/backg
 import { openChannelDb, type ChannelDb } from '../../src/background/channel/db';
 import { Keystore } from '../../src/background/channel/keystore';
 import { loadOrCreateIdentity, saveCertificate } from '../../src/background/channel/identity';
+import { CHAIN_TYPE, type IdentityCertificate } from '../../src/wire/identity';
+import type { SignatureKeyPair } from '../../src/background/channel/mls';
+import { toBase64 } from '../../src/wire/bytes';
+import { endorse, issueIdentity, saveChain } from './identities';
 import { ChannelEngine, type ChannelEvent } from '../../src/background/channel';
 
 interface Dev {
@@ -147,6 +151,7 @@ export async function makeDevice(
   orgKeyFor: (d: string) => string | null,
   kpCount = 3,
   now?: () => Date,
+  certification: Certification = 'identity',
 ): Promise<TestDevice> {
   const dbName = `channel-test-${++dbCounter}-${Math.random().toString(36).slice(2)}`;
   const db = await openChannelDb(dbName);
@@ -160,7 +165,27 @@ export async function makeDevice(
     devicePublicKey: id.deviceKey.publicKeyB64,
     mlsSignatureKey: id.mlsSignaturePublicB64,
   });
-  await saveCertificate(db, cert);
+  if (certification === 'org-only') await saveCertificate(db, cert);
+  else {
+    const who = `${employeeId}@${org.domain} ${org.key.publicKeyB64}`;
+    const known = identities.get(who);
+    if (!known || certification === 'new-identity') {
+      identities.set(who, {
+        key: id.employeeKey!,
+        certificate: await issueIdentity(org, { employeeId, displayName, identityKey: toBase64(id.employeeKey!.publicKey) }),
+        firstDevice: deviceId,
+      });
+      await saveCertificate(db, cert, identities.get(who)!.certificate);
+    } else {
+      await saveChain(db, {
+        type: CHAIN_TYPE,
+        v: 1,
+        device: cert,
+        identity: known.certificate,
+        endorsement: await endorse(known.key, cert, known.certificate.identityKey, known.firstDevice),
+      });
+    }
+  }
   hub.register(cert);
   const address = `${deviceId}@${org.domain}`;
   const events: ChannelEvent[] = [];
@@ -180,6 +205,19 @@ export async function makeDevice(
   await d.engine.replenishKeyPackages(kpCount);
   return d;
 }
+
+/**
+ * Each employee's identity key, created by their first test device. Later devices of the same
+ * employee are endorsed by it, as if linked from the first (issue 15).
+ */
+const identities = new Map<string, { key: SignatureKeyPair; certificate: IdentityCertificate; firstDevice: string }>();
+
+/**
+ * How a test device is certified: with the employee's identity (default: the first device
+ * creates it, later ones are linked), by the org alone as a gateway could, or with a new
+ * identity key the org certified (an identity reset, or a gateway minting one).
+ */
+export type Certification = 'identity' | 'org-only' | 'new-identity';
 
 export const texts = async (d: TestDevice, conv: string) =>
   (await d.engine.messages(conv)).filter((m) => m.payload?.type === 'text').map((m) => m.payload!.text);

@@ -10,7 +10,15 @@ import { fromUtf8, sha256, toBase64, toHex, utf8 } from '../../src/wire/bytes';
 import { CERT_TYPE, type UnsignedCertificate } from '../../src/wire/certificate';
 import { sign } from '../../src/wire/ed25519';
 import { fingerprint, MANIFEST_TYPE, type UnsignedManifest } from '../../src/wire/manifest';
-import { authChallenge, enrollTranscript, federationSigningString } from '../../src/wire/protocol';
+import {
+  ENDORSEMENT_TYPE,
+  IDENTITY_CERT_TYPE,
+  REVOCATION_TYPE,
+  type UnsignedEndorsement,
+  type UnsignedIdentityCertificate,
+  type UnsignedRevocation,
+} from '../../src/wire/identity';
+import { authChallenge, enrollTranscript, federationSigningString, identityTranscript } from '../../src/wire/protocol';
 import { signingBytes } from '../../src/wire/signed';
 import { keyPairFromSeed, seedFromHex } from './keys';
 
@@ -26,10 +34,11 @@ async function keyVector(label: string) {
 }
 
 /** Inputs of every vector; the outputs are computed from them by the code under test. */
-export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'certificate' | 'signing-strings', unknown>> {
+export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'certificate' | 'identity' | 'signing-strings', unknown>> {
   const org = await keyVector('kontor test vector: org key of globex.example');
   const device = await keyVector('kontor test vector: device key of gina-1@globex.example');
   const mls = await keyVector('kontor test vector: MLS signature key of gina-1@globex.example');
+  const employee = await keyVector('kontor test vector: identity key of gina@globex.example');
   const enrollInput = {
     domain: 'globex.example',
     code: 'ABCD-EFGH-2345',
@@ -65,6 +74,37 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
     issuedAt: '2026-01-01T00:00:00.000Z',
     expiresAt: '2026-01-31T00:00:00.000Z',
   };
+  const identity: UnsignedIdentityCertificate = {
+    type: IDENTITY_CERT_TYPE,
+    v: 1,
+    employeeId: 'gina',
+    displayName: 'Gina Müller',
+    orgDomain: 'globex.example',
+    identityKey: employee.publicKey,
+    issuedAt: '2026-01-01T00:00:00.000Z',
+    expiresAt: '2027-01-01T00:00:00.000Z',
+  };
+  const endorsement: UnsignedEndorsement = {
+    type: ENDORSEMENT_TYPE,
+    v: 1,
+    employeeId: 'gina',
+    orgDomain: 'globex.example',
+    identityKey: employee.publicKey,
+    deviceId: 'gina-1',
+    devicePublicKey: device.publicKey,
+    mlsSignatureKey: mls.publicKey,
+    linkedBy: null,
+    issuedAt: '2026-01-01T00:00:00.000Z',
+  };
+  const revocation: UnsignedRevocation = {
+    type: REVOCATION_TYPE,
+    v: 1,
+    employeeId: 'gina',
+    orgDomain: 'globex.example',
+    deviceId: 'gina-2',
+    issuedBy: 'identity',
+    revokedAt: '2026-01-02T00:00:00.000Z',
+  };
   const signed = async (doc: Record<string, unknown>, key: CryptoKey) => {
     const bytes = signingBytes(doc);
     return { signingString: fromUtf8(bytes), signature: await sign(key, bytes) };
@@ -97,6 +137,7 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
         strip(org),
         strip(device),
         strip(mls),
+        strip(employee),
       ],
     },
     manifest: {
@@ -115,6 +156,16 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
       unsigned: certificate,
       ...(await signed(certificate, org.key.privateKey)),
     },
+    identity: {
+      description:
+        "An employee identity certificate issued by the org key of manifest.json, and the identity key's endorsement of the device of certificate.json (docs/manifest.md, issue 15).",
+      orgSeed: org.seed,
+      identitySeed: employee.seed,
+      validAt: '2026-01-02T00:00:00.000Z',
+      identityCertificate: { unsigned: identity, ...(await signed(identity, org.key.privateKey)) },
+      endorsement: { unsigned: endorsement, ...(await signed(endorsement, employee.key.privateKey)) },
+      revocation: { unsigned: revocation, ...(await signed(revocation, employee.key.privateKey)) },
+    },
     'signing-strings': {
       description: 'The line-based signing strings of src/wire/protocol.ts and their signatures.',
       enrollTranscriptDevice: {
@@ -126,6 +177,11 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
         signerSeed: mls.seed,
         input: { role: 'mls', ...enrollInput },
         ...(await line(enrollTranscript('mls', enrollInput), mls.key.privateKey)),
+      },
+      identityTranscript: {
+        signerSeed: employee.seed,
+        input: { ...enrollInput, identityKey: employee.publicKey },
+        ...(await line(identityTranscript({ ...enrollInput, identityKey: employee.publicKey }), employee.key.privateKey)),
       },
       authChallenge: {
         signerSeed: device.seed,

@@ -12,7 +12,20 @@ import { fromBase64, fromUtf8, sha256, toBase64, toHex, utf8 } from '../../src/w
 import { signCertificate, verifyCertificate, type UnsignedCertificate } from '../../src/wire/certificate';
 import { sign } from '../../src/wire/ed25519';
 import { fingerprint, signManifest, verifyManifest, type UnsignedManifest } from '../../src/wire/manifest';
-import { authChallenge, enrollTranscript, federationSigningString } from '../../src/wire/protocol';
+import {
+  CHAIN_TYPE,
+  signEndorsement,
+  signIdentityCertificate,
+  signRevocation,
+  verifyChain,
+  verifyIdentityCertificate,
+  verifyRevocation,
+  type UnsignedRevocation,
+  type UnsignedEndorsement,
+  type UnsignedIdentityCertificate,
+} from '../../src/wire/identity';
+import { authChallenge, enrollTranscript, federationSigningString, identityTranscript } from '../../src/wire/protocol';
+import { signWithSignatureKey } from '../../src/background/channel/mls';
 import { signingBytes } from '../../src/wire/signed';
 import { keyPairFromSeed, seedFromHex } from '../support/keys';
 import { root } from '../support/paths';
@@ -92,6 +105,71 @@ describe('device certificate (certificate.json)', () => {
   });
 });
 
+describe('employee identity and device endorsement (identity.json)', () => {
+  const c = load<{ orgPublicKey: string; unsigned: UnsignedCertificate } & Signed>('certificate');
+  const i = load<{
+    orgSeed: string;
+    identitySeed: string;
+    validAt: string;
+    identityCertificate: { unsigned: UnsignedIdentityCertificate } & Signed;
+    endorsement: { unsigned: UnsignedEndorsement } & Signed;
+    revocation: { unsigned: UnsignedRevocation } & Signed;
+  }>('identity');
+  const chain = () => ({
+    type: CHAIN_TYPE as typeof CHAIN_TYPE,
+    v: 1 as const,
+    device: { ...c.unsigned, signature: c.signature },
+    identity: { ...i.identityCertificate.unsigned, signature: i.identityCertificate.signature },
+    endorsement: { ...i.endorsement.unsigned, signature: i.endorsement.signature },
+  });
+
+  it('has the canonical signing strings and signatures of the vector, with the org key and the identity key', async () => {
+    const org = await keyOf(i.orgSeed);
+    const id = await keyOf(i.identitySeed);
+    expect(fromUtf8(signingBytes(i.identityCertificate.unsigned))).toBe(i.identityCertificate.signingString);
+    expect(fromUtf8(signingBytes(i.endorsement.unsigned))).toBe(i.endorsement.signingString);
+    expect(await signIdentityCertificate(i.identityCertificate.unsigned, (d) => sign(org.privateKey, d))).toEqual(chain().identity);
+    expect(await signEndorsement(i.endorsement.unsigned, (d) => sign(id.privateKey, d))).toEqual(chain().endorsement);
+    // the client signs with the identity key as raw bytes (ts-mls's Ed25519): the same signature
+    expect(await signEndorsement(i.endorsement.unsigned, (d) => signWithSignatureKey(seedFromHex(i.identitySeed), d))).toEqual(
+      chain().endorsement,
+    );
+    expect(independentlyVerified(org.publicKeyB64, utf8(i.identityCertificate.signingString), i.identityCertificate.signature)).toBe(true);
+    expect(independentlyVerified(id.publicKeyB64, utf8(i.endorsement.signingString), i.endorsement.signature)).toBe(true);
+  });
+
+  it('a revocation signed by the identity key verifies with that key only', async () => {
+    const id = await keyOf(i.identitySeed);
+    const org = await keyOf(i.orgSeed);
+    expect(fromUtf8(signingBytes(i.revocation.unsigned))).toBe(i.revocation.signingString);
+    const doc = await signRevocation(i.revocation.unsigned, (d) => sign(id.privateKey, d));
+    expect(doc).toEqual({ ...i.revocation.unsigned, signature: i.revocation.signature });
+    expect(await verifyRevocation(doc, { identityKey: id.publicKeyB64, orgKey: org.publicKeyB64 })).toBe(true);
+    expect(await verifyRevocation({ ...doc, issuedBy: 'org' }, { identityKey: id.publicKeyB64, orgKey: org.publicKeyB64 })).toBe(false);
+    expect(await verifyRevocation({ ...doc, deviceId: 'gina-1' }, { identityKey: id.publicKeyB64, orgKey: null })).toBe(false);
+    expect(independentlyVerified(id.publicKeyB64, utf8(i.revocation.signingString), i.revocation.signature)).toBe(true);
+  });
+
+  it('the chain org → identity → device verifies, and fails when any link changes', async () => {
+    const now = new Date(i.validAt);
+    await expect(verifyIdentityCertificate(chain().identity, c.orgPublicKey, { domain: 'globex.example', now })).resolves.toEqual(
+      chain().identity,
+    );
+    await expect(verifyChain(chain(), c.orgPublicKey, now)).resolves.toEqual(chain());
+    const bad = chain();
+    await expect(
+      verifyChain({ ...bad, identity: { ...bad.identity, displayName: 'Gina Mueller' } }, c.orgPublicKey, now),
+    ).rejects.toMatchObject({ code: 'bad_signature' });
+    await expect(
+      verifyChain({ ...bad, endorsement: { ...bad.endorsement, linkedBy: 'gina-0' } }, c.orgPublicKey, now),
+    ).rejects.toMatchObject({ code: 'bad_signature' });
+    // an endorsement of another device cannot stand in for this one
+    await expect(verifyChain({ ...bad, device: { ...bad.device, deviceId: 'gina-2' } }, c.orgPublicKey, now)).rejects.toMatchObject({
+      code: 'mismatch',
+    });
+  });
+});
+
 type EnrollInput = { domain: string; code: string; devicePublicKey: string; mlsSignatureKey: string };
 
 describe('line signing strings (signing-strings.json)', () => {
@@ -99,6 +177,7 @@ describe('line signing strings (signing-strings.json)', () => {
   const s = load<{
     enrollTranscriptDevice: Line<EnrollInput & { role: 'device' }>;
     enrollTranscriptMls: Line<EnrollInput & { role: 'mls' }>;
+    identityTranscript: Line<EnrollInput & { identityKey: string }>;
     authChallenge: Line<{ domain: string; nonce: string; deviceId: string }>;
     federationSigningString: Line<Parameters<typeof federationSigningString>[0]> & { body: string };
   }>('signing-strings');
@@ -115,6 +194,10 @@ describe('line signing strings (signing-strings.json)', () => {
       const { role, ...input } = v.input;
       await check(v, enrollTranscript(role, input));
     }
+  });
+
+  it('enrollment proof of the employee identity key (identityTranscript)', async () => {
+    await check(s.identityTranscript, identityTranscript(s.identityTranscript.input));
   });
 
   it('WebSocket authentication (authChallenge)', async () => {

@@ -9,7 +9,8 @@
  */
 import type { ClientState } from 'ts-mls';
 import { TransportError } from './transport';
-import { CredentialError, checkCredential } from './credentials';
+import { CredentialError, checkMember } from './credentials';
+import { employeeOf, heldAad, heldDevice, holdReason, knownIdentities, readHeld, type HeldDevice } from './admission';
 import { commit, decodeKeyPackage, epochOf, serializeState, deserializeState, MlsOpError } from './mls';
 import { newMessageId } from './payload';
 import {
@@ -31,7 +32,9 @@ import {
 } from './context';
 import type { ConversationRecord, MessageRecord } from './db';
 
-export type CommitOp = { kind: 'add'; keyPackages: { keyPackage: string; domain: string }[] } | { kind: 'remove'; addresses: string[] };
+export type CommitOp =
+  /** `accept`: addresses a member accepted although admission.ts would hold them */
+  { kind: 'add'; keyPackages: { keyPackage: string; domain: string }[]; accept?: string[] } | { kind: 'remove'; addresses: string[] };
 
 export type PendingCommit =
   | {
@@ -89,6 +92,7 @@ export interface PrepareResult {
   prepared: boolean;
   rejected: CredentialError[];
   adding: Person[];
+  held: HeldDevice[];
 }
 
 /** Composes the commit for `op` against the current state and persists it as pending. Under the conversation lock. */
@@ -104,6 +108,10 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
   const adding: Person[] = [];
   const add = [];
   const keep: { keyPackage: string; domain: string }[] = [];
+  const known = knownIdentities(rec, state);
+  const wasHeld = await readHeld(ctx, rec);
+  const held = new Map(wasHeld.map((h) => [h.address, h]));
+  const newlyHeld: HeldDevice[] = [];
   if (op.kind === 'add') {
     for (const k of op.keyPackages) {
       let kp;
@@ -114,13 +122,26 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
         continue;
       }
       try {
-        const cert = await checkCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey, {
+        const checked = await checkMember(kp.leafNode.credential, kp.leafNode.signaturePublicKey, {
           orgKeyFor: ctx.orgKeyFor,
           now: ctx.now,
           expectDomain: k.domain,
         });
-        const who = personOf(cert);
+        const who = personOf(checked.certificate);
         if (present.has(who.address) || adding.some((a) => a.address === who.address)) continue;
+        // a verified revocation named it (inbox.ts, ChannelEngine.revokeOwnDevice): never again
+        if (rec.revoked?.includes(who.address)) continue;
+        const accepted = op.accept?.includes(who.address) ?? false;
+        const reason = accepted ? null : holdReason(checked, known);
+        if (reason) {
+          const before = held.get(who.address);
+          held.set(who.address, heldDevice(checked, reason, k, ctx.now().getTime()));
+          if (before?.reason !== reason) newlyHeld.push(held.get(who.address)!);
+          continue;
+        }
+        // an accepted identity change becomes the identity this conversation knows
+        if (checked.identity) known[employeeOf(checked.certificate)] = checked.identity.key;
+        held.delete(who.address);
         adding.push(who);
         add.push(kp);
         keep.push(k);
@@ -132,7 +153,23 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
   }
   const removeLeaves =
     op.kind === 'remove' ? current.filter((m) => !m.self && op.addresses.includes(m.address)).map((m) => m.leafIndex) : [];
-  if (!add.length && !removeLeaves.length) return { prepared: false, rejected, adding };
+  const heldList = [...held.values()];
+  const next: ConversationRecord = {
+    ...rec,
+    identities: known,
+    held: heldList.length ? await ctx.ks.sealJson(heldList, heldAad(rec.id)) : undefined,
+  };
+  const heldEvents = newlyHeld.map((h) => ({
+    id: `${newMessageId()}.h`,
+    body: { sender: ctx.self, event: { kind: 'held' as const, who: [stripPerson(h.person)], detail: h.reason } },
+  }));
+  if (!add.length && !removeLeaves.length) {
+    if (heldEvents.length || heldList.length !== wasHeld.length) {
+      await writeConversation(ctx, next, null, await openPending(ctx, rec), heldEvents);
+      ctx.emit({ type: 'conversation', conversationId });
+    }
+    return { prepared: false, rejected, adding, held: newlyHeld };
+  }
   let out;
   try {
     out = await commit(state, { add, removeLeaves });
@@ -150,10 +187,10 @@ export async function prepareCommit(ctx: EngineContext, conversationId: string, 
     members: after,
     recipients: adding.map((a) => a.address),
     newState: b64(serializeState(out.newState)),
-    op: op.kind === 'add' ? { kind: 'add', keyPackages: keep } : op,
+    op: op.kind === 'add' ? { kind: 'add', keyPackages: keep, accept: op.accept } : op,
   };
-  await writeConversation(ctx, rec, null, pending);
-  return { prepared: true, rejected, adding };
+  await writeConversation(ctx, next, null, pending, heldEvents);
+  return { prepared: true, rejected, adding, held: newlyHeld };
 }
 
 export type SubmitOutcome = 'none' | 'done' | 'conflict' | 'offline' | 'retry';

@@ -22,7 +22,11 @@ export interface Person {
   address: string;
 }
 
-export type ChannelEventKind = 'joined' | 'added' | 'removed' | 'removed_self' | 'warning';
+/**
+ * 'held': a device membership sync did not add (admission.ts); 'added_unlinked': another
+ * member's client added a device this one would have held. The detail of both is the HoldReason.
+ */
+export type ChannelEventKind = 'joined' | 'added' | 'removed' | 'removed_self' | 'warning' | 'held' | 'added_unlinked';
 
 /** What a message record holds once opened. */
 export interface MessageBody {
@@ -56,6 +60,8 @@ export interface EngineContext {
   self: Person;
   lock: KeyedMutex;
   cache: Map<string, ClientState>;
+  /** conversations where a verified revocation named a device still in the group (inbox.ts) */
+  revokedPending: Set<string>;
   emit(e: ChannelEvent): void;
 }
 

@@ -9,16 +9,27 @@ import type { ChannelDb, ConversationRecord, MessageRecord, OutboxRecord } from 
 import { Keystore } from './keystore';
 import { KeyedMutex } from './lock';
 import { TransportError, type Transport } from './transport';
-import { IdentityError, createKeyPackages, loadOrCreateIdentity } from './identity';
+import { IdentityError, createKeyPackages, credentialOf, loadOrCreateIdentity } from './identity';
 import type { OrgKeyLookup } from './credentials';
-import { createGroupState, encryptApplication, epochOf, generateKeyPackage, safetyFingerprint } from './mls';
-import { encodePayload, newMessageId, textPayload } from './payload';
+import {
+  createGroupState,
+  encryptApplication,
+  epochOf,
+  generateKeyPackage,
+  MlsOpError,
+  safetyFingerprint,
+  signWithSignatureKey,
+} from './mls';
+import { REVOCATION_TYPE, signRevocation } from '../../wire/identity';
+import { readHeld, type HeldDevice } from './admission';
+import { encodePayload, newMessageId, textPayload, type WirePayload } from './payload';
 import { prepareCommit, submitPending, openPending, writeConversation, type CommitOp, type PrepareResult } from './commits';
 import { processEntry } from './inbox';
 import {
   authConfig,
   b64,
   loadConversation,
+  memberPeople,
   openMessage,
   outboxAad,
   personOf,
@@ -29,7 +40,7 @@ import {
   type EngineContext,
   type MessageView,
 } from './context';
-import { utf8 } from '../../wire/bytes';
+import { toBase64, utf8 } from '../../wire/bytes';
 
 export interface ChannelEngineOptions {
   db: ChannelDb;
@@ -52,6 +63,7 @@ export interface Target {
 export interface AddResult {
   added: PrepareResult['adding'];
   rejected: PrepareResult['rejected'];
+  held: PrepareResult['held'];
 }
 
 export class ChannelEngine {
@@ -77,6 +89,7 @@ export class ChannelEngine {
       self: personOf(certificate),
       lock: new KeyedMutex(`kontor-channel:${o.db.name}`),
       cache: new Map(),
+      revokedPending: new Set(),
       emit: (e) => {
         try {
           listeners?.(e);
@@ -114,7 +127,7 @@ export class ChannelEngine {
     const { hub } = await this.ctx.transport.createConversation(conversationId);
     await this.ctx.lock.run(conversationId, async () => {
       if (await this.ctx.db.get('conversations', conversationId)) return;
-      const own = await generateKeyPackage(this.ctx.identity.certificate, this.ctx.identity.mlsSignature);
+      const own = await generateKeyPackage(credentialOf(this.ctx.identity), this.ctx.identity.mlsSignature);
       const state = await createGroupState(utf8(conversationId), own, authConfig(this.ctx).config);
       const now = this.ctx.now().getTime();
       const rec: ConversationRecord = {
@@ -164,9 +177,31 @@ export class ChannelEngine {
         if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`))
           keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
     }
-    if (!keyPackages.length) return { added: [], rejected: [] };
+    if (!keyPackages.length) return { added: [], rejected: [], held: [] };
     await this.runCommit(conversationId, { kind: 'remove', addresses });
-    return this.runCommit(conversationId, { kind: 'add', keyPackages });
+    // a member asked for these very devices again
+    return this.runCommit(conversationId, { kind: 'add', keyPackages, accept: addresses });
+  }
+
+  /**
+   * A member accepts a device that membership sync held (admission.ts): it is added with the
+   * key package it was found with, and an accepted new identity becomes the known one.
+   */
+  async acceptHeld(conversationId: string, address: string): Promise<AddResult> {
+    const rec = await this.ctx.db.get('conversations', conversationId);
+    const h = rec ? (await readHeld(this.ctx, rec)).find((x) => x.address === address) : undefined;
+    if (!h) throw new MlsOpError('wrong_group', `no held device ${address} in ${conversationId}`);
+    return this.runCommit(conversationId, {
+      kind: 'add',
+      keyPackages: [{ keyPackage: h.keyPackage, domain: h.domain }],
+      accept: [address],
+    });
+  }
+
+  /** Devices that wait for a member's acceptance, with why (no key material). */
+  async held(conversationId: string): Promise<Omit<HeldDevice, 'keyPackage'>[]> {
+    const rec = await this.ctx.db.get('conversations', conversationId);
+    return rec ? (await readHeld(this.ctx, rec)).map(({ keyPackage: _kp, ...rest }) => rest) : [];
   }
 
   /** Removes devices (e.g. revoked ones): they cannot read anything sent afterwards. */
@@ -190,7 +225,7 @@ export class ChannelEngine {
       if (outcome === 'offline') throw new TransportError('offline', 'commit stays pending until the gateway is reachable');
       if (outcome !== 'conflict') {
         for (const error of first?.rejected ?? []) this.ctx.emit({ type: 'warning', conversationId, error });
-        return { added: first?.adding ?? [], rejected: first?.rejected ?? [] };
+        return { added: first?.adding ?? [], rejected: first?.rejected ?? [], held: first?.held ?? [] };
       }
       // another member's commit won this epoch: take it in, then compose ours again
       await this.sync();
@@ -207,6 +242,12 @@ export class ChannelEngine {
   /** Queues a text message (persisted first) and tries to send it right away. */
   async sendText(conversationId: string, text: string): Promise<MessageView> {
     const payload = textPayload(text, this.ctx.now());
+    await this.queue(conversationId, payload, true);
+    return openMessage(this.ctx, (await this.ctx.db.get('messages', [conversationId, payload.id]))!);
+  }
+
+  /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it. */
+  private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
     const bytes = encodePayload(payload);
     const at = this.ctx.now().getTime();
     const out: OutboxRecord = {
@@ -217,25 +258,28 @@ export class ChannelEngine {
       epoch: null,
       createdAt: at,
     };
-    const msg: MessageRecord = {
-      conversationId,
-      id: payload.id,
-      at,
-      direction: 'out',
-      body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }),
-      state: 'queued',
-      seq: null,
-    };
+    // sealed before the transaction: an await on other work would let IndexedDB commit it early
+    const msg: MessageRecord | null =
+      shown && payload.type === 'text'
+        ? {
+            conversationId,
+            id: payload.id,
+            at,
+            direction: 'out',
+            body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }),
+            state: 'queued',
+            seq: null,
+          }
+        : null;
     const tx = this.ctx.db.transaction(['outbox', 'messages'], 'readwrite');
     await tx.objectStore('outbox').add(out);
-    await tx.objectStore('messages').put(msg);
+    if (msg) await tx.objectStore('messages').put(msg);
     await tx.done;
     try {
       await this.flush(conversationId);
     } catch (e) {
       if (!(e instanceof TransportError && e.code === 'offline')) throw e;
     }
-    return openMessage(this.ctx, (await this.ctx.db.get('messages', [conversationId, payload.id]))!);
   }
 
   /**
@@ -308,6 +352,52 @@ export class ChannelEngine {
       await this.ctx.lock.run(e.conversationId, () => processEntry(this.ctx, e));
       await this.ctx.transport.ack([e.id]);
     }
+    // a verified revocation named a device still in the group (its revoker's removal did not come through)
+    for (const id of [...this.ctx.revokedPending]) {
+      this.ctx.revokedPending.delete(id);
+      const rec = await this.ctx.db.get('conversations', id);
+      if (rec?.revoked?.length && rec.status === 'active')
+        await this.removeDevices(id, rec.revoked).catch((err: unknown) =>
+          this.ctx.emit({ type: 'warning', conversationId: id, error: err as Error }),
+        );
+    }
+  }
+
+  /**
+   * Revokes another device of this employee (issue 15): a statement signed with the identity
+   * key goes to every conversation the device is in, and this device removes it there. The
+   * other members verify the statement themselves, show the device as removed and never add it again.
+   */
+  async revokeOwnDevice(deviceId: string): Promise<{ conversations: string[] }> {
+    const { chain, employeeKey } = this.ctx.identity;
+    if (!chain || !employeeKey || toBase64(employeeKey.publicKey) !== chain.identity.identityKey) {
+      throw new IdentityError('not_enrolled', 'this device does not hold the employee identity key');
+    }
+    if (deviceId === this.ctx.self.deviceId) throw new IdentityError('identity_mismatch', 'a device does not revoke itself');
+    const statement = await signRevocation(
+      {
+        type: REVOCATION_TYPE,
+        v: 1,
+        employeeId: this.ctx.self.employeeId,
+        orgDomain: this.ctx.self.orgDomain,
+        deviceId,
+        issuedBy: 'identity',
+        revokedAt: this.ctx.now().toISOString(),
+      },
+      (d) => signWithSignatureKey(employeeKey.signKey, d),
+    );
+    const address = `${deviceId}@${this.ctx.self.orgDomain}`;
+    const done: string[] = [];
+    for (const c of await this.conversations()) {
+      const loaded = await loadConversation(this.ctx, c.id);
+      if (!loaded || !memberPeople(loaded.state).some((m) => m.address === address)) continue;
+      await this.queue(c.id, { v: 1, type: 'revocation', id: newMessageId(), statement, sentAt: this.ctx.now().toISOString() }, false);
+      await this.removeDevices(c.id, [address]);
+      const rec = (await this.ctx.db.get('conversations', c.id))!;
+      await this.ctx.db.put('conversations', { ...rec, revoked: [...new Set([...(rec.revoked ?? []), address])] });
+      done.push(c.id);
+    }
+    return { conversations: done };
   }
 
   /** Fetches everything waiting at the gateway (after reconnect) and processes it. */
@@ -362,6 +452,7 @@ export class ChannelEngine {
       verified,
       fingerprint: await safetyFingerprint(state),
       queued: outbox,
+      held: await this.held(conversationId),
     };
   }
 

@@ -6,6 +6,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { Certificate } from '../../wire/certificate';
+import type { CredentialChain } from '../../wire/identity';
 
 export interface Sealed {
   iv: Uint8Array;
@@ -20,6 +21,15 @@ export interface IdentityRecord {
   mlsSignaturePublicB64: string;
   certificate: Certificate | null;
   createdAt: number;
+  /**
+   * The employee identity key (issue 15), raw Ed25519 packed and sealed: created with the
+   * device, certified by the org at enrollment if the employee had none. Missing on devices
+   * created before identities; they stay certified by the org alone.
+   */
+  employeeKey?: Sealed;
+  employeeKeyPublicB64?: string;
+  /** org → identity → this device, once enrolled with a certified identity */
+  chain?: CredentialChain | null;
 }
 
 export interface KeyPackageRecord {
@@ -57,6 +67,16 @@ export interface ConversationRecord {
   createdAt: number;
   lastActivity: number;
   unread: number;
+  /**
+   * Employee identity keys this conversation has seen, by `employeeId@orgDomain` (issue 15):
+   * a device of a known employee joins on its own only if it chains to the same identity.
+   * Absent on older records: then the current members are all that is known.
+   */
+  identities?: Record<string, string>;
+  /** devices that membership sync found but did not add (admission.ts), sealed; absent: none */
+  held?: Sealed;
+  /** addresses of devices a verified revocation statement named: never added again */
+  revoked?: string[];
 }
 
 export interface OutboxRecord {

@@ -5,6 +5,7 @@
  */
 import { KontorError } from '../../shared/errors';
 import type { Certificate } from '../../wire/certificate';
+import type { IdentityCertificate } from '../../wire/identity';
 import { listPartners } from '../partners/directory';
 import { getCachedManifest, normalizeFingerprint } from '../partners/manifests';
 import { storage, type RecordValue } from '../storage';
@@ -68,8 +69,12 @@ export async function requireEngine(): Promise<ChannelEngine> {
 }
 
 /** Stores the certificate and where it was issued; the engine opens on the next openEngine. */
-export async function saveEnrollment(certificate: Certificate, next: EnrollmentMeta): Promise<void> {
-  await saveCertificate(await channelDb(), certificate);
+export async function saveEnrollment(
+  certificate: Certificate,
+  identityCertificate: IdentityCertificate | undefined,
+  next: EnrollmentMeta,
+): Promise<void> {
+  await saveCertificate(await channelDb(), certificate, identityCertificate);
   meta = next;
   await storage.set('channelMeta', meta);
 }

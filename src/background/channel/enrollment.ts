@@ -6,7 +6,7 @@ import { KontorError } from '../../shared/errors';
 import { isGatewayUrl, normalizeDomain } from '../../shared/policy/domain';
 import { effectiveSettings } from '../../shared/policy/effective';
 import type { ChannelIdentity } from '../../shared/protocol';
-import { enroll } from '../../wire/client';
+import { enroll, KontorError as WireError } from '../../wire/client';
 import { fetchJson, MANIFEST_MAX_BYTES } from '../../wire/fetch';
 import { MANIFEST_PATH, verifyManifest } from '../../wire/manifest';
 import { getPolicy } from '../policy';
@@ -15,6 +15,7 @@ import { connect } from './connection';
 import { engineState, openEngine, saveEnrollment } from './engine-host';
 import { isConnected } from './link';
 import { signWithSignatureKey } from './mls';
+import { toBase64 } from '../../wire/bytes';
 
 export async function channelIdentity(): Promise<ChannelIdentity> {
   await openEngine();
@@ -58,18 +59,37 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
   const policyDomain = settings.organization.domain;
   if (policyDomain && normalizeDomain(policyDomain) !== manifest.domain)
     throw new KontorError('forbidden', `the gateway belongs to ${manifest.domain}, not ${policyDomain}`);
-  const { certificate } = await enroll({
-    gatewayUrl,
-    domain: manifest.domain,
-    code: code.trim(),
-    mlsSignatureKey: identity!.mlsSignaturePublicB64,
-    signWithMlsKey: (data) => signWithSignatureKey(identity!.mlsSignature.signKey, data),
-    deviceKey: identity!.deviceKey,
-    orgPublicKey: manifest.orgPublicKey,
-  }).catch((error: unknown) => {
-    throw new KontorError('forbidden', `enrollment refused: ${error instanceof Error ? error.message : String(error)}`);
-  });
-  await saveEnrollment(certificate, {
+  const employeeKey = identity!.employeeKey;
+  const attempt = (withIdentity: boolean) =>
+    enroll({
+      gatewayUrl,
+      domain: manifest.domain,
+      code: code.trim(),
+      mlsSignatureKey: identity!.mlsSignaturePublicB64,
+      signWithMlsKey: (data) => signWithSignatureKey(identity!.mlsSignature.signKey, data),
+      deviceKey: identity!.deviceKey,
+      orgPublicKey: manifest.orgPublicKey,
+      // the employee identity this device created: the org certifies it on the employee's first device
+      ...(withIdentity && employeeKey
+        ? {
+            identity: {
+              publicKeyB64: toBase64(employeeKey.publicKey),
+              sign: (d: Uint8Array) => signWithSignatureKey(employeeKey.signKey, d),
+            },
+          }
+        : {}),
+    });
+  // An employee who already has an identity gets this browser certified by the org alone (the
+  // code is not used up by the refusal): partners see it as such until it is linked.
+  const { certificate, identity: identityCertificate } = await attempt(true)
+    .catch((error: unknown) => {
+      if (error instanceof WireError && error.code === 'conflict' && /already has an identity/.test(error.message)) return attempt(false);
+      throw error;
+    })
+    .catch((error: unknown) => {
+      throw new KontorError('forbidden', `enrollment refused: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  await saveEnrollment(certificate, identityCertificate, {
     gatewayUrl,
     domain: manifest.domain,
     orgName: manifest.orgName,

@@ -54,6 +54,7 @@ export const channelHandlers: Pick<
   | 'channel.read'
   | 'channel.syncMembers'
   | 'channel.readd'
+  | 'channel.acceptDevice'
 > = {
   'channel.identity': () => channelIdentity(),
   'channel.enroll': ({ gatewayUrl, code }) => enrollDevice(gatewayUrl, code),
@@ -90,6 +91,7 @@ export const channelHandlers: Pick<
       partnerState: partner?.state ?? null,
       fingerprint: { epoch: Number(c.fingerprint.epoch), digits: c.fingerprint.digits },
       members: c.members.map((m) => ({ ...person(m), verified: m.verification.state === 'verified', self: m.self })),
+      held: c.held.map((h) => ({ ...person(h.person), reason: h.reason })),
       messages: (await engine.messages(conversationId)).map(messageView),
     };
     return detail;
@@ -102,6 +104,14 @@ export const channelHandlers: Pick<
   'channel.readd': async ({ conversationId, address }) => {
     const meta = await openerMeta(conversationId);
     return readdMember(conversationId, address, meta.partnerDomain, meta.contact);
+  },
+  'channel.acceptDevice': async ({ conversationId, address }) => {
+    if (!isConnected()) throw new KontorError('unavailable', 'not connected to your company gateway');
+    const engine = await requireEngine();
+    if (!(await engine.held(conversationId)).some((h) => h.address === address))
+      throw new KontorError('not_found', 'no such device waiting in this conversation');
+    const { added } = await engine.acceptHeld(conversationId, address);
+    return { added: added.length };
   },
   'channel.read': async ({ conversationId }) => {
     await (await requireEngine()).markRead(conversationId);

@@ -12,6 +12,9 @@ import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welc
 import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
+import { employeeOf, holdReason, knownIdentities, unverifiedMember } from './admission';
+import { verifyRevocation, type DeviceRevocation } from '../../wire/identity';
+import type { ClientState } from 'ts-mls';
 import {
   authConfig,
   explain,
@@ -25,6 +28,7 @@ import {
   unb64,
   type EngineContext,
   type MessageBody,
+  type Person,
 } from './context';
 
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
@@ -176,6 +180,10 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
       await writeStateAndSeen(ctx, rec, r.newState, seen, null);
       throw err;
     }
+    if (payload.type === 'revocation') {
+      await onRevocation(ctx, rec, state, r.newState, seen, payload.statement, personOf(cert));
+      return;
+    }
     const body: MessageBody = { sender: personOf(cert), payload };
     const dup = await ctx.db.get('messages', [rec.id, payload.id]);
     const msg: MessageRecord | null = dup
@@ -205,8 +213,17 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
   const added = after.filter((m) => !before.some((b) => b.address === m.address));
   const removed = before.filter((m) => !m.self && !after.some((a) => a.address === m.address));
   const sender = before.find((m) => m.address === e.sender) ?? ctx.self;
+  // another member's client added them: this one would have held them (admission.ts), so it says so
+  const known = knownIdentities(rec, state);
+  const unlinked = added.flatMap((m) => {
+    const reason = holdReason(unverifiedMember(r.newState, m.leafIndex), known);
+    return reason
+      ? [{ id: `${e.messageId}.u${m.leafIndex}`, body: { sender, event: { kind: 'added_unlinked' as const, who: [m], detail: reason } } }]
+      : [];
+  });
   const events = [
     ...(added.length ? [{ id: `${e.messageId}.a`, body: { sender, event: { kind: 'added' as const, who: added } } }] : []),
+    ...unlinked,
     ...(removed.length ? [{ id: `${e.messageId}.r`, body: { sender, event: { kind: 'removed' as const, who: removed } } }] : []),
     ...(r.removedSelf ? [{ id: `${e.messageId}.s`, body: { sender, event: { kind: 'removed_self' as const, who: [ctx.self] } } }] : []),
   ];
@@ -268,3 +285,52 @@ async function applyReceipt(ctx: EngineContext, e: InboxEntry): Promise<void> {
 }
 
 export { MlsOpError };
+
+/**
+ * A signed revocation relayed by a member: verified against the identity key the conversation
+ * knows for that employee (or the org's pinned key), recorded so the device is never added
+ * again, shown as removed, and the device removed from the group if it still is in it.
+ */
+async function onRevocation(
+  ctx: EngineContext,
+  rec: ConversationRecord,
+  state: ClientState,
+  newState: ClientState,
+  seen: SeenRecord,
+  statement: DeviceRevocation,
+  sender: Person,
+): Promise<void> {
+  const address = `${statement.deviceId}@${statement.orgDomain}`;
+  const identityKey = knownIdentities(rec, state)[employeeOf(statement)] ?? null;
+  const orgKey = await ctx.orgKeyFor(statement.orgDomain);
+  if (!(await verifyRevocation(statement, { identityKey, orgKey }))) {
+    await writeStateAndSeen(ctx, rec, newState, seen, null);
+    ctx.emit({
+      type: 'warning',
+      conversationId: rec.id,
+      error: new MlsOpError('not_member', `a revocation of ${address.slice(0, 320)} does not verify; ignored`),
+    });
+    return;
+  }
+  const member = memberPeople(state).find((m) => m.address === address);
+  const who: Person = member ?? {
+    deviceId: statement.deviceId,
+    employeeId: statement.employeeId,
+    displayName: statement.employeeId,
+    orgDomain: statement.orgDomain,
+    address,
+  };
+  const id = `${seen.messageId}.v`;
+  const event: MessageRecord = {
+    conversationId: rec.id,
+    id,
+    at: ctx.now().getTime(),
+    direction: 'event',
+    body: await sealBody(ctx, rec.id, id, { sender, event: { kind: 'removed', who: [who], detail: `revoked_by_${statement.issuedBy}` } }),
+    state: null,
+    seq: null,
+  };
+  const revoked = [...new Set([...(rec.revoked ?? []), address])];
+  await writeStateAndSeen(ctx, { ...rec, revoked }, newState, seen, event);
+  if (member) ctx.revokedPending.add(rec.id);
+}

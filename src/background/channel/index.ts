@@ -7,8 +7,11 @@ export type { ChannelEvent, MessageView, MessageBody, Person, Verification, Chan
 export {
   CredentialError,
   checkCredential,
+  checkMember,
   readCredential,
+  readChain,
   certificateCredential,
+  chainCredential,
   kontorAuthService,
   type OrgKeyLookup,
   type CredentialErrorCode,
@@ -33,6 +36,6 @@ export {
   type DeliveryState,
 } from './db';
 export { Keystore, SealError } from './keystore';
-export { loadOrCreateIdentity, saveCertificate, createKeyPackages, IdentityError, type Identity } from './identity';
+export { loadOrCreateIdentity, saveCertificate, createKeyPackages, credentialOf, IdentityError, type Identity } from './identity';
 export { gatewayTransport, TransportError, type Transport } from './transport';
 export { MlsOpError, CIPHERSUITE } from './mls';

@@ -32,11 +32,10 @@ import {
   type PrivateKeyPackage,
   type Proposal,
   type AuthenticationService,
+  type Credential,
 } from 'ts-mls';
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
 import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
-import type { Certificate } from '../../wire/certificate';
-import { certificateCredential } from './credentials';
 import { toBase64 } from '../../wire/bytes';
 
 export const CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as const;
@@ -103,9 +102,10 @@ export interface GeneratedKeyPackage {
   secret: Uint8Array;
 }
 
-export async function generateKeyPackage(cert: Certificate, sig: SignatureKeyPair): Promise<GeneratedKeyPackage> {
+/** A key package with `credential` (credentials.ts: the chain, or a bare certificate). */
+export async function generateKeyPackage(credential: Credential, sig: SignatureKeyPair): Promise<GeneratedKeyPackage> {
   const cs = await suite();
-  const kp = await generateKeyPackageWithKey(certificateCredential(cert), defaultCapabilities(), defaultLifetime, [], sig, cs);
+  const kp = await generateKeyPackageWithKey(credential, defaultCapabilities(), defaultLifetime, [], sig, cs);
   const message = encodeMlsMessage({ keyPackage: kp.publicPackage, wireformat: 'mls_key_package', version: 'mls10' });
   const ref = await makeKeyPackageRef(kp.publicPackage, cs.hash);
   const p = kp.privatePackage;

@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { MAX_TEXT_CHARS } from '../../shared/protocol';
 import { Ident, IsoTime } from '../../wire/schemas';
+import { DeviceRevocation } from '../../wire/identity';
 import { fromUtf8, utf8 } from '../../wire/bytes';
 
 /** Encoded payload bytes; MLS ciphertexts stay far below the gateway's 256 KiB limit. */
@@ -20,11 +21,25 @@ export const TextPayload = v.strictObject({
   sentAt: IsoTime,
 });
 
-/** Known payload types. Add `file` and `receipt` variants here. */
+/** Known payload types that are stored and shown as messages. Add `file` and `receipt` variants here. */
 export const Payload = v.variant('type', [TextPayload]);
 export type Payload = v.InferOutput<typeof Payload>;
 export type PayloadType = Payload['type'];
-const KNOWN_TYPES: readonly string[] = Payload.options.map((o) => o.entries.type.literal);
+
+/** A signed device revocation (wire/identity.ts) relayed to a conversation's members: acted on, not stored. */
+export const RevocationPayload = v.strictObject({
+  v: v.literal(1),
+  type: v.literal('revocation'),
+  id: Ident,
+  statement: DeviceRevocation,
+  sentAt: IsoTime,
+});
+export type RevocationPayload = v.InferOutput<typeof RevocationPayload>;
+
+/** Everything an application message may carry. */
+export const WirePayload = v.variant('type', [TextPayload, RevocationPayload]);
+export type WirePayload = v.InferOutput<typeof WirePayload>;
+const KNOWN_TYPES: readonly string[] = WirePayload.options.map((o) => o.entries.type.literal);
 
 export class PayloadError extends Error {
   override name = 'PayloadError';
@@ -36,15 +51,15 @@ export class PayloadError extends Error {
   }
 }
 
-export function encodePayload(p: Payload): Uint8Array {
-  const parsed = v.safeParse(Payload, p);
+export function encodePayload(p: WirePayload): Uint8Array {
+  const parsed = v.safeParse(WirePayload, p);
   if (!parsed.success) throw new PayloadError('invalid', `invalid payload: ${parsed.issues[0]?.message ?? ''}`);
   const bytes = utf8(JSON.stringify(parsed.output));
   if (bytes.length > MAX_PAYLOAD_BYTES) throw new PayloadError('too_large', `payload is ${bytes.length} bytes`);
   return bytes;
 }
 
-export function decodePayload(bytes: Uint8Array): Payload {
+export function decodePayload(bytes: Uint8Array): WirePayload {
   if (bytes.length > MAX_PAYLOAD_BYTES) throw new PayloadError('too_large', `payload is ${bytes.length} bytes`);
   let json: unknown;
   try {
@@ -58,7 +73,7 @@ export function decodePayload(bytes: Uint8Array): Payload {
   if (typeof head.type !== 'string' || !KNOWN_TYPES.includes(head.type)) {
     throw new PayloadError('unknown_type', `payload type ${String(head.type).slice(0, 32)}`);
   }
-  const parsed = v.safeParse(Payload, json);
+  const parsed = v.safeParse(WirePayload, json);
   if (!parsed.success) throw new PayloadError('invalid', `invalid payload: ${parsed.issues[0]?.message ?? ''}`);
   return parsed.output;
 }

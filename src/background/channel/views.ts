@@ -17,7 +17,7 @@ export function messageView(m: MessageView): ChannelMessageView {
     state: (m.state ?? null) as ChannelMessageView['state'],
     sender: person(m.sender),
     text: m.payload?.type === 'text' ? m.payload.text : null,
-    event: m.event ? { kind: m.event.kind, who: m.event.who.map(person) } : null,
+    event: m.event ? { kind: m.event.kind, who: m.event.who.map(person), detail: m.event.detail ?? null } : null,
   };
 }
 

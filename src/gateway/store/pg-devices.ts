@@ -7,7 +7,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { unavailable, type PgWriteBatcher } from './pg-batch';
 import { toDevice } from './rows';
-import type { DeviceRecord, EnrollCode, EnrollOutcome } from './types';
+import type { DeviceRecord, EnrollCode, EnrollOutcome, IdentityRecord } from './types';
 
 type Row = Record<string, unknown>;
 
@@ -48,12 +48,17 @@ export class PgDevices {
       : null;
   }
 
-  enrollDevice(codeHash: string, d: DeviceRecord, now: number): Promise<EnrollOutcome> {
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number, identity?: IdentityRecord): Promise<EnrollOutcome> {
     return this.w.run(async (x): Promise<EnrollOutcome> => {
       // Two instances enrolling the same key with two codes would each find it free and both
       // insert: enrollments wait for each other (they are rare). Read committed takes a new
       // snapshot per statement, so the check below sees what the previous holder committed.
       await lock(x, ENROLL_LOCK);
+      // under the same lock: two first devices of one employee cannot each certify their own identity key
+      if (identity) {
+        const known = await x.query('SELECT identity_key FROM identities WHERE employee_id = $1', [identity.employeeId]);
+        if (known.rowCount && known.rows[0].identity_key !== identity.identityKey) return 'identity_exists';
+      }
       const keys = [d.devicePublicKey, d.mlsSignatureKey];
       const taken = await x.query(
         'SELECT 1 FROM devices WHERE device_public_key = ANY($1::text[]) OR mls_signature_key = ANY($1::text[]) LIMIT 1',
@@ -68,8 +73,26 @@ export class PgDevices {
       );
       if (!used.rowCount) return 'invalid_code';
       await insertDevice(x, d);
+      if (identity) {
+        await x.query(
+          'INSERT INTO identities (employee_id, identity_key, certificate, created_at) VALUES ($1,$2,$3,$4) ON CONFLICT (employee_id) DO NOTHING',
+          [identity.employeeId, identity.identityKey, JSON.stringify(identity.certificate), identity.createdAt],
+        );
+      }
       return 'ok';
     });
+  }
+
+  async getIdentity(employeeId: string): Promise<IdentityRecord | null> {
+    const r = (await this.q('SELECT * FROM identities WHERE employee_id = $1', [employeeId]))[0];
+    return r
+      ? {
+          employeeId,
+          identityKey: r.identity_key as string,
+          certificate: JSON.parse(r.certificate as string),
+          createdAt: r.created_at as number,
+        }
+      : null;
   }
 
   async addDevice(d: DeviceRecord): Promise<void> {

@@ -16,7 +16,7 @@
  */
 import type { PoolClient } from 'pg';
 
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
 
 /** any fixed number: the key of the advisory lock held while migrating */
 const MIGRATION_LOCK = 0x6b6f6e74;
@@ -102,8 +102,17 @@ CREATE UNLOGGED TABLE rate_buckets (key TEXT PRIMARY KEY, tokens FLOAT8 NOT NULL
 CREATE INDEX rate_buckets_full ON rate_buckets (full_at);
 `;
 
+/**
+ * Version 4: employee identity certificates (issue 15; SQLite schema 7), one per employee: the
+ * org certified the identity key the employee's first device created.
+ */
+export const PG_MIGRATE_V4 = `
+CREATE TABLE identities (
+  employee_id TEXT PRIMARY KEY, identity_key TEXT NOT NULL, certificate TEXT NOT NULL, created_at BIGINT NOT NULL);
+`;
+
 /** Migrations by the version they lead to. */
-export const PG_MIGRATIONS: Record<number, string> = { 1: PG_SCHEMA_V1, 2: PG_MIGRATE_V2, 3: PG_MIGRATE_V3 };
+export const PG_MIGRATIONS: Record<number, string> = { 1: PG_SCHEMA_V1, 2: PG_MIGRATE_V2, 3: PG_MIGRATE_V3, 4: PG_MIGRATE_V4 };
 
 /** Brings the database to PG_SCHEMA_VERSION; throws if it is newer than this gateway. */
 export async function migratePg(c: PoolClient): Promise<void> {

@@ -18,6 +18,7 @@ import type {
   DeviceRecord,
   EnrollCode,
   HubResult,
+  IdentityRecord,
   HubSubmission,
   OutboxItem,
   OutboxRow,
@@ -100,8 +101,11 @@ export class PgStore implements Store {
   getEnrollCode(codeHash: string, now: number) {
     return this.dev.getEnrollCode(codeHash, now);
   }
-  enrollDevice(codeHash: string, d: DeviceRecord, now: number) {
-    return this.dev.enrollDevice(codeHash, d, now);
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number, identity?: IdentityRecord) {
+    return this.dev.enrollDevice(codeHash, d, now, identity);
+  }
+  getIdentity(employeeId: string) {
+    return this.dev.getIdentity(employeeId);
   }
   addDevice(d: DeviceRecord) {
     return this.dev.addDevice(d);

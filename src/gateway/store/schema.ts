@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /** The schema as version 1 created it (kept so migrations start from what is really on disk). */
 export const SCHEMA_V1 = `
@@ -155,6 +155,15 @@ INSERT OR IGNORE INTO remote_members SELECT conv_id, hub, device_id FROM inbox
   WHERE kind != 'receipt' AND conv_id NOT IN (SELECT id FROM conversations);
 `;
 
+/**
+ * Version 7: employee identity certificates (issue 15), one per employee: the org certified
+ * the identity key the employee's first device created. Its private key never comes here.
+ */
+export const MIGRATE_V7 = `
+CREATE TABLE identities (
+  employee_id TEXT PRIMARY KEY, identity_key TEXT NOT NULL, certificate TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
 /** Migrations by the version they lead to: SQL, or a function for what SQL cannot do. */
 export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = {
   2: MIGRATE_V2,
@@ -162,4 +171,5 @@ export const MIGRATIONS: Record<number, string | ((db: Database.Database) => voi
   4: migrateV4,
   5: MIGRATE_V5,
   6: MIGRATE_V6,
+  7: MIGRATE_V7,
 };

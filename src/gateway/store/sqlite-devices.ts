@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { WriteBatcher } from './batch';
 import { toDevice } from './rows';
-import type { DeviceRecord, EnrollCode, EnrollOutcome } from './types';
+import type { DeviceRecord, EnrollCode, EnrollOutcome, IdentityRecord } from './types';
 
 type Row = Record<string, unknown>;
 
@@ -37,8 +37,14 @@ export class SqliteDevices {
       ? { code: codeHash, employeeId: r.employee_id as string, displayName: r.display_name as string, expiresAt: r.expires_at as number }
       : null;
   }
-  enrollDevice(codeHash: string, d: DeviceRecord, now: number) {
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number, identity?: IdentityRecord) {
     return this.w.run((): EnrollOutcome => {
+      if (identity) {
+        const known = this.db.prepare('SELECT identity_key FROM identities WHERE employee_id = ?').get(identity.employeeId) as
+          | Row
+          | undefined;
+        if (known && known.identity_key !== identity.identityKey) return 'identity_exists';
+      }
       const taken = this.db
         .prepare('SELECT 1 FROM devices WHERE device_public_key IN (?, ?) OR mls_signature_key IN (?, ?) LIMIT 1')
         .get(d.devicePublicKey, d.mlsSignatureKey, d.devicePublicKey, d.mlsSignatureKey);
@@ -51,8 +57,24 @@ export class SqliteDevices {
         .run(now, codeHash, now, d.employeeId, d.displayName).changes;
       if (used === 0) return 'invalid_code';
       this.insertDevice(d);
+      if (identity) {
+        this.db
+          .prepare('INSERT OR IGNORE INTO identities (employee_id, identity_key, certificate, created_at) VALUES (?,?,?,?)')
+          .run(identity.employeeId, identity.identityKey, JSON.stringify(identity.certificate), identity.createdAt);
+      }
       return 'ok';
     });
+  }
+  async getIdentity(employeeId: string): Promise<IdentityRecord | null> {
+    const r = this.db.prepare('SELECT * FROM identities WHERE employee_id = ?').get(employeeId) as Row | undefined;
+    return r
+      ? {
+          employeeId,
+          identityKey: r.identity_key as string,
+          certificate: JSON.parse(r.certificate as string),
+          createdAt: r.created_at as number,
+        }
+      : null;
   }
   async addDevice(d: DeviceRecord) {
     await this.w.run(() => this.insertDevice(d));

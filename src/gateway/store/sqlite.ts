@@ -17,6 +17,7 @@ import type {
   Delivery,
   DeviceRecord,
   EnrollCode,
+  IdentityRecord,
   HubSubmission,
   OutboxItem,
   OutboxRow,
@@ -114,8 +115,11 @@ export class SqliteStore implements Store {
   getEnrollCode(codeHash: string, now: number) {
     return this.dev.getEnrollCode(codeHash, now);
   }
-  enrollDevice(codeHash: string, d: DeviceRecord, now: number) {
-    return this.dev.enrollDevice(codeHash, d, now);
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number, identity?: IdentityRecord) {
+    return this.dev.enrollDevice(codeHash, d, now, identity);
+  }
+  getIdentity(employeeId: string) {
+    return this.dev.getIdentity(employeeId);
   }
   addDevice(d: DeviceRecord) {
     return this.dev.addDevice(d);

@@ -28,6 +28,7 @@ const METHODS = [
   'getPartner',
   'listPartners',
   'removePartner',
+  'getIdentity',
   'addKeyPackages',
   'countKeyPackages',
   'claimKeyPackages',

@@ -3,6 +3,7 @@
  * database can replace it. Writes resolve only once durable: callers acknowledge after that.
  */
 import type { Certificate } from '../../wire/certificate';
+import type { IdentityCertificate } from '../../wire/identity';
 import type { InboxEntry, MessageKind } from '../../wire/protocol';
 
 /**
@@ -31,7 +32,14 @@ export interface EnrollCode {
   displayName: string;
   expiresAt: number;
 }
-export type EnrollOutcome = 'ok' | 'invalid_code' | 'key_enrolled';
+export type EnrollOutcome = 'ok' | 'invalid_code' | 'key_enrolled' | 'identity_exists';
+/** An employee's identity certificate (issue 15): the org certified the key the employee's devices hold. */
+export interface IdentityRecord {
+  employeeId: string;
+  identityKey: string;
+  certificate: IdentityCertificate;
+  createdAt: number;
+}
 export interface DeviceRecord {
   deviceId: string;
   employeeId: string;
@@ -115,9 +123,13 @@ export interface Store {
   getEnrollCode(codeHash: string, now: number): Promise<EnrollCode | null>;
   /**
    * In one transaction: uses up the code and adds the device, unless the code is no longer
-   * valid or either of the device's keys is already on a device (then nothing changes).
+   * valid or either of the device's keys is already on a device (then nothing changes). With
+   * `identity`, also records the employee's identity, unless another identity key is already
+   * recorded ('identity_exists'; the same key again is fine).
    */
-  enrollDevice(codeHash: string, d: DeviceRecord, now: number): Promise<EnrollOutcome>;
+  enrollDevice(codeHash: string, d: DeviceRecord, now: number, identity?: IdentityRecord): Promise<EnrollOutcome>;
+  /** the employee's identity certificate, if one was certified */
+  getIdentity(employeeId: string): Promise<IdentityRecord | null>;
   addDevice(d: DeviceRecord): Promise<void>;
   getDevice(deviceId: string): Promise<DeviceRecord | null>;
   listDevices(opts?: { employeeId?: string; includeRevoked?: boolean }): Promise<DeviceRecord[]>;

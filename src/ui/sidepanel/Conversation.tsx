@@ -25,6 +25,24 @@ function dayOf(at: number): string {
 }
 
 const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
+  if (m.event?.kind === 'held' || m.event?.kind === 'added_unlinked') {
+    // a device the gateway could have made: a warning, not a routine line
+    const p = m.event.who[0];
+    const reset = m.event.detail === 'identity_changed';
+    const key: MessageKey =
+      m.event.kind === 'held'
+        ? reset
+          ? 'eventHeldIdentityChanged'
+          : 'eventHeldOrgOnly'
+        : reset
+          ? 'eventAddedIdentityChanged'
+          : 'eventAddedOrgOnly';
+    return (
+      <li class="event warn" role="alert" data-testid="event-held" data-reason={m.event.detail ?? ''}>
+        {t(key, p?.displayName ?? '', p?.orgDomain ?? '')}
+      </li>
+    );
+  }
   if (m.event) {
     const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
     const key: MessageKey =
@@ -141,6 +159,31 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
                   {t('syncMembers')}
                 </button>
               </p>
+            )}
+            {detail.held.length > 0 && (
+              <div class="warn" data-testid="held-devices">
+                <p>{t('heldDevices')}:</p>
+                <ul>
+                  {detail.held.map((h) => (
+                    <li key={h.deviceId + h.orgDomain} data-testid="held-device" data-reason={h.reason}>
+                      {h.displayName} · {h.orgDomain} ·{' '}
+                      {t(h.reason === 'identity_changed' ? 'heldReasonIdentityChanged' : 'heldReasonOrgOnly', h.orgDomain)}{' '}
+                      <button
+                        type="button"
+                        data-testid="accept-device"
+                        aria-label={t('acceptDeviceLabel', h.displayName)}
+                        onClick={() =>
+                          void send('channel.acceptDevice', { conversationId: id, address: `${h.deviceId}@${h.orgDomain}` })
+                            .then(() => send('channel.view', { conversationId: id }))
+                            .then(setDetail, setError)
+                        }
+                      >
+                        {t('acceptDevice')}
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              </div>
             )}
             <details>
               <summary>

@@ -2,7 +2,10 @@ import { describe, it, expect, beforeEach } from 'vitest';
 import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, issue, type Org, type TestDevice } from '../../support/hub';
 import {
   CredentialError,
+  certificateCredential,
+  chainCredential,
   checkCredential,
+  checkMember,
   Keystore,
   SealError,
   decodePayload,
@@ -22,6 +25,8 @@ import { openChannelDb } from '../../../src/background/channel/db';
 import { toBase64, utf8 } from '../../../src/wire/bytes';
 import { generateKeyPair } from '../../../src/wire/ed25519';
 import type { ClaimedKeyPackage } from '../../../src/wire/protocol';
+import { CHAIN_TYPE } from '../../../src/wire/identity';
+import { endorse, issueIdentity } from '../../support/identities';
 
 let hub: MemoryHub;
 let acme: Org;
@@ -55,7 +60,7 @@ async function forged(kind: 'wrong_org_key' | 'mismatched_key' | 'expired'): Pro
     mlsSignatureKey: kind === 'mismatched_key' ? bob.cert.mlsSignatureKey : toBase64(sig.publicKey),
     ...(kind === 'expired' ? { issuedAt: '2020-01-01T00:00:00Z', expiresAt: '2020-02-01T00:00:00Z' } : {}),
   });
-  const kp = await generateKeyPackage(cert, sig);
+  const kp = await generateKeyPackage(certificateCredential(cert), sig);
   return { certificate: cert, keyPackage: toBase64(kp.message), lastResort: false };
 }
 
@@ -99,7 +104,7 @@ describe('credential check', () => {
       devicePublicKey: bob.cert.devicePublicKey,
       mlsSignatureKey: toBase64(sig.publicKey),
     });
-    const kp = decodeKeyPackage((await generateKeyPackage(cert, sig)).message);
+    const kp = decodeKeyPackage((await generateKeyPackage(certificateCredential(cert), sig)).message);
     await expect(checkCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({
       code: 'unknown_org',
     });
@@ -112,11 +117,72 @@ describe('credential check', () => {
     });
   });
 
-  it('key packages carry the device certificate as canonical JSON in a basic credential', async () => {
+  it('key packages carry the chain org → identity → device as canonical JSON in a basic credential', async () => {
     const kp = decodeKeyPackage(Uint8Array.from(Buffer.from(hub.devices.get(bob.address)!.kps[0]!, 'base64')));
     expect(kp.leafNode.credential.credentialType).toBe('basic');
-    const cert = JSON.parse(new TextDecoder().decode((kp.leafNode.credential as { identity: Uint8Array }).identity));
-    expect(cert).toEqual(bob.cert);
+    const chain = JSON.parse(new TextDecoder().decode((kp.leafNode.credential as { identity: Uint8Array }).identity));
+    expect(chain).toMatchObject({
+      type: 'kontor.credential-chain',
+      device: bob.cert,
+      identity: { employeeId: 'bob' },
+      endorsement: { deviceId: bob.cert.deviceId, linkedBy: null },
+    });
+    await expect(checkMember(kp.leafNode.credential, kp.leafNode.signaturePublicKey, { orgKeyFor: keys })).resolves.toMatchObject({
+      identity: { key: chain.identity.identityKey },
+    });
+  });
+});
+
+describe('identity chains (issue 15: 1)', () => {
+  it('a chain whose endorsement another key signed, or that names another device, is rejected as bad_identity', async () => {
+    const sig = await generateSignatureKeyPair();
+    const dev = await generateKeyPair();
+    const cert = await issue(globex, {
+      deviceId: 'bob-x',
+      employeeId: 'bob',
+      displayName: 'Bob Meyer',
+      devicePublicKey: dev.publicKeyB64,
+      mlsSignatureKey: toBase64(sig.publicKey),
+    });
+    const realId = await generateSignatureKeyPair();
+    const fakeId = await generateSignatureKeyPair();
+    const identity = await issueIdentity(globex, { employeeId: 'bob', displayName: 'Bob Meyer', identityKey: toBase64(realId.publicKey) });
+    const good = {
+      type: CHAIN_TYPE,
+      v: 1 as const,
+      device: cert,
+      identity,
+      endorsement: await endorse(realId, cert, identity.identityKey, null),
+    };
+    const kpOf = async (chain: typeof good) => decodeKeyPackage((await generateKeyPackage(chainCredential(chain), sig)).message).leafNode;
+    const ok = await kpOf(good);
+    await expect(checkMember(ok.credential, ok.signaturePublicKey, { orgKeyFor: keys })).resolves.toMatchObject({
+      identity: { key: identity.identityKey, linkedBy: null },
+    });
+    const forgedEndorsement = await kpOf({ ...good, endorsement: await endorse(fakeId, cert, identity.identityKey, null) });
+    await expect(
+      checkMember(forgedEndorsement.credential, forgedEndorsement.signaturePublicKey, { orgKeyFor: keys }),
+    ).rejects.toMatchObject({ code: 'bad_identity' });
+    const other = await issue(globex, {
+      deviceId: 'bob-y',
+      employeeId: 'bob',
+      displayName: 'Bob Meyer',
+      devicePublicKey: dev.publicKeyB64,
+      mlsSignatureKey: toBase64(sig.publicKey),
+    });
+    const borrowed = await kpOf({ ...good, device: other });
+    await expect(checkMember(borrowed.credential, borrowed.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({
+      code: 'bad_identity',
+    });
+    // an identity certificate not signed by the pinned org key
+    const rogueOrg = await makeOrg('globex.example');
+    const rogue = await kpOf({
+      ...good,
+      identity: await issueIdentity(rogueOrg, { employeeId: 'bob', displayName: 'Bob Meyer', identityKey: toBase64(realId.publicKey) }),
+    });
+    await expect(checkMember(rogue.credential, rogue.signaturePublicKey, { orgKeyFor: keys })).rejects.toMatchObject({
+      code: 'bad_identity',
+    });
   });
 });
 
@@ -244,7 +310,7 @@ describe('incoming credentials', () => {
     const rogue = hub.transport('rogue@acme.example');
     await rogue.createConversation('c-rogue');
     const config = clientConfig({ validateCredential: async () => true }); // ts-mls's default: accepts anything
-    const group = await createGroupState(utf8('c-rogue'), await gen(cert, sig), config);
+    const group = await createGroupState(utf8('c-rogue'), await gen(certificateCredential(cert), sig), config);
     const [claimed] = await rogue.claimKeyPackages('globex.example', { employee: 'bob' });
     const out = await mlsCommit(group, { add: [dec(Uint8Array.from(Buffer.from(claimed!.keyPackage, 'base64')))] });
     // bob's engine, unlike ts-mls's default, checks the rogue's credential in the Welcome's tree
