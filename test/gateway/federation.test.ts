@@ -3,9 +3,9 @@ import { startGateway, newDevice, b64, unb64, type GatewayHandle, type TestDevic
 import { fetchManifest } from '../../src/wire/client';
 import { verifyCertificate } from '../../src/wire/certificate';
 import { fingerprint } from '../../src/wire/manifest';
-import { generateKeyPair, sign } from '../../src/wire/ed25519';
-import { FED_HEADER, federationSigningString, type InboxEntry, type PushEvent } from '../../src/wire/protocol';
-import { randomBytes, sha256, toBase64, toBase64Url } from '../../src/wire/bytes';
+import { generateKeyPair } from '../../src/wire/ed25519';
+import type { InboxEntry, PushEvent } from '../../src/wire/protocol';
+import { buildSigned as signRequest, type Signer } from './fake-peer';
 
 let acme: GatewayHandle;
 let globex: GatewayHandle;
@@ -184,41 +184,10 @@ describe('two federated gateways', () => {
   });
 });
 
-// ---- signing raw federation requests, as a peer (or a forger) would ----
-const keys = new Map<string, CryptoKey>();
-async function orgKeyOf(g: GatewayHandle): Promise<CryptoKey> {
-  if (!keys.has(g.domain)) {
-    const { readFileSync } = await import('node:fs');
-    const jwk = JSON.parse(readFileSync(`${g.dataDir}/org-key.jwk.json`, 'utf8'));
-    keys.set(g.domain, await crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']));
-  }
-  return keys.get(g.domain)!;
-}
-type Signer = GatewayHandle | { domain: string; key: CryptoKey };
+// ---- signing raw federation requests, as a peer (or a forger) would (fake-peer.ts signs) ----
 async function buildSigned(from: Signer, to: string, path: string, payload: unknown): Promise<RequestInit> {
-  const key = 'key' in from ? from.key : await orgKeyOf(from);
-  const body = JSON.stringify(payload);
-  const h = {
-    method: 'POST',
-    path,
-    from: from.domain,
-    to,
-    timestamp: String(Date.now()),
-    nonce: toBase64Url(randomBytes(16)),
-    digest: toBase64(await sha256(new TextEncoder().encode(body))),
-  };
-  const signature = await sign(key, federationSigningString(h));
-  return {
-    method: 'POST',
-    body,
-    headers: {
-      [FED_HEADER.from]: h.from,
-      [FED_HEADER.timestamp]: h.timestamp,
-      [FED_HEADER.nonce]: h.nonce,
-      [FED_HEADER.digest]: h.digest,
-      [FED_HEADER.signature]: signature,
-    },
-  };
+  const { body, headers } = await signRequest(from, to, path, payload);
+  return { method: 'POST', body, headers };
 }
 async function signedPost(from: Signer, url: string, to: string, path: string, payload: unknown) {
   const r = await fetch(url + path, await buildSigned(from, to, path, payload));
