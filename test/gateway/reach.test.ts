@@ -5,11 +5,9 @@
  * in its conversation, and to forge receipts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { startPartners, newDevice, b64, type GatewayHandle, type TestDevice } from './helpers';
-import { sign } from '../../src/wire/ed25519';
-import { FED_HEADER, federationSigningString, type InboxEntry, type PushEvent } from '../../src/wire/protocol';
-import { randomBytes, sha256, toBase64, toBase64Url } from '../../src/wire/bytes';
+import { buildSigned } from './fake-peer';
+import type { InboxEntry, PushEvent } from '../../src/wire/protocol';
 
 let acme: GatewayHandle;
 let globex: GatewayHandle;
@@ -48,29 +46,8 @@ async function fedPost(
   path: string,
   payload: unknown,
 ): Promise<{ status: number; body: FedReply }> {
-  const jwk = JSON.parse(readFileSync(`${from.dataDir}/org-key.jwk.json`, 'utf8'));
-  const key = await crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']);
-  const body = JSON.stringify(payload);
-  const h = {
-    method: 'POST',
-    path,
-    from: from.domain,
-    to: to.domain,
-    timestamp: String(Date.now()),
-    nonce: toBase64Url(randomBytes(16)),
-    digest: toBase64(await sha256(new TextEncoder().encode(body))),
-  };
-  const r = await fetch(to.url + path, {
-    method: 'POST',
-    body,
-    headers: {
-      [FED_HEADER.from]: h.from,
-      [FED_HEADER.timestamp]: h.timestamp,
-      [FED_HEADER.nonce]: h.nonce,
-      [FED_HEADER.digest]: h.digest,
-      [FED_HEADER.signature]: await sign(key, federationSigningString(h)),
-    },
-  });
+  const { body, headers } = await buildSigned(from, to.domain, path, payload);
+  const r = await fetch(to.url + path, { method: 'POST', body, headers });
   return { status: r.status, body: await r.json() };
 }
 
