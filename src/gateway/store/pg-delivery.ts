@@ -11,7 +11,7 @@ import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { unavailable, type PgWriteBatcher } from './pg-batch';
 import { byDomain, routeSubmission } from './route';
-import { toEntry } from './rows';
+import { deliveryEntry, receiptEntry, toEntry } from './rows';
 import type { AckResult, AckedGroup, Delivery, HubResult, HubSubmission, ReceiptItem, RoutedEntry } from './types';
 
 type Row = Record<string, unknown>;
@@ -206,18 +206,7 @@ export class PgDelivery {
         for (const r of rows) {
           out.push({
             deviceId: r.device_id as string,
-            entry: {
-              id: r.id as number,
-              kind: d.kind,
-              conversationId: d.conversationId,
-              hub: d.hub,
-              seq: d.seq,
-              messageId: d.messageId,
-              epoch: d.epoch,
-              sender: d.sender,
-              payload: d.payload,
-              receivedAt: now,
-            },
+            entry: deliveryEntry(r.id as number, d, now),
           });
         }
       }
@@ -283,18 +272,7 @@ export class PgDelivery {
         for (const r of rows) {
           out.push({
             deviceId: dev,
-            entry: {
-              id: r.id as number,
-              kind: 'receipt',
-              conversationId: i.conversationId,
-              hub: i.hub,
-              seq: i.seq,
-              messageId: i.messageId,
-              epoch: 0,
-              sender: i.sender,
-              receipt: { status: i.status, by: i.by, messageIds: i.messageIds },
-              receivedAt: now,
-            },
+            entry: receiptEntry(r.id as number, i, now),
           });
         }
       }

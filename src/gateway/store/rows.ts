@@ -1,6 +1,6 @@
 /** Database rows to the Store's records, shared by the SQLite and PostgreSQL stores (same column names). */
 import type { InboxEntry } from '../../wire/protocol';
-import type { DeviceRecord } from './types';
+import type { Delivery, DeviceRecord, ReceiptItem } from './types';
 
 type Row = Record<string, unknown>;
 
@@ -38,5 +38,28 @@ export function toDevice(r: Row): DeviceRecord {
     certificate: JSON.parse(r.certificate as string),
     createdAt: r.created_at as number,
     revokedAt: (r.revoked_at as number | null) ?? null,
+  };
+}
+
+/** The inbox entry a stored delivery from another hub becomes. */
+export function deliveryEntry(id: number, d: Delivery, now: number): InboxEntry {
+  const { conversationId, hub, seq, messageId, kind, epoch, sender, payload } = d;
+  return { id, kind, conversationId, hub, seq, messageId, epoch, sender, payload, receivedAt: now };
+}
+
+/** The inbox entry a stored receipt becomes. */
+export function receiptEntry(id: number, i: ReceiptItem, now: number): InboxEntry {
+  const { conversationId, hub, seq, messageId, sender, status, by, messageIds } = i;
+  return {
+    id,
+    kind: 'receipt',
+    conversationId,
+    hub,
+    seq,
+    messageId,
+    epoch: 0,
+    sender,
+    receipt: { status, by, messageIds },
+    receivedAt: now,
   };
 }

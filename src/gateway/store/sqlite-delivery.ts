@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { splitAddress } from '../../wire/schemas';
 import type { WriteBatcher } from './batch';
 import { byDomain as groupByDomain, routeSubmission } from './route';
-import { toEntry } from './rows';
+import { deliveryEntry, receiptEntry, toEntry } from './rows';
 import type { AckResult, Delivery, HubResult, HubSubmission, ReceiptItem, RoutedEntry } from './types';
 
 type Row = Record<string, unknown>;
@@ -174,18 +174,7 @@ export class SqliteDelivery {
         if (id !== null) {
           out.push({
             deviceId: dev,
-            entry: {
-              id,
-              kind: d.kind,
-              conversationId: d.conversationId,
-              hub: d.hub,
-              seq: d.seq,
-              messageId: d.messageId,
-              epoch: d.epoch,
-              sender: d.sender,
-              payload: d.payload,
-              receivedAt: now,
-            },
+            entry: deliveryEntry(id, d, now),
           });
         }
       }
@@ -244,18 +233,7 @@ export class SqliteDelivery {
         if (id !== null) {
           out.push({
             deviceId: dev,
-            entry: {
-              id,
-              kind: 'receipt',
-              conversationId: i.conversationId,
-              hub: i.hub,
-              seq: i.seq,
-              messageId: i.messageId,
-              epoch: 0,
-              sender: i.sender,
-              receipt: { status: i.status, by: i.by, messageIds: i.messageIds },
-              receivedAt: now,
-            },
+            entry: receiptEntry(id, i, now),
           });
         }
       }
