@@ -5,42 +5,35 @@
  */
 import type { InboxEntry } from '../../wire/protocol';
 import type { Certificate } from '../../wire/certificate';
-import type { ChannelDb, ConversationRecord, MessageRecord, OutboxRecord } from './db';
+import type { ChannelDb, ConversationRecord } from './db';
 import { Keystore } from './keystore';
 import { KeyedMutex } from './lock';
 import { TransportError, type Transport } from './transport';
 import { IdentityError, createKeyPackages, credentialOf, loadOrCreateIdentity } from './identity';
 import type { OrgKeyLookup } from './credentials';
-import {
-  createGroupState,
-  encryptApplication,
-  epochOf,
-  generateKeyPackage,
-  MlsOpError,
-  safetyFingerprint,
-  signWithSignatureKey,
-} from './mls';
-import { REVOCATION_TYPE, signRevocation } from '../../wire/identity';
+import { createGroupState, generateKeyPackage, MlsOpError } from './mls';
+import { signOwnRevocation } from './own-revocation';
 import { readHeld, type HeldDevice } from './admission';
-import { encodePayload, newMessageId, textPayload, type WirePayload } from './payload';
-import { prepareCommit, submitPending, openPending, writeConversation, type CommitOp, type PrepareResult } from './commits';
+import { newMessageId, textPayload, type WirePayload } from './payload';
+import { submitPending, type CommitOp } from './commits';
 import { processEntry } from './inbox';
 import {
   authConfig,
-  b64,
   loadConversation,
   memberPeople,
   openMessage,
-  outboxAad,
   personOf,
-  sealBody,
   sealState,
-  verifyMembers,
   type ChannelEvent,
   type EngineContext,
   type MessageView,
 } from './context';
-import { toBase64, utf8 } from '../../wire/bytes';
+import { utf8 } from '../../wire/bytes';
+import { clearRetry, retryOpOf, runCommit, type AddResult } from './commit-runner';
+import { enqueue, flushOutbox } from './outbox';
+import { conversationView, heldView, listConversations, markRead, messageList } from './engine-views';
+
+export type { AddResult } from './commit-runner';
 
 export interface ChannelEngineOptions {
   db: ChannelDb;
@@ -58,12 +51,6 @@ export interface Target {
   domain: string;
   contact?: string;
   employee?: string;
-}
-
-export interface AddResult {
-  added: PrepareResult['adding'];
-  rejected: PrepareResult['rejected'];
-  held: PrepareResult['held'];
 }
 
 export class ChannelEngine {
@@ -199,9 +186,8 @@ export class ChannelEngine {
   }
 
   /** Devices that wait for a member's acceptance, with why (no key material). */
-  async held(conversationId: string): Promise<Omit<HeldDevice, 'keyPackage'>[]> {
-    const rec = await this.ctx.db.get('conversations', conversationId);
-    return rec ? (await readHeld(this.ctx, rec)).map(({ keyPackage: _kp, ...rest }) => rest) : [];
+  held(conversationId: string): Promise<Omit<HeldDevice, 'keyPackage'>[]> {
+    return heldView(this.ctx, conversationId);
   }
 
   /** Removes devices (e.g. revoked ones): they cannot read anything sent afterwards. */
@@ -209,34 +195,8 @@ export class ChannelEngine {
     await this.runCommit(conversationId, { kind: 'remove', addresses });
   }
 
-  private async runCommit(conversationId: string, op: CommitOp): Promise<AddResult> {
-    let first: PrepareResult | undefined;
-    for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
-      const outcome = await this.ctx.lock.run(conversationId, async () => {
-        const before = await submitPending(this.ctx, conversationId); // finish an older one first
-        if (before === 'offline') throw new TransportError('offline', 'gateway unreachable');
-        if (before === 'conflict') return 'conflict';
-        if (before === 'retry') await this.clearRetry(conversationId);
-        const prep = await prepareCommit(this.ctx, conversationId, op);
-        first ??= prep;
-        if (!prep.prepared) return 'done';
-        return submitPending(this.ctx, conversationId);
-      });
-      if (outcome === 'offline') throw new TransportError('offline', 'commit stays pending until the gateway is reachable');
-      if (outcome !== 'conflict') {
-        for (const error of first?.rejected ?? []) this.ctx.emit({ type: 'warning', conversationId, error });
-        return { added: first?.adding ?? [], rejected: first?.rejected ?? [], held: first?.held ?? [] };
-      }
-      // another member's commit won this epoch: take it in, then compose ours again
-      await this.sync();
-      await this.clearRetry(conversationId);
-    }
-    throw new TransportError('epoch_conflict', `commit lost the epoch race ${this.maxRetries + 1} times`);
-  }
-
-  private async clearRetry(conversationId: string): Promise<void> {
-    const rec = await this.ctx.db.get('conversations', conversationId);
-    if (rec?.pending && (await openPending(this.ctx, rec))?.stage === 'retry') await writeConversation(this.ctx, rec, null, null);
+  private runCommit(conversationId: string, op: CommitOp): Promise<AddResult> {
+    return runCommit(this.ctx, conversationId, op, this.maxRetries, () => this.sync());
   }
 
   /** Queues a text message (persisted first) and tries to send it right away. */
@@ -248,33 +208,7 @@ export class ChannelEngine {
 
   /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it. */
   private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
-    const bytes = encodePayload(payload);
-    const at = this.ctx.now().getTime();
-    const out: OutboxRecord = {
-      conversationId,
-      messageId: payload.id,
-      payload: await this.ctx.ks.seal(bytes, outboxAad(conversationId, payload.id)),
-      ciphertext: null,
-      epoch: null,
-      createdAt: at,
-    };
-    // sealed before the transaction: an await on other work would let IndexedDB commit it early
-    const msg: MessageRecord | null =
-      shown && payload.type === 'text'
-        ? {
-            conversationId,
-            id: payload.id,
-            at,
-            direction: 'out',
-            body: await sealBody(this.ctx, conversationId, payload.id, { sender: this.ctx.self, payload }),
-            state: 'queued',
-            seq: null,
-          }
-        : null;
-    const tx = this.ctx.db.transaction(['outbox', 'messages'], 'readwrite');
-    await tx.objectStore('outbox').add(out);
-    if (msg) await tx.objectStore('messages').put(msg);
-    await tx.done;
+    await enqueue(this.ctx, conversationId, payload, shown);
     try {
       await this.flush(conversationId);
     } catch (e) {
@@ -292,57 +226,16 @@ export class ChannelEngine {
       const retryOp = await this.ctx.lock.run(id, async () => {
         const r = await submitPending(this.ctx, id);
         if (r === 'offline') throw new TransportError('offline', 'gateway unreachable');
-        if (r === 'retry' || r === 'conflict') {
-          const rec = (await this.ctx.db.get('conversations', id))!;
-          const p = await openPending(this.ctx, rec);
-          return p?.stage === 'retry' ? p.op : null;
-        }
-        await this.flushOutbox(id);
+        if (r === 'retry' || r === 'conflict') return retryOpOf(this.ctx, id);
+        await flushOutbox(this.ctx, id);
         return null;
       });
       if (retryOp) {
         await this.sync();
-        await this.clearRetry(id);
+        await clearRetry(this.ctx, id);
         await this.runCommit(id, retryOp);
-        await this.ctx.lock.run(id, () => this.flushOutbox(id));
+        await this.ctx.lock.run(id, () => flushOutbox(this.ctx, id));
       }
-    }
-  }
-
-  /** Under the lock: encrypt (persisting the advanced ratchet with the ciphertext), then send. */
-  private async flushOutbox(conversationId: string): Promise<void> {
-    const entries = await this.ctx.db.getAllFromIndex('outbox', 'byConversation', conversationId);
-    entries.sort((a, b) => a.seq! - b.seq!);
-    for (let e of entries) {
-      const loaded = await loadConversation(this.ctx, conversationId);
-      if (loaded?.rec.status !== 'active') return;
-      if (!e.ciphertext) {
-        const plain = await this.ctx.ks.open(e.payload, outboxAad(conversationId, e.messageId));
-        const enc = await encryptApplication(loaded.state, plain);
-        e = { ...e, ciphertext: enc.message, epoch: epochOf(enc.newState) };
-        const sealed = await sealState(this.ctx, conversationId, enc.newState);
-        const tx = this.ctx.db.transaction(['conversations', 'outbox'], 'readwrite');
-        await tx.objectStore('conversations').put({ ...loaded.rec, state: sealed, epoch: epochOf(enc.newState) });
-        await tx.objectStore('outbox').put(e);
-        await tx.done;
-        this.ctx.cache.set(conversationId, enc.newState);
-      }
-      const r = await this.ctx.transport.send({
-        conversationId,
-        hub: loaded.rec.hub,
-        messageId: e.messageId,
-        kind: 'application',
-        epoch: e.epoch!,
-        payload: b64(e.ciphertext!),
-      });
-      const tx = this.ctx.db.transaction(['outbox', 'messages', 'conversations'], 'readwrite');
-      await tx.objectStore('outbox').delete(e.seq!);
-      const m = await tx.objectStore('messages').get([conversationId, e.messageId]);
-      if (m && m.state === 'queued') await tx.objectStore('messages').put({ ...m, state: 'sent', seq: r.seq });
-      const c = await tx.objectStore('conversations').get(conversationId);
-      if (c) await tx.objectStore('conversations').put({ ...c, lastActivity: this.ctx.now().getTime() });
-      await tx.done;
-      this.ctx.emit({ type: 'delivery', conversationId, messageId: e.messageId, state: 'sent' });
     }
   }
 
@@ -369,23 +262,7 @@ export class ChannelEngine {
    * other members verify the statement themselves, show the device as removed and never add it again.
    */
   async revokeOwnDevice(deviceId: string): Promise<{ conversations: string[] }> {
-    const { chain, employeeKey } = this.ctx.identity;
-    if (!chain || !employeeKey || toBase64(employeeKey.publicKey) !== chain.identity.identityKey) {
-      throw new IdentityError('not_enrolled', 'this device does not hold the employee identity key');
-    }
-    if (deviceId === this.ctx.self.deviceId) throw new IdentityError('identity_mismatch', 'a device does not revoke itself');
-    const statement = await signRevocation(
-      {
-        type: REVOCATION_TYPE,
-        v: 1,
-        employeeId: this.ctx.self.employeeId,
-        orgDomain: this.ctx.self.orgDomain,
-        deviceId,
-        issuedBy: 'identity',
-        revokedAt: this.ctx.now().toISOString(),
-      },
-      (d) => signWithSignatureKey(employeeKey.signKey, d),
-    );
+    const statement = await signOwnRevocation(this.ctx, deviceId);
     const address = `${deviceId}@${this.ctx.self.orgDomain}`;
     const done: string[] = [];
     for (const c of await this.conversations()) {
@@ -415,60 +292,20 @@ export class ChannelEngine {
 
   // ---- views for the UI ------------------------------------------------------------------
 
-  async conversations() {
-    const recs = await this.ctx.db.getAll('conversations');
-    return recs
-      .sort((a, b) => b.lastActivity - a.lastActivity)
-      .map((r) => ({
-        id: r.id,
-        hub: r.hub,
-        epoch: r.epoch,
-        status: r.status,
-        warning: r.warning,
-        unread: r.unread,
-        lastActivity: r.lastActivity,
-      }));
+  conversations() {
+    return listConversations(this.ctx);
   }
 
   /** Members with verification against the currently pinned org keys, and the safety fingerprint. */
-  async conversation(conversationId: string) {
-    const loaded = await loadConversation(this.ctx, conversationId);
-    if (!loaded) return null;
-    const { rec, state } = loaded;
-    const members = await verifyMembers(this.ctx, state);
-    const partnerOrgs = [...new Set(members.map((m) => m.orgDomain))].filter((d) => d !== this.ctx.self.orgDomain);
-    const verified = members.every((m) => m.verification.state === 'verified');
-    const outbox = await this.ctx.db.countFromIndex('outbox', 'byConversation', conversationId);
-    return {
-      id: rec.id,
-      hub: rec.hub,
-      epoch: rec.epoch,
-      status: rec.status,
-      warning: rec.warning,
-      unread: rec.unread,
-      lastActivity: rec.lastActivity,
-      members,
-      partnerOrgs,
-      verified,
-      fingerprint: await safetyFingerprint(state),
-      queued: outbox,
-      held: await this.held(conversationId),
-    };
+  conversation(conversationId: string) {
+    return conversationView(this.ctx, conversationId);
   }
 
-  async messages(conversationId: string): Promise<MessageView[]> {
-    const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
-    const recs = await this.ctx.db.getAllFromIndex('messages', 'byConversation', range);
-    // The index orders by arrival time, and ties by the (random) message id: a backlog taken
-    // in within one millisecond would show shuffled. The hub's position decides ties.
-    recs.sort((a, b) => a.at - b.at || (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
-    return Promise.all(recs.map((r) => openMessage(this.ctx, r)));
+  messages(conversationId: string): Promise<MessageView[]> {
+    return messageList(this.ctx, conversationId);
   }
 
-  async markRead(conversationId: string): Promise<void> {
-    const tx = this.ctx.db.transaction('conversations', 'readwrite');
-    const r = await tx.store.get(conversationId);
-    if (r) await tx.store.put({ ...r, unread: 0 });
-    await tx.done;
+  markRead(conversationId: string): Promise<void> {
+    return markRead(this.ctx, conversationId);
   }
 }

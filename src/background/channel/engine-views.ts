@@ -1,0 +1,67 @@
+/** Read-only views of the engine's conversations for the UI (no key material leaves). */
+import { readHeld, type HeldDevice } from './admission';
+import { safetyFingerprint } from './mls';
+import { loadConversation, openMessage, verifyMembers, type EngineContext, type MessageView } from './context';
+
+export async function listConversations(ctx: EngineContext) {
+  const recs = await ctx.db.getAll('conversations');
+  return recs
+    .sort((a, b) => b.lastActivity - a.lastActivity)
+    .map((r) => ({
+      id: r.id,
+      hub: r.hub,
+      epoch: r.epoch,
+      status: r.status,
+      warning: r.warning,
+      unread: r.unread,
+      lastActivity: r.lastActivity,
+    }));
+}
+
+/** Devices that wait for a member's acceptance, with why (no key material). */
+export async function heldView(ctx: EngineContext, conversationId: string): Promise<Omit<HeldDevice, 'keyPackage'>[]> {
+  const rec = await ctx.db.get('conversations', conversationId);
+  return rec ? (await readHeld(ctx, rec)).map(({ keyPackage: _kp, ...rest }) => rest) : [];
+}
+
+/** Members with verification against the currently pinned org keys, and the safety fingerprint. */
+export async function conversationView(ctx: EngineContext, conversationId: string) {
+  const loaded = await loadConversation(ctx, conversationId);
+  if (!loaded) return null;
+  const { rec, state } = loaded;
+  const members = await verifyMembers(ctx, state);
+  const partnerOrgs = [...new Set(members.map((m) => m.orgDomain))].filter((d) => d !== ctx.self.orgDomain);
+  const verified = members.every((m) => m.verification.state === 'verified');
+  const outbox = await ctx.db.countFromIndex('outbox', 'byConversation', conversationId);
+  return {
+    id: rec.id,
+    hub: rec.hub,
+    epoch: rec.epoch,
+    status: rec.status,
+    warning: rec.warning,
+    unread: rec.unread,
+    lastActivity: rec.lastActivity,
+    members,
+    partnerOrgs,
+    verified,
+    fingerprint: await safetyFingerprint(state),
+    queued: outbox,
+    held: await heldView(ctx, conversationId),
+  };
+}
+
+export async function messageList(ctx: EngineContext, conversationId: string): Promise<MessageView[]> {
+  const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
+  const recs = await ctx.db.getAllFromIndex('messages', 'byConversation', range);
+  // The index orders by arrival time, and ties by the (random) message id: a backlog taken
+  // in within one millisecond would show shuffled. The hub's position decides ties.
+  recs.sort((a, b) => a.at - b.at || (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+  return Promise.all(recs.map((r) => openMessage(ctx, r)));
+}
+
+export async function markRead(ctx: EngineContext, conversationId: string): Promise<void> {
+  const tx = ctx.db.transaction('conversations', 'readwrite');
+  const r = await tx.store.get(conversationId);
+  if (r) await tx.store.put({ ...r, unread: 0 });
+  await tx.done;
+}
