@@ -1,7 +1,8 @@
 /**
  * Admin commands, run against the same SQLite file as a live server (WAL allows it):
  *   enroll --employee ID --name "Full Name" [--ttl-hours 24]
- *   devices list [--employee ID] [--all] | devices revoke DEVICE_ID
+ *   devices list [--employee ID] [--all] | devices revoke DEVICE_ID | devices revoke --employee ID (deprovision)
+ *   reset-identity EMPLOYEE (revokes every device; the next enrollment certifies a new identity key)
  *   contacts add ID [--name NAME] [--member EMP]... | contacts list | contacts remove ID [--member EMP]...
  *   partners admit DOMAIN [--fingerprint FP] | partners approve DOMAIN | partners list | partners remove DOMAIN
  *   fingerprint
@@ -17,8 +18,9 @@ import { issueEnrollCode } from './enroll';
 import { loadOrCreateOrgKey, ORG_KEY_FILE } from './identity';
 import { fingerprint } from '../wire/manifest';
 import { DisplayName, Domain, Ident } from '../wire/schemas';
+import type { Store } from './store/types';
 
-export const ADMIN_COMMANDS = new Set(['enroll', 'devices', 'contacts', 'partners', 'fingerprint']);
+export const ADMIN_COMMANDS = new Set(['enroll', 'devices', 'reset-identity', 'contacts', 'partners', 'fingerprint']);
 
 const need = <S extends v.GenericSchema>(schema: S, value: unknown, what: string): v.InferOutput<S> => {
   if (!v.is(schema, value)) throw new ConfigError(`${what} is missing or invalid`);
@@ -61,10 +63,27 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
         rows.map((r) => `${r.deviceId}\t${r.employeeId}\t${r.displayName}\t${r.createdAt}${r.revoked ? '\tREVOKED' : ''}`).join('\n') ||
           '(no devices)',
       );
+    } else if (cmd === 'devices' && sub === 'revoke' && opts.employee !== undefined) {
+      // deprovisioning: every device of the employee
+      const employee = need(Ident, opts.employee, '--employee');
+      const revoked = await revokeAll(store, employee);
+      if (!revoked.length) throw new ConfigError(`${employee} has no active device`);
+      emit({ revoked }, `Revoked ${revoked.join(', ')}; members on both sides remove them from their conversations.`);
     } else if (cmd === 'devices' && sub === 'revoke') {
       const ok = await store.revokeDevice(need(Ident, arg, 'DEVICE_ID'), Date.now());
       if (!ok) throw new ConfigError(`no active device ${arg}`);
       emit({ revoked: arg }, `Revoked ${arg}; connected sessions close within a second.`);
+    } else if (cmd === 'reset-identity') {
+      // all devices lost: the old ones are revoked (signed statements both sides act on) and
+      // the next enrollment may certify a new identity key, which members see as a reset
+      const employee = need(Ident, sub, 'EMPLOYEE');
+      const revoked = await revokeAll(store, employee);
+      const had = await store.removeIdentity(employee);
+      if (!had && !revoked.length) throw new ConfigError(`${employee} has no identity and no device`);
+      emit(
+        { reset: employee, revoked },
+        `Identity of ${employee} reset; revoked: ${revoked.join(', ') || 'none'}. Issue an enrollment code: partners and colleagues are warned of the reset and accept the new device before it joins.`,
+      );
     } else if (cmd === 'contacts' && sub === 'add') {
       const id = need(Ident, arg, 'contact ID');
       const existing = await store.getContact(id);
@@ -107,4 +126,12 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
   } finally {
     store.close();
   }
+}
+
+/** Revokes every active device of an employee; returns their ids. */
+async function revokeAll(store: Store, employeeId: string): Promise<string[]> {
+  const now = Date.now();
+  const revoked: string[] = [];
+  for (const d of await store.listDevices({ employeeId })) if (await store.revokeDevice(d.deviceId, now)) revoked.push(d.deviceId);
+  return revoked;
 }

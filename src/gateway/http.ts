@@ -1,13 +1,14 @@
 /** HTTP routes: health, manifest, enrollment, federation (metrics have their own listener, server.ts). Every error is JSON `{error:{code,message}}`. */
 import * as v from 'valibot';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FedClaim, FedDeliver, FedSubmit, FED_BODY_MAX_BYTES } from '../wire/federation';
+import { FedClaim, FedDeliver, FedRevocations, FedSubmit, FED_BODY_MAX_BYTES } from '../wire/federation';
 import { MANIFEST_PATH } from '../wire/manifest';
 import { ApiError, toApiError } from './errors';
 import { currentManifest } from './manifest';
 import { redeem } from './enroll';
 import { acceptFromPeer, submitAsHub } from './delivery';
 import { claimLocal } from './rpc';
+import { revocationsOf } from './revocations';
 import { clientAddress } from './client-address';
 import type { Gateway } from './context';
 import type { Federation } from './federation';
@@ -58,7 +59,7 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
   res.end(text);
 }
 
-const FED_PATHS = new Set(['/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim']);
+const FED_PATHS = new Set(['/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/fed/revocations']);
 
 export function makeHandler(gw: Gateway, fed: Federation) {
   const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
@@ -99,6 +100,7 @@ export function makeHandler(gw: Gateway, fed: Federation) {
         if (params.hub !== undefined && params.hub !== gw.config.domain) throw new ApiError('bad_request', 'this gateway is not the hub');
         result = await submitAsHub(gw, sender, params);
       } else if (path === '/v1/fed/claim') result = { devices: await claimLocal(gw, validate(FedClaim, body)) };
+      else if (path === '/v1/fed/revocations') result = { revocations: await revocationsOf(gw, validate(FedRevocations, body).devices) };
       else throw new ApiError('not_found', 'no such federation endpoint');
       send(res, 200, result);
       return 200;
@@ -131,7 +133,17 @@ export function makeHandler(gw: Gateway, fed: Federation) {
 
 /** Bounded label values: unknown paths collapse into one series. */
 function routeLabel(path: string): string {
-  return ['/healthz', '/readyz', MANIFEST_PATH, '/v1/enroll', '/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/ws'].includes(path)
+  return [
+    '/healthz',
+    '/readyz',
+    MANIFEST_PATH,
+    '/v1/enroll',
+    '/v1/fed/deliver',
+    '/v1/fed/submit',
+    '/v1/fed/claim',
+    '/v1/fed/revocations',
+    '/v1/ws',
+  ].includes(path)
     ? path
     : 'other';
 }

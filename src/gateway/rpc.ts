@@ -1,11 +1,12 @@
 /** Authenticated device RPC methods. Params are validated against wire/protocol's Methods. */
 import * as v from 'valibot';
-import { FedClaimReply, FedErrorReply, type FedClaim } from '../wire/federation';
+import { FedClaimReply, FedErrorReply, FedRevocationsReply, type FedClaim, type FedRevocations } from '../wire/federation';
 import { Methods, type MethodName, type MethodResults, type ClaimedKeyPackage } from '../wire/protocol';
 import { ApiError } from './errors';
 import { ack, send } from './delivery';
 import type { Gateway } from './context';
 import { parseReply, type Federation } from './federation';
+import { revocationsOf } from './revocations';
 
 export interface DeviceSession {
   deviceId: string;
@@ -42,6 +43,14 @@ export async function claimLocal(gw: Gateway, target: { contact?: string; employ
   return claimed.map((c) => ({ certificate: certs.get(c.deviceId)!, keyPackage: c.keyPackage, lastResort: c.lastResort }));
 }
 
+/** Throws the error a partner's non-200 answer stands for. */
+function refusal(peer: string, status: number, json: unknown): void {
+  if (status === 200) return;
+  const code = status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 429 ? 'rate_limited' : 'unavailable';
+  const err = v.safeParse(FedErrorReply, json);
+  throw new ApiError(code, `${peer}: ${err.success ? err.output.error.message : `HTTP ${status}`}`);
+}
+
 const handlers: { [M in MethodName]: Handler<M> } = {
   'conversation.create': async (gw, _f, s, p) => {
     const created = await gw.store.createConversation(p.conversationId, s.address, Date.now());
@@ -64,16 +73,22 @@ const handlers: { [M in MethodName]: Handler<M> } = {
     if (p.domain === gw.config.domain) return { devices: await claimLocal(gw, p) };
     if (p.contact === undefined) throw new ApiError('bad_request', 'claims at another org name a contact');
     const { status, json } = await fed.request(p.domain, '/v1/fed/claim', { contact: p.contact } satisfies FedClaim);
-    if (status !== 200) {
-      const code = status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 429 ? 'rate_limited' : 'unavailable';
-      const err = v.safeParse(FedErrorReply, json);
-      throw new ApiError(code, `${p.domain}: ${err.success ? err.output.error.message : `HTTP ${status}`}`);
-    }
+    refusal(p.domain, status, json);
     // the shape is checked here; the client verifies each certificate against the partner's manifest
     const { devices } = parseReply(FedClaimReply, json, p.domain);
     if (devices.some((d) => d.certificate.orgDomain !== p.domain))
       throw new ApiError('unavailable', `${p.domain} answered with another org's certificate`);
     return { devices };
+  },
+  'revocations.check': async (gw, fed, _s, p) => {
+    if (p.domain === gw.config.domain) return { revocations: await revocationsOf(gw, p.devices) };
+    const { status, json } = await fed.request(p.domain, '/v1/fed/revocations', { devices: p.devices } satisfies FedRevocations);
+    refusal(p.domain, status, json);
+    // shape and scope checked here; each member's client verifies the signature with the pinned org key
+    const { revocations } = parseReply(FedRevocationsReply, json, p.domain);
+    if (revocations.some((r) => r.orgDomain !== p.domain || !p.devices.includes(r.deviceId)))
+      throw new ApiError('unavailable', `${p.domain} answered with a revocation it was not asked about`);
+    return { revocations };
   },
   'directory.contacts': async (gw) => ({ contacts: await gw.store.listContacts() }),
   'directory.devices': async (gw, _f, _s, p) => ({

@@ -183,7 +183,7 @@ export interface ConversationDetail extends ConversationSummary {
   fingerprint: { epoch: number; digits: string };
   members: (PersonView & { verified: boolean; self: boolean })[];
   /** devices membership sync found but did not add (issue 15), with why: 'org_only' | 'identity_changed' */
-  held: (PersonView & { reason: string })[];
+  held: (PersonView & { reason: string; identityFingerprint: string | null; previousFingerprint: string | null })[];
   messages: ChannelMessageView[];
 }
 // --- end channel ---

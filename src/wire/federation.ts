@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { Certificate } from './certificate';
 import { LIMITS, SendParams } from './protocol';
 import { DeviceAddress, Domain, Ident, Opaque } from './schemas';
+import { DeviceRevocation } from './identity';
 
 /** a federation request body, at most (a delivery batch of up to 1000 items) */
 export const FED_BODY_MAX_BYTES = LIMITS.bodyBytes * 8;
@@ -57,6 +58,15 @@ export type FedDeliver = v.InferOutput<typeof FedDeliver>;
 export const FedClaim = v.strictObject({ contact: Ident });
 export type FedClaim = v.InferOutput<typeof FedClaim>;
 
+/**
+ * Which of these devices of the answering org are revoked. The asker names devices it already
+ * shares conversations with, so the answer tells it nothing about other employees.
+ */
+export const FedRevocations = v.strictObject({
+  devices: v.pipe(v.array(Ident), v.minLength(1), v.maxLength(LIMITS.revocationQuery)),
+});
+export type FedRevocations = v.InferOutput<typeof FedRevocations>;
+
 // ---- answers ------------------------------------------------------------------------------
 export const FedDeliverReply = v.object({ stored: v.pipe(v.number(), v.integer(), v.minValue(0)) });
 export const FedSubmitReply = v.object({ seq: Seq, hub: v.optional(Domain), duplicate: v.optional(v.boolean()) });
@@ -66,6 +76,9 @@ export const ClaimedKeyPackage = v.strictObject({
   lastResort: v.boolean(),
 });
 export const FedClaimReply = v.object({ devices: v.pipe(v.array(ClaimedKeyPackage), v.maxLength(LIMITS.membersPerConversation)) });
+export const FedRevocationsReply = v.object({
+  revocations: v.pipe(v.array(DeviceRevocation), v.maxLength(LIMITS.revocationQuery)),
+});
 export const FedErrorReply = v.object({
   error: v.object({
     code: v.pipe(v.string(), v.maxLength(64)),

@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import { Certificate } from './certificate';
 import { DeviceAddress, Domain, Ident, Opaque, PublicKeyB64, SignatureB64 } from './schemas';
 import { utf8 } from './bytes';
+import type { DeviceRevocation } from './identity';
 
 export const LIMITS = {
   /** decoded ciphertext bytes per message */
@@ -16,6 +17,8 @@ export const LIMITS = {
   bodyBytes: 512 * 1024,
   membersPerConversation: 1000,
   fetchLimit: 500,
+  /** device ids per revocation query (revocations.check, /v1/fed/revocations) */
+  revocationQuery: 100,
 } as const;
 
 // ---- errors -------------------------------------------------------------------------------
@@ -124,6 +127,11 @@ export const Methods = {
   'keyPackages.claim': v.strictObject({ domain: Domain, contact: v.optional(Ident), employee: v.optional(Ident) }),
   'directory.contacts': v.optional(v.strictObject({})),
   'directory.devices': v.optional(v.strictObject({ employee: v.optional(Ident) })),
+  /** which of these devices of `domain` are revoked: signed statements (issue 15) */
+  'revocations.check': v.strictObject({
+    domain: Domain,
+    devices: v.pipe(v.array(Ident), v.minLength(1), v.maxLength(LIMITS.revocationQuery)),
+  }),
 } as const;
 export type MethodName = keyof typeof Methods;
 export type MethodParams<M extends MethodName> = v.InferOutput<(typeof Methods)[M]>;
@@ -171,6 +179,7 @@ export interface MethodResults {
   'keyPackages.claim': { devices: ClaimedKeyPackage[] };
   'directory.contacts': { contacts: ContactInfo[] };
   'directory.devices': { devices: Certificate[] };
+  'revocations.check': { revocations: DeviceRevocation[] };
 }
 
 export type PushEvent = { event: 'inbox'; entry: InboxEntry } | { event: 'revoked' };

@@ -5,9 +5,10 @@
  * without one, as a gateway operator holding only the org key would.
  */
 import 'fake-indexeddb/auto';
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
-import type { GatewayHandle } from './helpers';
-import { enroll, KontorClient } from '../../src/wire/client';
+import { startPartners, type GatewayHandle } from './helpers';
+import { enroll, fetchManifest, KontorClient } from '../../src/wire/client';
 import { toBase64 } from '../../src/wire/bytes';
 import {
   ChannelEngine,
@@ -82,3 +83,22 @@ export async function engineDevice(
 
 export const textsOf = async (d: EngineDevice, conv: string) =>
   (await d.engine.messages(conv)).filter((m) => m.payload).map((m) => m.payload!.text);
+
+/** Acme and Globex gateways admitted to each other, Acme's `sales` contact with `salesMembers`, and both org keys as clients pin them. */
+export async function acmeAndGlobex(
+  salesMembers: string[],
+): Promise<{ acme: GatewayHandle; globex: GatewayHandle; orgKeys: Map<string, string> }> {
+  const [acme, globex] = await startPartners('acme.example', 'globex.example');
+  await acme.admin(['contacts', 'add', 'sales', '--name', 'Sales', ...salesMembers.flatMap((m) => ['--member', m])]);
+  const orgKeys = new Map<string, string>();
+  for (const g of [acme, globex]) orgKeys.set(g.domain, (await fetchManifest(g.domain, { baseUrl: g.url })).orgPublicKey);
+  return { acme, globex, orgKeys };
+}
+
+/** Starts Acme and Globex (acmeAndGlobex) before the suite and stops them after; read the fields inside the tests. */
+export function partnerSuite(salesMembers: string[]): Awaited<ReturnType<typeof acmeAndGlobex>> {
+  const net = {} as Awaited<ReturnType<typeof acmeAndGlobex>>;
+  beforeAll(async () => Object.assign(net, await acmeAndGlobex(salesMembers)));
+  afterAll(async () => Promise.all([net.acme?.stop(), net.globex?.stop()]));
+  return net;
+}

@@ -33,6 +33,7 @@ const ENDPOINTS = [
   '/v1/fed/deliver',
   '/v1/fed/submit',
   '/v1/fed/claim',
+  '/v1/fed/revocations',
   '/healthz',
   '/metrics',
   '/.well-known/kontor.json',
@@ -230,11 +231,15 @@ describe('fuzzing the gateway', () => {
       fc.record({ contact: fc.oneof(fc.constant('nobody'), fc.string({ maxLength: 70 })) }, { requiredKeys: [] }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/fed/x'), body, async (path, b) => {
-        const r = await post(gw.url + path, await buildSigned(peer, 'acme.example', path, b), '127.0.0.10');
-        expect(r.status).toBeLessThan(500);
-        if (r.status >= 400) expect(typeof r.body.error.code).toBe('string');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/fed/revocations', '/v1/fed/x'),
+        body,
+        async (path, b) => {
+          const r = await post(gw.url + path, await buildSigned(peer, 'acme.example', path, b), '127.0.0.10');
+          expect(r.status).toBeLessThan(500);
+          if (r.status >= 400) expect(typeof r.body.error.code).toBe('string');
+        },
+      ),
       { numRuns: 200 },
     );
     await healthy();

@@ -5,25 +5,15 @@
  * say so in the conversation, and the ghost must read nothing. Real MLS engine, two real
  * gateway processes, federation on loopback.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPartners, type GatewayHandle } from './helpers';
-import { engineDevice, textsOf } from './engine-device';
+import { describe, expect, it } from 'vitest';
+import { engineDevice, textsOf, partnerSuite } from './engine-device';
 import { waitFor } from '../support/poll';
-import { fetchManifest } from '../../src/wire/client';
 
-let acme: GatewayHandle;
-let globex: GatewayHandle;
-const orgKeys = new Map<string, string>();
-
-beforeAll(async () => {
-  [acme, globex] = await startPartners('acme.example', 'globex.example');
-  await acme.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'alice']);
-  for (const g of [acme, globex]) orgKeys.set(g.domain, (await fetchManifest(g.domain, { baseUrl: g.url })).orgPublicKey);
-});
-afterAll(async () => Promise.all([acme?.stop(), globex?.stop()]));
+const net = partnerSuite(['alice']);
 
 describe('no silent reader (issue 15: 2)', () => {
   it("a device enrolled with Acme's org key alone is not added by the partner's membership sync, is shown, and reads nothing", async () => {
+    const { acme, globex, orgKeys } = net;
     const alice = await engineDevice(acme, 'alice', 'Alice Schmidt', orgKeys);
     const gina = await engineDevice(globex, 'gina', 'Gina Rossi', orgKeys);
     const { conversationId: conv, added } = await gina.engine.startConversation([{ domain: 'acme.example', contact: 'sales' }]);

@@ -418,6 +418,19 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     expect(await s.getIdentity('alice')).toEqual(identity('K1'));
   });
 
+  it('an identity reset forgets the identity: the next enrollment certifies another key', async () => {
+    await open();
+    for (const c of ['h1', 'h2', 'h3']) await s.createEnrollCode({ code: c, employeeId: 'alice', displayName: 'Alice', expiresAt: 100 });
+    expect(await s.removeIdentity('alice')).toBe(false);
+    expect(await s.enrollDevice('h1', fresh('a1', 'a1'), 50, identity('K1'))).toBe('ok');
+    expect(await s.enrollDevice('h2', fresh('a2', 'a2'), 50, identity('K2'))).toBe('identity_exists');
+    expect(await s.removeIdentity('alice')).toBe(true);
+    expect(await s.getIdentity('alice')).toBeNull();
+    expect(await s.enrollDevice('h2', fresh('a2', 'a2'), 50, identity('K2'))).toBe('ok');
+    expect((await s.getIdentity('alice'))?.identityKey).toBe('K2');
+    expect(await s.enrollDevice('h3', fresh('a3', 'a3'), 50, identity('K1'))).toBe('identity_exists');
+  });
+
   it('two stores on one database: two first devices of one employee with different identity keys, one wins', async () => {
     await open();
     await second();

@@ -11,7 +11,7 @@ import { TransportError, type SendParams, type Transport } from '../../src/backg
 import { openChannelDb, type ChannelDb } from '../../src/background/channel/db';
 import { Keystore } from '../../src/background/channel/keystore';
 import { loadOrCreateIdentity, saveCertificate } from '../../src/background/channel/identity';
-import { CHAIN_TYPE, type IdentityCertificate } from '../../src/wire/identity';
+import { CHAIN_TYPE, type DeviceRevocation, type IdentityCertificate } from '../../src/wire/identity';
 import type { SignatureKeyPair } from '../../src/background/channel/mls';
 import { toBase64 } from '../../src/wire/bytes';
 import { endorse, issueIdentity, saveChain } from './identities';
@@ -34,6 +34,8 @@ export class MemoryHub {
   log: SendParams[] = [];
   /** extra key packages a malicious gateway slips into claims */
   injected: ClaimedKeyPackage[] = [];
+  /** statements the hub answers revocation queries with (the gateways sign theirs, src/gateway/revocations.ts) */
+  revocationList: DeviceRevocation[] = [];
   private nextId = 1;
 
   register(cert: Certificate) {
@@ -115,6 +117,8 @@ export class MemoryHub {
         if (dev().ackBlocked) throw new TransportError('offline', 'blocked');
         dev().inbox = dev().inbox.filter((e) => !ids.includes(e.id));
       },
+      // as a careless (or lying) gateway would: whatever it holds for the domain, asked or not
+      revocations: async (domain) => this.revocationList.filter((r) => r.orgDomain === domain),
     };
   }
 }

@@ -9,6 +9,8 @@ import { syncDue } from './members';
 import { broadcast } from './ui-events';
 
 const KEEPALIVE_MS = 20_000;
+/** how often the gateways are asked which member devices were revoked (issue 15), in keepalive ticks: 2 minutes */
+const REVOCATION_TICKS = 6;
 
 let connecting: Promise<void> | null = null;
 let retryDelay = 1000;
@@ -41,11 +43,16 @@ export function connect(): Promise<void> {
       });
       // Regular traffic keeps the gateway connection, and with it the service worker, alive.
       clearInterval(keepalive);
-      keepalive = setInterval(() => void c.call('keyPackages.count', {}).catch(() => undefined), KEEPALIVE_MS);
+      let tick = 0;
+      keepalive = setInterval(() => {
+        void c.call('keyPackages.count', {}).catch(() => undefined);
+        if (++tick % REVOCATION_TICKS === 0) void checkRevocations();
+      }, KEEPALIVE_MS);
       broadcast({ type: 'status' });
       await engine.sync();
       await engine.flush().catch(() => undefined);
       await engine.replenishKeyPackages(10);
+      await checkRevocations();
       await syncDue();
     } catch (error) {
       console.warn('[kontor] gateway connection failed:', error instanceof Error ? error.message : error);
@@ -56,4 +63,11 @@ export function connect(): Promise<void> {
     }
   })();
   return connecting;
+}
+
+/** Revocations signed by an org or an employee's identity: the engine verifies and acts on them. */
+async function checkRevocations(): Promise<void> {
+  await engineState()
+    .engine?.checkRevocations()
+    .catch((e: unknown) => console.warn('[kontor] revocation check', e));
 }

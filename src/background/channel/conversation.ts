@@ -13,7 +13,9 @@ import { IdentityError, createKeyPackages, credentialOf, loadOrCreateIdentity } 
 import type { OrgKeyLookup } from './credentials';
 import { createGroupState, generateKeyPackage, MlsOpError } from './mls';
 import { signOwnRevocation } from './own-revocation';
-import { readHeld, type HeldDevice } from './admission';
+import { checkRevocations, revocationAddress } from './revocations';
+import type { DeviceRevocation } from '../../wire/identity';
+import { readHeld } from './admission';
 import { newMessageId, textPayload, type WirePayload } from './payload';
 import { submitPending, type CommitOp } from './commits';
 import { processEntry } from './inbox';
@@ -31,7 +33,7 @@ import {
 import { utf8 } from '../../wire/bytes';
 import { clearRetry, retryOpOf, runCommit, type AddResult } from './commit-runner';
 import { enqueue, flushOutbox } from './outbox';
-import { conversationView, heldView, listConversations, markRead, messageList } from './engine-views';
+import { conversationView, heldView, listConversations, markRead, messageList, type HeldView } from './engine-views';
 
 export type { AddResult } from './commit-runner';
 
@@ -186,7 +188,7 @@ export class ChannelEngine {
   }
 
   /** Devices that wait for a member's acceptance, with why (no key material). */
-  held(conversationId: string): Promise<Omit<HeldDevice, 'keyPackage'>[]> {
+  held(conversationId: string): Promise<HeldView[]> {
     return heldView(this.ctx, conversationId);
   }
 
@@ -268,13 +270,27 @@ export class ChannelEngine {
     for (const c of await this.conversations()) {
       const loaded = await loadConversation(this.ctx, c.id);
       if (!loaded || !memberPeople(loaded.state).some((m) => m.address === address)) continue;
-      await this.queue(c.id, { v: 1, type: 'revocation', id: newMessageId(), statement, sentAt: this.ctx.now().toISOString() }, false);
-      await this.removeDevices(c.id, [address]);
+      await this.relayAndRemove(c.id, statement);
       const rec = (await this.ctx.db.get('conversations', c.id))!;
       await this.ctx.db.put('conversations', { ...rec, revoked: [...new Set([...(rec.revoked ?? []), address])] });
       done.push(c.id);
     }
     return { conversations: done };
+  }
+
+  /**
+   * Asks the gateways which member devices were revoked (the own one for colleagues, the
+   * partners' through federation) and acts on each verified statement (revocations.ts).
+   */
+  async checkRevocations(): Promise<{ removed: string[] }> {
+    return { removed: await checkRevocations(this.ctx, (id, s) => this.relayAndRemove(id, s)) };
+  }
+
+  /** Sends the statement to the conversation, so every member shows why, then removes the device. */
+  private async relayAndRemove(conversationId: string, statement: DeviceRevocation): Promise<void> {
+    const payload = { v: 1 as const, type: 'revocation' as const, id: newMessageId(), statement, sentAt: this.ctx.now().toISOString() };
+    await this.queue(conversationId, payload, false);
+    await this.removeDevices(conversationId, [revocationAddress(statement)]);
   }
 
   /** Fetches everything waiting at the gateway (after reconnect) and processes it. */

@@ -1,5 +1,6 @@
 /** Read-only views of the engine's conversations for the UI (no key material leaves). */
-import { readHeld, type HeldDevice } from './admission';
+import { employeeOf, knownIdentities, readHeld, type HeldDevice } from './admission';
+import { fingerprint } from '../../wire/manifest';
 import { safetyFingerprint } from './mls';
 import { loadConversation, openMessage, verifyMembers, type EngineContext, type MessageView } from './context';
 
@@ -18,10 +19,27 @@ export async function listConversations(ctx: EngineContext) {
     }));
 }
 
+export type HeldView = Omit<HeldDevice, 'keyPackage'> & {
+  /** fingerprint of the identity key the device chains to, and of the one the conversation knew for the employee (an identity reset shows both) */
+  identityFingerprint: string | null;
+  previousFingerprint: string | null;
+};
+
 /** Devices that wait for a member's acceptance, with why (no key material). */
-export async function heldView(ctx: EngineContext, conversationId: string): Promise<Omit<HeldDevice, 'keyPackage'>[]> {
-  const rec = await ctx.db.get('conversations', conversationId);
-  return rec ? (await readHeld(ctx, rec)).map(({ keyPackage: _kp, ...rest }) => rest) : [];
+export async function heldView(ctx: EngineContext, conversationId: string): Promise<HeldView[]> {
+  const loaded = await loadConversation(ctx, conversationId);
+  if (!loaded) return [];
+  const known = knownIdentities(loaded.rec, loaded.state);
+  return Promise.all(
+    (await readHeld(ctx, loaded.rec)).map(async ({ keyPackage: _kp, ...rest }) => {
+      const previous = known[employeeOf(rest.person)];
+      return {
+        ...rest,
+        identityFingerprint: rest.identityKey ? await fingerprint(rest.identityKey) : null,
+        previousFingerprint: previous && previous !== rest.identityKey ? await fingerprint(previous) : null,
+      };
+    }),
+  );
 }
 
 /** Members with verification against the currently pinned org keys, and the safety fingerprint. */

@@ -91,7 +91,12 @@ export const channelHandlers: Pick<
       partnerState: partner?.state ?? null,
       fingerprint: { epoch: Number(c.fingerprint.epoch), digits: c.fingerprint.digits },
       members: c.members.map((m) => ({ ...person(m), verified: m.verification.state === 'verified', self: m.self })),
-      held: c.held.map((h) => ({ ...person(h.person), reason: h.reason })),
+      held: c.held.map((h) => ({
+        ...person(h.person),
+        reason: h.reason,
+        identityFingerprint: h.identityFingerprint,
+        previousFingerprint: h.previousFingerprint,
+      })),
       messages: (await engine.messages(conversationId)).map(messageView),
     };
     return detail;

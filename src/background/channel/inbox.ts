@@ -12,8 +12,9 @@ import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welc
 import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
-import { employeeOf, holdReason, knownIdentities, unverifiedMember } from './admission';
-import { verifyRevocation, type DeviceRevocation } from '../../wire/identity';
+import { holdReason, knownIdentities, unverifiedMember } from './admission';
+import type { DeviceRevocation } from '../../wire/identity';
+import { revocationAddress, revocationEffect, revocationIgnored, revocationVerifies } from './revocations';
 import type { ClientState } from 'ts-mls';
 import {
   authConfig,
@@ -287,9 +288,9 @@ async function applyReceipt(ctx: EngineContext, e: InboxEntry): Promise<void> {
 export { MlsOpError };
 
 /**
- * A signed revocation relayed by a member: verified against the identity key the conversation
- * knows for that employee (or the org's pinned key), recorded so the device is never added
- * again, shown as removed, and the device removed from the group if it still is in it.
+ * A signed revocation relayed by a member (revocations.ts): verified, recorded so the device
+ * is never added again, shown as removed (once, however many members relay it), and the
+ * device removed from the group if it still is in it.
  */
 async function onRevocation(
   ctx: EngineContext,
@@ -300,37 +301,13 @@ async function onRevocation(
   statement: DeviceRevocation,
   sender: Person,
 ): Promise<void> {
-  const address = `${statement.deviceId}@${statement.orgDomain}`;
-  const identityKey = knownIdentities(rec, state)[employeeOf(statement)] ?? null;
-  const orgKey = await ctx.orgKeyFor(statement.orgDomain);
-  if (!(await verifyRevocation(statement, { identityKey, orgKey }))) {
+  const known = rec.revoked?.includes(revocationAddress(statement)) ?? false;
+  if (known || !(await revocationVerifies(ctx, rec, state, statement))) {
     await writeStateAndSeen(ctx, rec, newState, seen, null);
-    ctx.emit({
-      type: 'warning',
-      conversationId: rec.id,
-      error: new MlsOpError('not_member', `a revocation of ${address.slice(0, 320)} does not verify; ignored`),
-    });
+    if (!known) revocationIgnored(ctx, rec.id, statement);
     return;
   }
-  const member = memberPeople(state).find((m) => m.address === address);
-  const who: Person = member ?? {
-    deviceId: statement.deviceId,
-    employeeId: statement.employeeId,
-    displayName: statement.employeeId,
-    orgDomain: statement.orgDomain,
-    address,
-  };
-  const id = `${seen.messageId}.v`;
-  const event: MessageRecord = {
-    conversationId: rec.id,
-    id,
-    at: ctx.now().getTime(),
-    direction: 'event',
-    body: await sealBody(ctx, rec.id, id, { sender, event: { kind: 'removed', who: [who], detail: `revoked_by_${statement.issuedBy}` } }),
-    state: null,
-    seq: null,
-  };
-  const revoked = [...new Set([...(rec.revoked ?? []), address])];
-  await writeStateAndSeen(ctx, { ...rec, revoked }, newState, seen, event);
+  const { rec: next, event, member } = await revocationEffect(ctx, rec, state, statement, sender, `${seen.messageId}.v`);
+  await writeStateAndSeen(ctx, next, newState, seen, event);
   if (member) ctx.revokedPending.add(rec.id);
 }

@@ -4,6 +4,7 @@
  */
 import type { ClaimedKeyPackage, InboxEntry, MethodParams } from '../../wire/protocol';
 import type { KontorClient } from '../../wire/client';
+import type { DeviceRevocation } from '../../wire/identity';
 
 export type SendParams = MethodParams<'send'>;
 
@@ -27,6 +28,8 @@ export interface Transport {
   countKeyPackages(): Promise<{ available: number; lastResort: boolean }>;
   fetchInbox(after: number, limit: number): Promise<InboxEntry[]>;
   ack(ids: number[]): Promise<void>;
+  /** signed statements for those of these devices of `domain` that are revoked (issue 15) */
+  revocations(domain: string, deviceIds: string[]): Promise<DeviceRevocation[]>;
 }
 
 const OFFLINE_CODES = new Set(['closed', 'timeout', 'unavailable', 'rate_limited', 'no_websocket']);
@@ -69,5 +72,6 @@ export function gatewayTransport(client: KontorClient | (() => KontorClient | nu
     countKeyPackages: () => wrap(() => c().call('keyPackages.count', {})),
     fetchInbox: (after, limit) => wrap(async () => (await c().fetchInbox(after, limit)).entries),
     ack: (ids) => wrap(async () => void (await c().ack(ids))),
+    revocations: (domain, devices) => wrap(async () => (await c().call('revocations.check', { domain, devices })).revocations),
   };
 }

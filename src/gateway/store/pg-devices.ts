@@ -83,6 +83,10 @@ export class PgDevices {
     });
   }
 
+  removeIdentity(employeeId: string): Promise<boolean> {
+    return this.w.run(async (x) => ((await x.query('DELETE FROM identities WHERE employee_id = $1', [employeeId])).rowCount ?? 0) > 0);
+  }
+
   async getIdentity(employeeId: string): Promise<IdentityRecord | null> {
     const r = (await this.q('SELECT * FROM identities WHERE employee_id = $1', [employeeId]))[0];
     return r

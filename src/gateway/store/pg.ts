@@ -107,6 +107,9 @@ export class PgStore implements Store {
   getIdentity(employeeId: string) {
     return this.dev.getIdentity(employeeId);
   }
+  removeIdentity(employeeId: string) {
+    return this.dev.removeIdentity(employeeId);
+  }
   addDevice(d: DeviceRecord) {
     return this.dev.addDevice(d);
   }

@@ -65,6 +65,9 @@ export class SqliteDevices {
       return 'ok';
     });
   }
+  removeIdentity(employeeId: string) {
+    return this.w.run(() => this.db.prepare('DELETE FROM identities WHERE employee_id = ?').run(employeeId).changes > 0);
+  }
   async getIdentity(employeeId: string): Promise<IdentityRecord | null> {
     const r = this.db.prepare('SELECT * FROM identities WHERE employee_id = ?').get(employeeId) as Row | undefined;
     return r

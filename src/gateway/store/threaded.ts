@@ -29,6 +29,7 @@ const METHODS = [
   'listPartners',
   'removePartner',
   'getIdentity',
+  'removeIdentity',
   'addKeyPackages',
   'countKeyPackages',
   'claimKeyPackages',

@@ -130,6 +130,11 @@ export interface Store {
   enrollDevice(codeHash: string, d: DeviceRecord, now: number, identity?: IdentityRecord): Promise<EnrollOutcome>;
   /** the employee's identity certificate, if one was certified */
   getIdentity(employeeId: string): Promise<IdentityRecord | null>;
+  /**
+   * Forgets the employee's identity (an identity reset, issue 15): the next enrollment may
+   * certify a new identity key. False if none was recorded.
+   */
+  removeIdentity(employeeId: string): Promise<boolean>;
   addDevice(d: DeviceRecord): Promise<void>;
   getDevice(deviceId: string): Promise<DeviceRecord | null>;
   listDevices(opts?: { employeeId?: string; includeRevoked?: boolean }): Promise<DeviceRecord[]>;

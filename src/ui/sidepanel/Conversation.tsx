@@ -43,6 +43,16 @@ const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
       </li>
     );
   }
+  if (m.event?.kind === 'removed' && m.event.detail?.startsWith('revoked_by_')) {
+    // a signed revocation: say who revoked it, not just that it left
+    const p = m.event.who[0];
+    const who = p ? `${p.displayName} (${p.orgDomain})` : '';
+    return (
+      <li class="event muted" data-testid="event-revoked" data-by={m.event.detail.slice('revoked_by_'.length)}>
+        {m.event.detail === 'revoked_by_org' ? t('eventRevokedByOrg', who, p?.orgDomain ?? '') : t('eventRevokedByIdentity', who)}
+      </li>
+    );
+  }
   if (m.event) {
     const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
     const key: MessageKey =
@@ -180,6 +190,19 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
                       >
                         {t('acceptDevice')}
                       </button>
+                      {h.previousFingerprint && (
+                        // the safety fingerprint of the person changed: both shown, to compare with them out of band
+                        <dl class="fingerprints" data-testid="identity-fingerprints">
+                          <dt>{t('identityFingerprintOld')}</dt>
+                          <dd>
+                            <code data-testid="fingerprint-old">{h.previousFingerprint}</code>
+                          </dd>
+                          <dt>{t('identityFingerprintNew')}</dt>
+                          <dd>
+                            <code data-testid="fingerprint-new">{h.identityFingerprint}</code>
+                          </dd>
+                        </dl>
+                      )}
                     </li>
                   ))}
                 </ul>

@@ -2,13 +2,18 @@
  * Issue 15, item 3: a revocation both sides see. Alice revokes her second device from her
  * first with a statement signed by her identity key; the partner verifies it, shows the device
  * as removed, encrypts nothing more to it, and its membership sync never adds it back.
+ * Or the admin revoked it: Bob's client asks Acme's gateway about the Acme devices of its
+ * conversations and acts on the org-signed statement; a statement the answering gateway forged,
+ * or one about a device it was not asked about, is ignored with a warning. (The gateway side:
+ * test/gateway/org-revocation.test.ts.)
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryHub, makeDevice, makeOrg, orgKeys, texts, type TestDevice } from '../../support/hub';
 import type { TestOrg } from '../../support/orgs';
 import { Keystore, loadOrCreateIdentity, newMessageId } from '../../../src/background/channel';
 import { signWithSignatureKey } from '../../../src/background/channel/mls';
-import { REVOCATION_TYPE, signRevocation } from '../../../src/wire/identity';
+import { REVOCATION_TYPE, signRevocation, type DeviceRevocation } from '../../../src/wire/identity';
+import { sign } from '../../../src/wire/ed25519';
 
 let hub: MemoryHub;
 let acme: TestOrg;
@@ -83,5 +88,59 @@ describe('signed revocation (issue 15: 3)', () => {
     await bob.engine.sync();
     expect((await bob.engine.conversation(conv))!.members.map((m) => m.address)).toContain(laptop.address);
     expect(bob.events.some((e) => e.type === 'warning' && /does not verify/.test(e.error.message))).toBe(true);
+  });
+});
+
+const statement = (by: TestOrg, deviceId: string, orgDomain = 'acme.example'): Promise<DeviceRevocation> =>
+  signRevocation(
+    { type: REVOCATION_TYPE, v: 1, employeeId: 'alice', orgDomain, deviceId, issuedBy: 'org', revokedAt: new Date().toISOString() },
+    (d) => sign(by.key.privateKey, d),
+  );
+
+async function open(): Promise<string> {
+  const { conversationId } = await bob.engine.startConversation([{ domain: 'acme.example', contact: 'sales' }]);
+  await laptop.engine.sync();
+  await phone.engine.sync();
+  return conversationId;
+}
+
+const removedEvents = async (d: TestDevice, conv: string) =>
+  (await d.engine.messages(conv))
+    .filter((m) => m.event?.kind === 'removed' && m.event.detail === 'revoked_by_org')
+    .map((m) => m.event!.who[0]!.address);
+
+describe('org-signed revocation from the gateways (issue 15: 1)', () => {
+  it('the partner verifies the org statement, removes the device, relays why, and encrypts nothing more to it', async () => {
+    const conv = await open();
+    hub.revocationList.push(await statement(acme, phone.cert.deviceId));
+    expect(await bob.engine.checkRevocations()).toEqual({ removed: [phone.address] });
+    expect((await bob.engine.conversation(conv))!.members.map((m) => m.address).sort()).toEqual([bob.address, laptop.address].sort());
+    expect(await removedEvents(bob, conv)).toEqual([phone.address]);
+    // Alice's laptop learns it from Bob's relay: shown once, though its own check finds it too
+    await laptop.engine.sync();
+    expect(await removedEvents(laptop, conv)).toEqual([phone.address]);
+    expect(await laptop.engine.checkRevocations()).toEqual({ removed: [] });
+    expect(await removedEvents(laptop, conv)).toEqual([phone.address]);
+
+    await bob.engine.sendText(conv, 'after the admin revoked the phone');
+    await laptop.engine.sync();
+    await phone.engine.sync();
+    expect(await texts(laptop, conv)).toEqual(['after the admin revoked the phone']);
+    expect(await texts(phone, conv)).toEqual([]);
+    // the in-memory hub still hands out the phone's key packages: never added again
+    expect((await bob.engine.addMembers(conv, [{ domain: 'acme.example', contact: 'sales' }])).added).toEqual([]);
+  });
+
+  it("a statement not signed by the domain's pinned org key, or about a device not asked for, is ignored with a warning", async () => {
+    const conv = await open();
+    hub.revocationList.push(await statement(globex, phone.cert.deviceId)); // another org's key, Acme's name
+    hub.revocationList.push(await statement(acme, 'd00000000000000ff')); // genuine, but nobody asked about it
+    expect(await bob.engine.checkRevocations()).toEqual({ removed: [] });
+    expect((await bob.engine.conversation(conv))!.members.map((m) => m.address)).toContain(phone.address);
+    expect(bob.events.filter((e) => e.type === 'warning').map((e) => (e as { error: Error }).error.message)).toEqual([
+      `a revocation of ${phone.address} does not verify; ignored`,
+      'a revocation of d00000000000000ff@acme.example was not asked of acme.example; ignored',
+    ]);
+    expect(await removedEvents(bob, conv)).toEqual([]);
   });
 });
