@@ -6,7 +6,9 @@
  * 30-80 ms (as third parties on the real web are slower than the site itself); first-party
  * resources answer at once. Keys: `ratio_clean`, `ratio_trackers` (with / without Kontor),
  * pooled over KONTOR_BENCH_ROUNDS (16) pairs of freshly launched browsers with
- * KONTOR_BENCH_RUNS (9) alternating loads each, and the spread of the per-round ratios.
+ * KONTOR_BENCH_RUNS (9) alternating loads each, the spread of the per-round ratios, and the
+ * 1-minute load average at start and end (`loadavg_start`, `loadavg_end`): on a busy machine
+ * ratio_trackers drifts towards 1 (docs/blocking.md).
  *
  * Why rounds: one browser instance keeps its own speed for its whole life. The same browser
  * against itself (KONTOR_BENCH_EXTENSION=none) gave 1.002 and 1.092 in two runs of 61 loads
@@ -211,7 +213,8 @@ async function main(): Promise<void> {
   // The floor: what merely holding the declarativeNetRequest permission costs the clean page
   // (Chromium then proxies every request; docs/blocking.md), measured in the same run.
   const floorRounds = defaults && names.includes('clean') ? Number(process.env.KONTOR_BENCH_FLOOR_ROUNDS ?? 8) : 0;
-  const result: Record<string, number> = { runs: RUNS * ROUNDS, rounds: ROUNDS };
+  // ratio_trackers depends on how loaded the machine is (docs/blocking.md), so the run records it
+  const result: Record<string, number> = { runs: RUNS * ROUNDS, rounds: ROUNDS, loadavg_start: r3(os.loadavg()[0]!) };
   try {
     const samples = await measure(sides, names, ROUNDS, server.port, 'kontor');
     for (const name of names) {
@@ -249,6 +252,7 @@ async function main(): Promise<void> {
   } finally {
     server.close();
   }
+  result.loadavg_end = r3(os.loadavg()[0]!);
   console.log(JSON.stringify(result));
 }
 

@@ -12,7 +12,11 @@ import { waitFor } from '../support/poll';
 import { startSiteServer, type SiteServer } from '../support/site-server';
 import { lookupTracker } from '../../src/background/blocking/trackers';
 import { askFirefox } from '../support/messages';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { distFirefox } from '../support/paths';
 
+type DnrApi = { getEnabledRulesets(): Promise<string[]>; GUARANTEED_MINIMUM_STATIC_RULES: number };
 type Ext = { runtime: { sendMessage(m: unknown): Promise<unknown> }; tabs: { query(q: object): Promise<{ id: number; url: string }[]> } };
 
 let site: SiteServer;
@@ -111,5 +115,21 @@ describe('tracker blocking (Firefox)', () => {
     ({ page, tabId } = await visit(fixture.pages.index));
     expect(reached(site, fixture.trackers)).toEqual([]);
     await page.close();
+  });
+
+  it("enables every default ruleset within Firefox's guaranteed 30,000 static rules", async () => {
+    const manifest = JSON.parse(readFileSync(path.join(distFirefox, 'manifest.json'), 'utf8')) as {
+      declarative_net_request: { rule_resources: { id: string; enabled: boolean; path: string }[] };
+    };
+    const byDefault = manifest.declarative_net_request.rule_resources.filter((r) => r.enabled);
+    const rules = byDefault.reduce((n, r) => n + (JSON.parse(readFileSync(path.join(distFirefox, r.path), 'utf8')) as unknown[]).length, 0);
+    const dnr = await ui.evaluate(async () => {
+      const api = (globalThis as unknown as { browser: { declarativeNetRequest: DnrApi } }).browser.declarativeNetRequest;
+      return { enabled: await api.getEnabledRulesets(), guaranteed: api.GUARANTEED_MINIMUM_STATIC_RULES };
+    });
+    expect(dnr.guaranteed).toBe(30_000);
+    expect(rules).toBeLessThanOrEqual(dnr.guaranteed);
+    // Firefox enabled all of them: none was refused for exceeding a limit
+    expect([...dnr.enabled].sort()).toEqual(byDefault.map((r) => r.id).sort());
   });
 });

@@ -7,11 +7,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXTRA_LISTS, MustLoad, extraListInputs, readDomainsFile } from '../../scripts/rules/extra-lists';
+import { EXTRA_LISTS, MustLoad, extraListInputs, listHosts } from '../../scripts/rules/extra-lists';
 import { Allowlist, allowlistPredicate, readList } from '../../scripts/rules/lists';
 import { mergeRuleset } from '../../scripts/rules/merge';
 import { evaluate, type Ruleset } from '../../scripts/rules/match';
 import { entityHosts, readCorpus } from '../../scripts/rules/corpus';
+import { isSameOrSubdomain } from '../../scripts/rules/hosts';
 import type { ResourceType } from '../../scripts/rules/schema';
 import type { Problem } from '../../scripts/rules/types';
 
@@ -24,6 +25,9 @@ const truth = JSON.parse(readFileSync(path.join(root, 'test', 'fixtures', 'track
 };
 const page = 'https://www.mittelstand-beispiel.de/';
 
+/** Corpus entities each list blocks on its own, a little below what it did when merged. */
+const CORPUS_FLOOR: Record<string, number> = { 'adguard-dns': 400, easyprivacy: 350 };
+
 describe.each(EXTRA_LISTS)('merged domain list $id', (list) => {
   const problems: Problem[] = [];
   const merged = mergeRuleset(extraListInputs(root, list, mustLoad, problems), { isAllowlisted: allowlistPredicate(allow) });
@@ -33,7 +37,7 @@ describe.each(EXTRA_LISTS)('merged domain list $id', (list) => {
 
   it('is shipped with its licence and merges into a handful of rules', () => {
     expect(['GPL-3.0', 'GPL-3.0-or-later', 'CC-BY-SA-3.0', 'CC-BY-SA-4.0']).toContain(list.source.licence);
-    expect(readDomainsFile(path.join(root, list.file)).length).toBeGreaterThan(1000);
+    expect(listHosts(root, list).length).toBeGreaterThan(1000);
     expect(merged.rules.length).toBeLessThan(20);
   });
 
@@ -43,8 +47,16 @@ describe.each(EXTRA_LISTS)('merged domain list $id', (list) => {
         expect(outcome(`https://${host}/embed/v2.js`, type), `${service}: ${type} ${host}`).toBeUndefined();
       }
     }
-    // marketo.com is in the source list; its forms host wins
-    expect(problems.some((p) => p.ref === 'marketo.com')).toBe(true);
+    // every listed host that is, or is a parent of, a must-load embed is left out and reported
+    // (marketo.com in the AdGuard DNS filter, acsbapp.com in EasyPrivacy)
+    const listed = listHosts(root, list);
+    const covering = listed.filter((h) => mustLoad.hosts.some((m) => isSameOrSubdomain(m.host, h)));
+    expect(covering.length).toBeGreaterThan(0);
+    for (const h of covering)
+      expect(
+        problems.some((p) => p.ref === h && p.reason.startsWith('left out')),
+        h,
+      ).toBe(true);
   });
 
   it("never blocks the fixture site's needed resources or an allowlisted service", () => {
@@ -66,6 +78,6 @@ describe.each(EXTRA_LISTS)('merged domain list $id', (list) => {
   it('blocks trackers of the independent corpus on its own', () => {
     const entities = readCorpus(root).entities.filter((e) => ['ad', 'analytics', 'marketing'].includes(e.category));
     const hit = entities.filter((e) => entityHosts(e).some((h) => outcome(`https://${h}/`, 'script') === 'block'));
-    expect(hit.length).toBeGreaterThan(400);
+    expect(hit.length).toBeGreaterThan(CORPUS_FLOOR[list.id] ?? 400);
   });
 });

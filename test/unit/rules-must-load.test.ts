@@ -62,7 +62,18 @@ const allowKinds = [...new Set(allow.entries.map((e) => e.kind))];
 
 describe('must-load embeds in the compiled rules', () => {
   it('covers every kind of essential embed: chat, support, consent, payment, captcha, video, maps, scheduling, forms, fonts, CDNs, sign-in', () => {
-    for (const k of ['chat', 'support', 'consent', 'video', 'maps', 'scheduling', 'forms', 'fraud-prevention', 'bot-defence'])
+    for (const k of [
+      'chat',
+      'support',
+      'consent',
+      'video',
+      'maps',
+      'scheduling',
+      'forms',
+      'fraud-prevention',
+      'bot-defence',
+      'accessibility',
+    ])
       expect(mustLoadKinds, k).toContain(k);
     for (const k of ['consent', 'payments', 'captcha', 'fonts', 'cdn', 'sso']) expect(allowKinds, k).toContain(k);
   });
@@ -102,8 +113,30 @@ describe('must-load embeds in the compiled rules', () => {
         ['https://event.api.drift.com/track', 'xmlhttprequest'],
         ['https://munchkin.marketo.net/munchkin.js', 'script'],
         ['https://collector-pxabc.px-cdn.net/api/v2/collector', 'xmlhttprequest'],
+        ['https://analytics.audioeye.com/v1/event', 'xmlhttprequest'],
       ] as const)
         expect(blockedBy(url, type), url).toBeDefined();
+    },
+    SLOW,
+  );
+
+  it(
+    'lets accessibility overlays load although EasyPrivacy and the AdGuard DNS filter list their hosts (decision in docs/blocking.md)',
+    () => {
+      for (const url of [
+        'https://acsbapp.com/apps/app/dist/js/app.js',
+        'https://acsbap.com/apps/app/assets/js/acsb.js',
+        'https://wsmcdn.audioeye.com/aem.js',
+        'https://cdn.userway.org/widget.js',
+      ])
+        expect(blockedBy(url, 'script'), url).toBeUndefined();
+      // the sources do block these hosts: the exception is Kontor's decision, not an empty list
+      for (const [file, host] of [
+        ['easylist-easyprivacy.txt', '||acsbapp.com^'],
+        ['adguard-dns-filter.domains.txt', 'acsbapp.com'],
+        ['adguard-dns-filter.domains.txt', 'wsmcdn.audioeye.com'],
+      ] as const)
+        expect(readFileSync(path.join(lists, 'sources', file), 'utf8').split('\n'), `${host} in ${file}`).toContain(host);
     },
     SLOW,
   );
