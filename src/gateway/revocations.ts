@@ -9,7 +9,8 @@
  * was signed and handed out instead.
  */
 import * as v from 'valibot';
-import { DeviceRevocation, REVOCATION_TYPE, signRevocation } from '../wire/identity';
+import { DeviceRevocation, REVOCATION_TYPE, signRevocation, verifyRevocation } from '../wire/identity';
+import { ApiError } from './errors';
 import { sign } from '../wire/ed25519';
 import { BoundedMap } from './bounded';
 import type { Gateway } from './context';
@@ -55,4 +56,31 @@ export async function revocationsOf(gw: Gateway, deviceIds: string[]): Promise<D
     }),
   );
   return found.filter((r): r is DeviceRevocation => r !== null);
+}
+
+/**
+ * A device of an employee revokes a sibling with the statement the employee's identity key
+ * signed. Only the same employee's other, active device, and only with a signature by the
+ * identity this gateway certified for that employee: a session alone (a device the admin
+ * enrolled without the identity) cannot revoke the devices that hold it.
+ */
+export async function revokeSibling(
+  gw: Gateway,
+  s: { deviceId: string; employeeId: string },
+  statement: DeviceRevocation,
+): Promise<{ revoked: string }> {
+  if (statement.issuedBy !== 'identity' || statement.orgDomain !== gw.config.domain || statement.employeeId !== s.employeeId)
+    throw new ApiError('forbidden', 'a device revokes only devices of its own employee, with their identity key');
+  if (statement.deviceId === s.deviceId) throw new ApiError('bad_request', 'a device does not revoke itself');
+  const target = await gw.store.getDevice(statement.deviceId);
+  if (!target || target.employeeId !== s.employeeId) throw new ApiError('forbidden', 'not a device of this employee');
+  const identity = await gw.store.getIdentity(s.employeeId);
+  if (!identity || !(await verifyRevocation(statement, { identityKey: identity.identityKey, orgKey: null })))
+    throw new ApiError('forbidden', "the statement is not signed by the employee's identity key");
+  if (target.revokedAt !== null) return { revoked: target.deviceId };
+  // stored first: from the moment it is revoked, the statement handed out is the employee's own
+  await gw.store.setMeta(identityRevocationKey(target.deviceId), JSON.stringify(statement));
+  await gw.store.revokeDevice(target.deviceId, Date.now());
+  gw.log.info('device revoked by a sibling', { deviceId: target.deviceId, by: s.deviceId });
+  return { revoked: target.deviceId };
 }

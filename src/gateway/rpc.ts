@@ -6,7 +6,7 @@ import { ApiError } from './errors';
 import { ack, send } from './delivery';
 import type { Gateway } from './context';
 import { parseReply, type Federation } from './federation';
-import { revocationsOf } from './revocations';
+import { revocationsOf, revokeSibling } from './revocations';
 
 export interface DeviceSession {
   deviceId: string;
@@ -80,6 +80,7 @@ const handlers: { [M in MethodName]: Handler<M> } = {
       throw new ApiError('unavailable', `${p.domain} answered with another org's certificate`);
     return { devices };
   },
+  'devices.revoke': (gw, _f, s, p) => revokeSibling(gw, s, p.statement),
   'revocations.check': async (gw, fed, _s, p) => {
     if (p.domain === gw.config.domain) return { revocations: await revocationsOf(gw, p.devices) };
     const { status, json } = await fed.request(p.domain, '/v1/fed/revocations', { devices: p.devices } satisfies FedRevocations);

@@ -73,6 +73,10 @@ export const protocol = {
     tier: 'extension',
     params: v.strictObject({ conversationId: ConversationId, address: v.pipe(v.string(), v.maxLength(320), v.regex(/^[^@\s]+@[^@\s]+$/)) }),
   },
+  /** This employee's devices (issue 15): from the own gateway, with how each was added. */
+  'channel.devices': { tier: 'extension', params: Empty },
+  /** Revokes another device of this employee: a statement signed by the identity key, to the gateway and every conversation. */
+  'channel.revokeDevice': { tier: 'extension', params: v.strictObject({ deviceId: ConversationId }) },
   // --- end channel ---
   // --- blocking ---
   /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
@@ -177,6 +181,15 @@ export interface ConversationSummary {
   warning: string | null;
 }
 
+/** One of this employee's devices: 'first' created the identity, 'linked' was signed in by `linkedBy`, 'org_only' by the org alone. */
+export interface OwnDeviceView {
+  deviceId: string;
+  enrolledAt: string;
+  origin: 'first' | 'linked' | 'org_only' | 'unknown';
+  linkedBy: string | null;
+  self: boolean;
+}
+
 export interface ConversationDetail extends ConversationSummary {
   verified: boolean;
   partnerState: VerificationState | null;
@@ -250,6 +263,8 @@ export interface Results {
   'channel.syncMembers': { added: number; removed: number };
   'channel.readd': { added: number };
   'channel.acceptDevice': { added: number };
+  'channel.devices': { devices: OwnDeviceView[] };
+  'channel.revokeDevice': { revoked: string; conversations: number };
   'contact.pending': { partner: PartnerView | null };
   // --- blocking ---
   'blocking.state': BlockingState;

@@ -6,7 +6,7 @@ import * as v from 'valibot';
 import { Certificate } from './certificate';
 import { DeviceAddress, Domain, Ident, Opaque, PublicKeyB64, SignatureB64 } from './schemas';
 import { utf8 } from './bytes';
-import type { DeviceRevocation } from './identity';
+import { DeviceRevocation } from './identity';
 
 export const LIMITS = {
   /** decoded ciphertext bytes per message */
@@ -127,6 +127,8 @@ export const Methods = {
   'keyPackages.claim': v.strictObject({ domain: Domain, contact: v.optional(Ident), employee: v.optional(Ident) }),
   'directory.contacts': v.optional(v.strictObject({})),
   'directory.devices': v.optional(v.strictObject({ employee: v.optional(Ident) })),
+  /** a device holding the employee identity revokes a sibling: the statement its identity key signed */
+  'devices.revoke': v.strictObject({ statement: DeviceRevocation }),
   /** which of these devices of `domain` are revoked: signed statements (issue 15) */
   'revocations.check': v.strictObject({
     domain: Domain,
@@ -180,6 +182,7 @@ export interface MethodResults {
   'directory.contacts': { contacts: ContactInfo[] };
   'directory.devices': { devices: Certificate[] };
   'revocations.check': { revocations: DeviceRevocation[] };
+  'devices.revoke': { revoked: string };
 }
 
 export type PushEvent = { event: 'inbox'; entry: InboxEntry } | { event: 'revoked' };

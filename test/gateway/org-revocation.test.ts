@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { engineDevice, textsOf, type EngineDevice, partnerSuite } from './engine-device';
 import { waitFor } from '../support/poll';
-import { verifyRevocation } from '../../src/wire/identity';
+import { REVOCATION_TYPE, signRevocation, verifyRevocation } from '../../src/wire/identity';
+import { generateKeyPair, sign } from '../../src/wire/ed25519';
 
 const net = partnerSuite(['alice', 'bob']);
 
@@ -115,5 +116,49 @@ describe('org-signed revocation (issue 15: 1)', () => {
       ivy.client.call('revocations.check', { domain: 'acme.example', devices: Array.from({ length: 101 }, (_, i) => `d${i}`) }),
     ).rejects.toMatchObject({ code: 'bad_request' });
     for (const d of [dave, erin, ivy]) d.client.close();
+  });
+
+  it('a device revokes a sibling with the identity-signed statement; another employee, a forged signature, or no identity is refused', async () => {
+    const { acme, orgKeys } = net;
+    const kate = await engineDevice(acme, 'kate', 'Kate Roth', orgKeys);
+    const kate2 = await engineDevice(acme, 'kate', 'Kate Roth', orgKeys, { orgOnly: true });
+    const leo = await engineDevice(acme, 'leo', 'Leo Hahn', orgKeys);
+    const forged = async (employeeId: string, target: EngineDevice) => {
+      const key = await generateKeyPair(true);
+      return signRevocation(
+        {
+          type: REVOCATION_TYPE,
+          v: 1,
+          employeeId,
+          orgDomain: 'acme.example',
+          deviceId: deviceId(target),
+          issuedBy: 'identity',
+          revokedAt: new Date().toISOString(),
+        },
+        (d) => sign(key.privateKey, d),
+      );
+    };
+    // another employee's device, whichever employee the statement names
+    await expect(leo.client.call('devices.revoke', { statement: await forged('leo', kate2) })).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(leo.client.call('devices.revoke', { statement: await forged('kate', kate2) })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    // the org-only sibling holds no identity key: a statement signed by any other key is refused
+    await expect(kate2.client.call('devices.revoke', { statement: await forged('kate', kate) })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(kate2.engine.revokeOwnDevice(deviceId(kate))).rejects.toMatchObject({ code: 'not_enrolled' });
+    expect((await acme.admin(['devices', 'list', '--employee', 'kate', '--json'])).includes('"revoked":true')).toBe(false);
+
+    await kate.engine.revokeOwnDevice(deviceId(kate2), (statement) => kate.client.call('devices.revoke', { statement }));
+    const list = JSON.parse(await acme.admin(['devices', 'list', '--employee', 'kate', '--all', '--json'])) as {
+      deviceId: string;
+      revoked: boolean;
+    }[];
+    expect(list.find((d) => d.deviceId === deviceId(kate2))?.revoked).toBe(true);
+    // the statement handed out is the employee's own, not one the gateway made
+    const { revocations } = await leo.client.call('revocations.check', { domain: 'acme.example', devices: [deviceId(kate2)] });
+    expect(revocations).toMatchObject([{ deviceId: deviceId(kate2), issuedBy: 'identity', employeeId: 'kate' }]);
+    for (const d of [kate, kate2, leo]) d.client.close();
   });
 });

@@ -33,7 +33,7 @@ import {
 import { utf8 } from '../../wire/bytes';
 import { clearRetry, retryOpOf, runCommit, type AddResult } from './commit-runner';
 import { enqueue, flushOutbox } from './outbox';
-import { conversationView, heldView, listConversations, markRead, messageList, type HeldView } from './engine-views';
+import { conversationView, deviceOrigins, heldView, listConversations, markRead, messageList, type HeldView } from './engine-views';
 
 export type { AddResult } from './commit-runner';
 
@@ -263,8 +263,13 @@ export class ChannelEngine {
    * key goes to every conversation the device is in, and this device removes it there. The
    * other members verify the statement themselves, show the device as removed and never add it again.
    */
-  async revokeOwnDevice(deviceId: string): Promise<{ conversations: string[] }> {
+  async revokeOwnDevice(
+    deviceId: string,
+    /** told the statement before any conversation is (the own gateway, which then refuses the device) */
+    announce?: (statement: DeviceRevocation) => Promise<unknown>,
+  ): Promise<{ conversations: string[] }> {
     const statement = await signOwnRevocation(this.ctx, deviceId);
+    await announce?.(statement);
     const address = `${deviceId}@${this.ctx.self.orgDomain}`;
     const done: string[] = [];
     for (const c of await this.conversations()) {
@@ -315,6 +320,11 @@ export class ChannelEngine {
   /** Members with verification against the currently pinned org keys, and the safety fingerprint. */
   conversation(conversationId: string) {
     return conversationView(this.ctx, conversationId);
+  }
+
+  /** How each device of this employee seen here was added: from this device's chain and its conversations' members. */
+  deviceOrigins() {
+    return deviceOrigins(this.ctx);
   }
 
   messages(conversationId: string): Promise<MessageView[]> {

@@ -2,6 +2,9 @@
 import { employeeOf, knownIdentities, readHeld, type HeldDevice } from './admission';
 import { fingerprint } from '../../wire/manifest';
 import { safetyFingerprint } from './mls';
+import { readChain } from './credentials';
+import { members as groupMembers } from './mls';
+import type { CredentialChain } from '../../wire/identity';
 import { loadConversation, openMessage, verifyMembers, type EngineContext, type MessageView } from './context';
 
 export async function listConversations(ctx: EngineContext) {
@@ -82,4 +85,26 @@ export async function markRead(ctx: EngineContext, conversationId: string): Prom
   const r = await tx.store.get(conversationId);
   if (r) await tx.store.put({ ...r, unread: 0 });
   await tx.done;
+}
+
+/** 'first': created the employee identity; 'linked': signed in by device `linkedBy`; 'org_only': certified by the org alone. */
+export type DeviceOrigin = { origin: 'first' | 'linked' | 'org_only'; linkedBy: string | null };
+
+const originOf = (chain: CredentialChain | null): DeviceOrigin =>
+  !chain
+    ? { origin: 'org_only', linkedBy: null }
+    : { origin: chain.endorsement.linkedBy ? 'linked' : 'first', linkedBy: chain.endorsement.linkedBy };
+
+export async function deviceOrigins(ctx: EngineContext): Promise<Map<string, DeviceOrigin>> {
+  const out = new Map<string, DeviceOrigin>([[ctx.self.deviceId, originOf(ctx.identity.chain)]]);
+  for (const id of await ctx.db.getAllKeys('conversations')) {
+    const loaded = await loadConversation(ctx, id);
+    if (!loaded) continue;
+    for (const m of groupMembers(loaded.state)) {
+      const { certificate, chain } = readChain(m.leaf.credential); // verified when the leaf joined
+      if (certificate.employeeId === ctx.self.employeeId && certificate.orgDomain === ctx.self.orgDomain && !out.has(certificate.deviceId))
+        out.set(certificate.deviceId, originOf(chain));
+    }
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { requireEngine } from './engine-host';
 import { channelIdentity, enrollDevice } from './enrollment';
 import { isConnected } from './link';
 import { readdMember, syncMembers } from './members';
+import { ownDevices, revokeDevice } from './devices';
 import { messageView, person, warningText } from './views';
 
 /**
@@ -55,6 +56,8 @@ export const channelHandlers: Pick<
   | 'channel.syncMembers'
   | 'channel.readd'
   | 'channel.acceptDevice'
+  | 'channel.devices'
+  | 'channel.revokeDevice'
 > = {
   'channel.identity': () => channelIdentity(),
   'channel.enroll': ({ gatewayUrl, code }) => enrollDevice(gatewayUrl, code),
@@ -118,6 +121,8 @@ export const channelHandlers: Pick<
     const { added } = await engine.acceptHeld(conversationId, address);
     return { added: added.length };
   },
+  'channel.devices': () => ownDevices(),
+  'channel.revokeDevice': ({ deviceId }) => revokeDevice(deviceId),
   'channel.read': async ({ conversationId }) => {
     await (await requireEngine()).markRead(conversationId);
     return { read: true as const };

@@ -8,6 +8,7 @@ import { PartnerCard } from '../components/PartnerCard';
 import { t } from '../i18n';
 import { Conversation } from './Conversation';
 import { Enroll } from './Enroll';
+import { Devices } from './Devices';
 import { useChannelEvents } from './useChannelEvents';
 
 function usePendingContact(): PartnerView | null {
@@ -145,6 +146,7 @@ function SidePanel() {
           </ul>
         </section>
       )}
+      {identity?.enrolled && identity.connected && !open && <Devices tick={tick} />}
       {!identity?.enrolled && (
         <section data-testid="conversations">
           <p class="muted">{t('sidepanelEmpty')}</p>

@@ -1,0 +1,97 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { send } from '../../shared/messaging';
+import type { OwnDeviceView } from '../../shared/protocol';
+import { ErrorNote } from '../components/ErrorNote';
+import { t, uiLang, type MessageKey } from '../i18n';
+
+const dateFormat = new Intl.DateTimeFormat(uiLang(), { day: 'numeric', month: 'long', year: 'numeric' });
+
+function originText(d: OwnDeviceView): string {
+  const key: Record<OwnDeviceView['origin'], MessageKey> = {
+    first: 'deviceOriginFirst',
+    linked: 'deviceOriginLinked',
+    org_only: 'deviceOriginOrgOnly',
+    unknown: 'deviceOriginUnknown',
+  };
+  return t(key[d.origin], d.linkedBy ?? '');
+}
+
+/**
+ * This employee's devices (issue 15), with a Revoke button for each other one. Revoking asks
+ * first in a modal dialog (focus moves into it, Escape cancels), because it cannot be undone.
+ */
+export function Devices({ tick }: { tick: number }) {
+  const [devices, setDevices] = useState<OwnDeviceView[] | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [confirming, setConfirming] = useState<OwnDeviceView | null>(null);
+  const [busy, setBusy] = useState(false);
+  const dialog = useRef<HTMLDialogElement>(null);
+  const load = () => void send('channel.devices', {}).then((r) => setDevices(r.devices), setError);
+  useEffect(load, [tick]);
+  useEffect(() => {
+    if (confirming && dialog.current && !dialog.current.open) dialog.current.showModal();
+  }, [confirming]);
+
+  const revoke = (d: OwnDeviceView) => {
+    setBusy(true);
+    void send('channel.revokeDevice', { deviceId: d.deviceId })
+      .then(() => {
+        setError(null);
+        load();
+      }, setError)
+      .finally(() => {
+        setBusy(false);
+        dialog.current?.close();
+      });
+  };
+
+  return (
+    <section aria-labelledby="devices-h" data-testid="devices">
+      <h2 id="devices-h">{t('yourDevices')}</h2>
+      {error && <ErrorNote error={error} />}
+      <ul class="plain">
+        {(devices ?? []).map((d) => (
+          <li key={d.deviceId} class="card" data-testid="device" data-device-id={d.deviceId} data-self={String(d.self)}>
+            <strong>
+              <code>{d.deviceId}</code>
+            </strong>{' '}
+            {d.self && <span class="badge">{t('thisDevice')}</span>}
+            <br />
+            <span class="muted">
+              {t('deviceEnrolled', dateFormat.format(new Date(d.enrolledAt)))} · {originText(d)}
+            </span>
+            {!d.self && (
+              <p>
+                <button
+                  type="button"
+                  data-testid="revoke-device"
+                  aria-label={t('revokeDeviceLabel', d.deviceId)}
+                  disabled={busy}
+                  onClick={() => setConfirming(d)}
+                >
+                  {t('revokeDevice')}
+                </button>
+              </p>
+            )}
+          </li>
+        ))}
+      </ul>
+      <dialog ref={dialog} aria-labelledby="revoke-h" data-testid="revoke-dialog" onClose={() => setConfirming(null)}>
+        {confirming && (
+          <form method="dialog">
+            <h2 id="revoke-h">{t('revokeDeviceConfirmTitle')}</h2>
+            <p>{t('revokeDeviceConfirm', confirming.deviceId)}</p>
+            <div class="row">
+              <button type="button" class="primary" data-testid="revoke-confirm" disabled={busy} onClick={() => revoke(confirming)}>
+                {t('revokeDevice')}
+              </button>
+              <button type="submit" data-testid="revoke-cancel" autofocus>
+                {t('cancel')}
+              </button>
+            </div>
+          </form>
+        )}
+      </dialog>
+    </section>
+  );
+}

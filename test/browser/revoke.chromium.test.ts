@@ -1,0 +1,86 @@
+/**
+ * Issue 15, revocation in the side panel: Alice's second device (enrolled by the admin's code
+ * alone, so Gina accepted it; linking is built elsewhere, and the extension cannot yet enroll
+ * a second browser of an employee, so it runs the real engine in Node) is revoked by Alice
+ * from her browser's devices list, through the confirmation dialog. Gina's side panel shows it
+ * removed, and what Gina sends afterwards does not reach it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayHandle } from '../gateway/helpers';
+import { engineDevice, textsOf, type EngineDevice } from '../gateway/engine-device';
+import { employee, shownTexts, startGatewayPair, type Employee } from '../support/channel';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+import { fetchManifest } from '../../src/wire/client';
+
+let site: SiteServer;
+let acme: GatewayHandle;
+let globex: GatewayHandle;
+let alice: Employee;
+let gina: Employee;
+let second: EngineDevice | undefined;
+
+beforeAll(async () => {
+  site = await startSiteServer();
+  ({ acme, globex } = await startGatewayPair(site));
+  await acme.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'alice']);
+  [alice, gina] = await Promise.all([
+    employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] }),
+    employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] }),
+  ]);
+}, 240_000);
+
+afterAll(async () => {
+  second?.client.close();
+  await Promise.all([alice?.browser.close(), gina?.browser.close()]);
+  await Promise.all([acme?.stop(), globex?.stop()]);
+  await site?.close();
+});
+
+describe('revoking a device from the devices list (issue 15: 2, 4a)', () => {
+  it("Alice revokes her second device in her side panel; Gina's shows it removed and it reads nothing after", async () => {
+    const orgKeys = new Map<string, string>();
+    for (const g of [acme, globex]) orgKeys.set(g.domain, (await fetchManifest(g.domain, { baseUrl: g.url })).orgPublicKey);
+    second = await engineDevice(acme, 'alice', 'Alice Schmidt', orgKeys, { orgOnly: true });
+    const { conversationId } = await gina.ask('channel.start', { domain: 'acme.example', contact: 'sales' });
+    await gina.ask('channel.acceptDevice', { conversationId, address: second.address });
+    const members = async () => (await gina.ask('channel.view', { conversationId })).members.map((m) => m.deviceId);
+    expect(await members()).toContain(second.address.split('@')[0]);
+    await expect.poll(() => second!.engine.conversation(conversationId), { timeout: 30_000 }).not.toBeNull();
+
+    // Alice's devices list: this browser first and marked, the second one with a Revoke button
+    await alice.panel.reload();
+    const devices = alice.panel.getByTestId('device');
+    await expect.poll(() => devices.count(), { timeout: 30_000 }).toBe(2);
+    expect(await devices.nth(0).getAttribute('data-self')).toBe('true');
+    const other = alice.panel.locator(`[data-testid="device"][data-device-id="${second.address.split('@')[0]}"]`);
+    expect(await other.textContent()).toContain("added by your company's gateway only");
+    await other.getByTestId('revoke-device').click();
+    const dialog = alice.panel.getByTestId('revoke-dialog');
+    await expect.poll(() => dialog.getAttribute('open')).not.toBeNull();
+    // keyboard: Escape cancels, nothing is revoked
+    await alice.panel.keyboard.press('Escape');
+    await expect.poll(() => dialog.getAttribute('open')).toBeNull();
+    expect(await members()).toContain(second.address.split('@')[0]);
+    await other.getByTestId('revoke-device').click();
+    await alice.panel.getByTestId('revoke-confirm').click();
+    await expect.poll(() => devices.count(), { timeout: 30_000 }).toBe(1);
+
+    // Gina's side panel: removed, and why
+    await expect.poll(members, { timeout: 30_000 }).not.toContain(second.address.split('@')[0]);
+    await gina.panel.reload();
+    await gina.panel.getByTestId('conversation-item').click();
+    const revoked = gina.panel.getByTestId('event-revoked');
+    await expect.poll(() => revoked.textContent(), { timeout: 30_000 }).toContain('revoked by its owner');
+    expect(await revoked.textContent()).toContain('Alice Schmidt (acme.example)');
+
+    await gina.ask('channel.send', { conversationId, text: 'after Alice revoked her second device' });
+    await gina.panel.reload();
+    await gina.panel.getByTestId('conversation-item').click();
+    await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toContain('after Alice revoked her second device');
+    // Alice's browser reads it; the revoked device (out of the group, refused by its gateway before its removal reached it) does not
+    await alice.panel.reload();
+    await alice.panel.getByTestId('conversation-item').click();
+    await expect.poll(() => shownTexts(alice.panel), { timeout: 30_000 }).toContain('after Alice revoked her second device');
+    expect(await textsOf(second, conversationId)).not.toContain('after Alice revoked her second device');
+  });
+});
