@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import { Certificate } from './certificate';
 import { DeviceAddress, Domain, Ident, Opaque, PublicKeyB64, SignatureB64 } from './schemas';
 import { utf8 } from './bytes';
+import { Locator, LinkPostRequest, LinkReadRequest, SessionId, type LinkReadResult } from './link';
 
 export const LIMITS = {
   /** decoded ciphertext bytes per message */
@@ -124,6 +125,17 @@ export const Methods = {
   'keyPackages.claim': v.strictObject({ domain: Domain, contact: v.optional(Ident), employee: v.optional(Ident) }),
   'directory.contacts': v.optional(v.strictObject({})),
   'directory.devices': v.optional(v.strictObject({ employee: v.optional(Ident) })),
+  // linking a new browser (wire/link.ts): A's side of the mailbox, then the certificate for B
+  'link.join': v.strictObject({ locator: Locator }),
+  'link.send': LinkPostRequest,
+  'link.read': LinkReadRequest,
+  'device.link': v.strictObject({
+    sessionId: SessionId,
+    devicePublicKey: PublicKeyB64,
+    mlsSignatureKey: PublicKeyB64,
+    proof: SignatureB64,
+    mlsProof: SignatureB64,
+  }),
 } as const;
 export type MethodName = keyof typeof Methods;
 export type MethodParams<M extends MethodName> = v.InferOutput<(typeof Methods)[M]>;
@@ -171,6 +183,10 @@ export interface MethodResults {
   'keyPackages.claim': { devices: ClaimedKeyPackage[] };
   'directory.contacts': { contacts: ContactInfo[] };
   'directory.devices': { devices: Certificate[] };
+  'link.join': { sessionId: string; commitment: string; expiresAt: number };
+  'link.send': { index: number };
+  'link.read': LinkReadResult;
+  'device.link': { certificate: Certificate };
 }
 
 export type PushEvent = { event: 'inbox'; entry: InboxEntry } | { event: 'revoked' };
