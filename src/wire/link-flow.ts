@@ -139,6 +139,13 @@ export class NewDeviceLink {
     for (let i = 0; i < grant.historyChunks; i++) history.push(parse(HistoryChunk, await box(`history ${i}`)));
     return { grant, history };
   }
+
+  /** Tells A this device is enrolled and its key packages are up. */
+  async ready(): Promise<void> {
+    if (!this.keys) throw new LinkError('malformed', 'answer first');
+    const box = await sealLink(this.keys.toA, this.sessionId, 'ready', { ready: true });
+    await post(this.o, '/v1/link/send', { sessionId: this.sessionId, body: encodeEnvelope({ t: 'box', label: 'ready', box }) });
+  }
 }
 
 /** A's side: join with the code B shows, then `confirm` once the employee compared the SAS. */
@@ -152,6 +159,7 @@ export class LinkingDevice {
     /** B's keys and proofs (authentic only once the SAS matched) */
     readonly request: LinkRequest,
     private readonly keys: LinkKeys,
+    private readonly revealIndex: number,
   ) {}
 
   static async join(client: KontorClient, domain: string, code: string, signal?: AbortSignal): Promise<LinkingDevice> {
@@ -168,7 +176,7 @@ export class LinkingDevice {
     const t = { domain, sessionId: joined.sessionId, commitment: joined.commitment, aKey: eph.publicKeyB64, bKey: reveal.key };
     const keys = await deriveLinkKeys(eph.privateKey, reveal.key, t);
     const request = parse(LinkRequest, await openLink(keys.toA, joined.sessionId, 'request', reveal.box));
-    return new LinkingDevice(client, joined.sessionId, joined.expiresAt, keys.sas, request, keys);
+    return new LinkingDevice(client, joined.sessionId, joined.expiresAt, keys.sas, request, keys, m.index);
   }
 
   /** After the employee saw the same SAS on both screens: B's certificate from the gateway. */
@@ -187,6 +195,15 @@ export class LinkingDevice {
       });
     await put('grant', grant);
     for (const [i, chunk] of history.entries()) await put(`history ${i}`, chunk);
+  }
+
+  /** Waits until B says it is enrolled and has key packages up: then it can be added to conversations. */
+  async waitReady(signal?: AbortSignal): Promise<void> {
+    const read: Reader = (after) => this.client.call('link.read', { sessionId: this.sessionId, after });
+    const m = await next(read, this.revealIndex, this.expiresAt, signal);
+    const e = decodeEnvelope(m.body);
+    if (e.t !== 'box' || e.label !== 'ready') throw new LinkError('malformed', 'expected the new device to be ready');
+    await openLink(this.keys.toA, this.sessionId, 'ready', e.box);
   }
 }
 

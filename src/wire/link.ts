@@ -12,7 +12,7 @@
 import * as v from 'valibot';
 import { Certificate } from './certificate';
 import { DeviceEndorsement, IdentityCertificate } from './identity';
-import { DisplayName, Opaque, PublicKeyB64, SignatureB64 } from './schemas';
+import { DisplayName, Domain, Ident, Opaque, PublicKeyB64, SignatureB64 } from './schemas';
 import { fromBase64, fromUtf8, randomBytes, sha256, toBase64, toHex, utf8 } from './bytes';
 
 export const LINK = {
@@ -208,17 +208,17 @@ export const LinkGrant = v.strictObject({
 export type LinkGrant = v.InferOutput<typeof LinkGrant>;
 
 export const HistoryMessage = v.strictObject({
-  from: v.pipe(v.string(), v.maxLength(200)),
-  fromName: v.pipe(v.string(), v.maxLength(128)),
-  mine: v.boolean(),
-  text: v.pipe(v.string(), v.maxLength(64 * 1024)),
-  at: v.number(),
+  id: Ident,
+  sender: v.strictObject({ deviceId: Ident, employeeId: Ident, displayName: DisplayName, orgDomain: Domain }),
+  direction: v.picklist(['in', 'out']),
+  text: v.pipe(v.string(), v.maxLength(32 * 1024)),
+  at: v.pipe(v.number(), v.integer(), v.minValue(0)),
 });
+export type HistoryMessage = v.InferOutput<typeof HistoryMessage>;
 export const HistoryChunk = v.strictObject({
   conversations: v.array(
     v.strictObject({
-      id: v.pipe(v.string(), v.maxLength(64)),
-      title: v.pipe(v.string(), v.maxLength(200)),
+      id: Ident,
       messages: v.array(HistoryMessage),
     }),
   ),

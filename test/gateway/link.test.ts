@@ -117,13 +117,13 @@ describe('linking a second browser (issue 15: linking)', () => {
       linkedFrom: 'Alice’s laptop',
       historyChunks: 1,
     };
-    const history = [
-      { conversations: [{ id: 'c1', title: 'Globex', messages: [{ from: 'x', fromName: 'Bob', mine: false, text: 'hi', at: 1 }] }] },
-    ];
+    const bob = { deviceId: 'd1', employeeId: 'bob', displayName: 'Bob', orgDomain: 'globex.example' };
+    const history = [{ conversations: [{ id: 'c1', messages: [{ id: 'm1', sender: bob, direction: 'in' as const, text: 'hi', at: 1 }] }] }];
     await a.send(grant, history);
     const got = await b.receive();
     expect(got.grant).toEqual(grant);
     expect(got.history).toEqual(history);
+    await Promise.all([b.ready(), a.waitReady()]);
     await verifyChain(
       { type: CHAIN_TYPE, v: 1, device: got.grant.certificate, identity: got.grant.identity, endorsement: got.grant.endorsement },
       orgKey,

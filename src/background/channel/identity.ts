@@ -168,3 +168,33 @@ export async function createKeyPackages(db: ChannelDb, ks: Keystore, id: Identit
   await tx.done;
   return made.map((m) => m.b64);
 }
+
+/**
+ * Stores what the linking device granted (wire/link.ts): the certificate for this device's
+ * keys, the identity certificate, the identity's endorsement of this device, and the identity
+ * key pair itself, which replaces the key this browser made for itself (Signal's model: every
+ * linked device holds the identity). The caller verified the chain against the org key.
+ */
+export async function saveLinkedIdentity(
+  db: ChannelDb,
+  grant: { chain: CredentialChain; identityKeyPair: SignatureKeyPair },
+): Promise<void> {
+  const ks = await Keystore.open(db);
+  const { device: cert, identity } = grant.chain;
+  const rec = await db.get('identity', SLOT);
+  if (!rec) throw new IdentityError('not_enrolled', 'no device identity');
+  if (
+    cert.devicePublicKey !== rec.deviceKey.publicKeyB64 ||
+    !equalBytes(fromBase64(cert.mlsSignatureKey), fromBase64(rec.mlsSignaturePublicB64))
+  ) {
+    throw new IdentityError('certificate_mismatch', 'certificate names other keys than this device');
+  }
+  if (toBase64(grant.identityKeyPair.publicKey) !== identity.identityKey)
+    throw new IdentityError('identity_mismatch', 'the identity key pair is not the certified identity');
+  const employeeKey = await ks.seal(pack([grant.identityKeyPair.publicKey, grant.identityKeyPair.signKey]), EMPLOYEE_AAD);
+  const tx = db.transaction('identity', 'readwrite');
+  const current = await tx.store.get(SLOT);
+  if (!current) throw new IdentityError('not_enrolled', 'no device identity');
+  await tx.store.put({ ...current, certificate: cert, chain: grant.chain, employeeKey, employeeKeyPublicB64: identity.identityKey }, SLOT);
+  await tx.done;
+}
