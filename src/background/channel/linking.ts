@@ -12,7 +12,7 @@ import type { LinkStatus } from '../../shared/protocol';
 import { verifyCertificate } from '../../wire/certificate';
 import { sign } from '../../wire/ed25519';
 import { fromBase64, toBase64 } from '../../wire/bytes';
-import { CHAIN_TYPE, ENDORSEMENT_TYPE, signEndorsement, verifyChain, type CredentialChain } from '../../wire/identity';
+import { CHAIN_TYPE, verifyChain, type CredentialChain } from '../../wire/identity';
 import { LinkingDevice, NewDeviceLink, type LinkedResult } from '../../wire/link-flow';
 import type { LinkGrant } from '../../wire/link';
 import { connect } from './connection';
@@ -21,7 +21,7 @@ import { enrollingGateway } from './enrollment';
 import { historyChunks, storeHistory } from './link-history';
 import { currentClient } from './link';
 import { pack, signWithSignatureKey, unpack } from './mls';
-import { saveLinkedIdentity } from './identity';
+import { endorseDevice, saveLinkedIdentity } from './identity';
 import { broadcast } from './ui-events';
 import type { Handlers } from '../dispatcher';
 
@@ -139,22 +139,7 @@ export async function confirmLink(withHistory: boolean): Promise<LinkStatus> {
   try {
     const certificate = await a.certify();
     const own = identity.chain.device;
-    const signKey = identity.employeeKey.signKey;
-    const endorsement = await signEndorsement(
-      {
-        type: ENDORSEMENT_TYPE,
-        v: 1,
-        employeeId: certificate.employeeId,
-        orgDomain: certificate.orgDomain,
-        identityKey: identity.chain.identity.identityKey,
-        deviceId: certificate.deviceId,
-        devicePublicKey: certificate.devicePublicKey,
-        mlsSignatureKey: certificate.mlsSignatureKey,
-        linkedBy: own.deviceId,
-        issuedAt: certificate.issuedAt,
-      },
-      (d) => signWithSignatureKey(signKey, d),
-    );
+    const endorsement = await endorseDevice(identity.employeeKey.signKey, certificate, identity.chain.identity.identityKey, own.deviceId);
     const history = withHistory ? await historyChunks(engine) : [];
     const grant: LinkGrant = {
       certificate,

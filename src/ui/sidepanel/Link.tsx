@@ -4,6 +4,7 @@ import { send } from '../../shared/messaging';
 import type { ChannelIdentity, LinkStatus } from '../../shared/protocol';
 import { ErrorNote } from '../components/ErrorNote';
 import { t } from '../i18n';
+import { GatewayField } from './Enroll';
 
 /** Follows the background's link status while an exchange runs (it lives there, not in this page). */
 function useLinkStatus(active: boolean): [LinkStatus | null, (s: LinkStatus) => void] {
@@ -62,19 +63,7 @@ export function LinkNew({ identity, onDone }: { identity: ChannelIdentity; onDon
       <h2 id="link-new-h">{t('linkNewTitle')}</h2>
       <p class="muted">{t('linkNewText')}</p>
       {!started && !identity.gatewayLocked && (
-        <p>
-          <label for="link-gw">{t('gatewayLabel')}</label>
-          <br />
-          <input
-            id="link-gw"
-            data-testid="link-gateway"
-            value={gateway}
-            onInput={(e) => setGateway((e.target as HTMLInputElement).value)}
-            placeholder="https://kontor.example.com"
-            required
-            size={32}
-          />
-        </p>
+        <GatewayField id="link-gw" testId="link-gateway" value={gateway} locked={false} onInput={setGateway} />
       )}
       {!started && (
         <button type="submit" data-testid="link-start">
