@@ -153,6 +153,8 @@ export interface ChannelIdentity {
   /** the gateway is set by the organisation's policy */
   gatewayLocked: boolean;
   connected: boolean;
+  /** the employee identity key this browser's chain (org → identity → device) names; null while certified by the org alone */
+  identityKey: string | null;
 }
 
 export interface PersonView {

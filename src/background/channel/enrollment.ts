@@ -31,6 +31,7 @@ export async function channelIdentity(): Promise<ChannelIdentity> {
     gatewayUrl: meta?.gatewayUrl ?? settings.organization.gateway ?? null,
     gatewayLocked: settings.locks['organization.gateway'],
     connected: isConnected(),
+    identityKey: identity?.chain?.identity.identityKey ?? null,
   };
 }
 
