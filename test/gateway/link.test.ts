@@ -18,11 +18,14 @@ import { CHAIN_TYPE, ENDORSEMENT_TYPE, signEndorsement, verifyChain, type Identi
 import { LinkingDevice, NewDeviceLink, type NewDeviceKeys } from '../../src/wire/link-flow';
 import {
   decodeEnvelope,
+  deriveLinkKeys,
   encodeEnvelope,
   generateEphemeral,
   linkCommitment,
   linkLocator,
   newLinkCode,
+  openLink,
+  sealLink,
   type LinkGrant,
 } from '../../src/wire/link';
 
@@ -152,7 +155,7 @@ describe('linking a second browser (issue 15: linking)', () => {
     alice.client.close();
   });
 
-  it('a relaying party that swaps keys is detected: a swapped reveal breaks the commitment, a full swap shows two SASes; nothing is certified', async () => {
+  it('a relaying party that swaps keys is detected: a swapped reveal breaks the commitment, a full man in the middle shows two different SASes; nothing is certified', async () => {
     const alice = await enrolled('arne', 'Arne');
     const before = await devicesOf(alice.client, 'arne');
     // half swap: the relay replaces B's revealed key with its own
@@ -167,31 +170,55 @@ describe('linking a second browser (issue 15: linking)', () => {
     expect(a1.status === 'rejected' && (a1.reason as { code: string }).code).toBe('mismatch');
     await swapReveal.close();
 
-    // full swap: the relay commits to its own key toward A and hands B its own key as "A's":
-    // the commitment holds, but the two screens show different SASes and the employee stops
-    const mitm = await generateEphemeral();
-    const mitmToB = await generateEphemeral();
-    const swapAll = await relay(
+    // full man in the middle: the relay commits to its own key toward A, hands B its own key
+    // as "A's", opens B's sealed request and re-seals it to A. Every check on A passes, but
+    // the two screens show different numbers: the employee says they differ, nothing is certified
+    const toA = await generateEphemeral();
+    const toB = await generateEphemeral();
+    const seen: { commitmentB?: string; sessionId?: string; aKey?: string } = {};
+    const transcript = (commitment: string, aKey: string, bKey: string) => ({
+      domain: gw.domain,
+      sessionId: seen.sessionId!,
+      commitment,
+      aKey,
+      bKey,
+    });
+    let sasOnB = '';
+    const mitm = await relay(
       async (path, body) => {
-        if (path === '/v1/link/open') return { ...body, commitment: await linkCommitment(mitm.publicKeyB64) };
+        if (path === '/v1/link/open') {
+          seen.commitmentB = body.commitment as string;
+          return { ...body, commitment: await linkCommitment(toA.publicKeyB64) };
+        }
         if (path !== '/v1/link/send') return body;
         const env = decodeEnvelope(body.body as string);
-        return env.t === 'reveal' ? { ...body, body: encodeEnvelope({ ...env, key: mitm.publicKeyB64 }) } : body;
+        if (env.t !== 'reveal') return body;
+        const withB = await deriveLinkKeys(toB.privateKey, env.key, transcript(seen.commitmentB!, toB.publicKeyB64, env.key));
+        sasOnB = withB.sas;
+        const request = await openLink(withB.toA, seen.sessionId!, 'request', env.box);
+        const aCommitment = await linkCommitment(toA.publicKeyB64);
+        const withA = await deriveLinkKeys(toA.privateKey, seen.aKey!, transcript(aCommitment, seen.aKey!, toA.publicKeyB64));
+        const box = await sealLink(withA.toA, seen.sessionId!, 'request', request);
+        return { ...body, body: encodeEnvelope({ t: 'reveal', key: toA.publicKeyB64, box }) };
       },
       async (path, answer) => {
+        if (path === '/v1/link/open') seen.sessionId = (answer as { sessionId: string }).sessionId;
         if (path !== '/v1/link/read') return answer;
         const r = answer as { messages: { index: number; body: string }[] };
-        for (const m of r.messages)
-          if (decodeEnvelope(m.body).t === 'hello') m.body = encodeEnvelope({ t: 'hello', key: mitmToB.publicKeyB64 });
+        for (const m of r.messages) {
+          const env = decodeEnvelope(m.body);
+          if (env.t !== 'hello') continue;
+          seen.aKey = env.key;
+          m.body = encodeEnvelope({ t: 'hello', key: toB.publicKeyB64 });
+        }
         return r;
       },
     );
-    const b2 = await NewDeviceLink.start({ gatewayUrl: swapAll.url, domain: gw.domain });
-    const [sasB, a2] = await Promise.allSettled([b2.answer((await newKeys()).keys), LinkingDevice.join(alice.client, gw.domain, b2.code)]);
-    // A cannot even open B's request (sealed to another key); had the relay re-sealed its own, the SASes differ
-    expect(a2.status === 'rejected' && (a2.reason as { code: string }).code).toBe('tampered');
-    expect(sasB.status).toBe('fulfilled');
-    await swapAll.close();
+    const b2 = await NewDeviceLink.start({ gatewayUrl: mitm.url, domain: gw.domain });
+    const [sasB, a2] = await Promise.all([b2.answer((await newKeys()).keys), LinkingDevice.join(alice.client, gw.domain, b2.code)]);
+    expect(sasB).toBe(sasOnB);
+    expect(a2.sas).not.toBe(sasB);
+    await mitm.close();
     expect(await devicesOf(alice.client, 'arne')).toEqual(before);
     alice.client.close();
   });
@@ -266,6 +293,14 @@ async function relay(
   rewriteAnswer: (path: string, answer: unknown) => Promise<unknown> = async (_p, a) => a,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(async (req, res) => {
+    try {
+      await forward(req, res);
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'internal', message: String(e) } }));
+    }
+  });
+  const forward = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const path = req.url ?? '/';
@@ -279,7 +314,7 @@ async function relay(
     if (r.ok) answer = await rewriteAnswer(path, answer);
     res.writeHead(r.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(answer));
-  });
+  };
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
