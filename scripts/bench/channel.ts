@@ -7,6 +7,8 @@
  * - add_member_50_ms: the conversation engine (MLS commit + credential checks + sealed state
  *   persisted to IndexedDB, fake-indexeddb in Node) adding one member to a 50-member
  *   conversation, median of 5, over an in-memory transport with the gateway's rules.
+ * - link_device_ms: linking a second browser of Alice (lib/link-device.ts), from the SAS
+ *   confirmed on her first browser to Gina's next message readable on the new one; once.
  */
 import type { Page } from 'playwright-core';
 import { build } from '../build';
@@ -14,12 +16,13 @@ import { employee, startGatewayPair } from '../../test/support/channel';
 import { waitFor } from '../../test/support/poll';
 import { startSiteServer } from '../../test/support/site-server';
 import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/support/hub';
+import { linkDeviceMs } from './lib/link-device';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 100);
 const log = (s: string) => process.stderr.write(`[bench channel] ${s}\n`);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function endToEnd(): Promise<number[]> {
+async function endToEnd(): Promise<{ latencies: number[]; linkMs: number }> {
   await build({ quiet: true });
   const site = await startSiteServer();
   const { acme, globex } = await startGatewayPair(site, { extraArgs: ['--log-level', 'warn'] });
@@ -74,7 +77,7 @@ async function endToEnd(): Promise<number[]> {
       latencies.push(arrived - sentAt);
       void now;
     }
-    return latencies;
+    return { latencies, linkMs: await linkDeviceMs({ sitePort: site.port, acme, alice, gina }) };
   } finally {
     await Promise.all([alice.browser.close(), gina.browser.close()]);
     await Promise.all([acme.stop(), globex.stop()]);
@@ -108,7 +111,7 @@ async function addMember50(): Promise<number[]> {
 
 const add = process.env.BENCH_SKIP_ADD ? [NaN] : await addMember50();
 log(`add member to 50 (ms): ${add.map((x) => x.toFixed(1)).join(' ')}`);
-const lat = await endToEnd();
+const { latencies: lat, linkMs } = await endToEnd();
 log(`end-to-end latencies (ms): ${lat.map((x) => x.toFixed(1)).join(' ')}`);
 console.log(
   JSON.stringify({
@@ -116,5 +119,6 @@ console.log(
     p50_ms: +pct(lat, 50).toFixed(1),
     p95_ms: +pct(lat, 95).toFixed(1),
     add_member_50_ms: +pct(add, 50).toFixed(1),
+    link_device_ms: +linkMs.toFixed(1),
   }),
 );

@@ -5,6 +5,7 @@ import type { Metrics } from './metrics';
 import type { RoutedEntry, Store } from './store/types';
 import type { Ed25519KeyPair } from '../wire/ed25519';
 import type { Limiter, RateLimiter } from './ratelimit';
+import type { LinkMailbox } from './link';
 
 export interface Gateway {
   config: GatewayConfig;
@@ -24,6 +25,8 @@ export interface Gateway {
     /** one-time key packages handed out per target device */
     claims: Limiter;
   };
+  /** link sessions (in this process: link.ts says why) */
+  links: LinkMailbox;
   count: {
     http: (l: Record<string, string>) => void;
     messages: (l: Record<string, string>, by?: number) => void;

@@ -91,22 +91,12 @@ async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promi
   const now = Date.now();
   const code = await gw.store.getEnrollCode(codeHash, now);
   if (!code) throw new ApiError('invalid_code', 'enrollment code unknown, used or expired');
-  const deviceId = 'd' + toHex(randomBytes(8));
-  const certificate = await signCertificate(
-    {
-      type: CERT_TYPE,
-      v: 1,
-      deviceId,
-      employeeId: code.employeeId,
-      displayName: code.displayName,
-      orgDomain: gw.config.domain,
-      devicePublicKey: req.devicePublicKey,
-      mlsSignatureKey: req.mlsSignatureKey,
-      issuedAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
-    },
-    gw.orgKey.privateKey,
+  const certificate = await issueDeviceCertificate(
+    gw,
+    { ...code, devicePublicKey: req.devicePublicKey, mlsSignatureKey: req.mlsSignatureKey },
+    now,
   );
+  const { deviceId } = certificate;
   const identity = req.identityKey === undefined ? undefined : await certifyIdentity(gw, code, req.identityKey, now);
   // the code is used up and the device added in one transaction, only if both keys are new
   // and the employee has no other identity yet
@@ -135,6 +125,29 @@ async function certify(gw: Gateway, req: EnrollRequest, codeHash: string): Promi
   }
   gw.log.info('device enrolled', { deviceId, employeeId: code.employeeId, identity: identity ? 'certified' : 'none' });
   return identity ? { certificate, identity: identity.certificate } : { certificate };
+}
+
+/** A new device's certificate from the org key: a fresh device id, valid a year. Enrollment and linking (link.ts) both issue it. */
+export function issueDeviceCertificate(
+  gw: Gateway,
+  p: { employeeId: string; displayName: string; devicePublicKey: string; mlsSignatureKey: string },
+  now: number,
+): Promise<Certificate> {
+  return signCertificate(
+    {
+      type: CERT_TYPE,
+      v: 1,
+      deviceId: 'd' + toHex(randomBytes(8)),
+      employeeId: p.employeeId,
+      displayName: p.displayName,
+      orgDomain: gw.config.domain,
+      devicePublicKey: p.devicePublicKey,
+      mlsSignatureKey: p.mlsSignatureKey,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + CERT_VALIDITY_MS).toISOString(),
+    },
+    gw.orgKey.privateKey,
+  );
 }
 
 /**

@@ -13,6 +13,8 @@ import { clientAddress } from './client-address';
 import type { Gateway } from './context';
 import type { Federation } from './federation';
 import type { OutboxItem } from './store/types';
+import { LINK, LinkOpenRequest, LinkPostRequest, LinkReadRequest } from '../wire/link';
+import { partyB, validLink } from './link';
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -60,6 +62,7 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
 }
 
 const FED_PATHS = new Set(['/v1/fed/deliver', '/v1/fed/submit', '/v1/fed/claim', '/v1/fed/revocations']);
+const LINK_PATHS = new Set(['/v1/link/open', '/v1/link/send', '/v1/link/read']);
 
 export function makeHandler(gw: Gateway, fed: Federation) {
   const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
@@ -82,6 +85,24 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     if (method === 'POST' && path === '/v1/enroll') {
       const body = parseJson(await readBody(req, 16 * 1024));
       send(res, 200, await redeem(gw, body, clientAddress(req, gw.config.trustProxy)));
+      return 200;
+    }
+    if (method === 'POST' && LINK_PATHS.has(path)) {
+      // B has no certificate: small bodies, limits per address (link.ts)
+      const client = clientAddress(req, gw.config.trustProxy);
+      const body = parseJson(await readBody(req, LINK.unauthenticatedBodyBytes));
+      let result: unknown;
+      if (path === '/v1/link/open') {
+        const r = validLink(LinkOpenRequest, body);
+        result = gw.links.open(r.locator, r.commitment, client);
+      } else if (path === '/v1/link/send') {
+        const r = validLink(LinkPostRequest, body);
+        result = gw.links.post(r.sessionId, partyB(client), r.body);
+      } else {
+        const r = validLink(LinkReadRequest, body);
+        result = gw.links.read(r.sessionId, partyB(client), r.after);
+      }
+      send(res, 200, result);
       return 200;
     }
     if (method === 'POST' && path.startsWith('/v1/fed/')) {
@@ -142,6 +163,7 @@ function routeLabel(path: string): string {
     '/v1/fed/submit',
     '/v1/fed/claim',
     '/v1/fed/revocations',
+    ...LINK_PATHS,
     '/v1/ws',
   ].includes(path)
     ? path

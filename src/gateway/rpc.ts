@@ -7,6 +7,7 @@ import { ack, send } from './delivery';
 import type { Gateway } from './context';
 import { parseReply, type Federation } from './federation';
 import { revocationsOf, revokeSibling } from './revocations';
+import { certifyLinked, partyA } from './link';
 
 export interface DeviceSession {
   deviceId: string;
@@ -95,6 +96,10 @@ const handlers: { [M in MethodName]: Handler<M> } = {
   'directory.devices': async (gw, _f, _s, p) => ({
     devices: (await gw.store.listDevices(p?.employee !== undefined ? { employeeId: p.employee } : {})).map((d) => d.certificate),
   }),
+  'link.join': async (gw, _f, s, p) => gw.links.join(p.locator, s.deviceId),
+  'link.send': async (gw, _f, s, p) => gw.links.post(p.sessionId, partyA(s.deviceId), p.body),
+  'link.read': async (gw, _f, s, p) => gw.links.read(p.sessionId, partyA(s.deviceId), p.after),
+  'device.link': (gw, _f, s, p) => certifyLinked(gw, gw.links, s, p),
 };
 
 export async function dispatch(gw: Gateway, fed: Federation, s: DeviceSession, method: string, params: unknown): Promise<unknown> {

@@ -20,6 +20,7 @@ import { Federation } from './federation';
 import { DeviceSockets } from './ws';
 import { OutboxSender } from './outbox';
 import { makeHandler } from './http';
+import { LinkMailbox } from './link';
 import { listenMetrics } from './metrics-server';
 import { every, retentionInterval, retentionSweep, revocationPoll } from './jobs';
 import { CLAIM_LIMIT, FED_FAILURE_LIMIT, SERVER_LIMITS, limitConnectionsPerAddress } from './limits';
@@ -111,6 +112,7 @@ export async function startGateway(config: GatewayConfig) {
       fedFailures: new RateLimiter(FED_FAILURE_LIMIT.rate, FED_FAILURE_LIMIT.burst),
       claims: shared(store, 'claims', CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
     },
+    links: new LinkMailbox(),
     count: {
       http: metrics.counter('kontor_http_requests_total', 'HTTP requests by route and status'),
       messages: metrics.counter('kontor_messages_total', 'Messages by kind and result'),

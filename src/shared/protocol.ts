@@ -77,6 +77,15 @@ export const protocol = {
   'channel.devices': { tier: 'extension', params: Empty },
   /** Revokes another device of this employee: a statement signed by the identity key, to the gateway and every conversation. */
   'channel.revokeDevice': { tier: 'extension', params: v.strictObject({ deviceId: ConversationId }) },
+  // linking a browser (issue 15): the new browser shows a code, the enrolled one takes it
+  'channel.linkStart': { tier: 'extension', params: v.strictObject({ gatewayUrl: v.optional(HttpUrl) }) },
+  'channel.linkStatus': { tier: 'extension', params: Empty },
+  'channel.linkJoin': {
+    tier: 'extension',
+    params: v.strictObject({ code: v.pipe(v.string(), v.trim(), v.minLength(10), v.maxLength(32)) }),
+  },
+  'channel.linkConfirm': { tier: 'extension', params: v.strictObject({ history: v.boolean() }) },
+  'channel.linkCancel': { tier: 'extension', params: Empty },
   // --- end channel ---
   // --- blocking ---
   /** UI: what Kontor blocked on this tab's site, and whether blocking is paused or locked there. */
@@ -148,6 +157,8 @@ export interface ChannelIdentity {
   /** the gateway is set by the organisation's policy */
   gatewayLocked: boolean;
   connected: boolean;
+  /** the employee identity key this browser's chain (org → identity → device) names; null while certified by the org alone */
+  identityKey: string | null;
 }
 
 export interface PersonView {
@@ -155,6 +166,25 @@ export interface PersonView {
   orgDomain: string;
   employeeId: string;
   deviceId: string;
+  /** the device of the same employee that linked this one in (issue 15), when known */
+  linkedBy?: string | null;
+}
+
+/** Linking a browser (docs/channel.md "Linking a device"): the new browser's or the linking browser's side. */
+export interface LinkStatus {
+  role: 'new' | 'linking' | null;
+  stage: 'idle' | 'waiting' | 'compare' | 'sending' | 'done' | 'failed';
+  /** the new browser: the code it shows */
+  code: string | null;
+  /** both: the short authentication string the employee compares */
+  sas: string | null;
+  error: string | null;
+  /** the new browser: the label of the browser that linked it */
+  linkedFrom: string | null;
+  /** conversations whose history was transferred */
+  transferred: number;
+  /** the linking browser: devices it added to its conversations */
+  added: number;
 }
 
 export type DeliveryStateView = 'queued' | 'sent' | 'partner' | 'delivered' | null;
@@ -166,6 +196,8 @@ export interface ChannelMessageView {
   state: DeliveryStateView;
   sender: PersonView;
   text: string | null;
+  /** history the linking browser sent when this one was linked (issue 15), not received here */
+  transferred?: boolean;
   /** detail: for 'held', why (HoldReason) */
   event: { kind: string; who: PersonView[]; detail?: string | null } | null;
 }
@@ -265,6 +297,11 @@ export interface Results {
   'channel.acceptDevice': { added: number };
   'channel.devices': { devices: OwnDeviceView[] };
   'channel.revokeDevice': { revoked: string; conversations: number };
+  'channel.linkStart': LinkStatus;
+  'channel.linkStatus': LinkStatus;
+  'channel.linkJoin': LinkStatus;
+  'channel.linkConfirm': LinkStatus;
+  'channel.linkCancel': LinkStatus;
   'contact.pending': { partner: PartnerView | null };
   // --- blocking ---
   'blocking.state': BlockingState;

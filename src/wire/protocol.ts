@@ -7,6 +7,7 @@ import { Certificate } from './certificate';
 import { DeviceAddress, Domain, Ident, Opaque, PublicKeyB64, SignatureB64 } from './schemas';
 import { utf8 } from './bytes';
 import { DeviceRevocation } from './identity';
+import { Locator, LinkPostRequest, LinkReadRequest, SessionId, type LinkReadResult } from './link';
 
 export const LIMITS = {
   /** decoded ciphertext bytes per message */
@@ -134,6 +135,17 @@ export const Methods = {
     domain: Domain,
     devices: v.pipe(v.array(Ident), v.minLength(1), v.maxLength(LIMITS.revocationQuery)),
   }),
+  // linking a new browser (wire/link.ts): A's side of the mailbox, then the certificate for B
+  'link.join': v.strictObject({ locator: Locator }),
+  'link.send': LinkPostRequest,
+  'link.read': LinkReadRequest,
+  'device.link': v.strictObject({
+    sessionId: SessionId,
+    devicePublicKey: PublicKeyB64,
+    mlsSignatureKey: PublicKeyB64,
+    proof: SignatureB64,
+    mlsProof: SignatureB64,
+  }),
 } as const;
 export type MethodName = keyof typeof Methods;
 export type MethodParams<M extends MethodName> = v.InferOutput<(typeof Methods)[M]>;
@@ -183,6 +195,10 @@ export interface MethodResults {
   'directory.devices': { devices: Certificate[] };
   'revocations.check': { revocations: DeviceRevocation[] };
   'devices.revoke': { revoked: string };
+  'link.join': { sessionId: string; commitment: string; expiresAt: number };
+  'link.send': { index: number };
+  'link.read': LinkReadResult;
+  'device.link': { certificate: Certificate };
 }
 
 export type PushEvent = { event: 'inbox'; entry: InboxEntry } | { event: 'revoked' };

@@ -4,9 +4,7 @@
  * device of the same employee linked.
  */
 import {
-  ENDORSEMENT_TYPE,
   IDENTITY_CERT_TYPE,
-  signEndorsement,
   signIdentityCertificate,
   type CredentialChain,
   type DeviceEndorsement,
@@ -14,7 +12,8 @@ import {
 } from '../../src/wire/identity';
 import type { Certificate } from '../../src/wire/certificate';
 import { sign } from '../../src/wire/ed25519';
-import { signWithSignatureKey, type SignatureKeyPair } from '../../src/background/channel/mls';
+import type { SignatureKeyPair } from '../../src/background/channel/mls';
+import { endorseDevice } from '../../src/background/channel/identity';
 import type { ChannelDb } from '../../src/background/channel/db';
 import type { Org } from './orgs';
 
@@ -39,27 +38,13 @@ export async function issueIdentity(
 }
 
 /** The identity key's endorsement of a device certificate. */
-export async function endorse(
+export function endorse(
   identity: SignatureKeyPair,
   cert: Certificate,
   identityKey: string,
   linkedBy: string | null,
 ): Promise<DeviceEndorsement> {
-  return signEndorsement(
-    {
-      type: ENDORSEMENT_TYPE,
-      v: 1,
-      employeeId: cert.employeeId,
-      orgDomain: cert.orgDomain,
-      identityKey,
-      deviceId: cert.deviceId,
-      devicePublicKey: cert.devicePublicKey,
-      mlsSignatureKey: cert.mlsSignatureKey,
-      linkedBy,
-      issuedAt: cert.issuedAt,
-    },
-    (d) => signWithSignatureKey(identity.signKey, d),
-  );
+  return endorseDevice(identity.signKey, cert, identityKey, linkedBy);
 }
 
 /** Stores a device certificate with a chain made elsewhere (a linked device). */

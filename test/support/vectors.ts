@@ -20,6 +20,7 @@ import {
 } from '../../src/wire/identity';
 import { authChallenge, enrollTranscript, federationSigningString, identityTranscript } from '../../src/wire/protocol';
 import { signingBytes } from '../../src/wire/signed';
+import { deriveLinkKeys, linkCommitment, linkLocator, linkProofTranscript, linkTranscript, sealLink } from '../../src/wire/link';
 import { keyPairFromSeed, seedFromHex } from './keys';
 
 /** A seed named by its purpose: SHA-256 of the label, so anyone can rebuild it. */
@@ -34,7 +35,9 @@ async function keyVector(label: string) {
 }
 
 /** Inputs of every vector; the outputs are computed from them by the code under test. */
-export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'certificate' | 'identity' | 'signing-strings', unknown>> {
+export async function buildVectors(): Promise<
+  Record<'keys' | 'manifest' | 'certificate' | 'identity' | 'signing-strings' | 'link', unknown>
+> {
   const org = await keyVector('kontor test vector: org key of globex.example');
   const device = await keyVector('kontor test vector: device key of gina-1@globex.example');
   const mls = await keyVector('kontor test vector: MLS signature key of gina-1@globex.example');
@@ -166,6 +169,7 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
       endorsement: { unsigned: endorsement, ...(await signed(endorsement, employee.key.privateKey)) },
       revocation: { unsigned: revocation, ...(await signed(revocation, employee.key.privateKey)) },
     },
+    link: await linkVector(device.key.privateKey, mls.key.privateKey),
     'signing-strings': {
       description: 'The line-based signing strings of src/wire/protocol.ts and their signatures.',
       enrollTranscriptDevice: {
@@ -195,5 +199,57 @@ export async function buildVectors(): Promise<Record<'keys' | 'manifest' | 'cert
         ...(await line(federationSigningString(fed), org.key.privateKey)),
       },
     },
+  };
+}
+
+/** X25519 keys of RFC 7748 section 6.1 (A = "Alice", B = "Bob"), so the shared secret is the RFC's. */
+export const RFC7748 = {
+  aPrivateHex: '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a',
+  aPublicHex: '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+  bPrivateHex: '5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb',
+  bPublicHex: 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f',
+  sharedHex: '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
+};
+
+/** An X25519 private key from its 32 raw bytes (PKCS #8, RFC 8410). */
+export function importX25519Private(hex: string): Promise<CryptoKey> {
+  const der = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), Buffer.from(hex, 'hex')]);
+  return crypto.subtle.importKey('pkcs8', der, { name: 'X25519' }, false, ['deriveBits']);
+}
+
+/** The linking exchange (src/wire/link.ts) with fixed keys, code and IV. */
+async function linkVector(deviceKey: CryptoKey, mlsKey: CryptoKey) {
+  const aKey = toBase64(Buffer.from(RFC7748.aPublicHex, 'hex'));
+  const bKey = toBase64(Buffer.from(RFC7748.bPublicHex, 'hex'));
+  const code = 'K7M2Q-9XRTV';
+  const transcript = {
+    domain: 'globex.example',
+    sessionId: '00112233445566778899aabbccddeeff',
+    commitment: await linkCommitment(bKey),
+    aKey,
+    bKey,
+  };
+  const keys = await deriveLinkKeys(await importX25519Private(RFC7748.aPrivateHex), bKey, transcript);
+  const request = { devicePublicKey: 'device', mlsSignatureKey: 'mls' };
+  const iv = Buffer.from('000102030405060708090a0b', 'hex');
+  const proofInput = { domain: 'globex.example', sessionId: transcript.sessionId, devicePublicKey: 'dev', mlsSignatureKey: 'mls' };
+  const line = async (bytes: Uint8Array, key: CryptoKey) => ({ signingString: fromUtf8(bytes), signature: await sign(key, bytes) });
+  return {
+    description:
+      "Linking a device (docs/channel.md): X25519 keys of RFC 7748 6.1, the locator of a code, the commitment to B's key, the transcript, the SAS, a box A seals to B with a fixed IV, and B's proof strings.",
+    rfc7748: RFC7748,
+    code,
+    locator: await linkLocator(code),
+    transcript,
+    transcriptString: fromUtf8(linkTranscript(transcript)),
+    sas: keys.sas,
+    box: {
+      label: 'request',
+      ivHex: toHex(iv),
+      value: request,
+      sealedToB: await sealLink(keys.toB, transcript.sessionId, 'request', request, iv),
+    },
+    proofDevice: { input: { role: 'device', ...proofInput }, ...(await line(linkProofTranscript('device', proofInput), deviceKey)) },
+    proofMls: { input: { role: 'mls', ...proofInput }, ...(await line(linkProofTranscript('mls', proofInput), mlsKey)) },
   };
 }

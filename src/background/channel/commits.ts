@@ -266,6 +266,7 @@ export async function submitPending(ctx: EngineContext, conversationId: string):
 }
 
 const stripPerson = (p: Person): Person => ({
+  linkedBy: p.linkedBy ?? null,
   deviceId: p.deviceId,
   employeeId: p.employeeId,
   displayName: p.displayName,

@@ -10,7 +10,7 @@ import type { Keystore } from './keystore';
 import type { Transport } from './transport';
 import type { KeyedMutex } from './lock';
 import type { Identity } from './identity';
-import { CredentialError, checkCredential, kontorAuthService, readCredential, type OrgKeyLookup } from './credentials';
+import { CredentialError, checkCredential, kontorAuthService, readChain, readCredential, type OrgKeyLookup } from './credentials';
 import { clientConfig, deserializeState, members, ownLeafIndex, serializeState } from './mls';
 import type { Payload } from './payload';
 
@@ -20,6 +20,8 @@ export interface Person {
   displayName: string;
   orgDomain: string;
   address: string;
+  /** the device of the same employee that linked this one in (its endorsement's linkedBy) */
+  linkedBy?: string | null;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface MessageBody {
   sender: Person;
   payload?: Payload;
   event?: { kind: ChannelEventKind; who: Person[]; detail?: string };
+  /** sent over the link by the browser that linked this one (link-history.ts), not received here */
+  transferred?: true;
 }
 
 export interface MessageView extends MessageBody {
@@ -111,8 +115,8 @@ export async function sealState(ctx: EngineContext, id: string, state: ClientSta
 export function memberPeople(state: ClientState): (Person & { leafIndex: number; self: boolean })[] {
   const own = ownLeafIndex(state);
   return members(state).map((m) => {
-    const cert = readCredential(m.leaf.credential);
-    return { ...personOf(cert), leafIndex: m.leafIndex, self: m.leafIndex === own };
+    const { certificate, chain } = readChain(m.leaf.credential);
+    return { ...personOf(certificate), linkedBy: chain?.endorsement.linkedBy ?? null, leafIndex: m.leafIndex, self: m.leafIndex === own };
   });
 }
 

@@ -68,6 +68,12 @@ export async function requireEngine(): Promise<ChannelEngine> {
   return engine;
 }
 
+/** Where a linked browser is enrolled (its certificate came through linking.ts); the engine opens on the next openEngine. */
+export async function setEnrollmentMeta(next: EnrollmentMeta): Promise<void> {
+  meta = next;
+  await storage.set('channelMeta', meta);
+}
+
 /** Stores the certificate and where it was issued; the engine opens on the next openEngine. */
 export async function saveEnrollment(
   certificate: Certificate,
@@ -75,6 +81,5 @@ export async function saveEnrollment(
   next: EnrollmentMeta,
 ): Promise<void> {
   await saveCertificate(await channelDb(), certificate, identityCertificate);
-  meta = next;
-  await storage.set('channelMeta', meta);
+  await setEnrollmentMeta(next);
 }

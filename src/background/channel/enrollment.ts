@@ -31,11 +31,15 @@ export async function channelIdentity(): Promise<ChannelIdentity> {
     gatewayUrl: meta?.gatewayUrl ?? settings.organization.gateway ?? null,
     gatewayLocked: settings.locks['organization.gateway'],
     connected: isConnected(),
+    identityKey: identity?.chain?.identity.identityKey ?? null,
   };
 }
 
-/** Enrolls this browser with a one-time code from the admin. The policy's gateway wins. */
-export async function enrollDevice(typedGateway: string | undefined, code: string): Promise<ChannelIdentity> {
+/**
+ * The gateway this browser enrolls or links with (the policy's wins) and its signed manifest,
+ * which names the org and the key every certificate must chain to.
+ */
+export async function enrollingGateway(typedGateway: string | undefined) {
   const settings = effectiveSettings(getPolicy().policy, await getUserSettings());
   const gatewayUrl = (
     settings.locks['organization.gateway'] ? settings.organization.gateway : (typedGateway ?? settings.organization.gateway)
@@ -59,6 +63,13 @@ export async function enrollDevice(typedGateway: string | undefined, code: strin
   const policyDomain = settings.organization.domain;
   if (policyDomain && normalizeDomain(policyDomain) !== manifest.domain)
     throw new KontorError('forbidden', `the gateway belongs to ${manifest.domain}, not ${policyDomain}`);
+  return { gatewayUrl, manifest };
+}
+
+/** Enrolls this browser with a one-time code from the admin. The policy's gateway wins. */
+export async function enrollDevice(typedGateway: string | undefined, code: string): Promise<ChannelIdentity> {
+  const { gatewayUrl, manifest } = await enrollingGateway(typedGateway);
+  const { identity } = engineState();
   const employeeKey = identity!.employeeKey;
   const attempt = (withIdentity: boolean) =>
     enroll({

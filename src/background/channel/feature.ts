@@ -11,6 +11,7 @@ import { getUserSettings } from '../settings';
 import { connect } from './connection';
 import { channelDb } from './engine-host';
 import { channelHandlers } from './handlers';
+import { linkHandlers } from './linking';
 import { pruneMessages } from './retention';
 
 const CHANNEL_ALARM = 'kontor-channel';
@@ -22,7 +23,7 @@ async function applyRetention(): Promise<void> {
 }
 
 export const channelFeature = feature({
-  handlers: channelHandlers,
+  handlers: { ...channelHandlers, ...linkHandlers },
   init: async () => {
     void connect();
     void applyRetention();

@@ -102,14 +102,7 @@ export async function loadOrCreateIdentity(db: ChannelDb, ks: Keystore): Promise
  */
 export async function saveCertificate(db: ChannelDb, cert: Certificate, identity?: IdentityCertificate): Promise<void> {
   const ks = await Keystore.open(db);
-  const rec = await db.get('identity', SLOT);
-  if (!rec) throw new IdentityError('not_enrolled', 'no device identity');
-  if (
-    cert.devicePublicKey !== rec.deviceKey.publicKeyB64 ||
-    !equalBytes(fromBase64(cert.mlsSignatureKey), fromBase64(rec.mlsSignaturePublicB64))
-  ) {
-    throw new IdentityError('certificate_mismatch', 'certificate names other keys than this device');
-  }
+  const rec = await recordFor(db, cert);
   let chain: CredentialChain | null = null;
   if (identity) {
     const id = await open(rec, ks);
@@ -121,22 +114,7 @@ export async function saveCertificate(db: ChannelDb, cert: Certificate, identity
     ) {
       throw new IdentityError('identity_mismatch', 'identity certificate names another key or employee than this device');
     }
-    const signKey = id.employeeKey.signKey;
-    const endorsement = await signEndorsement(
-      {
-        type: ENDORSEMENT_TYPE,
-        v: 1,
-        employeeId: cert.employeeId,
-        orgDomain: cert.orgDomain,
-        identityKey: identity.identityKey,
-        deviceId: cert.deviceId,
-        devicePublicKey: cert.devicePublicKey,
-        mlsSignatureKey: cert.mlsSignatureKey,
-        linkedBy: null,
-        issuedAt: cert.issuedAt,
-      },
-      (d) => signWithSignatureKey(signKey, d),
-    );
+    const endorsement = await endorseDevice(id.employeeKey.signKey, cert, identity.identityKey, null);
     chain = { type: CHAIN_TYPE, v: 1, device: cert, identity, endorsement };
   }
   const tx = db.transaction('identity', 'readwrite');
@@ -144,6 +122,38 @@ export async function saveCertificate(db: ChannelDb, cert: Certificate, identity
   if (!current) throw new IdentityError('not_enrolled', 'no device identity');
   await tx.store.put({ ...current, certificate: cert, chain }, SLOT);
   await tx.done;
+}
+
+/** This device's stored identity, once `cert` is known to name its two keys. */
+async function recordFor(db: ChannelDb, cert: Certificate): Promise<IdentityRecord> {
+  const rec = await db.get('identity', SLOT);
+  if (!rec) throw new IdentityError('not_enrolled', 'no device identity');
+  if (
+    cert.devicePublicKey !== rec.deviceKey.publicKeyB64 ||
+    !equalBytes(fromBase64(cert.mlsSignatureKey), fromBase64(rec.mlsSignaturePublicB64))
+  ) {
+    throw new IdentityError('certificate_mismatch', 'certificate names other keys than this device');
+  }
+  return rec;
+}
+
+/** The identity key's endorsement of a device: the device itself (linkedBy null) or one it links. */
+export function endorseDevice(identitySignKey: Uint8Array, cert: Certificate, identityKey: string, linkedBy: string | null) {
+  return signEndorsement(
+    {
+      type: ENDORSEMENT_TYPE,
+      v: 1,
+      employeeId: cert.employeeId,
+      orgDomain: cert.orgDomain,
+      identityKey,
+      deviceId: cert.deviceId,
+      devicePublicKey: cert.devicePublicKey,
+      mlsSignatureKey: cert.mlsSignatureKey,
+      linkedBy,
+      issuedAt: cert.issuedAt,
+    },
+    (d) => signWithSignatureKey(identitySignKey, d),
+  );
 }
 
 export const keyPackageAad = (refHex: string) => `keypackage:${refHex}`;
@@ -167,4 +177,27 @@ export async function createKeyPackages(db: ChannelDb, ks: Keystore, id: Identit
   for (const m of made) await tx.store.put(m.rec);
   await tx.done;
   return made.map((m) => m.b64);
+}
+
+/**
+ * Stores what the linking device granted (wire/link.ts): the certificate for this device's
+ * keys, the identity certificate, the identity's endorsement of this device, and the identity
+ * key pair itself, which replaces the key this browser made for itself (Signal's model: every
+ * linked device holds the identity). The caller verified the chain against the org key.
+ */
+export async function saveLinkedIdentity(
+  db: ChannelDb,
+  grant: { chain: CredentialChain; identityKeyPair: SignatureKeyPair },
+): Promise<void> {
+  const ks = await Keystore.open(db);
+  const { device: cert, identity } = grant.chain;
+  await recordFor(db, cert);
+  if (toBase64(grant.identityKeyPair.publicKey) !== identity.identityKey)
+    throw new IdentityError('identity_mismatch', 'the identity key pair is not the certified identity');
+  const employeeKey = await ks.seal(pack([grant.identityKeyPair.publicKey, grant.identityKeyPair.signKey]), EMPLOYEE_AAD);
+  const tx = db.transaction('identity', 'readwrite');
+  const current = await tx.store.get(SLOT);
+  if (!current) throw new IdentityError('not_enrolled', 'no device identity');
+  await tx.store.put({ ...current, certificate: cert, chain: grant.chain, employeeKey, employeeKeyPublicB64: identity.identityKey }, SLOT);
+  await tx.done;
 }

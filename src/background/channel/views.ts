@@ -7,6 +7,7 @@ export const person = (p: Person) => ({
   orgDomain: p.orgDomain,
   employeeId: p.employeeId,
   deviceId: p.deviceId,
+  linkedBy: p.linkedBy ?? null,
 });
 
 export function messageView(m: MessageView): ChannelMessageView {
@@ -17,6 +18,7 @@ export function messageView(m: MessageView): ChannelMessageView {
     state: (m.state ?? null) as ChannelMessageView['state'],
     sender: person(m.sender),
     text: m.payload?.type === 'text' ? m.payload.text : null,
+    transferred: m.transferred === true,
     event: m.event ? { kind: m.event.kind, who: m.event.who.map(person), detail: m.event.detail ?? null } : null,
   };
 }

@@ -53,6 +53,16 @@ const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
       </li>
     );
   }
+  if (m.event?.kind === 'added' && m.event.who.length > 0 && m.event.who.every((p) => p.linkedBy)) {
+    // a device the employee's own device vouched for (issue 15), not one a gateway made
+    const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
+    const from = [...new Set(m.event.who.map((p) => p.linkedBy))].join(', ');
+    return (
+      <li class="event muted" data-testid="event-linked">
+        {t('eventLinked', who, from)}
+      </li>
+    );
+  }
   if (m.event) {
     const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
     const key: MessageKey =
@@ -74,6 +84,11 @@ const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
       <div class="text" data-testid="message-text">
         {m.text}
       </div>
+      {m.transferred && (
+        <div class="muted" data-testid="transferred">
+          {t('transferredLabel')}
+        </div>
+      )}
       {m.direction === 'out' && m.state && (
         <div class="muted state" data-testid="delivery" data-state={m.state}>
           {t(stateKey[m.state] ?? 'stateQueued')}

@@ -4,6 +4,27 @@ import type { ChannelIdentity } from '../../shared/protocol';
 import { ErrorNote } from '../components/ErrorNote';
 import { t } from '../i18n';
 
+/** The company gateway's address: typed, or set (and locked) by the organisation's policy. */
+export function GatewayField(p: { id: string; testId: string; value: string; locked: boolean; onInput: (v: string) => void }) {
+  return (
+    <p>
+      <label for={p.id}>{t('gatewayLabel')}</label>
+      <br />
+      <input
+        id={p.id}
+        data-testid={p.testId}
+        value={p.value}
+        disabled={p.locked}
+        onInput={(e) => p.onInput((e.target as HTMLInputElement).value)}
+        placeholder="https://kontor.example.com"
+        required
+        size={32}
+      />
+      {p.locked && <span class="locked"> {t('lockedByOrg')}</span>}
+    </p>
+  );
+}
+
 /** One-time enrollment: gateway (from policy, or typed) and the admin's code. */
 export function Enroll({ identity, onDone }: { identity: ChannelIdentity; onDone: (i: ChannelIdentity) => void }) {
   const [gateway, setGateway] = useState(identity.gatewayUrl ?? '');
@@ -26,21 +47,7 @@ export function Enroll({ identity, onDone }: { identity: ChannelIdentity; onDone
     <form class="card" onSubmit={submit} data-testid="enroll" aria-labelledby="enroll-h">
       <h2 id="enroll-h">{t('enrollTitle')}</h2>
       <p class="muted">{t('enrollText')}</p>
-      <p>
-        <label for="gw">{t('gatewayLabel')}</label>
-        <br />
-        <input
-          id="gw"
-          data-testid="enroll-gateway"
-          value={gateway}
-          disabled={identity.gatewayLocked}
-          onInput={(e) => setGateway((e.target as HTMLInputElement).value)}
-          placeholder="https://kontor.example.com"
-          required
-          size={32}
-        />
-        {identity.gatewayLocked && <span class="locked"> {t('lockedByOrg')}</span>}
-      </p>
+      <GatewayField id="gw" testId="enroll-gateway" value={gateway} locked={identity.gatewayLocked} onInput={setGateway} />
       <p>
         <label for="code">{t('codeLabel')}</label>
         <br />

@@ -9,6 +9,7 @@ import { t } from '../i18n';
 import { Conversation } from './Conversation';
 import { Enroll } from './Enroll';
 import { Devices } from './Devices';
+import { LinkDevice, LinkNew } from './Link';
 import { useChannelEvents } from './useChannelEvents';
 
 function usePendingContact(): PartnerView | null {
@@ -76,6 +77,7 @@ function SidePanel() {
   const [list, setList] = useState<ConversationSummary[]>([]);
   const [open, setOpen] = useState<string | null>(null);
   const [dismissed, setDismissed] = useState<string | null>(null);
+  const [linking, setLinking] = useState(false);
   // Devices whose credentials failed Kontor's check (for example a key package a gateway injected).
   const [rejected, setRejected] = useState<string[]>([]);
   const pending = usePendingContact();
@@ -95,14 +97,22 @@ function SidePanel() {
         </div>
       )}
       {identity && !identity.enrolled && <Enroll identity={identity} onDone={setIdentity} />}
+      {identity && !identity.enrolled && (
+        <LinkNew identity={identity} onDone={() => void send('channel.identity', {}).then(setIdentity, setError)} />
+      )}
       {identity?.enrolled && (
         <p class="muted" data-testid="identity">
           {t('youAre', identity.displayName ?? '', identity.orgName ?? identity.orgDomain ?? '')} ·{' '}
           <span class={identity.connected ? 'ok' : 'warn'} data-testid="connection">
             {t(identity.connected ? 'connected' : 'offline')}
-          </span>
+          </span>{' '}
+          ·{' '}
+          <button type="button" class="link" onClick={() => setLinking(true)} data-testid="link-action" aria-expanded={linking}>
+            {t('linkAction')}
+          </button>
         </p>
       )}
+      {identity?.enrolled && linking && <LinkDevice onClose={() => setLinking(false)} />}
       {identity?.enrolled && pending && pending.domain !== dismissed && !open && (
         <ContactPicker
           partner={pending}

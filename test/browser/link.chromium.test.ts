@@ -1,0 +1,155 @@
+/**
+ * Issue 15, linking in Chromium: Alice's first browser is enrolled and in a conversation with
+ * Globex; a second Chromium profile links by code through the side panel as she would (type
+ * the code, compare and confirm the number). It then reads Gina's new messages and the history
+ * its first browser transferred, sees Gina as a member, and Alice's first browser shows the
+ * notice that the new device was linked from it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { GatewayHandle } from '../gateway/helpers';
+import { employee, startGatewayPair, type Employee } from '../support/channel';
+import { launchChromium, type ChromiumSession } from '../support/chromium';
+import { askChromium } from '../support/messages';
+import { waitFor } from '../support/poll';
+import { startSiteServer, type SiteServer } from '../support/site-server';
+
+let site: SiteServer;
+let acme: GatewayHandle;
+let globex: GatewayHandle;
+let alice: Employee;
+let gina: Employee;
+let second: ChromiumSession | undefined;
+
+beforeAll(async () => {
+  site = await startSiteServer();
+  ({ acme, globex } = await startGatewayPair(site));
+  [alice, gina] = await Promise.all([
+    employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] }),
+    employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] }),
+  ]);
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([alice?.browser.close(), gina?.browser.close(), second?.close()]);
+  await Promise.all([acme?.stop(), globex?.stop()]);
+  await site?.close();
+});
+
+const texts = async (ask: Employee['ask'], conversationId: string) =>
+  (await ask('channel.view', { conversationId })).messages.map((m) => m.text).filter((t) => t !== null);
+
+describe('linking a second browser (issue 15: linking)', () => {
+  it('links by code and SAS in the side panel, reads new messages and the transferred history; both sides show it as linked', async () => {
+    const { conversationId } = await alice.ask('channel.start', { domain: 'globex.example', contact: 'sales' });
+    await alice.ask('channel.send', { conversationId, text: 'before linking: the offer stands' });
+    await waitFor(
+      () => gina.ask('channel.list', {}),
+      (r) => r.conversations.length === 1,
+      60_000,
+      'Gina has the conversation',
+    );
+    await waitFor(
+      () => texts(gina.ask, conversationId),
+      (t) => t.includes('before linking: the offer stands'),
+      60_000,
+      'Gina reads it',
+    );
+
+    // the second browser: "Link to a device you already use"
+    second = await launchChromium({ sitePort: site.port, headless: true });
+    const panelB: Page = await second.openExtensionPage('sidepanel');
+    const askB: Employee['ask'] = (kind, params) => askChromium(panelB, kind, params);
+    await askB('partners.add', { domain: 'globex.example' });
+    await panelB.getByTestId('link-gateway').fill(acme.url);
+    await panelB.getByTestId('link-start').click();
+    const code = (await waitFor(
+      () => panelB.getByTestId('link-code').textContent(),
+      (t) => /^[A-Z0-9]{5}-[A-Z0-9]{5}$/.test(t ?? ''),
+      30_000,
+      'code shown',
+    ))!;
+    expect(await panelB.getByTestId('link-qr').count()).toBe(1);
+
+    // the first browser takes the code and shows the number to compare
+    await alice.panel.getByTestId('link-action').click();
+    await alice.panel.getByTestId('link-code-input').fill(code.toLowerCase());
+    await alice.panel.getByTestId('link-join').click();
+    const sasA = await waitFor(
+      () => alice.panel.getByTestId('link-sas').textContent(),
+      (t) => /^\d{3} \d{3}$/.test(t ?? ''),
+      60_000,
+      'SAS on A',
+    );
+    const sasB = await waitFor(
+      () => panelB.getByTestId('link-sas-new').textContent(),
+      (t) => /\d{3} \d{3}/.test(t ?? ''),
+      30_000,
+      'SAS on B',
+    );
+    expect(sasB).toContain(sasA!);
+    expect(await alice.panel.getByTestId('link-history').isChecked()).toBe(true);
+    await alice.panel.getByTestId('link-confirm').click();
+
+    await waitFor(
+      () => askB('channel.identity', {}),
+      (i) => i.enrolled && i.connected,
+      60_000,
+      'B enrolled and connected',
+    );
+    expect((await askB('channel.identity', {})).displayName).toBe('Alice Schmidt');
+    await waitFor(
+      () => alice.panel.getByTestId('link-done').textContent(),
+      (t) => (t ?? '').length > 0,
+      90_000,
+      'A done',
+    );
+    await waitFor(
+      () => askB('channel.list', {}),
+      (r) => r.conversations.some((c) => c.id === conversationId),
+      60_000,
+      'B joined',
+    );
+
+    // new messages from the partner reach the new browser
+    await waitFor(
+      async () => (await gina.ask('channel.view', { conversationId })).members.length,
+      (n) => n === 3,
+      60_000,
+      'Gina sees three members',
+    );
+    await gina.ask('channel.send', { conversationId, text: 'after linking: confirmed for Monday' });
+    await waitFor(
+      () => texts(askB, conversationId),
+      (t) => t.includes('after linking: confirmed for Monday'),
+      60_000,
+      'B reads Gina',
+    );
+    const viewB = await askB('channel.view', { conversationId });
+    const old = viewB.messages.find((m) => m.text === 'before linking: the offer stands');
+    expect(old?.transferred).toBe(true);
+    expect(viewB.members.map((m) => m.displayName).sort()).toEqual(['Alice Schmidt', 'Alice Schmidt', 'Gina Rossi']);
+
+    // in the side panels: B marks the transferred message, A shows how the new device came in
+    await panelB.reload();
+    await panelB.getByTestId('conversation-item').first().click();
+    await waitFor(
+      () => panelB.getByTestId('transferred').count(),
+      (n) => n >= 1,
+      30_000,
+      'transferred shown',
+    );
+    await alice.panel.reload();
+    await alice.panel.getByTestId('conversation-item').first().click();
+    const notice = await waitFor(
+      () => alice.panel.getByTestId('event-linked').first().textContent(),
+      (t) => (t ?? '').length > 0,
+      30_000,
+      'linked notice',
+    );
+    expect(notice).toContain('New device of Alice Schmidt');
+    expect(await gina.ask('channel.view', { conversationId }).then((v) => v.messages.some((m) => m.event?.kind === 'added_unlinked'))).toBe(
+      false,
+    );
+  });
+});
