@@ -3,7 +3,9 @@
  * alone, so Gina accepted it; linking is built elsewhere, and the extension cannot yet enroll
  * a second browser of an employee, so it runs the real engine in Node) is revoked by Alice
  * from her browser's devices list, through the confirmation dialog. Gina's side panel shows it
- * removed, and what Gina sends afterwards does not reach it.
+ * removed, and what Gina sends afterwards does not reach it. Then Acme's admin resets Alice's
+ * identity and she enrolls a new browser: Gina's side panel warns, shows the old and the new
+ * identity fingerprint, and lets the new browser in only when Gina presses Accept.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayHandle } from '../gateway/helpers';
@@ -18,6 +20,7 @@ let globex: GatewayHandle;
 let alice: Employee;
 let gina: Employee;
 let second: EngineDevice | undefined;
+let fresh: Employee | undefined;
 
 beforeAll(async () => {
   site = await startSiteServer();
@@ -31,7 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   second?.client.close();
-  await Promise.all([alice?.browser.close(), gina?.browser.close()]);
+  await Promise.all([alice?.browser.close(), gina?.browser.close(), fresh?.browser.close()]);
   await Promise.all([acme?.stop(), globex?.stop()]);
   await site?.close();
 });
@@ -83,4 +86,36 @@ describe('revoking a device from the devices list (issue 15: 2, 4a)', () => {
     await expect.poll(() => shownTexts(alice.panel), { timeout: 30_000 }).toContain('after Alice revoked her second device');
     expect(await textsOf(second, conversationId)).not.toContain('after Alice revoked her second device');
   });
+
+  it("identity reset: Gina's side panel warns, shows the old and new fingerprint, and the new browser reads only after Accept", async () => {
+    const { conversationId } = await gina.ask('channel.start', { domain: 'acme.example', contact: 'sales' });
+    await acme.admin(['reset-identity', 'alice']);
+    fresh = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] });
+
+    expect(await gina.ask('channel.syncMembers', { conversationId })).toMatchObject({ added: 0 });
+    await gina.panel.reload();
+    await gina.panel.getByTestId('conversation-item').first().click();
+    const warning = gina.panel.locator('[data-testid="event-held"][data-reason="identity_changed"]');
+    await expect
+      .poll(() => warning.textContent(), { timeout: 30_000 })
+      .toContain("Alice Schmidt's identity was reset by acme.example's admin: verify before you continue");
+    expect(await warning.getAttribute('role')).toBe('alert');
+    const [oldFp, newFp] = await Promise.all([
+      gina.panel.getByTestId('fingerprint-old').textContent(),
+      gina.panel.getByTestId('fingerprint-new').textContent(),
+    ]);
+    expect(oldFp).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+    expect(newFp).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+    expect(newFp).not.toBe(oldFp);
+
+    await gina.ask('channel.send', { conversationId, text: 'before Gina accepted the reset' });
+    await gina.panel.getByTestId('accept-device').click();
+    await expect.poll(() => gina.panel.getByTestId('held-device').count(), { timeout: 30_000 }).toBe(0);
+    await gina.ask('channel.send', { conversationId, text: 'after Gina accepted the reset' });
+    await fresh.panel.reload();
+    await expect.poll(() => fresh!.panel.getByTestId('conversation-item').count(), { timeout: 30_000 }).toBe(1);
+    await fresh.panel.getByTestId('conversation-item').click();
+    await expect.poll(() => shownTexts(fresh!.panel), { timeout: 30_000 }).toContain('after Gina accepted the reset');
+    expect(await shownTexts(fresh.panel)).not.toContain('before Gina accepted the reset');
+  }, 180_000);
 });
