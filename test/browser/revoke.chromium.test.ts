@@ -8,39 +8,27 @@
  * identity fingerprint, and lets the new browser in only when Gina presses Accept.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatewayHandle } from '../gateway/helpers';
 import { engineDevice, textsOf, type EngineDevice } from '../gateway/engine-device';
-import { employee, shownTexts, startGatewayPair, type Employee } from '../support/channel';
-import { startSiteServer, type SiteServer } from '../support/site-server';
+import { aliceAndGina, employee, shownTexts, type Employee } from '../support/channel';
 import { fetchManifest } from '../../src/wire/client';
 
-let site: SiteServer;
-let acme: GatewayHandle;
-let globex: GatewayHandle;
-let alice: Employee;
-let gina: Employee;
+let net: Awaited<ReturnType<typeof aliceAndGina>>;
 let second: EngineDevice | undefined;
 let fresh: Employee | undefined;
 
 beforeAll(async () => {
-  site = await startSiteServer();
-  ({ acme, globex } = await startGatewayPair(site));
-  await acme.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'alice']);
-  [alice, gina] = await Promise.all([
-    employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] }),
-    employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] }),
-  ]);
+  net = await aliceAndGina({ aliceInSales: true });
 }, 240_000);
 
 afterAll(async () => {
   second?.client.close();
-  await Promise.all([alice?.browser.close(), gina?.browser.close(), fresh?.browser.close()]);
-  await Promise.all([acme?.stop(), globex?.stop()]);
-  await site?.close();
+  await fresh?.browser.close();
+  await net?.close();
 });
 
 describe('revoking a device from the devices list (issue 15: 2, 4a)', () => {
   it("Alice revokes her second device in her side panel; Gina's shows it removed and it reads nothing after", async () => {
+    const { acme, globex, alice, gina } = net;
     const orgKeys = new Map<string, string>();
     for (const g of [acme, globex]) orgKeys.set(g.domain, (await fetchManifest(g.domain, { baseUrl: g.url })).orgPublicKey);
     second = await engineDevice(acme, 'alice', 'Alice Schmidt', orgKeys, { orgOnly: true });
@@ -88,6 +76,7 @@ describe('revoking a device from the devices list (issue 15: 2, 4a)', () => {
   });
 
   it("identity reset: Gina's side panel warns, shows the old and new fingerprint, and the new browser reads only after Accept", async () => {
+    const { site, acme, gina } = net;
     const { conversationId } = await gina.ask('channel.start', { domain: 'acme.example', contact: 'sales' });
     await acme.admin(['reset-identity', 'alice']);
     fresh = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] });
