@@ -132,3 +132,13 @@ export async function checkRevocations(
   }
   return [...new Set(removed)];
 }
+
+/** Removes the devices a verified revocation named from the conversations where they still are members (inbox.ts marks them). */
+export async function removeRevokedMembers(ctx: EngineContext, remove: (conversationId: string, addresses: string[]) => Promise<void>) {
+  for (const id of [...ctx.revokedPending]) {
+    ctx.revokedPending.delete(id);
+    const rec = await ctx.db.get('conversations', id);
+    if (rec?.revoked?.length && rec.status === 'active')
+      await remove(id, rec.revoked).catch((err: unknown) => ctx.emit({ type: 'warning', conversationId: id, error: err as Error }));
+  }
+}
