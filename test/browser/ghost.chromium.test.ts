@@ -4,37 +4,25 @@
  * panel says so in the conversation and lists it as waiting, with an Accept button.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatewayHandle } from '../gateway/helpers';
 import { engineDevice, type EngineDevice } from '../gateway/engine-device';
-import { employee, startGatewayPair, type Employee } from '../support/channel';
-import { startSiteServer, type SiteServer } from '../support/site-server';
+import { aliceAndGina } from '../support/channel';
 import { fetchManifest } from '../../src/wire/client';
 
-let site: SiteServer;
-let acme: GatewayHandle;
-let globex: GatewayHandle;
-let alice: Employee;
-let gina: Employee;
+let net: Awaited<ReturnType<typeof aliceAndGina>>;
 let ghost: EngineDevice | undefined;
 
 beforeAll(async () => {
-  site = await startSiteServer();
-  ({ acme, globex } = await startGatewayPair(site));
-  [alice, gina] = await Promise.all([
-    employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] }),
-    employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] }),
-  ]);
+  net = await aliceAndGina();
 }, 240_000);
 
 afterAll(async () => {
   ghost?.client.close();
-  await Promise.all([alice?.browser.close(), gina?.browser.close()]);
-  await Promise.all([acme?.stop(), globex?.stop()]);
-  await site?.close();
+  await net?.close();
 });
 
 describe('ghost device (issue 15: 2)', () => {
   it("a device Globex's gateway enrolled with the org key alone is held and shown in Alice's side panel", async () => {
+    const { acme, globex, alice } = net;
     const { conversationId } = await alice.ask('channel.start', { domain: 'globex.example', contact: 'sales' });
     const orgKeys = new Map<string, string>();
     for (const g of [acme, globex]) orgKeys.set(g.domain, (await fetchManifest(g.domain, { baseUrl: g.url })).orgPublicKey);

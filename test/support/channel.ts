@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core';
 import { startGateway, type GatewayHandle } from '../gateway/helpers';
 import { publish } from './orgs';
-import type { SiteServer } from './site-server';
+import { startSiteServer, type SiteServer } from './site-server';
 import { launchChromium, type ChromiumSession } from './chromium';
 import { askChromium } from './messages';
 import { waitFor } from './poll';
@@ -79,4 +79,21 @@ export async function startGatewayPair(
     publish(site, gw.domain, () => manifest);
   }
   return { acme, globex };
+}
+
+/** Acme's Alice and Globex's Gina, each in her own enrolled Chromium, on a real gateway pair; `close` stops everything. */
+export async function aliceAndGina(o: { aliceInSales?: boolean } = {}) {
+  const site = await startSiteServer();
+  const { acme, globex } = await startGatewayPair(site);
+  if (o.aliceInSales) await acme.admin(['contacts', 'add', 'sales', '--name', 'Sales', '--member', 'alice']);
+  const [alice, gina] = await Promise.all([
+    employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] }),
+    employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] }),
+  ]);
+  const close = async () => {
+    await Promise.all([alice.browser.close(), gina.browser.close()]);
+    await Promise.all([acme.stop(), globex.stop()]);
+    await site.close();
+  };
+  return { site, acme, globex, alice, gina, close };
 }

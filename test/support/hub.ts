@@ -36,6 +36,8 @@ export class MemoryHub {
   injected: ClaimedKeyPackage[] = [];
   /** statements the hub answers revocation queries with (the gateways sign theirs, src/gateway/revocations.ts) */
   revocationList: DeviceRevocation[] = [];
+  /** domains whose gateway refuses revocation queries (one from before they existed) */
+  revocationsRefused = new Set<string>();
   private nextId = 1;
 
   register(cert: Certificate) {
@@ -118,7 +120,10 @@ export class MemoryHub {
         dev().inbox = dev().inbox.filter((e) => !ids.includes(e.id));
       },
       // as a careless (or lying) gateway would: whatever it holds for the domain, asked or not
-      revocations: async (domain) => this.revocationList.filter((r) => r.orgDomain === domain),
+      revocations: async (domain) => {
+        if (this.revocationsRefused.has(domain)) throw new TransportError('not_found', `${domain} answers no revocation queries`);
+        return this.revocationList.filter((r) => r.orgDomain === domain);
+      },
     };
   }
 }

@@ -56,3 +56,18 @@ export async function retryOpOf(ctx: EngineContext, conversationId: string): Pro
   const p = await openPending(ctx, rec);
   return p?.stage === 'retry' ? p.op : null;
 }
+
+/** Claims key packages for `targets` and keeps those of the devices `keep` wants, with the domain each was claimed at. */
+export async function claimFor(
+  ctx: EngineContext,
+  targets: { domain: string; contact?: string; employee?: string }[],
+  keep: (address: string) => boolean,
+): Promise<{ keyPackage: string; domain: string }[]> {
+  const out: { keyPackage: string; domain: string }[] = [];
+  for (const t of targets) {
+    const claimed = await ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
+    for (const c of claimed)
+      if (keep(`${c.certificate.deviceId}@${c.certificate.orgDomain}`)) out.push({ keyPackage: c.keyPackage, domain: t.domain });
+  }
+  return out;
+}

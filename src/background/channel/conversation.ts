@@ -12,26 +12,16 @@ import { TransportError, type Transport } from './transport';
 import { IdentityError, createKeyPackages, credentialOf, loadOrCreateIdentity } from './identity';
 import type { OrgKeyLookup } from './credentials';
 import { createGroupState, generateKeyPackage, MlsOpError } from './mls';
-import { signOwnRevocation } from './own-revocation';
-import { checkRevocations, revocationAddress } from './revocations';
+import { revokeOwn } from './own-revocation';
+import { checkRevocations, removeRevokedMembers, revocationAddress } from './revocations';
 import type { DeviceRevocation } from '../../wire/identity';
 import { readHeld } from './admission';
 import { newMessageId, textPayload, type WirePayload } from './payload';
 import { submitPending, type CommitOp } from './commits';
 import { processEntry } from './inbox';
-import {
-  authConfig,
-  loadConversation,
-  memberPeople,
-  openMessage,
-  personOf,
-  sealState,
-  type ChannelEvent,
-  type EngineContext,
-  type MessageView,
-} from './context';
+import { authConfig, openMessage, personOf, sealState, type ChannelEvent, type EngineContext, type MessageView } from './context';
 import { utf8 } from '../../wire/bytes';
-import { clearRetry, retryOpOf, runCommit, type AddResult } from './commit-runner';
+import { claimFor, clearRetry, retryOpOf, runCommit, type AddResult } from './commit-runner';
 import { enqueue, flushOutbox } from './outbox';
 import { conversationView, deviceOrigins, heldView, listConversations, markRead, messageList, type HeldView } from './engine-views';
 
@@ -139,13 +129,7 @@ export class ChannelEngine {
 
   /** Claims key packages for the targets, checks every credential, commits the valid ones. */
   async addMembers(conversationId: string, targets: Target[]): Promise<AddResult> {
-    const keyPackages: { keyPackage: string; domain: string }[] = [];
-    for (const t of targets) {
-      const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
-      for (const c of claimed)
-        if (`${c.certificate.deviceId}@${c.certificate.orgDomain}` !== this.address)
-          keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
-    }
+    const keyPackages = await claimFor(this.ctx, targets, (address) => address !== this.address);
     return this.runCommit(conversationId, { kind: 'add', keyPackages });
   }
 
@@ -158,14 +142,7 @@ export class ChannelEngine {
    * through `via`, the same targets that added them; only those of `addresses` are used.
    */
   async readdDevices(conversationId: string, addresses: string[], via: Target[]): Promise<AddResult> {
-    const want = new Set(addresses);
-    const keyPackages: { keyPackage: string; domain: string }[] = [];
-    for (const t of via) {
-      const claimed = await this.ctx.transport.claimKeyPackages(t.domain, { contact: t.contact, employee: t.employee });
-      for (const c of claimed)
-        if (want.has(`${c.certificate.deviceId}@${c.certificate.orgDomain}`))
-          keyPackages.push({ keyPackage: c.keyPackage, domain: t.domain });
-    }
+    const keyPackages = await claimFor(this.ctx, via, (address) => addresses.includes(address));
     if (!keyPackages.length) return { added: [], rejected: [], held: [] };
     await this.runCommit(conversationId, { kind: 'remove', addresses });
     // a member asked for these very devices again
@@ -248,14 +225,7 @@ export class ChannelEngine {
       await this.ctx.transport.ack([e.id]);
     }
     // a verified revocation named a device still in the group (its revoker's removal did not come through)
-    for (const id of [...this.ctx.revokedPending]) {
-      this.ctx.revokedPending.delete(id);
-      const rec = await this.ctx.db.get('conversations', id);
-      if (rec?.revoked?.length && rec.status === 'active')
-        await this.removeDevices(id, rec.revoked).catch((err: unknown) =>
-          this.ctx.emit({ type: 'warning', conversationId: id, error: err as Error }),
-        );
-    }
+    await removeRevokedMembers(this.ctx, (id, addresses) => this.removeDevices(id, addresses));
   }
 
   /**
@@ -268,19 +238,7 @@ export class ChannelEngine {
     /** told the statement before any conversation is (the own gateway, which then refuses the device) */
     announce?: (statement: DeviceRevocation) => Promise<unknown>,
   ): Promise<{ conversations: string[] }> {
-    const statement = await signOwnRevocation(this.ctx, deviceId);
-    await announce?.(statement);
-    const address = `${deviceId}@${this.ctx.self.orgDomain}`;
-    const done: string[] = [];
-    for (const c of await this.conversations()) {
-      const loaded = await loadConversation(this.ctx, c.id);
-      if (!loaded || !memberPeople(loaded.state).some((m) => m.address === address)) continue;
-      await this.relayAndRemove(c.id, statement);
-      const rec = (await this.ctx.db.get('conversations', c.id))!;
-      await this.ctx.db.put('conversations', { ...rec, revoked: [...new Set([...(rec.revoked ?? []), address])] });
-      done.push(c.id);
-    }
-    return { conversations: done };
+    return { conversations: await revokeOwn(this.ctx, deviceId, announce, (id, st) => this.relayAndRemove(id, st)) };
   }
 
   /**
@@ -293,8 +251,11 @@ export class ChannelEngine {
 
   /** Sends the statement to the conversation, so every member shows why, then removes the device. */
   private async relayAndRemove(conversationId: string, statement: DeviceRevocation): Promise<void> {
-    const payload = { v: 1 as const, type: 'revocation' as const, id: newMessageId(), statement, sentAt: this.ctx.now().toISOString() };
-    await this.queue(conversationId, payload, false);
+    await this.queue(
+      conversationId,
+      { v: 1, type: 'revocation', id: newMessageId(), statement, sentAt: this.ctx.now().toISOString() },
+      false,
+    );
     await this.removeDevices(conversationId, [revocationAddress(statement)]);
   }
 

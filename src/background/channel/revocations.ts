@@ -97,7 +97,7 @@ export async function recordRevocation(ctx: EngineContext, conversationId: strin
 /**
  * Asks each gateway about the member devices of its org (in pages of LIMITS.revocationQuery)
  * and hands every verified statement naming a member to `act` (relay it, remove the device).
- * A gateway that cannot be reached is skipped until the next check.
+ * A gateway that cannot be reached or refuses is skipped until the next check; the others are still asked.
  */
 export async function checkRevocations(
   ctx: EngineContext,
@@ -112,7 +112,8 @@ export async function checkRevocations(
       try {
         statements = await ctx.transport.revocations(domain, page);
       } catch (e) {
-        if (e instanceof TransportError && e.code === 'offline') continue;
+        // unreachable, no longer admitted, or a gateway from before revocation answers: asked again next time
+        if (e instanceof TransportError) continue;
         throw e;
       }
       for (const s of statements) {
@@ -130,4 +131,14 @@ export async function checkRevocations(
     }
   }
   return [...new Set(removed)];
+}
+
+/** Removes the devices a verified revocation named from the conversations where they still are members (inbox.ts marks them). */
+export async function removeRevokedMembers(ctx: EngineContext, remove: (conversationId: string, addresses: string[]) => Promise<void>) {
+  for (const id of [...ctx.revokedPending]) {
+    ctx.revokedPending.delete(id);
+    const rec = await ctx.db.get('conversations', id);
+    if (rec?.revoked?.length && rec.status === 'active')
+      await remove(id, rec.revoked).catch((err: unknown) => ctx.emit({ type: 'warning', conversationId: id, error: err as Error }));
+  }
 }

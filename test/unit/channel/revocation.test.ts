@@ -113,6 +113,10 @@ describe('org-signed revocation from the gateways (issue 15: 1)', () => {
   it('the partner verifies the org statement, removes the device, relays why, and encrypts nothing more to it', async () => {
     const conv = await open();
     hub.revocationList.push(await statement(acme, phone.cert.deviceId));
+    // a gateway that refuses the query does not make the check fail: it is asked again next time
+    hub.revocationsRefused.add('acme.example');
+    expect(await bob.engine.checkRevocations()).toEqual({ removed: [] });
+    hub.revocationsRefused.clear();
     expect(await bob.engine.checkRevocations()).toEqual({ removed: [phone.address] });
     expect((await bob.engine.conversation(conv))!.members.map((m) => m.address).sort()).toEqual([bob.address, laptop.address].sort());
     expect(await removedEvents(bob, conv)).toEqual([phone.address]);
