@@ -58,6 +58,9 @@ export class Cluster {
       noEcho: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // a reconnect attempt that hangs (a server still starting on a loaded machine) is given
+      // up after this, not after the default 20 s, and the next one tried
+      timeout: 3000,
       pingInterval: 2000,
       maxPingOut: 2,
     });
@@ -78,7 +81,7 @@ export class Cluster {
       } else if (s.type === 'reconnect') {
         this.up = true;
         this.deps.log.info('NATS reconnected; pushing what was stored meanwhile');
-        void this.catchUp().catch((e: unknown) => this.deps.log.warn('catch-up after NATS outage failed', { error: (e as Error).message }));
+        void this.catchUp();
       }
     }
   }
@@ -86,6 +89,9 @@ export class Cluster {
   /** Entries this instance stored: pushed here, and published for devices connected elsewhere. */
   deliver(entries: RoutedEntry[]): void {
     this.pushLocal(entries);
+    // while NATS is away the client would buffer every publication without bound; the
+    // instances read what they missed from the database when it returns (catchUp)
+    if (!this.up) return;
     for (const e of entries) this.nc.publish(`${this.prefix}.inbox.${token(e.deviceId)}`, encoder.encode(JSON.stringify(e)));
   }
 
@@ -134,12 +140,28 @@ export class Cluster {
     if (fresh.length) this.deps.pushLocal(fresh);
   }
 
+  /**
+   * Pushes what the connected devices missed while NATS was away. The database may be away
+   * or slow too (both return after an outage of the machine room): a failed round is tried
+   * again, with backoff, until it succeeds or NATS goes away again (the next reconnect starts
+   * a new one). Without this, what was stored meanwhile waited for the device's next reconnect.
+   */
   private async catchUp(): Promise<void> {
-    for (const deviceId of [...this.subs.keys()]) {
-      const entries = await this.deps.fetch(deviceId);
-      this.pushLocal(entries.map((entry) => ({ deviceId, entry })));
+    const round = ++this.catchUps;
+    for (let wait = 250; this.up && round === this.catchUps; wait = Math.min(wait * 2, 5000)) {
+      try {
+        for (const deviceId of [...this.subs.keys()]) {
+          const entries = await this.deps.fetch(deviceId);
+          this.pushLocal(entries.map((entry) => ({ deviceId, entry })));
+        }
+        return;
+      } catch (e) {
+        this.deps.log.warn('catch-up after NATS outage failed; trying again', { error: (e as Error).message, inMs: wait });
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
     }
   }
+  private catchUps = 0;
 
   async close(): Promise<void> {
     await this.nc.close();
