@@ -51,10 +51,6 @@ beforeAll(async () => {
   globex = await startGateway({ domain: 'globex.example' });
   acme = await startCluster({ domain: 'acme.example', peers: { 'globex.example': globex.url }, extraArgs: ['--rate-device', '100000'] });
   globex.setPeers({ 'acme.example': acme.url });
-  acme.instances.forEach((g, i) => {
-    g.process.stderr!.on('data', (d) => console.log('ERR', i, d.toString()));
-    g.process.on('exit', (c) => console.log('EXIT', i, c));
-  });
   await acme.instances[0]!.admin(['partners', 'admit', 'globex.example']);
   await globex.admin(['partners', 'admit', 'acme.example']);
   [alice, bob, carol] = await Promise.all([

@@ -158,6 +158,9 @@ export class PgSubmit {
           for (const [i, p] of group.entries()) p.resolve(results[i]!);
         },
         (e: unknown) => {
+          // the job may never have run (no connection): close the group first, or later
+          // submissions would join one that is never settled
+          if (this.pending[lane] === group) this.pending[lane] = null;
           if (e instanceof StoreUnavailable) for (const p of group) p.reject(e);
           else for (const p of group) w.run((x) => this.submitOne(x, p.s, p.hub, p.now)).then(p.resolve, p.reject);
         },
