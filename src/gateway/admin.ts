@@ -13,6 +13,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { ConfigError, parseArgs } from './config';
 import { openAdminStore } from './server';
+import { announceRevocation } from './cluster-events';
 import { issueEnrollCode } from './enroll';
 import { loadOrCreateOrgKey, ORG_KEY_FILE } from './identity';
 import { fingerprint } from '../wire/manifest';
@@ -64,7 +65,10 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
     } else if (cmd === 'devices' && sub === 'revoke') {
       const ok = await store.revokeDevice(need(Ident, arg, 'DEVICE_ID'), Date.now());
       if (!ok) throw new ConfigError(`no active device ${arg}`);
-      emit({ revoked: arg }, `Revoked ${arg}; connected sessions close within a second.`);
+      // instances cut it at their next poll of the database anyway; the stream spares them the wait
+      const natsUrl = (opts.nats as string | undefined) ?? env.KONTOR_NATS_URL;
+      const announced = Boolean(natsUrl && domain && (await announceRevocation(natsUrl, domain, arg!)));
+      emit({ revoked: arg, announced }, `Revoked ${arg}; connected sessions close within a second.`);
     } else if (cmd === 'contacts' && sub === 'add') {
       const id = need(Ident, arg, 'contact ID');
       const existing = await store.getContact(id);

@@ -1,7 +1,8 @@
 /**
  * Instances of one org's gateway, side by side on one PostgreSQL, tell each other through NATS
  * (--nats) what PostgreSQL cannot push: an inbox entry stored by one instance for a device
- * connected to another, and outbox work for a partner that another instance may be sending to.
+ * connected to another (core subjects, here), and revocations and outbox work, which every
+ * instance must see even after a disconnect (a JetStream stream, cluster-events.ts).
  *
  * NATS carries hints, never the truth: every entry is committed to PostgreSQL before it is
  * published, so a lost message only delays a push. Each instance subscribes to the subjects of
@@ -12,6 +13,7 @@
  */
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { InboxEntry } from '../wire/protocol';
+import { ClusterEvents, token } from './cluster-events';
 import type { Logger } from './log';
 import type { RoutedEntry } from './store/types';
 
@@ -22,6 +24,8 @@ export interface ClusterDeps {
   fetch(deviceId: string): Promise<InboxEntry[]>;
   /** wake this instance's sender for a partner */
   kick(peer: string): void;
+  /** another instance or the admin CLI says a device was revoked: check the database, cut its sockets */
+  revoked(deviceId: string): void;
   log: Logger;
 }
 
@@ -29,7 +33,6 @@ export interface ClusterDeps {
 const REMEMBER = 5000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const token = (s: string) => Buffer.from(s).toString('base64url');
 
 export class Cluster {
   private subs = new Map<string, Subscription>();
@@ -40,13 +43,9 @@ export class Cluster {
     private readonly nc: NatsConnection,
     domain: string,
     private readonly deps: ClusterDeps,
+    private readonly events: ClusterEvents,
   ) {
     this.prefix = `kontor.${token(domain)}`;
-    nc.subscribe(`${this.prefix}.outbox`, {
-      callback: (_e, m) => {
-        if (m) deps.kick(decoder.decode(m.data));
-      },
-    });
     void this.watchStatus();
   }
 
@@ -64,7 +63,13 @@ export class Cluster {
       pingInterval: 2000,
       maxPingOut: 2,
     });
-    return new Cluster(nc, domain, deps);
+    const events = await ClusterEvents.open(nc, domain, { revoked: deps.revoked, outbox: deps.kick, log: deps.log }).catch(
+      async (e: unknown) => {
+        await nc.close();
+        throw e;
+      },
+    );
+    return new Cluster(nc, domain, deps, events);
   }
 
   /** NATS is reachable (for /readyz) */
@@ -97,7 +102,7 @@ export class Cluster {
 
   /** Outbox rows for a partner were committed: whichever instance sends to it should look. */
   kick(peer: string): void {
-    this.nc.publish(`${this.prefix}.outbox`, encoder.encode(peer));
+    this.events.outbox(peer, this.deps.log);
   }
 
   /** A device's first socket on this instance opened, or its last one closed. */
@@ -164,6 +169,7 @@ export class Cluster {
   private catchUps = 0;
 
   async close(): Promise<void> {
+    this.events.close();
     await this.nc.close();
   }
 }

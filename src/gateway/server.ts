@@ -26,7 +26,6 @@ import { CLAIM_LIMIT, FED_FAILURE_LIMIT, SERVER_LIMITS, limitConnectionsPerAddre
 import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
-const REVOCATION_POLL_MS = 250;
 
 /** The store for admin commands: in-process, synchronous SQLite. */
 export function openStore(dataDir: string): SqliteStore {
@@ -136,6 +135,17 @@ export async function startGateway(config: GatewayConfig) {
         pushLocal: (e) => sockets.push(e),
         fetch: (d) => store.fetchInbox(d, 0, 1000),
         kick: (p) => outbox.kick(p),
+        // a hint from the stream: acted on only if the database agrees
+        revoked: (d) =>
+          void store.getDevice(d).then(
+            (dev) => {
+              if (dev?.revokedAt != null) {
+                log.info('device revoked, disconnecting', { deviceId: d, via: 'stream' });
+                sockets.disconnect(d);
+              }
+            },
+            () => undefined,
+          ),
         log,
       })
     : null;
@@ -151,10 +161,10 @@ export async function startGateway(config: GatewayConfig) {
   const metricsServer = config.metricsPort === null ? null : await listenMetrics(metrics, config.metricsPort, config.metricsHost);
   const metricsAddr = metricsServer?.address();
 
-  // a revoked device is refused within REVOCATION_POLL_MS plus one query; a database that is
+  // a revoked device is refused within --revocation-poll-ms (250) plus one query; a database that is
   // away (PostgreSQL restarting) fails a round, never the process, and the cursor stays put
   const revocationTimer = every(
-    REVOCATION_POLL_MS,
+    config.revocationPollMs,
     log,
     'revocation poll',
     revocationPoll(store, revocationCursor, (deviceId) => {
