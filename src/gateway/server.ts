@@ -10,7 +10,7 @@ import { SqliteStore } from './store/sqlite';
 import { openThreadedStore } from './store/threaded';
 import { PgStore } from './store/pg';
 import { PgOutboxLocks } from './store/pg-locks';
-import { PgRateLimits } from './store/pg-limits';
+import { BlockLimiter, PgRateLimits } from './store/pg-limits';
 import { Cluster } from './cluster';
 import type { Store } from './store/types';
 import { loadOrCreateOrgKey } from './identity';
@@ -103,7 +103,11 @@ export async function startGateway(config: GatewayConfig) {
     metrics,
     publicUrl: config.publicUrl ?? `http://${config.host}:${port}`,
     limits: {
-      device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
+      // shared too (a device could open a socket on every instance), spent locally a block at a time
+      device:
+        store instanceof PgStore
+          ? new BlockLimiter(shared(store, 'device', config.ratePerDevice, config.ratePerDevice * 2), Math.floor(config.ratePerDevice / 10))
+          : new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
       // several instances on one PostgreSQL share these (docs/scale.md: which limits are shared)
       peer: shared(store, 'peer', config.ratePerPeer, config.ratePerPeer * 2),
       enrollFailures: shared(store, 'enroll', ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
