@@ -31,6 +31,9 @@ export interface ClusterDeps {
 
 /** entries pushed per device, remembered so a catch-up after an outage pushes none twice */
 const REMEMBER = 5000;
+/** devices remembered per outage whose entries were not published; beyond, every instance catches up */
+const MISSED_DEVICES = 10_000;
+const CATCH_UP = 'catch-up';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -46,6 +49,8 @@ export class Cluster {
     private readonly events: ClusterEvents,
   ) {
     this.prefix = `kontor.${token(domain)}`;
+    // another instance missed more devices than it remembers: everyone catches up
+    nc.subscribe(`${this.prefix}.catchup`, { callback: () => void this.catchUp() });
     void this.watchStatus();
   }
 
@@ -77,6 +82,9 @@ export class Cluster {
     return !this.nc.isClosed() && this.up;
   }
   private up = true;
+  /** devices whose entries were stored while NATS was away, for missedDevices() */
+  private missed = new Set<string>();
+  private missedMore = false;
 
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
@@ -87,6 +95,7 @@ export class Cluster {
         this.up = true;
         this.deps.log.info('NATS reconnected; pushing what was stored meanwhile');
         void this.catchUp();
+        this.missedDevices();
       }
     }
   }
@@ -96,8 +105,25 @@ export class Cluster {
     this.pushLocal(entries);
     // while NATS is away the client would buffer every publication without bound; the
     // instances read what they missed from the database when it returns (catchUp)
-    if (!this.up) return;
+    // instances catch up from the database when it returns. An outage of this instance's
+    // connection alone catches up nobody else: it remembers whose entries it did not publish
+    // and asks their instances to fetch them once it is back (missedDevices)
+    if (!this.up) {
+      for (const e of entries) {
+        if (this.missed.size < MISSED_DEVICES) this.missed.add(e.deviceId);
+        else this.missedMore = true;
+      }
+      return;
+    }
     for (const e of entries) this.nc.publish(`${this.prefix}.inbox.${token(e.deviceId)}`, encoder.encode(JSON.stringify(e)));
+  }
+
+  /** After this instance's outage: the instances holding the devices it stored entries for fetch them. */
+  private missedDevices(): void {
+    for (const d of this.missed) this.nc.publish(`${this.prefix}.inbox.${token(d)}`, encoder.encode(CATCH_UP));
+    if (this.missedMore) this.nc.publish(`${this.prefix}.catchup`, encoder.encode(CATCH_UP));
+    this.missed.clear();
+    this.missedMore = false;
   }
 
   /** Outbox rows for a partner were committed: whichever instance sends to it should look. */
@@ -120,7 +146,9 @@ export class Cluster {
         callback: (_e, m) => {
           if (!m) return;
           try {
-            const e = JSON.parse(decoder.decode(m.data)) as RoutedEntry;
+            const text = decoder.decode(m.data);
+            if (text === CATCH_UP) return void this.catchUp([deviceId]);
+            const e = JSON.parse(text) as RoutedEntry;
             // only ever for the device subscribed to: a message cannot name another one
             if (e.deviceId === deviceId) this.pushLocal([e]);
           } catch {
@@ -151,11 +179,11 @@ export class Cluster {
    * again, with backoff, until it succeeds or NATS goes away again (the next reconnect starts
    * a new one). Without this, what was stored meanwhile waited for the device's next reconnect.
    */
-  private async catchUp(): Promise<void> {
-    const round = ++this.catchUps;
+  private async catchUp(devices?: string[]): Promise<void> {
+    const round = devices ? this.catchUps : ++this.catchUps;
     for (let wait = 250; this.up && round === this.catchUps; wait = Math.min(wait * 2, 5000)) {
       try {
-        for (const deviceId of [...this.subs.keys()]) {
+        for (const deviceId of devices ?? [...this.subs.keys()]) {
           const entries = await this.deps.fetch(deviceId);
           this.pushLocal(entries.map((entry) => ({ deviceId, entry })));
         }

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startGateway, newDevice, type GatewayHandle } from './helpers';
+import { startGateway, newDevice, b64, type GatewayHandle } from './helpers';
 import { startNats, startPostgres, type NatsHandle, type PostgresHandle } from './services';
 
 const DOMAIN = 'acme.example';
@@ -106,6 +106,38 @@ describe('cluster event stream (JetStream)', () => {
     await waitFor(() => closedAt > 0, 20_000);
     expect(closedAt - back).toBeLessThan(20_000);
     expect(g1.logs.some((l) => l.includes('"via":"stream"'))).toBe(true);
+  }, 90_000);
+
+  it('entries stored while only the storing instance was cut off reach a device on another instance once it is back', async () => {
+    const [sam, rita] = await Promise.all([newDevice(g0, 'sam', 'Sam'), newDevice(g0, 'rita', 'Rita')]);
+    sam.client.close();
+    await sam.reconnect(g1.url);
+    const got: string[] = [];
+    rita.client.onEvent((e) => {
+      if (e.event === 'inbox' && e.entry.kind === 'application') got.push(e.entry.messageId);
+    });
+    await sam.client.createConversation('s');
+    await sam.client.send({
+      conversationId: 's',
+      messageId: 's0',
+      kind: 'commit',
+      epoch: 0,
+      payload: b64('c'),
+      members: [sam.address, rita.address],
+    });
+    await wire.cut();
+    await waitFor(async () => !(await natsUp(g1)), 15_000);
+    // g1 stores these and cannot publish them; g0, where rita is, never lost NATS and has nothing to catch up
+    for (let i = 0; i < 3; i++)
+      await sam.client.send({ conversationId: 's', messageId: `s${i + 1}`, kind: 'application', epoch: 1, payload: b64(`m${i}`) });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(got).toEqual([]);
+    await wire.up();
+    // g1 asks rita's instance to fetch what it stored for her meanwhile
+    await waitFor(() => got.length >= 3, 20_000);
+    expect(got).toEqual(['s1', 's2', 's3']);
+    sam.client.close();
+    rita.client.close();
   }, 90_000);
 
   it('an event naming a device the database does not hold as revoked cuts nothing', async () => {

@@ -224,7 +224,10 @@ describe('three instances behind HAProxy', () => {
     expect(texts(bob, 'c').slice(before)).toEqual(Array.from({ length: 20 }, (_, i) => `during outage ${i}`));
     // and live push works again
     await alice.client.send({ conversationId: 'c', messageId: 'after-nats', kind: 'application', epoch: 1, payload: b64('after nats') });
-    await waitFor(() => texts(bob, 'c').includes('after nats'));
+    await waitFor(() => texts(bob, 'c').includes('after nats')).catch((e: unknown) => {
+      for (const g of acme.instances.slice(0, 2)) console.log(g.logs.filter((l) => /NATS|catch|stream/.test(l)).join('\n'));
+      throw e;
+    });
     expect(texts(bob, 'c').filter((t) => t.startsWith('during outage')).length).toBe(20);
     await waitFor(async () => (await fetch(acme.url + '/readyz')).status === 200);
   }, 120_000);
