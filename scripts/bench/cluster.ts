@@ -4,11 +4,16 @@
  * - pg_durable_msgs_per_s_1 / _3: acknowledged 1 KB messages per second with one and with three
  *   instances (three share this machine's cores: no extrapolation here, see docs/scale.md)
  * - pg_ceiling_inserts_per_s: the same durable writes per message (log row, inbox row,
- *   conversation position) in batches straight into the same PostgreSQL, same run
+ *   conversation position, inbox head) as multi-row statements, 100 messages a transaction
+ *   from 4 connections, straight into the same PostgreSQL right after the one-instance run
  * - cross_instance_p50_ms_at_1000 / _p99_ms_at_1000: sender on instance 0, recipient on
- *   instance 1, paced at 1,000 messages/s, send to push
+ *   instance 1, open loop at 1,000 messages/s, due to push; split into _ack_ (due to stored and
+ *   acknowledged) and _hop_ (acknowledged to pushed on the other instance)
  * - failover_s: the recipient's instance killed until its backlog is delivered through another
- * Environment: BENCH_SECONDS (per throughput run, default 8), BENCH_WINDOW (in flight per sender, 200).
+ *   (failover_reconnect_s: of which until the recipient was connected again)
+ * - pg_rowwise_inserts_per_s: the ceiling as earlier runs measured it, a statement per row
+ * Environment: BENCH_SECONDS (per throughput run, default 8), BENCH_WINDOW (in flight per sender, 200),
+ * BENCH_ONLY=one (the one-instance run and the ceiling alone, to compare builds).
  */
 import pg from 'pg';
 import { newDevice, type TestDevice } from '../../test/gateway/helpers';
@@ -40,7 +45,7 @@ async function pair(c: ClusterHandle, name: string, senderUrl: string, recipient
 }
 
 /** Acknowledged sends per second, each sender in its own conversation on its own instance. */
-async function throughput(instances: number, thenOnSameDb?: (url: string) => Promise<number>): Promise<[number, number]> {
+async function throughput<T>(instances: number, thenOnSameDb?: (url: string) => Promise<T>): Promise<[number, T | undefined]> {
   const c = await startCluster({ domain: 'acme.example', instances, extraArgs: ARGS });
   try {
     const senders = await Promise.all(c.instances.flatMap((g, i) => [0, 1].map((k) => pair(c, `t${i}-${k}`, g.url, g.url))));
@@ -62,19 +67,16 @@ async function throughput(instances: number, thenOnSameDb?: (url: string) => Pro
       a.client.close();
       b.client.close();
     }
-    return [acked / SECONDS, thenOnSameDb ? await thenOnSameDb(c.db.url) : 0];
+    return [acked / SECONDS, thenOnSameDb ? await thenOnSameDb(c.db.url) : undefined];
   } finally {
     await c.stop();
   }
 }
 
-/** The same durable writes per message, batched 100 to a transaction, from 4 connections. */
-async function ceiling(url: string): Promise<number> {
+/** Runs `batch` (which returns the messages it wrote) in a loop on 4 connections for SECONDS; messages per second. */
+async function fourConnections(url: string, setup: string, batch: (c: pg.PoolClient, conv: string) => Promise<number>): Promise<number> {
   const pool = new pg.Pool({ connectionString: url, max: 4, options: '-c synchronous_commit=on' });
-  await pool.query(`CREATE TABLE IF NOT EXISTS c_log (conv TEXT, seq BIGINT, mid TEXT, PRIMARY KEY (conv, seq), UNIQUE (conv, mid));
-    CREATE TABLE IF NOT EXISTS c_inbox (dev TEXT, id BIGINT, payload BYTEA, PRIMARY KEY (dev, id));
-    CREATE TABLE IF NOT EXISTS c_conv (id TEXT PRIMARY KEY, next BIGINT); INSERT INTO c_conv VALUES ('a',1),('b',1),('c',1),('d',1) ON CONFLICT DO NOTHING`);
-  const bytes = Buffer.from(PAYLOAD, 'base64');
+  await pool.query(setup);
   let n = 0;
   const end = Date.now() + SECONDS * 1000;
   await Promise.all(
@@ -82,13 +84,8 @@ async function ceiling(url: string): Promise<number> {
       const c = await pool.connect();
       while (Date.now() < end) {
         await c.query('BEGIN');
-        for (let i = 0; i < 100; i++) {
-          const seq = (await c.query('UPDATE c_conv SET next = next + 1 WHERE id = $1 RETURNING next', [conv])).rows[0].next as string;
-          await c.query('INSERT INTO c_log VALUES ($1, $2, $3)', [conv, seq, `m${seq}`]);
-          await c.query('INSERT INTO c_inbox VALUES ($1, $2, $3)', [conv, seq, bytes]);
-        }
+        n += await batch(c, conv);
         await c.query('COMMIT');
-        n += 100;
       }
       c.release();
     }),
@@ -97,34 +94,120 @@ async function ceiling(url: string): Promise<number> {
   return n / SECONDS;
 }
 
-async function latencyAndFailover(): Promise<{ p50: number; p99: number; failover: number }> {
+/**
+ * The database alone: per message the rows a hub message writes for one recipient (a log row,
+ * an inbox row with its 1 KB payload, the conversation's next position, the device's inbox
+ * head), as multi-row statements of 100 messages a transaction (synchronous commit) from 4
+ * connections: what the gateway's group commit would reach if its own work cost nothing.
+ */
+function ceiling(url: string): Promise<number> {
+  const bytes = Buffer.from(PAYLOAD, 'base64');
+  const B = 100;
+  return fourConnections(
+    url,
+    `CREATE TABLE c_log (conv TEXT, seq BIGINT, mid TEXT, sender TEXT, at BIGINT, PRIMARY KEY (conv, seq), UNIQUE (conv, mid));
+    CREATE TABLE c_inbox (dev TEXT, id BIGINT, kind TEXT, conv TEXT, hub TEXT, seq BIGINT, mid TEXT, epoch INT, sender TEXT,
+      payload BYTEA, at BIGINT, PRIMARY KEY (dev, id));
+    CREATE TABLE c_head (dev TEXT PRIMARY KEY, last BIGINT);
+    CREATE TABLE c_conv (id TEXT PRIMARY KEY, next BIGINT); INSERT INTO c_conv VALUES ('a',1),('b',1),('c',1),('d',1)`,
+    async (c, conv) => {
+      const last = Number((await c.query('UPDATE c_conv SET next = next + $2 WHERE id = $1 RETURNING next', [conv, B])).rows[0].next);
+      const seqs = Array.from({ length: B }, (_, i) => last - B + i);
+      const head = Number(
+        (
+          await c.query(
+            'INSERT INTO c_head VALUES ($1, $2) ON CONFLICT (dev) DO UPDATE SET last = c_head.last + excluded.last RETURNING last',
+            [`dev-${conv}`, B],
+          )
+        ).rows[0].last,
+      );
+      await c.query(
+        `WITH l AS (INSERT INTO c_log SELECT $1, q, m, 'sender@acme.example', $4 FROM unnest($2::bigint[], $3::text[]) AS t (q, m))
+        INSERT INTO c_inbox SELECT $5, h, 'application', $1, 'acme.example', q, m, 1, 'sender@acme.example', $6, $4
+        FROM unnest($2::bigint[], $3::text[], $7::bigint[]) AS t (q, m, h)`,
+        [conv, seqs, seqs.map((q) => `m${q}`), Date.now(), `dev-${conv}`, bytes, seqs.map((_, i) => head - B + 1 + i)],
+      );
+      return B;
+    },
+  );
+}
+
+/**
+ * The ceiling as earlier runs measured it: the same rows, one statement per row, 100 messages a
+ * transaction from 4 connections. Kept as a second key so figures stay comparable with them.
+ */
+function ceilingRowwise(url: string): Promise<number> {
+  const bytes = Buffer.from(PAYLOAD, 'base64');
+  return fourConnections(
+    url,
+    `CREATE TABLE r_log (conv TEXT, seq BIGINT, mid TEXT, PRIMARY KEY (conv, seq), UNIQUE (conv, mid));
+    CREATE TABLE r_inbox (dev TEXT, id BIGINT, payload BYTEA, PRIMARY KEY (dev, id));
+    CREATE TABLE r_conv (id TEXT PRIMARY KEY, next BIGINT); INSERT INTO r_conv VALUES ('a',1),('b',1),('c',1),('d',1)`,
+    async (c, conv) => {
+      for (let i = 0; i < 100; i++) {
+        const seq = (await c.query('UPDATE r_conv SET next = next + 1 WHERE id = $1 RETURNING next', [conv])).rows[0].next as string;
+        await c.query('INSERT INTO r_log VALUES ($1, $2, $3)', [conv, seq, `m${seq}`]);
+        await c.query('INSERT INTO r_inbox VALUES ($1, $2, $3)', [conv, seq, bytes]);
+      }
+      return 100;
+    },
+  );
+}
+
+interface Split {
+  p50: number;
+  p99: number;
+}
+const split = (xs: number[]): Split => {
+  const s = [...xs].sort((x, y) => x - y);
+  return { p50: percentile(s, 50), p99: percentile(s, 99) };
+};
+
+/**
+ * Open loop at 1,000 messages/s from a sender on instance 0 to a recipient on instance 1: each
+ * message is timed from when it was due (not when the loop got round to it, so a stalled loop
+ * shows up as latency), to its acknowledgement (stored: the hub's commit) and to its push at
+ * the recipient (the NATS hop and the push). Then the failover: the recipient's instance holds
+ * 1,000 unacknowledged entries and is killed; timed until the recipient, reconnected through
+ * HAProxy, has read the whole backlog from another instance.
+ */
+async function latencyAndFailover(): Promise<{ push: Split; ack: Split; hop: Split; failover: number; reconnect: number }> {
   const c = await startCluster({ domain: 'acme.example', instances: 3, extraArgs: ARGS });
   try {
     const [a, b, conv] = await pair(c, 'lat', c.instances[0]!.url, c.instances[1]!.url);
-    const sentAt = new Map<string, number>();
-    const lat: number[] = [];
+    const dueAt = new Map<string, number>();
+    const ackAt = new Map<string, number>();
+    const pushAt = new Map<string, number>();
     b.client.onEvent((e) => {
-      if (e.event !== 'inbox') return;
-      const t = sentAt.get(e.entry.messageId);
-      if (t !== undefined) lat.push(performance.now() - t);
+      if (e.event === 'inbox' && dueAt.has(e.entry.messageId)) pushAt.set(e.entry.messageId, performance.now());
     });
     const total = 5000;
     const start = performance.now();
     const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < total; i++) {
-      const due = start + i; // 1,000 per second
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-      sentAt.set(`l${i}`, performance.now());
-      sends.push(a.client.send({ conversationId: conv, messageId: `l${i}`, kind: 'application', epoch: 1, payload: PAYLOAD }));
+    for (let i = 0; i < total; ) {
+      // every message due by now goes out now: the offered load does not wait for answers
+      for (const now = performance.now(); i < total && start + i <= now; i++) {
+        const id = `l${i}`;
+        dueAt.set(id, start + i);
+        sends.push(
+          a.client
+            .send({ conversationId: conv, messageId: id, kind: 'application', epoch: 1, payload: PAYLOAD })
+            .then(() => ackAt.set(id, performance.now())),
+        );
+      }
+      await sleep(1);
     }
     await Promise.all(sends);
-    for (const end = Date.now() + 30_000; lat.length < total && Date.now() < end; ) await sleep(50);
-    lat.sort((x, y) => x - y);
-    log(`latency: ${lat.length}/${total} pushes seen`);
+    for (const end = Date.now() + 30_000; pushAt.size < total && Date.now() < end; ) await sleep(50);
+    log(`latency: ${pushAt.size}/${total} pushes seen in ${round((performance.now() - start) / 1000, 1)} s`);
+    const ids = [...dueAt.keys()];
+    const seen = ids.filter((id) => pushAt.has(id));
+    const push = split(seen.map((id) => pushAt.get(id)! - dueAt.get(id)!));
+    const ack = split(ids.map((id) => ackAt.get(id)! - dueAt.get(id)!));
+    const hop = split(seen.map((id) => pushAt.get(id)! - ackAt.get(id)!));
+    dueAt.clear();
 
     // failover: the recipient's instance holds a backlog of 1,000 unacknowledged entries, then dies
-    for (let i = 0; i < 1000; i++) sentAt.delete(`l${i}`);
     await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
         a.client.send({ conversationId: conv, messageId: `f${i}`, kind: 'application', epoch: 1, payload: PAYLOAD }),
@@ -132,12 +215,13 @@ async function latencyAndFailover(): Promise<{ p50: number; p99: number; failove
     );
     const killed = performance.now();
     await c.instances[1]!.kill('SIGKILL');
-    let backlog = 0;
+    let reconnected = 0;
     for (;;) {
       try {
         await b.reconnect(c.url);
+        reconnected ||= performance.now();
         let after = 0;
-        backlog = 0;
+        let backlog = 0;
         for (;;) {
           const { entries } = await b.client.fetchInbox(after, 500);
           if (!entries.length) break;
@@ -152,26 +236,47 @@ async function latencyAndFailover(): Promise<{ p50: number; p99: number; failove
     const failover = (performance.now() - killed) / 1000;
     a.client.close();
     b.client.close();
-    return { p50: percentile(lat, 50), p99: percentile(lat, 99), failover };
+    return { push, ack, hop, failover, reconnect: (reconnected - killed) / 1000 };
   } finally {
     await c.stop();
   }
 }
 
 // the ceiling runs on the very PostgreSQL the one-instance run just used, right after it
-const [one, ceil] = await throughput(1, ceiling);
-log(`1 instance: ${round(one, 0)} msgs/s; ceiling: ${round(ceil, 0)} message writes/s`);
+const [one, ceilings] = await throughput(1, async (url) => [await ceiling(url), await ceilingRowwise(url)] as const);
+const [ceil, rowwise] = ceilings!;
+log(`1 instance: ${round(one, 0)} msgs/s; ceiling: ${round(ceil, 0)} message writes/s (${round(rowwise, 0)} a row at a time)`);
+if (process.env.BENCH_ONLY === 'one') {
+  // for comparing builds quickly: the one-instance figure and its ceilings alone
+  console.log(
+    JSON.stringify({
+      pg_durable_msgs_per_s_1: round(one, 0),
+      pg_ceiling_inserts_per_s: round(ceil, 0),
+      pg_rowwise_inserts_per_s: round(rowwise, 0),
+      ratio: round(one / ceil, 3),
+    }),
+  );
+  process.exit(0);
+}
 const [three] = await throughput(3);
 log(`3 instances: ${round(three, 0)} msgs/s`);
-const { p50, p99, failover } = await latencyAndFailover();
+const { push, ack, hop, failover, reconnect } = await latencyAndFailover();
 console.log(
   JSON.stringify({
     pg_durable_msgs_per_s_1: round(one, 0),
     pg_durable_msgs_per_s_3: round(three, 0),
     pg_ceiling_inserts_per_s: round(ceil, 0),
-    cross_instance_p50_ms_at_1000: round(p50, 2),
-    cross_instance_p99_ms_at_1000: round(p99, 2),
+    pg_rowwise_inserts_per_s: round(rowwise, 0),
+    cross_instance_p50_ms_at_1000: round(push.p50, 2),
+    cross_instance_p99_ms_at_1000: round(push.p99, 2),
+    // the stages of the figure above: due to acknowledged (stored), acknowledged to pushed on the other instance
+    cross_instance_ack_p50_ms_at_1000: round(ack.p50, 2),
+    cross_instance_ack_p99_ms_at_1000: round(ack.p99, 2),
+    cross_instance_hop_p50_ms_at_1000: round(hop.p50, 2),
+    cross_instance_hop_p99_ms_at_1000: round(hop.p99, 2),
     failover_s: round(failover, 2),
+    // of which: until the recipient was connected again through HAProxy (the rest: reading its backlog)
+    failover_reconnect_s: round(reconnect, 2),
   }),
 );
 process.exit(0);

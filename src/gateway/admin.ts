@@ -14,6 +14,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { ConfigError, parseArgs } from './config';
 import { openAdminStore } from './server';
+import { announceRevocation } from './cluster-events';
 import { issueEnrollCode } from './enroll';
 import { loadOrCreateOrgKey, ORG_KEY_FILE } from './identity';
 import { fingerprint } from '../wire/manifest';
@@ -37,6 +38,14 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
   const json = opts.json === true;
   const store = await openAdminStore(dataDir, (opts.database as string | undefined) ?? env.KONTOR_DATABASE_URL ?? null);
   const emit = (obj: unknown, text: string) => out(json ? JSON.stringify(obj) : text);
+  const natsUrl = (opts.nats as string | undefined) ?? env.KONTOR_NATS_URL;
+  // instances cut revoked devices at their next database poll anyway; the stream spares them the wait
+  const announce = async (ids: string[]): Promise<boolean> => {
+    if (!natsUrl || !domain) return false;
+    let all = true;
+    for (const id of ids) all = (await announceRevocation(natsUrl, domain, id)) && all;
+    return all;
+  };
   const members = ([] as string[]).concat((opts.member as string[] | undefined) ?? []).map((m) => need(Ident, m, '--member'));
   try {
     if (cmd === 'enroll') {
@@ -68,11 +77,13 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
       const employee = need(Ident, opts.employee, '--employee');
       const revoked = await revokeAll(store, employee);
       if (!revoked.length) throw new ConfigError(`${employee} has no active device`);
-      emit({ revoked }, `Revoked ${revoked.join(', ')}; members on both sides remove them from their conversations.`);
+      const announced = await announce(revoked);
+      emit({ revoked, announced }, `Revoked ${revoked.join(', ')}; members on both sides remove them from their conversations.`);
     } else if (cmd === 'devices' && sub === 'revoke') {
       const ok = await store.revokeDevice(need(Ident, arg, 'DEVICE_ID'), Date.now());
       if (!ok) throw new ConfigError(`no active device ${arg}`);
-      emit({ revoked: arg }, `Revoked ${arg}; connected sessions close within a second.`);
+      const announced = await announce([arg!]);
+      emit({ revoked: arg, announced }, `Revoked ${arg}; connected sessions close within a second.`);
     } else if (cmd === 'reset-identity') {
       // all devices lost: the old ones are revoked (signed statements both sides act on) and
       // the next enrollment may certify a new identity key, which members see as a reset
@@ -80,8 +91,9 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
       const revoked = await revokeAll(store, employee);
       const had = await store.removeIdentity(employee);
       if (!had && !revoked.length) throw new ConfigError(`${employee} has no identity and no device`);
+      const announced = await announce(revoked);
       emit(
-        { reset: employee, revoked },
+        { reset: employee, revoked, announced },
         `Identity of ${employee} reset; revoked: ${revoked.join(', ') || 'none'}. Issue an enrollment code: partners and colleagues are warned of the reset and accept the new device before it joins.`,
       );
     } else if (cmd === 'contacts' && sub === 'add') {

@@ -1,7 +1,8 @@
 /**
  * Instances of one org's gateway, side by side on one PostgreSQL, tell each other through NATS
  * (--nats) what PostgreSQL cannot push: an inbox entry stored by one instance for a device
- * connected to another, and outbox work for a partner that another instance may be sending to.
+ * connected to another (core subjects, here), and revocations and outbox work, which every
+ * instance must see even after a disconnect (a JetStream stream, cluster-events.ts).
  *
  * NATS carries hints, never the truth: every entry is committed to PostgreSQL before it is
  * published, so a lost message only delays a push. Each instance subscribes to the subjects of
@@ -12,6 +13,7 @@
  */
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { InboxEntry } from '../wire/protocol';
+import { ClusterEvents, token } from './cluster-events';
 import type { Logger } from './log';
 import type { RoutedEntry } from './store/types';
 
@@ -22,14 +24,18 @@ export interface ClusterDeps {
   fetch(deviceId: string): Promise<InboxEntry[]>;
   /** wake this instance's sender for a partner */
   kick(peer: string): void;
+  /** another instance or the admin CLI says a device was revoked: check the database, cut its sockets */
+  revoked(deviceId: string): void;
   log: Logger;
 }
 
 /** entries pushed per device, remembered so a catch-up after an outage pushes none twice */
 const REMEMBER = 5000;
+/** devices remembered per outage whose entries were not published; beyond, every instance catches up */
+const MISSED_DEVICES = 10_000;
+const CATCH_UP = 'catch-up';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const token = (s: string) => Buffer.from(s).toString('base64url');
 
 export class Cluster {
   private subs = new Map<string, Subscription>();
@@ -40,13 +46,11 @@ export class Cluster {
     private readonly nc: NatsConnection,
     domain: string,
     private readonly deps: ClusterDeps,
+    private readonly events: ClusterEvents,
   ) {
     this.prefix = `kontor.${token(domain)}`;
-    nc.subscribe(`${this.prefix}.outbox`, {
-      callback: (_e, m) => {
-        if (m) deps.kick(decoder.decode(m.data));
-      },
-    });
+    // another instance missed more devices than it remembers: everyone catches up
+    nc.subscribe(`${this.prefix}.catchup`, { callback: () => void this.catchUp() });
     void this.watchStatus();
   }
 
@@ -58,10 +62,19 @@ export class Cluster {
       noEcho: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // a reconnect attempt that hangs (a server still starting on a loaded machine) is given
+      // up after this, not after the default 20 s, and the next one tried
+      timeout: 3000,
       pingInterval: 2000,
       maxPingOut: 2,
     });
-    return new Cluster(nc, domain, deps);
+    const events = await ClusterEvents.open(nc, domain, { revoked: deps.revoked, outbox: deps.kick, log: deps.log }).catch(
+      async (e: unknown) => {
+        await nc.close();
+        throw e;
+      },
+    );
+    return new Cluster(nc, domain, deps, events);
   }
 
   /** NATS is reachable (for /readyz) */
@@ -69,6 +82,9 @@ export class Cluster {
     return !this.nc.isClosed() && this.up;
   }
   private up = true;
+  /** devices whose entries were stored while NATS was away, for missedDevices() */
+  private missed = new Set<string>();
+  private missedMore = false;
 
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
@@ -78,7 +94,8 @@ export class Cluster {
       } else if (s.type === 'reconnect') {
         this.up = true;
         this.deps.log.info('NATS reconnected; pushing what was stored meanwhile');
-        void this.catchUp().catch((e: unknown) => this.deps.log.warn('catch-up after NATS outage failed', { error: (e as Error).message }));
+        void this.catchUp();
+        this.missedDevices();
       }
     }
   }
@@ -86,12 +103,32 @@ export class Cluster {
   /** Entries this instance stored: pushed here, and published for devices connected elsewhere. */
   deliver(entries: RoutedEntry[]): void {
     this.pushLocal(entries);
+    // while NATS is away the client would buffer every publication without bound; the
+    // instances read what they missed from the database when it returns (catchUp)
+    // instances catch up from the database when it returns. An outage of this instance's
+    // connection alone catches up nobody else: it remembers whose entries it did not publish
+    // and asks their instances to fetch them once it is back (missedDevices)
+    if (!this.up) {
+      for (const e of entries) {
+        if (this.missed.size < MISSED_DEVICES) this.missed.add(e.deviceId);
+        else this.missedMore = true;
+      }
+      return;
+    }
     for (const e of entries) this.nc.publish(`${this.prefix}.inbox.${token(e.deviceId)}`, encoder.encode(JSON.stringify(e)));
+  }
+
+  /** After this instance's outage: the instances holding the devices it stored entries for fetch them. */
+  private missedDevices(): void {
+    for (const d of this.missed) this.nc.publish(`${this.prefix}.inbox.${token(d)}`, encoder.encode(CATCH_UP));
+    if (this.missedMore) this.nc.publish(`${this.prefix}.catchup`, encoder.encode(CATCH_UP));
+    this.missed.clear();
+    this.missedMore = false;
   }
 
   /** Outbox rows for a partner were committed: whichever instance sends to it should look. */
   kick(peer: string): void {
-    this.nc.publish(`${this.prefix}.outbox`, encoder.encode(peer));
+    this.events.outbox(peer, this.deps.log);
   }
 
   /** A device's first socket on this instance opened, or its last one closed. */
@@ -109,7 +146,9 @@ export class Cluster {
         callback: (_e, m) => {
           if (!m) return;
           try {
-            const e = JSON.parse(decoder.decode(m.data)) as RoutedEntry;
+            const text = decoder.decode(m.data);
+            if (text === CATCH_UP) return void this.catchUp([deviceId]);
+            const e = JSON.parse(text) as RoutedEntry;
             // only ever for the device subscribed to: a message cannot name another one
             if (e.deviceId === deviceId) this.pushLocal([e]);
           } catch {
@@ -134,14 +173,31 @@ export class Cluster {
     if (fresh.length) this.deps.pushLocal(fresh);
   }
 
-  private async catchUp(): Promise<void> {
-    for (const deviceId of [...this.subs.keys()]) {
-      const entries = await this.deps.fetch(deviceId);
-      this.pushLocal(entries.map((entry) => ({ deviceId, entry })));
+  /**
+   * Pushes what the connected devices missed while NATS was away. The database may be away
+   * or slow too (both return after an outage of the machine room): a failed round is tried
+   * again, with backoff, until it succeeds or NATS goes away again (the next reconnect starts
+   * a new one). Without this, what was stored meanwhile waited for the device's next reconnect.
+   */
+  private async catchUp(devices?: string[]): Promise<void> {
+    const round = devices ? this.catchUps : ++this.catchUps;
+    for (let wait = 250; this.up && round === this.catchUps; wait = Math.min(wait * 2, 5000)) {
+      try {
+        for (const deviceId of devices ?? [...this.subs.keys()]) {
+          const entries = await this.deps.fetch(deviceId);
+          this.pushLocal(entries.map((entry) => ({ deviceId, entry })));
+        }
+        return;
+      } catch (e) {
+        this.deps.log.warn('catch-up after NATS outage failed; trying again', { error: (e as Error).message, inMs: wait });
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
     }
   }
+  private catchUps = 0;
 
   async close(): Promise<void> {
+    this.events.close();
     await this.nc.close();
   }
 }

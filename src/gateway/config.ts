@@ -32,6 +32,7 @@ const OPTIONS = {
   'metrics-port': 'KONTOR_METRICS_PORT',
   'metrics-host': 'KONTOR_METRICS_HOST',
   'max-conns-per-address': 'KONTOR_MAX_CONNS_PER_ADDRESS',
+  'revocation-poll-ms': 'KONTOR_REVOCATION_POLL_MS',
 } as const;
 const REPEATABLE = new Set(['profile', 'resolve']);
 const BOOLEAN = new Set(['insecure-dev', 'trust-proxy']);
@@ -116,6 +117,8 @@ export interface GatewayConfig {
   /** /metrics is served only on this separate listener; null: not at all */
   metricsPort: number | null;
   metricsHost: string;
+  /** how often the revocations table is read (the safety net under the cluster's event stream) */
+  revocationPollMs: number;
 }
 
 export function loadConfig(opts: Record<string, string | string[] | boolean>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -191,5 +194,6 @@ export function loadConfig(opts: Record<string, string | string[] | boolean>, en
     trustProxy: flag('trust-proxy'),
     metricsPort,
     metricsHost: get('metrics-host') ?? '127.0.0.1',
+    revocationPollMs: Math.max(50, num('revocation-poll-ms', 250)),
   };
 }

@@ -16,7 +16,8 @@ export interface Gateway {
   /** the URL devices and partners use, as published in the manifest */
   publicUrl: string;
   limits: {
-    device: RateLimiter;
+    /** requests per device: shared by the instances on one PostgreSQL (blocks of tokens, store/pg-limits.ts) */
+    device: Limiter;
     /** shared by the instances on one PostgreSQL (store/pg-limits.ts), else in this process */
     peer: Limiter;
     enrollFailures: Limiter;

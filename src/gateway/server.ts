@@ -10,7 +10,7 @@ import { SqliteStore } from './store/sqlite';
 import { openThreadedStore } from './store/threaded';
 import { PgStore } from './store/pg';
 import { PgOutboxLocks } from './store/pg-locks';
-import { PgRateLimits } from './store/pg-limits';
+import { BlockLimiter, PgRateLimits } from './store/pg-limits';
 import { Cluster } from './cluster';
 import type { Store } from './store/types';
 import { loadOrCreateOrgKey } from './identity';
@@ -27,7 +27,6 @@ import { CLAIM_LIMIT, FED_FAILURE_LIMIT, SERVER_LIMITS, limitConnectionsPerAddre
 import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
-const REVOCATION_POLL_MS = 250;
 
 /** The store for admin commands: in-process, synchronous SQLite. */
 export function openStore(dataDir: string): SqliteStore {
@@ -105,7 +104,11 @@ export async function startGateway(config: GatewayConfig) {
     metrics,
     publicUrl: config.publicUrl ?? `http://${config.host}:${port}`,
     limits: {
-      device: new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
+      // shared too (a device could open a socket on every instance), spent locally a block at a time
+      device:
+        store instanceof PgStore
+          ? new BlockLimiter(shared(store, 'device', config.ratePerDevice, config.ratePerDevice * 2), Math.floor(config.ratePerDevice / 10))
+          : new RateLimiter(config.ratePerDevice, config.ratePerDevice * 2),
       // several instances on one PostgreSQL share these (docs/scale.md: which limits are shared)
       peer: shared(store, 'peer', config.ratePerPeer, config.ratePerPeer * 2),
       enrollFailures: shared(store, 'enroll', ENROLL_FAILURE_LIMIT.rate, ENROLL_FAILURE_LIMIT.burst),
@@ -138,6 +141,17 @@ export async function startGateway(config: GatewayConfig) {
         pushLocal: (e) => sockets.push(e),
         fetch: (d) => store.fetchInbox(d, 0, 1000),
         kick: (p) => outbox.kick(p),
+        // a hint from the stream: acted on only if the database agrees
+        revoked: (d) =>
+          void store.getDevice(d).then(
+            (dev) => {
+              if (dev?.revokedAt != null) {
+                log.info('device revoked, disconnecting', { deviceId: d, via: 'stream' });
+                sockets.disconnect(d);
+              }
+            },
+            () => undefined,
+          ),
         log,
       })
     : null;
@@ -153,10 +167,10 @@ export async function startGateway(config: GatewayConfig) {
   const metricsServer = config.metricsPort === null ? null : await listenMetrics(metrics, config.metricsPort, config.metricsHost);
   const metricsAddr = metricsServer?.address();
 
-  // a revoked device is refused within REVOCATION_POLL_MS plus one query; a database that is
+  // a revoked device is refused within --revocation-poll-ms (250) plus one query; a database that is
   // away (PostgreSQL restarting) fails a round, never the process, and the cursor stays put
   const revocationTimer = every(
-    REVOCATION_POLL_MS,
+    config.revocationPollMs,
     log,
     'revocation poll',
     revocationPoll(store, revocationCursor, (deviceId) => {

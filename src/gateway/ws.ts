@@ -220,9 +220,11 @@ export class DeviceSockets {
       this.reply(ws, id, new ApiError('revoked', 'device revoked'));
       return this.cut(ws);
     }
-    if (!this.gw.limits.device.take(s.deviceId))
-      return this.reply(ws, id, new ApiError('rate_limited', 'too many requests from this device'));
     try {
+      // synchronous in one process; with several instances a promise now and then (a new block)
+      const allowed = this.gw.limits.device.take(s.deviceId);
+      if (!(allowed === true || (allowed !== false && (await allowed))))
+        return this.reply(ws, id, new ApiError('rate_limited', 'too many requests from this device'));
       this.reply(ws, id, null, await dispatch(this.gw, this.fed, s, method, params));
     } catch (e) {
       const known = toApiError(e);

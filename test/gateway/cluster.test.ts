@@ -219,14 +219,40 @@ describe('three instances behind HAProxy', () => {
     } finally {
       await acme.nats.start();
     }
-    await waitFor(() => texts(bob, 'c').length >= before + 20, 30_000);
+    // generous: on a loaded machine the sends alone took 5 s; without the catch-up they never arrive
+    await waitFor(() => texts(bob, 'c').length >= before + 20, 40_000);
     expect(texts(bob, 'c').slice(before)).toEqual(Array.from({ length: 20 }, (_, i) => `during outage ${i}`));
     // and live push works again
     await alice.client.send({ conversationId: 'c', messageId: 'after-nats', kind: 'application', epoch: 1, payload: b64('after nats') });
-    await waitFor(() => texts(bob, 'c').includes('after nats'));
+    await waitFor(() => texts(bob, 'c').includes('after nats')).catch((e: unknown) => {
+      for (const g of acme.instances.slice(0, 2)) console.log(g.logs.filter((l) => /NATS|catch|stream/.test(l)).join('\n'));
+      throw e;
+    });
     expect(texts(bob, 'c').filter((t) => t.startsWith('during outage')).length).toBe(20);
     await waitFor(async () => (await fetch(acme.url + '/readyz')).status === 200);
-  });
+  }, 120_000);
+
+  it('NATS back while PostgreSQL is still away: the catch-up is tried again until the database answers', async () => {
+    const before = texts(bob, 'c').length;
+    await acme.nats.stop();
+    try {
+      for (let i = 0; i < 5; i++)
+        await alice.client.send({ conversationId: 'c', messageId: `np${i}`, kind: 'application', epoch: 1, payload: b64(`np ${i}`) });
+      await acme.db.stop();
+    } finally {
+      await acme.nats.start();
+    }
+    try {
+      // bob's instance is back on NATS, and its first catch-up found no database
+      await waitFor(() => acme.instances[1]!.logs.some((l) => l.includes('catch-up after NATS outage failed')), 30_000);
+      expect(texts(bob, 'c').length).toBe(before);
+    } finally {
+      await acme.db.start();
+    }
+    await waitFor(() => texts(bob, 'c').length >= before + 5, 40_000);
+    expect(texts(bob, 'c').slice(before)).toEqual(Array.from({ length: 5 }, (_, i) => `np ${i}`));
+    for (const g of acme.instances) await waitFor(async () => (await fetch(g.url + '/readyz')).status === 200);
+  }, 120_000);
 
   it('PostgreSQL stopped: 503s and /readyz failing on every instance; all recover when it returns', async () => {
     await acme.db.stop();

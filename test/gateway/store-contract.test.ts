@@ -219,6 +219,74 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     expect(w.ok && w.local.map((l) => l.deviceId)).toEqual(['bob']);
   });
 
+  it('decides submissions that arrive together in arrival order, as one at a time would', async () => {
+    await open(['alice', 'bob', 'carol', 'dave']);
+    const G = 'gina@globex.example';
+    await s.createConversation('c', A, 1);
+    await s.createConversation('d', A, 1);
+    await s.submitToHub({ ...app('c0'), kind: 'commit', epoch: 0, members: [A, B, G] }, HUB, 2);
+    await s.submitToHub({ ...app('d0'), conversationId: 'd', kind: 'commit', epoch: 0, members: [A, B, `dave@${HUB}`] }, HUB, 2);
+    await s.revokeDevice('dave', 2);
+    // one batch (the stores group what arrives while they commit): each is decided as if alone, in this order
+    const results = await Promise.all([
+      s.submitToHub(app('m1', 'AAAB'), HUB, 3),
+      s.submitToHub({ ...app('early'), sender: C }, HUB, 3),
+      s.submitToHub({ ...app('d1'), conversationId: 'd' }, HUB, 3),
+      s.submitToHub({ ...app('c1'), kind: 'commit', epoch: 1, members: [A, B, C, G] }, HUB, 3),
+      s.submitToHub({ ...app('m2', 'AAAC'), epoch: 2 }, HUB, 3),
+      s.submitToHub(app('m1', 'AAAB'), HUB, 3),
+      s.submitToHub({ ...app('m1'), sender: B }, HUB, 3),
+      s.submitToHub({ ...app('stale'), kind: 'commit', epoch: 1, members: [A, B] }, HUB, 3),
+      s.submitToHub({ ...app('z'), conversationId: 'nowhere' }, HUB, 3),
+      s.submitToHub({ ...app('m3'), sender: C, epoch: 2 }, HUB, 3),
+    ]);
+    const brief = results.map((r) => (r.ok ? [r.seq, r.duplicate, r.local.map((l) => l.deviceId), r.remotePeers] : [r.code]));
+    expect(brief).toEqual([
+      [2, false, ['bob'], ['globex.example']],
+      ['forbidden'],
+      [2, false, ['bob'], []],
+      [3, false, ['bob', 'carol'], ['globex.example']],
+      [4, false, ['bob', 'carol'], ['globex.example']],
+      [2, true, [], []],
+      ['conflict'],
+      ['epoch_conflict'],
+      ['not_found'],
+      [5, false, ['alice', 'bob'], ['globex.example']],
+    ]);
+    expect(await s.getConversation('c')).toMatchObject({ epoch: 2, members: [A, B, C, G] });
+    // each conversation's entries in arrival order (conversations may commit side by side), payloads as sent; nothing for the revoked dave
+    const inbox = async (d: string, conv = 'c') =>
+      (await s.fetchInbox(d, 0, 100))
+        .filter((e) => e.conversationId === conv)
+        .map((e) => [e.conversationId, e.seq, e.messageId, e.payload]);
+    expect(await inbox('bob')).toEqual([
+      ['c', 1, 'c0', 'AAAA'],
+      ['c', 2, 'm1', 'AAAB'],
+      ['c', 3, 'c1', 'AAAA'],
+      ['c', 4, 'm2', 'AAAC'],
+      ['c', 5, 'm3', 'AAAA'],
+    ]);
+    expect(await inbox('bob', 'd')).toEqual([
+      ['d', 1, 'd0', 'AAAA'],
+      ['d', 2, 'd1', 'AAAA'],
+    ]);
+    expect(await inbox('carol')).toEqual([
+      ['c', 3, 'c1', 'AAAA'],
+      ['c', 4, 'm2', 'AAAC'],
+    ]);
+    expect(await inbox('dave', 'd')).toEqual([['d', 1, 'd0', 'AAAA']]);
+    const ids = (await s.fetchInbox('bob', 0, 100)).map((e) => e.id);
+    expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    expect((await s.peekOutbox('globex.example', 10)).map((r) => r.item.type === 'deliver' && [r.item.seq, r.item.recipients])).toEqual([
+      [1, ['gina']],
+      [2, ['gina']],
+      [3, ['gina']],
+      [4, ['gina']],
+      [5, ['gina']],
+    ]);
+    expect(await s.submitToHub(app('m4'), HUB, 4)).toMatchObject({ ok: true, seq: 6 });
+  });
+
   it('routes remote members to the outbox, once per peer, and drains it by id', async () => {
     await open(['alice', 'bob']);
     const G = 'gina@globex.example',

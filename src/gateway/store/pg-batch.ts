@@ -84,6 +84,13 @@ export class PgWriteBatcher {
   private async commit(jobs: Job[]): Promise<Outcome[]> {
     const c = await this.pool.connect();
     let broken: Error | undefined;
+    // A client checked out of the pool has no 'error' listener: a connection PostgreSQL drops
+    // mid-batch (a restart) would emit an unhandled 'error' and end the process. The failing
+    // query rejects as well, so noting it here is enough.
+    const lost = (e: Error) => {
+      broken = e;
+    };
+    c.on('error', lost);
     try {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -98,6 +105,7 @@ export class PgWriteBatcher {
       broken = e as Error;
       throw e;
     } finally {
+      c.off('error', lost);
       c.release(broken && !(broken as { code?: string }).code ? broken : undefined);
     }
   }

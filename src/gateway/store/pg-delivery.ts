@@ -1,18 +1,15 @@
 /**
- * The PostgreSQL store's delivery half: the hub log, inboxes and acknowledgements.
- *
- * A conversation's row is read FOR UPDATE, so its messages get their positions one after
- * another even when several instances accept them at once. Inbox rows are numbered per
+ * The PostgreSQL store's delivery half: partners' deliveries, receipts, inboxes and
+ * acknowledgements (the hub's submissions are in pg-submit.ts). Inbox rows are numbered per
  * device from inbox_heads (see pg-schema.ts), heads locked in device order to keep
  * deadlocks rare (pg-batch.ts retries the ones that happen).
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { unavailable, type PgWriteBatcher } from './pg-batch';
-import { byDomain, routeSubmission } from './route';
 import { deliveryEntry, receiptEntry, toEntry } from './rows';
-import type { AckResult, AckedGroup, Delivery, HubResult, HubSubmission, ReceiptItem, RoutedEntry } from './types';
+import type { AckResult, AckedGroup, Delivery, ReceiptItem, RoutedEntry } from './types';
 
 type Row = Record<string, unknown>;
 
@@ -69,119 +66,11 @@ WITH cut AS MATERIALIZED (
   FROM unnest($1::text[]) AS c (id))
 DELETE FROM log l USING cut WHERE l.conv_id = cut.id AND l.seq < cut.seq`;
 
-/**
- * A hub message after its conversation row is locked, in one round trip: the log row (which
- * refuses a retry through UNIQUE (conv_id, message_id)), the next position and, for a commit,
- * epoch and members; the inbox rows of local recipients (no dedupe keys: the log refused any
- * retry) and the outbox rows for partners. Everything after the log insert happens only if it
- * inserted. Returns logged (0 or 1) and the new inbox rows as [device_id, id] pairs.
- */
-const SUBMIT = `
-WITH l AS (
-  INSERT INTO log (conv_id, seq, message_id, sender, created_at) VALUES ($1, $2, $3, $4, $7)
-  ON CONFLICT DO NOTHING RETURNING seq),
-u AS (
-  UPDATE conversations SET next_seq = $2 + 1, epoch = CASE WHEN $8 THEN epoch + 1 ELSE epoch END,
-    members = COALESCE($9::jsonb, members) WHERE id = $1 AND EXISTS (SELECT 1 FROM l) RETURNING 1),
-h AS (
-  INSERT INTO inbox_heads AS ih (device_id, last_id)
-  SELECT device_id, 1 FROM devices WHERE device_id = ANY($10::text[]) AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM l)
-  ORDER BY device_id
-  ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + 1
-  RETURNING device_id, last_id),
-i AS (
-  INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at)
-  SELECT h.device_id, h.last_id, $5, $1, $11, $2, $3, $6, $4, $12, $7 FROM h ORDER BY h.device_id
-  RETURNING device_id, id),
-o AS (
-  INSERT INTO outbox (peer, item, created_at)
-  SELECT p, item, $7 FROM unnest($13::text[], $14::text[]) AS t (p, item) WHERE EXISTS (SELECT 1 FROM l)
-  RETURNING 1)
-SELECT (SELECT count(*) FROM l)::int AS logged,
-  COALESCE((SELECT json_agg(json_build_array(device_id, id)) FROM i), '[]'::json) AS inbox`;
-
 export class PgDelivery {
   constructor(
     private readonly pool: Pool,
     private readonly w: PgWriteBatcher,
   ) {}
-
-  submitToHub(s: HubSubmission, hub: string, now: number): Promise<HubResult> {
-    return this.w.run(async (x): Promise<HubResult> => {
-      const c = (await x.query('SELECT epoch, members, next_seq FROM conversations WHERE id = $1 FOR UPDATE', [s.conversationId]))
-        .rows[0] as Row | undefined;
-      if (!c) return { ok: false, code: 'not_found', message: 'unknown conversation' };
-      const epoch = c.epoch as number;
-      const routed = routeSubmission(s, { epoch, members: c.members as string[] });
-      // a retry is answered as before even if the conversation moved on since (e.g. a commit's epoch)
-      if (!Array.isArray(routed)) return (await this.prior(x, s)) ?? routed;
-      const seq = c.next_seq as number;
-      const d: Delivery = {
-        conversationId: s.conversationId,
-        hub,
-        seq,
-        messageId: s.messageId,
-        kind: s.kind,
-        epoch: s.epoch,
-        sender: s.sender,
-        payload: s.payload,
-        recipients: [],
-      };
-      const domains = byDomain(routed, splitAddress);
-      const localDevices = domains.get(hub) ?? [];
-      domains.delete(hub);
-      const peers = [...domains.keys()];
-      const commit = s.kind === 'commit';
-      const r = (
-        await x.query(SUBMIT, [
-          s.conversationId,
-          seq,
-          s.messageId,
-          s.sender,
-          s.kind,
-          s.epoch,
-          now,
-          commit,
-          commit ? JSON.stringify([...new Set(s.members)]) : null,
-          localDevices,
-          hub,
-          Buffer.from(s.payload, 'base64'),
-          peers,
-          peers.map((p) => JSON.stringify({ type: 'deliver', ...d, recipients: domains.get(p) })),
-        ])
-      ).rows[0] as { logged: number; inbox: [string, number][] };
-      if (r.logged === 0) {
-        const prior = await this.prior(x, s);
-        if (!prior) throw new Error(`log position ${seq} of ${s.conversationId} already taken`);
-        return prior;
-      }
-      const local: RoutedEntry[] = r.inbox.map(([deviceId, id]) => ({
-        deviceId,
-        entry: {
-          id,
-          kind: d.kind,
-          conversationId: d.conversationId,
-          hub,
-          seq,
-          messageId: d.messageId,
-          epoch: d.epoch,
-          sender: d.sender,
-          payload: d.payload,
-          receivedAt: now,
-        },
-      }));
-      return { ok: true, seq, duplicate: false, local, remotePeers: peers };
-    });
-  }
-
-  /** The answer for a message id already in the log: a duplicate of the same sender, else a conflict. */
-  private async prior(x: PoolClient, s: HubSubmission): Promise<HubResult | null> {
-    const prior = (await x.query('SELECT seq, sender FROM log WHERE conv_id = $1 AND message_id = $2', [s.conversationId, s.messageId]))
-      .rows[0] as Row | undefined;
-    if (!prior) return null;
-    if (prior.sender !== s.sender) return { ok: false, code: 'conflict', message: 'message id already used by another sender' };
-    return { ok: true, seq: prior.seq as number, duplicate: true, local: [], remotePeers: [] };
-  }
 
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]> {
     return this.w.run(async (x) => {

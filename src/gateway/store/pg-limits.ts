@@ -61,3 +61,50 @@ export class PgRateLimits {
     }
   }
 }
+
+/**
+ * A shared limit on a hot path (requests per device, every RPC): each instance takes tokens
+ * from the shared bucket a block at a time and spends them locally, so only one request in
+ * `block` costs a round trip. What a device can get beyond the shared limit is bounded by the
+ * blocks the instances hold at once (N instances: at most N × block), and a block not spent
+ * within a second is dropped, so tokens stay with the bucket rather than with an instance.
+ * Near the end of the bucket, where a whole block is no longer there, tokens are taken one
+ * at a time: the limit itself holds exactly.
+ */
+export class BlockLimiter implements Limiter {
+  private local = new Map<string, { tokens: number; until: number }>();
+
+  constructor(
+    private readonly shared: Limiter,
+    private readonly block: number,
+  ) {}
+
+  take(key: string): boolean | Promise<boolean> {
+    const now = Date.now();
+    const l = this.local.get(key);
+    if (l && l.until > now && l.tokens >= 1) {
+      l.tokens--;
+      return true;
+    }
+    if (l) this.local.delete(key);
+    // the map holds only keys that spent something in the last second
+    if (this.local.size > 10_000) for (const [k, v] of this.local) if (v.until <= now) this.local.delete(k);
+    return this.reserve(key, now);
+  }
+
+  private async reserve(key: string, now: number): Promise<boolean> {
+    if (this.block > 1 && (await this.shared.take(key, this.block))) {
+      const l = this.local.get(key);
+      // a concurrent reservation for the same key already landed: add to it
+      if (l && l.until > now) l.tokens += this.block - 1;
+      else this.local.set(key, { tokens: this.block - 1, until: now + 1000 });
+      return true;
+    }
+    return this.shared.take(key, 1);
+  }
+
+  refund(key: string, cost = 1): void {
+    const l = this.local.get(key);
+    if (l) l.tokens += cost;
+  }
+}

@@ -11,6 +11,7 @@ import { PgWriteBatcher, unavailable } from './pg-batch';
 import { migratePg } from './pg-schema';
 import { PgDelivery } from './pg-delivery';
 import { PgDevices } from './pg-devices';
+import { PgSubmit } from './pg-submit';
 import type {
   Contact,
   Conversation,
@@ -31,6 +32,8 @@ import type {
 } from './types';
 
 type Row = Record<string, unknown>;
+/** hub submissions of different conversations commit on this many connections side by side (pg-submit.ts) */
+const HUB_LANES = 4;
 
 const toPartner = (r: Row): Partner => ({
   domain: r.domain as string,
@@ -49,15 +52,20 @@ export class PgStore implements Store {
   private readonly w: PgWriteBatcher;
   private readonly d: PgDelivery;
   private readonly dev: PgDevices;
+  private readonly hub: PgSubmit;
 
   private constructor(readonly pool: pg.Pool) {
     this.w = new PgWriteBatcher(pool);
     this.d = new PgDelivery(pool, this.w);
     this.dev = new PgDevices(pool, this.w);
+    this.hub = new PgSubmit(() => new PgWriteBatcher(pool), HUB_LANES);
   }
 
-  /** Connects, migrates, and returns the store. @param poolSize connections of this instance */
-  static async open(url: string, poolSize = 8): Promise<PgStore> {
+  /**
+   * Connects, migrates, and returns the store. @param poolSize connections of this instance:
+   * one per hub lane and for the other writes, the rest for reads
+   */
+  static async open(url: string, poolSize = HUB_LANES + 8): Promise<PgStore> {
     const pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
@@ -243,7 +251,7 @@ export class PgStore implements Store {
     return r ? { id, epoch: r.epoch as number, members: r.members as string[], createdBy: r.created_by as string } : null;
   }
   submitToHub(s: HubSubmission, hub: string, now: number): Promise<HubResult> {
-    return this.d.submitToHub(s, hub, now);
+    return this.hub.submitToHub(s, hub, now);
   }
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]> {
     return this.d.storeDeliveries(items, now);

@@ -1,5 +1,5 @@
 /** The hub's rules for a submission, shared by the SQLite and PostgreSQL stores. */
-import type { HubResult, HubSubmission } from './types';
+import type { Delivery, HubResult, HubSubmission } from './types';
 
 /** The recipients of a submission, or why the conversation refuses it. */
 export function routeSubmission(s: HubSubmission, c: { epoch: number; members: string[] }): string[] | Extract<HubResult, { ok: false }> {
@@ -35,4 +35,19 @@ export function byDomain(addresses: string[], split: (a: string) => { deviceId: 
     else out.set(domain, [deviceId]);
   }
   return out;
+}
+
+/** The delivery a routed submission becomes at position `seq` (recipients filled in per domain). */
+export function hubDelivery(s: HubSubmission, hub: string, seq: number): Delivery {
+  return {
+    conversationId: s.conversationId,
+    hub,
+    seq,
+    messageId: s.messageId,
+    kind: s.kind,
+    epoch: s.epoch,
+    sender: s.sender,
+    payload: s.payload,
+    recipients: [],
+  };
 }

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { splitAddress } from '../../wire/schemas';
 import type { WriteBatcher } from './batch';
-import { byDomain as groupByDomain, routeSubmission } from './route';
+import { byDomain as groupByDomain, hubDelivery, routeSubmission } from './route';
 import { deliveryEntry, receiptEntry, toEntry } from './rows';
 import type { AckResult, Delivery, HubResult, HubSubmission, ReceiptItem, RoutedEntry } from './types';
 
@@ -88,17 +88,7 @@ export class SqliteDelivery {
         // the position lives in the log (MAX(seq)): nothing to write to the conversation row
         this.convCache.set(s.conversationId, { epoch, members: c.members, nextSeq: seq + 1 });
       }
-      const d: Delivery = {
-        conversationId: s.conversationId,
-        hub,
-        seq,
-        messageId: s.messageId,
-        kind: s.kind,
-        epoch: s.epoch,
-        sender: s.sender,
-        payload: s.payload,
-        recipients: [],
-      };
+      const d = hubDelivery(s, hub, seq);
       const byDomain = groupByDomain(routed, splitAddress);
       // no dedupe keys: the log insert above already refused a retry of this message
       const local = this.insertDeliveries([{ ...d, recipients: byDomain.get(hub) ?? [] }], now, false);

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { BlockLimiter } from '../../src/gateway/store/pg-limits';
+import { RateLimiter } from '../../src/gateway/ratelimit';
+
+describe('BlockLimiter (a shared limit spent a block at a time)', () => {
+  it('two instances sharing a bucket of 100 pass exactly 100, and ask the bucket about once a block', async () => {
+    const bucket = new RateLimiter(0.000001, 100);
+    let asked = 0;
+    const shared = {
+      take: (k: string, cost?: number) => {
+        asked++;
+        return bucket.take(k, cost);
+      },
+      refund: () => undefined,
+    };
+    const instances = [new BlockLimiter(shared, 10), new BlockLimiter(shared, 10)];
+    let passed = 0;
+    for (let i = 0; i < 100; i++) if (await instances[i % 2]!.take('dev')) passed++;
+    // the first 100 came out of 10 blocks: one question to the bucket per 10 requests
+    expect([passed, asked]).toEqual([100, 10]);
+    for (let i = 0; i < 200; i++) if (await instances[i % 2]!.take('dev')) passed++;
+    expect(passed).toBe(100);
+  });
+
+  it('drops a block not spent within a second: the tokens are not kept by an idle instance', async () => {
+    const bucket = new RateLimiter(0.000001, 20);
+    const a = new BlockLimiter(bucket, 10);
+    const b = new BlockLimiter(bucket, 10);
+    expect(await a.take('dev')).toBe(true); // a holds 9 more
+    expect(await b.take('dev')).toBe(true); // b holds 9 more: the bucket is empty
+    expect(await b.take('x')).toBe(true);
+    const realNow = Date.now;
+    Date.now = () => realNow() + 1500;
+    try {
+      // a's block expired: it must ask the (empty) bucket again
+      expect(await a.take('dev')).toBe(false);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+});
