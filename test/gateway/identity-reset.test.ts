@@ -29,7 +29,7 @@ describe('identity reset (issue 15: 3)', () => {
     await expect(engineDevice(acme, 'alice', 'Alice Schmidt', orgKeys)).rejects.toMatchObject({ code: 'conflict' });
 
     const out = JSON.parse(await acme.admin(['reset-identity', 'alice', '--json']));
-    expect(out).toEqual({ reset: 'alice', revoked: [alice.address.split('@')[0]] });
+    expect(out).toEqual({ reset: 'alice', revoked: [alice.address.split('@')[0]], announced: false });
     const fresh = await engineDevice(acme, 'alice', 'Alice Schmidt', orgKeys);
 
     expect(await gina.engine.checkRevocations()).toEqual({ removed: [alice.address] });
