@@ -159,6 +159,8 @@ export interface ChannelIdentity {
   connected: boolean;
   /** the employee identity key this browser's chain (org → identity → device) names; null while certified by the org alone */
   identityKey: string | null;
+  /** the own gateway refused this browser because it was revoked (its refusal, e.g. "device revoked"); null otherwise */
+  removed: string | null;
 }
 
 export interface PersonView {

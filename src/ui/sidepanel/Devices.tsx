@@ -6,7 +6,8 @@ import { t, uiLang, type MessageKey } from '../i18n';
 
 const dateFormat = new Intl.DateTimeFormat(uiLang(), { day: 'numeric', month: 'long', year: 'numeric' });
 
-function originText(d: OwnDeviceView): string {
+function originText(d: OwnDeviceView, selfId: string | undefined): string {
+  if (d.origin === 'linked' && d.linkedBy !== null && d.linkedBy === selfId) return t('deviceOriginLinkedHere');
   const key: Record<OwnDeviceView['origin'], MessageKey> = {
     first: 'deviceOriginFirst',
     linked: 'deviceOriginLinked',
@@ -28,6 +29,7 @@ export function Devices({ tick }: { tick: number }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const load = () => void send('channel.devices', {}).then((r) => setDevices(r.devices), setError);
   useEffect(load, [tick]);
+  const selfId = devices?.find((d) => d.self)?.deviceId;
   useEffect(() => {
     if (confirming && dialog.current && !dialog.current.open) dialog.current.showModal();
   }, [confirming]);
@@ -58,7 +60,7 @@ export function Devices({ tick }: { tick: number }) {
             {d.self && <span class="badge">{t('thisDevice')}</span>}
             <br />
             <span class="muted">
-              {t('deviceEnrolled', dateFormat.format(new Date(d.enrolledAt)))} · {originText(d)}
+              {t('deviceEnrolled', dateFormat.format(new Date(d.enrolledAt)))} · {originText(d, selfId)}
             </span>
             {!d.self && (
               <p>

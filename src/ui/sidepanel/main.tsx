@@ -112,6 +112,12 @@ function SidePanel() {
           </button>
         </p>
       )}
+      {identity?.removed && (
+        <div role="alert" class="card error" data-testid="device-removed">
+          <p>{t('deviceRemoved')}</p>
+          <p class="muted">{t('deviceRemovedReason', identity.removed)}</p>
+        </div>
+      )}
       {identity?.enrolled && linking && <LinkDevice onClose={() => setLinking(false)} />}
       {identity?.enrolled && pending && pending.domain !== dismissed && !open && (
         <ContactPicker
