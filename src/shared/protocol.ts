@@ -187,6 +187,10 @@ export interface LinkStatus {
   transferred: number;
   /** the linking browser: devices it added to its conversations */
   added: number;
+  /** the new browser: partners it now knows because the linking browser had pinned them */
+  partners: number;
+  /** the new browser: partners for which the linking browser sent another key than the one kept here */
+  pinConflicts: { domain: string; pinned: string; transferred: string }[];
 }
 
 export type DeliveryStateView = 'queued' | 'sent' | 'partner' | 'delivered' | null;

@@ -3,7 +3,8 @@
  * Globex; a second Chromium profile links by code through the side panel as she would (type
  * the code, compare and confirm the number). It then reads Gina's new messages and the history
  * its first browser transferred, sees Gina as a member, and Alice's first browser shows the
- * notice that the new device was linked from it. Then Alice revokes it from her first browser's
+ * notice that the new device was linked from it. B knows Globex only from the grant: Alice added
+ * it by hand on her first browser, and B accepts the conversation's Welcome because of it. Then Alice revokes it from her first browser's
  * devices list (issue 15: revocation): Gina's side panel shows it removed, what Gina sends
  * afterwards does not reach it, and its own side panel says it was removed.
  */
@@ -65,7 +66,8 @@ describe('linking a second browser (issue 15: linking)', () => {
     second = await launchChromium({ sitePort: site.port, headless: true });
     panelB = await second.openExtensionPage('sidepanel');
     askB = (kind, params) => askChromium(panelB, kind, params);
-    await askB('partners.add', { domain: 'globex.example' });
+    // B does not know Globex: it learns the partner Alice added by hand on A from the link grant
+    expect((await askB('partners.list', {})).partners).toEqual([]);
     await panelB.getByTestId('link-gateway').fill(acme.url);
     await panelB.getByTestId('link-start').click();
     const code = (await waitFor(
@@ -103,6 +105,11 @@ describe('linking a second browser (issue 15: linking)', () => {
       'B enrolled and connected',
     );
     expect((await askB('channel.identity', {})).displayName).toBe('Alice Schmidt');
+    const pinnedA = (await alice.ask('partners.list', {})).partners.find((p) => p.domain === 'globex.example');
+    expect(pinnedA?.source).toBe('user');
+    const learned = (await askB('partners.list', {})).partners.find((p) => p.domain === 'globex.example');
+    expect(learned).toMatchObject({ source: 'user', state: 'pinned-tofu', fingerprint: pinnedA!.fingerprint, keyWarning: null });
+    expect((await askB('channel.linkStatus', {})).pinConflicts).toEqual([]);
     await waitFor(
       () => alice.panel.getByTestId('link-done').textContent(),
       (t) => (t ?? '').length > 0,

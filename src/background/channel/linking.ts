@@ -24,8 +24,21 @@ import { pack, signWithSignatureKey, unpack } from './mls';
 import { endorseDevice, saveLinkedIdentity } from './identity';
 import { broadcast } from './ui-events';
 import type { Handlers } from '../dispatcher';
+import { importTransferredPartners, pinnedPartners } from '../partners/directory';
 
-let status: LinkStatus = { role: null, stage: 'idle', code: null, sas: null, error: null, linkedFrom: null, transferred: 0, added: 0 };
+const IDLE: LinkStatus = {
+  role: null,
+  stage: 'idle',
+  code: null,
+  sas: null,
+  error: null,
+  linkedFrom: null,
+  transferred: 0,
+  added: 0,
+  partners: 0,
+  pinConflicts: [],
+};
+let status: LinkStatus = { ...IDLE };
 let abort: AbortController | null = null;
 let linking: LinkingDevice | null = null;
 
@@ -44,7 +57,7 @@ export function cancelLink(): LinkStatus {
   abort?.abort();
   abort = null;
   linking = null;
-  status = { role: null, stage: 'idle', code: null, sas: null, error: null, linkedFrom: null, transferred: 0, added: 0 };
+  status = { ...IDLE };
   return status;
 }
 
@@ -74,6 +87,9 @@ export async function startNewDeviceLink(typedGateway: string | undefined): Prom
     const got = await b.receive(controller.signal);
     update({ stage: 'sending' });
     await accept(got, manifest);
+    // before the first Welcome can arrive: it is refused unless its partners' keys are pinned here
+    const partners = await importTransferredPartners(got.grant.partners ?? []);
+    update({ partners: partners.added.length, pinConflicts: partners.conflicts });
     await storeHistory(await channelDb(), got.history);
     await setEnrollmentMeta({ gatewayUrl, domain: manifest.domain, orgName: manifest.orgName, orgPublicKey: manifest.orgPublicKey });
     await connect();
@@ -149,6 +165,7 @@ export async function confirmLink(withHistory: boolean): Promise<LinkStatus> {
       orgName: meta.orgName,
       linkedFrom: `${browserName === 'firefox' ? 'Firefox' : 'Chromium'} · ${own.deviceId}`,
       historyChunks: history.length,
+      partners: await pinnedPartners(),
     };
     await a.send(grant, history);
     await a.waitReady(abort?.signal);

@@ -9,7 +9,7 @@ import { t } from '../i18n';
 import { Conversation } from './Conversation';
 import { Enroll } from './Enroll';
 import { Devices } from './Devices';
-import { LinkDevice, LinkNew } from './Link';
+import { LinkDevice, LinkNew, LinkPinWarning } from './Link';
 import { useChannelEvents } from './useChannelEvents';
 
 function usePendingContact(): PartnerView | null {
@@ -118,6 +118,7 @@ function SidePanel() {
           <p class="muted">{t('deviceRemovedReason', identity.removed)}</p>
         </div>
       )}
+      {identity?.enrolled && <LinkPinWarning tick={tick} />}
       {identity?.enrolled && linking && <LinkDevice onClose={() => setLinking(false)} />}
       {identity?.enrolled && pending && pending.domain !== dismissed && !open && (
         <ContactPicker
