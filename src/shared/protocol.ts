@@ -170,6 +170,8 @@ export interface PersonView {
   deviceId: string;
   /** the device of the same employee that linked this one in (issue 15), when known */
   linkedBy?: string | null;
+  /** that device's label ("Chromium on Linux"), when this browser knows it (issue 15) */
+  linkedByLabel?: string | null;
 }
 
 /** Linking a browser (docs/channel.md "Linking a device"): the new browser's or the linking browser's side. */
@@ -225,6 +227,9 @@ export interface OwnDeviceView {
   enrolledAt: string;
   origin: 'first' | 'linked' | 'org_only' | 'unknown';
   linkedBy: string | null;
+  /** this device's label, and that of the device that linked it in, when known here (issue 15) */
+  label: string | null;
+  linkedByLabel: string | null;
   self: boolean;
 }
 

@@ -192,6 +192,8 @@ export const LinkRequest = v.strictObject({
   mlsSignatureKey: PublicKeyB64,
   proof: SignatureB64,
   mlsProof: SignatureB64,
+  /** B's label for itself ("Chromium on Linux"), shown on A instead of the device id; not sent to the gateway */
+  label: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
 });
 export type LinkRequest = v.InferOutput<typeof LinkRequest>;
 

@@ -160,6 +160,8 @@ describe('linking a second browser (issue 15: linking)', () => {
       'linked notice',
     );
     expect(notice).toContain('New device of Alice Schmidt');
+    // named by the linking browser's label, its id beside it for support
+    expect(notice).toContain('linked from their device Chromium on Linux (');
     expect(await gina.ask('channel.view', { conversationId }).then((v) => v.messages.some((m) => m.event?.kind === 'added_unlinked'))).toBe(
       false,
     );
@@ -173,6 +175,9 @@ describe('linking a second browser (issue 15: linking)', () => {
     await expect.poll(() => devices.count(), { timeout: 30_000 }).toBe(2);
     const linked = alice.panel.locator(`[data-testid="device"][data-device-id="${bId}"]`);
     expect(await linked.textContent()).toContain('linked from this device');
+    expect(await linked.getByTestId('device-label').textContent()).toBe('Chromium on Linux');
+    expect(await linked.getByTestId('device-id').textContent()).toBe(bId);
+    expect(await devices.nth(0).getByTestId('device-label').textContent()).toBe('Chromium on Linux');
     await linked.getByTestId('revoke-device').click();
     await alice.panel.getByTestId('revoke-confirm').click();
     await expect.poll(() => devices.count(), { timeout: 30_000 }).toBe(1);
