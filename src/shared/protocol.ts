@@ -159,6 +159,8 @@ export interface ChannelIdentity {
   connected: boolean;
   /** the employee identity key this browser's chain (org → identity → device) names; null while certified by the org alone */
   identityKey: string | null;
+  /** the own gateway refused this browser because it was revoked (its refusal, e.g. "device revoked"); null otherwise */
+  removed: string | null;
 }
 
 export interface PersonView {
@@ -168,6 +170,8 @@ export interface PersonView {
   deviceId: string;
   /** the device of the same employee that linked this one in (issue 15), when known */
   linkedBy?: string | null;
+  /** that device's label ("Chromium on Linux"), when this browser knows it (issue 15) */
+  linkedByLabel?: string | null;
 }
 
 /** Linking a browser (docs/channel.md "Linking a device"): the new browser's or the linking browser's side. */
@@ -185,6 +189,10 @@ export interface LinkStatus {
   transferred: number;
   /** the linking browser: devices it added to its conversations */
   added: number;
+  /** the new browser: partners it now knows because the linking browser had pinned them */
+  partners: number;
+  /** the new browser: partners for which the linking browser sent another key than the one kept here */
+  pinConflicts: { domain: string; pinned: string; transferred: string }[];
 }
 
 export type DeliveryStateView = 'queued' | 'sent' | 'partner' | 'delivered' | null;
@@ -219,6 +227,9 @@ export interface OwnDeviceView {
   enrolledAt: string;
   origin: 'first' | 'linked' | 'org_only' | 'unknown';
   linkedBy: string | null;
+  /** this device's label, and that of the device that linked it in, when known here (issue 15) */
+  label: string | null;
+  linkedByLabel: string | null;
   self: boolean;
 }
 

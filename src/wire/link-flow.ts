@@ -54,6 +54,8 @@ export interface NewDeviceKeys {
   mlsSignatureKey: string;
   signWithDeviceKey: (d: Uint8Array) => Promise<string>;
   signWithMlsKey: (d: Uint8Array) => Promise<string>;
+  /** how this device names itself to the linking one */
+  label?: string;
 }
 
 export interface LinkedResult {
@@ -114,6 +116,7 @@ export class NewDeviceLink {
       mlsSignatureKey: keys.mlsSignatureKey,
       proof: await keys.signWithDeviceKey(linkProofTranscript('device', p)),
       mlsProof: await keys.signWithMlsKey(linkProofTranscript('mls', p)),
+      ...(keys.label ? { label: keys.label } : {}),
     };
     const box = await sealLink(this.keys.toA, this.sessionId, 'request', request);
     await post(this.o, '/v1/link/send', {
@@ -181,7 +184,8 @@ export class LinkingDevice {
 
   /** After the employee saw the same SAS on both screens: B's certificate from the gateway. */
   async certify(): Promise<Certificate> {
-    const r = await this.client.call('device.link', { sessionId: this.sessionId, ...this.request });
+    const { label: _label, ...proofs } = this.request;
+    const r = await this.client.call('device.link', { sessionId: this.sessionId, ...proofs });
     return r.certificate;
   }
 

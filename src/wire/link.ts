@@ -22,6 +22,8 @@ export const LINK = {
   /** plaintext bytes of one history chunk, so its sealed form fits a message */
   historyChunkBytes: 64 * 1024,
   historyChunks: 16,
+  /** pinned partners A passes on in its grant: at their longest they keep the sealed grant under messageBytes */
+  partners: 100,
   /** messages a session relays in all: A's hello, grant and history, B's reveal */
   messagesPerSession: 20,
   /** what B (unauthenticated) may post in one HTTP body */
@@ -190,8 +192,21 @@ export const LinkRequest = v.strictObject({
   mlsSignatureKey: PublicKeyB64,
   proof: SignatureB64,
   mlsProof: SignatureB64,
+  /** B's label for itself ("Chromium on Linux"), shown on A instead of the device id; not sent to the gateway */
+  label: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
 });
 export type LinkRequest = v.InferOutput<typeof LinkRequest>;
+
+/**
+ * A partner whose org key A has pinned, passed on so B accepts conversations with it (issue 15):
+ * `orgKey` is the pinned fingerprint as A stores it, `source` how A came to know it.
+ */
+export const TransferredPartner = v.strictObject({
+  domain: Domain,
+  orgKey: v.pipe(v.string(), v.regex(/^[A-Za-z0-9 :_+/=.-]{16,200}$/, 'must be a key fingerprint')),
+  source: v.picklist(['policy', 'user']),
+});
+export type TransferredPartner = v.InferOutput<typeof TransferredPartner>;
 
 /** A → B, sealed: B's certificate and chain, and the identity key itself (Signal's model: every linked device can link and revoke). */
 export const LinkGrant = v.strictObject({
@@ -204,6 +219,8 @@ export const LinkGrant = v.strictObject({
   /** A's own label for itself, shown on B ("linked from …") */
   linkedFrom: DisplayName,
   historyChunks: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(LINK.historyChunks)),
+  /** absent from grants of builds before partners were passed on */
+  partners: v.optional(v.pipe(v.array(TransferredPartner), v.maxLength(LINK.partners))),
 });
 export type LinkGrant = v.InferOutput<typeof LinkGrant>;
 

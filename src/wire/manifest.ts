@@ -74,3 +74,8 @@ export async function fingerprint(orgPublicKeyB64: string): Promise<string> {
   const hex = toHex(await sha256(fromBase64(orgPublicKeyB64)));
   return hex.match(/.{4}/g)!.join(' ');
 }
+
+/** Fingerprints compare without spaces, colons or case: admins paste them in many forms. */
+export function normalizeFingerprint(fp: string): string {
+  return fp.replace(/[\s:]/g, '').toLowerCase();
+}

@@ -3,7 +3,10 @@
  * Globex; a second Chromium profile links by code through the side panel as she would (type
  * the code, compare and confirm the number). It then reads Gina's new messages and the history
  * its first browser transferred, sees Gina as a member, and Alice's first browser shows the
- * notice that the new device was linked from it.
+ * notice that the new device was linked from it. B knows Globex only from the grant: Alice added
+ * it by hand on her first browser, and B accepts the conversation's Welcome because of it. Then Alice revokes it from her first browser's
+ * devices list (issue 15: revocation): Gina's side panel shows it removed, what Gina sends
+ * afterwards does not reach it, and its own side panel says it was removed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -20,6 +23,9 @@ let globex: GatewayHandle;
 let alice: Employee;
 let gina: Employee;
 let second: ChromiumSession | undefined;
+let panelB: Page;
+let askB: Employee['ask'];
+let conversationId: string;
 
 beforeAll(async () => {
   site = await startSiteServer();
@@ -41,7 +47,7 @@ const texts = async (ask: Employee['ask'], conversationId: string) =>
 
 describe('linking a second browser (issue 15: linking)', () => {
   it('links by code and SAS in the side panel, reads new messages and the transferred history; both sides show it as linked', async () => {
-    const { conversationId } = await alice.ask('channel.start', { domain: 'globex.example', contact: 'sales' });
+    ({ conversationId } = await alice.ask('channel.start', { domain: 'globex.example', contact: 'sales' }));
     await alice.ask('channel.send', { conversationId, text: 'before linking: the offer stands' });
     await waitFor(
       () => gina.ask('channel.list', {}),
@@ -58,9 +64,10 @@ describe('linking a second browser (issue 15: linking)', () => {
 
     // the second browser: "Link to a device you already use"
     second = await launchChromium({ sitePort: site.port, headless: true });
-    const panelB: Page = await second.openExtensionPage('sidepanel');
-    const askB: Employee['ask'] = (kind, params) => askChromium(panelB, kind, params);
-    await askB('partners.add', { domain: 'globex.example' });
+    panelB = await second.openExtensionPage('sidepanel');
+    askB = (kind, params) => askChromium(panelB, kind, params);
+    // B does not know Globex: it learns the partner Alice added by hand on A from the link grant
+    expect((await askB('partners.list', {})).partners).toEqual([]);
     await panelB.getByTestId('link-gateway').fill(acme.url);
     await panelB.getByTestId('link-start').click();
     const code = (await waitFor(
@@ -98,6 +105,11 @@ describe('linking a second browser (issue 15: linking)', () => {
       'B enrolled and connected',
     );
     expect((await askB('channel.identity', {})).displayName).toBe('Alice Schmidt');
+    const pinnedA = (await alice.ask('partners.list', {})).partners.find((p) => p.domain === 'globex.example');
+    expect(pinnedA?.source).toBe('user');
+    const learned = (await askB('partners.list', {})).partners.find((p) => p.domain === 'globex.example');
+    expect(learned).toMatchObject({ source: 'user', state: 'pinned-tofu', fingerprint: pinnedA!.fingerprint, keyWarning: null });
+    expect((await askB('channel.linkStatus', {})).pinConflicts).toEqual([]);
     await waitFor(
       () => alice.panel.getByTestId('link-done').textContent(),
       (t) => (t ?? '').length > 0,
@@ -148,8 +160,45 @@ describe('linking a second browser (issue 15: linking)', () => {
       'linked notice',
     );
     expect(notice).toContain('New device of Alice Schmidt');
+    // named by the linking browser's label, its id beside it for support
+    expect(notice).toContain('linked from their device Chromium on Linux (');
     expect(await gina.ask('channel.view', { conversationId }).then((v) => v.messages.some((m) => m.event?.kind === 'added_unlinked'))).toBe(
       false,
     );
+  });
+
+  it("Alice revokes the linked browser from her first one; Gina's side panel shows it removed, and it reads nothing after", async () => {
+    const bId = (await askB('channel.view', { conversationId })).members.find((m) => m.self)!.deviceId;
+    // the first browser's devices list names the linked one as linked from this device
+    await alice.panel.reload();
+    const devices = alice.panel.getByTestId('device');
+    await expect.poll(() => devices.count(), { timeout: 30_000 }).toBe(2);
+    const linked = alice.panel.locator(`[data-testid="device"][data-device-id="${bId}"]`);
+    expect(await linked.textContent()).toContain('linked from this device');
+    expect(await linked.getByTestId('device-label').textContent()).toBe('Chromium on Linux');
+    expect(await linked.getByTestId('device-id').textContent()).toBe(bId);
+    expect(await devices.nth(0).getByTestId('device-label').textContent()).toBe('Chromium on Linux');
+    await linked.getByTestId('revoke-device').click();
+    await alice.panel.getByTestId('revoke-confirm').click();
+    await expect.poll(() => devices.count(), { timeout: 30_000 }).toBe(1);
+
+    // Gina's side panel: removed, revoked by its owner
+    await expect
+      .poll(async () => (await gina.ask('channel.view', { conversationId })).members.map((m) => m.deviceId), { timeout: 60_000 })
+      .not.toContain(bId);
+    await gina.panel.reload();
+    await gina.panel.getByTestId('conversation-item').click();
+    const revoked = gina.panel.getByTestId('event-revoked');
+    await expect.poll(() => revoked.textContent(), { timeout: 30_000 }).toContain('revoked by its owner');
+
+    // the revoked browser says so, with the gateway's refusal, and does not read what Gina sends now
+    await expect.poll(async () => (await askB('channel.identity', {})).removed, { timeout: 60_000 }).toBe('device revoked');
+    await panelB.reload();
+    const removed = panelB.getByTestId('device-removed');
+    await expect.poll(() => removed.textContent(), { timeout: 30_000 }).toContain('This browser was removed from your devices');
+    expect(await removed.textContent()).toContain('device revoked');
+    await gina.ask('channel.send', { conversationId, text: 'after the revocation: new terms' });
+    await expect.poll(() => texts(alice.ask, conversationId), { timeout: 60_000 }).toContain('after the revocation: new terms');
+    expect(await texts(askB, conversationId)).not.toContain('after the revocation: new terms');
   });
 });

@@ -2,15 +2,18 @@
  * The connection to the company's own gateway: connects once enrolled, reconnects with
  * backoff, and keeps itself (and with it the service worker) alive with regular traffic.
  */
-import { KontorClient } from '../../wire/client';
+import { KontorClient, KontorError } from '../../wire/client';
 import { engineState, openEngine } from './engine-host';
-import { currentClient, setClient } from './link';
+import { currentClient, removedReason, setClient, setRemoved } from './link';
 import { syncDue } from './members';
 import { broadcast } from './ui-events';
 
 const KEEPALIVE_MS = 20_000;
 /** how often the gateways are asked which member devices were revoked (issue 15), in keepalive ticks: 2 minutes */
 const REVOCATION_TICKS = 6;
+
+/** the close code the gateway ends a revoked device's session with (src/gateway/ws.ts) */
+const REVOKED_CLOSE = 4001;
 
 let connecting: Promise<void> | null = null;
 let retryDelay = 1000;
@@ -22,7 +25,7 @@ export function connect(): Promise<void> {
     try {
       await openEngine();
       const { engine, identity, meta } = engineState();
-      if (!engine || !identity?.certificate || !meta || currentClient()) return;
+      if (!engine || !identity?.certificate || !meta || currentClient() || removedReason() !== null) return;
       const c = await KontorClient.connect({
         gatewayUrl: meta.gatewayUrl,
         certificate: identity.certificate,
@@ -32,12 +35,17 @@ export function connect(): Promise<void> {
       retryDelay = 1000;
       c.onEvent((e) => {
         if (e.event === 'inbox') void engineState().engine?.receive([e.entry]);
-        else if (e.event === 'revoked') c.close();
+        else if (e.event === 'revoked') {
+          setRemoved('device revoked');
+          c.close();
+        }
       });
-      c.onClose(() => {
+      c.onClose((code, reason) => {
         if (currentClient() === c) setClient(null);
         clearInterval(keepalive);
+        if (code === REVOKED_CLOSE && reason.includes('revoked')) setRemoved(reason);
         broadcast({ type: 'status' });
+        if (removedReason() !== null) return;
         setTimeout(() => void connect(), retryDelay);
         retryDelay = Math.min(retryDelay * 2, 60_000);
       });
@@ -55,6 +63,12 @@ export function connect(): Promise<void> {
       await checkRevocations();
       await syncDue();
     } catch (error) {
+      // the gateway refused this device for good: say so in the side panel instead of retrying forever
+      if (error instanceof KontorError && error.code === 'revoked') {
+        setRemoved(error.message);
+        broadcast({ type: 'status' });
+        return;
+      }
       console.warn('[kontor] gateway connection failed:', error instanceof Error ? error.message : error);
       if (engineState().meta) setTimeout(() => void connect(), retryDelay);
       retryDelay = Math.min(retryDelay * 2, 60_000);

@@ -8,6 +8,7 @@ import type { OwnDeviceView } from '../../shared/protocol';
 import { requireEngine } from './engine-host';
 import { currentClient } from './link';
 import { IdentityError } from './identity';
+import { deviceLabels } from './device-label';
 
 function connected() {
   const c = currentClient();
@@ -20,6 +21,7 @@ export async function ownDevices(): Promise<{ devices: OwnDeviceView[] }> {
   const self = engine.certificate;
   const { devices } = await connected().call('directory.devices', { employee: self.employeeId });
   const origins = await engine.deviceOrigins();
+  const labels = await deviceLabels(self.deviceId);
   return {
     devices: devices
       .map((d) => ({
@@ -27,6 +29,8 @@ export async function ownDevices(): Promise<{ devices: OwnDeviceView[] }> {
         enrolledAt: d.issuedAt,
         origin: origins.get(d.deviceId)?.origin ?? ('unknown' as const),
         linkedBy: origins.get(d.deviceId)?.linkedBy ?? null,
+        label: labels.get(d.deviceId) ?? null,
+        linkedByLabel: labels.get(origins.get(d.deviceId)?.linkedBy ?? '') ?? null,
         self: d.deviceId === self.deviceId,
       }))
       .sort((a, b) => Number(b.self) - Number(a.self) || a.enrolledAt.localeCompare(b.enrolledAt)),

@@ -13,7 +13,7 @@ import { getPolicy } from '../policy';
 import { getUserSettings } from '../settings';
 import { connect } from './connection';
 import { engineState, openEngine, saveEnrollment } from './engine-host';
-import { isConnected } from './link';
+import { isConnected, removedReason } from './link';
 import { signWithSignatureKey } from './mls';
 import { toBase64 } from '../../wire/bytes';
 
@@ -32,6 +32,7 @@ export async function channelIdentity(): Promise<ChannelIdentity> {
     gatewayLocked: settings.locks['organization.gateway'],
     connected: isConnected(),
     identityKey: identity?.chain?.identity.identityKey ?? null,
+    removed: removedReason(),
   };
 }
 

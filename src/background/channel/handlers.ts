@@ -1,6 +1,6 @@
 /** Message handlers for the private channel (side panel, popup). */
 import { KontorError } from '../../shared/errors';
-import type { ConversationDetail, ConversationSummary, PartnerView } from '../../shared/protocol';
+import type { ChannelMessageView, ConversationDetail, ConversationSummary, PartnerView } from '../../shared/protocol';
 import type { Handlers } from '../dispatcher';
 import { listPartners } from '../partners/directory';
 import { readMeta, saveOpenedMeta } from './meta';
@@ -10,6 +10,8 @@ import { isConnected } from './link';
 import { readdMember, syncMembers } from './members';
 import { ownDevices, revokeDevice } from './devices';
 import { messageView, person, warningText } from './views';
+import { deviceLabels } from './device-label';
+import { linkedByLabel } from '../../shared/device-label';
 
 /**
  * A conversation's title and partner. The contact is known to the side that opened it; the
@@ -100,7 +102,7 @@ export const channelHandlers: Pick<
         identityFingerprint: h.identityFingerprint,
         previousFingerprint: h.previousFingerprint,
       })),
-      messages: (await engine.messages(conversationId)).map(messageView),
+      messages: await labelled(engine, (await engine.messages(conversationId)).map(messageView)),
     };
     return detail;
   },
@@ -128,3 +130,18 @@ export const channelHandlers: Pick<
     return { read: true as const };
   },
 };
+
+/** The "linked from" events name the linking device by its label where this browser knows it. */
+async function labelled(
+  engine: { certificate: { deviceId: string; orgDomain: string; employeeId: string } },
+  messages: ChannelMessageView[],
+) {
+  const labels = await deviceLabels(engine.certificate.deviceId);
+  for (const m of messages)
+    if (m.event)
+      m.event.who = m.event.who.map((p) => ({
+        ...p,
+        linkedByLabel: linkedByLabel({ ...p, linkedBy: p.linkedBy ?? null }, engine.certificate, labels),
+      }));
+  return messages;
+}

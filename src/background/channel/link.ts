@@ -14,3 +14,16 @@ export function setClient(next: KontorClient | null): void {
 export function isConnected(): boolean {
   return client !== null;
 }
+
+/**
+ * Why the own gateway no longer lets this browser in (its refusal, e.g. "device revoked"), once
+ * it said so: the side panel shows that this browser was removed, and reconnecting stops. Not
+ * stored: a restarted background is refused again on its first try and learns it anew.
+ */
+let removed: string | null = null;
+
+export const removedReason = (): string | null => removed;
+
+export function setRemoved(reason: string): void {
+  removed = reason;
+}

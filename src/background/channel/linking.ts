@@ -7,7 +7,6 @@
  * background starts over, which costs a new code and nothing else.
  */
 import { KontorError } from '../../shared/errors';
-import { browserName } from '../../shared/browser';
 import type { LinkStatus } from '../../shared/protocol';
 import { verifyCertificate } from '../../wire/certificate';
 import { sign } from '../../wire/ed25519';
@@ -23,9 +22,23 @@ import { currentClient } from './link';
 import { pack, signWithSignatureKey, unpack } from './mls';
 import { endorseDevice, saveLinkedIdentity } from './identity';
 import { broadcast } from './ui-events';
+import { ownDeviceLabel, rememberDeviceLabel } from './device-label';
 import type { Handlers } from '../dispatcher';
+import { importTransferredPartners, pinnedPartners } from '../partners/directory';
 
-let status: LinkStatus = { role: null, stage: 'idle', code: null, sas: null, error: null, linkedFrom: null, transferred: 0, added: 0 };
+const IDLE: LinkStatus = {
+  role: null,
+  stage: 'idle',
+  code: null,
+  sas: null,
+  error: null,
+  linkedFrom: null,
+  transferred: 0,
+  added: 0,
+  partners: 0,
+  pinConflicts: [],
+};
+let status: LinkStatus = { ...IDLE };
 let abort: AbortController | null = null;
 let linking: LinkingDevice | null = null;
 
@@ -44,7 +57,7 @@ export function cancelLink(): LinkStatus {
   abort?.abort();
   abort = null;
   linking = null;
-  status = { role: null, stage: 'idle', code: null, sas: null, error: null, linkedFrom: null, transferred: 0, added: 0 };
+  status = { ...IDLE };
   return status;
 }
 
@@ -67,6 +80,7 @@ export async function startNewDeviceLink(typedGateway: string | undefined): Prom
         mlsSignatureKey: identity.mlsSignaturePublicB64,
         signWithDeviceKey: (d) => sign(identity.deviceKey.privateKey, d),
         signWithMlsKey: (d) => signWithSignatureKey(identity.mlsSignature.signKey, d),
+        label: ownDeviceLabel(),
       },
       controller.signal,
     );
@@ -74,6 +88,10 @@ export async function startNewDeviceLink(typedGateway: string | undefined): Prom
     const got = await b.receive(controller.signal);
     update({ stage: 'sending' });
     await accept(got, manifest);
+    if (got.grant.endorsement.linkedBy) await rememberDeviceLabel(got.grant.endorsement.linkedBy, got.grant.linkedFrom);
+    // before the first Welcome can arrive: it is refused unless its partners' keys are pinned here
+    const partners = await importTransferredPartners(got.grant.partners ?? []);
+    update({ partners: partners.added.length, pinConflicts: partners.conflicts });
     await storeHistory(await channelDb(), got.history);
     await setEnrollmentMeta({ gatewayUrl, domain: manifest.domain, orgName: manifest.orgName, orgPublicKey: manifest.orgPublicKey });
     await connect();
@@ -138,6 +156,7 @@ export async function confirmLink(withHistory: boolean): Promise<LinkStatus> {
   update({ stage: 'sending' });
   try {
     const certificate = await a.certify();
+    if (a.request.label) await rememberDeviceLabel(certificate.deviceId, a.request.label);
     const own = identity.chain.device;
     const endorsement = await endorseDevice(identity.employeeKey.signKey, certificate, identity.chain.identity.identityKey, own.deviceId);
     const history = withHistory ? await historyChunks(engine) : [];
@@ -147,8 +166,9 @@ export async function confirmLink(withHistory: boolean): Promise<LinkStatus> {
       endorsement,
       identityKeyPair: toBase64(pack([identity.employeeKey.publicKey, identity.employeeKey.signKey])),
       orgName: meta.orgName,
-      linkedFrom: `${browserName === 'firefox' ? 'Firefox' : 'Chromium'} · ${own.deviceId}`,
+      linkedFrom: ownDeviceLabel(),
       historyChunks: history.length,
+      partners: await pinnedPartners(),
     };
     await a.send(grant, history);
     await a.waitReady(abort?.signal);

@@ -13,6 +13,8 @@ import { getPolicy } from '../policy';
 import { storage, type RecordValue } from '../storage';
 import { dropManifest, fetchManifest, getCachedManifest, normalizeFingerprint, storeManifest, type CachedManifest } from './manifests';
 import { normalizeProfileUrl } from './profiles';
+import { planTransfer, type PinConflict } from './transfer';
+import { LINK, type TransferredPartner } from '../../wire/link';
 
 /** Partners the employee added, trust-on-first-use pins and key warnings (storage/records.ts). */
 type Stored = RecordValue<'directory'>;
@@ -168,4 +170,29 @@ export async function refreshDue(): Promise<void> {
       console.warn(`[kontor] manifest of ${p.domain}:`, e instanceof Error ? e.message : e),
     );
   }
+}
+
+/** The partners whose key this browser has pinned and trusts, for a browser it links (issue 15). */
+export async function pinnedPartners(): Promise<TransferredPartner[]> {
+  return (await listPartners())
+    .filter((p) => p.fingerprint !== null && p.keyWarning === null)
+    .slice(0, LINK.partners)
+    .map((p) => ({ domain: p.domain, orgKey: p.fingerprint!, source: p.source }));
+}
+
+/**
+ * Takes the partners the linking device passed on (rules in transfer.ts), then fetches their
+ * manifests, which must match the pins: only then are their conversations accepted here.
+ */
+export async function importTransferredPartners(
+  transferred: readonly TransferredPartner[],
+): Promise<{ added: string[]; conflicts: PinConflict[] }> {
+  const { policy } = getPolicy();
+  const policyPins = new Map((policy.partners ?? []).map((p) => [p.domain, p.orgKey]));
+  const plan = planTransfer(await load(), transferred, policyPins, effectiveDiscovery(policy).allowUserPartners, Date.now());
+  await save(plan.directory);
+  changed();
+  for (const domain of plan.added)
+    await refreshPartner(domain).catch((e: unknown) => console.warn(`[kontor] manifest of ${domain}:`, e instanceof Error ? e.message : e));
+  return { added: plan.added, conflicts: plan.conflicts };
 }

@@ -12,10 +12,7 @@ import { storage, type EntryValue } from '../storage';
 /** A verified manifest as cached (storage/records.ts). */
 export type CachedManifest = EntryValue<'manifest'>;
 
-/** Fingerprints compare without spaces, colons or case: admins paste them in many forms. */
-export function normalizeFingerprint(fp: string): string {
-  return fp.replace(/[\s:]/g, '').toLowerCase();
-}
+export { normalizeFingerprint } from '../../wire/manifest';
 
 export function manifestUrl(domain: string): string {
   return `https://${domain}${MANIFEST_PATH}`;

@@ -106,6 +106,8 @@ export const RECORDS = {
   policyCache: single('local', 'policy:last', v.record(Str, v.unknown()), () => undefined),
   directory: single('local', 'partners:directory', DirectorySchema, (): Directory => ({ user: [], pins: {}, warnings: {} })),
   channelMeta: single('local', 'channel:meta', ChannelMetaSchema, () => undefined),
+  /** Labels of this employee's devices ("Chromium on Linux") by device id, as learned when linking (issue 15). */
+  deviceLabels: single('local', 'channel:deviceLabels', v.record(Str, v.pipe(Str, v.maxLength(64))), (): Record<string, string> => ({})),
   paused: single('local', 'blocking:paused', v.array(v.pipe(Str, v.maxLength(253))), (): string[] => []),
   /** The partner the employee chose for "Start private contact"; the side panel asks for it. */
   contactPending: single('session', 'contact:pending', v.object({ domain: Str, at: Time }), () => undefined),

@@ -56,7 +56,7 @@ const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
   if (m.event?.kind === 'added' && m.event.who.length > 0 && m.event.who.every((p) => p.linkedBy)) {
     // a device the employee's own device vouched for (issue 15), not one a gateway made
     const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
-    const from = [...new Set(m.event.who.map((p) => p.linkedBy))].join(', ');
+    const from = [...new Set(m.event.who.map((p) => (p.linkedByLabel ? `${p.linkedByLabel} (${p.linkedBy})` : p.linkedBy)))].join(', ');
     return (
       <li class="event muted" data-testid="event-linked">
         {t('eventLinked', who, from)}

@@ -6,14 +6,15 @@ import { t, uiLang, type MessageKey } from '../i18n';
 
 const dateFormat = new Intl.DateTimeFormat(uiLang(), { day: 'numeric', month: 'long', year: 'numeric' });
 
-function originText(d: OwnDeviceView): string {
+function originText(d: OwnDeviceView, selfId: string | undefined): string {
+  if (d.origin === 'linked' && d.linkedBy !== null && d.linkedBy === selfId) return t('deviceOriginLinkedHere');
   const key: Record<OwnDeviceView['origin'], MessageKey> = {
     first: 'deviceOriginFirst',
     linked: 'deviceOriginLinked',
     org_only: 'deviceOriginOrgOnly',
     unknown: 'deviceOriginUnknown',
   };
-  return t(key[d.origin], d.linkedBy ?? '');
+  return t(key[d.origin], d.linkedByLabel ?? d.linkedBy ?? '');
 }
 
 /**
@@ -28,6 +29,7 @@ export function Devices({ tick }: { tick: number }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const load = () => void send('channel.devices', {}).then((r) => setDevices(r.devices), setError);
   useEffect(load, [tick]);
+  const selfId = devices?.find((d) => d.self)?.deviceId;
   useEffect(() => {
     if (confirming && dialog.current && !dialog.current.open) dialog.current.showModal();
   }, [confirming]);
@@ -52,20 +54,27 @@ export function Devices({ tick }: { tick: number }) {
       <ul class="plain">
         {(devices ?? []).map((d) => (
           <li key={d.deviceId} class="card" data-testid="device" data-device-id={d.deviceId} data-self={String(d.self)}>
-            <strong>
-              <code>{d.deviceId}</code>
-            </strong>{' '}
+            <strong data-testid="device-label">{d.label ?? <code>{d.deviceId}</code>}</strong>{' '}
             {d.self && <span class="badge">{t('thisDevice')}</span>}
             <br />
+            {d.label && (
+              // the id stays visible for support: it is what the gateway's admin sees
+              <>
+                <code class="muted" data-testid="device-id">
+                  {d.deviceId}
+                </code>
+                <br />
+              </>
+            )}
             <span class="muted">
-              {t('deviceEnrolled', dateFormat.format(new Date(d.enrolledAt)))} · {originText(d)}
+              {t('deviceEnrolled', dateFormat.format(new Date(d.enrolledAt)))} · {originText(d, selfId)}
             </span>
             {!d.self && (
               <p>
                 <button
                   type="button"
                   data-testid="revoke-device"
-                  aria-label={t('revokeDeviceLabel', d.deviceId)}
+                  aria-label={t('revokeDeviceLabel', d.label ? `${d.label} (${d.deviceId})` : d.deviceId)}
                   disabled={busy}
                   onClick={() => setConfirming(d)}
                 >
@@ -80,7 +89,7 @@ export function Devices({ tick }: { tick: number }) {
         {confirming && (
           <form method="dialog">
             <h2 id="revoke-h">{t('revokeDeviceConfirmTitle')}</h2>
-            <p>{t('revokeDeviceConfirm', confirming.deviceId)}</p>
+            <p>{t('revokeDeviceConfirm', confirming.label ? `${confirming.label} (${confirming.deviceId})` : confirming.deviceId)}</p>
             <div class="row">
               <button type="button" class="primary" data-testid="revoke-confirm" disabled={busy} onClick={() => revoke(confirming)}>
                 {t('revokeDevice')}

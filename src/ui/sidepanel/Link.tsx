@@ -201,3 +201,23 @@ export function LinkDevice({ onClose }: { onClose: () => void }) {
     </section>
   );
 }
+
+/**
+ * After this browser was linked: partners for which the linking browser sent another key than
+ * the one this browser already pinned. The own pin stays; the employee checks with the partner.
+ */
+export function LinkPinWarning({ tick }: { tick: number }) {
+  const [status, setStatus] = useState<LinkStatus | null>(null);
+  useEffect(() => void send('channel.linkStatus', {}).then(setStatus, () => undefined), [tick]);
+  if (status?.role !== 'new' || !status.pinConflicts.length) return null;
+  return (
+    <div role="alert" class="card error" data-testid="link-pin-conflicts">
+      <p>{t('linkPinConflicts')}</p>
+      <ul>
+        {status.pinConflicts.map((c) => (
+          <li key={c.domain}>{t('linkPinConflict', c.domain, c.pinned, c.transferred)}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}

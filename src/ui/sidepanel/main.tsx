@@ -9,7 +9,7 @@ import { t } from '../i18n';
 import { Conversation } from './Conversation';
 import { Enroll } from './Enroll';
 import { Devices } from './Devices';
-import { LinkDevice, LinkNew } from './Link';
+import { LinkDevice, LinkNew, LinkPinWarning } from './Link';
 import { useChannelEvents } from './useChannelEvents';
 
 function usePendingContact(): PartnerView | null {
@@ -112,6 +112,13 @@ function SidePanel() {
           </button>
         </p>
       )}
+      {identity?.removed && (
+        <div role="alert" class="card error" data-testid="device-removed">
+          <p>{t('deviceRemoved')}</p>
+          <p class="muted">{t('deviceRemovedReason', identity.removed)}</p>
+        </div>
+      )}
+      {identity?.enrolled && <LinkPinWarning tick={tick} />}
       {identity?.enrolled && linking && <LinkDevice onClose={() => setLinking(false)} />}
       {identity?.enrolled && pending && pending.domain !== dismissed && !open && (
         <ContactPicker
