@@ -24,6 +24,8 @@ export const LINK = {
   historyChunks: 16,
   /** messages a session relays in all: A's hello, grant and history, B's reveal */
   messagesPerSession: 20,
+  /** messages B posts: its reveal and its "ready" */
+  postsByB: 2,
   /** what B (unauthenticated) may post in one HTTP body */
   unauthenticatedBodyBytes: 8 * 1024,
 } as const;

@@ -11,6 +11,7 @@ import { PgWriteBatcher, unavailable } from './pg-batch';
 import { migratePg } from './pg-schema';
 import { PgDelivery } from './pg-delivery';
 import { PgDevices } from './pg-devices';
+import { PgLinks } from './pg-links';
 import type {
   Contact,
   Conversation,
@@ -20,6 +21,8 @@ import type {
   HubResult,
   IdentityRecord,
   HubSubmission,
+  LinkSessionOpen,
+  LinkSide,
   OutboxItem,
   OutboxRow,
   Partner,
@@ -49,11 +52,13 @@ export class PgStore implements Store {
   private readonly w: PgWriteBatcher;
   private readonly d: PgDelivery;
   private readonly dev: PgDevices;
+  private readonly links: PgLinks;
 
   private constructor(readonly pool: pg.Pool) {
     this.w = new PgWriteBatcher(pool);
     this.d = new PgDelivery(pool, this.w);
     this.dev = new PgDevices(pool, this.w);
+    this.links = new PgLinks(pool, this.w);
   }
 
   /** Connects, migrates, and returns the store. @param poolSize connections of this instance */
@@ -298,6 +303,26 @@ export class PgStore implements Store {
   }
   useNonce(key: string, expiresAt: number, now: number) {
     return this.dev.useNonce(key, expiresAt, now);
+  }
+
+  // ---- link sessions (pg-links.ts) ----
+  openLinkSession(s: LinkSessionOpen, now: number) {
+    return this.links.open(s, now);
+  }
+  joinLinkSession(locator: string, deviceId: string, now: number) {
+    return this.links.join(locator, deviceId, now);
+  }
+  postLinkMessage(sessionId: string, side: LinkSide, body: string, now: number) {
+    return this.links.post(sessionId, side, body, now);
+  }
+  readLinkMessages(sessionId: string, side: LinkSide, after: number, now: number) {
+    return this.links.read(sessionId, side, after, now);
+  }
+  certifyLinkSession(sessionId: string, deviceId: string, now: number) {
+    return this.links.certify(sessionId, deviceId, now);
+  }
+  pruneLinkSessions(now: number) {
+    return this.links.prune(now);
   }
 
   async getMeta(key: string) {
