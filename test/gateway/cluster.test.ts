@@ -18,6 +18,7 @@ import { verifyCertificate } from '../../src/wire/certificate';
 import { CHAIN_TYPE, verifyChain } from '../../src/wire/identity';
 import { linkLocator } from '../../src/wire/link';
 import WebSocket from 'ws';
+import { randomBytes } from 'node:crypto';
 
 let acme: ClusterHandle;
 let globex: GatewayHandle;
@@ -256,6 +257,21 @@ describe('three instances behind HAProxy', () => {
     await expect(a.certify()).rejects.toMatchObject({ code: 'conflict' });
     bClient.close();
     lena.client.close();
+  });
+
+  it('guessing link session ids is limited per address across instances, not per instance', async () => {
+    // 24 unknown ids spread over the three instances: 20 may miss as such, then every instance says 429
+    const statuses: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      const r = await fetch(acme.instances[i % 3]!.url + '/v1/link/read', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sessionId: randomBytes(16).toString('hex'), after: -1 }),
+      });
+      statuses.push(r.status);
+    }
+    expect(statuses.filter((s) => s === 404).length).toBe(20);
+    expect(statuses.slice(20)).toEqual([429, 429, 429, 429]);
   });
 
   it('NATS stopped for 10 s: messages stored meanwhile reach a device on another instance once NATS is back', async () => {
