@@ -58,7 +58,10 @@ export class LinkMailbox {
       throw new ApiError('rate_limited', 'too many link sessions from this address; try later');
     const now = this.now();
     const s = { sessionId: toHex(randomBytes(16)), locator, commitment, expiresAt: now + LINK.ttlMs };
-    if (!(await this.store.openLinkSession(s, now))) throw new ApiError('conflict', 'this code is in use: show a new one');
+    const r = await this.store.openLinkSession(s, now, LINK.liveSessions);
+    if (r === 'conflict') throw new ApiError('conflict', 'this code is in use: show a new one');
+    // the old in-memory mailbox dropped the oldest session instead, which let a flood end real ones
+    if (r === 'full') throw new ApiError('rate_limited', 'too many devices are being linked right now; try again in a few minutes');
     return { sessionId: s.sessionId, expiresAt: s.expiresAt };
   }
 

@@ -26,6 +26,8 @@ export const LINK = {
   messagesPerSession: 20,
   /** messages B posts: its reveal and its "ready" */
   postsByB: 2,
+  /** live sessions a gateway keeps at most: opens are limited per address, this bounds them all */
+  liveSessions: 10_000,
   /** what B (unauthenticated) may post in one HTTP body */
   unauthenticatedBodyBytes: 8 * 1024,
 } as const;

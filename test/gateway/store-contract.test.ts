@@ -47,6 +47,7 @@ const linkSession = (n: number) => ({
   expiresAt: LINK.ttlMs,
 });
 const sideA = (deviceId: string): LinkSide => ({ deviceId });
+const MAX_LIVE = LINK.liveSessions;
 const sideB: LinkSide = { deviceId: null };
 
 /** a device as enrollment adds it, with keys of its own (`d-…`, `m-…`) */
@@ -567,9 +568,9 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
   it('link sessions: a code joins once, B posts only after a join and twice, 20 messages in all, one certificate, only the joined device is A', async () => {
     await open();
     const l = linkSession(1);
-    expect(await s.openLinkSession(l, 0)).toBe(true);
+    expect(await s.openLinkSession(l, 0, MAX_LIVE)).toBe('ok');
     // a live session keeps its code
-    expect(await s.openLinkSession({ ...linkSession(2), locator: l.locator }, 1)).toBe(false);
+    expect(await s.openLinkSession({ ...linkSession(2), locator: l.locator }, 1, MAX_LIVE)).toBe('conflict');
     expect(await s.postLinkMessage(l.sessionId, sideB, 'b0', 2)).toEqual({ ok: false, code: 'not_yet' });
     expect(await s.joinLinkSession(l.locator, 'dA', 3)).toEqual({
       ok: true,
@@ -602,14 +603,16 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     expect(await s.readLinkMessages(linkSession(9).sessionId, sideB, -1, 13)).toBeNull();
   });
 
-  it('link sessions expire for both sides; the code opens again; pruning forgets them with their messages', async () => {
+  it('link sessions expire for both sides; the code opens again; live sessions are capped; pruning forgets expired ones with their messages', async () => {
     await open();
     const l = linkSession(1);
-    await s.openLinkSession(l, 0);
+    await s.openLinkSession(l, 0, MAX_LIVE);
     await s.joinLinkSession(l.locator, 'dA', 1);
     await s.postLinkMessage(l.sessionId, sideA('dA'), 'a0', 2);
     const unjoined = linkSession(2);
-    await s.openLinkSession(unjoined, 0);
+    await s.openLinkSession(unjoined, 0, MAX_LIVE);
+    // at most maxLive live sessions: a flood of opens cannot grow the table without bound
+    expect(await s.openLinkSession(linkSession(4), 3, 2)).toBe('full');
     const end = l.expiresAt;
     expect(await s.readLinkMessages(l.sessionId, sideB, -1, end)).toBeNull();
     expect(await s.readLinkMessages(l.sessionId, sideA('dA'), -1, end)).toBeNull();
@@ -618,7 +621,7 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     expect(await s.joinLinkSession(unjoined.locator, 'dA', end)).toEqual({ ok: false });
     // the expired session under this code makes way for a new one
     const again = { ...linkSession(3), locator: unjoined.locator, expiresAt: end * 2 };
-    expect(await s.openLinkSession(again, end)).toBe(true);
+    expect(await s.openLinkSession(again, end, 2)).toBe('ok');
     expect(await s.pruneLinkSessions(end)).toBe(1);
     expect(await s.pruneLinkSessions(end)).toBe(0);
     expect((await s.joinLinkSession(again.locator, 'dA', end + 1)).ok).toBe(true);
@@ -629,7 +632,7 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     await open();
     await second();
     const l = linkSession(1);
-    await s.openLinkSession(l, 0);
+    await s.openLinkSession(l, 0, MAX_LIVE);
     const joins = await Promise.all([s.joinLinkSession(l.locator, 'dA', 1), t!.joinLinkSession(l.locator, 'dB', 1)]);
     expect(joins.filter((j) => j.ok)).toHaveLength(1);
     const a = sideA(joins[0]!.ok ? 'dA' : 'dB');

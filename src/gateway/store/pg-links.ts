@@ -22,15 +22,18 @@ export class PgLinks {
     private readonly w: PgWriteBatcher,
   ) {}
 
-  open(s: LinkSessionOpen, now: number): Promise<boolean> {
+  open(s: LinkSessionOpen, now: number, maxLive: number): Promise<'ok' | 'conflict' | 'full'> {
     return this.w.run(async (x) => {
       await x.query('DELETE FROM link_sessions WHERE locator = $1 AND expires_at <= $2', [s.locator, now]);
+      // instances opening at once may each pass at maxLive - 1: the cap bounds the table, it need not be exact
+      const live = (await x.query('SELECT count(*)::int AS n FROM link_sessions WHERE expires_at > $1', [now])).rows[0] as { n: number };
+      if (live.n >= maxLive) return 'full';
       // the unique locator decides between instances opening one code at once
       const r = await x.query(
         'INSERT INTO link_sessions (id, locator, commitment, expires_at) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING',
         [s.sessionId, s.locator, s.commitment, s.expiresAt],
       );
-      return (r.rowCount ?? 0) > 0;
+      return r.rowCount ? 'ok' : 'conflict';
     });
   }
 

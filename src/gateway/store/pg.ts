@@ -306,8 +306,8 @@ export class PgStore implements Store {
   }
 
   // ---- link sessions (pg-links.ts) ----
-  openLinkSession(s: LinkSessionOpen, now: number) {
-    return this.links.open(s, now);
+  openLinkSession(s: LinkSessionOpen, now: number, maxLive: number) {
+    return this.links.open(s, now, maxLive);
   }
   joinLinkSession(locator: string, deviceId: string, now: number) {
     return this.links.join(locator, deviceId, now);

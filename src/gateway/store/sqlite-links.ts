@@ -30,14 +30,15 @@ export class SqliteLinks {
     return this.s.live.get(sessionId, now, side.deviceId, side.deviceId) as Row | undefined;
   }
 
-  open(s: LinkSessionOpen, now: number): Promise<boolean> {
+  open(s: LinkSessionOpen, now: number, maxLive: number): Promise<'ok' | 'conflict' | 'full'> {
     return this.w.run(() => {
       this.db.prepare('DELETE FROM link_sessions WHERE locator = ? AND expires_at <= ?').run(s.locator, now);
-      return (
-        this.db
-          .prepare('INSERT OR IGNORE INTO link_sessions (id, locator, commitment, expires_at) VALUES (?,?,?,?)')
-          .run(s.sessionId, s.locator, s.commitment, s.expiresAt).changes > 0
-      );
+      const live = this.db.prepare('SELECT count(*) AS n FROM link_sessions WHERE expires_at > ?').get(now) as { n: number };
+      if (live.n >= maxLive) return 'full';
+      const added = this.db
+        .prepare('INSERT OR IGNORE INTO link_sessions (id, locator, commitment, expires_at) VALUES (?,?,?,?)')
+        .run(s.sessionId, s.locator, s.commitment, s.expiresAt).changes;
+      return added ? 'ok' : 'conflict';
     });
   }
 

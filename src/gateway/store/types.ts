@@ -222,8 +222,11 @@ export interface Store {
 
   // link sessions (issue 15): every instance sees the same ones. Each decision (single use,
   // message caps, one certificate) is made in one transaction, so instances cannot race past it.
-  /** false if a live session is filed under this locator (an expired one is replaced) */
-  openLinkSession(s: LinkSessionOpen, now: number): Promise<boolean>;
+  /**
+   * 'conflict' if a live session is filed under this locator (an expired one is replaced),
+   * 'full' if `maxLive` sessions are live already
+   */
+  openLinkSession(s: LinkSessionOpen, now: number, maxLive: number): Promise<'ok' | 'conflict' | 'full'>;
   /** joins the live, unjoined session filed under `locator`, which then leads nowhere else */
   joinLinkSession(locator: string, deviceId: string, now: number): Promise<LinkJoinResult>;
   /**
