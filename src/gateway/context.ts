@@ -26,7 +26,7 @@ export interface Gateway {
     /** one-time key packages handed out per target device */
     claims: Limiter;
   };
-  /** link sessions (in this process: link.ts says why) */
+  /** link sessions, kept in the store: any instance serves either side (link.ts) */
   links: LinkMailbox;
   count: {
     http: (l: Record<string, string>) => void;

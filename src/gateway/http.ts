@@ -94,13 +94,13 @@ export function makeHandler(gw: Gateway, fed: Federation) {
       let result: unknown;
       if (path === '/v1/link/open') {
         const r = validLink(LinkOpenRequest, body);
-        result = gw.links.open(r.locator, r.commitment, client);
+        result = await gw.links.open(r.locator, r.commitment, client);
       } else if (path === '/v1/link/send') {
         const r = validLink(LinkPostRequest, body);
-        result = gw.links.post(r.sessionId, partyB(client), r.body);
+        result = await gw.links.post(r.sessionId, partyB(client), r.body);
       } else {
         const r = validLink(LinkReadRequest, body);
-        result = gw.links.read(r.sessionId, partyB(client), r.after);
+        result = await gw.links.read(r.sessionId, partyB(client), r.after);
       }
       send(res, 200, result);
       return 200;

@@ -1,4 +1,4 @@
-/** The gateway's background jobs: the revocation poll and the retention sweep. */
+/** The gateway's background jobs: the revocation poll, the retention sweep and the link sweep. */
 import type { Logger } from './log';
 import type { Store } from './store/types';
 
@@ -50,6 +50,14 @@ export function retentionSweep(store: Store, retentionMs: number, log: Logger) {
       after = r.next;
     }
     if (pruned) log.info('pruned message log past retention', { count: pruned });
+  };
+}
+
+/** Expired link sessions and their ciphertexts are forgotten (every instance may run it: a DELETE by expiry). */
+export function linkSweep(store: Store, log: Logger) {
+  return async (): Promise<void> => {
+    const n = await store.pruneLinkSessions(Date.now());
+    if (n) log.debug('pruned expired link sessions', { count: n });
   };
 }
 

@@ -4,9 +4,10 @@
  * employee joins it over its authenticated connection; the two exchange a handful of sealed
  * messages; A asks for B's certificate (device.link). The gateway relays ciphertext only.
  *
- * Sessions live in this process's memory, not in the store: they last ten minutes, hold only
- * ciphertext, and losing them (a restart) costs a retry. With several instances B and A must
- * reach the same one (docs/channel.md "Linking a device"), as with any sticky session.
+ * Sessions live in the store (sqlite-links.ts, pg-links.ts), so with several instances B's
+ * requests and A's connection may reach different ones; the limits below are shared by the
+ * instances too when they share PostgreSQL (server.ts). Nothing waits: both sides poll
+ * (wire/link-flow.ts), and each read goes to the store.
  */
 import * as v from 'valibot';
 import type { Certificate } from '../wire/certificate';
@@ -14,128 +15,103 @@ import { verify } from '../wire/ed25519';
 import { randomBytes, toHex } from '../wire/bytes';
 import { LINK, linkProofTranscript, type LinkReadResult } from '../wire/link';
 import type { MethodParams } from '../wire/protocol';
-import { BoundedMap } from './bounded';
 import { ApiError } from './errors';
 import { issueDeviceCertificate } from './enroll';
-import { RateLimiter } from './ratelimit';
+import type { Limiter } from './ratelimit';
 import type { Gateway } from './context';
 import type { DeviceSession } from './rpc';
-
-interface Session {
-  id: string;
-  locator: string;
-  commitment: string;
-  expiresAt: number;
-  /** the device that joined (only one ever may) */
-  joinedBy: string | null;
-  certified: boolean;
-  messages: { index: number; from: 'a' | 'b'; body: string }[];
-}
+import type { LinkSide, Store } from './store/types';
 
 /** B: `addr …` and no device; A: `device …` and its device id */
 export interface LinkParty {
   key: string;
-  deviceId?: string;
+  side: LinkSide;
 }
-export const partyA = (deviceId: string): LinkParty => ({ key: `device ${deviceId}`, deviceId });
-export const partyB = (address: string): LinkParty => ({ key: `addr ${address}` });
+export const partyA = (deviceId: string): LinkParty => ({ key: `device ${deviceId}`, side: { deviceId } });
+export const partyB = (address: string): LinkParty => ({ key: `addr ${address}`, side: { deviceId: null } });
 
 const TEN_MINUTES = 600;
+export const LINK_LIMITS = {
+  /** sessions B may open per address */
+  opens: { rate: 10 / TEN_MINUTES, burst: 10 },
+  /** unknown or expired session ids and locators, per address (B) or per device (A): no guessing */
+  misses: { rate: 20 / TEN_MINUTES, burst: 20 },
+  /** certificates A may ask for per device */
+  certs: { rate: 3 / TEN_MINUTES, burst: 3 },
+} as const;
+
+export interface LinkLimiters {
+  opens: Limiter;
+  misses: Limiter;
+  certs: Limiter;
+}
 
 export class LinkMailbox {
-  private readonly byId = new BoundedMap<string, Session>(10_000);
-  private readonly byLocator = new BoundedMap<string, string>(10_000);
-  /** sessions B may open per address */
-  readonly opens = new RateLimiter(10 / TEN_MINUTES, 10);
-  /** unknown or expired session ids and locators, per address (B) or per device (A): no guessing */
-  readonly misses = new RateLimiter(20 / TEN_MINUTES, 20);
-  /** certificates A may ask for per device */
-  readonly certs = new RateLimiter(3 / TEN_MINUTES, 3);
+  constructor(
+    private readonly store: Store,
+    readonly limits: LinkLimiters,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  constructor(private readonly now: () => number = Date.now) {}
-
-  open(locator: string, commitment: string, client: string): { sessionId: string; expiresAt: number } {
-    if (!this.opens.take(`addr ${client}`)) throw new ApiError('rate_limited', 'too many link sessions from this address; try later');
-    const known = this.byLocator.get(locator);
-    if (known !== undefined && this.live(known)) throw new ApiError('conflict', 'this code is in use: show a new one');
-    const s: Session = {
-      id: toHex(randomBytes(16)),
-      locator,
-      commitment,
-      expiresAt: this.now() + LINK.ttlMs,
-      joinedBy: null,
-      certified: false,
-      messages: [],
-    };
-    this.byId.set(s.id, s);
-    this.byLocator.set(locator, s.id);
-    return { sessionId: s.id, expiresAt: s.expiresAt };
+  async open(locator: string, commitment: string, client: string): Promise<{ sessionId: string; expiresAt: number }> {
+    if (!(await this.limits.opens.take(`addr ${client}`)))
+      throw new ApiError('rate_limited', 'too many link sessions from this address; try later');
+    const now = this.now();
+    const s = { sessionId: toHex(randomBytes(16)), locator, commitment, expiresAt: now + LINK.ttlMs };
+    const r = await this.store.openLinkSession(s, now, LINK.liveSessions);
+    if (r === 'conflict') throw new ApiError('conflict', 'this code is in use: show a new one');
+    // the old in-memory mailbox dropped the oldest session instead, which let a flood end real ones
+    if (r === 'full') throw new ApiError('rate_limited', 'too many devices are being linked right now; try again in a few minutes');
+    return { sessionId: s.sessionId, expiresAt: s.expiresAt };
   }
 
-  join(locator: string, deviceId: string): { sessionId: string; commitment: string; expiresAt: number } {
-    this.guard(`device ${deviceId}`);
-    const id = this.byLocator.get(locator);
-    const s = id === undefined ? null : this.live(id);
-    if (!s) return this.miss(`device ${deviceId}`, 'no link session for this code: check it, or show a new one');
-    // single use: once one device joined, the code leads nowhere else
-    if (s.joinedBy !== null) return this.miss(`device ${deviceId}`, 'this code was already used: show a new one');
-    s.joinedBy = deviceId;
-    this.byLocator.delete(locator);
-    return { sessionId: s.id, commitment: s.commitment, expiresAt: s.expiresAt };
+  join(locator: string, deviceId: string): Promise<{ sessionId: string; commitment: string; expiresAt: number }> {
+    // single use: once one device joined, the code leads nowhere (the store forgets the locator)
+    return this.guarded(
+      `device ${deviceId}`,
+      async () => {
+        const r = await this.store.joinLinkSession(locator, deviceId, this.now());
+        return r.ok ? { sessionId: r.sessionId, commitment: r.commitment, expiresAt: r.expiresAt } : null;
+      },
+      'no link session for this code: check it, or show a new one',
+    );
   }
 
-  post(sessionId: string, who: LinkParty, body: string): { index: number } {
-    const s = this.session(sessionId, who);
-    const side = who.deviceId === undefined ? 'b' : 'a';
-    if (s.messages.length >= LINK.messagesPerSession) throw new ApiError('too_large', 'this link session carried all it may');
-    // B talks only to a device that joined, and only twice (its reveal; nothing else is needed)
-    if (side === 'b' && (s.joinedBy === null || s.messages.filter((m) => m.from === 'b').length >= 2))
-      throw new ApiError('conflict', 'nothing to answer yet');
-    const index = s.messages.length;
-    s.messages.push({ index, from: side, body });
-    return { index };
+  async post(sessionId: string, who: LinkParty, body: string): Promise<{ index: number }> {
+    const r = await this.guarded(who.key, async () => {
+      const p = await this.store.postLinkMessage(sessionId, who.side, body, this.now());
+      return p.ok || p.code !== 'not_found' ? p : null;
+    });
+    if (r.ok) return { index: r.index };
+    if (r.code === 'full') throw new ApiError('too_large', 'this link session carried all it may');
+    // B talks only to a device that joined, and only twice (its reveal and its "ready")
+    throw new ApiError('conflict', 'nothing to answer yet');
   }
 
-  read(sessionId: string, who: LinkParty, after: number): LinkReadResult {
-    const s = this.session(sessionId, who);
-    const other = who.deviceId === undefined ? 'a' : 'b';
-    return {
-      messages: s.messages.filter((m) => m.from === other && m.index > after).map(({ index, body }) => ({ index, body })),
-      certified: s.certified,
-    };
+  read(sessionId: string, who: LinkParty, after: number): Promise<LinkReadResult> {
+    return this.guarded(who.key, () => this.store.readLinkMessages(sessionId, who.side, after, this.now()));
   }
 
   /** The session A joined, for device.link: it is certified at most once. */
-  claimForCertificate(sessionId: string, deviceId: string): void {
-    const s = this.session(sessionId, partyA(deviceId));
-    if (s.certified) throw new ApiError('conflict', 'this link session already has its certificate');
-    s.certified = true;
+  async claimForCertificate(sessionId: string, deviceId: string): Promise<void> {
+    const r = await this.guarded(`device ${deviceId}`, async () => {
+      const c = await this.store.certifyLinkSession(sessionId, deviceId, this.now());
+      return c === 'not_found' ? null : c;
+    });
+    if (r === 'conflict') throw new ApiError('conflict', 'this link session already has its certificate');
   }
 
-  private guard(key: string): void {
-    if (this.misses.peek(key) < 1) throw new ApiError('rate_limited', 'too many unknown link sessions; try later');
-  }
-
-  private miss(key: string, message: string): never {
-    this.misses.take(key);
-    throw new ApiError('not_found', message);
-  }
-
-  private live(id: string): Session | null {
-    const s = this.byId.get(id);
-    if (!s) return null;
-    if (s.expiresAt > this.now()) return s;
-    this.byId.delete(id);
-    if (this.byLocator.get(s.locator) === id) this.byLocator.delete(s.locator);
-    return null;
-  }
-
-  /** A's side: only the device that joined; B's side: whoever holds the 128-bit id. */
-  private session(sessionId: string, who: LinkParty): Session {
-    this.guard(who.key);
-    const s = this.live(sessionId);
-    if (!s || (who.deviceId !== undefined && s.joinedBy !== who.deviceId)) return this.miss(who.key, 'no such link session, or it expired');
-    return s;
+  /**
+   * Runs `work` with one miss reserved for `key` before it starts (a limit in PostgreSQL is
+   * charged by one atomic statement, so guesses racing on several instances cannot all pass a
+   * check made before any was charged); a hit gives the reservation back, a miss (null) keeps it.
+   */
+  private async guarded<T>(key: string, work: () => Promise<T | null>, missed = 'no such link session, or it expired'): Promise<T> {
+    if (!(await this.limits.misses.take(key))) throw new ApiError('rate_limited', 'too many unknown link sessions; try later');
+    const r = await work();
+    if (r === null) throw new ApiError('not_found', missed);
+    await this.limits.misses.refund(key);
+    return r;
   }
 }
 
@@ -151,7 +127,8 @@ export async function certifyLinked(
   s: DeviceSession,
   p: MethodParams<'device.link'>,
 ): Promise<{ certificate: Certificate }> {
-  if (!links.certs.take(s.deviceId)) throw new ApiError('rate_limited', 'too many linked devices from this device; try later');
+  if (!(await links.limits.certs.take(s.deviceId)))
+    throw new ApiError('rate_limited', 'too many linked devices from this device; try later');
   const a = await gw.store.getDevice(s.deviceId);
   if (!a || a.revokedAt !== null || a.employeeId !== s.employeeId)
     throw new ApiError('forbidden', 'only an enrolled device of the employee links another');
@@ -166,7 +143,7 @@ export async function certifyLinked(
   if (mine.some((d) => [d.devicePublicKey, d.mlsSignatureKey].some((k) => k === p.devicePublicKey || k === p.mlsSignatureKey)))
     throw new ApiError('conflict', 'this device key or MLS signature key is already enrolled');
   // the session is used up before the certificate exists: a second request cannot get another
-  links.claimForCertificate(p.sessionId, s.deviceId);
+  await links.claimForCertificate(p.sessionId, s.deviceId);
   const now = Date.now();
   const certificate = await issueDeviceCertificate(gw, { employeeId: a.employeeId, displayName: a.displayName, ...p }, now);
   const { deviceId } = certificate;

@@ -96,9 +96,9 @@ const handlers: { [M in MethodName]: Handler<M> } = {
   'directory.devices': async (gw, _f, _s, p) => ({
     devices: (await gw.store.listDevices(p?.employee !== undefined ? { employeeId: p.employee } : {})).map((d) => d.certificate),
   }),
-  'link.join': async (gw, _f, s, p) => gw.links.join(p.locator, s.deviceId),
-  'link.send': async (gw, _f, s, p) => gw.links.post(p.sessionId, partyA(s.deviceId), p.body),
-  'link.read': async (gw, _f, s, p) => gw.links.read(p.sessionId, partyA(s.deviceId), p.after),
+  'link.join': (gw, _f, s, p) => gw.links.join(p.locator, s.deviceId),
+  'link.send': (gw, _f, s, p) => gw.links.post(p.sessionId, partyA(s.deviceId), p.body),
+  'link.read': (gw, _f, s, p) => gw.links.read(p.sessionId, partyA(s.deviceId), p.after),
   'device.link': (gw, _f, s, p) => certifyLinked(gw, gw.links, s, p),
 };
 

@@ -20,13 +20,15 @@ import { Federation } from './federation';
 import { DeviceSockets } from './ws';
 import { OutboxSender } from './outbox';
 import { makeHandler } from './http';
-import { LinkMailbox } from './link';
+import { LINK_LIMITS, LinkMailbox } from './link';
 import { listenMetrics } from './metrics-server';
-import { every, retentionInterval, retentionSweep, revocationPoll } from './jobs';
+import { every, linkSweep, retentionInterval, retentionSweep, revocationPoll } from './jobs';
 import { CLAIM_LIMIT, FED_FAILURE_LIMIT, SERVER_LIMITS, limitConnectionsPerAddress } from './limits';
 import type { Gateway } from './context';
 
 export const DB_FILE = 'kontor.sqlite';
+/** expired link sessions go within a minute (reads already ignore them) */
+const LINK_SWEEP_MS = 60_000;
 
 /** The store for admin commands: in-process, synchronous SQLite. */
 export function openStore(dataDir: string): SqliteStore {
@@ -115,7 +117,12 @@ export async function startGateway(config: GatewayConfig) {
       fedFailures: new RateLimiter(FED_FAILURE_LIMIT.rate, FED_FAILURE_LIMIT.burst),
       claims: shared(store, 'claims', CLAIM_LIMIT.rate, CLAIM_LIMIT.burst),
     },
-    links: new LinkMailbox(),
+    // in the store, with limits shared like the ones above: B and A may reach different instances
+    links: new LinkMailbox(store, {
+      opens: shared(store, 'link-open', LINK_LIMITS.opens.rate, LINK_LIMITS.opens.burst),
+      misses: shared(store, 'link-miss', LINK_LIMITS.misses.rate, LINK_LIMITS.misses.burst),
+      certs: shared(store, 'link-cert', LINK_LIMITS.certs.rate, LINK_LIMITS.certs.burst),
+    }),
     count: {
       http: metrics.counter('kontor_http_requests_total', 'HTTP requests by route and status'),
       messages: metrics.counter('kontor_messages_total', 'Messages by kind and result'),
@@ -179,6 +186,7 @@ export async function startGateway(config: GatewayConfig) {
     }),
   );
   const retentionTimer = every(retentionInterval(config.retentionMs), log, 'retention run', retentionSweep(store, config.retentionMs, log));
+  const linkTimer = every(LINK_SWEEP_MS, log, 'link sweep', linkSweep(store, log));
   // the instance holding a partner's lock may die: every instance looks for unsent rows
   const sweepTimer = locks ? every(2000, log, 'outbox sweep', () => outbox.kickAll()) : null;
   await outbox.kickAll();
@@ -199,6 +207,7 @@ export async function startGateway(config: GatewayConfig) {
     async close() {
       clearInterval(revocationTimer);
       clearInterval(retentionTimer);
+      clearInterval(linkTimer);
       if (sweepTimer) clearInterval(sweepTimer);
       await cluster?.close();
       await locks?.close();

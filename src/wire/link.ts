@@ -26,6 +26,10 @@ export const LINK = {
   partners: 100,
   /** messages a session relays in all: A's hello, grant and history, B's reveal */
   messagesPerSession: 20,
+  /** messages B posts: its reveal and its "ready" */
+  postsByB: 2,
+  /** live sessions a gateway keeps at most: opens are limited per address, this bounds them all */
+  liveSessions: 10_000,
   /** what B (unauthenticated) may post in one HTTP body */
   unauthenticatedBodyBytes: 8 * 1024,
 } as const;

@@ -9,7 +9,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { PgStore } from '../../src/gateway/store/pg';
-import type { Delivery, DeviceRecord, IdentityRecord, Store } from '../../src/gateway/store/types';
+import type { Delivery, DeviceRecord, IdentityRecord, LinkSide, Store } from '../../src/gateway/store/types';
+import { LINK } from '../../src/wire/link';
 import { aggregateReceipts } from '../../src/gateway/delivery';
 import { device } from '../unit/gateway-fixtures';
 import { startPostgres, type PostgresHandle } from './services';
@@ -37,6 +38,17 @@ const partnerMsg = (seq: number, recipients = ['bob']): Delivery => ({
   payload: 'AAAA',
   recipients,
 });
+
+/** a link session B opens at time 0 for ten minutes; locators and ids as the gateway makes them */
+const linkSession = (n: number) => ({
+  sessionId: n.toString(16).padStart(32, '0'),
+  locator: n.toString(16).padStart(64, 'a'),
+  commitment: `commit-${n}`,
+  expiresAt: LINK.ttlMs,
+});
+const sideA = (deviceId: string): LinkSide => ({ deviceId });
+const MAX_LIVE = LINK.liveSessions;
+const sideB: LinkSide = { deviceId: null };
 
 /** a device as enrollment adds it, with keys of its own (`d-…`, `m-…`) */
 const fresh = (id: string, keys: string, employeeId = 'alice', displayName = 'Alice'): DeviceRecord => ({
@@ -619,5 +631,89 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
       { deviceId: 'alice', keyPackage: 'a1', lastResort: false },
     ]);
     expect(await s.countKeyPackages('bob')).toEqual({ available: 2, lastResort: true });
+  });
+
+  it('link sessions: a code joins once, B posts only after a join and twice, 20 messages in all, one certificate, only the joined device is A', async () => {
+    await open();
+    const l = linkSession(1);
+    expect(await s.openLinkSession(l, 0, MAX_LIVE)).toBe('ok');
+    // a live session keeps its code
+    expect(await s.openLinkSession({ ...linkSession(2), locator: l.locator }, 1, MAX_LIVE)).toBe('conflict');
+    expect(await s.postLinkMessage(l.sessionId, sideB, 'b0', 2)).toEqual({ ok: false, code: 'not_yet' });
+    expect(await s.joinLinkSession(l.locator, 'dA', 3)).toEqual({
+      ok: true,
+      sessionId: l.sessionId,
+      commitment: l.commitment,
+      expiresAt: l.expiresAt,
+    });
+    // single use: the code leads nowhere now, for this device or another
+    expect(await s.joinLinkSession(l.locator, 'dA', 4)).toEqual({ ok: false });
+    expect(await s.joinLinkSession(l.locator, 'dOther', 4)).toEqual({ ok: false });
+    expect(await s.postLinkMessage(l.sessionId, sideA('dA'), 'a0', 5)).toEqual({ ok: true, index: 0 });
+    expect(await s.postLinkMessage(l.sessionId, sideB, 'b1', 6)).toEqual({ ok: true, index: 1 });
+    expect(await s.postLinkMessage(l.sessionId, sideB, 'b2', 6)).toEqual({ ok: true, index: 2 });
+    expect(await s.postLinkMessage(l.sessionId, sideB, 'b3', 6)).toEqual({ ok: false, code: 'not_yet' });
+    // another device is not A of this session, whatever it tries
+    expect(await s.postLinkMessage(l.sessionId, sideA('dOther'), 'x', 7)).toEqual({ ok: false, code: 'not_found' });
+    expect(await s.readLinkMessages(l.sessionId, sideA('dOther'), -1, 7)).toBeNull();
+    expect(await s.certifyLinkSession(l.sessionId, 'dOther', 7)).toBe('not_found');
+    // each side reads the other's messages only, after an index
+    expect(await s.readLinkMessages(l.sessionId, sideB, -1, 8)).toEqual({ messages: [{ index: 0, body: 'a0' }], certified: false });
+    expect(await s.readLinkMessages(l.sessionId, sideA('dA'), 1, 8)).toEqual({ messages: [{ index: 2, body: 'b2' }], certified: false });
+    expect(await s.certifyLinkSession(l.sessionId, 'dA', 9)).toBe('ok');
+    expect(await s.certifyLinkSession(l.sessionId, 'dA', 9)).toBe('conflict');
+    expect((await s.readLinkMessages(l.sessionId, sideB, 0, 10))?.certified).toBe(true);
+    for (let i = 3; i < LINK.messagesPerSession; i++)
+      expect(await s.postLinkMessage(l.sessionId, sideA('dA'), `a${i}`, 11)).toEqual({ ok: true, index: i });
+    expect(await s.postLinkMessage(l.sessionId, sideA('dA'), 'one too many', 12)).toEqual({ ok: false, code: 'full' });
+    expect((await s.readLinkMessages(l.sessionId, sideB, -1, 13))?.messages).toHaveLength(LINK.messagesPerSession - 2);
+    // an unknown session is nobody's
+    expect(await s.readLinkMessages(linkSession(9).sessionId, sideB, -1, 13)).toBeNull();
+  });
+
+  it('link sessions expire for both sides; the code opens again; live sessions are capped; pruning forgets expired ones with their messages', async () => {
+    await open();
+    const l = linkSession(1);
+    await s.openLinkSession(l, 0, MAX_LIVE);
+    await s.joinLinkSession(l.locator, 'dA', 1);
+    await s.postLinkMessage(l.sessionId, sideA('dA'), 'a0', 2);
+    const unjoined = linkSession(2);
+    await s.openLinkSession(unjoined, 0, MAX_LIVE);
+    // at most maxLive live sessions: a flood of opens cannot grow the table without bound
+    expect(await s.openLinkSession(linkSession(4), 3, 2)).toBe('full');
+    const end = l.expiresAt;
+    expect(await s.readLinkMessages(l.sessionId, sideB, -1, end)).toBeNull();
+    expect(await s.readLinkMessages(l.sessionId, sideA('dA'), -1, end)).toBeNull();
+    expect(await s.postLinkMessage(l.sessionId, sideA('dA'), 'late', end)).toEqual({ ok: false, code: 'not_found' });
+    expect(await s.certifyLinkSession(l.sessionId, 'dA', end)).toBe('not_found');
+    expect(await s.joinLinkSession(unjoined.locator, 'dA', end)).toEqual({ ok: false });
+    // the expired session under this code makes way for a new one
+    const again = { ...linkSession(3), locator: unjoined.locator, expiresAt: end * 2 };
+    expect(await s.openLinkSession(again, end, 2)).toBe('ok');
+    expect(await s.pruneLinkSessions(end)).toBe(1);
+    expect(await s.pruneLinkSessions(end)).toBe(0);
+    expect((await s.joinLinkSession(again.locator, 'dA', end + 1)).ok).toBe(true);
+    expect(await s.readLinkMessages(again.sessionId, sideA('dA'), -1, end + 1)).toEqual({ messages: [], certified: false });
+  });
+
+  it('two stores on one database: one device joins a code, racing posts get distinct indexes and never pass the caps', async () => {
+    await open();
+    await second();
+    const l = linkSession(1);
+    await s.openLinkSession(l, 0, MAX_LIVE);
+    const joins = await Promise.all([s.joinLinkSession(l.locator, 'dA', 1), t!.joinLinkSession(l.locator, 'dB', 1)]);
+    expect(joins.filter((j) => j.ok)).toHaveLength(1);
+    const a = sideA(joins[0]!.ok ? 'dA' : 'dB');
+    const posts = await Promise.all(
+      Array.from({ length: LINK.messagesPerSession + 4 }, (_, i) => (i % 2 ? s : t!).postLinkMessage(l.sessionId, a, `m${i}`, 2)),
+    );
+    const indexes = posts.flatMap((p) => (p.ok ? [p.index] : []));
+    expect(indexes.sort((x, y) => x - y)).toEqual(Array.from({ length: LINK.messagesPerSession }, (_, i) => i));
+    expect(posts.filter((p) => !p.ok)).toEqual(Array.from({ length: 4 }, () => ({ ok: false, code: 'full' })));
+    const certs = await Promise.all([
+      s.certifyLinkSession(l.sessionId, a.deviceId!, 3),
+      t!.certifyLinkSession(l.sessionId, a.deviceId!, 3),
+    ]);
+    expect(certs.sort()).toEqual(['conflict', 'ok']);
   });
 });

@@ -3,7 +3,8 @@
  * keys) and the link mailbox's expiry with a fixed clock (the gateway tier, test/gateway/
  * link.test.ts, runs everything else against a real gateway).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromUtf8, toBase64 } from '../../src/wire/bytes';
@@ -20,7 +21,9 @@ import {
   sealLink,
   type LinkTranscript,
 } from '../../src/wire/link';
-import { LinkMailbox, partyA, partyB } from '../../src/gateway/link';
+import { LINK_LIMITS, LinkMailbox, partyA, partyB } from '../../src/gateway/link';
+import { RateLimiter } from '../../src/gateway/ratelimit';
+import { SqliteStore } from '../../src/gateway/store/sqlite';
 import { importX25519Private } from '../support/vectors';
 import { keyPairFromSeed, seedFromHex } from '../support/keys';
 import { root } from '../support/paths';
@@ -99,16 +102,28 @@ describe('linking crypto (link.json)', () => {
 describe('link mailbox (gateway, fixed clock)', () => {
   it('an expired session is gone for both sides; the code cannot be joined', async () => {
     let now = 1_000_000;
-    const box = new LinkMailbox(() => now);
-    const locator = await linkLocator('K7M2Q-9XRTV');
-    const { sessionId } = box.open(locator, vec.transcript.commitment, '192.0.2.1');
-    now += 10 * 60_000 + 1;
-    expect(() => box.join(locator, 'dA')).toThrow(expect.objectContaining({ code: 'not_found' }));
-    expect(() => box.read(sessionId, partyB('192.0.2.1'), -1)).toThrow(expect.objectContaining({ code: 'not_found' }));
-    // a fresh session under the same code opens again once the old one expired
-    const again = box.open(locator, vec.transcript.commitment, '192.0.2.1');
-    box.join(locator, 'dA');
-    expect(box.post(again.sessionId, partyA('dA'), 'aGVsbG8=')).toEqual({ index: 0 });
-    expect(() => box.read(again.sessionId, partyA('dOther'), -1)).toThrow(expect.objectContaining({ code: 'not_found' }));
+    const dir = mkdtempSync(path.join(tmpdir(), 'kontor-link-'));
+    const store = new SqliteStore(path.join(dir, 'db.sqlite'));
+    const limit = (l: { rate: number; burst: number }) => new RateLimiter(l.rate, l.burst);
+    const box = new LinkMailbox(
+      store,
+      { opens: limit(LINK_LIMITS.opens), misses: limit(LINK_LIMITS.misses), certs: limit(LINK_LIMITS.certs) },
+      () => now,
+    );
+    try {
+      const locator = await linkLocator('K7M2Q-9XRTV');
+      const { sessionId } = await box.open(locator, vec.transcript.commitment, '192.0.2.1');
+      now += 10 * 60_000 + 1;
+      await expect(box.join(locator, 'dA')).rejects.toMatchObject({ code: 'not_found' });
+      await expect(box.read(sessionId, partyB('192.0.2.1'), -1)).rejects.toMatchObject({ code: 'not_found' });
+      // a fresh session under the same code opens again once the old one expired
+      const again = await box.open(locator, vec.transcript.commitment, '192.0.2.1');
+      await box.join(locator, 'dA');
+      expect(await box.post(again.sessionId, partyA('dA'), 'aGVsbG8=')).toEqual({ index: 0 });
+      await expect(box.read(again.sessionId, partyA('dOther'), -1)).rejects.toMatchObject({ code: 'not_found' });
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -16,7 +16,7 @@
  */
 import type { PoolClient } from 'pg';
 
-export const PG_SCHEMA_VERSION = 4;
+export const PG_SCHEMA_VERSION = 5;
 
 /** any fixed number: the key of the advisory lock held while migrating */
 const MIGRATION_LOCK = 0x6b6f6e74;
@@ -111,8 +111,30 @@ CREATE TABLE identities (
   employee_id TEXT PRIMARY KEY, identity_key TEXT NOT NULL, certificate TEXT NOT NULL, created_at BIGINT NOT NULL);
 `;
 
-/** Migrations by the version they lead to. */
-export const PG_MIGRATIONS: Record<number, string> = { 1: PG_SCHEMA_V1, 2: PG_MIGRATE_V2, 3: PG_MIGRATE_V3, 4: PG_MIGRATE_V4 };
+/**
+ * Version 6: link sessions (issue 15; SQLite schema 8), shared by every instance: filed under
+ * the code's locator until a device joins (then NULL: single use), their messages ciphertext.
+ * Expired sessions are pruned (jobs.ts linkSweep). Logged tables: a session lasts ten minutes,
+ * but an acknowledged join or certificate must not come undone after a database crash.
+ */
+export const PG_MIGRATE_V5 = `
+CREATE TABLE link_sessions (
+  id TEXT PRIMARY KEY, locator TEXT UNIQUE, commitment TEXT NOT NULL, expires_at BIGINT NOT NULL,
+  joined_by TEXT, certified BOOLEAN NOT NULL DEFAULT false);
+CREATE INDEX link_sessions_expiry ON link_sessions (expires_at);
+CREATE TABLE link_messages (
+  session_id TEXT NOT NULL REFERENCES link_sessions (id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+  side TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (session_id, idx));
+`;
+
+/** Migrations by the version they lead to; every version from 1 up has one. */
+export const PG_MIGRATIONS: Record<number, string> = {
+  1: PG_SCHEMA_V1,
+  2: PG_MIGRATE_V2,
+  3: PG_MIGRATE_V3,
+  4: PG_MIGRATE_V4,
+  5: PG_MIGRATE_V5,
+};
 
 /** Brings the database to PG_SCHEMA_VERSION; throws if it is newer than this gateway. */
 export async function migratePg(c: PoolClient): Promise<void> {
@@ -123,7 +145,11 @@ export async function migratePg(c: PoolClient): Promise<void> {
     const r = await c.query<{ version: number }>('SELECT version FROM kontor_schema');
     const version = r.rows[0]?.version ?? 0;
     if (version > PG_SCHEMA_VERSION) throw new Error(`database schema ${version} is newer than this gateway (${PG_SCHEMA_VERSION})`);
-    for (let v = version + 1; v <= PG_SCHEMA_VERSION; v++) await c.query(PG_MIGRATIONS[v]!);
+    for (let v = version + 1; v <= PG_SCHEMA_VERSION; v++) {
+      const step = PG_MIGRATIONS[v];
+      if (step === undefined) throw new Error(`no migration to schema ${v}`);
+      await c.query(step);
+    }
     if (r.rows.length === 0) await c.query('INSERT INTO kontor_schema (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
     else await c.query('UPDATE kontor_schema SET version = $1', [PG_SCHEMA_VERSION]);
     await c.query('COMMIT');

@@ -12,6 +12,7 @@ import { migratePg } from './pg-schema';
 import { PgDelivery } from './pg-delivery';
 import { PgDevices } from './pg-devices';
 import { PgSubmit } from './pg-submit';
+import { PgLinks } from './pg-links';
 import type {
   Contact,
   Conversation,
@@ -21,6 +22,8 @@ import type {
   HubResult,
   IdentityRecord,
   HubSubmission,
+  LinkSessionOpen,
+  LinkSide,
   OutboxItem,
   OutboxRow,
   Partner,
@@ -53,12 +56,14 @@ export class PgStore implements Store {
   private readonly d: PgDelivery;
   private readonly dev: PgDevices;
   private readonly hub: PgSubmit;
+  private readonly links: PgLinks;
 
   private constructor(readonly pool: pg.Pool) {
     this.w = new PgWriteBatcher(pool);
     this.d = new PgDelivery(pool, this.w);
     this.dev = new PgDevices(pool, this.w);
     this.hub = new PgSubmit(() => new PgWriteBatcher(pool), HUB_LANES);
+    this.links = new PgLinks(pool, this.w);
   }
 
   /**
@@ -306,6 +311,26 @@ export class PgStore implements Store {
   }
   useNonce(key: string, expiresAt: number, now: number) {
     return this.dev.useNonce(key, expiresAt, now);
+  }
+
+  // ---- link sessions (pg-links.ts) ----
+  openLinkSession(s: LinkSessionOpen, now: number, maxLive: number) {
+    return this.links.open(s, now, maxLive);
+  }
+  joinLinkSession(locator: string, deviceId: string, now: number) {
+    return this.links.join(locator, deviceId, now);
+  }
+  postLinkMessage(sessionId: string, side: LinkSide, body: string, now: number) {
+    return this.links.post(sessionId, side, body, now);
+  }
+  readLinkMessages(sessionId: string, side: LinkSide, after: number, now: number) {
+    return this.links.read(sessionId, side, after, now);
+  }
+  certifyLinkSession(sessionId: string, deviceId: string, now: number) {
+    return this.links.certify(sessionId, deviceId, now);
+  }
+  pruneLinkSessions(now: number) {
+    return this.links.prune(now);
   }
 
   async getMeta(key: string) {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /** The schema as version 1 created it (kept so migrations start from what is really on disk). */
 export const SCHEMA_V1 = `
@@ -164,6 +164,23 @@ CREATE TABLE identities (
   employee_id TEXT PRIMARY KEY, identity_key TEXT NOT NULL, certificate TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
+/**
+ * Version 8: link sessions (issue 15), in the store so that several gateway processes serve one
+ * linking whichever of them B's requests and A's connection reach (PostgreSQL schema 5 is the
+ * same). A session is filed under its code's locator until a device joins (then locator is NULL:
+ * single use); its messages are ciphertext, at most LINK.messagesPerSession of them. Expired
+ * sessions are pruned (jobs.ts linkSweep).
+ */
+export const MIGRATE_V8 = `
+CREATE TABLE link_sessions (
+  id TEXT PRIMARY KEY, locator TEXT UNIQUE, commitment TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  joined_by TEXT, certified INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE INDEX link_sessions_expiry ON link_sessions(expires_at);
+CREATE TABLE link_messages (
+  session_id TEXT NOT NULL REFERENCES link_sessions(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+  side TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (session_id, idx)) WITHOUT ROWID;
+`;
+
 /** Migrations by the version they lead to: SQL, or a function for what SQL cannot do. */
 export const MIGRATIONS: Record<number, string | ((db: Database.Database) => void)> = {
   2: MIGRATE_V2,
@@ -172,4 +189,5 @@ export const MIGRATIONS: Record<number, string | ((db: Database.Database) => voi
   5: MIGRATE_V5,
   6: MIGRATE_V6,
   7: MIGRATE_V7,
+  8: MIGRATE_V8,
 };

@@ -11,6 +11,7 @@ import { WriteBatcher } from './batch';
 import { MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION } from './schema';
 import { SqliteDelivery } from './sqlite-delivery';
 import { SqliteDevices } from './sqlite-devices';
+import { SqliteLinks } from './sqlite-links';
 import type {
   Contact,
   Conversation,
@@ -19,6 +20,8 @@ import type {
   EnrollCode,
   IdentityRecord,
   HubSubmission,
+  LinkSessionOpen,
+  LinkSide,
   OutboxItem,
   OutboxRow,
   Partner,
@@ -49,6 +52,7 @@ export class SqliteStore implements Store {
   private readonly s: Record<string, Database.Statement>;
   private readonly d: SqliteDelivery;
   private readonly dev: SqliteDevices;
+  private readonly links: SqliteLinks;
   private checkpointer: Worker | null = null;
 
   /** @param checkpointInBackground the server passes true; short-lived admin commands keep auto-checkpoint */
@@ -77,6 +81,7 @@ export class SqliteStore implements Store {
     this.w = new WriteBatcher(this.db, () => this.d.rolledBack());
     this.d = new SqliteDelivery(this.db, this.w);
     this.dev = new SqliteDevices(this.db, this.w, this.d.activeCache);
+    this.links = new SqliteLinks(this.db, this.w);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       conv: p('SELECT * FROM conversations WHERE id = ?'),
@@ -304,6 +309,26 @@ export class SqliteStore implements Store {
   }
   useNonce(key: string, expiresAt: number, now: number) {
     return this.dev.useNonce(key, expiresAt, now);
+  }
+
+  // ---- link sessions (sqlite-links.ts) ----
+  openLinkSession(s: LinkSessionOpen, now: number, maxLive: number) {
+    return this.links.open(s, now, maxLive);
+  }
+  joinLinkSession(locator: string, deviceId: string, now: number) {
+    return this.links.join(locator, deviceId, now);
+  }
+  postLinkMessage(sessionId: string, side: LinkSide, body: string, now: number) {
+    return this.links.post(sessionId, side, body, now);
+  }
+  readLinkMessages(sessionId: string, side: LinkSide, after: number, now: number) {
+    return this.links.read(sessionId, side, after, now);
+  }
+  certifyLinkSession(sessionId: string, deviceId: string, now: number) {
+    return this.links.certify(sessionId, deviceId, now);
+  }
+  pruneLinkSessions(now: number) {
+    return this.links.prune(now);
   }
 
   async getMeta(key: string) {

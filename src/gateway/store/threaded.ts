@@ -49,6 +49,12 @@ const METHODS = [
   'expireInbox',
   'pruneLog',
   'useNonce',
+  'openLinkSession',
+  'joinLinkSession',
+  'postLinkMessage',
+  'readLinkMessages',
+  'certifyLinkSession',
+  'pruneLinkSessions',
   'getMeta',
   'setMeta',
 ] as const satisfies readonly StoreMethod[];

@@ -4,6 +4,7 @@
  */
 import type { Certificate } from '../../wire/certificate';
 import type { IdentityCertificate } from '../../wire/identity';
+import type { LinkReadResult } from '../../wire/link';
 import type { InboxEntry, MessageKind } from '../../wire/protocol';
 
 /**
@@ -116,6 +117,22 @@ export interface OutboxRow {
   item: OutboxItem;
 }
 
+/** A link session as B opens it (issue 15; link.ts): filed under the code's locator until A joins. */
+export interface LinkSessionOpen {
+  sessionId: string;
+  locator: string;
+  commitment: string;
+  expiresAt: number;
+}
+/**
+ * Who acts on a link session: A names the device that joined (only it may), B names no one
+ * (whoever holds the 128-bit session id).
+ */
+export type LinkSide = { deviceId: string } | { deviceId: null };
+export type LinkJoinResult = { ok: true; sessionId: string; commitment: string; expiresAt: number } | { ok: false };
+/** not_found: no live session for this side; full: it carried all it may; not_yet: B may not post (now) */
+export type LinkPostResult = { ok: true; index: number } | { ok: false; code: 'not_found' | 'full' | 'not_yet' };
+
 export interface Store {
   // enrollment and devices
   createEnrollCode(c: EnrollCode): Promise<void>;
@@ -202,6 +219,27 @@ export interface Store {
    * recorded before. Expired nonces are dropped on the way.
    */
   useNonce(key: string, expiresAt: number, now: number): Promise<boolean>;
+
+  // link sessions (issue 15): every instance sees the same ones. Each decision (single use,
+  // message caps, one certificate) is made in one transaction, so instances cannot race past it.
+  /**
+   * 'conflict' if a live session is filed under this locator (an expired one is replaced),
+   * 'full' if `maxLive` sessions are live already
+   */
+  openLinkSession(s: LinkSessionOpen, now: number, maxLive: number): Promise<'ok' | 'conflict' | 'full'>;
+  /** joins the live, unjoined session filed under `locator`, which then leads nowhere else */
+  joinLinkSession(locator: string, deviceId: string, now: number): Promise<LinkJoinResult>;
+  /**
+   * Adds a message from `side` (LINK.messagesPerSession in all; B only after a device joined,
+   * and at most LINK.postsByB times); its index is the number of messages before it.
+   */
+  postLinkMessage(sessionId: string, side: LinkSide, body: string, now: number): Promise<LinkPostResult>;
+  /** the other side's messages after `after`, oldest first; null if this side has no live session */
+  readLinkMessages(sessionId: string, side: LinkSide, after: number, now: number): Promise<LinkReadResult | null>;
+  /** marks the session A joined as certified, once: 'conflict' if it already was */
+  certifyLinkSession(sessionId: string, deviceId: string, now: number): Promise<'ok' | 'not_found' | 'conflict'>;
+  /** forgets sessions (and their messages) expired by `now`; returns how many */
+  pruneLinkSessions(now: number): Promise<number>;
 
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
