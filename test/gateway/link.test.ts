@@ -9,13 +9,13 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { startGateway, mlsKeyOptions, type GatewayHandle } from './helpers';
-import { enroll, fetchManifest, KontorClient } from '../../src/wire/client';
-import { generateKeyPair, sign, type Ed25519KeyPair } from '../../src/wire/ed25519';
+import { startGateway, type GatewayHandle } from './helpers';
+import { enrollWithIdentity, grantFor, newLinkKeys, type EnrolledWithIdentity } from './link-helpers';
+import { fetchManifest, KontorClient } from '../../src/wire/client';
 import { randomBytes, toBase64, toHex } from '../../src/wire/bytes';
-import { verifyCertificate, type Certificate } from '../../src/wire/certificate';
-import { CHAIN_TYPE, ENDORSEMENT_TYPE, signEndorsement, verifyChain, type IdentityCertificate } from '../../src/wire/identity';
-import { LinkingDevice, NewDeviceLink, type NewDeviceKeys } from '../../src/wire/link-flow';
+import { verifyCertificate } from '../../src/wire/certificate';
+import { CHAIN_TYPE, verifyChain } from '../../src/wire/identity';
+import { LinkingDevice, NewDeviceLink } from '../../src/wire/link-flow';
 import {
   decodeEnvelope,
   deriveLinkKeys,
@@ -26,7 +26,6 @@ import {
   newLinkCode,
   openLink,
   sealLink,
-  type LinkGrant,
 } from '../../src/wire/link';
 
 let gw: GatewayHandle;
@@ -37,44 +36,8 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.stop());
 
-interface Enrolled {
-  client: KontorClient;
-  certificate: Certificate;
-  identity: IdentityCertificate;
-  identityKey: Ed25519KeyPair;
-}
-
-async function enrolled(employee: string, name: string): Promise<Enrolled> {
-  const [mls, id] = await Promise.all([generateKeyPair(), generateKeyPair(true)]);
-  const r = await enroll({
-    gatewayUrl: gw.url,
-    domain: gw.domain,
-    code: await gw.enroll(employee, name),
-    ...mlsKeyOptions(mls),
-    orgPublicKey: orgKey,
-    identity: { publicKeyB64: id.publicKeyB64, sign: (d) => sign(id.privateKey, d) },
-  });
-  const client = await KontorClient.connect({
-    gatewayUrl: gw.url,
-    certificate: r.certificate,
-    deviceKey: r.deviceKey.privateKey,
-    WebSocket: WebSocket as never,
-  });
-  return { client, certificate: r.certificate, identity: r.identity!, identityKey: id };
-}
-
-async function newKeys(): Promise<{ keys: NewDeviceKeys; device: Ed25519KeyPair }> {
-  const [device, mls] = await Promise.all([generateKeyPair(), generateKeyPair()]);
-  return {
-    device,
-    keys: {
-      devicePublicKey: device.publicKeyB64,
-      mlsSignatureKey: mls.publicKeyB64,
-      signWithDeviceKey: (d) => sign(device.privateKey, d),
-      signWithMlsKey: (d) => sign(mls.privateKey, d),
-    },
-  };
-}
+const enrolled = (employee: string, name: string): Promise<EnrolledWithIdentity> =>
+  enrollWithIdentity({ gatewayUrl: gw.url, domain: gw.domain, code: () => gw.enroll(employee, name) });
 
 const codeOf = (p: Promise<unknown>) =>
   p.then(
@@ -87,7 +50,7 @@ const devicesOf = async (c: KontorClient, employee: string) =>
 describe('linking a second browser (issue 15: linking)', () => {
   it('B ends certified for Alice with a chain org → identity → B; both show one SAS; B then connects like any device', async () => {
     const alice = await enrolled('alice', 'Alice Schmidt');
-    const { keys, device } = await newKeys();
+    const { keys, device } = await newLinkKeys();
     const b = await NewDeviceLink.start({ gatewayUrl: gw.url, domain: gw.domain });
     expect(b.code).toMatch(/^[A-Z0-9]{5}-[A-Z0-9]{5}$/);
     const [sasB, a] = await Promise.all([b.answer(keys), LinkingDevice.join(alice.client, gw.domain, b.code.toLowerCase())]);
@@ -96,30 +59,7 @@ describe('linking a second browser (issue 15: linking)', () => {
     const certificate = await a.certify();
     await verifyCertificate(certificate, orgKey, { domain: gw.domain });
     expect(certificate).toMatchObject({ employeeId: 'alice', displayName: 'Alice Schmidt', devicePublicKey: keys.devicePublicKey });
-    const endorsement = await signEndorsement(
-      {
-        type: ENDORSEMENT_TYPE,
-        v: 1,
-        employeeId: 'alice',
-        orgDomain: gw.domain,
-        identityKey: alice.identity.identityKey,
-        deviceId: certificate.deviceId,
-        devicePublicKey: certificate.devicePublicKey,
-        mlsSignatureKey: certificate.mlsSignatureKey,
-        linkedBy: alice.certificate.deviceId,
-        issuedAt: certificate.issuedAt,
-      },
-      (d) => sign(alice.identityKey.privateKey, d),
-    );
-    const grant: LinkGrant = {
-      certificate,
-      identity: alice.identity,
-      endorsement,
-      identityKeyPair: toBase64(randomBytes(64)),
-      orgName: 'Acme',
-      linkedFrom: 'Alice’s laptop',
-      historyChunks: 1,
-    };
+    const grant = await grantFor(alice, certificate, 1);
     const bob = { deviceId: 'd1', employeeId: 'bob', displayName: 'Bob', orgDomain: 'globex.example' };
     const history = [{ conversations: [{ id: 'c1', messages: [{ id: 'm1', sender: bob, direction: 'in' as const, text: 'hi', at: 1 }] }] }];
     await a.send(grant, history);
@@ -166,7 +106,7 @@ describe('linking a second browser (issue 15: linking)', () => {
       return { ...body, body: encodeEnvelope({ ...env, key: (await generateEphemeral()).publicKeyB64 }) };
     });
     const b1 = await NewDeviceLink.start({ gatewayUrl: swapReveal.url, domain: gw.domain });
-    const [, a1] = await Promise.allSettled([b1.answer((await newKeys()).keys), LinkingDevice.join(alice.client, gw.domain, b1.code)]);
+    const [, a1] = await Promise.allSettled([b1.answer((await newLinkKeys()).keys), LinkingDevice.join(alice.client, gw.domain, b1.code)]);
     expect(a1.status === 'rejected' && (a1.reason as { code: string }).code).toBe('mismatch');
     await swapReveal.close();
 
@@ -215,7 +155,7 @@ describe('linking a second browser (issue 15: linking)', () => {
       },
     );
     const b2 = await NewDeviceLink.start({ gatewayUrl: mitm.url, domain: gw.domain });
-    const [sasB, a2] = await Promise.all([b2.answer((await newKeys()).keys), LinkingDevice.join(alice.client, gw.domain, b2.code)]);
+    const [sasB, a2] = await Promise.all([b2.answer((await newLinkKeys()).keys), LinkingDevice.join(alice.client, gw.domain, b2.code)]);
     expect(sasB).toBe(sasOnB);
     expect(a2.sas).not.toBe(sasB);
     await mitm.close();
@@ -226,7 +166,7 @@ describe('linking a second browser (issue 15: linking)', () => {
   it('a device of another employee gets no certificate through Alice’s session, and joining B’s code certifies for itself only', async () => {
     const alice = await enrolled('alma', 'Alma');
     const bob = await enrolled('bob', 'Bob');
-    const { keys } = await newKeys();
+    const { keys } = await newLinkKeys();
     const b = await NewDeviceLink.start({ gatewayUrl: gw.url, domain: gw.domain });
     const [, a] = await Promise.all([b.answer(keys), LinkingDevice.join(alice.client, gw.domain, b.code)]);
     await expect(codeOf(bob.client.call('device.link', { sessionId: a.sessionId, ...a.request }))).resolves.toBe('not_found');
@@ -234,7 +174,7 @@ describe('linking a second browser (issue 15: linking)', () => {
     expect(await devicesOf(alice.client, 'alma')).toEqual([alice.certificate.deviceId]);
     // the employee always comes from the authenticated connection: Bob's own join names Bob
     const b2 = await NewDeviceLink.start({ gatewayUrl: gw.url, domain: gw.domain });
-    const [, viaBob] = await Promise.all([b2.answer((await newKeys()).keys), LinkingDevice.join(bob.client, gw.domain, b2.code)]);
+    const [, viaBob] = await Promise.all([b2.answer((await newLinkKeys()).keys), LinkingDevice.join(bob.client, gw.domain, b2.code)]);
     expect((await viaBob.certify()).employeeId).toBe('bob');
     alice.client.close();
     bob.client.close();
