@@ -11,15 +11,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { GatewayHandle } from '../gateway/helpers';
-import { employee, startGatewayPair, type Employee } from '../support/channel';
+import { aliceAndGina, type Employee } from '../support/channel';
 import { launchChromium, type ChromiumSession } from '../support/chromium';
 import { askChromium } from '../support/messages';
 import { waitFor } from '../support/poll';
-import { startSiteServer, type SiteServer } from '../support/site-server';
+import type { SiteServer } from '../support/site-server';
 
 let site: SiteServer;
 let acme: GatewayHandle;
-let globex: GatewayHandle;
 let alice: Employee;
 let gina: Employee;
 let second: ChromiumSession | undefined;
@@ -27,19 +26,16 @@ let panelB: Page;
 let askB: Employee['ask'];
 let conversationId: string;
 
+let net: Awaited<ReturnType<typeof aliceAndGina>> | undefined;
+
 beforeAll(async () => {
-  site = await startSiteServer();
-  ({ acme, globex } = await startGatewayPair(site));
-  [alice, gina] = await Promise.all([
-    employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] }),
-    employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] }),
-  ]);
+  net = await aliceAndGina();
+  ({ site, acme, alice, gina } = net);
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all([alice?.browser.close(), gina?.browser.close(), second?.close()]);
-  await Promise.all([acme?.stop(), globex?.stop()]);
-  await site?.close();
+  await second?.close();
+  await net?.close();
 });
 
 const texts = async (ask: Employee['ask'], conversationId: string) =>
