@@ -40,12 +40,8 @@ export async function runAdmin(argv: string[], out: (s: string) => void = (s) =>
   const emit = (obj: unknown, text: string) => out(json ? JSON.stringify(obj) : text);
   const natsUrl = (opts.nats as string | undefined) ?? env.KONTOR_NATS_URL;
   // instances cut revoked devices at their next database poll anyway; the stream spares them the wait
-  const announce = async (ids: string[]): Promise<boolean> => {
-    if (!natsUrl || !domain) return false;
-    let all = true;
-    for (const id of ids) all = (await announceRevocation(natsUrl, domain, id)) && all;
-    return all;
-  };
+  const announce = async (ids: string[]): Promise<boolean> =>
+    Boolean(natsUrl && domain && (await announceRevocation(natsUrl, domain, ids)));
   const members = ([] as string[]).concat((opts.member as string[] | undefined) ?? []).map((m) => need(Ident, m, '--member'));
   try {
     if (cmd === 'enroll') {

@@ -131,12 +131,14 @@ export class ClusterEvents {
  * The admin CLI's revocation, told to every instance through the stream (PostgreSQL already
  * holds it; this only spares the instances their next poll). False if NATS could not take it.
  */
-export async function announceRevocation(url: string, domain: string, deviceId: string): Promise<boolean> {
+export async function announceRevocation(url: string, domain: string, deviceIds: readonly string[]): Promise<boolean> {
+  if (deviceIds.length === 0) return true;
   let nc: NatsConnection | undefined;
   try {
     nc = await connect({ servers: url, timeout: 3000, name: `kontor-admin ${domain}` });
     await ensureStream(nc, domain);
-    await jetstream(nc).publish(names(domain).revoked, encoder.encode(deviceId), { timeout: 3000 });
+    const js = jetstream(nc);
+    for (const id of deviceIds) await js.publish(names(domain).revoked, encoder.encode(id), { timeout: 3000 });
     return true;
   } catch {
     return false;

@@ -150,7 +150,7 @@ describe('cluster event stream (JetStream)', () => {
     });
     // anyone on NATS could publish this; the instances check the database first
     const { announceRevocation } = await import('../../src/gateway/cluster-events');
-    expect(await announceRevocation(nats.url, DOMAIN, fay.certificate.deviceId)).toBe(true);
+    expect(await announceRevocation(nats.url, DOMAIN, [fay.certificate.deviceId])).toBe(true);
     await new Promise((r) => setTimeout(r, 2000));
     expect(closed).toBe(false);
     expect((await fay.client.call('keyPackages.count')).available).toBe(0);
