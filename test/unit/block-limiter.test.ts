@@ -38,4 +38,42 @@ describe('BlockLimiter (a shared limit spent a block at a time)', () => {
       Date.now = realNow;
     }
   });
+
+  it('requests arriving while a block is reserved wait for that one reservation instead of asking the bucket each', async () => {
+    const bucket = new RateLimiter(0.000001, 1000);
+    let asked = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const shared = {
+      // a database round trip: the answer comes only when released
+      take: async (k: string, cost?: number) => {
+        asked++;
+        await gate;
+        return bucket.take(k, cost);
+      },
+      refund: () => undefined,
+    };
+    const l = new BlockLimiter(shared, 100);
+    const waiting = Array.from({ length: 50 }, () => l.take('dev'));
+    release();
+    expect(await Promise.all(waiting)).toEqual(Array(50).fill(true));
+    // one block of 100 served all 50
+    expect(asked).toBe(1);
+  });
+
+  it('waiters on a reservation the bucket refuses are each asked for one token: the limit stays exact', async () => {
+    const bucket = new RateLimiter(0.000001, 3);
+    let asked = 0;
+    const shared = {
+      take: async (k: string, cost?: number) => {
+        asked++;
+        return bucket.take(k, cost);
+      },
+      refund: () => undefined,
+    };
+    const l = new BlockLimiter(shared, 10);
+    const got = await Promise.all(Array.from({ length: 6 }, () => l.take('dev')));
+    expect(got.filter(Boolean).length).toBe(3);
+    expect(asked).toBeLessThanOrEqual(1 + 6);
+  });
 });

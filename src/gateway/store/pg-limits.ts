@@ -73,6 +73,8 @@ export class PgRateLimits {
  */
 export class BlockLimiter implements Limiter {
   private local = new Map<string, { tokens: number; until: number }>();
+  /** a reservation on its way, per key: requests meanwhile wait for it instead of asking too */
+  private reserving = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly shared: Limiter,
@@ -80,7 +82,19 @@ export class BlockLimiter implements Limiter {
   ) {}
 
   take(key: string): boolean | Promise<boolean> {
-    const now = Date.now();
+    if (this.spend(key, Date.now())) return true;
+    // A block is being reserved for this key: wait for it, then spend from it. Without this,
+    // every request of a busy device that arrived during the round trip (each second, when
+    // its block expires) asked the database on its own and waited behind the others.
+    const pending = this.reserving.get(key);
+    if (pending) return pending.then(() => this.spend(key, Date.now()) || this.shared.take(key, 1));
+    const p = this.reserve(key, Date.now()).finally(() => this.reserving.delete(key));
+    this.reserving.set(key, p);
+    return p;
+  }
+
+  /** true if a token came out of this instance's block for the key */
+  private spend(key: string, now: number): boolean {
     const l = this.local.get(key);
     if (l && l.until > now && l.tokens >= 1) {
       l.tokens--;
@@ -89,7 +103,7 @@ export class BlockLimiter implements Limiter {
     if (l) this.local.delete(key);
     // the map holds only keys that spent something in the last second
     if (this.local.size > 10_000) for (const [k, v] of this.local) if (v.until <= now) this.local.delete(k);
-    return this.reserve(key, now);
+    return false;
   }
 
   private async reserve(key: string, now: number): Promise<boolean> {
