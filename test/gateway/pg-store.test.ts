@@ -113,6 +113,37 @@ describe('PgStore with several instances', () => {
     for (const s of stores) s.close();
   });
 
+  it('one message id sent through three instances at once is logged once; every answer names its one position', async () => {
+    const url = await freshDb();
+    const stores = await Promise.all([PgStore.open(url), PgStore.open(url), PgStore.open(url)]);
+    const [s0] = stores as [PgStore, PgStore, PgStore];
+    await Promise.all(['alice', 'bob'].map((d) => s0.addDevice(device(d))));
+    await s0.createConversation('c', A, 1);
+    await s0.submitToHub(
+      { conversationId: 'c', messageId: 'c0', sender: A, kind: 'commit', epoch: 0, payload: 'AAAA', members: [A, B] },
+      HUB,
+      2,
+    );
+    // a client retrying through the load balancer: each id reaches every instance while the others hold the lock
+    const ids = Array.from({ length: 60 }, (_, k) => `r${k}`);
+    const answers = await Promise.all(
+      ids.flatMap((id) =>
+        stores.map((s) =>
+          s.submitToHub({ conversationId: 'c', messageId: id, sender: A, kind: 'application', epoch: 1, payload: 'AAAA' }, HUB, 3),
+        ),
+      ),
+    );
+    expect(answers.every((r) => r.ok)).toBe(true);
+    for (const [k, id] of ids.entries()) {
+      const mine = answers.slice(k * 3, k * 3 + 3) as Extract<(typeof answers)[number], { ok: true }>[];
+      expect(new Set(mine.map((r) => r.seq)).size, id).toBe(1);
+      expect(mine.filter((r) => !r.duplicate).length, id).toBe(1);
+    }
+    const inbox = (await s0.fetchInbox('bob', 0, 1000)).filter((e) => e.kind === 'application');
+    expect(inbox.map((e) => e.messageId).sort()).toEqual([...ids].sort());
+    for (const s of stores) s.close();
+  });
+
   it('an inbox id drawn by an open transaction is never overtaken by a later commit', async () => {
     const url = await freshDb();
     const s = await PgStore.open(url);

@@ -56,12 +56,43 @@ l AS (
 u AS (
   UPDATE conversations c SET next_seq = t.next_seq, epoch = t.epoch, members = COALESCE(t.members::jsonb, c.members)
   FROM unnest($10::text[], $11::bigint[], $12::int[], $13::text[]) AS t (id, next_seq, epoch, members) WHERE c.id = t.id),
+k AS (SELECT * FROM unnest($20::text[], $21::bigint[]) AS t (device_id, cnt)),
+h AS (
+  INSERT INTO inbox_heads AS ih (device_id, last_id) SELECT device_id, cnt FROM k ORDER BY device_id
+  ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + excluded.last_id RETURNING device_id, last_id),
 i AS (
   INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at)
-  SELECT r.device_id, r.id, m.kind, m.conv_id, m.hub, m.seq, m.message_id, m.epoch, m.sender, decode(m.payload, 'base64'), m.created_at
-  FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS r (device_id, id, n) JOIN m USING (n) ORDER BY r.device_id, r.id)
-INSERT INTO outbox (peer, item, created_at)
-SELECT peer, item, created_at FROM unnest($17::text[], $18::text[], $19::bigint[]) WITH ORDINALITY AS t (peer, item, created_at, n) ORDER BY n`;
+  SELECT r.device_id, h.last_id - k.cnt + 1 + r.off, m.kind, m.conv_id, m.hub, m.seq, m.message_id, m.epoch, m.sender,
+    decode(m.payload, 'base64'), m.created_at
+  FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS r (device_id, off, n) JOIN m USING (n) JOIN h USING (device_id)
+    JOIN k USING (device_id)
+  ORDER BY r.device_id, r.off),
+o AS (
+  INSERT INTO outbox (peer, item, created_at)
+  SELECT peer, item, created_at FROM unnest($17::text[], $18::text[], $19::bigint[]) WITH ORDINALITY AS t (peer, item, created_at, n) ORDER BY n)
+SELECT device_id, last_id FROM h`;
+
+/**
+ * What a batch needs to know, in one round trip: its conversations, locked in id order; which
+ * of its message ids the log holds already (a retry is answered as before); and which of the
+ * local devices it may reach are active: the local members of those conversations and of the
+ * commits submitted ($4, given by the caller), as splitAddress reads an address.
+ *
+ * The statement's snapshot is taken before the lock is granted: a message id another instance
+ * logged while this statement waited for the lock is not seen here, and the write's
+ * UNIQUE (conv_id, message_id) refuses it, so the batch is run again one submission at a time
+ * (submitOne), which answers it as a duplicate. Positions come from the locked row itself,
+ * which is always its latest version.
+ */
+const READ = `
+WITH c AS (SELECT id, epoch, members, next_seq FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)
+SELECT
+  (SELECT COALESCE(json_agg(c), '[]'::json) FROM c) AS convs,
+  (SELECT COALESCE(json_agg(json_build_array(l.conv_id, l.message_id, l.seq, l.sender)), '[]'::json)
+    FROM unnest($2::text[], $3::text[]) AS t (c, m) JOIN log l ON l.conv_id = t.c AND l.message_id = t.m) AS prior,
+  (SELECT COALESCE(json_agg(device_id), '[]'::json) FROM devices WHERE revoked_at IS NULL AND device_id = ANY(
+    $4::text[] || ARRAY(SELECT split_part(a, '@', 1) FROM c, jsonb_array_elements_text(c.members) AS a
+      WHERE substr(a, strpos(a, '@') + 1) = $5))) AS active`;
 
 /**
  * One submission alone, after its conversation row is locked, in one round trip: the log row
@@ -169,27 +200,31 @@ export class PgSubmit {
   }
 
   private async submitGroup(x: PoolClient, group: Pending[]): Promise<HubResult[]> {
+    // one gateway, one domain: every submission of a batch names the same hub
+    const hub = group[0]!.hub;
     const ids = [...new Set(group.map((p) => p.s.conversationId))].sort();
+    const committed = group.flatMap((p) => (p.s.kind === 'commit' ? (p.s.members ?? []) : []));
+    const read = (
+      await x.query(READ, [
+        ids,
+        group.map((p) => p.s.conversationId),
+        group.map((p) => p.s.messageId),
+        [...new Set(byDomain(committed, splitAddress).get(hub) ?? [])],
+        hub,
+      ])
+    ).rows[0] as { convs: Row[]; prior: [string, string, number, string][]; active: string[] };
     const convs = new Map<string, Conv>();
-    for (const r of (
-      await x.query('SELECT id, epoch, members, next_seq FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids])
-    ).rows as Row[])
+    for (const r of read.convs)
       convs.set(r.id as string, {
         epoch: r.epoch as number,
         members: r.members as string[],
-        nextSeq: r.next_seq as number,
+        nextSeq: Number(r.next_seq),
         changed: false,
         membersChanged: false,
       });
     // what the log holds already: a retry is answered as before, even if the conversation moved on
     const prior = new Map<string, { seq: number; sender: string }>();
-    for (const r of (
-      await x.query(
-        'SELECT conv_id, message_id, seq, sender FROM log WHERE (conv_id, message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
-        [group.map((p) => p.s.conversationId), group.map((p) => p.s.messageId)],
-      )
-    ).rows as Row[])
-      prior.set(`${r.conv_id as string}\n${r.message_id as string}`, { seq: r.seq as number, sender: r.sender as string });
+    for (const [conv, messageId, seq, sender] of read.prior) prior.set(`${conv}\n${messageId}`, { seq: Number(seq), sender });
 
     const results: (HubResult | Accepted)[] = group.map(({ s, hub, now }) => {
       const c = convs.get(s.conversationId);
@@ -215,44 +250,24 @@ export class PgSubmit {
     const accepted = results.filter((r): r is Accepted => 's' in r);
     if (!accepted.length) return results as HubResult[];
 
-    // inbox ids: k per device that gets k entries, handed out in arrival order
-    const wanted = [...new Set(accepted.flatMap((a) => a.devices))];
-    const active = new Set(
-      (
-        (await x.query('SELECT device_id FROM devices WHERE device_id = ANY($1::text[]) AND revoked_at IS NULL', [wanted])).rows as Row[]
-      ).map((r) => r.device_id as string),
-    );
+    // inbox ids: k per device that gets k entries, handed out in arrival order (the write draws them)
+    const active = new Set(read.active);
     const counts = new Map<string, number>();
-    for (const a of accepted) {
+    const inbox: { device: string[]; off: number[]; n: number[] } = { device: [], off: [], n: [] };
+    for (const [i, a] of accepted.entries()) {
       a.devices = a.devices.filter((d) => active.has(d));
-      for (const d of a.devices) counts.set(d, (counts.get(d) ?? 0) + 1);
-    }
-    const next = new Map<string, number>();
-    if (counts.size) {
-      const devs = [...counts.keys()].sort();
-      for (const r of (
-        await x.query(
-          `INSERT INTO inbox_heads AS ih (device_id, last_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1
-        ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + excluded.last_id RETURNING device_id, last_id`,
-          [devs, devs.map((d) => counts.get(d)!)],
-        )
-      ).rows as Row[])
-        next.set(r.device_id as string, (r.last_id as number) - counts.get(r.device_id as string)! + 1);
-    }
-    const inbox: { device: string[]; id: number[]; n: number[] } = { device: [], id: [], n: [] };
-    const local = accepted.map((a, i) =>
-      a.devices.map((d) => {
-        const id = next.get(d)!;
-        next.set(d, id + 1);
+      for (const d of a.devices) {
+        const off = counts.get(d) ?? 0;
+        counts.set(d, off + 1);
         inbox.device.push(d);
-        inbox.id.push(id);
+        inbox.off.push(off);
         inbox.n.push(i + 1);
-        return entryOf(a, d, id);
-      }),
-    );
+      }
+    }
+    const devs = [...counts.keys()].sort();
     const changed = [...convs].filter(([, c]) => c.changed);
     const out = accepted.flatMap((a) => a.peers.map((p, k) => [p, a.outbox[k]!, a.now] as const));
-    await x.query(WRITE, [
+    const heads = await x.query(WRITE, [
       accepted.map((a) => a.s.conversationId),
       accepted.map((a) => a.seq),
       accepted.map((a) => a.s.messageId),
@@ -268,12 +283,24 @@ export class PgSubmit {
       changed.map(([, c]) => c.epoch),
       changed.map(([, c]) => (c.membersChanged ? JSON.stringify(c.members) : null)),
       inbox.device,
-      inbox.id,
+      inbox.off,
       inbox.n,
       out.map((o) => o[0]),
       out.map((o) => o[1]),
       out.map((o) => o[2]),
+      devs,
+      devs.map((d) => counts.get(d)!),
     ]);
+    // each device's first new id: its head after the write less what this batch drew
+    const first = new Map<string, number>();
+    for (const r of heads.rows as Row[]) first.set(r.device_id as string, Number(r.last_id) - counts.get(r.device_id as string)! + 1);
+    const local = accepted.map((a) =>
+      a.devices.map((d) => {
+        const id = first.get(d)!;
+        first.set(d, id + 1);
+        return entryOf(a, d, id);
+      }),
+    );
     let k = 0;
     return results.map((r) => {
       if (!('s' in r)) return r;
