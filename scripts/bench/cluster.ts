@@ -12,18 +12,40 @@
  * - failover_s: the recipient's instance killed until its backlog is delivered through another
  *   (failover_reconnect_s: of which until the recipient was connected again)
  * - pg_rowwise_inserts_per_s: the ceiling as earlier runs measured it, a statement per row
+ * - pg_ceiling_commit_p50_ms_at_1000 / _p99_: the stored stage's ceiling, the same rows written
+ *   straight into the same PostgreSQL at 1,000 messages/s, open loop, group commit
+ * - cpu_ms_per_msg_*: CPU milliseconds per message by process kind (gateway instances, PostgreSQL,
+ *   NATS, HAProxy, this load generator) and machine_busy (0..1 of all cores) in each phase
  * Environment: BENCH_SECONDS (per throughput run, default 8), BENCH_WINDOW (in flight per sender, 200),
- * BENCH_ONLY=one (the one-instance run and the ceiling alone, to compare builds).
+ * BENCH_LATENCY_MESSAGES (20,000), BENCH_ONLY=one (the one-instance run and the ceiling alone, to
+ * compare builds) or BENCH_ONLY=latency (the latency run and its ceiling alone).
  */
 import pg from 'pg';
 import { newDevice, type TestDevice } from '../../test/gateway/helpers';
 import { startCluster, type ClusterHandle } from '../../test/gateway/cluster-helpers';
 import { randomBytes, toBase64 } from '../../src/wire/bytes';
-import { log, percentile, round, sleep } from './lib/stats';
+import { cpuSnapshot, cpuSplit, log, percentile, round, sleep } from './lib/stats';
+
+/** The processes whose CPU time the benchmark reports, by command line. */
+const KINDS = {
+  gateway: /dist\/gateway\/main\.js/,
+  postgres: /^postgres/,
+  nats: /nats-server/,
+  haproxy: /haproxy/,
+  bench: /scripts\/bench\/cluster\.ts/,
+};
+/** CPU seconds per kind over a phase per 1,000 messages (milliseconds per message), and how busy the machine was. */
+function cpuPer1000(split: Record<string, number>, messages: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(split)) out[k] = k === 'machine_busy' ? round(v, 2) : round((v / messages) * 1000, 3);
+  return out;
+}
 
 const PAYLOAD = toBase64(randomBytes(1024));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 200);
+/** 20 s at 1,000 a second: a p99 over 200 messages, not the few of one hiccup */
+const LATENCY_MESSAGES = Number(process.env.BENCH_LATENCY_MESSAGES ?? 20_000);
 const ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn'];
 
 async function pair(c: ClusterHandle, name: string, senderUrl: string, recipientUrl: string): Promise<[TestDevice, TestDevice, string]> {
@@ -45,12 +67,16 @@ async function pair(c: ClusterHandle, name: string, senderUrl: string, recipient
 }
 
 /** Acknowledged sends per second, each sender in its own conversation on its own instance. */
-async function throughput<T>(instances: number, thenOnSameDb?: (url: string) => Promise<T>): Promise<[number, T | undefined]> {
+async function throughput<T>(
+  instances: number,
+  thenOnSameDb?: (url: string) => Promise<T>,
+): Promise<[number, T | undefined, Record<string, number>]> {
   const c = await startCluster({ domain: 'acme.example', instances, extraArgs: ARGS });
   try {
     const senders = await Promise.all(c.instances.flatMap((g, i) => [0, 1].map((k) => pair(c, `t${i}-${k}`, g.url, g.url))));
     let acked = 0;
     let seq = 0;
+    const cpu0 = cpuSnapshot();
     const end = Date.now() + SECONDS * 1000;
     await Promise.all(
       senders.map(async ([a, , conv]) => {
@@ -63,11 +89,13 @@ async function throughput<T>(instances: number, thenOnSameDb?: (url: string) => 
         await Promise.all(Array.from({ length: Math.ceil(WINDOW / senders.length) }, loop));
       }),
     );
+    const cpu = cpuPer1000(cpuSplit(cpu0, KINDS), acked);
+    log(`${instances} instance(s): CPU seconds per 1,000 messages ${JSON.stringify(cpu)}`);
     for (const [a, b] of senders) {
       a.client.close();
       b.client.close();
     }
-    return [acked / SECONDS, thenOnSameDb ? await thenOnSameDb(c.db.url) : undefined];
+    return [acked / SECONDS, thenOnSameDb ? await thenOnSameDb(c.db.url) : undefined, cpu];
   } finally {
     await c.stop();
   }
@@ -101,35 +129,72 @@ async function fourConnections(url: string, setup: string, batch: (c: pg.PoolCli
  * connections: what the gateway's group commit would reach if its own work cost nothing.
  */
 function ceiling(url: string): Promise<number> {
+  return fourConnections(url, CEILING_TABLES, (c, conv) => writeMessages(c, conv, 100));
+}
+
+const CEILING_TABLES = `CREATE TABLE c_log (conv TEXT, seq BIGINT, mid TEXT, sender TEXT, at BIGINT, PRIMARY KEY (conv, seq), UNIQUE (conv, mid));
+  CREATE TABLE c_inbox (dev TEXT, id BIGINT, kind TEXT, conv TEXT, hub TEXT, seq BIGINT, mid TEXT, epoch INT, sender TEXT,
+    payload BYTEA, at BIGINT, PRIMARY KEY (dev, id));
+  CREATE TABLE c_head (dev TEXT PRIMARY KEY, last BIGINT);
+  CREATE TABLE c_conv (id TEXT PRIMARY KEY, next BIGINT); INSERT INTO c_conv VALUES ('a',1),('b',1),('c',1),('d',1)`;
+
+/** Writes the rows of `n` messages of conversation `conv` for one recipient (inside the caller's transaction); returns n. */
+async function writeMessages(c: pg.PoolClient, conv: string, n: number): Promise<number> {
   const bytes = Buffer.from(PAYLOAD, 'base64');
-  const B = 100;
-  return fourConnections(
-    url,
-    `CREATE TABLE c_log (conv TEXT, seq BIGINT, mid TEXT, sender TEXT, at BIGINT, PRIMARY KEY (conv, seq), UNIQUE (conv, mid));
-    CREATE TABLE c_inbox (dev TEXT, id BIGINT, kind TEXT, conv TEXT, hub TEXT, seq BIGINT, mid TEXT, epoch INT, sender TEXT,
-      payload BYTEA, at BIGINT, PRIMARY KEY (dev, id));
-    CREATE TABLE c_head (dev TEXT PRIMARY KEY, last BIGINT);
-    CREATE TABLE c_conv (id TEXT PRIMARY KEY, next BIGINT); INSERT INTO c_conv VALUES ('a',1),('b',1),('c',1),('d',1)`,
-    async (c, conv) => {
-      const last = Number((await c.query('UPDATE c_conv SET next = next + $2 WHERE id = $1 RETURNING next', [conv, B])).rows[0].next);
-      const seqs = Array.from({ length: B }, (_, i) => last - B + i);
-      const head = Number(
-        (
-          await c.query(
-            'INSERT INTO c_head VALUES ($1, $2) ON CONFLICT (dev) DO UPDATE SET last = c_head.last + excluded.last RETURNING last',
-            [`dev-${conv}`, B],
-          )
-        ).rows[0].last,
-      );
+  const last = Number((await c.query('UPDATE c_conv SET next = next + $2 WHERE id = $1 RETURNING next', [conv, n])).rows[0].next);
+  const seqs = Array.from({ length: n }, (_, i) => last - n + i);
+  const head = Number(
+    (
       await c.query(
-        `WITH l AS (INSERT INTO c_log SELECT $1, q, m, 'sender@acme.example', $4 FROM unnest($2::bigint[], $3::text[]) AS t (q, m))
-        INSERT INTO c_inbox SELECT $5, h, 'application', $1, 'acme.example', q, m, 1, 'sender@acme.example', $6, $4
-        FROM unnest($2::bigint[], $3::text[], $7::bigint[]) AS t (q, m, h)`,
-        [conv, seqs, seqs.map((q) => `m${q}`), Date.now(), `dev-${conv}`, bytes, seqs.map((_, i) => head - B + 1 + i)],
-      );
-      return B;
-    },
+        'INSERT INTO c_head VALUES ($1, $2) ON CONFLICT (dev) DO UPDATE SET last = c_head.last + excluded.last RETURNING last',
+        [`dev-${conv}`, n],
+      )
+    ).rows[0].last,
   );
+  await c.query(
+    `WITH l AS (INSERT INTO c_log SELECT $1, q, m, 'sender@acme.example', $4 FROM unnest($2::bigint[], $3::text[]) AS t (q, m))
+    INSERT INTO c_inbox SELECT $5, h, 'application', $1, 'acme.example', q, m, 1, 'sender@acme.example', $6, $4
+    FROM unnest($2::bigint[], $3::text[], $7::bigint[]) AS t (q, m, h)`,
+    [conv, seqs, seqs.map((q) => `m${q}`), Date.now(), `dev-${conv}`, bytes, seqs.map((_, i) => head - n + 1 + i)],
+  );
+  return n;
+}
+
+/**
+ * The stored stage's ceiling for the latency figures: the same rows per message written by a
+ * bare client straight into the same PostgreSQL, open loop at 1,000 messages/s, with group
+ * commit as the gateway does it (what fell due while a transaction committed is the next
+ * one), timed from due to COMMIT returned. What the database and this machine allow before
+ * any gateway work.
+ */
+async function commitLatency(url: string, total: number): Promise<Split> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, options: '-c synchronous_commit=on' });
+  await pool.query(CEILING_TABLES);
+  const c = await pool.connect();
+  const due: number[] = [];
+  const took: number[] = [];
+  let writing: Promise<void> | null = null;
+  const flush = async () => {
+    while (due.length) {
+      const batch = due.splice(0);
+      await c.query('BEGIN');
+      await writeMessages(c, 'a', batch.length);
+      await c.query('COMMIT');
+      const now = performance.now();
+      for (const d of batch) took.push(now - d);
+    }
+    writing = null;
+  };
+  const start = performance.now();
+  for (let i = 0; i < total; ) {
+    for (const now = performance.now(); i < total && start + i <= now; i++) due.push(start + i);
+    writing ??= flush();
+    await sleep(1);
+  }
+  await writing;
+  c.release();
+  await pool.end();
+  return split(took);
 }
 
 /**
@@ -171,7 +236,15 @@ const split = (xs: number[]): Split => {
  * 1,000 unacknowledged entries and is killed; timed until the recipient, reconnected through
  * HAProxy, has read the whole backlog from another instance.
  */
-async function latencyAndFailover(): Promise<{ push: Split; ack: Split; hop: Split; failover: number; reconnect: number }> {
+async function latencyAndFailover(): Promise<{
+  push: Split;
+  ack: Split;
+  hop: Split;
+  failover: number;
+  reconnect: number;
+  cpu: Record<string, number>;
+  commit: Split;
+}> {
   const c = await startCluster({ domain: 'acme.example', instances: 3, extraArgs: ARGS });
   try {
     const [a, b, conv] = await pair(c, 'lat', c.instances[0]!.url, c.instances[1]!.url);
@@ -181,7 +254,8 @@ async function latencyAndFailover(): Promise<{ push: Split; ack: Split; hop: Spl
     b.client.onEvent((e) => {
       if (e.event === 'inbox' && dueAt.has(e.entry.messageId)) pushAt.set(e.entry.messageId, performance.now());
     });
-    const total = 5000;
+    const total = LATENCY_MESSAGES;
+    const cpu0 = cpuSnapshot();
     const start = performance.now();
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < total; ) {
@@ -198,8 +272,12 @@ async function latencyAndFailover(): Promise<{ push: Split; ack: Split; hop: Spl
       await sleep(1);
     }
     await Promise.all(sends);
+    const cpu = cpuPer1000(cpuSplit(cpu0, KINDS), total);
+    log(`latency: CPU seconds per 1,000 messages ${JSON.stringify(cpu)}`);
     for (const end = Date.now() + 30_000; pushAt.size < total && Date.now() < end; ) await sleep(50);
     log(`latency: ${pushAt.size}/${total} pushes seen in ${round((performance.now() - start) / 1000, 1)} s`);
+    // the stored stage's ceiling, on the same PostgreSQL right after, while the cluster idles
+    const commit = await commitLatency(c.db.url, total);
     const ids = [...dueAt.keys()];
     const seen = ids.filter((id) => pushAt.has(id));
     const push = split(seen.map((id) => pushAt.get(id)! - dueAt.get(id)!));
@@ -236,14 +314,20 @@ async function latencyAndFailover(): Promise<{ push: Split; ack: Split; hop: Spl
     const failover = (performance.now() - killed) / 1000;
     a.client.close();
     b.client.close();
-    return { push, ack, hop, failover, reconnect: (reconnected - killed) / 1000 };
+    return { push, ack, hop, failover, reconnect: (reconnected - killed) / 1000, cpu, commit };
   } finally {
     await c.stop();
   }
 }
 
 // the ceiling runs on the very PostgreSQL the one-instance run just used, right after it
-const [one, ceilings] = await throughput(1, async (url) => [await ceiling(url), await ceilingRowwise(url)] as const);
+if (process.env.BENCH_ONLY === 'latency') {
+  // for comparing builds quickly: the cross-instance latency alone
+  const { push, ack, hop, cpu, commit } = await latencyAndFailover();
+  console.log(JSON.stringify({ push, ack, hop, commit, cpu }));
+  process.exit(0);
+}
+const [one, ceilings, cpuOne] = await throughput(1, async (url) => [await ceiling(url), await ceilingRowwise(url)] as const);
 const [ceil, rowwise] = ceilings!;
 log(`1 instance: ${round(one, 0)} msgs/s; ceiling: ${round(ceil, 0)} message writes/s (${round(rowwise, 0)} a row at a time)`);
 if (process.env.BENCH_ONLY === 'one') {
@@ -258,9 +342,9 @@ if (process.env.BENCH_ONLY === 'one') {
   );
   process.exit(0);
 }
-const [three] = await throughput(3);
+const [three, , cpuThree] = await throughput(3);
 log(`3 instances: ${round(three, 0)} msgs/s`);
-const { push, ack, hop, failover, reconnect } = await latencyAndFailover();
+const { push, ack, hop, failover, reconnect, cpu, commit } = await latencyAndFailover();
 console.log(
   JSON.stringify({
     pg_durable_msgs_per_s_1: round(one, 0),
@@ -274,9 +358,15 @@ console.log(
     cross_instance_ack_p99_ms_at_1000: round(ack.p99, 2),
     cross_instance_hop_p50_ms_at_1000: round(hop.p50, 2),
     cross_instance_hop_p99_ms_at_1000: round(hop.p99, 2),
+    pg_ceiling_commit_p50_ms_at_1000: round(commit.p50, 2),
+    pg_ceiling_commit_p99_ms_at_1000: round(commit.p99, 2),
     failover_s: round(failover, 2),
     // of which: until the recipient was connected again through HAProxy (the rest: reading its backlog)
     failover_reconnect_s: round(reconnect, 2),
+    // CPU milliseconds per message by kind of process, and how busy the machine was, per phase
+    cpu_ms_per_msg_1: cpuOne,
+    cpu_ms_per_msg_3: cpuThree,
+    cpu_ms_per_msg_at_1000: cpu,
   }),
 );
 process.exit(0);

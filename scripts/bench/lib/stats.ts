@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -24,3 +24,46 @@ export function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 }
+
+/** CPU ticks (user + system, 1/100 s) of every process now, by pid, with its command line. */
+export function processTicks(): Map<number, { ticks: number; cmd: string }> {
+  const out = new Map<number, { ticks: number; cmd: string }>();
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(Number(p), { ticks: Number(f[11]) + Number(f[12]), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ') });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+export function machineTicks(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((x, y) => x + y, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+
+/**
+ * Where the CPU went between two snapshots, in CPU seconds per kind of process (classified by
+ * command line), and how busy the whole machine was (0..1 of all cores).
+ */
+export function cpuSplit(
+  a: { procs: ReturnType<typeof processTicks>; machine: ReturnType<typeof machineTicks> },
+  kinds: Record<string, RegExp>,
+): Record<string, number> {
+  const procs = processTicks();
+  const machine = machineTicks();
+  const out: Record<string, number> = {};
+  for (const [pid, p] of procs) {
+    const kind = Object.entries(kinds).find(([, re]) => re.test(p.cmd))?.[0];
+    if (!kind) continue;
+    out[kind] = (out[kind] ?? 0) + (p.ticks - (a.procs.get(pid)?.ticks ?? 0)) / 100;
+  }
+  out.machine_busy = (machine.busy - a.machine.busy) / (machine.total - a.machine.total);
+  return out;
+}
+export const cpuSnapshot = () => ({ procs: processTicks(), machine: machineTicks() });
