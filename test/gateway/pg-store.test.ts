@@ -113,6 +113,42 @@ describe('PgStore with several instances', () => {
     for (const s of stores) s.close();
   });
 
+  it('three instances writing two conversations at once, in batches that hold both: gapless positions in each', async () => {
+    const url = await freshDb();
+    const stores = await Promise.all([PgStore.open(url), PgStore.open(url), PgStore.open(url)]);
+    const [s0] = stores as [PgStore, PgStore, PgStore];
+    await Promise.all(['alice', 'bob'].map((d) => s0.addDevice(device(d))));
+    // two conversations on one lane of every instance, so each batch moves both (lane: FNV-1a of the id, 4 lanes)
+    const [c, d] = ['c', 'g'];
+    for (const id of [c, d]) {
+      await s0.createConversation(id, A, 1);
+      await s0.submitToHub(
+        { conversationId: id, messageId: 'c0', sender: A, kind: 'commit', epoch: 0, payload: 'AAAA', members: [A, B] },
+        HUB,
+        2,
+      );
+    }
+    const answers = await Promise.all(
+      stores.flatMap((s, i) =>
+        Array.from({ length: 80 }, (_, k) =>
+          s.submitToHub(
+            { conversationId: k % 2 ? c : d, messageId: `m${i}-${k}`, sender: A, kind: 'application', epoch: 1, payload: 'AAAA' },
+            HUB,
+            3,
+          ),
+        ),
+      ),
+    );
+    expect(answers.every((r) => r.ok)).toBe(true);
+    const inbox = (await s0.fetchInbox('bob', 0, 1000)).filter((e) => e.kind === 'application');
+    for (const id of [c, d]) {
+      const seqs = inbox.filter((e) => e.conversationId === id).map((e) => e.seq);
+      // 120 messages each after the commit at position 1: 2..121, none missing, none twice, in inbox order
+      expect(seqs).toEqual(Array.from({ length: 120 }, (_, i) => i + 2));
+    }
+    for (const s of stores) s.close();
+  });
+
   it('one message id sent through three instances at once is logged once; every answer names its one position', async () => {
     const url = await freshDb();
     const stores = await Promise.all([PgStore.open(url), PgStore.open(url), PgStore.open(url)]);

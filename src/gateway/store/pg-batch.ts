@@ -23,9 +23,9 @@ interface Job {
 type Outcome = { ok: boolean; value: unknown };
 
 /** deadlock_detected, serialization_failure: the other transaction won, try again */
-const RETRYABLE = new Set(['40P01', '40001']);
-const RETRIES = 5;
-const isRetryable = (e: unknown) => RETRYABLE.has((e as { code?: string })?.code ?? '');
+export const RETRYABLE = new Set(['40P01', '40001']);
+export const RETRIES = 5;
+export const isRetryable = (e: unknown) => RETRYABLE.has((e as { code?: string })?.code ?? '');
 
 /**
  * Errors that mean "the database is away", not "this request is wrong": connection exceptions

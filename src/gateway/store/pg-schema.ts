@@ -16,7 +16,7 @@
  */
 import type { PoolClient } from 'pg';
 
-export const PG_SCHEMA_VERSION = 5;
+export const PG_SCHEMA_VERSION = 6;
 
 /** any fixed number: the key of the advisory lock held while migrating */
 const MIGRATION_LOCK = 0x6b6f6e74;
@@ -127,6 +127,18 @@ CREATE TABLE link_messages (
   side TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (session_id, idx));
 `;
 
+/**
+ * Version 6: a way for one statement to give up as a whole (pg-submit.ts): the hub's write
+ * calls it when a conversation moved after the batch was read, and the statement's every
+ * effect is undone. SQLSTATE 40001 (serialization_failure): the caller reads and tries again.
+ */
+export const PG_MIGRATE_V6 = `
+CREATE FUNCTION kontor_moved() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  RAISE EXCEPTION 'a conversation moved since the batch was read' USING ERRCODE = '40001';
+END $$;
+`;
+
 /** Migrations by the version they lead to; every version from 1 up has one. */
 export const PG_MIGRATIONS: Record<number, string> = {
   1: PG_SCHEMA_V1,
@@ -134,6 +146,7 @@ export const PG_MIGRATIONS: Record<number, string> = {
   3: PG_MIGRATE_V3,
   4: PG_MIGRATE_V4,
   5: PG_MIGRATE_V5,
+  6: PG_MIGRATE_V6,
 };
 
 /** Brings the database to PG_SCHEMA_VERSION; throws if it is newer than this gateway. */

@@ -1,23 +1,29 @@
 /**
  * The hub's half of the PostgreSQL store: submissions to conversations hosted here.
  *
- * Submissions that arrive while the previous transaction commits are decided together, in a
- * constant number of round trips per batch rather than two per message (what kept one
- * instance at a third of the database's insert ceiling): all their conversations are locked
- * in one statement, the log is asked once which message ids it holds already, the hub's rules
- * are applied in memory in arrival order (a commit moves the epoch for the submissions after
- * it), and the log rows, positions, inbox rows and outbox rows go in with one statement.
+ * Submissions that arrive while the previous batch is written are decided together, in two
+ * round trips per batch and without an explicit transaction: one statement reads their
+ * conversations, the message ids the log holds already and the active local devices; the
+ * hub's rules are applied in memory in arrival order (a commit moves the epoch for the
+ * submissions after it); one statement writes the positions, log rows, inbox rows and outbox
+ * rows, and commits (synchronous_commit=on: durable when it returns).
  *
- * Positions stay gapless because every log row of a conversation is written under its row
- * lock, so the log read after the lock is the whole truth. Inbox ids are drawn per device
- * from inbox_heads, k at a time for a device that gets k entries, in arrival order. If the
- * combined statement fails for a reason that is not a conflict between instances, each
- * submission is run again on its own (submitOne), so one bad submission fails alone.
+ * The write holds only if every conversation it moves still has the position the read saw:
+ * its UPDATE matches `next_seq = read_seq`, under the row lock it takes, and every other part
+ * of the statement writes only if all of them matched. Every accepted submission moves its
+ * conversation's position, so an unchanged position means unchanged epoch and members, and
+ * positions stay gapless. If another instance got there first, nothing was written and the
+ * batch is read and decided again. A message id another instance logged after the read is
+ * refused by the log's UNIQUE (conv_id, message_id): the statement fails as a whole and each
+ * submission is run again on its own, under a row lock (submitOne), which answers it as a
+ * duplicate; so does any other failure, so one bad submission fails alone. Inbox ids are
+ * drawn per device from inbox_heads, k at a time for a device that gets k entries, in
+ * arrival order, under the head row's lock until the statement commits.
  */
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { splitAddress } from '../../wire/schemas';
 import { StoreUnavailable } from '../errors';
-import type { PgWriteBatcher } from './pg-batch';
+import { isRetryable, RETRIES, unavailable, type PgWriteBatcher } from './pg-batch';
 import { byDomain, hubDelivery, routeSubmission } from './route';
 import type { HubResult, HubSubmission, RoutedEntry } from './types';
 
@@ -33,6 +39,8 @@ interface Conv {
   epoch: number;
   members: string[];
   nextSeq: number;
+  /** the position as read: the write holds only if it is still the conversation's */
+  readSeq: number;
   changed: boolean;
   membersChanged: boolean;
 }
@@ -47,18 +55,26 @@ interface Accepted {
   outbox: string[];
 }
 
+/**
+ * The batch's whole write, one statement: positions (only where the read's position still
+ * holds: `ok`), log rows, inbox heads and rows, outbox rows, each only if `ok`. If not every
+ * conversation matched, kontor_moved() fails the statement and undoes the updates that did.
+ */
 const WRITE = `
 WITH m AS (
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::bigint[], $9::text[])
     WITH ORDINALITY AS t (conv_id, seq, message_id, sender, kind, epoch, payload, created_at, hub, n)),
-l AS (
-  INSERT INTO log (conv_id, seq, message_id, sender, created_at) SELECT conv_id, seq, message_id, sender, created_at FROM m ORDER BY n),
 u AS (
   UPDATE conversations c SET next_seq = t.next_seq, epoch = t.epoch, members = COALESCE(t.members::jsonb, c.members)
-  FROM unnest($10::text[], $11::bigint[], $12::int[], $13::text[]) AS t (id, next_seq, epoch, members) WHERE c.id = t.id),
+  FROM unnest($10::text[], $11::bigint[], $12::int[], $13::text[], $22::bigint[]) AS t (id, next_seq, epoch, members, read_seq)
+  WHERE c.id = t.id AND c.next_seq = t.read_seq RETURNING 1),
+ok AS (SELECT count(*) = $23 AS ok FROM u),
+l AS (
+  INSERT INTO log (conv_id, seq, message_id, sender, created_at)
+  SELECT conv_id, seq, message_id, sender, created_at FROM m WHERE (SELECT ok FROM ok) ORDER BY n),
 k AS (SELECT * FROM unnest($20::text[], $21::bigint[]) AS t (device_id, cnt)),
 h AS (
-  INSERT INTO inbox_heads AS ih (device_id, last_id) SELECT device_id, cnt FROM k ORDER BY device_id
+  INSERT INTO inbox_heads AS ih (device_id, last_id) SELECT device_id, cnt FROM k WHERE (SELECT ok FROM ok) ORDER BY device_id
   ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + excluded.last_id RETURNING device_id, last_id),
 i AS (
   INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at)
@@ -69,23 +85,20 @@ i AS (
   ORDER BY r.device_id, r.off),
 o AS (
   INSERT INTO outbox (peer, item, created_at)
-  SELECT peer, item, created_at FROM unnest($17::text[], $18::text[], $19::bigint[]) WITH ORDINALITY AS t (peer, item, created_at, n) ORDER BY n)
-SELECT device_id, last_id FROM h`;
+  SELECT peer, item, created_at FROM unnest($17::text[], $18::text[], $19::bigint[]) WITH ORDINALITY AS t (peer, item, created_at, n)
+  WHERE (SELECT ok FROM ok) ORDER BY n)
+SELECT CASE WHEN (SELECT ok FROM ok) THEN COALESCE((SELECT json_agg(json_build_array(device_id, last_id)) FROM h), '[]'::json)
+  ELSE to_json(kontor_moved()) END AS heads`;
 
 /**
- * What a batch needs to know, in one round trip: its conversations, locked in id order; which
- * of its message ids the log holds already (a retry is answered as before); and which of the
- * local devices it may reach are active: the local members of those conversations and of the
- * commits submitted ($4, given by the caller), as splitAddress reads an address.
- *
- * The statement's snapshot is taken before the lock is granted: a message id another instance
- * logged while this statement waited for the lock is not seen here, and the write's
- * UNIQUE (conv_id, message_id) refuses it, so the batch is run again one submission at a time
- * (submitOne), which answers it as a duplicate. Positions come from the locked row itself,
- * which is always its latest version.
+ * What a batch needs to know, in one round trip: its conversations; which of its message ids
+ * the log holds already (a retry is answered as before); and which of the local devices it may
+ * reach are active: the local members of those conversations and of the commits submitted ($4,
+ * given by the caller), as splitAddress reads an address. Nothing is locked: the write holds
+ * only if no conversation moved in between (see WRITE).
  */
 const READ = `
-WITH c AS (SELECT id, epoch, members, next_seq FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)
+WITH c AS (SELECT id, epoch, members, next_seq FROM conversations WHERE id = ANY($1::text[]))
 SELECT
   (SELECT COALESCE(json_agg(c), '[]'::json) FROM c) AS convs,
   (SELECT COALESCE(json_agg(json_build_array(l.conv_id, l.message_id, l.seq, l.sender)), '[]'::json)
@@ -166,39 +179,87 @@ function laneOf(id: string, lanes: number): number {
 export class PgSubmit {
   private pending: (Pending[] | null)[];
   private readonly lanes: PgWriteBatcher[];
+  /** per lane, the batch being written: the next one starts when it is done */
+  private chains: Promise<void>[];
 
-  constructor(lane: () => PgWriteBatcher, lanes: number) {
+  constructor(
+    private readonly pool: Pool,
+    lane: () => PgWriteBatcher,
+    lanes: number,
+  ) {
     this.lanes = Array.from({ length: lanes }, lane);
     this.pending = this.lanes.map(() => null);
+    this.chains = this.lanes.map(() => Promise.resolve());
   }
 
   submitToHub(s: HubSubmission, hub: string, now: number): Promise<HubResult> {
     const lane = laneOf(s.conversationId, this.lanes.length);
-    const w = this.lanes[lane]!;
     return new Promise<HubResult>((resolve, reject) => {
       const open = this.pending[lane];
       if (open) return void open.push({ s, hub, now, resolve, reject });
       const group: Pending[] = [{ s, hub, now, resolve, reject }];
       this.pending[lane] = group;
-      // the group closes when its transaction starts: what arrives later is the next batch's
-      w.run((x) => {
+      // the group closes when its batch starts: what arrives later is the next batch's
+      this.chains[lane] = this.chains[lane]!.then(() => {
         if (this.pending[lane] === group) this.pending[lane] = null;
-        return this.submitGroup(x, group);
-      }).then(
-        (results) => {
-          for (const [i, p] of group.entries()) p.resolve(results[i]!);
-        },
-        (e: unknown) => {
-          // the job may never have run (no connection): close the group first, or later
-          // submissions would join one that is never settled
-          if (this.pending[lane] === group) this.pending[lane] = null;
-          if (e instanceof StoreUnavailable) for (const p of group) p.reject(e);
-          else for (const p of group) w.run((x) => this.submitOne(x, p.s, p.hub, p.now)).then(p.resolve, p.reject);
-        },
-      );
+        return this.runGroup(lane, group);
+      });
     });
   }
 
+  /** Settles every submission of the group; never rejects (the lane's next batch waits on it). */
+  private async runGroup(lane: number, group: Pending[]): Promise<void> {
+    try {
+      const results = await this.optimistic(group);
+      if (results) {
+        for (const [i, p] of group.entries()) p.resolve(results[i]!);
+        return;
+      }
+    } catch (e) {
+      if (e instanceof StoreUnavailable) {
+        for (const p of group) p.reject(e);
+        return;
+      }
+      // anything else (a message id logged meanwhile, one bad submission): one at a time below
+    }
+    const w = this.lanes[lane]!;
+    await Promise.all(group.map((p) => w.run((x) => this.submitOne(x, p.s, p.hub, p.now)).then(p.resolve, p.reject)));
+  }
+
+  /** The group read and written without a lock, again while another instance moved a conversation first; null if it kept doing so. */
+  private async optimistic(group: Pending[]): Promise<HubResult[] | null> {
+    let c: PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw unavailable(e);
+    }
+    let broken: Error | undefined;
+    // a checked-out client has no 'error' listener of the pool's: a dropped connection would end the process
+    const lost = (e: Error) => {
+      broken = e;
+    };
+    c.on('error', lost);
+    try {
+      for (let attempt = 0; attempt <= RETRIES; attempt++) {
+        try {
+          return await this.submitGroup(c, group);
+        } catch (e) {
+          if (!isRetryable(e)) throw e;
+        }
+      }
+      return null;
+    } catch (e) {
+      // a socket error (no SQLSTATE) leaves the connection unusable: it is not given back
+      if (!(e as { code?: string }).code || String((e as { code?: string }).code).startsWith('08')) broken ??= e as Error;
+      throw unavailable(e);
+    } finally {
+      c.off('error', lost);
+      c.release(broken);
+    }
+  }
+
+  /** One batch: read, decide, write (40001 and nothing written if another instance moved one of its conversations first). */
   private async submitGroup(x: PoolClient, group: Pending[]): Promise<HubResult[]> {
     // one gateway, one domain: every submission of a batch names the same hub
     const hub = group[0]!.hub;
@@ -219,6 +280,7 @@ export class PgSubmit {
         epoch: r.epoch as number,
         members: r.members as string[],
         nextSeq: Number(r.next_seq),
+        readSeq: Number(r.next_seq),
         changed: false,
         membersChanged: false,
       });
@@ -267,7 +329,7 @@ export class PgSubmit {
     const devs = [...counts.keys()].sort();
     const changed = [...convs].filter(([, c]) => c.changed);
     const out = accepted.flatMap((a) => a.peers.map((p, k) => [p, a.outbox[k]!, a.now] as const));
-    const heads = await x.query(WRITE, [
+    const written = await x.query(WRITE, [
       accepted.map((a) => a.s.conversationId),
       accepted.map((a) => a.seq),
       accepted.map((a) => a.s.messageId),
@@ -290,10 +352,12 @@ export class PgSubmit {
       out.map((o) => o[2]),
       devs,
       devs.map((d) => counts.get(d)!),
+      changed.map(([, c]) => c.readSeq),
+      changed.length,
     ]);
     // each device's first new id: its head after the write less what this batch drew
     const first = new Map<string, number>();
-    for (const r of heads.rows as Row[]) first.set(r.device_id as string, Number(r.last_id) - counts.get(r.device_id as string)! + 1);
+    for (const [d, last] of (written.rows[0] as { heads: [string, number][] }).heads) first.set(d, Number(last) - counts.get(d)! + 1);
     const local = accepted.map((a) =>
       a.devices.map((d) => {
         const id = first.get(d)!;

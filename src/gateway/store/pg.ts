@@ -62,7 +62,7 @@ export class PgStore implements Store {
     this.w = new PgWriteBatcher(pool);
     this.d = new PgDelivery(pool, this.w);
     this.dev = new PgDevices(pool, this.w);
-    this.hub = new PgSubmit(() => new PgWriteBatcher(pool), HUB_LANES);
+    this.hub = new PgSubmit(pool, () => new PgWriteBatcher(pool), HUB_LANES);
     this.links = new PgLinks(pool, this.w);
   }
 
