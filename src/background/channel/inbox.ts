@@ -22,7 +22,6 @@ import {
   hubEpochOf,
   loadConversation,
   memberPeople,
-  openMessage,
   personOf,
   sealBody,
   sealState,
@@ -199,7 +198,13 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
           seq: e.seq,
         };
     await writeStateAndSeen(ctx, { ...rec, lastActivity: now, unread: rec.unread + (msg ? 1 : 0) }, r.newState, seen, msg);
-    if (msg) ctx.emit({ type: 'message', conversationId: rec.id, message: await openMessage(ctx, msg) });
+    // the view from the body in hand: opening the record just sealed would only decrypt it again
+    if (msg)
+      ctx.emit({
+        type: 'message',
+        conversationId: rec.id,
+        message: { ...body, conversationId: rec.id, id: msg.id, at: now, direction: 'in', state: null, seq: e.seq },
+      });
     return;
   }
   if (r.kind === 'proposal') {
