@@ -53,3 +53,20 @@ describe('sending a message in an idle conversation', () => {
     expect(await texts(bob, conv)).toEqual(['kept']);
   });
 });
+
+describe('taking in a message', () => {
+  it("reads the conversation's record once per entry", async () => {
+    const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
+    await bob.engine.sync();
+    await alice.engine.sendText(conv, 'read once');
+    const reads: string[] = [];
+    const get = bob.db.get.bind(bob.db) as (...a: unknown[]) => Promise<unknown>;
+    (bob.db as { get: unknown }).get = (...a: unknown[]) => {
+      reads.push(String(a[0]));
+      return get(...a);
+    };
+    await bob.engine.sync();
+    expect(await texts(bob, conv)).toEqual(['read once']);
+    expect(reads.filter((s) => s === 'conversations')).toHaveLength(1);
+  });
+});
