@@ -10,6 +10,7 @@
  * - link_device_ms: linking a second browser of Alice (lib/link-device.ts), from the SAS
  *   confirmed on her first browser to Gina's next message readable on the new one; once.
  */
+import os from 'node:os';
 import type { Page } from 'playwright-core';
 import { build } from '../build';
 import { employee, startGatewayPair } from '../../test/support/channel';
@@ -17,12 +18,23 @@ import { waitFor } from '../../test/support/poll';
 import { startSiteServer } from '../../test/support/site-server';
 import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/support/hub';
 import { linkDeviceMs } from './lib/link-device';
+import { noopRoundTrips, pageClockOffset, watchWorkerFrames } from './lib/channel-stages';
+import { split, type Split } from './lib/channel-split';
+import { gatewayPathMs } from './lib/gateway-path';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 100);
 const log = (s: string) => process.stderr.write(`[bench channel] ${s}\n`);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function endToEnd(): Promise<{ latencies: number[]; linkMs: number }> {
+interface Run {
+  latencies: number[];
+  linkMs: number;
+  split: Split;
+  gatewayMs: number[];
+  noopMs: number[];
+}
+
+async function endToEnd(): Promise<Run> {
   await build({ quiet: true });
   const site = await startSiteServer();
   const { acme, globex } = await startGatewayPair(site, { extraArgs: ['--log-level', 'warn'] });
@@ -62,7 +74,10 @@ async function endToEnd(): Promise<{ latencies: number[]; linkMs: number }> {
       (window as unknown as { __sent: number[] }).__sent = sent;
       document.addEventListener('keydown', (e) => e.key === 'Enter' && sent.push(performance.timeOrigin + performance.now()), true);
     });
+    const [aliceFrames, ginaFrames] = await Promise.all([watchWorkerFrames(alice), watchWorkerFrames(gina)]);
+    const offsets = { alice: await pageClockOffset(alice.panel), gina: await pageClockOffset(gina.panel) };
     const latencies: number[] = [];
+    const marks: { sentAt: number; arrived: number }[] = [];
     for (let i = 0; i < N; i++) {
       const text = `Benchmark message ${i}`;
       await alice.panel.getByTestId('composer').fill(text);
@@ -75,9 +90,20 @@ async function endToEnd(): Promise<{ latencies: number[]; linkMs: number }> {
       );
       const sentAt = await alice.panel.evaluate(() => (window as unknown as { __sent: number[] }).__sent.at(-1)!);
       latencies.push(arrived - sentAt);
+      marks.push({ sentAt, arrived });
       void now;
     }
-    return { latencies, linkMs: await linkDeviceMs({ sitePort: site.port, acme, alice, gina }) };
+    await Promise.all([aliceFrames.detach(), ginaFrames.detach()]);
+    const stages = split(marks, offsets, aliceFrames.frames, ginaFrames.frames);
+    log(
+      `frames alice ${aliceFrames.frames.length}, gina ${ginaFrames.frames.length}; clock offsets ${offsets.alice.toFixed(2)}, ${offsets.gina.toFixed(2)}; ${stages.matched} of ${N} split`,
+    );
+    if (process.env.BENCH_DEBUG)
+      log(JSON.stringify({ marks: marks.slice(0, 3), a: aliceFrames.frames.slice(0, 8), g: ginaFrames.frames.slice(0, 8) }));
+    const noopMs = await noopRoundTrips(alice.panel, 100);
+    const gatewayMs = await gatewayPathMs(acme, globex, N);
+    const linkMs = await linkDeviceMs({ sitePort: site.port, acme, alice, gina });
+    return { latencies, linkMs, split: stages, gatewayMs, noopMs };
   } finally {
     await Promise.all([alice.browser.close(), gina.browser.close()]);
     await Promise.all([acme.stop(), globex.stop()]);
@@ -111,8 +137,11 @@ async function addMember50(): Promise<number[]> {
 
 const add = process.env.BENCH_SKIP_ADD ? [NaN] : await addMember50();
 log(`add member to 50 (ms): ${add.map((x) => x.toFixed(1)).join(' ')}`);
-const { latencies: lat, linkMs } = await endToEnd();
+const load = os.loadavg()[0]!;
+const run = await endToEnd();
+const { latencies: lat, linkMs } = run;
 log(`end-to-end latencies (ms): ${lat.map((x) => x.toFixed(1)).join(' ')}`);
+const p = (xs: number[], q: number) => (xs.length ? +pct(xs, q).toFixed(1) : null);
 console.log(
   JSON.stringify({
     messages: lat.length,
@@ -120,5 +149,19 @@ console.log(
     p95_ms: +pct(lat, 95).toFixed(1),
     add_member_50_ms: +pct(add, 50).toFixed(1),
     link_device_ms: +linkMs.toFixed(1),
+    ...Object.fromEntries(
+      Object.entries(run.split.stages).flatMap(([name, xs]) => [
+        [`stage_${name}_p50_ms`, p(xs, 50)],
+        [`stage_${name}_p95_ms`, p(xs, 95)],
+      ]),
+    ),
+    stage_messages_matched: run.split.matched,
+    clock_skew_ms: +run.split.skew.toFixed(2),
+    ceiling_gateway_p50_ms: p(run.gatewayMs, 50),
+    ceiling_gateway_p95_ms: p(run.gatewayMs, 95),
+    ceiling_noop_roundtrip_p50_ms: p(run.noopMs, 50),
+    ceiling_noop_roundtrip_p95_ms: p(run.noopMs, 95),
+    load_avg_1m_start: +load.toFixed(2),
+    load_avg_1m_end: +os.loadavg()[0]!.toFixed(2),
   }),
 );

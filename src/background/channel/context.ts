@@ -98,8 +98,10 @@ export function explain(e: unknown, failures: CredentialError[]): unknown {
 export async function loadConversation(
   ctx: EngineContext,
   id: string,
+  /** the record, when the caller just read it under the same lock */
+  known?: ConversationRecord,
 ): Promise<{ rec: ConversationRecord; state: ClientState; failures: CredentialError[] } | null> {
-  const rec = await ctx.db.get('conversations', id);
+  const rec = known ?? (await ctx.db.get('conversations', id));
   if (!rec) return null;
   const { config, failures } = authConfig(ctx);
   const cached = ctx.cache.get(id);

@@ -22,7 +22,7 @@ import { processEntry } from './inbox';
 import { authConfig, openMessage, personOf, sealState, type ChannelEvent, type EngineContext, type MessageView } from './context';
 import { utf8 } from '../../wire/bytes';
 import { claimFor, clearRetry, retryOpOf, runCommit, type AddResult } from './commit-runner';
-import { enqueue, flushOutbox } from './outbox';
+import { encryptAndSend, enqueue, flushOutbox } from './outbox';
 import { conversationView, deviceOrigins, heldView, listConversations, markRead, messageList, type HeldView } from './engine-views';
 
 export type { AddResult } from './commit-runner';
@@ -187,6 +187,18 @@ export class ChannelEngine {
 
   /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it. */
   private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
+    try {
+      // an idle conversation writes once and sends; behind a busy lock (a commit on the wire)
+      // the message is persisted first, so a worker stopped while it waits loses nothing
+      if (
+        !this.ctx.lock.busy(conversationId) &&
+        (await this.ctx.lock.run(conversationId, () => encryptAndSend(this.ctx, conversationId, payload, shown)))
+      )
+        return;
+    } catch (e) {
+      if (!(e instanceof TransportError && e.code === 'offline')) throw e;
+      return;
+    }
     await enqueue(this.ctx, conversationId, payload, shown);
     try {
       await this.flush(conversationId);

@@ -22,7 +22,6 @@ import {
   hubEpochOf,
   loadConversation,
   memberPeople,
-  openMessage,
   personOf,
   sealBody,
   sealState,
@@ -35,18 +34,22 @@ import {
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
 
 export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<void> {
-  const known = await ctx.db.get('conversations', e.conversationId);
+  // both reads at once: each is a round trip to the browser's IndexedDB
+  const [known, wasSeen] = await Promise.all([
+    ctx.db.get('conversations', e.conversationId),
+    e.kind === 'receipt' ? undefined : ctx.db.get('seen', [e.conversationId, e.messageId]),
+  ]);
   if (known && e.hub !== known.hub) {
     // Only the conversation's hub orders it. Not marked as seen: a forger must not be able to
     // burn the id of a message the real hub will deliver.
     return report(ctx, known, new MlsOpError('wrong_hub', `an entry from ${e.hub} for a conversation hosted by ${known.hub} was dropped`));
   }
   if (e.kind === 'receipt') return applyReceipt(ctx, e);
-  if (await ctx.db.get('seen', [e.conversationId, e.messageId])) return;
+  if (wasSeen) return;
   const seen: SeenRecord = { conversationId: e.conversationId, messageId: e.messageId, at: ctx.now().getTime() };
   try {
     if (e.kind === 'welcome') await onWelcome(ctx, e, seen);
-    else await onHandshakeOrApplication(ctx, e, seen);
+    else await onHandshakeOrApplication(ctx, e, seen, known);
   } catch (err) {
     // unprocessable for good (forged, undecryptable, too old, rejected credential): remember
     // it as seen so it is acknowledged once and never retried, and tell the UI. Never fatal:
@@ -140,8 +143,14 @@ async function onWelcome(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): P
   ctx.emit({ type: 'conversation', conversationId: rec.id });
 }
 
-async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): Promise<void> {
-  const loaded = await loadConversation(ctx, e.conversationId);
+async function onHandshakeOrApplication(
+  ctx: EngineContext,
+  e: InboxEntry,
+  seen: SeenRecord,
+  /** read under this lock a moment ago: not read again */
+  stored: ConversationRecord | undefined,
+): Promise<void> {
+  const loaded = stored ? await loadConversation(ctx, e.conversationId, stored) : null;
   const bytes = unb64(e.payload ?? '');
   if (!loaded) {
     // e.g. the commit that added us, delivered before its Welcome; or traffic from before we joined
@@ -199,7 +208,13 @@ async function onHandshakeOrApplication(ctx: EngineContext, e: InboxEntry, seen:
           seq: e.seq,
         };
     await writeStateAndSeen(ctx, { ...rec, lastActivity: now, unread: rec.unread + (msg ? 1 : 0) }, r.newState, seen, msg);
-    if (msg) ctx.emit({ type: 'message', conversationId: rec.id, message: await openMessage(ctx, msg) });
+    // the view from the body in hand: opening the record just sealed would only decrypt it again
+    if (msg)
+      ctx.emit({
+        type: 'message',
+        conversationId: rec.id,
+        message: { ...body, conversationId: rec.id, id: msg.id, at: now, direction: 'in', state: null, seq: e.seq },
+      });
     return;
   }
   if (r.kind === 'proposal') {

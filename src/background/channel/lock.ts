@@ -13,6 +13,11 @@ export class KeyedMutex {
     private readonly locks: LockManagerLike | undefined = webLocks(),
   ) {}
 
+  /** Whether an operation on `key` runs or waits in this context. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
     const task = () => (this.locks ? this.locks.request(`${this.namespace}:${key}`, fn) : fn());

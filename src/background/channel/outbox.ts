@@ -8,19 +8,22 @@ import { encryptApplication, epochOf } from './mls';
 import { encodePayload, type WirePayload } from './payload';
 import { b64, loadConversation, outboxAad, sealBody, sealState, type EngineContext } from './context';
 
-/** Persists a payload in the outbox and, if shown and text, as an outgoing message record. */
-export async function enqueue(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
-  const bytes = encodePayload(payload);
+/** The outbox record and, if shown and text, the outgoing message record of a payload. */
+async function records(
+  ctx: EngineContext,
+  conversationId: string,
+  payload: WirePayload,
+  shown: boolean,
+): Promise<{ out: OutboxRecord; msg: MessageRecord | null }> {
   const at = ctx.now().getTime();
   const out: OutboxRecord = {
     conversationId,
     messageId: payload.id,
-    payload: await ctx.ks.seal(bytes, outboxAad(conversationId, payload.id)),
+    payload: await ctx.ks.seal(encodePayload(payload), outboxAad(conversationId, payload.id)),
     ciphertext: null,
     epoch: null,
     createdAt: at,
   };
-  // sealed before the transaction: an await on other work would let IndexedDB commit it early
   const msg: MessageRecord | null =
     shown && payload.type === 'text'
       ? {
@@ -33,10 +36,41 @@ export async function enqueue(ctx: EngineContext, conversationId: string, payloa
           seq: null,
         }
       : null;
+  return { out, msg };
+}
+
+/** Persists a payload in the outbox and, if shown and text, as an outgoing message record. */
+export async function enqueue(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
+  // sealed before the transaction: an await on other work would let IndexedDB commit it early
+  const { out, msg } = await records(ctx, conversationId, payload, shown);
   const tx = ctx.db.transaction(['outbox', 'messages'], 'readwrite');
   await tx.objectStore('outbox').add(out);
   if (msg) await tx.objectStore('messages').put(msg);
   await tx.done;
+}
+
+/**
+ * Under the lock, when nothing is queued before it and the conversation is active with no
+ * commit pending: encrypts right away and persists the outbox record WITH its ciphertext,
+ * the message and the advanced ratchet in one transaction, then sends. The same records as
+ * `enqueue` followed by `flushOutbox`, written once instead of twice before the first byte
+ * leaves. Returns false (nothing written) when the message must wait in the queue instead.
+ */
+export async function encryptAndSend(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<boolean> {
+  const loaded = await loadConversation(ctx, conversationId);
+  if (loaded?.rec.status !== 'active' || loaded.rec.pending) return false;
+  if ((await ctx.db.countFromIndex('outbox', 'byConversation', conversationId)) > 0) return false;
+  const { out, msg } = await records(ctx, conversationId, payload, shown);
+  const enc = await encryptApplication(loaded.state, encodePayload(payload));
+  const sealed = await sealState(ctx, conversationId, enc.newState);
+  const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
+  await tx.objectStore('conversations').put({ ...loaded.rec, state: sealed, epoch: epochOf(enc.newState) });
+  const seq = await tx.objectStore('outbox').add({ ...out, ciphertext: enc.message, epoch: epochOf(enc.newState) });
+  if (msg) await tx.objectStore('messages').put(msg);
+  await tx.done;
+  ctx.cache.set(conversationId, enc.newState);
+  await sendEntry(ctx, loaded.rec.hub, { ...out, seq, ciphertext: enc.message, epoch: epochOf(enc.newState) });
+  return true;
 }
 
 /** Under the lock: encrypt (persisting the advanced ratchet with the ciphertext), then send. */
@@ -57,21 +91,27 @@ export async function flushOutbox(ctx: EngineContext, conversationId: string): P
       await tx.done;
       ctx.cache.set(conversationId, enc.newState);
     }
-    const r = await ctx.transport.send({
-      conversationId,
-      hub: loaded.rec.hub,
-      messageId: e.messageId,
-      kind: 'application',
-      epoch: e.epoch!,
-      payload: b64(e.ciphertext!),
-    });
-    const tx = ctx.db.transaction(['outbox', 'messages', 'conversations'], 'readwrite');
-    await tx.objectStore('outbox').delete(e.seq!);
-    const m = await tx.objectStore('messages').get([conversationId, e.messageId]);
-    if (m && m.state === 'queued') await tx.objectStore('messages').put({ ...m, state: 'sent', seq: r.seq });
-    const c = await tx.objectStore('conversations').get(conversationId);
-    if (c) await tx.objectStore('conversations').put({ ...c, lastActivity: ctx.now().getTime() });
-    await tx.done;
-    ctx.emit({ type: 'delivery', conversationId, messageId: e.messageId, state: 'sent' });
+    await sendEntry(ctx, loaded.rec.hub, e);
   }
+}
+
+/** Sends an encrypted outbox entry, then marks it sent (the hub has it) and drops it from the outbox. */
+async function sendEntry(ctx: EngineContext, hub: string, e: OutboxRecord): Promise<void> {
+  const { conversationId } = e;
+  const r = await ctx.transport.send({
+    conversationId,
+    hub,
+    messageId: e.messageId,
+    kind: 'application',
+    epoch: e.epoch!,
+    payload: b64(e.ciphertext!),
+  });
+  const tx = ctx.db.transaction(['outbox', 'messages', 'conversations'], 'readwrite');
+  await tx.objectStore('outbox').delete(e.seq!);
+  const m = await tx.objectStore('messages').get([conversationId, e.messageId]);
+  if (m && m.state === 'queued') await tx.objectStore('messages').put({ ...m, state: 'sent', seq: r.seq });
+  const c = await tx.objectStore('conversations').get(conversationId);
+  if (c) await tx.objectStore('conversations').put({ ...c, lastActivity: ctx.now().getTime() });
+  await tx.done;
+  ctx.emit({ type: 'delivery', conversationId, messageId: e.messageId, state: 'sent' });
 }
