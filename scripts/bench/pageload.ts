@@ -24,7 +24,8 @@
  * - `kontor_over_floor_clean`: Kontor against that same permission-only extension directly,
  *   both sides in every round, over KONTOR_BENCH_DIRECT_ROUNDS (24; 0 skips it) rounds, with
  *   `kontor_over_floor_clean_ci95`, a 95% bootstrap interval that resamples whole rounds (a
- *   round's loads share its browsers' speed). Two separate ratios against no extension each
+ *   round's loads share its browsers' speed; rounds that launch Kontor first and rounds that
+ *   launch it second are resampled separately, as the design balances them). Two separate ratios against no extension each
  *   carry their own rounds' scatter (about 0.3 wide); the direct pair cancels what both sides
  *   share. KONTOR_BENCH_DIRECT=A,B replaces the two sides (`kontor`, `none`, a control, a
  *   directory) and also runs this part when KONTOR_BENCH_EXTENSION or _BASELINE is set:
@@ -32,7 +33,8 @@
  * To keep a default run at about 10 minutes (as when it was 16 Kontor and 8 floor rounds), the
  * Kontor-vs-none part has 8 rounds and the floor 4: a clean-page round takes about 12 s and a
  * round of both pages about 35 s on the shared 2-core machine, so the direct part gets the
- * rounds that were cut. KONTOR_BENCH_ROUNDS=0 skips the Kontor-vs-none part.
+ * rounds that were cut. KONTOR_BENCH_ROUNDS=0 skips the Kontor-vs-none part. KONTOR_BENCH_SAMPLES=FILE writes
+ * the direct part's loads per round (JSON) for analysis.
  * Progress on stderr; the last stdout line is one JSON object.
  */
 import { createHash } from 'node:crypto';
@@ -279,7 +281,9 @@ async function main(): Promise<void> {
       const pair: [Side, Side] = [side(direct[0]!), side(direct[1]!)];
       const d = (await measure(pair, ['clean'], directRounds, server.port, 'direct')).clean!;
       const ratio = pooledRatio(d.perRound);
-      const ci = bootstrapCi(d.perRound, pooledRatio).map(r3);
+      // Even rounds launch side a first, odd rounds side b: resample each kind on its own
+      const ci = bootstrapCi(d.perRound, pooledRatio, { stratum: (_, i) => String(i % 2) }).map(r3);
+      if (env.KONTOR_BENCH_SAMPLES) writeFileSync(env.KONTOR_BENCH_SAMPLES, JSON.stringify({ sides: direct, rounds: d.perRound }));
       log(
         `direct (${direct.join(' over ')}) clean: ratio ${ratio.toFixed(3)}, 95% interval [${ci.join(', ')}] (rounds ${d.rounds.map((r) => r.toFixed(3)).join(' ')})`,
       );

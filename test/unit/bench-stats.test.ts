@@ -13,8 +13,8 @@ describe('bootstrapCi over rounds', () => {
         b: Array.from({ length: 9 }, () => speed * (100 + 10 * rand())),
       };
     });
-    const ci = bootstrapCi(rounds, ratio, 0.95, 2000);
-    expect(bootstrapCi(rounds, ratio, 0.95, 2000)).toEqual(ci);
+    const ci = bootstrapCi(rounds, ratio, { resamples: 2000 });
+    expect(bootstrapCi(rounds, ratio, { resamples: 2000 })).toEqual(ci);
     expect(ci[0]).toBeLessThan(ci[1]);
     expect(ci[0]).toBeLessThanOrEqual(ratio(rounds));
     expect(ci[1]).toBeGreaterThanOrEqual(ratio(rounds));
@@ -30,9 +30,23 @@ describe('bootstrapCi over rounds', () => {
       a: Array.from({ length: 9 }, (_, j) => (i % 2 ? 105 : 95) + j * 0.01),
       b: Array.from({ length: 9 }, (_, j) => 100 + j * 0.01),
     }));
-    const [lo, hi] = bootstrapCi(rounds, ratio, 0.95, 2000);
+    const [lo, hi] = bootstrapCi(rounds, ratio, { resamples: 2000 });
     expect(lo).toBeLessThan(0.97);
     expect(hi).toBeGreaterThan(1.03);
+  });
+
+  it('keeps a balanced design balanced within each stratum', () => {
+    // Whichever browser launched first is 10% slower: rounds alternate, so the two kinds of
+    // round cancel exactly and only an unbalanced resample (more of one kind) moves the figure.
+    const rounds = Array.from({ length: 16 }, (_, i) => ({
+      a: Array.from({ length: 9 }, (_, j) => (i % 2 ? 100 : 110) + j * 0.01),
+      b: Array.from({ length: 9 }, (_, j) => (i % 2 ? 110 : 100) + j * 0.01),
+    }));
+    const wide = bootstrapCi(rounds, ratio, { resamples: 2000 });
+    const [lo, hi] = bootstrapCi(rounds, ratio, { resamples: 2000, stratum: (_, i) => String(i % 2) });
+    expect(wide[1] - wide[0]).toBeGreaterThan(0.1);
+    expect(lo).toBeGreaterThan(0.99);
+    expect(hi).toBeLessThan(1.01);
   });
 
   it('gives no interval without rounds', () => {
