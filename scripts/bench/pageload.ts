@@ -183,7 +183,11 @@ async function measure(
   for (let round = 0; round < rounds; round++) {
     // A browser instance has its own lasting speed, so every round launches both afresh, in
     // alternating order, and the figures pool over all rounds.
-    const [first, second] = round % 2 === 0 ? [0, 1] : [1, 0];
+    // Odd rounds swap every order between the sides (launch, warm-up, which load of a pair
+    // comes first), so a pair of rounds gives neither side a head start; with an odd RUNS one
+    // side otherwise always led one pair more than the other.
+    const flip = round % 2 === 1;
+    const [first, second] = flip ? [1, 0] : [0, 1];
     const browsers: ChromiumSession[] = [];
     browsers[first] = await launch(sides[first]!, port);
     browsers[second] = await launch(sides[second]!, port);
@@ -193,14 +197,14 @@ async function measure(
       for (const name of names) {
         const url = PAGES[name];
         for (let i = 0; i < WARMUP; i++) {
-          await loadOnce(withExt, url);
-          await loadOnce(without, url);
+          await loadOnce(flip ? without : withExt, url);
+          await loadOnce(flip ? withExt : without, url);
         }
         const a: number[] = [];
         const b: number[] = [];
         for (let i = 0; i < RUNS; i++) {
           // Alternate which browser goes first so drift (CPU, caches) hits both alike.
-          if (i % 2 === 0) {
+          if ((i % 2 === 0) !== flip) {
             a.push(await loadOnce(withExt, url));
             b.push(await loadOnce(without, url));
           } else {
