@@ -67,3 +67,45 @@ export function cpuSplit(
   return out;
 }
 export const cpuSnapshot = () => ({ procs: processTicks(), machine: machineTicks() });
+
+/** A small seeded generator (mulberry32), so a bootstrap gives the same interval on a rerun. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Percentile bootstrap interval of `stat` over `groups`, resampling whole groups (e.g. rounds
+ * of one pair of browsers): samples within a group share that group's conditions, so they are
+ * not independent of each other and resampling them one by one would understate the spread.
+ * `stratum` keeps a balanced design balanced: each resample draws, within every stratum, as many
+ * groups as it holds (the pageload bench alternates which browser of a round starts first).
+ */
+export function bootstrapCi<G>(
+  groups: G[],
+  stat: (sample: G[]) => number,
+  options: { level?: number; resamples?: number; seed?: number; stratum?: (group: G, index: number) => string } = {},
+): [number, number] {
+  const { level = 0.95, resamples = 10_000, seed = 1, stratum = () => '' } = options;
+  if (groups.length === 0) return [NaN, NaN];
+  const strata = new Map<string, G[]>();
+  groups.forEach((g, i) => {
+    const key = stratum(g, i);
+    strata.set(key, [...(strata.get(key) ?? []), g]);
+  });
+  const rand = seededRandom(seed);
+  const values: number[] = [];
+  for (let i = 0; i < resamples; i++) {
+    const sample = [...strata.values()].flatMap((s) => Array.from({ length: s.length }, () => s[Math.floor(rand() * s.length)]!));
+    values.push(stat(sample));
+  }
+  values.sort((a, b) => a - b);
+  const tail = (1 - level) / 2;
+  return [values[Math.floor(tail * (resamples - 1))]!, values[Math.ceil((1 - tail) * (resamples - 1))]!];
+}
