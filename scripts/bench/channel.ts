@@ -9,6 +9,12 @@
  *   conversation, median of 5, over an in-memory transport with the gateway's rules.
  * - link_device_ms: linking a second browser of Alice (lib/link-device.ts), from the SAS
  *   confirmed on her first browser to Gina's next message readable on the new one; once.
+ * - stage_<name>_p50_ms / _p95_ms: the same 100 messages split into stages, measured from
+ *   outside the product over CDP (lib/channel-stages.ts, lib/channel-split.ts): alice, gateways,
+ *   gina, and gina's part as gina_decrypt + gina_render; clock_skew_ms checks the clocks.
+ * - ceiling_gateway_p50/p95_ms: the same two gateways with Node clients, 1 KB, same route
+ *   (lib/gateway-path.ts); ceiling_noop_roundtrip_p50/p95_ms: panel -> background -> panel.
+ * - load_avg_1m_start/end: the machine's load around the end-to-end part.
  */
 import os from 'node:os';
 import type { Page } from 'playwright-core';
