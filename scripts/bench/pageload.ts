@@ -5,7 +5,7 @@
  * heavy.html (the same plus 30 trackers). Tracker hosts answer after a fixed per-URL delay of
  * 30-80 ms (as third parties on the real web are slower than the site itself); first-party
  * resources answer at once. Keys: `ratio_clean`, `ratio_trackers` (with / without Kontor),
- * pooled over KONTOR_BENCH_ROUNDS (8) pairs of freshly launched browsers with
+ * pooled over KONTOR_BENCH_ROUNDS (6) pairs of freshly launched browsers with
  * KONTOR_BENCH_RUNS (9) alternating loads each, the spread of the per-round ratios, and the
  * 1-minute load average at start and end (`loadavg_start`, `loadavg_end`): on a busy machine
  * ratio_trackers drifts towards 1 (docs/blocking.md).
@@ -25,16 +25,18 @@
  *   both sides in every round, over KONTOR_BENCH_DIRECT_ROUNDS (24; 0 skips it) rounds: the
  *   geometric mean of the rounds' ratios (each round's median over median), with
  *   `kontor_over_floor_clean_ci95`, a 95% bootstrap interval that resamples whole rounds (a
- *   round's loads share its browsers' speed; rounds that launch Kontor first and rounds that
- *   launch it second are resampled separately, as the design balances them). Two separate ratios against no extension each
+ *   round's loads share its browsers' speed; even and odd rounds, which swap the sides' order,
+ *   are resampled separately, as the design balances them). Two separate ratios against no extension each
  *   carry their own rounds' scatter (about 0.3 wide); the direct pair cancels what both sides
  *   share. KONTOR_BENCH_DIRECT=A,B replaces the two sides (`kontor`, `none`, a control, a
  *   directory) and also runs this part when KONTOR_BENCH_EXTENSION or _BASELINE is set:
  *   `kontor,kontor` and `control:dnr,control:dnr` check that the method itself reads ~1.00.
- * To keep a default run at about 10 minutes (as when it was 16 Kontor and 8 floor rounds), the
- * Kontor-vs-none part has 8 rounds and the floor 4: a clean-page round takes about 12 s and a
- * round of both pages about 35 s on the shared 2-core machine, so the direct part gets the
- * rounds that were cut. KONTOR_BENCH_ROUNDS=0 skips the Kontor-vs-none part. KONTOR_BENCH_SAMPLES=FILE writes
+ * To keep a default run as long as before (16 Kontor and 8 floor rounds), the Kontor-vs-none
+ * part has 6 rounds and the floor 4, and the direct part gets the time that was cut: in a run
+ * at load average 15 a round of both pages took about 56 s with its launches and a clean-page
+ * round about 30 s, so 16 x 56 + 8 x 30 = 1,136 s before against 6 x 56 + 4 x 30 + 24 x 30 =
+ * 1,176 s now (the old default took about 10 minutes on a quiet machine). Round counts stay even: odd rounds swap
+ * the sides' order. KONTOR_BENCH_ROUNDS=0 skips the Kontor-vs-none part. KONTOR_BENCH_SAMPLES=FILE writes
  * the direct part's loads per round (JSON) for analysis.
  * Progress on stderr; the last stdout line is one JSON object.
  */
@@ -49,7 +51,7 @@ import { listenDual } from '../../test/support/site-server';
 import { REPO_ROOT } from '../rules/compile';
 import { bootstrapCi, median } from './lib/stats';
 
-const ROUNDS = Number(process.env.KONTOR_BENCH_ROUNDS ?? 8);
+const ROUNDS = Number(process.env.KONTOR_BENCH_ROUNDS ?? 6);
 const FLOOR_ROUNDS = 4;
 const DIRECT_ROUNDS = 24;
 const RUNS = Number(process.env.KONTOR_BENCH_RUNS ?? 9);
@@ -188,11 +190,11 @@ async function measure(
     // side otherwise always led one pair more than the other.
     const flip = round % 2 === 1;
     const [first, second] = flip ? [1, 0] : [0, 1];
+    const started = Date.now();
     const browsers: ChromiumSession[] = [];
     browsers[first] = await launch(sides[first]!, port);
     browsers[second] = await launch(sides[second]!, port);
     const [withExt, without] = browsers as [ChromiumSession, ChromiumSession];
-    const started = Date.now();
     try {
       for (const name of names) {
         const url = PAGES[name];
@@ -291,7 +293,7 @@ async function main(): Promise<void> {
       // a round in which the machine was busy weigh in on one side only: Kontor against itself
       // read 0.923 pooled and 0.970 paired over the same 16 rounds.
       const ratio = geomean(d.rounds);
-      // Even rounds launch side a first, odd rounds side b: resample each kind on its own
+      // Odd rounds swap the sides' order (measure): resample even and odd rounds each on their own
       const ci = bootstrapCi(d.rounds, geomean, { stratum: (_, i) => String(i % 2) }).map(r3);
       if (env.KONTOR_BENCH_SAMPLES) writeFileSync(env.KONTOR_BENCH_SAMPLES, JSON.stringify({ sides: direct, rounds: d.perRound }));
       log(
