@@ -46,6 +46,31 @@ export function unavailable(e: unknown): unknown {
   return e;
 }
 
+/**
+ * Runs `fn` on a client checked out of the pool. A checked-out client has no 'error' listener:
+ * a connection PostgreSQL drops meanwhile (a restart) would emit an unhandled 'error' and end
+ * the process. The failing query rejects as well, so noting it here is enough. A connection
+ * that failed without an SQL error (no SQLSTATE: the socket, mid-transaction) is not given back
+ * to the pool.
+ */
+export async function withClient<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  let broken: Error | undefined;
+  const lost = (e: Error) => {
+    broken = e;
+  };
+  c.on('error', lost);
+  try {
+    return await fn(c);
+  } catch (e) {
+    broken = e as Error;
+    throw e;
+  } finally {
+    c.off('error', lost);
+    c.release(broken && !(broken as { code?: string }).code ? broken : undefined);
+  }
+}
+
 export class PgWriteBatcher {
   private queue: Job[] = [];
   private busy = false;
@@ -81,17 +106,8 @@ export class PgWriteBatcher {
     else this.busy = false;
   }
 
-  private async commit(jobs: Job[]): Promise<Outcome[]> {
-    const c = await this.pool.connect();
-    let broken: Error | undefined;
-    // A client checked out of the pool has no 'error' listener: a connection PostgreSQL drops
-    // mid-batch (a restart) would emit an unhandled 'error' and end the process. The failing
-    // query rejects as well, so noting it here is enough.
-    const lost = (e: Error) => {
-      broken = e;
-    };
-    c.on('error', lost);
-    try {
+  private commit(jobs: Job[]): Promise<Outcome[]> {
+    return withClient(this.pool, async (c) => {
       for (let attempt = 0; ; attempt++) {
         try {
           return (await this.attempt(c, jobs, false)) ?? (await this.attempt(c, jobs, true))!;
@@ -100,14 +116,7 @@ export class PgWriteBatcher {
           if (!isRetryable(e) || attempt >= RETRIES) throw e;
         }
       }
-    } catch (e) {
-      // a connection that failed mid-transaction is not given back to the pool
-      broken = e as Error;
-      throw e;
-    } finally {
-      c.off('error', lost);
-      c.release(broken && !(broken as { code?: string }).code ? broken : undefined);
-    }
+    });
   }
 
   /** Runs and commits the batch; null (rolled back) if a write failed outside a savepoint. */

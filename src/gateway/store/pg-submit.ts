@@ -23,7 +23,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { splitAddress } from '../../wire/schemas';
 import { StoreUnavailable } from '../errors';
-import { isRetryable, RETRIES, unavailable, type PgWriteBatcher } from './pg-batch';
+import { isRetryable, RETRIES, unavailable, withClient, type PgWriteBatcher } from './pg-batch';
 import { byDomain, hubDelivery, routeSubmission } from './route';
 import type { HubResult, HubSubmission, RoutedEntry } from './types';
 
@@ -228,34 +228,19 @@ export class PgSubmit {
 
   /** The group read and written without a lock, again while another instance moved a conversation first; null if it kept doing so. */
   private async optimistic(group: Pending[]): Promise<HubResult[] | null> {
-    let c: PoolClient;
     try {
-      c = await this.pool.connect();
-    } catch (e) {
-      throw unavailable(e);
-    }
-    let broken: Error | undefined;
-    // a checked-out client has no 'error' listener of the pool's: a dropped connection would end the process
-    const lost = (e: Error) => {
-      broken = e;
-    };
-    c.on('error', lost);
-    try {
-      for (let attempt = 0; attempt <= RETRIES; attempt++) {
-        try {
-          return await this.submitGroup(c, group);
-        } catch (e) {
-          if (!isRetryable(e)) throw e;
+      return await withClient(this.pool, async (c) => {
+        for (let attempt = 0; attempt <= RETRIES; attempt++) {
+          try {
+            return await this.submitGroup(c, group);
+          } catch (e) {
+            if (!isRetryable(e)) throw e;
+          }
         }
-      }
-      return null;
+        return null;
+      });
     } catch (e) {
-      // a socket error (no SQLSTATE) leaves the connection unusable: it is not given back
-      if (!(e as { code?: string }).code || String((e as { code?: string }).code).startsWith('08')) broken ??= e as Error;
       throw unavailable(e);
-    } finally {
-      c.off('error', lost);
-      c.release(broken);
     }
   }
 
@@ -263,7 +248,7 @@ export class PgSubmit {
   private async submitGroup(x: PoolClient, group: Pending[]): Promise<HubResult[]> {
     // one gateway, one domain: every submission of a batch names the same hub
     const hub = group[0]!.hub;
-    const ids = [...new Set(group.map((p) => p.s.conversationId))].sort();
+    const ids = [...new Set(group.map((p) => p.s.conversationId))];
     const committed = group.flatMap((p) => (p.s.kind === 'commit' ? (p.s.members ?? []) : []));
     const read = (
       await x.query(READ, [
