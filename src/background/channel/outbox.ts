@@ -14,12 +14,13 @@ async function records(
   conversationId: string,
   payload: WirePayload,
   shown: boolean,
-): Promise<{ out: OutboxRecord; msg: MessageRecord | null }> {
+): Promise<{ out: OutboxRecord; msg: MessageRecord | null; bytes: Uint8Array }> {
   const at = ctx.now().getTime();
+  const bytes = encodePayload(payload);
   const out: OutboxRecord = {
     conversationId,
     messageId: payload.id,
-    payload: await ctx.ks.seal(encodePayload(payload), outboxAad(conversationId, payload.id)),
+    payload: await ctx.ks.seal(bytes, outboxAad(conversationId, payload.id)),
     ciphertext: null,
     epoch: null,
     createdAt: at,
@@ -36,7 +37,7 @@ async function records(
           seq: null,
         }
       : null;
-  return { out, msg };
+  return { out, msg, bytes };
 }
 
 /** Persists a payload in the outbox and, if shown and text, as an outgoing message record. */
@@ -57,19 +58,23 @@ export async function enqueue(ctx: EngineContext, conversationId: string, payloa
  * leaves. Returns false (nothing written) when the message must wait in the queue instead.
  */
 export async function encryptAndSend(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<boolean> {
-  const loaded = await loadConversation(ctx, conversationId);
-  if (loaded?.rec.status !== 'active' || loaded.rec.pending) return false;
-  if ((await ctx.db.countFromIndex('outbox', 'byConversation', conversationId)) > 0) return false;
-  const { out, msg } = await records(ctx, conversationId, payload, shown);
-  const enc = await encryptApplication(loaded.state, encodePayload(payload));
+  // both reads at once: each is a round trip to the browser's IndexedDB
+  const [loaded, queued] = await Promise.all([
+    loadConversation(ctx, conversationId),
+    ctx.db.countFromIndex('outbox', 'byConversation', conversationId),
+  ]);
+  if (loaded?.rec.status !== 'active' || loaded.rec.pending || queued > 0) return false;
+  const { out, msg, bytes } = await records(ctx, conversationId, payload, shown);
+  const enc = await encryptApplication(loaded.state, bytes);
+  const epoch = epochOf(enc.newState);
   const sealed = await sealState(ctx, conversationId, enc.newState);
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
-  await tx.objectStore('conversations').put({ ...loaded.rec, state: sealed, epoch: epochOf(enc.newState) });
-  const seq = await tx.objectStore('outbox').add({ ...out, ciphertext: enc.message, epoch: epochOf(enc.newState) });
+  await tx.objectStore('conversations').put({ ...loaded.rec, state: sealed, epoch });
+  const seq = await tx.objectStore('outbox').add({ ...out, ciphertext: enc.message, epoch });
   if (msg) await tx.objectStore('messages').put(msg);
   await tx.done;
   ctx.cache.set(conversationId, enc.newState);
-  await sendEntry(ctx, loaded.rec.hub, { ...out, seq, ciphertext: enc.message, epoch: epochOf(enc.newState) });
+  await sendEntry(ctx, loaded.rec.hub, { ...out, seq, ciphertext: enc.message, epoch });
   return true;
 }
 
