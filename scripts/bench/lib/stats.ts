@@ -19,10 +19,15 @@ export function rssMb(pid: number): number {
 export const log = (...a: unknown[]) => process.stderr.write(a.map(String).join(' ') + '\n');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
-export function cpuSeconds(pid: number): number {
+/** CPU ticks (user + system, 1/100 s) a process has used so far, from /proc/PID/stat. */
+function ticksOf(pid: number | string): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  return ticksOf(pid) / 100;
 }
 
 /** CPU ticks (user + system, 1/100 s) of every process now, by pid, with its command line. */
@@ -31,8 +36,7 @@ export function processTicks(): Map<number, { ticks: number; cmd: string }> {
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out.set(Number(p), { ticks: Number(f[11]) + Number(f[12]), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ') });
+      out.set(Number(p), { ticks: ticksOf(p), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ') });
     } catch {
       /* gone meanwhile */
     }
