@@ -6,7 +6,7 @@ import { ApiError, isErrorCode } from './errors';
 import type { Gateway } from './context';
 import { parseReply, type Federation } from './federation';
 import { FedErrorReply, FedSubmitReply, type FedSubmit } from '../wire/federation';
-import type { Delivery, OutboxItem, ReceiptItem } from './store/types';
+import type { Delivery, NonceUse, OutboxItem, ReceiptItem } from './store/types';
 
 async function assertRoutable(gw: Gateway, addrs: string[] | undefined): Promise<void> {
   for (const d of new Set((addrs ?? []).map((a) => splitAddress(a).domain))) {
@@ -95,7 +95,7 @@ async function receiptAllowed(gw: Gateway, peer: string, r: ReceiptItem): Promis
 }
 
 /** A partner's batch of deliveries and receipts. The peer may only speak for itself. */
-export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxItem[]): Promise<{ stored: number }> {
+export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxItem[], nonce: NonceUse): Promise<{ stored: number } | null> {
   const deliveries: Delivery[] = [];
   const receipts: ReceiptItem[] = [];
   for (const i of items) {
@@ -125,7 +125,9 @@ export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxIte
     gw.count.messages({ kind: 'receipt', result: 'refused' }, receipts.length - accepted.length);
   }
   const now = Date.now();
-  const stored = [...(await gw.store.storeDeliveries(deliveries, now)), ...(await gw.store.storeReceipts(accepted, now))];
+  // null: the request's nonce was recorded before, and nothing was stored
+  const stored = await gw.store.storeFromPeer(nonce, deliveries, accepted, now);
+  if (!stored) return null;
   gw.push(stored);
   gw.count.messages({ kind: 'inbound', result: 'stored' }, deliveries.length);
   return { stored: stored.length };

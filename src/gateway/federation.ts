@@ -17,7 +17,7 @@ import { randomBytes, sha256, toBase64, toBase64Url } from '../wire/bytes';
 import { ApiError } from './errors';
 import { PeerDirectory } from './peers';
 import type { Gateway } from './context';
-import type { Partner } from './store/types';
+import type { NonceUse, Partner } from './store/types';
 
 const CLOCK_WINDOW_MS = 5 * 60_000;
 const TIMEOUT_MS = 10_000;
@@ -35,6 +35,12 @@ export interface PendingRequest {
   partner: Partner | null;
 }
 
+/** A verified request of an admitted peer; its nonce is still to be recorded (Federation.useNonce or Store.storeFromPeer). */
+export interface Authenticated {
+  peer: string;
+  nonce: NonceUse;
+}
+
 export class Federation {
   readonly peers: PeerDirectory;
 
@@ -48,11 +54,7 @@ export class Federation {
 
   /** POST a signed JSON request to a partner gateway; returns status and the parsed (capped) JSON answer. */
   async request(peer: string, path: string, payload: unknown): Promise<{ status: number; json: unknown }> {
-    const partner = await this.gw.store.getPartner(peer);
-    if (partner?.status !== 'admitted') throw new ApiError('forbidden', `${peer} is not an admitted partner`);
-    const m = await this.manifest(peer);
     const body = JSON.stringify(payload);
-    const bytes = new TextEncoder().encode(body);
     const h = {
       from: this.gw.config.domain,
       to: peer,
@@ -60,9 +62,17 @@ export class Federation {
       path,
       timestamp: String(Date.now()),
       nonce: toBase64Url(randomBytes(16)),
-      digest: toBase64(await sha256(bytes)),
+      digest: '',
     };
-    const signature = await sign(this.gw.orgKey.privateKey, federationSigningString(h));
+    // the admission check waits for the database while the signature is made on the thread
+    // pool; the manifest (usually cached) is asked for only for an admitted partner
+    const signing = sha256(new TextEncoder().encode(body)).then((d) => {
+      h.digest = toBase64(d);
+      return sign(this.gw.orgKey.privateKey, federationSigningString(h));
+    });
+    const [partner, signature] = await Promise.all([this.gw.store.getPartner(peer), signing]);
+    if (partner?.status !== 'admitted') throw new ApiError('forbidden', `${peer} is not an admitted partner`);
+    const m = await this.manifest(peer);
     const url = m.gatewayUrl + path;
     try {
       const r = await fetchJson(url, {
@@ -129,8 +139,12 @@ export class Federation {
     });
   }
 
-  /** Checks body digest, signature and nonce; returns the verified, admitted peer domain. */
-  async authenticate(p: PendingRequest, body: Uint8Array): Promise<string> {
+  /**
+   * Checks body digest, signature and the peer's admission; returns the verified, admitted
+   * peer and the nonce the caller must record before (or in the same commit as) the request's
+   * effect.
+   */
+  async authenticate(p: PendingRequest, body: Uint8Array): Promise<Authenticated> {
     const { from, partner } = p;
     await this.charging(p.source, async () => {
       if (toBase64(await sha256(body)) !== p.digest) throw new ApiError('unauthorized', 'body digest mismatch');
@@ -153,19 +167,27 @@ export class Federation {
     });
     if (!(await this.gw.limits.peer.take(`peer:${from}`))) throw new ApiError('rate_limited', 'too many requests from this peer');
     // kept on disk until the timestamp leaves the window: a replay after a restart is refused too
-    const fresh = await this.gw.store.useNonce(`${from}/${p.nonce}`, Number(p.ts) + CLOCK_WINDOW_MS + 1_000, Date.now());
-    if (!fresh) {
-      this.gw.limits.fedFailures.take(p.source);
-      throw new ApiError('unauthorized', 'replayed request');
-    }
+    const nonce = { key: `${from}/${p.nonce}`, expiresAt: Number(p.ts) + CLOCK_WINDOW_MS + 1_000 };
     if (partner?.status !== 'admitted') {
+      await this.useNonce(p, nonce);
       if (!partner) {
         await this.gw.store.setPartner(from, 'pending', null);
         this.gw.log.warn('federation peer queued for approval', { peer: from });
       }
       throw new ApiError('forbidden', `${from} awaits approval by this gateway's admin`);
     }
-    return from;
+    return { peer: from, nonce };
+  }
+
+  /** Records the request's nonce durably; a request seen before is refused. */
+  async useNonce(p: PendingRequest, nonce: NonceUse): Promise<void> {
+    if (!(await this.gw.store.useNonce(nonce.key, nonce.expiresAt, Date.now()))) this.replayed(p);
+  }
+
+  /** Refuses a request whose nonce was recorded before, charging its source's budget of failures. */
+  replayed(p: PendingRequest): never {
+    this.gw.limits.fedFailures.take(p.source);
+    throw new ApiError('unauthorized', 'replayed request');
   }
 
   private async charging<T>(source: string, f: () => Promise<T>): Promise<T> {

@@ -110,19 +110,25 @@ export function makeHandler(gw: Gateway, fed: Federation) {
       // headers, clock and admission first: nothing is read or fetched for a request that fails them
       const pending = await fed.precheck(req.headers, method, path, clientAddress(req, gw.config.trustProxy));
       const raw = await readBody(req, FED_BODY_MAX_BYTES);
-      const peer = await fed.authenticate(pending, raw);
+      const { peer, nonce } = await fed.authenticate(pending, raw);
       const body = parseJson(raw);
       let result: unknown;
-      if (path === '/v1/fed/deliver') result = await acceptFromPeer(gw, peer, validate(FedDeliver, body).items as OutboxItem[]);
-      else if (path === '/v1/fed/submit') {
-        const { sender, params } = validate(FedSubmit, body);
-        // a peer submits only for its own devices, and only to conversations hosted here
-        if (!sender.endsWith('@' + peer)) throw new ApiError('forbidden', `${peer} cannot submit for ${sender}`);
-        if (params.hub !== undefined && params.hub !== gw.config.domain) throw new ApiError('bad_request', 'this gateway is not the hub');
-        result = await submitAsHub(gw, sender, params);
-      } else if (path === '/v1/fed/claim') result = { devices: await claimLocal(gw, validate(FedClaim, body)) };
-      else if (path === '/v1/fed/revocations') result = { revocations: await revocationsOf(gw, validate(FedRevocations, body).devices) };
-      else throw new ApiError('not_found', 'no such federation endpoint');
+      if (path === '/v1/fed/deliver') {
+        // the nonce is recorded in the commit that stores the batch: one fsync on every
+        // federated message's path, not two
+        result = (await acceptFromPeer(gw, peer, validate(FedDeliver, body).items as OutboxItem[], nonce)) ?? fed.replayed(pending);
+      } else {
+        await fed.useNonce(pending, nonce);
+        if (path === '/v1/fed/submit') {
+          const { sender, params } = validate(FedSubmit, body);
+          // a peer submits only for its own devices, and only to conversations hosted here
+          if (!sender.endsWith('@' + peer)) throw new ApiError('forbidden', `${peer} cannot submit for ${sender}`);
+          if (params.hub !== undefined && params.hub !== gw.config.domain) throw new ApiError('bad_request', 'this gateway is not the hub');
+          result = await submitAsHub(gw, sender, params);
+        } else if (path === '/v1/fed/claim') result = { devices: await claimLocal(gw, validate(FedClaim, body)) };
+        else if (path === '/v1/fed/revocations') result = { revocations: await revocationsOf(gw, validate(FedRevocations, body).devices) };
+        else throw new ApiError('not_found', 'no such federation endpoint');
+      }
       send(res, 200, result);
       return 200;
     }

@@ -210,6 +210,38 @@ describe('replay protection survives a restart (finding 14)', () => {
   });
 });
 
+describe('a delivery records its nonce in the commit that stores it', () => {
+  it('refuses a captured delivery replayed after the first was acknowledged, also after a restart, and stores nothing', async () => {
+    const welcome = {
+      type: 'deliver',
+      conversationId: 'replayed-conv',
+      hub: 'partner.example',
+      seq: 1,
+      messageId: 'replayed-w',
+      kind: 'welcome',
+      epoch: 1,
+      sender: 'p1@partner.example',
+      payload: b64('welcome'),
+      recipients: [bob.certificate.deviceId],
+    };
+    const captured = await buildSigned(partner, 'acme.example', '/v1/fed/deliver', { items: [welcome] });
+    const first = await post(acme.url + '/v1/fed/deliver', captured);
+    expect([first.status, first.body]).toEqual([200, { stored: 1 }]);
+    const { entries } = await bob.client.fetchInbox(0);
+    const mine = entries.filter((e) => e.messageId === 'replayed-w');
+    expect(mine.map((e) => e.payload)).toEqual([b64('welcome')]);
+    // acknowledged: the inbox holds nothing a copy could be recognised by
+    await bob.client.ack(mine.map((e) => e.id));
+    const again = await post(acme.url + '/v1/fed/deliver', captured);
+    expect([again.status, again.body?.error?.message]).toEqual([401, 'replayed request']);
+    await acme.restart();
+    const afterRestart = await post(acme.url + '/v1/fed/deliver', captured);
+    await Promise.all([alice.reconnect(), bob.reconnect()]);
+    expect([afterRestart.status, afterRestart.body?.error?.message]).toEqual([401, 'replayed request']);
+    expect((await bob.client.fetchInbox(0)).entries.filter((e) => e.messageId === 'replayed-w')).toEqual([]);
+  });
+});
+
 describe('key package claims (finding 15)', () => {
   it('hand out a device’s one-time packages at a bounded rate, however often a colleague claims', async () => {
     const carol = await newDevice(acme, 'carol', 'Carol');

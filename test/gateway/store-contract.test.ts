@@ -39,6 +39,18 @@ const partnerMsg = (seq: number, recipients = ['bob']): Delivery => ({
   recipients,
 });
 
+/** globex's gateway tells bob (who sent in acme's conversation c) that it took his messages */
+const partnerReceipt = (messageIds: string[]) => ({
+  conversationId: 'c',
+  hub: HUB,
+  seq: 3,
+  messageId: 'm',
+  sender: B,
+  status: 'partner' as const,
+  by: 'globex.example',
+  messageIds,
+});
+
 /** a link session B opens at time 0 for ten minutes; locators and ids as the gateway makes them */
 const linkSession = (n: number) => ({
   sessionId: n.toString(16).padStart(32, '0'),
@@ -340,16 +352,7 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     const welcome: Delivery = { ...partnerMsg(1, ['bob', 'carol', 'nobody']), kind: 'welcome' };
     expect((await s.storeDeliveries([welcome], 5)).map((e) => e.deviceId).sort()).toEqual(['bob', 'carol']);
     expect(await s.storeDeliveries([{ ...welcome, recipients: ['bob'] }], 6)).toEqual([]);
-    const receipt = {
-      conversationId: 'c',
-      hub: HUB,
-      seq: 3,
-      messageId: 'm',
-      sender: B,
-      status: 'partner' as const,
-      by: 'globex.example',
-      messageIds: ['m', 'n'],
-    };
+    const receipt = partnerReceipt(['m', 'n']);
     expect(await s.storeReceipts([receipt], 7)).toHaveLength(1);
     expect(await s.storeReceipts([receipt], 7)).toEqual([]);
     expect(await s.revokeDevice('carol', 8)).toBe(true);
@@ -556,6 +559,35 @@ describe.each([sqlite, postgres])('Store contract: $name', (backend) => {
     // past their expiry the rows go on the way: the same key is new again (the timestamp check refuses it by then)
     expect(await t!.useNonce('peer.example/n3', 5_000, 2_000)).toBe(true);
     expect(await s.useNonce('peer.example/n1', 5_000, 2_001)).toBe(true);
+  });
+
+  it('stores a partner request with its nonce in one write: a replay stores nothing, also after the first was acknowledged', async () => {
+    await open(['bob']);
+    await second();
+    const nonce = { key: 'globex.example/r1', expiresAt: 1_000 };
+    const welcome: Delivery = { ...partnerMsg(1, ['bob']), kind: 'welcome' };
+    const receipt = partnerReceipt(['m']);
+    const first = await s.storeFromPeer(nonce, [welcome, partnerMsg(2)], [receipt], 5);
+    expect(first?.map((e) => [e.deviceId, e.entry.kind, e.entry.payload])).toEqual([
+      ['bob', 'welcome', 'AAAA'],
+      ['bob', 'application', 'AAAA'],
+      ['bob', 'receipt', undefined],
+    ]);
+    // the device takes them: the inbox's own deduplication has nothing left to refuse a copy with
+    expect(
+      (
+        await s.ackInbox(
+          'bob',
+          first!.map((e) => e.entry.id),
+        )
+      ).acked,
+    ).toBe(3);
+    expect(await s.storeFromPeer(nonce, [partnerMsg(2)], [receipt], 6)).toBeNull();
+    expect(await t!.storeFromPeer(nonce, [partnerMsg(2)], [], 7)).toBeNull();
+    expect(await s.fetchInbox('bob', 0, 100)).toEqual([]);
+    // the nonce is the one useNonce records
+    expect(await s.useNonce(nonce.key, 1_000, 8)).toBe(false);
+    expect(await t!.storeFromPeer({ key: 'globex.example/r2', expiresAt: 1_000 }, [partnerMsg(3)], [], 9)).toHaveLength(1);
   });
 
   it('prunes the hub log past retention, keeping what numbers the next message, page by page', async () => {

@@ -4,7 +4,7 @@
  * device from inbox_heads (see pg-schema.ts), heads locked in device order to keep
  * deadlocks rare (pg-batch.ts retries the ones that happen).
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { InboxEntry } from '../../wire/protocol';
 import { splitAddress } from '../../wire/schemas';
 import { unavailable, type PgWriteBatcher } from './pg-batch';
@@ -73,34 +73,37 @@ export class PgDelivery {
   ) {}
 
   storeDeliveries(items: Delivery[], now: number): Promise<RoutedEntry[]> {
-    return this.w.run(async (x) => {
-      const out: RoutedEntry[] = [];
-      for (const d of items) {
-        if (!d.recipients.length) continue;
-        const rows = (
-          await x.query(DELIVER, [
-            d.recipients,
-            d.kind,
-            d.conversationId,
-            d.hub,
-            d.seq,
-            d.messageId,
-            d.epoch,
-            d.sender,
-            Buffer.from(d.payload, 'base64'),
-            now,
-            `m/${d.hub}/${d.conversationId}/${d.seq}/`,
-          ])
-        ).rows as Row[];
-        for (const r of rows) {
-          out.push({
-            deviceId: r.device_id as string,
-            entry: deliveryEntry(r.id as number, d, now),
-          });
-        }
+    return this.w.run((x) => this.deliveriesIn(x, items, now));
+  }
+
+  /** storeDeliveries' work, inside a write the caller runs */
+  async deliveriesIn(x: PoolClient, items: Delivery[], now: number): Promise<RoutedEntry[]> {
+    const out: RoutedEntry[] = [];
+    for (const d of items) {
+      if (!d.recipients.length) continue;
+      const rows = (
+        await x.query(DELIVER, [
+          d.recipients,
+          d.kind,
+          d.conversationId,
+          d.hub,
+          d.seq,
+          d.messageId,
+          d.epoch,
+          d.sender,
+          Buffer.from(d.payload, 'base64'),
+          now,
+          `m/${d.hub}/${d.conversationId}/${d.seq}/`,
+        ])
+      ).rows as Row[];
+      for (const r of rows) {
+        out.push({
+          deviceId: r.device_id as string,
+          entry: deliveryEntry(r.id as number, d, now),
+        });
       }
-      return out;
-    });
+    }
+    return out;
   }
 
   async addRemoteMember(conversationId: string, hub: string, deviceId: string): Promise<void> {
@@ -135,38 +138,41 @@ export class PgDelivery {
   }
 
   storeReceipts(items: ReceiptItem[], now: number): Promise<RoutedEntry[]> {
-    return this.w.run(async (x) => {
-      const out: RoutedEntry[] = [];
-      for (const i of items) {
-        const dev = splitAddress(i.sender).deviceId;
-        const rows = (
-          await x.query(INSERT_INBOX, [
-            [dev],
-            'receipt',
-            i.conversationId,
-            i.hub,
-            i.seq,
-            i.messageId,
-            0,
-            i.sender,
-            null,
-            i.status,
-            i.by,
-            `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`,
-            false,
-            JSON.stringify(i.messageIds),
-            now,
-          ])
-        ).rows as Row[];
-        for (const r of rows) {
-          out.push({
-            deviceId: dev,
-            entry: receiptEntry(r.id as number, i, now),
-          });
-        }
+    return this.w.run((x) => this.receiptsIn(x, items, now));
+  }
+
+  /** storeReceipts' work, inside a write the caller runs */
+  async receiptsIn(x: PoolClient, items: ReceiptItem[], now: number): Promise<RoutedEntry[]> {
+    const out: RoutedEntry[] = [];
+    for (const i of items) {
+      const dev = splitAddress(i.sender).deviceId;
+      const rows = (
+        await x.query(INSERT_INBOX, [
+          [dev],
+          'receipt',
+          i.conversationId,
+          i.hub,
+          i.seq,
+          i.messageId,
+          0,
+          i.sender,
+          null,
+          i.status,
+          i.by,
+          `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`,
+          false,
+          JSON.stringify(i.messageIds),
+          now,
+        ])
+      ).rows as Row[];
+      for (const r of rows) {
+        out.push({
+          deviceId: dev,
+          entry: receiptEntry(r.id as number, i, now),
+        });
       }
-      return out;
-    });
+    }
+    return out;
   }
 
   async fetchInbox(deviceId: string, after: number, limit: number): Promise<InboxEntry[]> {

@@ -150,21 +150,24 @@ export class PgDevices {
   }
 
   useNonce(key: string, expiresAt: number, now: number): Promise<boolean> {
-    return this.w.run(async (x) => {
-      // a few expired rows per call keep the table at the window's size; rows another
-      // instance is deleting right now are left to it
-      await x.query(
-        `DELETE FROM fed_nonces WHERE key IN (SELECT key FROM fed_nonces WHERE expires_at < $1
-        ORDER BY expires_at LIMIT 16 FOR UPDATE SKIP LOCKED)`,
-        [now],
-      );
-      // the primary key decides: an instance inserting the same nonce at the same time waits
-      // for this commit and then inserts nothing
-      return (
-        ((await x.query('INSERT INTO fed_nonces (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, expiresAt]))
-          .rowCount ?? 0) > 0
-      );
-    });
+    return this.w.run((x) => this.nonceIn(x, key, expiresAt, now));
+  }
+
+  /** useNonce's work, inside a write the caller runs */
+  async nonceIn(x: PoolClient, key: string, expiresAt: number, now: number): Promise<boolean> {
+    // a few expired rows per call keep the table at the window's size; rows another
+    // instance is deleting right now are left to it
+    await x.query(
+      `DELETE FROM fed_nonces WHERE key IN (SELECT key FROM fed_nonces WHERE expires_at < $1
+      ORDER BY expires_at LIMIT 16 FOR UPDATE SKIP LOCKED)`,
+      [now],
+    );
+    // the primary key decides: an instance inserting the same nonce at the same time waits
+    // for this commit and then inserts nothing
+    return (
+      ((await x.query('INSERT INTO fed_nonces (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, expiresAt]))
+        .rowCount ?? 0) > 0
+    );
   }
 }
 

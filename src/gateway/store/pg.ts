@@ -28,6 +28,7 @@ import type {
   OutboxRow,
   Partner,
   PartnerStatus,
+  NonceUse,
   ReceiptItem,
   RoutedEntry,
   Store,
@@ -311,6 +312,13 @@ export class PgStore implements Store {
   }
   useNonce(key: string, expiresAt: number, now: number) {
     return this.dev.useNonce(key, expiresAt, now);
+  }
+  storeFromPeer(nonce: NonceUse, deliveries: Delivery[], receipts: ReceiptItem[], now: number) {
+    return this.w.run(async (x) =>
+      (await this.dev.nonceIn(x, nonce.key, nonce.expiresAt, now))
+        ? [...(await this.d.deliveriesIn(x, deliveries, now)), ...(await this.d.receiptsIn(x, receipts, now))]
+        : null,
+    );
   }
 
   // ---- link sessions (pg-links.ts) ----

@@ -172,23 +172,25 @@ export class SqliteDelivery {
     return out;
   }
   storeDeliveries(items: Delivery[], now: number) {
-    return this.w.run(() => {
-      const allowed: Delivery[] = [];
-      for (const d of items) {
-        // a conversation hosted here is ordered here only
-        if (this.stmt('conv').get(d.conversationId)) continue;
-        let recipients: string[];
-        if (d.kind === 'welcome') {
-          recipients = d.recipients.filter((dev) => this.isActive(dev, now));
-          for (const dev of recipients) this.stmt('addRemote').run(d.conversationId, d.hub, dev);
-        } else {
-          // e.g. the commit that adds a device, which reaches it before its Welcome: it cannot use it anyway
-          recipients = d.recipients.filter((dev) => this.stmt('isRemote').get(d.conversationId, d.hub, dev) !== undefined);
-        }
-        if (recipients.length) allowed.push(recipients.length === d.recipients.length ? d : { ...d, recipients });
+    return this.w.run(() => this.deliveriesIn(items, now));
+  }
+  /** storeDeliveries' work, inside a write the caller runs */
+  deliveriesIn(items: Delivery[], now: number): RoutedEntry[] {
+    const allowed: Delivery[] = [];
+    for (const d of items) {
+      // a conversation hosted here is ordered here only
+      if (this.stmt('conv').get(d.conversationId)) continue;
+      let recipients: string[];
+      if (d.kind === 'welcome') {
+        recipients = d.recipients.filter((dev) => this.isActive(dev, now));
+        for (const dev of recipients) this.stmt('addRemote').run(d.conversationId, d.hub, dev);
+      } else {
+        // e.g. the commit that adds a device, which reaches it before its Welcome: it cannot use it anyway
+        recipients = d.recipients.filter((dev) => this.stmt('isRemote').get(d.conversationId, d.hub, dev) !== undefined);
       }
-      return this.insertDeliveries(allowed, now);
-    });
+      if (recipients.length) allowed.push(recipients.length === d.recipients.length ? d : { ...d, recipients });
+    }
+    return this.insertDeliveries(allowed, now);
   }
   async addRemoteMember(conversationId: string, hub: string, deviceId: string) {
     // a read first: the common case (already known) then costs no write
@@ -199,36 +201,38 @@ export class SqliteDelivery {
     return this.stmt('isRemote').get(conversationId, hub, deviceId) !== undefined;
   }
   storeReceipts(items: ReceiptItem[], now: number) {
-    return this.w.run(() => {
-      const out: RoutedEntry[] = [];
-      for (const i of items) {
-        const dev = splitAddress(i.sender).deviceId;
-        if (!this.stmt('activeDevice').get(dev)) continue;
-        const id = this.insertInbox(
-          dev,
-          'receipt',
-          i.conversationId,
-          i.hub,
-          i.seq,
-          i.messageId,
-          0,
-          i.sender,
-          null,
-          i.status,
-          i.by,
-          JSON.stringify(i.messageIds),
-          now,
-          `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`,
-        );
-        if (id !== null) {
-          out.push({
-            deviceId: dev,
-            entry: receiptEntry(id, i, now),
-          });
-        }
+    return this.w.run(() => this.receiptsIn(items, now));
+  }
+  /** storeReceipts' work, inside a write the caller runs */
+  receiptsIn(items: ReceiptItem[], now: number): RoutedEntry[] {
+    const out: RoutedEntry[] = [];
+    for (const i of items) {
+      const dev = splitAddress(i.sender).deviceId;
+      if (!this.stmt('activeDevice').get(dev)) continue;
+      const id = this.insertInbox(
+        dev,
+        'receipt',
+        i.conversationId,
+        i.hub,
+        i.seq,
+        i.messageId,
+        0,
+        i.sender,
+        null,
+        i.status,
+        i.by,
+        JSON.stringify(i.messageIds),
+        now,
+        `r/${i.hub}/${i.conversationId}/${i.seq}/${i.status}/${i.by}`,
+      );
+      if (id !== null) {
+        out.push({
+          deviceId: dev,
+          entry: receiptEntry(id, i, now),
+        });
       }
-      return out;
-    });
+    }
+    return out;
   }
   async fetchInbox(deviceId: string, after: number, limit: number) {
     return (this.stmt('fetch').all(deviceId, after, limit) as Row[]).map(toEntry);

@@ -123,12 +123,14 @@ export class SqliteDevices {
   }
 
   useNonce(key: string, expiresAt: number, now: number) {
-    return this.w.run(() => {
-      // a few rows per call keeps the table at the window's size without a timer
-      this.db
-        .prepare('DELETE FROM fed_nonces WHERE key IN (SELECT key FROM fed_nonces WHERE expires_at < ? ORDER BY expires_at LIMIT 16)')
-        .run(now);
-      return this.db.prepare('INSERT OR IGNORE INTO fed_nonces (key, expires_at) VALUES (?, ?)').run(key, expiresAt).changes > 0;
-    });
+    return this.w.run(() => this.nonceIn(key, expiresAt, now));
+  }
+  /** useNonce's work, inside a write the caller runs */
+  nonceIn(key: string, expiresAt: number, now: number): boolean {
+    // a few rows per call keeps the table at the window's size without a timer
+    this.db
+      .prepare('DELETE FROM fed_nonces WHERE key IN (SELECT key FROM fed_nonces WHERE expires_at < ? ORDER BY expires_at LIMIT 16)')
+      .run(now);
+    return this.db.prepare('INSERT OR IGNORE INTO fed_nonces (key, expires_at) VALUES (?, ?)').run(key, expiresAt).changes > 0;
   }
 }

@@ -26,6 +26,7 @@ import type {
   OutboxRow,
   Partner,
   PartnerStatus,
+  NonceUse,
   ReceiptItem,
   Store,
 } from './types';
@@ -309,6 +310,13 @@ export class SqliteStore implements Store {
   }
   useNonce(key: string, expiresAt: number, now: number) {
     return this.dev.useNonce(key, expiresAt, now);
+  }
+  storeFromPeer(nonce: NonceUse, deliveries: Delivery[], receipts: ReceiptItem[], now: number) {
+    return this.w.run(() =>
+      this.dev.nonceIn(nonce.key, nonce.expiresAt, now)
+        ? [...this.d.deliveriesIn(deliveries, now), ...this.d.receiptsIn(receipts, now)]
+        : null,
+    );
   }
 
   // ---- link sessions (sqlite-links.ts) ----

@@ -9,7 +9,7 @@ export type StoreReply = [number, boolean, unknown];
 
 /**
  * Ciphertexts the main thread already holds are not copied back: the worker drops the payload
- * of inbox entries it returns from submitToHub and storeDeliveries, and the main thread puts
+ * of inbox entries it returns from submitToHub, storeDeliveries and storeFromPeer, and the main thread puts
  * the caller's own payload string back (the same content: the entry was made from it).
  */
 export const deliveryKey = (e: { hub: string; conversationId: string; seq: number }) => `${e.hub}\n${e.conversationId}\n${e.seq}`;
@@ -72,7 +72,8 @@ export function encodeResult(method: StoreMethod, value: unknown): unknown {
     if (!r.ok) return r;
     return [r.seq, r.duplicate, r.local.flatMap((l) => [l.deviceId, l.entry.id]), r.remotePeers] satisfies Packed;
   }
-  if (method === 'storeDeliveries') for (const r of value as RoutedEntry[]) delete r.entry.payload;
+  if (method === 'storeDeliveries' || (method === 'storeFromPeer' && value))
+    for (const r of value as RoutedEntry[]) if (r.entry.kind !== 'receipt') delete r.entry.payload;
   return value;
 }
 
@@ -102,9 +103,10 @@ export function decodeResult(method: StoreMethod, args: unknown[], value: unknow
     }
     return { ok: true, seq, duplicate, local, remotePeers } satisfies HubResult;
   }
-  if (method === 'storeDeliveries') {
-    const byKey = new Map((args[0] as Delivery[]).map((d) => [deliveryKey(d), d.payload]));
-    for (const l of value as RoutedEntry[]) l.entry.payload = byKey.get(deliveryKey(l.entry));
+  if (method === 'storeDeliveries' || (method === 'storeFromPeer' && value)) {
+    const deliveries = (method === 'storeDeliveries' ? args[0] : args[1]) as Delivery[];
+    const byKey = new Map(deliveries.map((d) => [deliveryKey(d), d.payload]));
+    for (const l of value as RoutedEntry[]) if (l.entry.kind !== 'receipt') l.entry.payload = byKey.get(deliveryKey(l.entry));
   }
   return value;
 }

@@ -49,6 +49,7 @@ const METHODS = [
   'expireInbox',
   'pruneLog',
   'useNonce',
+  'storeFromPeer',
   'openLinkSession',
   'joinLinkSession',
   'postLinkMessage',

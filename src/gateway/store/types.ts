@@ -87,6 +87,12 @@ export type HubResult =
   | { ok: false; code: 'not_found' | 'forbidden' | 'epoch_conflict' | 'conflict' | 'bad_request'; message: string; currentEpoch?: number };
 
 /** A ciphertext another gateway's hub routed to devices of this gateway. */
+/** A federation request's nonce (see useNonce). */
+export interface NonceUse {
+  key: string;
+  expiresAt: number;
+}
+
 export interface Delivery {
   conversationId: string;
   hub: string;
@@ -219,6 +225,12 @@ export interface Store {
    * recorded before. Expired nonces are dropped on the way.
    */
   useNonce(key: string, expiresAt: number, now: number): Promise<boolean>;
+  /**
+   * A partner's request in one durable write with its nonce: null, and nothing stored, if the
+   * nonce was recorded before; otherwise what storeDeliveries and then storeReceipts store.
+   * One commit instead of two on the path of every federated message.
+   */
+  storeFromPeer(nonce: NonceUse, deliveries: Delivery[], receipts: ReceiptItem[], now: number): Promise<RoutedEntry[] | null>;
 
   // link sessions (issue 15): every instance sees the same ones. Each decision (single use,
   // message caps, one certificate) is made in one transaction, so instances cannot race past it.
