@@ -13,7 +13,7 @@ import { fetchJson, MANIFEST_MAX_BYTES } from '../wire/fetch';
 import { isPeerName } from '../wire/federation';
 import { ApiError } from './errors';
 import { BoundedMap } from './bounded';
-import { publicFetch } from './netguard';
+import { mappedFetch, publicFetch } from './netguard';
 import type { Gateway } from './context';
 
 const MANIFEST_TTL_MS = 5 * 60_000;
@@ -70,7 +70,7 @@ export class PeerDirectory {
       if (u.protocol !== 'https:' && !this.gw.config.insecureDev) {
         throw new ApiError('forbidden', 'federation requires https (use --insecure-dev only for local tests)');
       }
-      return fetch;
+      return mappedFetch;
     }
     if (u.protocol !== 'https:' || u.username || u.password || !isPeerName(u.hostname)) {
       throw new ApiError('forbidden', `${domain}: ${u.origin} is not an https URL on a public DNS name`);
