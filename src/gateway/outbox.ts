@@ -144,8 +144,11 @@ export class OutboxSender {
 
   /** The partner persisted these rows: drop them and tell the senders. */
   private async settle(peer: string, rows: OutboxRow[]): Promise<void> {
-    await this.gw.store.deleteOutbox(rows.map((x) => x.id));
     const delivered = rows.map((x) => x.item).filter((i) => i.type === 'deliver' && !i.sender.endsWith('@' + peer));
-    if (delivered.length) await emitReceipts(this.gw, aggregateReceipts(delivered, 'partner', peer));
+    // asked for in one turn, the delete and the senders' receipts share one commit
+    await Promise.all([
+      this.gw.store.deleteOutbox(rows.map((x) => x.id)),
+      delivered.length ? emitReceipts(this.gw, aggregateReceipts(delivered, 'partner', peer)) : null,
+    ]);
   }
 }
