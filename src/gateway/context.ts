@@ -34,6 +34,15 @@ export interface Gateway {
     federation: (l: Record<string, string>) => void;
     auth: (l: Record<string, string>) => void;
   };
+  /** durations on every message's path, in seconds (histograms on /metrics) */
+  time: {
+    /** a durable write: `hub` a device's submission, `peer` a partner's request */
+    storeWrite: (seconds: number, l: { op: 'hub' | 'peer' }) => void;
+    /** an outgoing federation request, signing to answer */
+    federationOut: (seconds: number, l: { path: string }) => void;
+    /** an incoming federation request, arrival to answer (answered 200) */
+    federationIn: (seconds: number, l: { path: string }) => void;
+  };
   /** push freshly stored inbox entries to connected devices */
   push(entries: RoutedEntry[]): void;
   /** close the sockets of a device (after revocation) */

@@ -40,6 +40,7 @@ export async function submitAsHub(gw: Gateway, sender: string, p: SendParams): P
   const addrs = p.kind === 'commit' ? p.members : p.recipients;
   if (addrs) await assertRoutable(gw, addrs); // application messages skip a promise per message
   if (p.kind === 'commit' && splitAddress(sender).domain !== gw.config.domain) await assertKeepsLocalMembers(gw, p);
+  const t0 = performance.now();
   const r = await gw.store.submitToHub(
     {
       conversationId: p.conversationId,
@@ -54,6 +55,7 @@ export async function submitAsHub(gw: Gateway, sender: string, p: SendParams): P
     gw.config.domain,
     Date.now(),
   );
+  gw.time.storeWrite((performance.now() - t0) / 1000, { op: 'hub' });
   if (!r.ok) throw new ApiError(r.code, r.message, r.currentEpoch !== undefined ? { currentEpoch: r.currentEpoch } : undefined);
   gw.count.messages({ kind: p.kind, result: r.duplicate ? 'duplicate' : 'accepted' });
   gw.push(r.local);
@@ -126,7 +128,9 @@ export async function acceptFromPeer(gw: Gateway, peer: string, items: OutboxIte
   }
   const now = Date.now();
   // null: the request's nonce was recorded before, and nothing was stored
+  const t0 = performance.now();
   const stored = await gw.store.storeFromPeer(nonce, deliveries, accepted, now);
+  gw.time.storeWrite((performance.now() - t0) / 1000, { op: 'peer' });
   if (!stored) return null;
   gw.push(stored);
   gw.count.messages({ kind: 'inbound', result: 'stored' }, deliveries.length);

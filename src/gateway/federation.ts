@@ -54,6 +54,7 @@ export class Federation {
 
   /** POST a signed JSON request to a partner gateway; returns status and the parsed (capped) JSON answer. */
   async request(peer: string, path: string, payload: unknown): Promise<{ status: number; json: unknown }> {
+    const t0 = performance.now();
     const body = JSON.stringify(payload);
     const h = {
       from: this.gw.config.domain,
@@ -93,6 +94,7 @@ export class Federation {
         },
       });
       this.gw.count.federation({ direction: 'out', result: String(r.status) });
+      this.gw.time.federationOut((performance.now() - t0) / 1000, { path });
       return r;
     } catch (e) {
       this.gw.count.federation({ direction: 'out', result: 'network_error' });

@@ -107,6 +107,7 @@ export function makeHandler(gw: Gateway, fed: Federation) {
     }
     if (method === 'POST' && path.startsWith('/v1/fed/')) {
       if (!FED_PATHS.has(path)) throw new ApiError('not_found', 'no such federation endpoint');
+      const t0 = performance.now();
       // headers, clock and admission first: nothing is read or fetched for a request that fails them
       const pending = await fed.precheck(req.headers, method, path, clientAddress(req, gw.config.trustProxy));
       const raw = await readBody(req, FED_BODY_MAX_BYTES);
@@ -130,6 +131,7 @@ export function makeHandler(gw: Gateway, fed: Federation) {
         else throw new ApiError('not_found', 'no such federation endpoint');
       }
       send(res, 200, result);
+      gw.time.federationIn((performance.now() - t0) / 1000, { path });
       return 200;
     }
     throw new ApiError('not_found', `no route for ${method} ${path}`);

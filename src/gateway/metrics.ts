@@ -1,4 +1,4 @@
-/** Minimal Prometheus text exposition: counters and gauges with optional labels. */
+/** Minimal Prometheus text exposition: counters, gauges and histograms with optional labels. */
 type Labels = Record<string, string>;
 
 const key = (l: Labels) =>
@@ -7,9 +7,22 @@ const key = (l: Labels) =>
     .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
     .join(',');
 
+/**
+ * Upper bounds in seconds: fine below 10 ms, where one message's stages (a commit, a
+ * federation request on a local network) live, coarse up to the 10 s federation timeout.
+ */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10] as const;
+
+interface Series {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 export class Metrics {
   private counters = new Map<string, { help: string; values: Map<string, number> }>();
   private gauges = new Map<string, { help: string; read: () => number }>();
+  private histograms = new Map<string, { help: string; buckets: readonly number[]; series: Map<string, Series> }>();
 
   counter(name: string, help: string): (labels?: Labels, by?: number) => void {
     const c = { help, values: new Map<string, number>() };
@@ -25,6 +38,22 @@ export class Metrics {
     };
   }
 
+  /** A histogram of durations; the returned function records one, in seconds. */
+  histogram(name: string, help: string, buckets: readonly number[] = LATENCY_BUCKETS): (seconds: number, labels?: Labels) => void {
+    const h = { help, buckets, series: new Map<string, Series>() };
+    this.histograms.set(name, h);
+    return (seconds, labels = {}) => {
+      const k = key(labels);
+      let s = h.series.get(k);
+      if (!s) h.series.set(k, (s = { counts: buckets.map(() => 0), sum: 0, count: 0 }));
+      // per bucket, not cumulative: render() adds them up
+      const i = buckets.findIndex((b) => seconds <= b);
+      if (i >= 0) s.counts[i]!++;
+      s.sum += seconds;
+      s.count++;
+    };
+  }
+
   gauge(name: string, help: string, read: () => number): void {
     this.gauges.set(name, { help, read });
   }
@@ -35,6 +64,19 @@ export class Metrics {
       out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
       if (c.values.size === 0) out.push(`${name} 0`);
       for (const [k, v] of c.values) out.push(`${name}${k ? `{${k}}` : ''} ${v}`);
+    }
+    for (const [name, h] of this.histograms) {
+      out.push(`# HELP ${name} ${h.help}`, `# TYPE ${name} histogram`);
+      for (const [k, s] of h.series) {
+        const l = (extra: string) => `{${[k, extra].filter(Boolean).join(',')}}`;
+        let below = 0;
+        h.buckets.forEach((b, i) => out.push(`${name}_bucket${l(`le="${b}"`)} ${(below += s.counts[i]!)}`));
+        out.push(
+          `${name}_bucket${l('le="+Inf"')} ${s.count}`,
+          `${name}_sum${k ? `{${k}}` : ''} ${s.sum}`,
+          `${name}_count${k ? `{${k}}` : ''} ${s.count}`,
+        );
+      }
     }
     for (const [name, g] of this.gauges) out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`);
     return out.join('\n') + '\n';

@@ -129,6 +129,17 @@ export async function startGateway(config: GatewayConfig) {
       federation: metrics.counter('kontor_federation_requests_total', 'Outgoing federation requests by result'),
       auth: metrics.counter('kontor_auth_total', 'Enrollment and device authentication attempts by result'),
     },
+    time: {
+      storeWrite: metrics.histogram(
+        'kontor_store_write_seconds',
+        'Durable writes on a message path, asked to committed, by op (hub, peer)',
+      ),
+      federationOut: metrics.histogram('kontor_federation_request_seconds', 'Outgoing federation requests, signing to answer, by path'),
+      federationIn: metrics.histogram(
+        'kontor_federation_handling_seconds',
+        'Incoming federation requests answered 200, arrival to answer, by path',
+      ),
+    },
     push: (e) => (cluster ? cluster.deliver(e) : sockets.push(e)),
     disconnect: (d) => sockets.disconnect(d),
     kickOutbox: (p) => {

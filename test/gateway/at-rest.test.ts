@@ -103,4 +103,21 @@ describe('metrics (issue 14: 17)', () => {
     // the metrics listener serves nothing else
     expect((await fetch(`http://127.0.0.1:${gw.metricsPort}/.well-known/kontor.json`)).status).toBe(404);
   });
+
+  it('times every durable write of a message: the hub write histogram counts each submission', async () => {
+    const gw = await startGateway({ domain: 'acme.example', extraArgs: ['--metrics-port', '0'] });
+    handles.push(gw);
+    const [a, b] = await Promise.all([newDevice(gw, 'alice', 'Alice'), newDevice(gw, 'bob', 'Bob')]);
+    await a.client.createConversation('timed');
+    const members = [a.address, b.address];
+    await a.client.send({ conversationId: 'timed', messageId: 'c0', kind: 'commit', epoch: 0, payload: b64('commit'), members });
+    for (let i = 0; i < 3; i++)
+      await a.client.send({ conversationId: 'timed', messageId: `m${i}`, kind: 'application', epoch: 1, payload: b64('x') });
+    const text = await (await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`)).text();
+    expect(text).toContain('# TYPE kontor_store_write_seconds histogram');
+    expect(text).toContain('kontor_store_write_seconds_count{op="hub"} 4');
+    expect(text).toContain('kontor_store_write_seconds_bucket{op="hub",le="+Inf"} 4');
+    a.client.close();
+    b.client.close();
+  });
 });
