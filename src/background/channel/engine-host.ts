@@ -41,6 +41,11 @@ export async function channelDb(): Promise<NonNullable<typeof db>> {
 
 /** Opens the identity, and the engine once this browser is enrolled; safe to call any time. */
 export async function openEngine(): Promise<void> {
+  // Once open, the engine holds the identity it was opened with, and enrollment cannot change
+  // any more (enrolling and linking refuse an enrolled browser): nothing to read again. Every
+  // page request (each message sent) used to read the keystore, the identity, unseal two keys
+  // and read storage here first.
+  if (engine) return;
   const db = await channelDb();
   const ks = await Keystore.open(db);
   identity = await loadOrCreateIdentity(db, ks);
