@@ -34,10 +34,11 @@ import {
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
 
 export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<void> {
-  // both reads at once: each is a round trip to the browser's IndexedDB
+  // both reads at once, in one transaction: each round trip and each transaction costs
+  const tx = ctx.db.transaction(['conversations', 'seen']);
   const [known, wasSeen] = await Promise.all([
-    ctx.db.get('conversations', e.conversationId),
-    e.kind === 'receipt' ? undefined : ctx.db.get('seen', [e.conversationId, e.messageId]),
+    tx.objectStore('conversations').get(e.conversationId),
+    e.kind === 'receipt' ? undefined : tx.objectStore('seen').get([e.conversationId, e.messageId]),
   ]);
   if (known && e.hub !== known.hub) {
     // Only the conversation's hub orders it. Not marked as seen: a forger must not be able to
