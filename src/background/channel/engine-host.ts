@@ -22,6 +22,8 @@ let db: Awaited<ReturnType<typeof openChannelDb>> | undefined;
 let identity: Identity | undefined;
 let meta: EnrollmentMeta | undefined;
 let engine: ChannelEngine | null = null;
+/** ChannelEngine.open under way, shared by concurrent first callers */
+let opening: Promise<void> | null = null;
 
 /** The org key an MLS credential must chain to: our own, or the pinned key of a partner. */
 export async function orgKeyFor(domain: string): Promise<string | null> {
@@ -51,7 +53,9 @@ export async function openEngine(): Promise<void> {
   identity = await loadOrCreateIdentity(db, ks);
   meta = await storage.get('channelMeta');
   if (!identity.certificate || !meta || engine) return;
-  engine = await ChannelEngine.open({
+  // concurrent first callers (the connection, a page's request) share one engine: a second one
+  // would wait for the first one's Web Lock for as long as this worker lives (lock.ts)
+  opening ??= ChannelEngine.open({
     db,
     transport: recordingClaims(gatewayTransport(currentClient)),
     orgKeyFor,
@@ -59,7 +63,14 @@ export async function openEngine(): Promise<void> {
       broadcast(e);
       void notify(e);
     },
-  });
+  })
+    .then((opened) => {
+      engine = opened;
+    })
+    .finally(() => {
+      opening = null;
+    });
+  await opening;
 }
 
 /** What openEngine found: identity, enrollment and engine (each may still be missing). */

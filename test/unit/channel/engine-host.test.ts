@@ -64,4 +64,15 @@ describe('the engine host', () => {
     expect(dbReads).toEqual([]);
     expect(fake.area.reads).toBe(storageReads);
   });
+
+  it('concurrent first requests of a fresh worker share one engine', async () => {
+    // a fresh module: the worker started again over the same (enrolled) database and storage
+    vi.resetModules();
+    const host = await import('../../../src/background/channel/engine-host');
+    const { ChannelEngine } = await import('../../../src/background/channel');
+    const open = vi.spyOn(ChannelEngine, 'open');
+    const engines = await Promise.all([host.requireEngine(), host.requireEngine(), host.openEngine().then(() => host.requireEngine())]);
+    expect(open).toHaveBeenCalledTimes(1);
+    expect(new Set(engines).size).toBe(1);
+  });
 });
