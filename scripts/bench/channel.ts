@@ -21,6 +21,7 @@ import type { Page } from 'playwright-core';
 import { build } from '../build';
 import { employee, startGatewayPair } from '../../test/support/channel';
 import { waitFor } from '../../test/support/poll';
+import { openConversation } from './lib/channel-setup';
 import { startSiteServer } from '../../test/support/site-server';
 import { MemoryHub, makeDevice, makeOrg, orgKeys } from '../../test/support/hub';
 import { linkDeviceMs } from './lib/link-device';
@@ -47,21 +48,7 @@ async function endToEnd(): Promise<Run> {
   const alice = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] });
   const gina = await employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] });
   try {
-    await alice.ask('contact.request', { domain: 'globex.example' });
-    await alice.panel.reload();
-    await alice.panel.getByTestId('contact-sales').click();
-    await alice.panel.getByTestId('composer').waitFor({ timeout: 30_000 });
-    await alice.panel.getByTestId('composer').fill('warm-up');
-    await alice.panel.getByTestId('composer').press('Enter');
-    await waitFor(
-      async () => (await gina.ask('channel.list', {})).conversations.length,
-      (n) => n > 0,
-      30_000,
-      'conversation',
-    );
-    await gina.panel.reload();
-    await gina.panel.getByTestId('conversation-item').click();
-    await gina.panel.getByText('warm-up').waitFor({ timeout: 30_000 });
+    await openConversation(alice, gina);
     const now = (p: Page) => p.evaluate(() => performance.timeOrigin + performance.now());
     // Gina's page notes when each text first appears in the DOM.
     await gina.panel.evaluate(() => {

@@ -22,6 +22,8 @@ let db: Awaited<ReturnType<typeof openChannelDb>> | undefined;
 let identity: Identity | undefined;
 let meta: EnrollmentMeta | undefined;
 let engine: ChannelEngine | null = null;
+/** ChannelEngine.open under way, shared by concurrent first callers */
+let opening: Promise<void> | null = null;
 
 /** The org key an MLS credential must chain to: our own, or the pinned key of a partner. */
 export async function orgKeyFor(domain: string): Promise<string | null> {
@@ -41,12 +43,19 @@ export async function channelDb(): Promise<NonNullable<typeof db>> {
 
 /** Opens the identity, and the engine once this browser is enrolled; safe to call any time. */
 export async function openEngine(): Promise<void> {
+  // Once open, the engine holds the identity it was opened with, and enrollment cannot change
+  // any more (enrolling and linking refuse an enrolled browser): nothing to read again. Every
+  // page request (each message sent) used to read the keystore, the identity, unseal two keys
+  // and read storage here first.
+  if (engine) return;
   const db = await channelDb();
   const ks = await Keystore.open(db);
   identity = await loadOrCreateIdentity(db, ks);
   meta = await storage.get('channelMeta');
   if (!identity.certificate || !meta || engine) return;
-  engine = await ChannelEngine.open({
+  // concurrent first callers (the connection, a page's request) share one engine: a second one
+  // would wait for the first one's Web Lock for as long as this worker lives (lock.ts)
+  opening ??= ChannelEngine.open({
     db,
     transport: recordingClaims(gatewayTransport(currentClient)),
     orgKeyFor,
@@ -54,7 +63,14 @@ export async function openEngine(): Promise<void> {
       broadcast(e);
       void notify(e);
     },
-  });
+  })
+    .then((opened) => {
+      engine = opened;
+    })
+    .finally(() => {
+      opening = null;
+    });
+  await opening;
 }
 
 /** What openEngine found: identity, enrollment and engine (each may still be missing). */

@@ -1,12 +1,16 @@
 /**
  * Per-key async mutex. A service worker is one JS context, so an in-memory chain serializes
- * its MLS operations; where the Web Locks API exists it is used as well, so a second context
- * of the extension (an offscreen document, a second engine) cannot interleave either.
+ * its MLS operations per key. Where the Web Locks API exists, the context also takes the
+ * namespace's Web Lock before its first operation and keeps it while it lives, so a second
+ * context of the extension (an offscreen document, a second engine) cannot interleave: it
+ * waits until this one is gone. Once, not per operation: a lock request is a round trip to
+ * the browser process, and every message sent and received paid it.
  */
 type LockManagerLike = { request<T>(name: string, cb: () => Promise<T>): Promise<T> };
 
 export class KeyedMutex {
   private tails = new Map<string, Promise<unknown>>();
+  private held: Promise<void> | undefined;
 
   constructor(
     private readonly namespace: string,
@@ -20,7 +24,7 @@ export class KeyedMutex {
 
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
-    const task = () => (this.locks ? this.locks.request(`${this.namespace}:${key}`, fn) : fn());
+    const task = () => (this.locks ? this.exclusive().then(fn) : fn());
     const result = prev.then(task, task);
     const tail = result.catch(() => undefined);
     this.tails.set(key, tail);
@@ -28,6 +32,17 @@ export class KeyedMutex {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return result;
+  }
+
+  /** Resolves once this context holds the namespace's Web Lock; it is released when the context ends. */
+  private exclusive(): Promise<void> {
+    this.held ??= new Promise<void>((granted) => {
+      void this.locks!.request(this.namespace, () => {
+        granted();
+        return new Promise<never>(() => undefined);
+      });
+    });
+    return this.held;
   }
 }
 

@@ -58,11 +58,13 @@ export async function enqueue(ctx: EngineContext, conversationId: string, payloa
  * leaves. Returns false (nothing written) when the message must wait in the queue instead.
  */
 export async function encryptAndSend(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<boolean> {
-  // both reads at once: each is a round trip to the browser's IndexedDB
-  const [loaded, queued] = await Promise.all([
-    loadConversation(ctx, conversationId),
-    ctx.db.countFromIndex('outbox', 'byConversation', conversationId),
+  // both reads at once, in one transaction: each round trip and each transaction costs
+  const tx0 = ctx.db.transaction(['conversations', 'outbox']);
+  const [rec, queued] = await Promise.all([
+    tx0.objectStore('conversations').get(conversationId),
+    tx0.objectStore('outbox').index('byConversation').count(conversationId),
   ]);
+  const loaded = rec ? await loadConversation(ctx, conversationId, rec) : null;
   if (loaded?.rec.status !== 'active' || loaded.rec.pending || queued > 0) return false;
   const { out, msg, bytes } = await records(ctx, conversationId, payload, shown);
   const enc = await encryptApplication(loaded.state, bytes);

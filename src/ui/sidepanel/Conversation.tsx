@@ -1,102 +1,10 @@
-import { memo } from 'preact/compat';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { send } from '../../shared/messaging';
-import type { ChannelMessageView, ConversationDetail } from '../../shared/protocol';
+import type { ConversationDetail } from '../../shared/protocol';
 import { ErrorNote } from '../components/ErrorNote';
-import { t, uiLang, type MessageKey } from '../i18n';
+import { t } from '../i18n';
+import { MessageList } from './MessageList';
 import { useChannelListener, type ChannelUpdate } from './useChannelEvents';
-
-const stateKey: Record<string, MessageKey> = {
-  queued: 'stateQueued',
-  sent: 'stateSent',
-  partner: 'statePartner',
-  delivered: 'stateDelivered',
-};
-
-// Formatters are built once: constructing Intl formatters per message per render made long
-// conversations render slowly.
-const dayFormat = new Intl.DateTimeFormat(uiLang(), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
-const timeFormat = new Intl.DateTimeFormat(uiLang(), { hour: '2-digit', minute: '2-digit' });
-
-function dayOf(at: number): string {
-  const d = new Date(at);
-  if (d.toDateString() === new Date().toDateString()) return t('today');
-  return dayFormat.format(d);
-}
-
-const Message = memo(function Message({ m }: { m: ChannelMessageView }) {
-  if (m.event?.kind === 'held' || m.event?.kind === 'added_unlinked') {
-    // a device the gateway could have made: a warning, not a routine line
-    const p = m.event.who[0];
-    const reset = m.event.detail === 'identity_changed';
-    const key: MessageKey =
-      m.event.kind === 'held'
-        ? reset
-          ? 'eventHeldIdentityChanged'
-          : 'eventHeldOrgOnly'
-        : reset
-          ? 'eventAddedIdentityChanged'
-          : 'eventAddedOrgOnly';
-    return (
-      <li class="event warn" role="alert" data-testid="event-held" data-reason={m.event.detail ?? ''}>
-        {t(key, p?.displayName ?? '', p?.orgDomain ?? '')}
-      </li>
-    );
-  }
-  if (m.event?.kind === 'removed' && m.event.detail?.startsWith('revoked_by_')) {
-    // a signed revocation: say who revoked it, not just that it left
-    const p = m.event.who[0];
-    const who = p ? `${p.displayName} (${p.orgDomain})` : '';
-    return (
-      <li class="event muted" data-testid="event-revoked" data-by={m.event.detail.slice('revoked_by_'.length)}>
-        {m.event.detail === 'revoked_by_org' ? t('eventRevokedByOrg', who, p?.orgDomain ?? '') : t('eventRevokedByIdentity', who)}
-      </li>
-    );
-  }
-  if (m.event?.kind === 'added' && m.event.who.length > 0 && m.event.who.every((p) => p.linkedBy)) {
-    // a device the employee's own device vouched for (issue 15), not one a gateway made
-    const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
-    const from = [...new Set(m.event.who.map((p) => (p.linkedByLabel ? `${p.linkedByLabel} (${p.linkedBy})` : p.linkedBy)))].join(', ');
-    return (
-      <li class="event muted" data-testid="event-linked">
-        {t('eventLinked', who, from)}
-      </li>
-    );
-  }
-  if (m.event) {
-    const who = m.event.who.map((p) => `${p.displayName} (${p.orgDomain})`).join(', ');
-    const key: MessageKey =
-      m.event.kind === 'removed_self' ? 'eventRemovedSelf' : m.event.kind === 'removed' ? 'eventRemoved' : 'eventJoined';
-    return (
-      <li class="event muted" data-testid="event">
-        {t(key, who)}
-      </li>
-    );
-  }
-  return (
-    <li class={`msg ${m.direction}`} data-testid="message" data-direction={m.direction}>
-      <div class="meta">
-        <strong>{m.sender.displayName}</strong> <span class="muted">{m.sender.orgDomain}</span>{' '}
-        <time class="muted" dateTime={new Date(m.at).toISOString()}>
-          {timeFormat.format(m.at)}
-        </time>
-      </div>
-      <div class="text" data-testid="message-text">
-        {m.text}
-      </div>
-      {m.transferred && (
-        <div class="muted" data-testid="transferred">
-          {t('transferredLabel')}
-        </div>
-      )}
-      {m.direction === 'out' && m.state && (
-        <div class="muted state" data-testid="delivery" data-state={m.state}>
-          {t(stateKey[m.state] ?? 'stateQueued')}
-        </div>
-      )}
-    </li>
-  );
-});
 
 /** One conversation: verification header, messages with day separators, composer. */
 export function Conversation({ id, tick, onBack }: { id: string; tick: number; onBack: () => void }) {
@@ -106,8 +14,13 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
   const list = useRef<HTMLOListElement>(null);
   useEffect(() => {
     void send('channel.view', { conversationId: id }).then(setDetail, setError);
-    void send('channel.read', { conversationId: id }).catch(() => undefined);
   }, [id, tick]);
+  // Marked read after the newest incoming message is on screen, not before it is rendered:
+  // the request then neither delays the render nor competes with the message's processing.
+  const lastIn = detail?.messages.findLast((m) => m.direction === 'in')?.id;
+  useEffect(() => {
+    void send('channel.read', { conversationId: id }).catch(() => undefined);
+  }, [id, tick, lastIn]);
   useEffect(() => list.current?.lastElementChild?.scrollIntoView({ block: 'end' }), [detail?.messages.length]);
   // Apply new messages and delivery updates in place: no re-reading of the whole history.
   const apply = useCallback(
@@ -116,7 +29,6 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
       if (u.type === 'message') {
         const m = u.message;
         setDetail((d) => (d && !d.messages.some((x) => x.id === m.id) ? { ...d, messages: [...d.messages, m] } : d));
-        if (m.direction === 'in') void send('channel.read', { conversationId: id }).catch(() => undefined);
       } else if (u.type === 'delivery') {
         setDetail((d) => (d ? { ...d, messages: d.messages.map((x) => (x.id === u.messageId ? { ...x, state: u.state } : x)) } : d));
       }
@@ -144,7 +56,6 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
     }
   };
 
-  let lastDay = '';
   return (
     <section aria-label={detail?.title ?? ''} data-testid="conversation">
       <button type="button" onClick={onBack}>
@@ -252,13 +163,7 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
             </details>
           </header>
           <ol class="plain messages" ref={list} aria-live="polite" data-testid="messages">
-            {detail.messages.map((m) => {
-              const day = dayOf(m.at);
-              // A plain list item, so screen readers read the day: a separator's content is presentational (WAI-ARIA 1.2).
-              const sep = day !== lastDay ? <li class="day muted">{day}</li> : null;
-              lastDay = day;
-              return [sep, <Message key={m.id} m={m} />];
-            })}
+            <MessageList messages={detail.messages} />
           </ol>
           <form
             class="composer"

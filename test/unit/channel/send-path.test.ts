@@ -13,25 +13,26 @@ beforeEach(async () => {
   bob = await makeDevice(hub, globex, 'bob', 'Bob Meyer', keys);
 });
 
-/** Counts the read-write transactions `d` opens before the hub has taken its next message. */
-function writesBeforeSend(d: TestDevice): () => number {
+/** The IndexedDB transactions `d` opens (as "stores mode") before the hub has taken its next message. */
+function transactionsBeforeSend(d: TestDevice): string[] {
   const before = hub.log.length;
-  let n = 0;
+  const txs: string[] = [];
   const open = d.db.transaction.bind(d.db) as (...a: unknown[]) => unknown;
   (d.db as { transaction: unknown }).transaction = (...a: unknown[]) => {
-    if (a[1] === 'readwrite' && hub.log.length === before) n++;
+    if (hub.log.length === before) txs.push(`${[a[0]].flat().join(',')} ${a[1] ?? 'readonly'}`);
     return open(...a);
   };
-  return () => n;
+  return txs;
 }
 
 describe('sending a message in an idle conversation', () => {
   it('persists the ciphertext, the message and the advanced ratchet in one transaction before sending', async () => {
     const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
     await bob.engine.sync();
-    const writes = writesBeforeSend(alice);
+    const txs = transactionsBeforeSend(alice);
     const m = await alice.engine.sendText(conv, 'one write');
-    expect(writes()).toBe(1);
+    // the conversation and the count of its queue read in one transaction, then one write
+    expect(txs).toEqual(['conversations,outbox readonly', 'conversations,outbox,messages readwrite']);
     expect(m.state).toBe('sent');
     expect((await alice.engine.conversation(conv))!.queued).toBe(0);
     await bob.engine.sync();
@@ -54,19 +55,55 @@ describe('sending a message in an idle conversation', () => {
   });
 });
 
+/** Bob takes in Alice's `text`; returns the IndexedDB transactions he opened meanwhile, as "stores mode". */
+async function transactionsTakingIn(text: string): Promise<{ conv: string; txs: string[] }> {
+  const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
+  await bob.engine.sync();
+  await alice.engine.sendText(conv, text);
+  const txs: string[] = [];
+  const open = bob.db.transaction.bind(bob.db) as (...a: unknown[]) => unknown;
+  (bob.db as { transaction: unknown }).transaction = (...a: unknown[]) => {
+    txs.push(`${[a[0]].flat().join(',')} ${a[1] ?? 'readonly'}`);
+    return open(...a);
+  };
+  await bob.engine.sync();
+  (bob.db as { transaction: unknown }).transaction = open;
+  expect(await texts(bob, conv)).toEqual([text]);
+  return { conv, txs };
+}
+
 describe('taking in a message', () => {
-  it("reads the conversation's record once per entry", async () => {
+  it('reads the conversation and its dedup mark in one transaction and writes once, with nothing in between', async () => {
+    const { conv, txs } = await transactionsTakingIn('two transactions');
+    // the duplicate check of the message id is inside the write, not a read before it
+    expect(txs).toEqual(['conversations,seen readonly', 'conversations,messages,seen readwrite']);
+    expect((await bob.engine.conversations()).find((c) => c.id === conv)!.unread).toBe(1);
+  });
+
+  it('a message whose id is already stored is neither stored again, nor counted unread, nor shown', async () => {
     const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
     await bob.engine.sync();
-    await alice.engine.sendText(conv, 'read once');
-    const reads: string[] = [];
-    const get = bob.db.get.bind(bob.db) as (...a: unknown[]) => Promise<unknown>;
-    (bob.db as { get: unknown }).get = (...a: unknown[]) => {
-      reads.push(String(a[0]));
-      return get(...a);
+    const sent = await alice.engine.sendText(conv, 'arrives twice');
+    // e.g. the copy transferred by the browser that linked this one (link-history.ts)
+    const earlier = {
+      conversationId: conv,
+      id: sent.id,
+      at: 1,
+      direction: 'in' as const,
+      body: { iv: new Uint8Array(12), ct: new Uint8Array(1) },
+      state: null,
+      seq: null,
     };
+    await bob.db.put('messages', earlier);
+    const events = bob.events.length;
     await bob.engine.sync();
-    expect(await texts(bob, conv)).toEqual(['read once']);
-    expect(reads.filter((s) => s === 'conversations')).toHaveLength(1);
+    expect(await bob.db.get('messages', [conv, sent.id])).toEqual(earlier);
+    expect((await bob.engine.conversations()).find((c) => c.id === conv)!.unread).toBe(0);
+    expect(bob.events.slice(events).filter((e) => e.type === 'message')).toEqual([]);
+    // the ratchet moved all the same: the next message opens
+    const next = await alice.engine.sendText(conv, 'next one');
+    await bob.engine.sync();
+    expect((await bob.db.get('messages', [conv, next.id]))?.direction).toBe('in');
+    expect(bob.events.at(-1)).toMatchObject({ type: 'message', message: { payload: { text: 'next one' } } });
   });
 });
