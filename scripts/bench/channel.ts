@@ -14,6 +14,10 @@
  *   gina, and gina's part as gina_decrypt + gina_render; clock_skew_ms checks the clocks.
  * - ceiling_gateway_p50/p95_ms: the same two gateways with Node clients, 1 KB, same route
  *   (lib/gateway-path.ts); ceiling_noop_roundtrip_p50/p95_ms: panel -> background -> panel.
+ * - gw_<stage>_mean_ms: the gateways' own histograms (/metrics, lib/gateway-metrics.ts) over the
+ *   same 100 messages, means: hub_write (Acme's durable write of a submission), fed_request
+ *   (Acme's signed POST to Globex, signing to answer), partner_handling (Globex, arrival to
+ *   answer) and partner_write (Globex's durable write, within partner_handling).
  * - load_avg_1m_start/end: the machine's load around the end-to-end part.
  */
 import os from 'node:os';
@@ -28,6 +32,7 @@ import { linkDeviceMs } from './lib/link-device';
 import { noopRoundTrips, pageClockOffset, watchWorkerFrames } from './lib/channel-stages';
 import { split, type Split } from './lib/channel-split';
 import { gatewayPathMs } from './lib/gateway-path';
+import { meanMs, scrape } from './lib/gateway-metrics';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 100);
 const log = (s: string) => process.stderr.write(`[bench channel] ${s}\n`);
@@ -39,12 +44,14 @@ interface Run {
   split: Split;
   gatewayMs: number[];
   noopMs: number[];
+  gateway: Record<string, number>;
 }
 
 async function endToEnd(): Promise<Run> {
   await build({ quiet: true });
   const site = await startSiteServer();
-  const { acme, globex } = await startGatewayPair(site, { extraArgs: ['--log-level', 'warn'] });
+  const { acme, globex } = await startGatewayPair(site, { extraArgs: ['--log-level', 'warn', '--metrics-port', '0'] });
+  const scrapeBoth = () => Promise.all([scrape(acme.metricsPort!), scrape(globex.metricsPort!)]);
   const alice = await employee({ sitePort: site.port, gateway: acme, id: 'alice', name: 'Alice Schmidt', partners: ['globex.example'] });
   const gina = await employee({ sitePort: site.port, gateway: globex, id: 'gina', name: 'Gina Rossi', partners: ['acme.example'] });
   try {
@@ -71,6 +78,7 @@ async function endToEnd(): Promise<Run> {
     const offsets = { alice: await pageClockOffset(alice.panel), gina: await pageClockOffset(gina.panel) };
     const latencies: number[] = [];
     const marks: { sentAt: number; arrived: number }[] = [];
+    const [acme0, globex0] = await scrapeBoth();
     for (let i = 0; i < N; i++) {
       const text = `Benchmark message ${i}`;
       await alice.panel.getByTestId('composer').fill(text);
@@ -86,6 +94,20 @@ async function endToEnd(): Promise<Run> {
       marks.push({ sentAt, arrived });
       void now;
     }
+    const [acme1, globex1] = await scrapeBoth();
+    const deliver = 'path="/v1/fed/deliver"';
+    const means = {
+      hub_write: meanMs(acme0, acme1, 'kontor_store_write_seconds', 'op="hub"'),
+      fed_request: meanMs(acme0, acme1, 'kontor_federation_request_seconds', deliver),
+      partner_handling: meanMs(globex0, globex1, 'kontor_federation_handling_seconds', deliver),
+      partner_write: meanMs(globex0, globex1, 'kontor_store_write_seconds', 'op="peer"'),
+    };
+    log(
+      `gateway histograms over the run: ${Object.entries(means)
+        .map(([k, m]) => `${k} n=${m.n}`)
+        .join(', ')}`,
+    );
+    const gateway = Object.fromEntries(Object.entries(means).map(([k, m]) => [k, m.ms]));
     await Promise.all([aliceFrames.detach(), ginaFrames.detach()]);
     const stages = split(marks, offsets, aliceFrames.frames, ginaFrames.frames);
     log(
@@ -96,7 +118,7 @@ async function endToEnd(): Promise<Run> {
     const noopMs = await noopRoundTrips(alice.panel, 100);
     const gatewayMs = await gatewayPathMs(acme, globex, N);
     const linkMs = await linkDeviceMs({ sitePort: site.port, acme, alice, gina });
-    return { latencies, linkMs, split: stages, gatewayMs, noopMs };
+    return { latencies, linkMs, split: stages, gatewayMs, noopMs, gateway };
   } finally {
     await Promise.all([alice.browser.close(), gina.browser.close()]);
     await Promise.all([acme.stop(), globex.stop()]);
@@ -148,6 +170,7 @@ console.log(
         [`stage_${name}_p95_ms`, p(xs, 95)],
       ]),
     ),
+    ...Object.fromEntries(Object.entries(run.gateway).map(([name, ms]) => [`gw_${name}_mean_ms`, +ms.toFixed(2)])),
     stage_messages_matched: run.split.matched,
     clock_skew_ms: +run.split.skew.toFixed(2),
     ceiling_gateway_p50_ms: p(run.gatewayMs, 50),
