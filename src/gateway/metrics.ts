@@ -70,7 +70,10 @@ export class Metrics {
       for (const [k, s] of h.series) {
         const l = (extra: string) => `{${[k, extra].filter(Boolean).join(',')}}`;
         let below = 0;
-        h.buckets.forEach((b, i) => out.push(`${name}_bucket${l(`le="${b}"`)} ${(below += s.counts[i]!)}`));
+        h.buckets.forEach((b, i) => {
+          below += s.counts[i]!;
+          out.push(`${name}_bucket${l(`le="${b}"`)} ${below}`);
+        });
         out.push(
           `${name}_bucket${l('le="+Inf"')} ${s.count}`,
           `${name}_sum${k ? `{${k}}` : ''} ${s.sum}`,
