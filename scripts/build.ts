@@ -160,7 +160,7 @@ export async function build(options: { quiet?: boolean } = {}): Promise<void> {
     format: 'iife',
     // Service workers forbid dynamic import(): no code splitting anywhere.
     splitting: false,
-    // KONTOR_BUILD_NAMES=1 keeps function names, for profiles (scripts/bench/channel-profile.ts)
+    // KONTOR_BUILD_NAMES=1 keeps function names, for profiles (scripts/profile-channel.ts)
     minify: !process.env.KONTOR_BUILD_NAMES,
     keepNames: Boolean(process.env.KONTOR_BUILD_NAMES),
     sourcemap: false,

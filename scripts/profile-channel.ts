@@ -1,16 +1,16 @@
 /**
- * `npx tsx scripts/bench/channel-profile.ts`: where the browser-side stages of the channel
+ * `npx tsx scripts/profile-channel.ts`: where the browser-side stages of the channel
  * bench go (issue 15). The same setup as `npm run bench -- channel` (BENCH_MESSAGES, default
  * 50), with V8's sampling profiler on both service workers and both side panels while the
  * messages flow. Prints per context the functions with the most self time and the most total
  * time, in ms per message. A diagnostic, not a benchmark: profiling slows everything down.
  */
 import type { CDPSession, Page } from 'playwright-core';
-import { build } from '../build';
-import { employee, startGatewayPair, type Employee } from '../../test/support/channel';
-import { openConversation } from './lib/channel-setup';
-import { startSiteServer } from '../../test/support/site-server';
-import { CHROMIUM_EXTENSION_ID } from '../../src/shared/ids';
+import { build } from './build';
+import { employee, startGatewayPair, type Employee } from '../test/support/channel';
+import { openConversation } from './bench/lib/channel-setup';
+import { startSiteServer } from '../test/support/site-server';
+import { CHROMIUM_EXTENSION_ID } from '../src/shared/ids';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 50);
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
