@@ -75,8 +75,8 @@ export class PgRateLimits {
  * requests of a busy device do not all wait for a round trip when it expires (a stall once a
  * second at the latency benchmark's tail). The renewed block replaces the old one, whose rest
  * is dropped: an instance holds at most one block per key, as before. Only a block that lasted
- * that long is renewed, i.e. a device spending under 1/0.75 blocks a second (an eighth of its
- * rate at the default block of a tenth), so the tokens dropped never bring it near its limit.
+ * 750 ms is renewed, i.e. for a device spending under 1.33 blocks a second (2/15 of its rate
+ * at the default block of a tenth), so the tokens dropped never bring it near its limit.
  */
 /** how long before a block expires a request that spends from it starts the next one's reservation */
 export const RENEW_AHEAD_MS = 250;
