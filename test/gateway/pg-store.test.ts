@@ -219,7 +219,9 @@ describe('PgStore with several instances', () => {
     // and a batch of a conversation s0 knows costs one statement, the write: no read
     const statements: string[] = [];
     const query = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-      if (typeof args[0] === 'string') statements.push(args[0]);
+      // text, or a statement config ({ name, text }: a named statement)
+      const q = args[0] as string | { text?: string };
+      statements.push(typeof q === 'string' ? q : (q?.text ?? ''));
       return Reflect.apply(realQuery, this, args) as never;
     });
     expect(await send(s0, 'e', 'm4')).toMatchObject({ ok: true, seq: 5 });

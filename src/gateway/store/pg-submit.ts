@@ -142,6 +142,9 @@ o AS (
 SELECT (SELECT count(*) FROM l)::int AS logged,
   COALESCE((SELECT json_agg(json_build_array(device_id, id)) FROM i), '[]'::json) AS inbox`;
 
+/** a named statement: PostgreSQL parses it once per connection, not on every batch */
+const named = (name: string, text: string) => ({ name, text });
+
 const entryOf = (a: Accepted, deviceId: string, id: number): RoutedEntry => ({
   deviceId,
   entry: {
@@ -295,7 +298,7 @@ export class PgSubmit {
     const hub = group[0]!.hub;
     const committed = group.flatMap((p) => (p.s.kind === 'commit' ? (p.s.members ?? []) : []));
     return (
-      await x.query(READ, [
+      await x.query(named('kontor-hub-read', READ), [
         ids,
         group.map((p) => p.s.conversationId),
         group.map((p) => p.s.messageId),
@@ -360,7 +363,7 @@ export class PgSubmit {
     const devs = [...counts.keys()].sort();
     const changed = [...convs].filter(([, c]) => c.changed);
     const out = accepted.flatMap((a) => a.peers.map((p, k) => [p, a.outbox[k]!, a.now] as const));
-    const written = await x.query(WRITE, [
+    const written = await x.query(named('kontor-hub-write', WRITE), [
       accepted.map((a) => a.s.conversationId),
       accepted.map((a) => a.seq),
       accepted.map((a) => a.s.messageId),
