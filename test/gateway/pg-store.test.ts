@@ -2,7 +2,7 @@
  * What only the PostgreSQL store must hold: several instances (stores) writing one database at
  * the same time, migrations racing at start-up, and durability set on every connection.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../src/gateway/store/pg';
 import { PG_SCHEMA_V1, PG_SCHEMA_VERSION } from '../../src/gateway/store/pg-schema';
@@ -10,6 +10,7 @@ import { hashEnrollCode } from '../../src/gateway/store/schema';
 import { PgOutboxLocks } from '../../src/gateway/store/pg-locks';
 import { PgRateLimits } from '../../src/gateway/store/pg-limits';
 import { device } from '../unit/gateway-fixtures';
+import type { HubSubmission } from '../../src/gateway/store/types';
 import { startPostgres, type PostgresHandle } from './services';
 
 const HUB = 'acme.example';
@@ -18,6 +19,7 @@ const A = `alice@${HUB}`,
   C = `carol@${HUB}`;
 
 let server: PostgresHandle;
+const realQuery = pg.Client.prototype.query;
 let n = 0;
 async function freshDb(): Promise<string> {
   const name = `pgstore_${++n}`;
@@ -178,6 +180,56 @@ describe('PgStore with several instances', () => {
     const inbox = (await s0.fetchInbox('bob', 0, 1000)).filter((e) => e.kind === 'application');
     expect(inbox.map((e) => e.messageId).sort()).toEqual([...ids].sort());
     for (const s of stores) s.close();
+  });
+
+  it("a batch that skips the read, knowing its conversation from the instance's own last write, is still decided on what the database holds", async () => {
+    const url = await freshDb();
+    const [s0, s1] = (await Promise.all([PgStore.open(url), PgStore.open(url)])) as [PgStore, PgStore];
+    await Promise.all(['alice', 'bob', 'carol'].map((d) => s0.addDevice(device(d))));
+    const send = (s: PgStore, conversationId: string, messageId: string, o: Partial<HubSubmission> = {}) =>
+      s.submitToHub({ conversationId, messageId, sender: A, kind: 'application', epoch: 1, payload: 'AAAA', ...o }, HUB, 3);
+    for (const c of ['c', 'd', 'e']) {
+      await s0.createConversation(c, A, 1);
+      // s0 writes each conversation: from now on it knows them (epoch 1)
+      expect(await send(s0, c, 'c0', { kind: 'commit', epoch: 0, members: [A, B, C] })).toMatchObject({ ok: true, seq: 1 });
+      expect(await send(s0, c, 'm1')).toMatchObject({ ok: true, seq: 2 });
+    }
+    // another instance moves c and d to epoch 2
+    for (const c of ['c', 'd']) expect(await send(s1, c, 'c1', { kind: 'commit', members: [A, B, C] })).toMatchObject({ ok: true, seq: 3 });
+    // what s0 knows would take this commit for epoch 1: the database refuses it
+    expect(await send(s0, 'c', 'late', { kind: 'commit', members: [A, B] })).toMatchObject({
+      ok: false,
+      code: 'epoch_conflict',
+      currentEpoch: 2,
+    });
+    // what s0 knows would refuse a message of epoch 2 as ahead: the database takes it
+    expect(await send(s0, 'd', 'm2', { epoch: 2 })).toMatchObject({ ok: true, seq: 4, duplicate: false });
+    // a retry of a message s0 logged itself is answered with its position; the same id from someone else is a conflict
+    expect(await send(s0, 'e', 'm1')).toMatchObject({ ok: true, seq: 2, duplicate: true });
+    expect(await send(s0, 'e', 'm1', { sender: C })).toMatchObject({ ok: false, code: 'conflict' });
+    // (both went the slow way, one at a time: s0 knows e again after its next write)
+    expect(await send(s0, 'e', 'm2')).toMatchObject({ ok: true, seq: 3 });
+    // bob revoked through another instance: s0's next message to e reaches carol only
+    await s1.revokeDevice('bob', 4);
+    const r = await send(s0, 'e', 'm3');
+    expect(r).toMatchObject({ ok: true, seq: 4 });
+    expect(r.ok && r.local.map((l) => l.deviceId)).toEqual(['carol']);
+    const bobs = (await s0.fetchInbox('bob', 0, 100)).filter((e) => e.conversationId === 'e').map((e) => e.messageId);
+    expect(bobs).toEqual(['c0', 'm1', 'm2']);
+    // and a batch of a conversation s0 knows costs one statement, the write: no read
+    const statements: string[] = [];
+    const query = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      // text, or a statement config ({ name, text }: a named statement)
+      const q = args[0] as string | { text?: string };
+      statements.push(typeof q === 'string' ? q : (q?.text ?? ''));
+      return Reflect.apply(realQuery, this, args) as never;
+    });
+    expect(await send(s0, 'e', 'm4')).toMatchObject({ ok: true, seq: 5 });
+    query.mockRestore();
+    expect(statements.filter((q) => q.includes('INSERT INTO log')).length).toBe(1);
+    expect(statements.filter((q) => q.includes('AS prior')).length).toBe(0);
+    s0.close();
+    s1.close();
   });
 
   it('an inbox id drawn by an open transaction is never overtaken by a later commit', async () => {

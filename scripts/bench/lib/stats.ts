@@ -19,9 +19,12 @@ export function rssMb(pid: number): number {
 export const log = (...a: unknown[]) => process.stderr.write(a.map(String).join(' ') + '\n');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The fields of /proc/PID/stat after the command name: [1] parent pid, [11] + [12] CPU ticks. */
+const statOf = (pid: number | string) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+
 /** CPU ticks (user + system, 1/100 s) a process has used so far, from /proc/PID/stat. */
 function ticksOf(pid: number | string): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const f = statOf(pid);
   return Number(f[11]) + Number(f[12]);
 }
 
@@ -30,13 +33,18 @@ export function cpuSeconds(pid: number): number {
   return ticksOf(pid) / 100;
 }
 
-/** CPU ticks (user + system, 1/100 s) of every process now, by pid, with its command line. */
-export function processTicks(): Map<number, { ticks: number; cmd: string }> {
-  const out = new Map<number, { ticks: number; cmd: string }>();
+/** CPU ticks (user + system, 1/100 s) of every process now, by pid, with its parent and command line. */
+export function processTicks(): Map<number, { ticks: number; ppid: number; cmd: string }> {
+  const out = new Map<number, { ticks: number; ppid: number; cmd: string }>();
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      out.set(Number(p), { ticks: ticksOf(p), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ') });
+      const f = statOf(p);
+      out.set(Number(p), {
+        ticks: Number(f[11]) + Number(f[12]),
+        ppid: Number(f[1]),
+        cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' '),
+      });
     } catch {
       /* gone meanwhile */
     }
@@ -53,7 +61,9 @@ export function machineTicks(): { busy: number; total: number } {
 
 /**
  * Where the CPU went between two snapshots, in CPU seconds per kind of process (classified by
- * command line), and how busy the whole machine was (0..1 of all cores).
+ * command line), and how busy the whole machine was (0..1 of all cores). Only this process and
+ * its descendants count: on a shared machine another run's PostgreSQL or gateway has the same
+ * command line.
  */
 export function cpuSplit(
   a: { procs: ReturnType<typeof processTicks>; machine: ReturnType<typeof machineTicks> },
@@ -61,8 +71,13 @@ export function cpuSplit(
 ): Record<string, number> {
   const procs = processTicks();
   const machine = machineTicks();
+  const ours = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = procs.get(p)?.ppid ?? 0, hops++) if (p === process.pid) return true;
+    return false;
+  };
   const out: Record<string, number> = {};
   for (const [pid, p] of procs) {
+    if (!ours(pid)) continue;
     const kind = Object.entries(kinds).find(([, re]) => re.test(p.cmd))?.[0];
     if (!kind) continue;
     out[kind] = (out[kind] ?? 0) + (p.ticks - (a.procs.get(pid)?.ticks ?? 0)) / 100;

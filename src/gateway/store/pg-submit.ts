@@ -24,6 +24,7 @@ import type { Pool, PoolClient } from 'pg';
 import { splitAddress } from '../../wire/schemas';
 import { StoreUnavailable } from '../errors';
 import { isRetryable, RETRIES, unavailable, withClient, type PgWriteBatcher } from './pg-batch';
+import { KnownConversations } from './pg-known';
 import { byDomain, hubDelivery, routeSubmission } from './route';
 import type { HubResult, HubSubmission, RoutedEntry } from './types';
 
@@ -59,6 +60,8 @@ interface Accepted {
  * The batch's whole write, one statement: positions (only where the read's position still
  * holds: `ok`), log rows, inbox heads and rows, outbox rows, each only if `ok`. If not every
  * conversation matched, kontor_moved() fails the statement and undoes the updates that did.
+ * Inbox rows go only to devices that exist and are not revoked as the statement runs (a batch
+ * that did not read, pg-known.ts, has not checked them); the heads it returns name them.
  */
 const WRITE = `
 WITH m AS (
@@ -72,7 +75,9 @@ ok AS (SELECT count(*) = $23 AS ok FROM u),
 l AS (
   INSERT INTO log (conv_id, seq, message_id, sender, created_at)
   SELECT conv_id, seq, message_id, sender, created_at FROM m WHERE (SELECT ok FROM ok) ORDER BY n),
-k AS (SELECT * FROM unnest($20::text[], $21::bigint[]) AS t (device_id, cnt)),
+k AS (
+  SELECT t.device_id, t.cnt FROM unnest($20::text[], $21::bigint[]) AS t (device_id, cnt) JOIN devices d USING (device_id)
+  WHERE d.revoked_at IS NULL),
 h AS (
   INSERT INTO inbox_heads AS ih (device_id, last_id) SELECT device_id, cnt FROM k WHERE (SELECT ok FROM ok) ORDER BY device_id
   ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + excluded.last_id RETURNING device_id, last_id),
@@ -137,6 +142,9 @@ o AS (
 SELECT (SELECT count(*) FROM l)::int AS logged,
   COALESCE((SELECT json_agg(json_build_array(device_id, id)) FROM i), '[]'::json) AS inbox`;
 
+/** a named statement: PostgreSQL parses it once per connection, not on every batch */
+const named = (name: string, text: string) => ({ name, text });
+
 const entryOf = (a: Accepted, deviceId: string, id: number): RoutedEntry => ({
   deviceId,
   entry: {
@@ -181,6 +189,8 @@ export class PgSubmit {
   private readonly lanes: PgWriteBatcher[];
   /** per lane, the batch being written: the next one starts when it is done */
   private chains: Promise<void>[];
+  /** conversations as this instance's own last write left them: a batch of known ones need not read */
+  private readonly known = new KnownConversations();
 
   constructor(
     private readonly pool: Pool,
@@ -209,6 +219,7 @@ export class PgSubmit {
 
   /** Settles every submission of the group; never rejects (the lane's next batch waits on it). */
   private async runGroup(lane: number, group: Pending[]): Promise<void> {
+    const ids = [...new Set(group.map((p) => p.s.conversationId))];
     try {
       const results = await this.optimistic(group);
       if (results) {
@@ -216,11 +227,13 @@ export class PgSubmit {
         return;
       }
     } catch (e) {
+      // whether the write committed is not known, or the one-at-a-time path below moves them
+      this.known.forget(ids);
       if (e instanceof StoreUnavailable) {
         for (const p of group) p.reject(e);
         return;
       }
-      // anything else (a message id logged meanwhile, one bad submission): one at a time below
+      // anything else (a message id logged already, one bad submission): one at a time below
     }
     const w = this.lanes[lane]!;
     await Promise.all(group.map((p) => w.run((x) => this.submitOne(x, p.s, p.hub, p.now)).then(p.resolve, p.reject)));
@@ -232,9 +245,11 @@ export class PgSubmit {
       return await withClient(this.pool, async (c) => {
         for (let attempt = 0; attempt <= RETRIES; attempt++) {
           try {
-            return await this.submitGroup(c, group);
+            // after a conflict, read: what this instance knew was not the conversation's state
+            return await this.submitGroup(c, group, attempt > 0);
           } catch (e) {
             if (!isRetryable(e)) throw e;
+            this.known.forget([...new Set(group.map((p) => p.s.conversationId))], true);
           }
         }
         return null;
@@ -244,23 +259,18 @@ export class PgSubmit {
     }
   }
 
-  /** One batch: read, decide, write (40001 and nothing written if another instance moved one of its conversations first). */
-  private async submitGroup(x: PoolClient, group: Pending[]): Promise<HubResult[]> {
-    // one gateway, one domain: every submission of a batch names the same hub
-    const hub = group[0]!.hub;
+  /**
+   * One batch: read (unless its conversations are known and `read` is false), decide, write
+   * (40001 and nothing written if another instance moved one of its conversations first).
+   */
+  private async submitGroup(x: PoolClient, group: Pending[], read: boolean): Promise<HubResult[]> {
     const ids = [...new Set(group.map((p) => p.s.conversationId))];
-    const committed = group.flatMap((p) => (p.s.kind === 'commit' ? (p.s.members ?? []) : []));
-    const read = (
-      await x.query(READ, [
-        ids,
-        group.map((p) => p.s.conversationId),
-        group.map((p) => p.s.messageId),
-        [...new Set(byDomain(committed, splitAddress).get(hub) ?? [])],
-        hub,
-      ])
-    ).rows[0] as { convs: Row[]; prior: [string, string, number, string][]; active: string[] };
+    const known = read ? null : this.known.all(ids);
+    const state = known
+      ? { convs: [...known].map(([id, k]) => ({ id, epoch: k.epoch, members: k.members, next_seq: k.nextSeq })), prior: [], active: null }
+      : await this.read(x, group, ids);
     const convs = new Map<string, Conv>();
-    for (const r of read.convs)
+    for (const r of state.convs)
       convs.set(r.id as string, {
         epoch: r.epoch as number,
         members: r.members as string[],
@@ -271,9 +281,40 @@ export class PgSubmit {
       });
     // what the log holds already: a retry is answered as before, even if the conversation moved on
     const prior = new Map<string, { seq: number; sender: string }>();
-    for (const [conv, messageId, seq, sender] of read.prior) prior.set(`${conv}\n${messageId}`, { seq: Number(seq), sender });
+    for (const [conv, messageId, seq, sender] of state.prior) prior.set(`${conv}\n${messageId}`, { seq: Number(seq), sender });
+    const results = this.decide(group, convs, prior);
+    // a refusal (or a retry answered) must rest on what the database holds, not on a guess the write would check
+    if (known && results.some((r) => !('s' in r))) return this.submitGroup(x, group, true);
+    return this.write(x, results, convs, state.active && new Set(state.active));
+  }
 
-    const results: (HubResult | Accepted)[] = group.map(({ s, hub, now }) => {
+  /** The batch's conversations, the message ids the log holds already and the active local devices it may reach (READ). */
+  private async read(
+    x: PoolClient,
+    group: Pending[],
+    ids: string[],
+  ): Promise<{ convs: Row[]; prior: [string, string, number, string][]; active: string[] }> {
+    // one gateway, one domain: every submission of a batch names the same hub
+    const hub = group[0]!.hub;
+    const committed = group.flatMap((p) => (p.s.kind === 'commit' ? (p.s.members ?? []) : []));
+    return (
+      await x.query(named('kontor-hub-read', READ), [
+        ids,
+        group.map((p) => p.s.conversationId),
+        group.map((p) => p.s.messageId),
+        [...new Set(byDomain(committed, splitAddress).get(hub) ?? [])],
+        hub,
+      ])
+    ).rows[0] as { convs: Row[]; prior: [string, string, number, string][]; active: string[] };
+  }
+
+  /** The hub's rules in arrival order, in memory: what each submission gets (a commit moves the epoch for those after it). */
+  private decide(
+    group: Pending[],
+    convs: Map<string, Conv>,
+    prior: Map<string, { seq: number; sender: string }>,
+  ): (HubResult | Accepted)[] {
+    return group.map(({ s, hub, now }) => {
       const c = convs.get(s.conversationId);
       if (!c) return { ok: false, code: 'not_found', message: 'unknown conversation' };
       const key = `${s.conversationId}\n${s.messageId}`;
@@ -294,15 +335,23 @@ export class PgSubmit {
       prior.set(key, { seq, sender: s.sender });
       return { s, hub, now, seq, ...fanOut(s, hub, seq, routed) };
     });
+  }
+
+  /** Writes the accepted submissions of a decided batch in one statement (WRITE); `active`: the devices the read found active, if it read. */
+  private async write(
+    x: PoolClient,
+    results: (HubResult | Accepted)[],
+    convs: Map<string, Conv>,
+    active: Set<string> | null,
+  ): Promise<HubResult[]> {
     const accepted = results.filter((r): r is Accepted => 's' in r);
     if (!accepted.length) return results as HubResult[];
 
     // inbox ids: k per device that gets k entries, handed out in arrival order (the write draws them)
-    const active = new Set(read.active);
     const counts = new Map<string, number>();
     const inbox: { device: string[]; off: number[]; n: number[] } = { device: [], off: [], n: [] };
     for (const [i, a] of accepted.entries()) {
-      a.devices = a.devices.filter((d) => active.has(d));
+      if (active) a.devices = a.devices.filter((d) => active.has(d));
       for (const d of a.devices) {
         const off = counts.get(d) ?? 0;
         counts.set(d, off + 1);
@@ -314,7 +363,7 @@ export class PgSubmit {
     const devs = [...counts.keys()].sort();
     const changed = [...convs].filter(([, c]) => c.changed);
     const out = accepted.flatMap((a) => a.peers.map((p, k) => [p, a.outbox[k]!, a.now] as const));
-    const written = await x.query(WRITE, [
+    const written = await x.query(named('kontor-hub-write', WRITE), [
       accepted.map((a) => a.s.conversationId),
       accepted.map((a) => a.seq),
       accepted.map((a) => a.s.messageId),
@@ -343,12 +392,16 @@ export class PgSubmit {
     // each device's first new id: its head after the write less what this batch drew
     const first = new Map<string, number>();
     for (const [d, last] of (written.rows[0] as { heads: [string, number][] }).heads) first.set(d, Number(last) - counts.get(d)! + 1);
+    for (const [id, c] of changed) this.known.set(id, { epoch: c.epoch, members: c.members, nextSeq: c.nextSeq });
     const local = accepted.map((a) =>
-      a.devices.map((d) => {
-        const id = first.get(d)!;
-        first.set(d, id + 1);
-        return entryOf(a, d, id);
-      }),
+      // a device the write found revoked or unknown got no row, and no head back
+      a.devices
+        .filter((d) => first.has(d))
+        .map((d) => {
+          const id = first.get(d)!;
+          first.set(d, id + 1);
+          return entryOf(a, d, id);
+        }),
     );
     let k = 0;
     return results.map((r) => {
