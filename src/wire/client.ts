@@ -19,6 +19,8 @@ import {
   ReadyFrame,
   authChallenge,
   enrollTranscript,
+  InboxEntrySchema,
+  PushEventSchema,
   identityTranscript,
   type MethodName,
   type MethodParams,
@@ -187,7 +189,9 @@ export class KontorClient {
 
   private onFrame(msg: any): void {
     if (msg && typeof msg.event === 'string') {
-      for (const l of this.listeners) l(msg as PushEvent);
+      // a malformed push is dropped: its entry stays in the inbox, and fetchInbox drops it too
+      const e = v.safeParse(PushEventSchema, msg);
+      if (e.success) for (const l of this.listeners) l(e.output);
       return;
     }
     const p = typeof msg?.id === 'number' ? this.pending.get(msg.id) : undefined;
@@ -238,8 +242,11 @@ export class KontorClient {
   send(p: MethodParams<'send'>) {
     return this.call('send', p);
   }
-  fetchInbox(after = 0, limit = 100) {
-    return this.call('inbox.fetch', { after, limit });
+  /** The waiting entries after `after`; malformed ones are left out (see PushEventSchema). */
+  async fetchInbox(after = 0, limit = 100) {
+    const r = await this.call('inbox.fetch', { after, limit });
+    const entries = Array.isArray(r?.entries) ? r.entries : [];
+    return { entries: entries.filter((e) => v.is(InboxEntrySchema, e)) };
   }
   ack(ids: number[]) {
     return this.call('inbox.ack', { ids });

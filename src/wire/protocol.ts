@@ -203,6 +203,35 @@ export interface MethodResults {
 
 export type PushEvent = { event: 'inbox'; entry: InboxEntry } | { event: 'revoked' };
 
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Text = v.pipe(v.string(), v.maxLength(512));
+/**
+ * An inbox entry as a gateway pushes or returns it, checked by the client before the extension
+ * acts on it: the own gateway is not trusted to send well-formed data (THREATS.md).
+ */
+export const InboxEntrySchema = v.object({
+  id: Count,
+  kind: v.picklist(['commit', 'welcome', 'application', 'receipt']),
+  conversationId: Text,
+  hub: Text,
+  seq: Count,
+  messageId: Text,
+  epoch: Count,
+  sender: Text,
+  payload: v.optional(v.string()),
+  receipt: v.optional(
+    v.object({ status: v.picklist(['partner', 'delivered']), by: Text, messageIds: v.pipe(v.array(Text), v.maxLength(1000)) }),
+  ),
+  receivedAt: v.number(),
+});
+export const PushEventSchema = v.variant('event', [
+  v.object({ event: v.literal('inbox'), entry: InboxEntrySchema }),
+  v.object({ event: v.literal('revoked') }),
+]);
+// the schema and the interface describe the same entry
+const sameEntry: [v.InferOutput<typeof InboxEntrySchema>] extends [InboxEntry] ? true : never = true;
+void sameEntry;
+
 // ---- federation (gateway <-> gateway) ---------------------------------------------------
 export const FED_HEADER = {
   from: 'kontor-from',
