@@ -100,7 +100,21 @@ describe('cluster crash safety', () => {
               pump();
               if (acked.size >= KILL_AT) {
                 killed = true;
-                void acme.instances[0]!.kill('SIGKILL').then(resolve);
+                // frozen first, then sent a last burst: those messages are surely in flight when it
+                // dies (a CI run once saw every message sent before the SIGKILL acknowledged)
+                const doomed = acme.instances[0]!;
+                doomed.process.kill('SIGSTOP');
+                setTimeout(() => {
+                  for (let k = 0; k < 10; k++) {
+                    const i = next++;
+                    attempted.add(`m${i}`);
+                    void send(i).then(
+                      () => acked.add(`m${i}`),
+                      () => undefined,
+                    );
+                  }
+                  void doomed.kill('SIGKILL').then(resolve);
+                }, 50);
               }
             });
         }
