@@ -12,6 +12,7 @@ import { MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION } from './schema';
 import { SqliteDelivery } from './sqlite-delivery';
 import { SqliteDevices } from './sqlite-devices';
 import { SqliteLinks } from './sqlite-links';
+import { readConversation, readOutbox, readPartner } from './sqlite-reads';
 import type {
   Contact,
   Conversation,
@@ -85,9 +86,7 @@ export class SqliteStore implements Store {
     this.links = new SqliteLinks(this.db, this.w);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
-      conv: p('SELECT * FROM conversations WHERE id = ?'),
       insOutbox: p('INSERT INTO outbox (peer, item, created_at) VALUES (?,?,?)'),
-      peekOutbox: p('SELECT id, peer, item FROM outbox WHERE peer = ? AND id > ? ORDER BY id LIMIT ?'),
       delOutbox: p('DELETE FROM outbox WHERE id = ?'),
     };
   }
@@ -185,15 +184,7 @@ export class SqliteStore implements Store {
     );
   }
   async getPartner(domain: string): Promise<Partner | null> {
-    const r = this.db.prepare('SELECT * FROM partners WHERE domain = ?').get(domain) as Row | undefined;
-    return r
-      ? {
-          domain,
-          status: r.status as PartnerStatus,
-          fingerprint: (r.fingerprint as string | null) ?? null,
-          createdAt: r.created_at as number,
-        }
-      : null;
+    return readPartner(this.db, domain);
   }
   async listPartners(): Promise<Partner[]> {
     return (this.db.prepare('SELECT * FROM partners ORDER BY domain').all() as Row[]).map((r) => ({
@@ -252,8 +243,7 @@ export class SqliteStore implements Store {
     );
   }
   async getConversation(id: string): Promise<Conversation | null> {
-    const r = this.stmt('conv').get(id) as Row | undefined;
-    return r ? { id, epoch: r.epoch as number, members: JSON.parse(r.members as string), createdBy: r.created_by as string } : null;
+    return readConversation(this.db, id);
   }
   submitToHub(s: HubSubmission, hub: string, now: number) {
     return this.d.submitToHub(s, hub, now);
@@ -277,11 +267,7 @@ export class SqliteStore implements Store {
     });
   }
   async peekOutbox(peer: string, limit: number, afterId = 0): Promise<OutboxRow[]> {
-    return (this.stmt('peekOutbox').all(peer, afterId, limit) as Row[]).map((r) => ({
-      id: r.id as number,
-      peer: r.peer as string,
-      item: JSON.parse(r.item as string) as OutboxItem,
-    }));
+    return readOutbox(this.db, peer, limit, afterId);
   }
   async deleteOutbox(ids: number[]) {
     await this.w.run(() => {
