@@ -12,8 +12,8 @@
 import * as v from 'valibot';
 import { FED_HEADER, federationSigningString } from '../wire/protocol';
 import { fetchJson, FEDERATION_REPLY_MAX_BYTES } from '../wire/fetch';
-import { sign, verify } from '../wire/ed25519';
-import { randomBytes, sha256, toBase64, toBase64Url } from '../wire/bytes';
+import { randomBytes, toBase64Url } from '../wire/bytes';
+import { digestB64, signB64, verifyB64 } from './fed-crypto';
 import { ApiError } from './errors';
 import { PeerDirectory } from './peers';
 import type { Gateway } from './context';
@@ -55,6 +55,9 @@ export class Federation {
   /** POST a signed JSON request to a partner gateway; returns status and the parsed (capped) JSON answer. */
   async request(peer: string, path: string, payload: unknown): Promise<{ status: number; json: unknown }> {
     const t0 = performance.now();
+    const partner = await this.gw.store.getPartner(peer);
+    if (partner?.status !== 'admitted') throw new ApiError('forbidden', `${peer} is not an admitted partner`);
+    const m = await this.manifest(peer);
     const body = JSON.stringify(payload);
     const h = {
       from: this.gw.config.domain,
@@ -63,17 +66,9 @@ export class Federation {
       path,
       timestamp: String(Date.now()),
       nonce: toBase64Url(randomBytes(16)),
-      digest: '',
+      digest: await digestB64(new TextEncoder().encode(body)),
     };
-    // the admission check waits for the database while the signature is made on the thread
-    // pool; the manifest (usually cached) is asked for only for an admitted partner
-    const signing = sha256(new TextEncoder().encode(body)).then((d) => {
-      h.digest = toBase64(d);
-      return sign(this.gw.orgKey.privateKey, federationSigningString(h));
-    });
-    const [partner, signature] = await Promise.all([this.gw.store.getPartner(peer), signing]);
-    if (partner?.status !== 'admitted') throw new ApiError('forbidden', `${peer} is not an admitted partner`);
-    const m = await this.manifest(peer);
+    const signature = signB64(this.gw.orgKey.privateKey, federationSigningString(h));
     const url = m.gatewayUrl + path;
     try {
       const r = await fetchJson(url, {
@@ -149,7 +144,7 @@ export class Federation {
   async authenticate(p: PendingRequest, body: Uint8Array): Promise<Authenticated> {
     const { from, partner } = p;
     await this.charging(p.source, async () => {
-      if (toBase64(await sha256(body)) !== p.digest) throw new ApiError('unauthorized', 'body digest mismatch');
+      if ((await digestB64(body)) !== p.digest) throw new ApiError('unauthorized', 'body digest mismatch');
       const signed = federationSigningString({
         method: p.method,
         path: p.path,
@@ -160,11 +155,10 @@ export class Federation {
         digest: p.digest,
       });
       let m = await this.manifest(from);
-      if (!(await verify(m.orgPublicKey, p.signature, signed))) {
+      if (!verifyB64(m.orgPublicKey, p.signature, signed)) {
         // the peer may have rotated its key: refetch (at most once per interval) before refusing
         m = await this.manifest(from, true);
-        if (!(await verify(m.orgPublicKey, p.signature, signed)))
-          throw new ApiError('unauthorized', 'federation signature does not verify');
+        if (!verifyB64(m.orgPublicKey, p.signature, signed)) throw new ApiError('unauthorized', 'federation signature does not verify');
       }
     });
     if (!(await this.gw.limits.peer.take(`peer:${from}`))) throw new ApiError('rate_limited', 'too many requests from this peer');
