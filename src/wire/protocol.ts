@@ -204,23 +204,27 @@ export interface MethodResults {
 export type PushEvent = { event: 'inbox'; entry: InboxEntry } | { event: 'revoked' };
 
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
-const Text = v.pipe(v.string(), v.maxLength(512));
 /**
  * An inbox entry as a gateway pushes or returns it, checked by the client before the extension
- * acts on it: the own gateway is not trusted to send well-formed data (THREATS.md).
+ * acts on it: the own gateway is not trusted to send well-formed data (THREATS.md). Its fields
+ * carry what SendParams and the federation's items (wire/federation.ts) let in.
  */
 export const InboxEntrySchema = v.object({
   id: Count,
-  kind: v.picklist(['commit', 'welcome', 'application', 'receipt']),
-  conversationId: Text,
-  hub: Text,
+  kind: v.picklist([...MessageKind.options, 'receipt']),
+  conversationId: Ident,
+  hub: Domain,
   seq: Count,
-  messageId: Text,
-  epoch: Count,
-  sender: Text,
-  payload: v.optional(v.string()),
+  messageId: Ident,
+  epoch: Epoch,
+  sender: DeviceAddress,
+  payload: v.optional(SendParams.entries.payload),
   receipt: v.optional(
-    v.object({ status: v.picklist(['partner', 'delivered']), by: Text, messageIds: v.pipe(v.array(Text), v.maxLength(1000)) }),
+    v.object({
+      status: v.picklist(['partner', 'delivered']),
+      by: v.pipe(v.string(), v.maxLength(320)),
+      messageIds: v.pipe(v.array(Ident), v.maxLength(1000)),
+    }),
   ),
   receivedAt: v.number(),
 });
