@@ -7,6 +7,18 @@ const key = (l: Labels) =>
     .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
     .join(',');
 
+/** `key`, computed once per label combination a series sees, not on every increment or observation */
+function cachedKey(): (l: Labels) => string {
+  const keys = new Map<string, string>();
+  return (labels) => {
+    let raw = '';
+    for (const n in labels) raw += n + '\0' + labels[n] + '\0';
+    let k = keys.get(raw);
+    if (k === undefined) keys.set(raw, (k = key(labels)));
+    return k;
+  };
+}
+
 /**
  * Upper bounds in seconds: fine below 10 ms, where one message's stages (a commit, a
  * federation request on a local network) live, coarse up to the 10 s federation timeout.
@@ -27,13 +39,9 @@ export class Metrics {
   counter(name: string, help: string): (labels?: Labels, by?: number) => void {
     const c = { help, values: new Map<string, number>() };
     this.counters.set(name, c);
-    // the sorted, escaped key is computed once per label combination, not per increment
-    const keys = new Map<string, string>();
+    const keyOf = cachedKey();
     return (labels = {}, by = 1) => {
-      let raw = '';
-      for (const n in labels) raw += n + '\0' + labels[n] + '\0';
-      let k = keys.get(raw);
-      if (k === undefined) keys.set(raw, (k = key(labels)));
+      const k = keyOf(labels);
       c.values.set(k, (c.values.get(k) ?? 0) + by);
     };
   }
@@ -42,8 +50,9 @@ export class Metrics {
   histogram(name: string, help: string, buckets: readonly number[] = LATENCY_BUCKETS): (seconds: number, labels?: Labels) => void {
     const h = { help, buckets, series: new Map<string, Series>() };
     this.histograms.set(name, h);
+    const keyOf = cachedKey();
     return (seconds, labels = {}) => {
-      const k = key(labels);
+      const k = keyOf(labels);
       let s = h.series.get(k);
       if (!s) h.series.set(k, (s = { counts: buckets.map(() => 0), sum: 0, count: 0 }));
       // per bucket, not cumulative: render() adds them up
