@@ -221,7 +221,7 @@ export class PgSubmit {
   private async runGroup(lane: number, group: Pending[]): Promise<void> {
     const ids = [...new Set(group.map((p) => p.s.conversationId))];
     try {
-      const results = await this.optimistic(group);
+      const results = await this.optimistic(group, ids);
       if (results) {
         for (const [i, p] of group.entries()) p.resolve(results[i]!);
         return;
@@ -240,16 +240,16 @@ export class PgSubmit {
   }
 
   /** The group read and written without a lock, again while another instance moved a conversation first; null if it kept doing so. */
-  private async optimistic(group: Pending[]): Promise<HubResult[] | null> {
+  private async optimistic(group: Pending[], ids: string[]): Promise<HubResult[] | null> {
     try {
       return await withClient(this.pool, async (c) => {
         for (let attempt = 0; attempt <= RETRIES; attempt++) {
           try {
             // after a conflict, read: what this instance knew was not the conversation's state
-            return await this.submitGroup(c, group, attempt > 0);
+            return await this.submitGroup(c, group, ids, attempt > 0);
           } catch (e) {
             if (!isRetryable(e)) throw e;
-            this.known.forget([...new Set(group.map((p) => p.s.conversationId))], true);
+            this.known.forget(ids, true);
           }
         }
         return null;
@@ -263,8 +263,7 @@ export class PgSubmit {
    * One batch: read (unless its conversations are known and `read` is false), decide, write
    * (40001 and nothing written if another instance moved one of its conversations first).
    */
-  private async submitGroup(x: PoolClient, group: Pending[], read: boolean): Promise<HubResult[]> {
-    const ids = [...new Set(group.map((p) => p.s.conversationId))];
+  private async submitGroup(x: PoolClient, group: Pending[], ids: string[], read: boolean): Promise<HubResult[]> {
     const known = read ? null : this.known.all(ids);
     const state = known
       ? { convs: [...known].map(([id, k]) => ({ id, epoch: k.epoch, members: k.members, next_seq: k.nextSeq })), prior: [], active: null }
@@ -284,7 +283,7 @@ export class PgSubmit {
     for (const [conv, messageId, seq, sender] of state.prior) prior.set(`${conv}\n${messageId}`, { seq: Number(seq), sender });
     const results = this.decide(group, convs, prior);
     // a refusal (or a retry answered) must rest on what the database holds, not on a guess the write would check
-    if (known && results.some((r) => !('s' in r))) return this.submitGroup(x, group, true);
+    if (known && results.some((r) => !('s' in r))) return this.submitGroup(x, group, ids, true);
     return this.write(x, results, convs, state.active && new Set(state.active));
   }
 
