@@ -305,6 +305,8 @@ export class ChannelEngine {
   }
 
   markRead(conversationId: string): Promise<void> {
-    return markRead(this.ctx, conversationId);
+    // under the lock: a message is shown before its write commits (inbox.ts), so the page can
+    // mark it read while that write, which counts it unread, is still under way
+    return this.ctx.lock.run(conversationId, () => markRead(this.ctx, conversationId));
   }
 }

@@ -26,6 +26,7 @@ import {
   sealBody,
   sealState,
   unb64,
+  type ChannelEvent,
   type EngineContext,
   type MessageBody,
   type Person,
@@ -35,10 +36,12 @@ const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, de
 
 export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<void> {
   // both reads at once, in one transaction: each round trip and each transaction costs
-  const tx = ctx.db.transaction(['conversations', 'seen']);
-  const [known, wasSeen] = await Promise.all([
+  const tx = ctx.db.transaction(['conversations', 'seen', 'messages']);
+  const [known, wasSeen, held] = await Promise.all([
     tx.objectStore('conversations').get(e.conversationId),
     e.kind === 'receipt' ? undefined : tx.objectStore('seen').get([e.conversationId, e.messageId]),
+    // a message record under this id already (e.g. transferred by the browser that linked this one)
+    e.kind === 'application' ? tx.objectStore('messages').getKey([e.conversationId, e.messageId]) : undefined,
   ]);
   if (known && e.hub !== known.hub) {
     // Only the conversation's hub orders it. Not marked as seen: a forger must not be able to
@@ -50,7 +53,7 @@ export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<v
   const seen: SeenRecord = { conversationId: e.conversationId, messageId: e.messageId, at: ctx.now().getTime() };
   try {
     if (e.kind === 'welcome') await onWelcome(ctx, e, seen);
-    else await onHandshakeOrApplication(ctx, e, seen, known);
+    else await onHandshakeOrApplication(ctx, e, seen, known, held !== undefined);
   } catch (err) {
     // unprocessable for good (forged, undecryptable, too old, rejected credential): remember
     // it as seen so it is acknowledged once and never retried, and tell the UI. Never fatal:
@@ -150,6 +153,8 @@ async function onHandshakeOrApplication(
   seen: SeenRecord,
   /** read under this lock a moment ago: not read again */
   stored: ConversationRecord | undefined,
+  /** a message record with the entry's id existed at that read */
+  held: boolean,
 ): Promise<void> {
   const loaded = stored ? await loadConversation(ctx, e.conversationId, stored) : null;
   const bytes = unb64(e.payload ?? '');
@@ -196,6 +201,20 @@ async function onHandshakeOrApplication(
       return;
     }
     const body: MessageBody = { sender: personOf(cert), payload };
+    // the view from the body in hand: opening the record about to be sealed would only decrypt it again
+    const shown: ChannelEvent = {
+      type: 'message',
+      conversationId: rec.id,
+      message: { ...body, conversationId: rec.id, id: payload.id, at: now, direction: 'in', state: null, seq: e.seq },
+    };
+    // A new message is shown while it is being stored, not after: the reader sees it one
+    // IndexedDB commit sooner. The gateway is still acknowledged only after that commit, so a
+    // crash in between loses nothing (the entry comes again and is decrypted from the stored
+    // state), and if the write fails, processEntry's warning makes the page read the stored
+    // history again. One whose id is taken (held, or a payload id other than the entry's) is
+    // shown only if the write stores it.
+    const early = !held && payload.id === e.messageId;
+    if (early) ctx.emit(shown);
     const msg: MessageRecord = {
       conversationId: rec.id,
       id: payload.id,
@@ -206,13 +225,7 @@ async function onHandshakeOrApplication(
       seq: e.seq,
     };
     const stored = await writeStateAndSeen(ctx, { ...rec, lastActivity: now }, r.newState, seen, msg, true);
-    // the view from the body in hand: opening the record just sealed would only decrypt it again
-    if (stored)
-      ctx.emit({
-        type: 'message',
-        conversationId: rec.id,
-        message: { ...body, conversationId: rec.id, id: msg.id, at: now, direction: 'in', state: null, seq: e.seq },
-      });
+    if (stored && !early) ctx.emit(shown);
     return;
   }
   if (r.kind === 'proposal') {

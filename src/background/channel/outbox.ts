@@ -58,6 +58,9 @@ export async function enqueue(ctx: EngineContext, conversationId: string, payloa
  * leaves. Returns false (nothing written) when the message must wait in the queue instead.
  */
 export async function encryptAndSend(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<boolean> {
+  // the records are sealed (WebCrypto, off this thread) while the reads and the MLS encryption run
+  const sealing = records(ctx, conversationId, payload, shown);
+  sealing.catch(() => undefined); // awaited below, or not needed
   // both reads at once, in one transaction: each round trip and each transaction costs
   const tx0 = ctx.db.transaction(['conversations', 'outbox']);
   const [rec, queued] = await Promise.all([
@@ -66,8 +69,7 @@ export async function encryptAndSend(ctx: EngineContext, conversationId: string,
   ]);
   const loaded = rec ? await loadConversation(ctx, conversationId, rec) : null;
   if (loaded?.rec.status !== 'active' || loaded.rec.pending || queued > 0) return false;
-  const { out, msg, bytes } = await records(ctx, conversationId, payload, shown);
-  const enc = await encryptApplication(loaded.state, bytes);
+  const [{ out, msg }, enc] = await Promise.all([sealing, encryptApplication(loaded.state, encodePayload(payload))]);
   const epoch = epochOf(enc.newState);
   const sealed = await sealState(ctx, conversationId, enc.newState);
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');

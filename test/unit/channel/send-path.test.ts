@@ -76,8 +76,33 @@ describe('taking in a message', () => {
   it('reads the conversation and its dedup mark in one transaction and writes once, with nothing in between', async () => {
     const { conv, txs } = await transactionsTakingIn('two transactions');
     // the duplicate check of the message id is inside the write, not a read before it
-    expect(txs).toEqual(['conversations,seen readonly', 'conversations,messages,seen readwrite']);
+    expect(txs).toEqual(['conversations,seen,messages readonly', 'conversations,messages,seen readwrite']);
     expect((await bob.engine.conversations()).find((c) => c.id === conv)!.unread).toBe(1);
+  });
+
+  it('shows a new message before the write that stores it, and acknowledges it only after that write', async () => {
+    const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
+    await bob.engine.sync();
+    const sent = await alice.engine.sendText(conv, 'seen early');
+    const events = bob.events.length;
+    const device = hub.devices.get(bob.address)!;
+    const shownAtWrite: number[] = [];
+    const pendingAtWrite: number[] = [];
+    const open = bob.db.transaction.bind(bob.db) as (...a: unknown[]) => unknown;
+    (bob.db as { transaction: unknown }).transaction = (...a: unknown[]) => {
+      if (a[1] === 'readwrite') {
+        shownAtWrite.push(bob.events.slice(events).filter((e) => e.type === 'message').length);
+        pendingAtWrite.push(device.inbox.length);
+      }
+      return open(...a);
+    };
+    await bob.engine.sync();
+    (bob.db as { transaction: unknown }).transaction = open;
+    // when the one write began, the page had been told, and the gateway still held the entry
+    expect(shownAtWrite).toEqual([1]);
+    expect(pendingAtWrite[0]).toBeGreaterThan(0);
+    expect(device.inbox).toEqual([]);
+    expect((await bob.db.get('messages', [conv, sent.id]))?.direction).toBe('in');
   });
 
   it('a message whose id is already stored is neither stored again, nor counted unread, nor shown', async () => {
