@@ -154,11 +154,18 @@ try {
     await gina.panel.getByText(text, { exact: true }).waitFor({ timeout: 15_000 });
   }
   if (marks) {
+    const all = new Map<string, [string, number][]>();
     for (const [name, p] of contexts) {
       const r = (await p.call('Runtime.evaluate', { expression: 'JSON.stringify(globalThis.__km ?? [])', returnByValue: true })) as {
         result: { value: string };
       };
-      console.log(`== ${name} marks:\n${intervals(JSON.parse(r.result.value) as [string, number][])}`);
+      all.set(name, JSON.parse(r.result.value) as [string, number][]);
+      console.log(`== ${name} marks:\n${intervals(all.get(name)!)}`);
+    }
+    // both contexts of a side on one clock (performance.timeOrigin + now): the hops between them
+    for (const side of ['alice', 'gina']) {
+      const merged = [...all.entries()].filter(([n]) => n.startsWith(side)).flatMap(([, m]) => m);
+      console.log(`== ${side}, worker and panel merged:\n${intervals(merged.sort((a, b) => a[1] - b[1]))}`);
     }
   }
   for (const [name, p] of marks ? [] : contexts) {
