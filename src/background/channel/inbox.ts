@@ -7,8 +7,8 @@
 import type { InboxEntry } from '../../wire/protocol';
 import { toHex } from '../../wire/bytes';
 import type { ConversationRecord, MessageRecord, SeenRecord, DeliveryState } from './db';
-import { readCredential } from './credentials';
-import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welcomeRefs, MlsOpError } from './mls';
+import { readCredential, type CredentialError } from './credentials';
+import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welcomeRefs, MlsOpError, type Incoming } from './mls';
 import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
@@ -34,7 +34,31 @@ import {
 
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
 
+/**
+ * An application message decrypted with the conversation's state in memory while the records
+ * are read: the result is used only if the reads then let the message through and the state it
+ * was decrypted with is still the conversation's. ts-mls returns a new state and leaves the old
+ * one as it was, so a result thrown away changes nothing.
+ */
+interface Speculation {
+  base: ClientState;
+  failures: CredentialError[];
+  result: Promise<{ ok: Incoming } | { err: unknown }>;
+}
+
+function speculate(ctx: EngineContext, e: InboxEntry): Speculation | undefined {
+  const base = e.kind === 'application' ? ctx.cache.get(e.conversationId) : undefined;
+  if (!base) return undefined;
+  const { config, failures } = authConfig(ctx);
+  const result = processIncoming({ ...base, clientConfig: config }, unb64(e.payload ?? '')).then(
+    (ok) => ({ ok }),
+    (err: unknown) => ({ err }),
+  );
+  return { base, failures, result };
+}
+
 export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<void> {
+  const spec = speculate(ctx, e);
   // both reads at once, in one transaction: each round trip and each transaction costs
   const tx = ctx.db.transaction(['conversations', 'seen', 'messages']);
   const [known, wasSeen, held] = await Promise.all([
@@ -53,7 +77,7 @@ export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<v
   const seen: SeenRecord = { conversationId: e.conversationId, messageId: e.messageId, at: ctx.now().getTime() };
   try {
     if (e.kind === 'welcome') await onWelcome(ctx, e, seen);
-    else await onHandshakeOrApplication(ctx, e, seen, known, held !== undefined);
+    else await onHandshakeOrApplication(ctx, e, seen, known, held !== undefined, spec);
   } catch (err) {
     // unprocessable for good (forged, undecryptable, too old, rejected credential): remember
     // it as seen so it is acknowledged once and never retried, and tell the UI. Never fatal:
@@ -155,7 +179,10 @@ async function onHandshakeOrApplication(
   stored: ConversationRecord | undefined,
   /** a message record with the entry's id existed at that read */
   held: boolean,
+  spec?: Speculation,
 ): Promise<void> {
+  // the speculation holds only if the state in memory is still the one it started from
+  const usable = spec && ctx.cache.get(e.conversationId) === spec.base ? spec : undefined;
   const loaded = stored ? await loadConversation(ctx, e.conversationId, stored) : null;
   const bytes = unb64(e.payload ?? '');
   if (!loaded) {
@@ -180,7 +207,11 @@ async function onHandshakeOrApplication(
     throw new MlsOpError('future_epoch', `${e.kind} for epoch ${header.epoch}, group at ${state.groupContext.epoch}`);
   let r;
   try {
-    r = await processIncoming(state, bytes);
+    if (usable) {
+      const done = await usable.result;
+      if ('err' in done) throw explain(done.err, usable.failures);
+      r = done.ok;
+    } else r = await processIncoming(state, bytes);
   } catch (err) {
     throw explain(err, failures);
   }

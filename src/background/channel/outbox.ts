@@ -58,18 +58,26 @@ export async function enqueue(ctx: EngineContext, conversationId: string, payloa
  * leaves. Returns false (nothing written) when the message must wait in the queue instead.
  */
 export async function encryptAndSend(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<boolean> {
-  // the records are sealed (WebCrypto, off this thread) while the reads and the MLS encryption run
+  // The records are sealed (WebCrypto, off this thread) and the payload encrypted with the
+  // state in memory while the reads run. The ciphertext is used only if the reads let the
+  // message go out now and that state is still the conversation's; otherwise it is dropped
+  // before anything is stored or sent (ts-mls leaves the state it started from as it was).
   const sealing = records(ctx, conversationId, payload, shown);
   sealing.catch(() => undefined); // awaited below, or not needed
+  const bytes = encodePayload(payload);
+  const base = ctx.cache.get(conversationId);
+  const speculative = base ? encryptApplication(base, bytes) : undefined;
+  speculative?.catch(() => undefined); // awaited below, or not needed
   // both reads at once, in one transaction: each round trip and each transaction costs
   const tx0 = ctx.db.transaction(['conversations', 'outbox']);
   const [rec, queued] = await Promise.all([
     tx0.objectStore('conversations').get(conversationId),
     tx0.objectStore('outbox').index('byConversation').count(conversationId),
   ]);
+  const unchanged = base !== undefined && ctx.cache.get(conversationId) === base;
   const loaded = rec ? await loadConversation(ctx, conversationId, rec) : null;
   if (loaded?.rec.status !== 'active' || loaded.rec.pending || queued > 0) return false;
-  const [{ out, msg }, enc] = await Promise.all([sealing, encryptApplication(loaded.state, encodePayload(payload))]);
+  const [{ out, msg }, enc] = await Promise.all([sealing, unchanged ? speculative! : encryptApplication(loaded.state, bytes)]);
   const epoch = epochOf(enc.newState);
   const sealed = await sealState(ctx, conversationId, enc.newState);
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
