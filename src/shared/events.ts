@@ -1,9 +1,9 @@
 /**
  * Push events from the background to Kontor's own pages: one discriminated union, sent with
- * `push` and received with `onPush`. Requests go the other way (protocol.ts); these carry no
- * reply. `runtime.sendMessage` reaches extension pages only, but content scripts can send to
- * them too, so a receiver accepts only events that come from an extension page or the
- * background (no `sender.tab`) and have a known shape.
+ * `push` (background/page-ports.ts) and received with `onPush` (push.ts), over each page's own
+ * port to the background (port.ts): a content script can neither receive nor send them.
+ * Requests go the other way (protocol.ts); these carry no reply. A receiver still accepts only
+ * events of a known shape.
  */
 import type { ChannelMessageView, DeliveryStateView } from './protocol';
 

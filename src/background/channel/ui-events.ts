@@ -1,6 +1,6 @@
 /** Channel activity as push events to Kontor's own pages (src/shared/events.ts). */
 import type { ChannelPush } from '../../shared/events';
-import { push } from '../../shared/push';
+import { push } from '../page-ports';
 import type { ChannelEvent } from './index';
 import { messageView } from './views';
 

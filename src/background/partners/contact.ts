@@ -4,7 +4,7 @@
  * panel hears of a change by a push event and asks with `contact.pending`.
  */
 import { KontorError } from '../../shared/errors';
-import { push } from '../../shared/push';
+import { push } from '../page-ports';
 import { feature } from '../feature';
 import { storage } from '../storage';
 import { listPartners } from './directory';

@@ -1,0 +1,42 @@
+/**
+ * The background's side of the pages' ports (src/shared/port.ts): requests arriving on a port
+ * go through the same dispatcher as runtime messages, and push events go out to every open
+ * page's port. Only Kontor's own pages may hold one: a port from a content script (its sender
+ * is a web page) or another extension is closed at once, so neither ever receives an event.
+ */
+import { browser, type Runtime } from '../shared/browser';
+import type { PushEvent } from '../shared/events';
+import { PAGE_PORT, isPortRequest, type PortMessage } from '../shared/port';
+import type { Reply } from '../shared/protocol';
+import { senderTier, type SenderInfo } from './dispatcher';
+
+const pages = new Set<Runtime.Port>();
+
+export function listenForPages(dispatch: (message: unknown, sender: SenderInfo) => Promise<Reply>, extensionOrigin: string): void {
+  browser.runtime.onConnect.addListener((port) => {
+    const sender = port.sender;
+    if (port.name !== PAGE_PORT || !sender || sender.id !== browser.runtime.id || senderTier(sender, extensionOrigin) !== 'extension') {
+      port.disconnect();
+      return;
+    }
+    pages.add(port);
+    port.onDisconnect.addListener(() => pages.delete(port));
+    port.onMessage.addListener((m: unknown) => {
+      if (!isPortRequest(m)) return;
+      void dispatch(m.envelope, sender).then((reply) => {
+        if (pages.has(port)) port.postMessage({ id: m.id, reply } satisfies PortMessage);
+      });
+    });
+  });
+}
+
+/** Tells every open Kontor page; no page open is not an error. */
+export function push(e: PushEvent): void {
+  for (const port of pages) {
+    try {
+      port.postMessage({ push: e } satisfies PortMessage);
+    } catch {
+      pages.delete(port); // closed meanwhile
+    }
+  }
+}

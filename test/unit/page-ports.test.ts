@@ -1,0 +1,154 @@
+/**
+ * The pages' ports (src/shared/port.ts, src/background/page-ports.ts) over a fake runtime with
+ * the browsers' port semantics: a closed port tells only the other end, messages are copies.
+ */
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PushEvent } from '../../src/shared/events';
+
+const EXTENSION = 'kontor-id';
+const ORIGIN = `chrome-extension://${EXTENSION}/`;
+
+type Listener = (...a: unknown[]) => void;
+class FakePort {
+  other!: FakePort;
+  open = true;
+  private messages: Listener[] = [];
+  private closes: Listener[] = [];
+  onMessage = { addListener: (l: Listener) => this.messages.push(l) };
+  onDisconnect = { addListener: (l: Listener) => this.closes.push(l) };
+  constructor(
+    readonly name: string,
+    readonly sender?: { id?: string; url?: string; tab?: { id: number } },
+  ) {}
+  postMessage(m: unknown): void {
+    if (!this.open) throw new Error('Attempting to use a disconnected port object');
+    const copy = structuredClone(m);
+    queueMicrotask(() => {
+      if (this.other.open) for (const l of this.other.messages) l(copy);
+    });
+  }
+  disconnect(): void {
+    if (!this.open) return;
+    this.open = this.other.open = false;
+    queueMicrotask(() => {
+      for (const l of this.other.closes) l();
+    });
+  }
+}
+
+const fake = {
+  sender: { id: EXTENSION, url: `${ORIGIN}sidepanel.html` } as FakePort['sender'],
+  connects: [] as Listener[],
+  /** the background's end of each port opened */
+  ends: [] as FakePort[],
+};
+vi.mock('../../src/shared/browser', () => ({
+  browser: {
+    runtime: {
+      id: EXTENSION,
+      getURL: (p: string) => ORIGIN + p,
+      onConnect: { addListener: (l: Listener) => fake.connects.push(l) },
+      connect: ({ name }: { name: string }) => {
+        const page = new FakePort(name);
+        const bg = new FakePort(name, fake.sender);
+        page.other = bg;
+        bg.other = page;
+        fake.ends.push(bg);
+        for (const l of fake.connects) l(bg);
+        return page;
+      },
+    },
+  },
+}));
+
+/** A fresh page (port.ts) and background (page-ports.ts), with a dispatcher that echoes. */
+async function setUp() {
+  vi.resetModules();
+  fake.connects = [];
+  fake.ends = [];
+  const dispatched: unknown[] = [];
+  const bg = await import('../../src/background/page-ports');
+  bg.listenForPages((message) => {
+    dispatched.push(message);
+    // kind 'hang' is never answered: the background stops while it runs
+    if ((message as { kind?: string }).kind === 'hang') return new Promise(() => undefined);
+    return Promise.resolve({ ok: true, result: { echo: message } } as never);
+  }, ORIGIN);
+  const page = await import('../../src/shared/port');
+  return { bg, page, dispatched };
+}
+
+const status: PushEvent = { kontor: 1, event: 'channel', type: 'status', conversationId: null };
+const secret: PushEvent = { kontor: 1, event: 'channel', type: 'warning', conversationId: 'deal-with-globex' };
+
+beforeEach(() => {
+  fake.sender = { id: EXTENSION, url: `${ORIGIN}sidepanel.html` };
+});
+
+describe('a Kontor page and the background over one port', () => {
+  it('a request is dispatched and answered on the port; events reach the page', async () => {
+    const { bg, page, dispatched } = await setUp();
+    const envelope = { kontor: 1, kind: 'app.status', params: {} };
+    expect(await page.request(envelope)).toEqual({ ok: true, result: { echo: envelope } });
+    expect(dispatched).toEqual([envelope]);
+    const seen: PushEvent[] = [];
+    const stop = page.subscribe((e) => seen.push(e));
+    bg.push(status);
+    await vi.waitFor(() => expect(seen).toEqual([status]));
+    stop();
+    // one port serves both
+    expect(fake.ends).toHaveLength(1);
+  });
+
+  it('a content script (a web page sender) or another extension gets its port closed: nothing dispatched, no events', async () => {
+    for (const sender of [
+      { id: EXTENSION, url: 'https://partner.example/', tab: { id: 3 } },
+      { id: 'other-extension', url: 'chrome-extension://other-extension/page.html' },
+    ]) {
+      fake.sender = sender;
+      const { bg, page, dispatched } = await setUp();
+      await expect(page.request({ kontor: 1, kind: 'channel.list', params: {} })).rejects.toMatchObject({ code: 'unavailable' });
+      expect(dispatched).toEqual([]);
+      expect(fake.ends[0]!.open).toBe(false);
+      const seen: PushEvent[] = [];
+      const stop = page.subscribe((e) => seen.push(e));
+      bg.push(secret);
+      await new Promise((r) => setTimeout(r, 50));
+      stop();
+      expect(seen).not.toContainEqual(secret);
+    }
+  });
+
+  it('ignores malformed frames on both ends', async () => {
+    const { bg, page, dispatched } = await setUp();
+    const seen: unknown[] = [];
+    const stop = page.subscribe((e) => seen.push(e));
+    const end = fake.ends[0]!;
+    // a frame without an id never reaches the dispatcher
+    end.other.postMessage({ envelope: { kontor: 1, kind: 'app.status', params: {} } });
+    end.other.postMessage('app.status');
+    // a push that is not a known event never reaches a listener
+    end.postMessage({ push: { kontor: 1, event: 'channel', type: 'nonsense', conversationId: 'c' } });
+    end.postMessage({ id: 999, reply: { ok: true } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(dispatched).toEqual([]);
+    expect(seen).toEqual([]);
+    bg.push(status);
+    await vi.waitFor(() => expect(seen).toEqual([status]));
+    stop();
+  });
+
+  it('when the background stops, a waiting request is refused, and a listening page connects again and is told to re-read', async () => {
+    const { page } = await setUp();
+    const seen: PushEvent[] = [];
+    const stop = page.subscribe((e) => seen.push(e));
+    const waiting = page.request({ kontor: 1, kind: 'hang', params: {} });
+    await new Promise((r) => setTimeout(r, 10));
+    fake.ends[0]!.disconnect(); // the background stopped
+    await expect(waiting).rejects.toMatchObject({ code: 'unavailable' });
+    await vi.waitFor(() => expect(fake.ends).toHaveLength(2), { timeout: 2000 });
+    await vi.waitFor(() => expect(seen.map((e) => e.event)).toEqual(['channel', 'contact']));
+    expect(fake.ends[1]!.open).toBe(true);
+    stop();
+  });
+});
