@@ -8,7 +8,7 @@ import { appFeature } from './app';
 import { blockingFeature } from './blocking/feature';
 import { channelFeature } from './channel/feature';
 import { createDispatcher, type Handlers } from './dispatcher';
-import { listenForPages } from './page-ports';
+import { announceStart, listenForPages } from './page-ports';
 import { contactFeature } from './partners/contact';
 import { partnersFeature } from './partners/feature';
 import { policyFeature } from './policy-feature';
@@ -44,4 +44,5 @@ const dispatch = createDispatcher(handlers, {
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => dispatch(message, sender));
 // Kontor's pages send their requests, and receive events, on a port each (page-ports.ts)
 listenForPages(dispatch, extensionOrigin());
+announceStart();
 for (const f of features) f.register?.(ready);

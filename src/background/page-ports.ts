@@ -6,11 +6,13 @@
  */
 import { browser, type Runtime } from '../shared/browser';
 import type { PushEvent } from '../shared/events';
-import { PAGE_PORT, isPortRequest, type PortMessage } from '../shared/port';
+import { PAGE_PORT, isPortRequest, type PortMessage, type StartedNotice } from '../shared/port';
 import type { Reply } from '../shared/protocol';
 import { senderTier, type SenderInfo } from './dispatcher';
 
 const pages = new Set<Runtime.Port>();
+/** this start of the background: pages learn from it whether their port reached it (port.ts) */
+const instance = crypto.randomUUID();
 
 export function listenForPages(dispatch: (message: unknown, sender: SenderInfo) => Promise<Reply>, extensionOrigin: string): void {
   browser.runtime.onConnect.addListener((port) => {
@@ -21,6 +23,7 @@ export function listenForPages(dispatch: (message: unknown, sender: SenderInfo) 
     }
     pages.add(port);
     port.onDisconnect.addListener(() => pages.delete(port));
+    port.postMessage({ hello: instance } satisfies PortMessage);
     port.onMessage.addListener((m: unknown) => {
       if (!isPortRequest(m)) return;
       void dispatch(m.envelope, sender).then((reply) => {
@@ -28,6 +31,14 @@ export function listenForPages(dispatch: (message: unknown, sender: SenderInfo) 
       });
     });
   });
+}
+
+/**
+ * Tells the pages open now that this start of the background listens, once: a page that
+ * listens for events and lost its port to an earlier start connects again (port.ts).
+ */
+export function announceStart(): void {
+  void browser.runtime.sendMessage({ kontor: 1, started: instance } satisfies StartedNotice).catch(() => undefined);
 }
 
 /** Tells every open Kontor page; no page open is not an error. */

@@ -8,10 +8,12 @@
  * also reaches only the page that opened it: a content script cannot send a page events, and
  * the background sends events only to its own pages.
  *
- * The background may stop (an idle service worker, Firefox's event page). The port then
- * closes: requests still waiting are refused as `unavailable` (they may or may not have run),
- * the next request opens a new port (which starts the background again), and a page that
- * listens for events connects again at once and is told to re-read what it shows.
+ * The background may stop (an idle service worker, Firefox's event page); its pages' ports
+ * then close, and requests still waiting on one are refused as `unavailable` (they may or may
+ * not have run). A page does not start the background again just to listen: the next request
+ * opens a new port, and a background that starts for any reason says so once to all pages
+ * (`started`, with an id per start), so a page that listens connects again and is told to
+ * re-read what it shows.
  */
 import { browser, type Runtime } from './browser';
 import { KontorError } from './errors';
@@ -26,76 +28,101 @@ export interface PortRequest {
   envelope: unknown;
 }
 
-/** background -> page: the answer to request `id`, or a push event */
-export type PortMessage = { id: number; reply: unknown } | { push: PushEvent };
+/** background -> page: which start of the background this is (first), answers to requests, push events */
+export type PortMessage = { hello: string } | { id: number; reply: unknown } | { push: PushEvent };
+
+/** background -> every page, once per start, over runtime messaging */
+export interface StartedNotice {
+  kontor: 1;
+  started: string;
+}
 
 export function isPortRequest(m: unknown): m is PortRequest {
   return typeof m === 'object' && m !== null && Number.isSafeInteger((m as PortRequest).id) && 'envelope' in m;
 }
 
-/** What a page's listeners are told after the port was closed: events may have been missed. */
+/** What a page's listeners are told after a new connection: events may have been missed. */
 const RESYNC: PushEvent[] = [
   { kontor: 1, event: 'channel', type: 'status', conversationId: null },
   { kontor: 1, event: 'contact', type: 'pending' },
 ];
 
-let port: Runtime.Port | null = null;
-let nextId = 1;
-const pending = new Map<number, { resolve(reply: unknown): void; reject(e: Error): void }>();
-const listeners = new Set<(e: PushEvent) => void>();
-/** when the current port was opened, and the wait before the next one if ports keep closing at once */
-let openedAt = 0;
-let retryMs = 0;
+interface Connection {
+  port: Runtime.Port;
+  /** the start of the background this port reached, once it said hello */
+  instance: string | null;
+  pending: Map<number, { resolve(reply: unknown): void; reject(e: Error): void }>;
+}
 
-function onMessage(m: unknown): void {
+let conn: Connection | null = null;
+let nextId = 1;
+const listeners = new Set<(e: PushEvent) => void>();
+/** the latest start of the background this page heard of */
+let latestStart: string | null = null;
+let hearing = false;
+
+function onMessage(c: Connection, m: unknown): void {
   if (typeof m !== 'object' || m === null) return;
+  if ('hello' in m) {
+    c.instance = String((m as { hello: unknown }).hello);
+    return;
+  }
   if ('push' in m) {
     const e = (m as { push: unknown }).push;
     if (isPushEvent(e)) for (const l of listeners) l(e);
     return;
   }
   const id = (m as { id?: unknown }).id;
-  const waiting = typeof id === 'number' ? pending.get(id) : undefined;
+  const waiting = typeof id === 'number' ? c.pending.get(id) : undefined;
   if (!waiting) return;
-  pending.delete(id as number);
+  c.pending.delete(id as number);
   waiting.resolve((m as { reply?: unknown }).reply);
 }
 
-function connection(): Runtime.Port {
-  if (port) return port;
-  const p = browser.runtime.connect({ name: PAGE_PORT });
-  port = p;
-  openedAt = Date.now();
-  p.onMessage.addListener(onMessage);
-  p.onDisconnect.addListener(() => {
-    if (port === p) port = null;
-    for (const w of pending.values()) w.reject(new KontorError('unavailable', 'the background restarted; try again'));
-    pending.clear();
-    if (!listeners.size) return;
-    // a port refused or closed right away: back off instead of spinning
-    retryMs = Date.now() - openedAt < 1000 ? Math.min(Math.max(retryMs * 2, 100), 5000) : 0;
-    setTimeout(() => {
-      if (port || !listeners.size) return;
-      try {
-        connection();
-      } catch {
-        return; // the extension was reloaded or removed: this page is gone with it
-      }
-      for (const e of RESYNC) for (const l of listeners) l(e);
-    }, retryMs);
+function connection(): Connection {
+  if (conn) return conn;
+  const c: Connection = { port: browser.runtime.connect({ name: PAGE_PORT }), instance: null, pending: new Map() };
+  conn = c;
+  c.port.onMessage.addListener((m: unknown) => onMessage(c, m));
+  c.port.onDisconnect.addListener(() => {
+    if (conn === c) conn = null;
+    for (const w of c.pending.values()) w.reject(new KontorError('unavailable', 'the background restarted; try again'));
+    c.pending.clear();
+    // a newer start of the background announced itself while this port was still open
+    if (latestStart !== null && latestStart !== c.instance) reconnect();
   });
-  return p;
+  return c;
+}
+
+function reconnect(): void {
+  if (conn || !listeners.size) return;
+  try {
+    connection();
+  } catch {
+    return; // the extension was reloaded or removed: this page goes with it
+  }
+  for (const e of RESYNC) for (const l of listeners) l(e);
+}
+
+function onStarted(message: unknown, sender: Runtime.MessageSender): undefined {
+  const m = message as Partial<StartedNotice> | null;
+  if (sender.tab !== undefined || sender.id !== browser.runtime.id || m?.kontor !== 1 || typeof m.started !== 'string') return undefined;
+  latestStart = m.started;
+  // no port: connect to this start; a port to an earlier start reconnects when it closes
+  if (!conn) reconnect();
+  return undefined;
 }
 
 /** Sends a request envelope to the background; resolves with its reply (validated by the caller). */
 export function request(envelope: unknown): Promise<unknown> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
+    let c: Connection;
     try {
-      connection().postMessage({ id, envelope } satisfies PortRequest);
+      c = connection();
+      c.pending.set(id, { resolve, reject });
+      c.port.postMessage({ id, envelope } satisfies PortRequest);
     } catch (e) {
-      pending.delete(id);
       reject(new KontorError('unavailable', `no connection to the background: ${(e as Error).message}`));
     }
   });
@@ -104,6 +131,10 @@ export function request(envelope: unknown): Promise<unknown> {
 /** Calls `listener` for each valid push event; returns the unsubscribe. */
 export function subscribe(listener: (e: PushEvent) => void): () => void {
   listeners.add(listener);
+  if (!hearing) {
+    hearing = true;
+    browser.runtime.onMessage.addListener(onStarted);
+  }
   connection();
   return () => listeners.delete(listener);
 }

@@ -41,6 +41,8 @@ const fake = {
   connects: [] as Listener[],
   /** the background's end of each port opened */
   ends: [] as FakePort[],
+  /** runtime.onMessage listeners of the page */
+  messages: [] as Listener[],
 };
 vi.mock('../../src/shared/browser', () => ({
   browser: {
@@ -48,6 +50,11 @@ vi.mock('../../src/shared/browser', () => ({
       id: EXTENSION,
       getURL: (p: string) => ORIGIN + p,
       onConnect: { addListener: (l: Listener) => fake.connects.push(l) },
+      onMessage: { addListener: (l: Listener) => fake.messages.push(l) },
+      // from the background: reaches the pages' listeners, with the background as sender
+      sendMessage: async (m: unknown) => {
+        for (const l of fake.messages) l(structuredClone(m), { id: EXTENSION, url: `${ORIGIN}background.js` });
+      },
       connect: ({ name }: { name: string }) => {
         const page = new FakePort(name);
         const bg = new FakePort(name, fake.sender);
@@ -66,6 +73,7 @@ async function setUp() {
   vi.resetModules();
   fake.connects = [];
   fake.ends = [];
+  fake.messages = [];
   const dispatched: unknown[] = [];
   const bg = await import('../../src/background/page-ports');
   bg.listenForPages((message) => {
@@ -138,7 +146,7 @@ describe('a Kontor page and the background over one port', () => {
     stop();
   });
 
-  it('when the background stops, a waiting request is refused, and a listening page connects again and is told to re-read', async () => {
+  it('when the background stops, a waiting request is refused and the page stays away until a new start announces itself; then it connects again and re-reads', async () => {
     const { page } = await setUp();
     const seen: PushEvent[] = [];
     const stop = page.subscribe((e) => seen.push(e));
@@ -146,9 +154,39 @@ describe('a Kontor page and the background over one port', () => {
     await new Promise((r) => setTimeout(r, 10));
     fake.ends[0]!.disconnect(); // the background stopped
     await expect(waiting).rejects.toMatchObject({ code: 'unavailable' });
-    await vi.waitFor(() => expect(fake.ends).toHaveLength(2), { timeout: 2000 });
-    await vi.waitFor(() => expect(seen.map((e) => e.event)).toEqual(['channel', 'contact']));
+    // listening alone does not start the background again
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.ends).toHaveLength(1);
+    expect(seen).toEqual([]);
+    // the background starts for another reason (a page visit, the gateway) and says so
+    const bg = await import('../../src/background/page-ports');
+    bg.announceStart();
+    await vi.waitFor(() => expect(fake.ends).toHaveLength(2));
     expect(fake.ends[1]!.open).toBe(true);
+    await vi.waitFor(() => expect(seen.map((e) => e.event)).toEqual(['channel', 'contact']));
+    stop();
+  });
+
+  it('a page whose port reached the start that announces itself does not connect again (no loop of restarts)', async () => {
+    const { bg, page } = await setUp();
+    const stop = page.subscribe(() => undefined);
+    await new Promise((r) => setTimeout(r, 10)); // its hello arrived
+    bg.announceStart();
+    await new Promise((r) => setTimeout(r, 10));
+    fake.ends[0]!.disconnect(); // that start stops when idle
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.ends).toHaveLength(1);
+    stop();
+  });
+
+  it('a start notice sent by a content script is ignored', async () => {
+    const { page } = await setUp();
+    const stop = page.subscribe(() => undefined);
+    fake.ends[0]!.disconnect();
+    await new Promise((r) => setTimeout(r, 10));
+    for (const l of fake.messages) l({ kontor: 1, started: 'forged' }, { id: EXTENSION, url: 'https://partner.example/', tab: { id: 1 } });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.ends).toHaveLength(1);
     stop();
   });
 });
