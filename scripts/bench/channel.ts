@@ -11,9 +11,11 @@
  *   confirmed on her first browser to Gina's next message readable on the new one; once.
  * - stage_<name>_p50_ms / _p95_ms: the same 100 messages split into stages, measured from
  *   outside the product over CDP (lib/channel-stages.ts, lib/channel-split.ts): alice, gateways,
- *   gina, and gina's part as gina_decrypt + gina_render; clock_skew_ms checks the clocks.
+ *   gina; gina_stored (push to acknowledgement, after the message is shown) is not part of the
+ *   sum; clock_skew_ms checks the clocks.
  * - ceiling_gateway_p50/p95_ms: the same two gateways with Node clients, 1 KB, same route
- *   (lib/gateway-path.ts); ceiling_noop_roundtrip_p50/p95_ms: panel -> background -> panel.
+ *   (lib/gateway-path.ts); ceiling_noop_roundtrip_p50/p95_ms: panel -> background -> panel over
+ *   a page port.
  * - gw_<stage>_mean_ms: the gateways' own histograms (/metrics, lib/gateway-metrics.ts) over the
  *   same 100 messages, means: hub_write (Acme's durable write of a submission), fed_request
  *   (Acme's signed POST to Globex, signing to answer), partner_handling (Globex, arrival to

@@ -5,14 +5,16 @@
  *   message, persisting the outbox, MLS encrypt, persisting the advanced state);
  * - gateways: that frame sent -> the `inbox` push received by Gina's worker (Acme's gateway as
  *   hub, federation to Globex, Globex's push);
- * - gina: push received -> text in her panel's DOM; within it, gina_decrypt is push received
- *   -> her worker's `inbox.ack` frame sent (decrypt, the IndexedDB commit, the event to the panel;
- *   the ack follows the event) and gina_render the rest (messaging to the panel, Preact render).
+ * - gina: push received -> text in her panel's DOM (the reads and the decryption, the event to
+ *   the panel, its render);
+ * - gina_stored: push received -> her worker's `inbox.ack` frame sent. The message is shown
+ *   while its IndexedDB write commits, and acknowledged after it: this ends after `gina` and is
+ *   not part of the end-to-end figure.
  */
 import type { Frame } from './channel-stages';
 
 export interface Split {
-  stages: Record<'alice' | 'gateways' | 'gina' | 'gina_decrypt' | 'gina_render', number[]>;
+  stages: Record<'alice' | 'gateways' | 'gina' | 'gina_stored', number[]>;
   /** messages whose frames were all found */
   matched: number;
   /** Alice's page clock offset minus Gina's: the split's stages add up to the end-to-end figure minus this */
@@ -25,7 +27,7 @@ export function split(
   aliceFrames: Frame[],
   ginaFrames: Frame[],
 ): Split {
-  const stages: Split['stages'] = { alice: [], gateways: [], gina: [], gina_decrypt: [], gina_render: [] };
+  const stages: Split['stages'] = { alice: [], gateways: [], gina: [], gina_stored: [] };
   const sends = aliceFrames.filter((f) => f.dir === 'sent' && f.method === 'send' && f.kind === 'application');
   const pushes = new Map(
     ginaFrames.filter((f) => f.dir === 'recv' && f.event === 'inbox' && f.kind === 'application').map((f) => [f.messageId, f]),
@@ -43,8 +45,7 @@ export function split(
     stages.alice.push(sent.at - enter);
     stages.gateways.push(push.at - sent.at);
     stages.gina.push(shown - push.at);
-    stages.gina_decrypt.push(ack.at - push.at);
-    stages.gina_render.push(shown - ack.at);
+    stages.gina_stored.push(ack.at - push.at);
   }
   return { stages, matched, skew: offsets.alice - offsets.gina };
 }
