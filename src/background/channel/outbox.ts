@@ -6,6 +6,7 @@
 import type { MessageRecord, OutboxRecord } from './db';
 import { encryptApplication, epochOf } from './mls';
 import { encodePayload, type WirePayload } from './payload';
+import type { ClientState } from 'ts-mls';
 import { b64, loadConversation, outboxAad, sealBody, sealState, type EngineContext } from './context';
 
 /** The outbox record and, if shown and text, the outgoing message record of a payload. */
@@ -58,26 +59,21 @@ export async function enqueue(ctx: EngineContext, conversationId: string, payloa
  * leaves. Returns false (nothing written) when the message must wait in the queue instead.
  */
 export async function encryptAndSend(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<boolean> {
-  // The records are sealed (WebCrypto, off this thread) and the payload encrypted with the
-  // state in memory while the reads run. The ciphertext is used only if the reads let the
-  // message go out now and that state is still the conversation's; otherwise it is dropped
-  // before anything is stored or sent (ts-mls leaves the state it started from as it was).
+  // the records are sealed (WebCrypto, off this thread) while the rest runs
   const sealing = records(ctx, conversationId, payload, shown);
   sealing.catch(() => undefined); // awaited below, or not needed
   const bytes = encodePayload(payload);
   const base = ctx.cache.get(conversationId);
-  const speculative = base ? encryptApplication(base, bytes) : undefined;
-  speculative?.catch(() => undefined); // awaited below, or not needed
+  if (base) return encryptThenCheck(ctx, conversationId, base, bytes, sealing);
   // both reads at once, in one transaction: each round trip and each transaction costs
   const tx0 = ctx.db.transaction(['conversations', 'outbox']);
   const [rec, queued] = await Promise.all([
     tx0.objectStore('conversations').get(conversationId),
     tx0.objectStore('outbox').index('byConversation').count(conversationId),
   ]);
-  const unchanged = base !== undefined && ctx.cache.get(conversationId) === base;
   const loaded = rec ? await loadConversation(ctx, conversationId, rec) : null;
   if (loaded?.rec.status !== 'active' || loaded.rec.pending || queued > 0) return false;
-  const [{ out, msg }, enc] = await Promise.all([sealing, unchanged ? speculative! : encryptApplication(loaded.state, bytes)]);
+  const [{ out, msg }, enc] = await Promise.all([sealing, encryptApplication(loaded.state, bytes)]);
   const epoch = epochOf(enc.newState);
   const sealed = await sealState(ctx, conversationId, enc.newState);
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
@@ -87,6 +83,44 @@ export async function encryptAndSend(ctx: EngineContext, conversationId: string,
   await tx.done;
   ctx.cache.set(conversationId, enc.newState);
   await sendEntry(ctx, loaded.rec.hub, { ...out, seq, ciphertext: enc.message, epoch });
+  return true;
+}
+
+/**
+ * With the conversation's state in memory (the one stored: every write of a state puts it
+ * there): encrypts first, then reads the conversation and its queue INSIDE the one write
+ * transaction, which goes on only if they let the message out now and that state is still the
+ * conversation's; otherwise the transaction is aborted and the ciphertext dropped before
+ * anything is stored or sent (ts-mls leaves the state it started from as it was). One
+ * transaction per message sent instead of a read and a write.
+ */
+async function encryptThenCheck(
+  ctx: EngineContext,
+  conversationId: string,
+  base: ClientState,
+  bytes: Uint8Array,
+  sealing: ReturnType<typeof records>,
+): Promise<boolean> {
+  const enc = await encryptApplication(base, bytes);
+  const epoch = epochOf(enc.newState);
+  const [{ out, msg }, sealed] = await Promise.all([sealing, sealState(ctx, conversationId, enc.newState)]);
+  // no await on anything but this transaction's own requests from here on, or it would commit early
+  const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
+  const [rec, queued] = await Promise.all([
+    tx.objectStore('conversations').get(conversationId),
+    tx.objectStore('outbox').index('byConversation').count(conversationId),
+  ]);
+  if (rec?.status !== 'active' || rec.pending || queued > 0 || ctx.cache.get(conversationId) !== base) {
+    tx.abort();
+    await tx.done.catch(() => undefined);
+    return false;
+  }
+  await tx.objectStore('conversations').put({ ...rec, state: sealed, epoch });
+  const seq = await tx.objectStore('outbox').add({ ...out, ciphertext: enc.message, epoch });
+  if (msg) await tx.objectStore('messages').put(msg);
+  await tx.done;
+  ctx.cache.set(conversationId, enc.newState);
+  await sendEntry(ctx, rec.hub, { ...out, seq, ciphertext: enc.message, epoch });
   return true;
 }
 
