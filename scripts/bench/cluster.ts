@@ -8,7 +8,12 @@
  *   from 4 connections, straight into the same PostgreSQL right after the one-instance run
  * - cross_instance_p50_ms_at_1000 / _p99_ms_at_1000: sender on instance 0, recipient on
  *   instance 1, open loop at 1,000 messages/s, due to push; split into _ack_ (due to stored and
- *   acknowledged) and _hop_ (acknowledged to pushed on the other instance)
+ *   acknowledged) and _hop_ (acknowledged to pushed on the other instance). The timed messages
+ *   follow a warm-up of latency_warmup_s seconds at the same rate (printed; BENCH_LATENCY_WARMUP_S,
+ *   default 2, 0 for none): its messages are sent, acknowledged and checked for delivery like the
+ *   others but left out of the percentiles and the CPU figures, because a fresh cluster's first
+ *   second (connections, JIT, prepared statements) is not the steady state the target is about;
+ *   cross_instance_p99_ms_at_1000_with_warmup counts them too, as a run without a warm-up would
  * - failover_s: the recipient's instance killed until its backlog is delivered through another
  *   (failover_reconnect_s: of which until the recipient was connected again)
  * - pg_rowwise_inserts_per_s: the ceiling as earlier runs measured it, a statement per row
@@ -17,7 +22,7 @@
  * - cpu_ms_per_msg_*: CPU milliseconds per message by process kind (gateway instances, PostgreSQL,
  *   NATS, HAProxy, this load generator) and machine_busy (0..1 of all cores) in each phase
  * Environment: BENCH_SECONDS (per throughput run, default 8), BENCH_WINDOW (in flight per sender, 200),
- * BENCH_LATENCY_MESSAGES (20,000), BENCH_ONLY=one (the one-instance run and the ceiling alone, to
+ * BENCH_LATENCY_MESSAGES (20,000), BENCH_LATENCY_WARMUP_S (2), BENCH_ONLY=one (the one-instance run and the ceiling alone, to
  * compare builds) or BENCH_ONLY=latency (the latency run and its ceiling alone).
  */
 import pg from 'pg';
@@ -46,6 +51,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 200);
 /** 20 s at 1,000 a second: a p99 over 200 messages, not the few of one hiccup */
 const LATENCY_MESSAGES = Number(process.env.BENCH_LATENCY_MESSAGES ?? 20_000);
+/** seconds at the same rate before the timed messages: sent and checked, left out of the percentiles */
+const LATENCY_WARMUP_S = Number(process.env.BENCH_LATENCY_WARMUP_S ?? 2);
 const ARGS = ['--rate-device', '10000000', '--rate-peer', '1000000', '--log-level', 'warn'];
 
 async function pair(c: ClusterHandle, name: string, senderUrl: string, recipientUrl: string): Promise<[TestDevice, TestDevice, string]> {
@@ -238,6 +245,8 @@ const split = (xs: number[]): Split => {
  */
 async function latencyAndFailover(): Promise<{
   push: Split;
+  /** the same with the warm-up's messages counted: what a run without a warm-up would read */
+  pushWithWarmup: Split;
   ack: Split;
   hop: Split;
   failover: number;
@@ -254,14 +263,17 @@ async function latencyAndFailover(): Promise<{
     b.client.onEvent((e) => {
       if (e.event === 'inbox' && dueAt.has(e.entry.messageId)) pushAt.set(e.entry.messageId, performance.now());
     });
-    const total = LATENCY_MESSAGES;
-    const cpu0 = cpuSnapshot();
+    // the warm-up's messages come first, at the same rate, and are checked like the others
+    const warm = Math.round(LATENCY_WARMUP_S * 1000);
+    const total = warm + LATENCY_MESSAGES;
+    let cpu0 = cpuSnapshot();
     const start = performance.now();
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < total; ) {
       // every message due by now goes out now: the offered load does not wait for answers
       for (const now = performance.now(); i < total && start + i <= now; i++) {
-        const id = `l${i}`;
+        if (i === warm && warm) cpu0 = cpuSnapshot();
+        const id = i < warm ? `w${i}` : `l${i}`;
         dueAt.set(id, start + i);
         sends.push(
           a.client
@@ -272,15 +284,18 @@ async function latencyAndFailover(): Promise<{
       await sleep(1);
     }
     await Promise.all(sends);
-    const cpu = cpuPer1000(cpuSplit(cpu0, KINDS), total);
+    const cpu = cpuPer1000(cpuSplit(cpu0, KINDS), LATENCY_MESSAGES);
     log(`latency: CPU seconds per 1,000 messages ${JSON.stringify(cpu)}`);
     for (const end = Date.now() + 30_000; pushAt.size < total && Date.now() < end; ) await sleep(50);
     log(`latency: ${pushAt.size}/${total} pushes seen in ${round((performance.now() - start) / 1000, 1)} s`);
     // the stored stage's ceiling, on the same PostgreSQL right after, while the cluster idles
-    const commit = await commitLatency(c.db.url, total);
-    const ids = [...dueAt.keys()];
+    const commit = await commitLatency(c.db.url, LATENCY_MESSAGES);
+    if (pushAt.size < total) log(`latency: ${total - pushAt.size} messages (warm-up included) never pushed`);
+    // the figures: the messages after the warm-up
+    const ids = [...dueAt.keys()].filter((id) => id.startsWith('l'));
     const seen = ids.filter((id) => pushAt.has(id));
     const push = split(seen.map((id) => pushAt.get(id)! - dueAt.get(id)!));
+    const pushWithWarmup = split([...pushAt].map(([id, at]) => at - dueAt.get(id)!));
     const ack = split(ids.map((id) => ackAt.get(id)! - dueAt.get(id)!));
     const hop = split(seen.map((id) => pushAt.get(id)! - ackAt.get(id)!));
     dueAt.clear();
@@ -314,7 +329,7 @@ async function latencyAndFailover(): Promise<{
     const failover = (performance.now() - killed) / 1000;
     a.client.close();
     b.client.close();
-    return { push, ack, hop, failover, reconnect: (reconnected - killed) / 1000, cpu, commit };
+    return { push, pushWithWarmup, ack, hop, failover, reconnect: (reconnected - killed) / 1000, cpu, commit };
   } finally {
     await c.stop();
   }
@@ -323,8 +338,8 @@ async function latencyAndFailover(): Promise<{
 // the ceiling runs on the very PostgreSQL the one-instance run just used, right after it
 if (process.env.BENCH_ONLY === 'latency') {
   // for comparing builds quickly: the cross-instance latency alone
-  const { push, ack, hop, cpu, commit } = await latencyAndFailover();
-  console.log(JSON.stringify({ push, ack, hop, commit, cpu }));
+  const { push, pushWithWarmup, ack, hop, cpu, commit } = await latencyAndFailover();
+  console.log(JSON.stringify({ push, pushWithWarmup, ack, hop, commit, cpu, latency_warmup_s: LATENCY_WARMUP_S }));
   process.exit(0);
 }
 const [one, ceilings, cpuOne] = await throughput(1, async (url) => [await ceiling(url), await ceilingRowwise(url)] as const);
@@ -344,7 +359,7 @@ if (process.env.BENCH_ONLY === 'one') {
 }
 const [three, , cpuThree] = await throughput(3);
 log(`3 instances: ${round(three, 0)} msgs/s`);
-const { push, ack, hop, failover, reconnect, cpu, commit } = await latencyAndFailover();
+const { push, pushWithWarmup, ack, hop, failover, reconnect, cpu, commit } = await latencyAndFailover();
 console.log(
   JSON.stringify({
     pg_durable_msgs_per_s_1: round(one, 0),
@@ -358,6 +373,9 @@ console.log(
     cross_instance_ack_p99_ms_at_1000: round(ack.p99, 2),
     cross_instance_hop_p50_ms_at_1000: round(hop.p50, 2),
     cross_instance_hop_p99_ms_at_1000: round(hop.p99, 2),
+    // seconds of messages at the same rate before the timed ones, delivered and checked, not in the percentiles
+    latency_warmup_s: LATENCY_WARMUP_S,
+    cross_instance_p99_ms_at_1000_with_warmup: round(pushWithWarmup.p99, 2),
     pg_ceiling_commit_p50_ms_at_1000: round(commit.p50, 2),
     pg_ceiling_commit_p99_ms_at_1000: round(commit.p99, 2),
     failover_s: round(failover, 2),

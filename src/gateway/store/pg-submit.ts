@@ -24,7 +24,9 @@ import type { Pool, PoolClient } from 'pg';
 import { splitAddress } from '../../wire/schemas';
 import { StoreUnavailable } from '../errors';
 import { isRetryable, RETRIES, unavailable, withClient, type PgWriteBatcher } from './pg-batch';
+import { HubSlots } from './hub-slots';
 import { KnownConversations } from './pg-known';
+import { READ, SUBMIT_ONE, WRITE } from './pg-submit-sql';
 import { byDomain, hubDelivery, routeSubmission } from './route';
 import type { HubResult, HubSubmission, RoutedEntry } from './types';
 
@@ -56,92 +58,6 @@ interface Accepted {
   outbox: string[];
 }
 
-/**
- * The batch's whole write, one statement: positions (only where the read's position still
- * holds: `ok`), log rows, inbox heads and rows, outbox rows, each only if `ok`. If not every
- * conversation matched, kontor_moved() fails the statement and undoes the updates that did.
- * Inbox rows go only to devices that exist and are not revoked as the statement runs (a batch
- * that did not read, pg-known.ts, has not checked them); the heads it returns name them.
- */
-const WRITE = `
-WITH m AS (
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::bigint[], $9::text[])
-    WITH ORDINALITY AS t (conv_id, seq, message_id, sender, kind, epoch, payload, created_at, hub, n)),
-u AS (
-  UPDATE conversations c SET next_seq = t.next_seq, epoch = t.epoch, members = COALESCE(t.members::jsonb, c.members)
-  FROM unnest($10::text[], $11::bigint[], $12::int[], $13::text[], $22::bigint[]) AS t (id, next_seq, epoch, members, read_seq)
-  WHERE c.id = t.id AND c.next_seq = t.read_seq RETURNING 1),
-ok AS (SELECT count(*) = $23 AS ok FROM u),
-l AS (
-  INSERT INTO log (conv_id, seq, message_id, sender, created_at)
-  SELECT conv_id, seq, message_id, sender, created_at FROM m WHERE (SELECT ok FROM ok) ORDER BY n),
-k AS (
-  SELECT t.device_id, t.cnt FROM unnest($20::text[], $21::bigint[]) AS t (device_id, cnt) JOIN devices d USING (device_id)
-  WHERE d.revoked_at IS NULL),
-h AS (
-  INSERT INTO inbox_heads AS ih (device_id, last_id) SELECT device_id, cnt FROM k WHERE (SELECT ok FROM ok) ORDER BY device_id
-  ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + excluded.last_id RETURNING device_id, last_id),
-i AS (
-  INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at)
-  SELECT r.device_id, h.last_id - k.cnt + 1 + r.off, m.kind, m.conv_id, m.hub, m.seq, m.message_id, m.epoch, m.sender,
-    decode(m.payload, 'base64'), m.created_at
-  FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS r (device_id, off, n) JOIN m USING (n) JOIN h USING (device_id)
-    JOIN k USING (device_id)
-  ORDER BY r.device_id, r.off),
-o AS (
-  INSERT INTO outbox (peer, item, created_at)
-  SELECT peer, item, created_at FROM unnest($17::text[], $18::text[], $19::bigint[]) WITH ORDINALITY AS t (peer, item, created_at, n)
-  WHERE (SELECT ok FROM ok) ORDER BY n)
-SELECT CASE WHEN (SELECT ok FROM ok) THEN COALESCE((SELECT json_agg(json_build_array(device_id, last_id)) FROM h), '[]'::json)
-  ELSE to_json(kontor_moved()) END AS heads`;
-
-/**
- * What a batch needs to know, in one round trip: its conversations; which of its message ids
- * the log holds already (a retry is answered as before); and which of the local devices it may
- * reach are active: the local members of those conversations and of the commits submitted ($4,
- * given by the caller), as splitAddress reads an address. Nothing is locked: the write holds
- * only if no conversation moved in between (see WRITE).
- */
-const READ = `
-WITH c AS (SELECT id, epoch, members, next_seq FROM conversations WHERE id = ANY($1::text[]))
-SELECT
-  (SELECT COALESCE(json_agg(c), '[]'::json) FROM c) AS convs,
-  (SELECT COALESCE(json_agg(json_build_array(l.conv_id, l.message_id, l.seq, l.sender)), '[]'::json)
-    FROM unnest($2::text[], $3::text[]) AS t (c, m) JOIN log l ON l.conv_id = t.c AND l.message_id = t.m) AS prior,
-  (SELECT COALESCE(json_agg(device_id), '[]'::json) FROM devices WHERE revoked_at IS NULL AND device_id = ANY(
-    $4::text[] || ARRAY(SELECT split_part(a, '@', 1) FROM c, jsonb_array_elements_text(c.members) AS a
-      WHERE substr(a, strpos(a, '@') + 1) = $5))) AS active`;
-
-/**
- * One submission alone, after its conversation row is locked, in one round trip: the log row
- * (which refuses a retry through UNIQUE (conv_id, message_id)), the next position and, for a
- * commit, epoch and members; the inbox rows of local recipients and the outbox rows for
- * partners. Everything after the log insert happens only if it inserted.
- */
-const SUBMIT_ONE = `
-WITH l AS (
-  INSERT INTO log (conv_id, seq, message_id, sender, created_at) VALUES ($1, $2, $3, $4, $7)
-  ON CONFLICT DO NOTHING RETURNING seq),
-u AS (
-  UPDATE conversations SET next_seq = $2 + 1, epoch = CASE WHEN $8 THEN epoch + 1 ELSE epoch END,
-    members = COALESCE($9::jsonb, members) WHERE id = $1 AND EXISTS (SELECT 1 FROM l) RETURNING 1),
-h AS (
-  INSERT INTO inbox_heads AS ih (device_id, last_id)
-  SELECT device_id, 1 FROM devices WHERE device_id = ANY($10::text[]) AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM l)
-  ORDER BY device_id
-  ON CONFLICT (device_id) DO UPDATE SET last_id = ih.last_id + 1
-  RETURNING device_id, last_id),
-i AS (
-  INSERT INTO inbox (device_id, id, kind, conv_id, hub, seq, message_id, epoch, sender, payload, created_at)
-  SELECT h.device_id, h.last_id, $5, $1, $11, $2, $3, $6, $4, $12, $7 FROM h ORDER BY h.device_id
-  RETURNING device_id, id),
-o AS (
-  INSERT INTO outbox (peer, item, created_at)
-  SELECT p, item, $7 FROM unnest($13::text[], $14::text[]) AS t (p, item) WHERE EXISTS (SELECT 1 FROM l)
-  RETURNING 1)
-SELECT (SELECT count(*) FROM l)::int AS logged,
-  COALESCE((SELECT json_agg(json_build_array(device_id, id)) FROM i), '[]'::json) AS inbox`;
-
 /** a named statement: PostgreSQL parses it once per connection, not on every batch */
 const named = (name: string, text: string) => ({ name, text });
 
@@ -171,54 +87,35 @@ function fanOut(s: HubSubmission, hub: string, seq: number, routed: string[]): {
   return { devices, peers, outbox: peers.map((p) => JSON.stringify({ type: 'deliver', ...d, recipients: domains.get(p) })) };
 }
 
-/** conversation id to lane: FNV-1a */
-function laneOf(id: string, lanes: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % lanes;
-}
-
 /**
- * Conversations are spread over lanes, each with its own group commit (one transaction at a
- * time, on its own connection): different conversations commit side by side, as the database
- * allows, while one conversation's submissions stay in one lane, in arrival order (its
- * positions are handed out under its row lock anyway).
+ * At most `slots` batches are written at a time, each on its own connection: different
+ * conversations commit side by side, as the database allows, while one conversation's
+ * submissions are written one batch after another, in arrival order (hub-slots.ts).
  */
 export class PgSubmit {
-  private pending: (Pending[] | null)[];
-  private readonly lanes: PgWriteBatcher[];
-  /** per lane, the batch being written: the next one starts when it is done */
-  private chains: Promise<void>[];
+  private readonly slots: HubSlots<Pending>;
   /** conversations as this instance's own last write left them: a batch of known ones need not read */
   private readonly known = new KnownConversations();
 
   constructor(
     private readonly pool: Pool,
-    lane: () => PgWriteBatcher,
-    lanes: number,
+    /** a group commit for a batch whose combined write failed: its submissions one at a time */
+    private readonly oneByOne: () => PgWriteBatcher,
+    slots: number,
   ) {
-    this.lanes = Array.from({ length: lanes }, lane);
-    this.pending = this.lanes.map(() => null);
-    this.chains = this.lanes.map(() => Promise.resolve());
+    this.slots = new HubSlots<Pending>(
+      slots,
+      (p) => p.s.conversationId,
+      (group) => this.runGroup(group),
+    );
   }
 
   submitToHub(s: HubSubmission, hub: string, now: number): Promise<HubResult> {
-    const lane = laneOf(s.conversationId, this.lanes.length);
-    return new Promise<HubResult>((resolve, reject) => {
-      const open = this.pending[lane];
-      if (open) return void open.push({ s, hub, now, resolve, reject });
-      const group: Pending[] = [{ s, hub, now, resolve, reject }];
-      this.pending[lane] = group;
-      // the group closes when its batch starts: what arrives later is the next batch's
-      this.chains[lane] = this.chains[lane]!.then(() => {
-        if (this.pending[lane] === group) this.pending[lane] = null;
-        return this.runGroup(lane, group);
-      });
-    });
+    return new Promise<HubResult>((resolve, reject) => this.slots.add({ s, hub, now, resolve, reject }));
   }
 
-  /** Settles every submission of the group; never rejects (the lane's next batch waits on it). */
-  private async runGroup(lane: number, group: Pending[]): Promise<void> {
+  /** Settles every submission of the group; never rejects (its conversations' next batches wait on it). */
+  private async runGroup(group: Pending[]): Promise<void> {
     const ids = [...new Set(group.map((p) => p.s.conversationId))];
     try {
       const results = await this.optimistic(group, ids);
@@ -235,7 +132,7 @@ export class PgSubmit {
       }
       // anything else (a message id logged already, one bad submission): one at a time below
     }
-    const w = this.lanes[lane]!;
+    const w = this.oneByOne();
     await Promise.all(group.map((p) => w.run((x) => this.submitOne(x, p.s, p.hub, p.now)).then(p.resolve, p.reject)));
   }
 

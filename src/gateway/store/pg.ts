@@ -36,8 +36,8 @@ import type {
 } from './types';
 
 type Row = Record<string, unknown>;
-/** hub submissions of different conversations commit on this many connections side by side (pg-submit.ts) */
-const HUB_LANES = 4;
+/** hub batches in flight at once, each on its own connection (pg-submit.ts, hub-slots.ts) */
+const HUB_SLOTS = 4;
 
 const toPartner = (r: Row): Partner => ({
   domain: r.domain as string,
@@ -63,15 +63,15 @@ export class PgStore implements Store {
     this.w = new PgWriteBatcher(pool);
     this.d = new PgDelivery(pool, this.w);
     this.dev = new PgDevices(pool, this.w);
-    this.hub = new PgSubmit(pool, () => new PgWriteBatcher(pool), HUB_LANES);
+    this.hub = new PgSubmit(pool, () => new PgWriteBatcher(pool), HUB_SLOTS);
     this.links = new PgLinks(pool, this.w);
   }
 
   /**
    * Connects, migrates, and returns the store. @param poolSize connections of this instance:
-   * one per hub lane and for the other writes, the rest for reads
+   * one per hub batch in flight and for the other writes, the rest for reads
    */
-  static async open(url: string, poolSize = HUB_LANES + 8): Promise<PgStore> {
+  static async open(url: string, poolSize = HUB_SLOTS + 8): Promise<PgStore> {
     const pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
