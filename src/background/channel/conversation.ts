@@ -68,6 +68,7 @@ export class ChannelEngine {
       self: personOf(certificate),
       lock: new KeyedMutex(`kontor-channel:${o.db.name}`),
       cache: new Map(),
+      records: new Map(),
       revokedPending: new Set(),
       emit: (e) => {
         try {

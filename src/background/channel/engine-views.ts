@@ -83,8 +83,10 @@ export async function messageList(ctx: EngineContext, conversationId: string): P
 export async function markRead(ctx: EngineContext, conversationId: string): Promise<void> {
   const tx = ctx.db.transaction('conversations', 'readwrite');
   const r = await tx.store.get(conversationId);
-  if (r) await tx.store.put({ ...r, unread: 0 });
+  const next = r ? { ...r, unread: 0 } : null;
+  if (next) await tx.store.put(next);
   await tx.done;
+  if (next) ctx.records.set(conversationId, next);
 }
 
 /** 'first': created the employee identity; 'linked': signed in by device `linkedBy`; 'org_only': certified by the org alone. */

@@ -320,11 +320,13 @@ async function writeStateAndSeen(
   const messages = tx.objectStore('messages');
   const store = msg !== null && !(received && (await messages.getKey([msg.conversationId, msg.id])) !== undefined);
   const unread = rec.unread + (received && store ? 1 : 0);
-  await tx.objectStore('conversations').put({ ...rec, state: sealed, epoch: epochOf(state), unread });
+  const next = { ...rec, state: sealed, epoch: epochOf(state), unread };
+  await tx.objectStore('conversations').put(next);
   if (store) await messages.put(msg);
   await tx.objectStore('seen').put(seen);
   await tx.done;
   ctx.cache.set(rec.id, state);
+  ctx.records.set(rec.id, next);
   return store;
 }
 

@@ -3,11 +3,11 @@
  * sent, and encrypted under the conversation lock with the advanced ratchet stored together
  * with the ciphertext, so a crash between encrypting and sending resends the same ciphertext.
  */
-import type { MessageRecord, OutboxRecord } from './db';
+import type { ConversationRecord, MessageRecord, OutboxRecord } from './db';
 import { encryptApplication, epochOf } from './mls';
 import { encodePayload, type WirePayload } from './payload';
 import type { ClientState } from 'ts-mls';
-import { b64, loadConversation, outboxAad, sealBody, sealState, type EngineContext } from './context';
+import { b64, loadConversation, outboxAad, sameRecord, sealBody, sealState, type EngineContext } from './context';
 
 /** The outbox record and, if shown and text, the outgoing message record of a payload. */
 async function records(
@@ -77,11 +77,13 @@ export async function encryptAndSend(ctx: EngineContext, conversationId: string,
   const epoch = epochOf(enc.newState);
   const sealed = await sealState(ctx, conversationId, enc.newState);
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
-  await tx.objectStore('conversations').put({ ...loaded.rec, state: sealed, epoch });
+  const next = { ...loaded.rec, state: sealed, epoch };
+  await tx.objectStore('conversations').put(next);
   const seq = await tx.objectStore('outbox').add({ ...out, ciphertext: enc.message, epoch });
   if (msg) await tx.objectStore('messages').put(msg);
   await tx.done;
   ctx.cache.set(conversationId, enc.newState);
+  ctx.records.set(conversationId, next);
   await sendEntry(ctx, loaded.rec.hub, { ...out, seq, ciphertext: enc.message, epoch });
   return true;
 }
@@ -93,6 +95,10 @@ export async function encryptAndSend(ctx: EngineContext, conversationId: string,
  * conversation's; otherwise the transaction is aborted and the ciphertext dropped before
  * anything is stored or sent (ts-mls leaves the state it started from as it was). One
  * transaction per message sent instead of a read and a write.
+ *
+ * With the conversation's record in hand too (`ctx.records`, what this engine last wrote), the
+ * writes are asked for together with the reads rather than after them, so the transaction
+ * takes one round trip, and it is aborted unless the stored record is exactly that one.
  */
 async function encryptThenCheck(
   ctx: EngineContext,
@@ -104,23 +110,38 @@ async function encryptThenCheck(
   const enc = await encryptApplication(base, bytes);
   const epoch = epochOf(enc.newState);
   const [{ out, msg }, sealed] = await Promise.all([sealing, sealState(ctx, conversationId, enc.newState)]);
+  const hint = ctx.records.get(conversationId);
+  const usable = hint?.status === 'active' && !hint.pending;
   // no await on anything but this transaction's own requests from here on, or it would commit early
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
-  const [rec, queued] = await Promise.all([
-    tx.objectStore('conversations').get(conversationId),
-    tx.objectStore('outbox').index('byConversation').count(conversationId),
-  ]);
-  if (rec?.status !== 'active' || rec.pending || queued > 0 || ctx.cache.get(conversationId) !== base) {
+  const conversations = tx.objectStore('conversations');
+  const outbox = tx.objectStore('outbox');
+  const reading = Promise.all([conversations.get(conversationId), outbox.index('byConversation').count(conversationId)]);
+  const write = (rec: ConversationRecord) => {
+    const next = { ...rec, state: sealed, epoch };
+    const w = Promise.all([
+      conversations.put(next),
+      outbox.add({ ...out, ciphertext: enc.message, epoch }),
+      msg ? tx.objectStore('messages').put(msg) : null,
+    ]).then(([, seq]) => ({ next, seq }));
+    w.catch(() => undefined); // rejected when the transaction is aborted below
+    return w;
+  };
+  const early = usable ? write(hint) : null;
+  const [rec, queued] = await reading;
+  const go = rec?.status === 'active' && !rec.pending && queued === 0 && ctx.cache.get(conversationId) === base;
+  if (!go || (early && !sameRecord(rec, hint))) {
     tx.abort();
     await tx.done.catch(() => undefined);
-    return false;
+    ctx.records.delete(conversationId);
+    // the record moved since this engine wrote it: the same once more, reading it first
+    return go ? encryptThenCheck(ctx, conversationId, base, bytes, sealing) : false;
   }
-  await tx.objectStore('conversations').put({ ...rec, state: sealed, epoch });
-  const seq = await tx.objectStore('outbox').add({ ...out, ciphertext: enc.message, epoch });
-  if (msg) await tx.objectStore('messages').put(msg);
+  const { next, seq } = await (early ?? write(rec));
   await tx.done;
   ctx.cache.set(conversationId, enc.newState);
-  await sendEntry(ctx, rec.hub, { ...out, seq, ciphertext: enc.message, epoch });
+  ctx.records.set(conversationId, next);
+  await sendEntry(ctx, next.hub, { ...out, seq, ciphertext: enc.message, epoch });
   return true;
 }
 
@@ -162,7 +183,9 @@ async function sendEntry(ctx: EngineContext, hub: string, e: OutboxRecord): Prom
   const m = await tx.objectStore('messages').get([conversationId, e.messageId]);
   if (m && m.state === 'queued') await tx.objectStore('messages').put({ ...m, state: 'sent', seq: r.seq });
   const c = await tx.objectStore('conversations').get(conversationId);
-  if (c) await tx.objectStore('conversations').put({ ...c, lastActivity: ctx.now().getTime() });
+  const touched = c ? { ...c, lastActivity: ctx.now().getTime() } : null;
+  if (touched) await tx.objectStore('conversations').put(touched);
   await tx.done;
+  if (touched) ctx.records.set(conversationId, touched);
   ctx.emit({ type: 'delivery', conversationId, messageId: e.messageId, state: 'sent' });
 }

@@ -184,6 +184,23 @@ describe('the MLS work of a message overlaps the reads before it', () => {
     expect(await texts(bob, conv)).toEqual(['overlapped']);
   });
 
+  it('a conversation record changed since this engine wrote it is never overwritten with the old one: the write is redone from the stored record', async () => {
+    const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
+    await bob.engine.sync();
+    await alice.engine.sendText(conv, 'one');
+    // another writer changes the record behind the engine's back (the engine's hint is now old)
+    const stored = (await alice.db.get('conversations', conv))!;
+    await alice.db.put('conversations', { ...stored, unread: 7, lastActivity: 42 });
+    const txs = transactionsBeforeSend(alice);
+    await alice.engine.sendText(conv, 'two');
+    // the first write, asked for with the hint, was aborted; the second read the record first
+    expect(txs).toEqual(['conversations,outbox,messages readwrite', 'conversations,outbox,messages readwrite']);
+    expect((await alice.db.get('conversations', conv))!.unread).toBe(7);
+    expect(hub.log.filter((p) => p.kind === 'application')).toHaveLength(2);
+    await bob.engine.sync();
+    expect(await texts(bob, conv)).toEqual(['one', 'two']);
+  });
+
   it('without the state in memory (a restarted worker), a message sent reads first, then encrypts while its records are sealed, and writes once', async () => {
     const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
     await bob.engine.sync();
