@@ -22,7 +22,7 @@ import { processEntry } from './inbox';
 import { authConfig, openMessage, personOf, sealState, type ChannelEvent, type EngineContext, type MessageView } from './context';
 import { utf8 } from '../../wire/bytes';
 import { claimFor, clearRetry, retryOpOf, runCommit, type AddResult } from './commit-runner';
-import { encryptAndSend, enqueue, flushOutbox } from './outbox';
+import { encryptAndSend, enqueue, flushOutbox, type Sent } from './outbox';
 import { conversationView, deviceOrigins, heldView, listConversations, markRead, messageList, type HeldView } from './engine-views';
 
 export type { AddResult } from './commit-runner';
@@ -182,23 +182,34 @@ export class ChannelEngine {
   /** Queues a text message (persisted first) and tries to send it right away. */
   async sendText(conversationId: string, text: string): Promise<MessageView> {
     const payload = textPayload(text, this.ctx.now());
-    await this.queue(conversationId, payload, true);
+    const sent = await this.queue(conversationId, payload, true);
+    // sent at once: the view from what is in hand, rather than reading and opening the record just sealed
+    if (sent)
+      return {
+        sender: this.ctx.self,
+        payload,
+        conversationId,
+        id: payload.id,
+        at: sent.at,
+        direction: 'out',
+        state: 'sent',
+        seq: sent.seq,
+      };
     return openMessage(this.ctx, (await this.ctx.db.get('messages', [conversationId, payload.id]))!);
   }
 
-  /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it. */
-  private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
+  /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it; what was sent at once, if it was. */
+  private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<Sent | null> {
     try {
       // an idle conversation writes once and sends; behind a busy lock (a commit on the wire)
       // the message is persisted first, so a worker stopped while it waits loses nothing
-      if (
-        !this.ctx.lock.busy(conversationId) &&
-        (await this.ctx.lock.run(conversationId, () => encryptAndSend(this.ctx, conversationId, payload, shown)))
-      )
-        return;
+      const sent = this.ctx.lock.busy(conversationId)
+        ? false
+        : await this.ctx.lock.run(conversationId, () => encryptAndSend(this.ctx, conversationId, payload, shown));
+      if (sent) return sent;
     } catch (e) {
       if (!(e instanceof TransportError && e.code === 'offline')) throw e;
-      return;
+      return null;
     }
     await enqueue(this.ctx, conversationId, payload, shown);
     try {
@@ -206,6 +217,7 @@ export class ChannelEngine {
     } catch (e) {
       if (!(e instanceof TransportError && e.code === 'offline')) throw e;
     }
+    return null;
   }
 
   /**

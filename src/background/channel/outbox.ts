@@ -58,7 +58,18 @@ export async function enqueue(ctx: EngineContext, conversationId: string, payloa
  * `enqueue` followed by `flushOutbox`, written once instead of twice before the first byte
  * leaves. Returns false (nothing written) when the message must wait in the queue instead.
  */
-export async function encryptAndSend(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<boolean> {
+/** A message sent at once: when it was written, and its position in the hub's log. */
+export interface Sent {
+  at: number;
+  seq: number;
+}
+
+export async function encryptAndSend(
+  ctx: EngineContext,
+  conversationId: string,
+  payload: WirePayload,
+  shown: boolean,
+): Promise<Sent | false> {
   // the records are sealed (WebCrypto, off this thread) while the rest runs
   const sealing = records(ctx, conversationId, payload, shown);
   sealing.catch(() => undefined); // awaited below, or not needed
@@ -77,15 +88,14 @@ export async function encryptAndSend(ctx: EngineContext, conversationId: string,
   const epoch = epochOf(enc.newState);
   const sealed = await sealState(ctx, conversationId, enc.newState);
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
-  const next = { ...loaded.rec, state: sealed, epoch };
+  const next = { ...loaded.rec, state: sealed, epoch, lastActivity: out.createdAt };
   await tx.objectStore('conversations').put(next);
   const seq = await tx.objectStore('outbox').add({ ...out, ciphertext: enc.message, epoch });
   if (msg) await tx.objectStore('messages').put(msg);
   await tx.done;
   ctx.cache.set(conversationId, enc.newState);
   ctx.records.set(conversationId, next);
-  await sendEntry(ctx, loaded.rec.hub, { ...out, seq, ciphertext: enc.message, epoch });
-  return true;
+  return { at: out.createdAt, seq: await sendEntry(ctx, loaded.rec.hub, { ...out, seq, ciphertext: enc.message, epoch }, false) };
 }
 
 /**
@@ -106,7 +116,7 @@ async function encryptThenCheck(
   base: ClientState,
   bytes: Uint8Array,
   sealing: ReturnType<typeof records>,
-): Promise<boolean> {
+): Promise<Sent | false> {
   const enc = await encryptApplication(base, bytes);
   const epoch = epochOf(enc.newState);
   const [{ out, msg }, sealed] = await Promise.all([sealing, sealState(ctx, conversationId, enc.newState)]);
@@ -118,7 +128,8 @@ async function encryptThenCheck(
   const outbox = tx.objectStore('outbox');
   const reading = Promise.all([conversations.get(conversationId), outbox.index('byConversation').count(conversationId)]);
   const write = (rec: ConversationRecord) => {
-    const next = { ...rec, state: sealed, epoch };
+    // the conversation's last activity is this message: sendEntry need not touch the record again
+    const next = { ...rec, state: sealed, epoch, lastActivity: out.createdAt };
     const w = Promise.all([
       conversations.put(next),
       outbox.add({ ...out, ciphertext: enc.message, epoch }),
@@ -141,8 +152,7 @@ async function encryptThenCheck(
   await tx.done;
   ctx.cache.set(conversationId, enc.newState);
   ctx.records.set(conversationId, next);
-  await sendEntry(ctx, next.hub, { ...out, seq, ciphertext: enc.message, epoch });
-  return true;
+  return { at: out.createdAt, seq: await sendEntry(ctx, next.hub, { ...out, seq, ciphertext: enc.message, epoch }, false) };
 }
 
 /** Under the lock: encrypt (persisting the advanced ratchet with the ciphertext), then send. */
@@ -167,8 +177,12 @@ export async function flushOutbox(ctx: EngineContext, conversationId: string): P
   }
 }
 
-/** Sends an encrypted outbox entry, then marks it sent (the hub has it) and drops it from the outbox. */
-async function sendEntry(ctx: EngineContext, hub: string, e: OutboxRecord): Promise<void> {
+/**
+ * Sends an encrypted outbox entry, then marks it sent (the hub has it) and drops it from the
+ * outbox; returns its position in the hub's log. `touch`: record the conversation's last
+ * activity now (not needed where the write before the send already did).
+ */
+async function sendEntry(ctx: EngineContext, hub: string, e: OutboxRecord, touch = true): Promise<number> {
   const { conversationId } = e;
   const r = await ctx.transport.send({
     conversationId,
@@ -182,10 +196,11 @@ async function sendEntry(ctx: EngineContext, hub: string, e: OutboxRecord): Prom
   await tx.objectStore('outbox').delete(e.seq!);
   const m = await tx.objectStore('messages').get([conversationId, e.messageId]);
   if (m && m.state === 'queued') await tx.objectStore('messages').put({ ...m, state: 'sent', seq: r.seq });
-  const c = await tx.objectStore('conversations').get(conversationId);
+  const c = touch ? await tx.objectStore('conversations').get(conversationId) : undefined;
   const touched = c ? { ...c, lastActivity: ctx.now().getTime() } : null;
   if (touched) await tx.objectStore('conversations').put(touched);
   await tx.done;
   if (touched) ctx.records.set(conversationId, touched);
   ctx.emit({ type: 'delivery', conversationId, messageId: e.messageId, state: 'sent' });
+  return r.seq;
 }

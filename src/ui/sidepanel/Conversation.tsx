@@ -30,7 +30,12 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
         const m = u.message;
         setDetail((d) => (d && !d.messages.some((x) => x.id === m.id) ? { ...d, messages: [...d.messages, m] } : d));
       } else if (u.type === 'delivery') {
-        setDetail((d) => (d ? { ...d, messages: d.messages.map((x) => (x.id === u.messageId ? { ...x, state: u.state } : x)) } : d));
+        // a message this page does not show yet (its own, still being answered) changes nothing: no render
+        setDetail((d) =>
+          d?.messages.some((x) => x.id === u.messageId)
+            ? { ...d, messages: d.messages.map((x) => (x.id === u.messageId ? { ...x, state: u.state } : x)) }
+            : d,
+        );
       }
     },
     [id],

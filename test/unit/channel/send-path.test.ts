@@ -35,6 +35,8 @@ describe('sending a message in an idle conversation', () => {
     // are read inside the one write transaction
     expect(txs).toEqual(['conversations,outbox,messages readwrite']);
     expect(m.state).toBe('sent');
+    // the view handed back without reading the record is the one the stored record opens to
+    expect(m).toEqual((await alice.engine.messages(conv)).find((x) => x.id === m.id));
     expect((await alice.engine.conversation(conv))!.queued).toBe(0);
     await bob.engine.sync();
     expect(await texts(bob, conv)).toEqual(['one write']);
