@@ -120,12 +120,26 @@ export async function sealState(ctx: EngineContext, id: string, state: ClientSta
   return ctx.ks.seal(serializeState(state), stateAad(id));
 }
 
-export function memberPeople(state: ClientState): (Person & { leafIndex: number; self: boolean })[] {
+type MemberPerson = Person & { leafIndex: number; self: boolean };
+/**
+ * Members read from a ratchet tree, per tree: an application message or a receipt leaves the
+ * tree as it was (ts-mls builds a new one only for a commit), so its members are read once per
+ * epoch, not once per message.
+ */
+const peopleOfTree = new WeakMap<object, { own: number; people: readonly MemberPerson[] }>();
+
+export function memberPeople(state: ClientState): readonly MemberPerson[] {
   const own = ownLeafIndex(state);
-  return members(state).map((m) => {
-    const { certificate, chain } = readChain(m.leaf.credential);
-    return { ...personOf(certificate), linkedBy: chain?.endorsement.linkedBy ?? null, leafIndex: m.leafIndex, self: m.leafIndex === own };
-  });
+  const known = peopleOfTree.get(state.ratchetTree);
+  if (known?.own === own) return known.people;
+  const people = Object.freeze(
+    members(state).map((m) => {
+      const { certificate, chain } = readChain(m.leaf.credential);
+      return { ...personOf(certificate), linkedBy: chain?.endorsement.linkedBy ?? null, leafIndex: m.leafIndex, self: m.leafIndex === own };
+    }),
+  );
+  peopleOfTree.set(state.ratchetTree, { own, people });
+  return people;
 }
 
 export type Verification = { state: 'verified' } | { state: 'unverified'; code: CredentialError['code']; message: string };

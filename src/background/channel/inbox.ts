@@ -335,10 +335,11 @@ async function applyReceipt(ctx: EngineContext, e: InboxEntry): Promise<void> {
   if (status !== 'partner' && status !== 'delivered') return;
   // a receipt counts only if who vouches for it is in the group: the device itself, or for
   // 'partner' an org with a member in it (the gateways check this too; the group is the truth)
-  const loaded = await loadConversation(ctx, e.conversationId);
-  if (!loaded) return;
+  // the group as this engine holds it; the record is read only when it is not in memory
+  const state = ctx.cache.get(e.conversationId) ?? (await loadConversation(ctx, e.conversationId))?.state;
+  if (!state) return;
   const by = e.receipt!.by;
-  const people = memberPeople(loaded.state);
+  const people = memberPeople(state);
   if (!people.some((m) => (status === 'delivered' ? m.address === by : m.orgDomain === by))) {
     // told, not stored on the conversation: a device removed a moment ago may send a late one
     ctx.emit({
