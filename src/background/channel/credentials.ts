@@ -52,12 +52,27 @@ export function chainCredential(chain: CredentialChain): Credential {
 }
 
 /** Parses certificate and chain (if any) out of a credential without verifying them. */
-export function readChain(credential: Credential): { certificate: Certificate; chain: CredentialChain | null } {
+type ReadChain = { certificate: Certificate; chain: CredentialChain | null };
+/**
+ * Parsed credentials by their bytes' object: a member's leaf in the ratchet tree keeps its
+ * credential from message to message, and each message's sender is read from it.
+ */
+const readChains = new WeakMap<Uint8Array, ReadChain>();
+
+export function readChain(credential: Credential): ReadChain {
   if (credential.credentialType !== 'basic') throw new CredentialError('not_basic', 'credential is not a basic credential');
+  const known = readChains.get(credential.identity);
+  if (known) return known;
+  const read = parseChain(credential.identity);
+  readChains.set(credential.identity, read);
+  return read;
+}
+
+function parseChain(identity: Uint8Array): ReadChain {
   let json: unknown;
   let text: string;
   try {
-    text = fromUtf8(credential.identity);
+    text = fromUtf8(identity);
     json = JSON.parse(text);
   } catch {
     throw new CredentialError('malformed', 'credential is not a JSON certificate');

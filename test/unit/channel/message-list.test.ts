@@ -37,3 +37,25 @@ describe("the side panel's message list", () => {
     expect(blocksOf(days, tomorrow).map((b, i) => sameBlock(blocksOf(days, today)[i]!, b))).toEqual([false, false]);
   });
 });
+
+describe("the side panel's conversation header", async () => {
+  const { sameHeader } = await import('../../../src/ui/sidepanel/ConversationHeader');
+  const detail = {
+    id: 'c1',
+    title: 'Globex',
+    verified: true,
+    members: [{ displayName: 'Gina' }],
+    held: [],
+    messages: [msg(1, 1)],
+  } as unknown as import('../../../src/shared/protocol').ConversationDetail;
+
+  it('does not render again for a message added to the conversation', () => {
+    expect(sameHeader(detail, { ...detail, messages: [...detail.messages, msg(2, 2)] })).toBe(true);
+  });
+
+  it('renders again when what it shows changes: members, verification, a new field', () => {
+    expect(sameHeader(detail, { ...detail, members: [...detail.members] })).toBe(false);
+    expect(sameHeader(detail, { ...detail, verified: false })).toBe(false);
+    expect(sameHeader(detail, { ...detail, warning: 'x' } as typeof detail)).toBe(false);
+  });
+});
