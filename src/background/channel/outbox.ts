@@ -124,6 +124,9 @@ async function encryptThenCheck(
   const usable = hint?.status === 'active' && !hint.pending;
   // no await on anything but this transaction's own requests from here on, or it would commit early
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
+  // may reject before it is awaited (an abort below): observed from the start, awaited at the end
+  const done = tx.done;
+  done.catch(() => undefined);
   const conversations = tx.objectStore('conversations');
   const outbox = tx.objectStore('outbox');
   const reading = Promise.all([conversations.get(conversationId), outbox.index('byConversation').count(conversationId)]);
@@ -143,13 +146,13 @@ async function encryptThenCheck(
   const go = rec?.status === 'active' && !rec.pending && queued === 0 && ctx.cache.get(conversationId) === base;
   if (!go || (early && !sameRecord(rec, hint))) {
     tx.abort();
-    await tx.done.catch(() => undefined);
+    await done.catch(() => undefined);
     ctx.records.delete(conversationId);
     // the record moved since this engine wrote it: the same once more, reading it first
     return go ? encryptThenCheck(ctx, conversationId, base, bytes, sealing) : false;
   }
   const { next, seq } = await (early ?? write(rec));
-  await tx.done;
+  await done;
   ctx.cache.set(conversationId, enc.newState);
   ctx.records.set(conversationId, next);
   return { at: out.createdAt, seq: await sendEntry(ctx, next.hub, { ...out, seq, ciphertext: enc.message, epoch }, false) };

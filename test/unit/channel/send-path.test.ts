@@ -1,5 +1,13 @@
 import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
+import { unwrap, type IDBPTransaction } from 'idb';
 import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, type TestDevice } from '../../support/hub';
+
+/**
+ * A wrapper put in place of `db.transaction` hands back the raw transaction: idb wraps what the
+ * wrapper returns once more, and a transaction wrapped twice has two `done` promises, one of
+ * which nobody awaits (an aborted transaction then rejects it unhandled).
+ */
+const bare = (tx: unknown) => unwrap(tx as IDBPTransaction);
 
 let hub: MemoryHub;
 let alice: TestDevice;
@@ -20,7 +28,7 @@ function transactionsBeforeSend(d: TestDevice): string[] {
   const open = d.db.transaction.bind(d.db) as (...a: unknown[]) => unknown;
   (d.db as { transaction: unknown }).transaction = (...a: unknown[]) => {
     if (hub.log.length === before) txs.push(`${[a[0]].flat().join(',')} ${a[1] ?? 'readonly'}`);
-    return open(...a);
+    return bare(open(...a));
   };
   return txs;
 }
@@ -67,7 +75,7 @@ async function transactionsTakingIn(text: string): Promise<{ conv: string; txs: 
   const open = bob.db.transaction.bind(bob.db) as (...a: unknown[]) => unknown;
   (bob.db as { transaction: unknown }).transaction = (...a: unknown[]) => {
     txs.push(`${[a[0]].flat().join(',')} ${a[1] ?? 'readonly'}`);
-    return open(...a);
+    return bare(open(...a));
   };
   await bob.engine.sync();
   (bob.db as { transaction: unknown }).transaction = open;
@@ -97,7 +105,7 @@ describe('taking in a message', () => {
         shownAtWrite.push(bob.events.slice(events).filter((e) => e.type === 'message').length);
         pendingAtWrite.push(device.inbox.length);
       }
-      return open(...a);
+      return bare(open(...a));
     };
     await bob.engine.sync();
     (bob.db as { transaction: unknown }).transaction = open;
@@ -158,7 +166,7 @@ function holdReads(d: TestDevice, scope: string[]): { release(): void; restore()
   });
   (d.db as { transaction: unknown }).transaction = (...a: unknown[]) => {
     const tx = open(...a);
-    if ((a[1] ?? 'readonly') !== 'readonly' || [a[0]].flat().join(',') !== scope.join(',')) return tx;
+    if ((a[1] ?? 'readonly') !== 'readonly' || [a[0]].flat().join(',') !== scope.join(',')) return bare(tx);
     return { ...tx, objectStore: (n: string) => held(tx.objectStore(n)) };
   };
   return { release, restore: () => ((d.db as { transaction: unknown }).transaction = open) };
