@@ -41,6 +41,15 @@ async function waitFor<T>(f: () => T | undefined | false | Promise<T | undefined
   }
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Every instance answers /readyz with 200; an instance that is gone fails with its exit and last log lines. */
+async function allReady(): Promise<void> {
+  for (const g of acme.instances) {
+    const { exitCode, signalCode } = g.process;
+    if (exitCode !== null || signalCode !== null)
+      throw new Error(`instance ${g.url} exited (${exitCode ?? signalCode}):\n${g.logs.slice(-20).join('\n')}`);
+    await waitFor(async () => (await fetch(g.url + '/readyz').catch(() => null))?.status === 200);
+  }
+}
 const texts = (d: TestDevice, conv: string) =>
   inbox
     .get(d)!
@@ -251,7 +260,7 @@ describe('three instances behind HAProxy', () => {
     }
     await waitFor(() => texts(bob, 'c').length >= before + 5, 40_000);
     expect(texts(bob, 'c').slice(before)).toEqual(Array.from({ length: 5 }, (_, i) => `np ${i}`));
-    for (const g of acme.instances) await waitFor(async () => (await fetch(g.url + '/readyz')).status === 200);
+    await allReady();
   }, 120_000);
 
   it('PostgreSQL stopped: 503s and /readyz failing on every instance; all recover when it returns', async () => {
@@ -267,7 +276,7 @@ describe('three instances behind HAProxy', () => {
     } finally {
       await acme.db.start();
     }
-    for (const g of acme.instances) await waitFor(async () => (await fetch(g.url + '/readyz')).status === 200);
+    await allReady();
     await alice.client.send({ conversationId: 'c', messageId: 'pg-back', kind: 'application', epoch: 1, payload: b64('after postgres') });
     await waitFor(() => texts(bob, 'c').includes('after postgres') && texts(gina, 'c').includes('after postgres'));
     for (const g of acme.instances) expect(g.process.exitCode).toBeNull();

@@ -144,6 +144,8 @@ export async function startGateway(o: StartOptions): Promise<GatewayHandle> {
       });
       p.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();
+        // kept with the logs: a crash's stack is what a failing test needs to show
+        for (const l of d.toString().split('\n')) if (l) h.logs.push(`stderr: ${l}`);
       });
       p.once('exit', (code) => {
         clearTimeout(timer);
