@@ -14,10 +14,11 @@ async function records(
   ctx: EngineContext,
   conversationId: string,
   payload: WirePayload,
+  /** the payload encoded (encodePayload) */
+  bytes: Uint8Array,
   shown: boolean,
-): Promise<{ out: OutboxRecord; msg: MessageRecord | null; bytes: Uint8Array }> {
+): Promise<{ out: OutboxRecord; msg: MessageRecord | null }> {
   const at = ctx.now().getTime();
-  const bytes = encodePayload(payload);
   const out: OutboxRecord = {
     conversationId,
     messageId: payload.id,
@@ -38,17 +39,23 @@ async function records(
           seq: null,
         }
       : null;
-  return { out, msg, bytes };
+  return { out, msg };
 }
 
 /** Persists a payload in the outbox and, if shown and text, as an outgoing message record. */
 export async function enqueue(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
   // sealed before the transaction: an await on other work would let IndexedDB commit it early
-  const { out, msg } = await records(ctx, conversationId, payload, shown);
+  const { out, msg } = await records(ctx, conversationId, payload, encodePayload(payload), shown);
   const tx = ctx.db.transaction(['outbox', 'messages'], 'readwrite');
   await tx.objectStore('outbox').add(out);
   if (msg) await tx.objectStore('messages').put(msg);
   await tx.done;
+}
+
+/** A message sent at once: when it was written, and its position in the hub's log. */
+export interface Sent {
+  at: number;
+  seq: number;
 }
 
 /**
@@ -58,11 +65,6 @@ export async function enqueue(ctx: EngineContext, conversationId: string, payloa
  * `enqueue` followed by `flushOutbox`, written once instead of twice before the first byte
  * leaves. Returns false (nothing written) when the message must wait in the queue instead.
  */
-/** A message sent at once: when it was written, and its position in the hub's log. */
-export interface Sent {
-  at: number;
-  seq: number;
-}
 
 export async function encryptAndSend(
   ctx: EngineContext,
@@ -71,9 +73,9 @@ export async function encryptAndSend(
   shown: boolean,
 ): Promise<Sent | false> {
   // the records are sealed (WebCrypto, off this thread) while the rest runs
-  const sealing = records(ctx, conversationId, payload, shown);
-  sealing.catch(() => undefined); // awaited below, or not needed
   const bytes = encodePayload(payload);
+  const sealing = records(ctx, conversationId, payload, bytes, shown);
+  sealing.catch(() => undefined); // awaited below, or not needed
   const base = ctx.cache.get(conversationId);
   if (base) return encryptThenCheck(ctx, conversationId, base, bytes, sealing);
   // both reads at once, in one transaction: each round trip and each transaction costs
@@ -84,18 +86,10 @@ export async function encryptAndSend(
   ]);
   const loaded = rec ? await loadConversation(ctx, conversationId, rec) : null;
   if (loaded?.rec.status !== 'active' || loaded.rec.pending || queued > 0) return false;
-  const [{ out, msg }, enc] = await Promise.all([sealing, encryptApplication(loaded.state, bytes)]);
-  const epoch = epochOf(enc.newState);
-  const sealed = await sealState(ctx, conversationId, enc.newState);
-  const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
-  const next = { ...loaded.rec, state: sealed, epoch, lastActivity: out.createdAt };
-  await tx.objectStore('conversations').put(next);
-  const seq = await tx.objectStore('outbox').add({ ...out, ciphertext: enc.message, epoch });
-  if (msg) await tx.objectStore('messages').put(msg);
-  await tx.done;
-  ctx.cache.set(conversationId, enc.newState);
-  ctx.records.set(conversationId, next);
-  return { at: out.createdAt, seq: await sendEntry(ctx, loaded.rec.hub, { ...out, seq, ciphertext: enc.message, epoch }, false) };
+  // the state and the record are in hand now (loadConversation put the state in memory): the
+  // same one write as when they were in memory from the start
+  ctx.records.set(conversationId, loaded.rec);
+  return encryptThenCheck(ctx, conversationId, loaded.state, bytes, sealing);
 }
 
 /**
