@@ -1,6 +1,6 @@
 /**
  * Push events from the background to Kontor's own pages: one discriminated union, sent with
- * `push` (background/page-ports.ts) and received with `onPush` (push.ts), over each page's own
+ * `push` (background/page-ports.ts) and received with `onPush` (port.ts), over each page's own
  * port to the background (port.ts): a content script can neither receive nor send them.
  * Requests go the other way (protocol.ts); these carry no reply. A receiver still accepts only
  * events of a known shape.

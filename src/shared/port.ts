@@ -117,19 +117,20 @@ function onStarted(message: unknown, sender: Runtime.MessageSender): undefined {
 export function request(envelope: unknown): Promise<unknown> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    let c: Connection;
+    let c: Connection | undefined;
     try {
       c = connection();
       c.pending.set(id, { resolve, reject });
       c.port.postMessage({ id, envelope } satisfies PortRequest);
     } catch (e) {
+      c?.pending.delete(id); // refused here: nothing is waiting for its answer
       reject(new KontorError('unavailable', `no connection to the background: ${(e as Error).message}`));
     }
   });
 }
 
-/** Calls `listener` for each valid push event; returns the unsubscribe. */
-export function subscribe(listener: (e: PushEvent) => void): () => void {
+/** Extension pages: calls `listener` for each valid push event (events.ts); returns the unsubscribe. */
+export function onPush(listener: (e: PushEvent) => void): () => void {
   listeners.add(listener);
   if (!hearing) {
     hearing = true;

@@ -100,7 +100,7 @@ describe('a Kontor page and the background over one port', () => {
     expect(await page.request(envelope)).toEqual({ ok: true, result: { echo: envelope } });
     expect(dispatched).toEqual([envelope]);
     const seen: PushEvent[] = [];
-    const stop = page.subscribe((e) => seen.push(e));
+    const stop = page.onPush((e) => seen.push(e));
     bg.push(status);
     await vi.waitFor(() => expect(seen).toEqual([status]));
     stop();
@@ -119,7 +119,7 @@ describe('a Kontor page and the background over one port', () => {
       expect(dispatched).toEqual([]);
       expect(fake.ends[0]!.open).toBe(false);
       const seen: PushEvent[] = [];
-      const stop = page.subscribe((e) => seen.push(e));
+      const stop = page.onPush((e) => seen.push(e));
       bg.push(secret);
       await new Promise((r) => setTimeout(r, 50));
       stop();
@@ -130,7 +130,7 @@ describe('a Kontor page and the background over one port', () => {
   it('ignores malformed frames on both ends', async () => {
     const { bg, page, dispatched } = await setUp();
     const seen: unknown[] = [];
-    const stop = page.subscribe((e) => seen.push(e));
+    const stop = page.onPush((e) => seen.push(e));
     const end = fake.ends[0]!;
     // a frame without an id never reaches the dispatcher
     end.other.postMessage({ envelope: { kontor: 1, kind: 'app.status', params: {} } });
@@ -149,7 +149,7 @@ describe('a Kontor page and the background over one port', () => {
   it('when the background stops, a waiting request is refused and the page stays away until a new start announces itself; then it connects again and re-reads', async () => {
     const { page } = await setUp();
     const seen: PushEvent[] = [];
-    const stop = page.subscribe((e) => seen.push(e));
+    const stop = page.onPush((e) => seen.push(e));
     const waiting = page.request({ kontor: 1, kind: 'hang', params: {} });
     await new Promise((r) => setTimeout(r, 10));
     fake.ends[0]!.disconnect(); // the background stopped
@@ -169,7 +169,7 @@ describe('a Kontor page and the background over one port', () => {
 
   it('a page whose port reached the start that announces itself does not connect again (no loop of restarts)', async () => {
     const { bg, page } = await setUp();
-    const stop = page.subscribe(() => undefined);
+    const stop = page.onPush(() => undefined);
     await new Promise((r) => setTimeout(r, 10)); // its hello arrived
     bg.announceStart();
     await new Promise((r) => setTimeout(r, 10));
@@ -181,7 +181,7 @@ describe('a Kontor page and the background over one port', () => {
 
   it('a start notice sent by a content script is ignored', async () => {
     const { page } = await setUp();
-    const stop = page.subscribe(() => undefined);
+    const stop = page.onPush(() => undefined);
     fake.ends[0]!.disconnect();
     await new Promise((r) => setTimeout(r, 10));
     for (const l of fake.messages) l({ kontor: 1, started: 'forged' }, { id: EXTENSION, url: 'https://partner.example/', tab: { id: 1 } });

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { send } from '../../shared/messaging';
-import { onPush } from '../../shared/push';
+import { onPush } from '../../shared/port';
 import type { ChannelIdentity, ConversationSummary, PartnerView } from '../../shared/protocol';
 import { mount } from '../components/mount';
 import { ErrorNote } from '../components/ErrorNote';

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ChannelPush } from '../../shared/events';
-import { onPush } from '../../shared/push';
+import { onPush } from '../../shared/port';
 
 export type ChannelUpdate = ChannelPush;
 
