@@ -17,6 +17,8 @@ interface HeaderProps {
  */
 export const ConversationHeader = memo(
   function ConversationHeader({ id, detail, onDetail: setDetail, onError: setError }: HeaderProps) {
+    /** An action on the conversation, then the conversation read again to show what it did. */
+    const act = (done: Promise<unknown>) => void done.then(() => send('channel.view', { conversationId: id })).then(setDetail, setError);
     return (
       <header class="card">
         <h2 data-testid="conversation-title">{detail.title}</h2>
@@ -37,15 +39,7 @@ export const ConversationHeader = memo(
         <code data-testid="safety-fingerprint">{detail.fingerprint.digits}</code>
         {detail.contact && (
           <p>
-            <button
-              type="button"
-              data-testid="sync-members"
-              onClick={() =>
-                void send('channel.syncMembers', { conversationId: id })
-                  .then(() => send('channel.view', { conversationId: id }))
-                  .then(setDetail, setError)
-              }
-            >
+            <button type="button" data-testid="sync-members" onClick={() => act(send('channel.syncMembers', { conversationId: id }))}>
               {t('syncMembers')}
             </button>
           </p>
@@ -62,11 +56,7 @@ export const ConversationHeader = memo(
                     type="button"
                     data-testid="accept-device"
                     aria-label={t('acceptDeviceLabel', h.displayName)}
-                    onClick={() =>
-                      void send('channel.acceptDevice', { conversationId: id, address: `${h.deviceId}@${h.orgDomain}` })
-                        .then(() => send('channel.view', { conversationId: id }))
-                        .then(setDetail, setError)
-                    }
+                    onClick={() => act(send('channel.acceptDevice', { conversationId: id, address: `${h.deviceId}@${h.orgDomain}` }))}
                   >
                     {t('acceptDevice')}
                   </button>
@@ -102,11 +92,7 @@ export const ConversationHeader = memo(
                     data-testid="readd-member"
                     aria-label={t('readdMemberLabel', m.displayName)}
                     title={t('readdMemberLabel', m.displayName)}
-                    onClick={() =>
-                      void send('channel.readd', { conversationId: id, address: `${m.deviceId}@${m.orgDomain}` })
-                        .then(() => send('channel.view', { conversationId: id }))
-                        .then(setDetail, setError)
-                    }
+                    onClick={() => act(send('channel.readd', { conversationId: id, address: `${m.deviceId}@${m.orgDomain}` }))}
                   >
                     {t('readdMember')}
                   </button>
