@@ -358,6 +358,23 @@ describe('PgStore with several instances', () => {
     s.close();
   });
 
+  it('a take whose instance read its clock before the last charge still gets the token the burst holds', async () => {
+    const url = await freshDb();
+    const s = await PgStore.open(url);
+    // two instances racing: the later clock reading reaches the row first
+    let t = 1_000_000;
+    const late = new PgRateLimits(s.pool, () => t + 5).limiter('peer', 1, 2);
+    const early = new PgRateLimits(s.pool, () => t).limiter('peer', 1, 2);
+    expect(await late.take('k')).toBe(true);
+    expect(await early.take('k')).toBe(true);
+    expect(await early.take('k')).toBe(false);
+    // the bucket's time never went back: it refills from the later reading, not the earlier
+    t += 1000;
+    expect(await early.take('k')).toBe(false);
+    expect(await late.take('k')).toBe(true);
+    s.close();
+  });
+
   it('a rate limit in PostgreSQL holds across instances: racing takes never pass more than the burst', async () => {
     const url = await freshDb();
     const [a, b] = await Promise.all([PgStore.open(url), PgStore.open(url)]);

@@ -15,15 +15,21 @@ import type { Limiter } from '../ratelimit';
 /**
  * $1 key, $2 burst, $3 tokens per second, $4 cost, $5 now (ms). A new key starts full; an
  * existing one refills for the time since it was last charged. Returns a row only if charged.
+ *
+ * Takes racing on several instances reach the row in any order, each with its own clock
+ * reading: one that read its clock before the last charge refills for no time (never for a
+ * negative time, which took tokens away and refused a take the burst allowed), and `at` never
+ * goes back.
  */
+const REFILLED = 'LEAST($2::float8, b.tokens + GREATEST(0, $5 - b.at) / 1000.0 * $3::float8)';
 const TAKE = `
 INSERT INTO rate_buckets AS b (key, tokens, at, full_at)
 SELECT $1, $2::float8 - $4, $5, $5 + ($4 / $3::float8 * 1000)::bigint WHERE $2::float8 >= $4
 ON CONFLICT (key) DO UPDATE SET
-  tokens = LEAST($2::float8, b.tokens + ($5 - b.at) / 1000.0 * $3::float8) - $4,
-  at = $5,
-  full_at = $5 + ((($2::float8 - (LEAST($2::float8, b.tokens + ($5 - b.at) / 1000.0 * $3::float8) - $4)) / $3::float8) * 1000)::bigint
-  WHERE LEAST($2::float8, b.tokens + ($5 - b.at) / 1000.0 * $3::float8) >= $4
+  tokens = ${REFILLED} - $4,
+  at = GREATEST(b.at, $5),
+  full_at = GREATEST(b.at, $5) + ((($2::float8 - (${REFILLED} - $4)) / $3::float8) * 1000)::bigint
+  WHERE ${REFILLED} >= $4
 RETURNING 1`;
 
 const REFUND = `UPDATE rate_buckets SET tokens = LEAST($2::float8, tokens + $3), full_at = full_at - ($3 / $4::float8 * 1000)::bigint WHERE key = $1`;
@@ -31,7 +37,11 @@ const REFUND = `UPDATE rate_buckets SET tokens = LEAST($2::float8, tokens + $3),
 export class PgRateLimits {
   private takes = 0;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** the instance's clock, in ms (a test may set it) */
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /** A limiter of `rate` tokens per second and `burst` at most; `name` keeps its keys apart from other limiters'. */
   limiter(name: string, rate: number, burst: number): Limiter {
@@ -42,7 +52,7 @@ export class PgRateLimits {
   }
 
   private async take(key: string, rate: number, burst: number, cost: number): Promise<boolean> {
-    const now = Date.now();
+    const now = this.clock();
     try {
       // now and then, drop buckets that have filled up again: absent and full are the same
       if (++this.takes % 100 === 0)
