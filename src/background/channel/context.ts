@@ -111,7 +111,10 @@ export async function loadConversation(
   if (!rec) return null;
   const { config, failures } = authConfig(ctx);
   const cached = ctx.cache.get(id);
-  const state = cached ? { ...cached, clientConfig: config } : deserializeState(await ctx.ks.open(rec.state, stateAad(id)), config);
+  if (cached) return { rec, state: { ...cached, clientConfig: config }, failures };
+  const state = deserializeState(await ctx.ks.open(rec.state, stateAad(id)), config);
+  // the entry stays the same object while the state does not move: a decryption or encryption
+  // started from it checks that it still is (speculation.ts, outbox.ts)
   ctx.cache.set(id, state);
   return { rec, state, failures };
 }

@@ -7,8 +7,9 @@
 import type { InboxEntry } from '../../wire/protocol';
 import { toHex } from '../../wire/bytes';
 import type { ConversationRecord, MessageRecord, SeenRecord, DeliveryState } from './db';
-import { readCredential, type CredentialError } from './credentials';
-import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welcomeRefs, MlsOpError, type Incoming } from './mls';
+import { readCredential } from './credentials';
+import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welcomeRefs, MlsOpError } from './mls';
+import { retract, speculate, type Speculation } from './speculation';
 import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
@@ -34,29 +35,6 @@ import {
 
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
 
-/**
- * An application message decrypted with the conversation's state in memory while the records
- * are read: the result is used only if the reads then let the message through and the state it
- * was decrypted with is still the conversation's. ts-mls returns a new state and leaves the old
- * one as it was, so a result thrown away changes nothing.
- */
-interface Speculation {
-  base: ClientState;
-  failures: CredentialError[];
-  result: Promise<{ ok: Incoming } | { err: unknown }>;
-}
-
-function speculate(ctx: EngineContext, e: InboxEntry): Speculation | undefined {
-  const base = e.kind === 'application' ? ctx.cache.get(e.conversationId) : undefined;
-  if (!base) return undefined;
-  const { config, failures } = authConfig(ctx);
-  const result = processIncoming({ ...base, clientConfig: config }, unb64(e.payload ?? '')).then(
-    (ok) => ({ ok }),
-    (err: unknown) => ({ err }),
-  );
-  return { base, failures, result };
-}
-
 export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<void> {
   const spec = speculate(ctx, e);
   // both reads at once, in one transaction: each round trip and each transaction costs
@@ -70,18 +48,22 @@ export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<v
   if (known && e.hub !== known.hub) {
     // Only the conversation's hub orders it. Not marked as seen: a forger must not be able to
     // burn the id of a message the real hub will deliver.
-    return report(ctx, known, new MlsOpError('wrong_hub', `an entry from ${e.hub} for a conversation hosted by ${known.hub} was dropped`));
+    await report(ctx, known, new MlsOpError('wrong_hub', `an entry from ${e.hub} for a conversation hosted by ${known.hub} was dropped`));
+    // never shown early (speculation.ts checks the hub too); settled before the next entry
+    return retract(ctx, spec);
   }
   if (e.kind === 'receipt') return applyReceipt(ctx, e);
-  if (wasSeen) return;
+  if (wasSeen) return retract(ctx, spec);
   const seen: SeenRecord = { conversationId: e.conversationId, messageId: e.messageId, at: ctx.now().getTime() };
   try {
     if (e.kind === 'welcome') await onWelcome(ctx, e, seen);
-    else await onHandshakeOrApplication(ctx, e, seen, known, held !== undefined, spec);
+    else if (!(await onHandshakeOrApplication(ctx, e, seen, known, held !== undefined, spec))) await retract(ctx, spec);
   } catch (err) {
     // unprocessable for good (forged, undecryptable, too old, rejected credential): remember
     // it as seen so it is acknowledged once and never retried, and tell the UI. Never fatal:
     // an invalid commit leaves the group as it was, but the hub counted it (see hubEpoch).
+    // The warning makes the pages read the history again, after anything shown early.
+    await spec?.shown;
     await ctx.db.put('seen', seen);
     const error = err instanceof Error ? err : new Error(String(err));
     const rec = await ctx.db.get('conversations', e.conversationId);
@@ -168,6 +150,7 @@ async function onWelcome(ctx: EngineContext, e: InboxEntry, seen: SeenRecord): P
   if (!kpRec.lastResort) await tx.objectStore('keyPackages').delete(kpRec.ref);
   await tx.done;
   ctx.cache.set(rec.id, state);
+  ctx.records.set(rec.id, rec);
   ctx.emit({ type: 'conversation', conversationId: rec.id });
 }
 
@@ -180,7 +163,7 @@ async function onHandshakeOrApplication(
   /** a message record with the entry's id existed at that read */
   held: boolean,
   spec?: Speculation,
-): Promise<void> {
+): Promise<boolean> {
   // the speculation holds only if the state in memory is still the one it started from
   const usable = spec && ctx.cache.get(e.conversationId) === spec.base ? spec : undefined;
   const loaded = stored ? await loadConversation(ctx, e.conversationId, stored) : null;
@@ -188,19 +171,19 @@ async function onHandshakeOrApplication(
   if (!loaded) {
     // e.g. the commit that added us, delivered before its Welcome; or traffic from before we joined
     await ctx.db.put('seen', seen);
-    return;
+    return false;
   }
   const { rec, state, failures } = loaded;
   if (rec.status === 'removed') {
     await ctx.db.put('seen', seen); // nothing to read any more; a new Welcome may re-add us
-    return;
+    return false;
   }
   const header = messageHeader(bytes);
   if (e.kind === 'commit' && header.epoch < state.groupContext.epoch) {
     // a commit we already are past (the one that added us)
     await ctx.db.put('conversations', { ...rec, hubEpoch: Math.max(hubEpochOf(rec), e.epoch + 1) });
     await ctx.db.put('seen', seen);
-    return;
+    return false;
   }
   // ts-mls would only say "cannot decrypt"; the header tells that a step is missing
   if (header.epoch > state.groupContext.epoch)
@@ -229,39 +212,43 @@ async function onHandshakeOrApplication(
     }
     if (payload.type === 'revocation') {
       await onRevocation(ctx, rec, state, r.newState, seen, payload.statement, personOf(cert));
-      return;
+      return false;
     }
     const body: MessageBody = { sender: personOf(cert), payload };
+    // shown already, from the decryption made while the records were read (speculation.ts)
+    const pre = usable ? await usable.shown : null;
+    const at = pre?.message.at ?? now;
     // the view from the body in hand: opening the record about to be sealed would only decrypt it again
-    const shown: ChannelEvent = {
+    const shown: ChannelEvent = pre ?? {
       type: 'message',
       conversationId: rec.id,
-      message: { ...body, conversationId: rec.id, id: payload.id, at: now, direction: 'in', state: null, seq: e.seq },
+      message: { ...body, conversationId: rec.id, id: payload.id, at, direction: 'in', state: null, seq: e.seq },
     };
     // A new message is shown while it is being stored, not after: the reader sees it one
     // IndexedDB commit sooner. The gateway is still acknowledged only after that commit, so a
     // crash in between loses nothing (the entry comes again and is decrypted from the stored
     // state), and if the write fails, processEntry's warning makes the page read the stored
     // history again. One whose id is taken (held, or a payload id other than the entry's) is
-    // shown only if the write stores it.
-    const early = !held && payload.id === e.messageId;
-    if (early) ctx.emit(shown);
+    // shown only if the write stores it (unless shown before the reads: then processEntry
+    // tells the page to read the history again).
+    const early = pre !== null || (!held && payload.id === e.messageId);
+    if (early && !pre) ctx.emit(shown);
     const msg: MessageRecord = {
       conversationId: rec.id,
       id: payload.id,
-      at: now,
+      at,
       direction: 'in',
       body: await sealBody(ctx, rec.id, payload.id, body),
       state: null,
       seq: e.seq,
     };
-    const stored = await writeStateAndSeen(ctx, { ...rec, lastActivity: now }, r.newState, seen, msg, true);
+    const stored = await writeStateAndSeen(ctx, { ...rec, lastActivity: at }, r.newState, seen, msg, true);
     if (stored && !early) ctx.emit(shown);
-    return;
+    return stored;
   }
   if (r.kind === 'proposal') {
     await writeStateAndSeen(ctx, rec, r.newState, seen, null);
-    return;
+    return false;
   }
   // a commit from another member: it won this epoch, so any commit of ours for it lost
   const pending = await openPending(ctx, rec);
@@ -299,6 +286,7 @@ async function onHandshakeOrApplication(
   );
   await ctx.db.put('seen', seen);
   ctx.emit({ type: 'conversation', conversationId: rec.id });
+  return false;
 }
 
 /**
