@@ -36,6 +36,10 @@ import {
 const RANK: Record<DeliveryState, number> = { queued: 0, sent: 1, partner: 2, delivered: 3 };
 
 export async function processEntry(ctx: EngineContext, e: InboxEntry): Promise<void> {
+  // A receipt needs of the conversation only its hub, and a conversation keeps its hub: the
+  // record as this engine last wrote it answers that without a transaction of its own (two
+  // receipts come back for every message sent). Any other hub is checked against the store.
+  if (e.kind === 'receipt' && ctx.records.get(e.conversationId)?.hub === e.hub) return applyReceipt(ctx, e);
   const spec = speculate(ctx, e);
   // both reads at once, in one transaction: each round trip and each transaction costs
   const tx = ctx.db.transaction(['conversations', 'seen', 'messages']);

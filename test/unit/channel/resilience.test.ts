@@ -5,6 +5,7 @@
  * sync comes back through a fresh Welcome.
  */
 import { describe, it, expect, beforeEach } from 'vitest';
+import { unwrap } from 'idb';
 import { MemoryHub, makeOrg, makeDevice, orgKeys, texts, type Org, type TestDevice } from './hub';
 import { MlsOpError, TransportError } from '../../../src/background/channel';
 import { toBase64, utf8 } from '../../../src/wire/bytes';
@@ -101,9 +102,15 @@ describe('entries of another hub (item 9)', () => {
     await syncAll(alice);
     expect((await alice.engine.messages(conv)).find((m) => m.id === sent!.id)!.state).toBe('sent');
     expect(warnings(alice)).toHaveLength(3);
-    // a member's receipt still counts
+    // a member's receipt still counts, and costs one transaction: the conversation's hub is
+    // known from the record this engine last wrote, not read before the write
     receipt('hub.example', 'delivered', bob.address);
+    const txs: unknown[] = [];
+    const open = alice.db.transaction.bind(alice.db);
+    (alice.db as { transaction: unknown }).transaction = (...a: Parameters<typeof open>) => (txs.push(a.slice(0, 2)), unwrap(open(...a)));
     await syncAll(alice);
+    (alice.db as { transaction: unknown }).transaction = open;
+    expect(txs).toEqual([['messages', 'readwrite']]);
     expect((await alice.engine.messages(conv)).find((m) => m.id === sent!.id)!.state).toBe('delivered');
   });
 });
