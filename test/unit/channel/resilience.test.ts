@@ -107,7 +107,10 @@ describe('entries of another hub (item 9)', () => {
     receipt('hub.example', 'delivered', bob.address);
     const txs: unknown[] = [];
     const open = alice.db.transaction.bind(alice.db);
-    (alice.db as { transaction: unknown }).transaction = (...a: Parameters<typeof open>) => (txs.push(a.slice(0, 2)), unwrap(open(...a)));
+    (alice.db as { transaction: unknown }).transaction = (...a: Parameters<typeof open>) => {
+      txs.push(a.slice(0, 2));
+      return unwrap(open(...a));
+    };
     await syncAll(alice);
     (alice.db as { transaction: unknown }).transaction = open;
     expect(txs).toEqual([['messages', 'readwrite']]);
