@@ -170,6 +170,34 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
       .toBe(true);
   });
 
+  it('raises no notification for a message in the conversation the receiver has on screen, and one again once the panel shows the list', async () => {
+    const conversationId = await onlyConversation(alice);
+    const worker = await glen.browser.worker();
+    const notified = async () =>
+      Object.keys(await worker.evaluate(() => chrome.notifications.getAll())).filter((id) => id.startsWith('kontor-'));
+    // Glen's side panel (a tab here: visible, and focused as Playwright emulates it) opens the conversation.
+    await glen.panel.reload();
+    await glen.panel.getByTestId('conversation-item').click();
+    await expect.poll(() => shownTexts(glen.panel), { timeout: 30_000 }).toContain('After the revocation');
+    expect(await glen.panel.evaluate(() => document.visibilityState === 'visible' && document.hasFocus())).toBe(true);
+    await worker.evaluate(async () => {
+      for (const id of Object.keys(await chrome.notifications.getAll())) await chrome.notifications.clear(id);
+    });
+    expect(await notified()).toEqual([]);
+
+    await alice.ask('channel.send', { conversationId, text: 'Read as it arrives' });
+    await expect.poll(() => shownTexts(glen.panel), { timeout: 30_000 }).toContain('Read as it arrives');
+    // notify.ts runs right after the event that put it on screen: a generous margin for a loaded machine
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await notified()).toEqual([]);
+
+    // Back to the list: the conversation is no longer on screen, so the next message notifies.
+    await glen.panel.getByRole('button', { name: 'Back to conversations' }).click();
+    await expect.poll(() => glen.panel.getByTestId('conversation-item').count()).toBe(1);
+    await alice.ask('channel.send', { conversationId, text: 'Waiting in the list' });
+    await expect.poll(notified, { timeout: 30_000 }).toEqual([`kontor-${conversationId}`]);
+  });
+
   it('leaves no plaintext in either gateway database', async () => {
     for (const gw of [acme, globex]) {
       for (const f of readdirSync(gw.dataDir)) {
