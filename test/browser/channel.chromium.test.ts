@@ -170,24 +170,43 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
       .toBe(true);
   });
 
-  it('raises no notification for a message in the conversation the receiver has on screen, and one again once the panel shows the list', async () => {
+  it('raises no notification for a message in the conversation the receiver has on screen, and one again when the panel loses the focus or shows the list', async () => {
     const conversationId = await onlyConversation(alice);
     const worker = await glen.browser.worker();
     const notified = async () =>
       Object.keys(await worker.evaluate(() => chrome.notifications.getAll())).filter((id) => id.startsWith('kontor-'));
+    /** Alice writes; Glen's panel shows it */
+    const say = async (text: string) => {
+      await alice.ask('channel.send', { conversationId, text });
+      await expect.poll(() => shownTexts(glen.panel), { timeout: 30_000 }).toContain(text);
+    };
+    const clearAll = () =>
+      worker.evaluate(async () => {
+        for (const id of Object.keys(await chrome.notifications.getAll())) await chrome.notifications.clear(id);
+      });
     // Glen's side panel (a tab here: visible, and focused as Playwright emulates it) opens the conversation.
     await glen.panel.reload();
     await glen.panel.getByTestId('conversation-item').click();
     await expect.poll(() => shownTexts(glen.panel), { timeout: 30_000 }).toContain('After the revocation');
     expect(await glen.panel.evaluate(() => document.visibilityState === 'visible' && document.hasFocus())).toBe(true);
-    await worker.evaluate(async () => {
-      for (const id of Object.keys(await chrome.notifications.getAll())) await chrome.notifications.clear(id);
-    });
+    await clearAll();
     expect(await notified()).toEqual([]);
 
-    await alice.ask('channel.send', { conversationId, text: 'Read as it arrives' });
-    await expect.poll(() => shownTexts(glen.panel), { timeout: 30_000 }).toContain('Read as it arrives');
+    await say('Read as it arrives');
     // notify.ts runs right after the event that put it on screen: a generous margin for a loaded machine
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await notified()).toEqual([]);
+
+    // The panel loses the focus (the user went to another application): the next message notifies.
+    await glen.panel.evaluate(() => window.dispatchEvent(new Event('blur')));
+    await new Promise((r) => setTimeout(r, 500)); // the page's report reaches the background
+    await say('While you were elsewhere');
+    await expect.poll(notified, { timeout: 30_000 }).toEqual([`kontor-${conversationId}`]);
+    await clearAll();
+    // Back in the panel: quiet again.
+    await glen.panel.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await new Promise((r) => setTimeout(r, 500));
+    await say('Back in front of you');
     await new Promise((r) => setTimeout(r, 2000));
     expect(await notified()).toEqual([]);
 

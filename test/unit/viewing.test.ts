@@ -121,3 +121,17 @@ describe('a page tells the background which conversation it has on screen', () =
     stop();
   });
 });
+
+describe("the side panel's idea of on screen (ui/sidepanel/useViewing.ts)", () => {
+  it('visible and focused; a blur or a hidden page is not, whatever hasFocus() still says', async () => {
+    const { onScreen } = await import('../../src/ui/sidepanel/useViewing');
+    const doc = (visibilityState: DocumentVisibilityState, focused: boolean) => ({ visibilityState, hasFocus: () => focused });
+    expect(onScreen(undefined, doc('visible', true))).toBe(true);
+    expect(onScreen(undefined, doc('visible', false))).toBe(false);
+    expect(onScreen(undefined, doc('hidden', true))).toBe(false);
+    expect(onScreen({ type: 'blur' }, doc('visible', true))).toBe(false);
+    expect(onScreen({ type: 'focus' }, doc('visible', false))).toBe(true);
+    expect(onScreen({ type: 'focus' }, doc('hidden', true))).toBe(false);
+    expect(onScreen({ type: 'visibilitychange' }, doc('hidden', true))).toBe(false);
+  });
+});

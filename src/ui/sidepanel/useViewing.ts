@@ -13,9 +13,9 @@ import { reportViewing } from '../../shared/port';
  * conversation at most, notify.ts). `focus`/`blur` decide by their type rather than trust
  * hasFocus() to have changed by the time the event runs.
  */
-function onScreen(e?: Event): boolean {
-  const focused = e?.type === 'focus' || (e?.type !== 'blur' && document.hasFocus());
-  return focused && document.visibilityState === 'visible';
+export function onScreen(e?: Pick<Event, 'type'>, doc: Pick<Document, 'visibilityState' | 'hasFocus'> = document): boolean {
+  const focused = e?.type === 'focus' || (e?.type !== 'blur' && doc.hasFocus());
+  return focused && doc.visibilityState === 'visible';
 }
 
 /** Tells the background which conversation this page shows and when it is on screen (port.ts). */
