@@ -11,7 +11,9 @@ import { reportViewing } from '../../shared/port';
  * user types or clicks in them and blurred when the window loses the focus. The price: a user
  * who reads the panel while working in the page beside it still gets a notification (one per
  * conversation at most, notify.ts). `focus`/`blur` decide by their type rather than trust
- * hasFocus() to have changed by the time the event runs.
+ * hasFocus() to have changed by the time the event runs. Seen in headless Chromium 156 with
+ * the real side panel: it loads `hidden`, turns `visible` at once (visibilitychange), has the
+ * focus when opened, and gets `blur` when another tab comes to the front.
  */
 export function onScreen(e?: Pick<Event, 'type'>, doc: Pick<Document, 'visibilityState' | 'hasFocus'> = document): boolean {
   const focused = e?.type === 'focus' || (e?.type !== 'blur' && doc.hasFocus());
