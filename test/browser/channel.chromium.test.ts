@@ -72,8 +72,15 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await panel.getByTestId('composer').press('Enter');
     await expect.poll(() => shownTexts(panel)).toEqual([FIRST]);
 
-    // Gina's side panel shows the conversation and the decrypted text, with sender and org.
     await expect.poll(async () => (await gina.ask('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
+    // Gina's browser raises a notification for the message while her panel shows the list (it
+    // names the sender only). Checked before she opens the conversation: one that arrives while
+    // it is open on her screen raises none (test "raises no notification ..." below).
+    const ginaWorker = await gina.browser.worker();
+    const ginaNotified = async () => Object.keys(await ginaWorker.evaluate(() => chrome.notifications.getAll()));
+    await expect.poll(async () => (await ginaNotified()).some((id) => id.startsWith('kontor-')), { timeout: 30_000 }).toBe(true);
+
+    // Gina's side panel shows the conversation and the decrypted text, with sender and org.
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
     await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toEqual([FIRST]);
@@ -81,9 +88,6 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     expect(await message.textContent()).toContain('Alice Schmidt');
     expect(await message.textContent()).toContain('acme.example');
     await expect.poll(() => gina.panel.getByTestId('conversation-verified').getAttribute('data-verified')).toBe('true');
-    // Gina's browser raised a notification for the new conversation (it names the sender only).
-    const ginaWorker = await gina.browser.worker();
-    expect(Object.keys(await ginaWorker.evaluate(() => chrome.notifications.getAll())).some((id) => id.startsWith('kontor-'))).toBe(true);
     // Both sides show the same safety fingerprint.
     expect(await gina.panel.getByTestId('safety-fingerprint').textContent()).toBe(
       await panel.getByTestId('safety-fingerprint').textContent(),
