@@ -1,16 +1,26 @@
 /**
  * The background's side of the pages' ports (src/shared/port.ts): requests arriving on a port
- * go through the same dispatcher as runtime messages, and push events go out to every open
- * page's port. Only Kontor's own pages may hold one: a port from a content script (its sender
- * is a web page) or another extension is closed at once, so neither ever receives an event.
+ * go through the same dispatcher as runtime messages, push events go out to every open
+ * page's port, and a page may say which conversation it has on screen (viewing.ts). Only
+ * Kontor's own pages may hold one: a port from a content script (its sender is a web page) or
+ * another extension is closed at once, so neither ever receives an event nor silences a
+ * notification.
  */
 import { browser, type Runtime } from '../shared/browser';
 import type { PushEvent } from '../shared/events';
 import { PAGE_PORT, isPortRequest, type PortMessage, type StartedNotice } from '../shared/port';
 import type { Reply } from '../shared/protocol';
 import { senderTier, type SenderInfo } from './dispatcher';
+import { forgetPage, setViewing, viewingReport } from './viewing';
 
 const pages = new Set<Runtime.Port>();
+
+/** A page's port closed: it gets no events and what it reported showing no longer counts. */
+function close(port: Runtime.Port): void {
+  pages.delete(port);
+  forgetPage(port);
+}
+
 /** this start of the background: pages learn from it whether their port reached it (port.ts) */
 const instance = crypto.randomUUID();
 
@@ -22,10 +32,14 @@ export function listenForPages(dispatch: (message: unknown, sender: SenderInfo) 
       return;
     }
     pages.add(port);
-    port.onDisconnect.addListener(() => pages.delete(port));
+    port.onDisconnect.addListener(() => close(port));
     port.postMessage({ hello: instance } satisfies PortMessage);
     port.onMessage.addListener((m: unknown) => {
-      if (!isPortRequest(m)) return;
+      if (!isPortRequest(m)) {
+        const viewing = viewingReport(m);
+        if (viewing && pages.has(port)) setViewing(port, viewing);
+        return;
+      }
       void dispatch(m.envelope, sender).then((reply) => {
         if (pages.has(port)) port.postMessage({ id: m.id, reply } satisfies PortMessage);
       });
@@ -47,7 +61,7 @@ export function push(e: PushEvent): void {
     try {
       port.postMessage({ push: e } satisfies PortMessage);
     } catch {
-      pages.delete(port); // closed meanwhile
+      close(port); // closed meanwhile
     }
   }
 }

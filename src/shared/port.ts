@@ -28,6 +28,20 @@ export interface PortRequest {
   envelope: unknown;
 }
 
+/**
+ * page -> background: the conversation this page shows (null: none) and whether it is on
+ * screen (ui/sidepanel/useViewing.ts); the background notifies for none of its messages
+ * then (background/viewing.ts).
+ */
+export interface ViewingReport {
+  conversationId: string | null;
+  visible: boolean;
+}
+
+export interface ViewingFrame {
+  viewing: ViewingReport;
+}
+
 /** background -> page: which start of the background this is (first), answers to requests, push events */
 export type PortMessage = { hello: string } | { id: number; reply: unknown } | { push: PushEvent };
 
@@ -55,6 +69,8 @@ interface Connection {
 }
 
 let conn: Connection | null = null;
+/** what this page last reported showing (null: it never said), told again to every new port */
+let viewing: ViewingReport | null = null;
 let nextId = 1;
 const listeners = new Set<(e: PushEvent) => void>();
 /** the latest start of the background this page heard of */
@@ -91,7 +107,17 @@ function connection(): Connection {
     // a newer start of the background announced itself while this port was still open
     if (latestStart !== null && latestStart !== c.instance) reconnect();
   });
+  // a new port may reach a new start of the background, which knows nothing of this page yet
+  if (viewing) tellViewing(c, viewing);
   return c;
+}
+
+function tellViewing(c: Connection, report: ViewingReport): void {
+  try {
+    c.port.postMessage({ viewing: report } satisfies ViewingFrame);
+  } catch {
+    // the port just closed: the next one tells it again
+  }
 }
 
 function reconnect(): void {
@@ -138,4 +164,15 @@ export function onPush(listener: (e: PushEvent) => void): () => void {
   }
   connection();
   return () => listeners.delete(listener);
+}
+
+/**
+ * Tells the background what this page shows and whether it is on screen, now and again on
+ * every new port. It does not open a port for it: a page without one has a background that
+ * stopped, and tells the next start when its port reconnects.
+ */
+export function reportViewing(next: ViewingReport): void {
+  if (viewing?.conversationId === next.conversationId && viewing.visible === next.visible) return;
+  viewing = { ...next };
+  if (conn) tellViewing(conn, viewing);
 }

@@ -17,7 +17,8 @@ const HttpUrl = v.pipe(v.string(), v.maxLength(2048), v.url(), v.regex(/^https?:
 const TabId = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Empty = v.strictObject({});
 const DomainParam = v.pipe(v.string(), v.minLength(1), v.maxLength(253));
-const ConversationId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/));
+/** A conversation id as every kind takes it: the pattern also caps it at 64 characters. */
+export const ConversationId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/));
 /**
  * Longest message text, in UTF-16 code units: what the composer may send and what a received
  * payload may carry. At worst 6 bytes per unit once JSON-escaped (a control character becomes

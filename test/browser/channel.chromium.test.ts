@@ -72,8 +72,15 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     await panel.getByTestId('composer').press('Enter');
     await expect.poll(() => shownTexts(panel)).toEqual([FIRST]);
 
-    // Gina's side panel shows the conversation and the decrypted text, with sender and org.
     await expect.poll(async () => (await gina.ask('channel.list', {})).conversations.length, { timeout: 30_000 }).toBe(1);
+    // Gina's browser raises a notification for the message while her panel shows the list (it
+    // names the sender only). Checked before she opens the conversation: one that arrives while
+    // it is open on her screen raises none (test "raises no notification ..." below).
+    const ginaWorker = await gina.browser.worker();
+    const ginaNotified = async () => Object.keys(await ginaWorker.evaluate(() => chrome.notifications.getAll()));
+    await expect.poll(async () => (await ginaNotified()).some((id) => id.startsWith('kontor-')), { timeout: 30_000 }).toBe(true);
+
+    // Gina's side panel shows the conversation and the decrypted text, with sender and org.
     await gina.panel.reload();
     await gina.panel.getByTestId('conversation-item').click();
     await expect.poll(() => shownTexts(gina.panel), { timeout: 30_000 }).toEqual([FIRST]);
@@ -81,9 +88,6 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
     expect(await message.textContent()).toContain('Alice Schmidt');
     expect(await message.textContent()).toContain('acme.example');
     await expect.poll(() => gina.panel.getByTestId('conversation-verified').getAttribute('data-verified')).toBe('true');
-    // Gina's browser raised a notification for the new conversation (it names the sender only).
-    const ginaWorker = await gina.browser.worker();
-    expect(Object.keys(await ginaWorker.evaluate(() => chrome.notifications.getAll())).some((id) => id.startsWith('kontor-'))).toBe(true);
     // Both sides show the same safety fingerprint.
     expect(await gina.panel.getByTestId('safety-fingerprint').textContent()).toBe(
       await panel.getByTestId('safety-fingerprint').textContent(),
@@ -168,6 +172,53 @@ describe('private channel (two Chromium browsers, two gateways)', () => {
         timeout: 15_000,
       })
       .toBe(true);
+  });
+
+  it('raises no notification for a message in the conversation the receiver has on screen, and one again when the panel loses the focus or shows the list', async () => {
+    const conversationId = await onlyConversation(alice);
+    const worker = await glen.browser.worker();
+    const notified = async () =>
+      Object.keys(await worker.evaluate(() => chrome.notifications.getAll())).filter((id) => id.startsWith('kontor-'));
+    /** Alice writes; Glen's panel shows it */
+    const say = async (text: string) => {
+      await alice.ask('channel.send', { conversationId, text });
+      await expect.poll(() => shownTexts(glen.panel), { timeout: 30_000 }).toContain(text);
+    };
+    const clearAll = () =>
+      worker.evaluate(async () => {
+        for (const id of Object.keys(await chrome.notifications.getAll())) await chrome.notifications.clear(id);
+      });
+    // Glen's side panel (a tab here: visible, and focused as Playwright emulates it) opens the conversation.
+    await glen.panel.reload();
+    await glen.panel.getByTestId('conversation-item').click();
+    await expect.poll(() => shownTexts(glen.panel), { timeout: 30_000 }).toContain('After the revocation');
+    expect(await glen.panel.evaluate(() => document.visibilityState === 'visible' && document.hasFocus())).toBe(true);
+    await clearAll();
+    expect(await notified()).toEqual([]);
+
+    await say('Read as it arrives');
+    // notify.ts runs right after the event that put it on screen: a generous margin for a loaded machine
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await notified()).toEqual([]);
+
+    // The panel loses the focus (the user went to another application): the next message notifies.
+    await glen.panel.evaluate(() => window.dispatchEvent(new Event('blur')));
+    await new Promise((r) => setTimeout(r, 500)); // the page's report reaches the background
+    await say('While you were elsewhere');
+    await expect.poll(notified, { timeout: 30_000 }).toEqual([`kontor-${conversationId}`]);
+    await clearAll();
+    // Back in the panel: quiet again.
+    await glen.panel.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await new Promise((r) => setTimeout(r, 500));
+    await say('Back in front of you');
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await notified()).toEqual([]);
+
+    // Back to the list: the conversation is no longer on screen, so the next message notifies.
+    await glen.panel.getByRole('button', { name: 'Back to conversations' }).click();
+    await expect.poll(() => glen.panel.getByTestId('conversation-item').count()).toBe(1);
+    await alice.ask('channel.send', { conversationId, text: 'Waiting in the list' });
+    await expect.poll(notified, { timeout: 30_000 }).toEqual([`kontor-${conversationId}`]);
   });
 
   it('leaves no plaintext in either gateway database', async () => {

@@ -1,79 +1,18 @@
 /**
  * The pages' ports (src/shared/port.ts, src/background/page-ports.ts) over a fake runtime with
- * the browsers' port semantics: a closed port tells only the other end, messages are copies.
+ * the browsers' port semantics (fake-ports.ts).
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PushEvent } from '../../src/shared/events';
+import { EXTENSION, ORIGIN, resetRuntime, type RuntimeState } from './fake-ports';
 
-const EXTENSION = 'kontor-id';
-const ORIGIN = `chrome-extension://${EXTENSION}/`;
-
-type Listener = (...a: unknown[]) => void;
-class FakePort {
-  other!: FakePort;
-  open = true;
-  private messages: Listener[] = [];
-  private closes: Listener[] = [];
-  onMessage = { addListener: (l: Listener) => this.messages.push(l) };
-  onDisconnect = { addListener: (l: Listener) => this.closes.push(l) };
-  constructor(
-    readonly name: string,
-    readonly sender?: { id?: string; url?: string; tab?: { id: number } },
-  ) {}
-  postMessage(m: unknown): void {
-    if (!this.open) throw new Error('Attempting to use a disconnected port object');
-    const copy = structuredClone(m);
-    queueMicrotask(() => {
-      if (this.other.open) for (const l of this.other.messages) l(copy);
-    });
-  }
-  disconnect(): void {
-    if (!this.open) return;
-    this.open = this.other.open = false;
-    queueMicrotask(() => {
-      for (const l of this.other.closes) l();
-    });
-  }
-}
-
-const fake = {
-  sender: { id: EXTENSION, url: `${ORIGIN}sidepanel.html` } as FakePort['sender'],
-  connects: [] as Listener[],
-  /** the background's end of each port opened */
-  ends: [] as FakePort[],
-  /** runtime.onMessage listeners of the page */
-  messages: [] as Listener[],
-};
-vi.mock('../../src/shared/browser', () => ({
-  browser: {
-    runtime: {
-      id: EXTENSION,
-      getURL: (p: string) => ORIGIN + p,
-      onConnect: { addListener: (l: Listener) => fake.connects.push(l) },
-      onMessage: { addListener: (l: Listener) => fake.messages.push(l) },
-      // from the background: reaches the pages' listeners, with the background as sender
-      sendMessage: async (m: unknown) => {
-        for (const l of fake.messages) l(structuredClone(m), { id: EXTENSION, url: `${ORIGIN}background.js` });
-      },
-      connect: ({ name }: { name: string }) => {
-        const page = new FakePort(name);
-        const bg = new FakePort(name, fake.sender);
-        page.other = bg;
-        bg.other = page;
-        fake.ends.push(bg);
-        for (const l of fake.connects) l(bg);
-        return page;
-      },
-    },
-  },
-}));
+const fake = vi.hoisted(() => ({ connects: [], ends: [], messages: [] }) as unknown as RuntimeState);
+vi.mock('../../src/shared/browser', async () => ({ browser: { runtime: (await import('./fake-ports')).fakeRuntime(fake) } }));
 
 /** A fresh page (port.ts) and background (page-ports.ts), with a dispatcher that echoes. */
 async function setUp() {
   vi.resetModules();
-  fake.connects = [];
-  fake.ends = [];
-  fake.messages = [];
+  resetRuntime(fake);
   const dispatched: unknown[] = [];
   const bg = await import('../../src/background/page-ports');
   bg.listenForPages((message) => {

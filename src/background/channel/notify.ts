@@ -1,6 +1,10 @@
-/** Operating-system notifications for incoming messages: they name the sender, never the text. */
+/**
+ * Operating-system notifications for incoming messages: they name the sender, never the text,
+ * and none comes for a conversation the user is looking at.
+ */
 import { browser } from '../../shared/browser';
 import { listPartners } from '../partners/directory';
+import { isOnScreen } from '../viewing';
 import type { ChannelEvent } from './index';
 
 /** notification id (one per conversation) → address of the sender it names */
@@ -8,6 +12,9 @@ const shown = new Map<string, string>();
 
 export async function notify(e: ChannelEvent): Promise<void> {
   if (e.type !== 'message' || e.message.direction !== 'in' || !e.message.payload) return;
+  // The user has this conversation in front of them (a Kontor page says so, viewing.ts): the
+  // message is already on screen, and the work below would only compete with rendering it.
+  if (isOnScreen(e.conversationId)) return;
   const id = `kontor-${e.conversationId}`;
   const sender = e.message.sender;
   // A burst from the same person: the notification still on screen already says exactly this.

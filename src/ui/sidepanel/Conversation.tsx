@@ -6,6 +6,7 @@ import { t } from '../i18n';
 import { ConversationHeader } from './ConversationHeader';
 import { MessageList } from './MessageList';
 import { useChannelListener, type ChannelUpdate } from './useChannelEvents';
+import { useReportViewing } from './useViewing';
 
 /** One conversation: verification header, messages with day separators, composer. */
 export function Conversation({ id, tick, onBack }: { id: string; tick: number; onBack: () => void }) {
@@ -42,6 +43,8 @@ export function Conversation({ id, tick, onBack }: { id: string; tick: number; o
     [id],
   );
   useChannelListener(apply);
+  // no OS notification for a message shown here (background/viewing.ts)
+  useReportViewing(id);
 
   const submit = async () => {
     const body = text.trim();

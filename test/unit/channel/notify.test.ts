@@ -2,13 +2,16 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChannelEvent, Person } from '../../../src/background/channel';
 
 /** The notifications the fake browser shows, by id; `created` counts create calls. */
-const fake = vi.hoisted(() => ({ onScreen: new Map<string, unknown>(), created: [] as { id: string; message: string }[] }));
+const fake = vi.hoisted(() => ({ onScreen: new Map<string, unknown>(), created: [] as { id: string; message: string }[], getAll: 0 }));
 vi.mock('webextension-polyfill', () => ({
   default: {
     runtime: { getURL: (p: string) => `chrome-extension://kontor-test/${p}` },
     i18n: { getMessage: (key: string, subs: string[] | string) => `${key}: ${[subs].flat().join(', ')}` },
     notifications: {
-      getAll: async () => Object.fromEntries([...fake.onScreen.keys()].map((id) => [id, true])),
+      getAll: async () => {
+        fake.getAll++;
+        return Object.fromEntries([...fake.onScreen.keys()].map((id) => [id, true]));
+      },
       create: async (id: string, o: { message: string }) => {
         fake.created.push({ id, message: o.message });
         fake.onScreen.set(id, o);
@@ -20,6 +23,7 @@ vi.mock('webextension-polyfill', () => ({
 vi.mock('../../../src/background/partners/directory', () => ({ listPartners: async () => [] }));
 
 const { notify } = await import('../../../src/background/channel/notify');
+const { setViewing, forgetPage } = await import('../../../src/background/viewing');
 
 const person = (id: string, name: string): Person => ({
   deviceId: id,
@@ -49,6 +53,7 @@ describe('OS notifications for incoming messages', () => {
   beforeEach(() => {
     fake.onScreen.clear();
     fake.created.length = 0;
+    fake.getAll = 0;
   });
 
   it('a burst from the same sender raises the notification once while it is on screen', async () => {
@@ -69,5 +74,42 @@ describe('OS notifications for incoming messages', () => {
       'kontor-c3 notifyBody: Bob Meyer',
     ]);
     expect(JSON.stringify(fake.created)).not.toContain('never in a notification');
+  });
+
+  it('none for a conversation a Kontor page shows on screen, decided before asking the browser; other conversations as before', async () => {
+    await notify(incoming('c4', alice));
+    fake.onScreen.clear(); // the user dismissed it
+    fake.created.length = 0;
+    fake.getAll = 0;
+    const panel = {}; // a page's port (viewing.ts keys by it)
+    setViewing(panel, { conversationId: 'c4', visible: true });
+    await notify(incoming('c4', alice));
+    expect(fake.created).toEqual([]);
+    expect(fake.getAll).toBe(0); // no IPC round trip for it
+    await notify(incoming('c5', alice));
+    expect(fake.created.map((c) => c.id)).toEqual(['kontor-c5']);
+    forgetPage(panel);
+  });
+
+  it('notifies again once the page is hidden, shows the list, or closes', async () => {
+    const panel = {};
+    const leave = {
+      hidden: () => setViewing(panel, { conversationId: 'c6', visible: false }),
+      list: () => setViewing(panel, { conversationId: null, visible: true }),
+      closed: () => forgetPage(panel),
+    };
+    for (const [how, after] of Object.entries(leave)) {
+      setViewing(panel, { conversationId: 'c6', visible: true });
+      await notify(incoming('c6', alice));
+      expect(fake.created, how).toEqual([]);
+      after();
+      await notify(incoming('c6', alice));
+      expect(
+        fake.created.map((c) => c.id),
+        how,
+      ).toEqual(['kontor-c6']);
+      fake.onScreen.clear();
+      fake.created.length = 0;
+    }
   });
 });
