@@ -65,9 +65,9 @@ export interface EngineContext {
   lock: KeyedMutex;
   cache: Map<string, ClientState>;
   /**
-   * The conversation records this engine last wrote or read. A hint only: used for what a
-   * conversation never changes, its hub (a receipt's check, inbox.ts; showing a message before
-   * its reads, speculation.ts), never written back.
+   * The conversation records this engine last wrote or read. A hint only, never trusted on
+   * its own: a write that relies on one checks, in its own transaction, that the stored record
+   * is still exactly this (outbox.ts), and drops the hint otherwise.
    */
   records: Map<string, ConversationRecord>;
   /** conversations where a verified revocation named a device still in the group (inbox.ts) */
@@ -185,3 +185,19 @@ export const outOfSync = (rec: ConversationRecord): boolean => rec.status === 'o
 
 export const b64 = toBase64;
 export const unb64 = fromBase64;
+
+/** Deep equality of two records as IndexedDB stores them (plain objects, arrays, bytes). */
+export function sameRecord(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameRecord((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}

@@ -3,11 +3,11 @@
  * sent, and encrypted under the conversation lock with the advanced ratchet stored together
  * with the ciphertext, so a crash between encrypting and sending resends the same ciphertext.
  */
-import type { MessageRecord, OutboxRecord } from './db';
+import type { ConversationRecord, MessageRecord, OutboxRecord } from './db';
 import { encryptApplication, epochOf } from './mls';
 import { encodePayload, type WirePayload } from './payload';
 import type { ClientState } from 'ts-mls';
-import { b64, loadConversation, outboxAad, sealBody, sealState, type EngineContext } from './context';
+import { b64, loadConversation, outboxAad, sameRecord, sealBody, sealState, type EngineContext } from './context';
 
 /** The outbox record and, if shown and text, the outgoing message record of a payload. */
 async function records(
@@ -94,17 +94,15 @@ export async function encryptAndSend(
 
 /**
  * With the conversation's state in memory (the one stored: every write of a state puts it
- * there): encrypts, and reads the conversation and its queue INSIDE the one write transaction,
- * which goes on only if they let the message out now and that state is still the
+ * there): encrypts first, then reads the conversation and its queue INSIDE the one write
+ * transaction, which goes on only if they let the message out now and that state is still the
  * conversation's; otherwise the transaction is aborted and the ciphertext dropped before
  * anything is stored or sent (ts-mls leaves the state it started from as it was). One
  * transaction per message sent instead of a read and a write.
  *
- * The transaction is opened, and its reads asked for, before the encryption starts, so the two
- * overlap: in the extension's worker a transaction takes longer to start and answer its first
- * reads (about 3 ms at the channel benchmark's p50) than the encryption and sealing take
- * (about 1.3 ms). A transaction commits once no request of it is left at the end of a task,
- * so if the reads come back before the encryption is done, small reads keep it open meanwhile.
+ * With the conversation's record in hand too (`ctx.records`, what this engine last wrote), the
+ * writes are asked for together with the reads rather than after them, so the transaction
+ * takes one round trip, and it is aborted unless the stored record is exactly that one.
  */
 async function encryptThenCheck(
   ctx: EngineContext,
@@ -113,6 +111,12 @@ async function encryptThenCheck(
   bytes: Uint8Array,
   sealing: ReturnType<typeof records>,
 ): Promise<Sent | false> {
+  const enc = await encryptApplication(base, bytes);
+  const epoch = epochOf(enc.newState);
+  const [{ out, msg }, sealed] = await Promise.all([sealing, sealState(ctx, conversationId, enc.newState)]);
+  const hint = ctx.records.get(conversationId);
+  const usable = hint?.status === 'active' && !hint.pending;
+  // no await on anything but this transaction's own requests from here on, or it would commit early
   const tx = ctx.db.transaction(['conversations', 'outbox', 'messages'], 'readwrite');
   // may reject before it is awaited (an abort below): observed from the start, awaited at the end
   const done = tx.done;
@@ -120,64 +124,32 @@ async function encryptThenCheck(
   const conversations = tx.objectStore('conversations');
   const outbox = tx.objectStore('outbox');
   const reading = Promise.all([conversations.get(conversationId), outbox.index('byConversation').count(conversationId)]);
-  const encrypting = encryptSealed(ctx, conversationId, base, bytes, sealing);
-  encrypting.catch(() => undefined); // awaited below, or dropped with the transaction
-  let ready;
-  let rec;
-  try {
-    const [stored, queued] = await reading;
-    rec = stored;
-    if (!(rec?.status === 'active' && !rec.pending && queued === 0 && ctx.cache.get(conversationId) === base)) {
-      tx.abort();
-      await done.catch(() => undefined);
-      return false;
-    }
-    ready = await keptOpen(conversations, conversationId, encrypting);
-  } catch (e) {
-    if (!ready) tx.abort();
-    throw e;
+  const write = (rec: ConversationRecord) => {
+    // the conversation's last activity is this message: sendEntry need not touch the record again
+    const next = { ...rec, state: sealed, epoch, lastActivity: out.createdAt };
+    const w = Promise.all([
+      conversations.put(next),
+      outbox.add({ ...out, ciphertext: enc.message, epoch }),
+      msg ? tx.objectStore('messages').put(msg) : null,
+    ]).then(([, seq]) => ({ next, seq }));
+    w.catch(() => undefined); // rejected when the transaction is aborted below
+    return w;
+  };
+  const early = usable ? write(hint) : null;
+  const [rec, queued] = await reading;
+  const go = rec?.status === 'active' && !rec.pending && queued === 0 && ctx.cache.get(conversationId) === base;
+  if (!go || (early && !sameRecord(rec, hint))) {
+    tx.abort();
+    await done.catch(() => undefined);
+    ctx.records.delete(conversationId);
+    // the record moved since this engine wrote it: the same once more, reading it first
+    return go ? encryptThenCheck(ctx, conversationId, base, bytes, sealing) : false;
   }
-  // no await on anything but this transaction's own requests from here on, or it would commit early
-  const { enc, epoch, out, msg, sealed } = ready;
-  // the conversation's last activity is this message: sendEntry need not touch the record again
-  const next = { ...rec, state: sealed, epoch, lastActivity: out.createdAt };
-  const [, seq] = await Promise.all([
-    conversations.put(next),
-    outbox.add({ ...out, ciphertext: enc.message, epoch }),
-    msg ? tx.objectStore('messages').put(msg) : null,
-  ]);
+  const { next, seq } = await (early ?? write(rec));
   await done;
   ctx.cache.set(conversationId, enc.newState);
   ctx.records.set(conversationId, next);
   return { at: out.createdAt, seq: await sendEntry(ctx, next.hub, { ...out, seq, ciphertext: enc.message, epoch }, false) };
-}
-
-/** The message encrypted, and the advanced state and the records sealed for storage. */
-async function encryptSealed(
-  ctx: EngineContext,
-  conversationId: string,
-  base: ClientState,
-  bytes: Uint8Array,
-  sealing: ReturnType<typeof records>,
-) {
-  const enc = await encryptApplication(base, bytes);
-  const [{ out, msg }, sealed] = await Promise.all([sealing, sealState(ctx, conversationId, enc.newState)]);
-  return { enc, epoch: epochOf(enc.newState), out, msg, sealed };
-}
-
-/**
- * Waits for `work` while keeping the transaction of `store` open: one small read per round trip
- * until `work` is settled (the technique of Dexie's waitFor). Then its result is in hand within
- * the task of the last read's answer, while the transaction still takes requests.
- */
-async function keptOpen<T>(store: { count(key: string): Promise<number> }, key: string, work: Promise<T>): Promise<T> {
-  let settled = false;
-  work.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) await store.count(key);
-  return work;
 }
 
 /** Under the lock: encrypt (persisting the advanced ratchet with the ciphertext), then send. */
