@@ -42,8 +42,28 @@ export interface ViewingFrame {
   viewing: ViewingReport;
 }
 
-/** background -> page: which start of the background this is (first), answers to requests, push events */
-export type PortMessage = { hello: string } | { id: number; reply: unknown } | { push: PushEvent };
+/**
+ * background -> page: which start of the background this is (first), answers to requests, push
+ * events, and that from now on it sends on the page's pipe (on the port, in order)
+ */
+export type PortMessage = { hello: string } | { id: number; reply: unknown } | { push: PushEvent } | { piped: true };
+
+/** page -> service worker, with one end of a MessageChannel (Chromium, background/page-ports.ts) */
+export interface PipeOffer {
+  kontorPipe: string;
+}
+/** page -> background on its port: the pipe offered with this token is this page's */
+export interface PipeClaim {
+  pipe: string;
+}
+const TOKEN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isPipeOffer(m: unknown): m is PipeOffer {
+  return typeof m === 'object' && m !== null && Object.keys(m).length === 1 && TOKEN.test(String((m as PipeOffer).kontorPipe));
+}
+export function isPipeClaim(m: unknown): m is PipeClaim {
+  return typeof m === 'object' && m !== null && Object.keys(m).length === 1 && TOKEN.test(String((m as PipeClaim).pipe));
+}
 
 /** background -> every page, once per start, over runtime messaging */
 export interface StartedNotice {
@@ -66,6 +86,12 @@ interface Connection {
   /** the start of the background this port reached, once it said hello */
   instance: string | null;
   pending: Map<number, { resolve(reply: unknown): void; reject(e: Error): void }>;
+  /** Chromium: this page's end of a MessageChannel to the service worker, offered */
+  offered: MessagePort | null;
+  /** the same, once the background said it sends on it: requests go on it too from then on */
+  pipe: MessagePort | null;
+  /** what came on the pipe before the background's word on the port, to be taken after it */
+  early: unknown[];
 }
 
 let conn: Connection | null = null;
@@ -83,6 +109,11 @@ function onMessage(c: Connection, m: unknown): void {
     c.instance = String((m as { hello: unknown }).hello);
     return;
   }
+  if ('piped' in m) {
+    c.pipe = c.offered;
+    for (const early of c.early.splice(0)) onMessage(c, early);
+    return;
+  }
   if ('push' in m) {
     const e = (m as { push: unknown }).push;
     if (isPushEvent(e)) for (const l of listeners) l(e);
@@ -97,11 +128,20 @@ function onMessage(c: Connection, m: unknown): void {
 
 function connection(): Connection {
   if (conn) return conn;
-  const c: Connection = { port: browser.runtime.connect({ name: PAGE_PORT }), instance: null, pending: new Map() };
+  const c: Connection = {
+    port: browser.runtime.connect({ name: PAGE_PORT }),
+    instance: null,
+    pending: new Map(),
+    offered: null,
+    pipe: null,
+    early: [],
+  };
   conn = c;
   c.port.onMessage.addListener((m: unknown) => onMessage(c, m));
   c.port.onDisconnect.addListener(() => {
     if (conn === c) conn = null;
+    c.offered?.close();
+    c.pipe = c.offered = null;
     for (const w of c.pending.values()) w.reject(new KontorError('unavailable', 'the background restarted; try again'));
     c.pending.clear();
     // a newer start of the background announced itself while this port was still open
@@ -109,12 +149,38 @@ function connection(): Connection {
   });
   // a new port may reach a new start of the background, which knows nothing of this page yet
   if (viewing) tellViewing(c, viewing);
+  offerPipe(c);
   return c;
+}
+
+/**
+ * Chromium: offers the service worker a MessageChannel for this connection (a message on it
+ * takes about 0.2 ms against about 1 ms on the port; background/page-ports.ts). Until the
+ * background says on the port that it took it, everything goes on the port; what arrives on
+ * the pipe before that word waits for it, so nothing is taken out of order. Firefox's
+ * background is a page, not a service worker: no pipe there.
+ */
+function offerPipe(c: Connection): void {
+  const workers = (globalThis as { navigator?: { serviceWorker?: ServiceWorkerContainer } }).navigator?.serviceWorker;
+  if (!workers) return;
+  void workers
+    .getRegistration()
+    .then((reg) => {
+      const worker = reg?.active;
+      if (!worker || conn !== c) return;
+      const channel = new MessageChannel();
+      const token = crypto.randomUUID();
+      channel.port1.onmessage = (e: MessageEvent) => (c.pipe ? onMessage(c, e.data) : c.early.push(e.data));
+      c.offered = channel.port1;
+      worker.postMessage({ kontorPipe: token } satisfies PipeOffer, [channel.port2]);
+      c.port.postMessage({ pipe: token } satisfies PipeClaim);
+    })
+    .catch(() => undefined); // the port serves alone
 }
 
 function tellViewing(c: Connection, report: ViewingReport): void {
   try {
-    c.port.postMessage({ viewing: report } satisfies ViewingFrame);
+    (c.pipe ?? c.port).postMessage({ viewing: report } satisfies ViewingFrame);
   } catch {
     // the port just closed: the next one tells it again
   }
@@ -147,7 +213,7 @@ export function request(envelope: unknown): Promise<unknown> {
     try {
       c = connection();
       c.pending.set(id, { resolve, reject });
-      c.port.postMessage({ id, envelope } satisfies PortRequest);
+      (c.pipe ?? c.port).postMessage({ id, envelope } satisfies PortRequest);
     } catch (e) {
       c?.pending.delete(id); // refused here: nothing is waiting for its answer
       reject(new KontorError('unavailable', `no connection to the background: ${(e as Error).message}`));

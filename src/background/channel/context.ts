@@ -67,7 +67,9 @@ export interface EngineContext {
   /**
    * The conversation records this engine last wrote or read. A hint only, never trusted on
    * its own: a write that relies on one checks, in its own transaction, that the stored record
-   * is still exactly this (outbox.ts), and drops the hint otherwise.
+   * is still exactly this (outbox.ts), and drops the hint otherwise. What a conversation never
+   * changes, its hub, is taken from it as it is (a receipt's check, inbox.ts; a message shown
+   * before its reads, speculation.ts).
    */
   records: Map<string, ConversationRecord>;
   /** conversations where a verified revocation named a device still in the group (inbox.ts) */
