@@ -19,8 +19,8 @@
  *   gina; gina_stored (push to acknowledgement, after the message is shown) is not part of the
  *   sum; clock_skew_ms checks the clocks.
  * - ceiling_gateway_p50/p95_ms: the same two gateways with Node clients, 1 KB, same route
- *   (lib/gateway-path.ts); ceiling_noop_roundtrip_p50/p95_ms: panel -> background -> panel over
- *   a page port.
+ *   (lib/gateway-path.ts); ceiling_noop_roundtrip_p50/p95_ms: panel -> background -> panel as
+ *   the side panel's requests travel (its pipe, in Chromium), each after 20 ms idle.
  * - gw_<stage>_mean_ms: the gateways' own histograms (/metrics, lib/gateway-metrics.ts) over
  *   both runs' 200 messages, means: hub_write (Acme's durable write of a submission), fed_request
  *   (Acme's signed POST to Globex, signing to answer), partner_handling (Globex, arrival to

@@ -129,25 +129,30 @@ export async function pageClockOffset(page: Page): Promise<number> {
 }
 
 /**
- * Panel -> background -> panel through the real dispatcher, on a page port as the side panel's
- * own requests travel (src/shared/port.ts): a message of an unknown kind, refused at validation
- * (the least work the background can do for a page), `n` times.
+ * Panel -> background -> panel through the real dispatcher, as the side panel's own requests
+ * travel (src/shared/port.ts): on a page port and, in Chromium, the pipe it claims (a
+ * MessageChannel to the service worker). A message of an unknown kind, refused at validation
+ * (the least work the background can do for a page), `n` times, each after an idle gap of
+ * `gapMs` (a message's hops come after a pause too).
  */
-export async function noopRoundTrips(panel: Page, n: number): Promise<number[]> {
+export async function noopRoundTrips(panel: Page, n: number, gapMs = 20): Promise<number[]> {
   // a string: tsx would wrap the named functions of a callback in a helper the page lacks
   return panel.evaluate(`(async () => {
     const port = chrome.runtime.connect({ name: ${JSON.stringify(PAGE_PORT)} });
+    const channel = new MessageChannel();
+    const token = crypto.randomUUID();
+    const reg = await navigator.serviceWorker.getRegistration();
+    const piped = new Promise((resolve) => port.onMessage.addListener((m) => m && m.piped && resolve()));
+    reg.active.postMessage({ kontorPipe: token }, [channel.port2]);
+    port.postMessage({ pipe: token });
+    await piped;
     const out = [];
     for (let id = 1; id <= ${n}; id++) {
+      await new Promise((r) => setTimeout(r, ${gapMs}));
       const t0 = performance.now();
       await new Promise((resolve) => {
-        const answered = (m) => {
-          if (m.id !== id) return;
-          port.onMessage.removeListener(answered);
-          resolve();
-        };
-        port.onMessage.addListener(answered);
-        port.postMessage({ id, envelope: { kontor: 1, kind: 'bench.noop', params: {} } });
+        channel.port1.onmessage = (e) => e.data.id === id && resolve();
+        channel.port1.postMessage({ id, envelope: { kontor: 1, kind: 'bench.noop', params: {} } });
       });
       out.push(performance.now() - t0);
     }
