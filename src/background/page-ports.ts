@@ -71,7 +71,10 @@ function attach(
 ): void {
   offered.delete(page.claim!);
   page.claim = null;
-  pipe.onmessage = (e: MessageEvent) => onPageMessage(port, e.data, dispatch);
+  pipe.onmessage = (e: MessageEvent) => {
+    stayAwake();
+    onPageMessage(port, e.data, dispatch);
+  };
   // said on the port, after everything sent on it so far: the page takes what comes on the
   // pipe only from here on, in order
   try {
@@ -81,6 +84,21 @@ function attach(
     return;
   }
   page.pipe = pipe;
+}
+
+/**
+ * Chromium stops an idle extension service worker after 30 s without an extension event or an
+ * extension API call; a runtime port's message counts, a pipe's does not. So a page that talks
+ * only on its pipe has the worker call the cheapest API now and then, as its port's messages
+ * would have kept it awake.
+ */
+const AWAKE_EVERY_MS = 5_000;
+let awakeAt = 0;
+function stayAwake(): void {
+  const now = Date.now();
+  if (now - awakeAt < AWAKE_EVERY_MS) return;
+  awakeAt = now;
+  void browser.runtime.getPlatformInfo().catch(() => undefined);
 }
 
 /** this start of the background: pages learn from it whether their port reached it (port.ts) */

@@ -44,6 +44,8 @@ export interface RuntimeState {
   ends: FakePort[];
   /** runtime.onMessage listeners of the page */
   messages: Listener[];
+  /** extension API calls the background made (they keep Chromium's service worker awake) */
+  apiCalls?: number;
 }
 
 export function resetRuntime(fake: RuntimeState): void {
@@ -57,6 +59,10 @@ export function fakeRuntime(fake: RuntimeState) {
   return {
     id: EXTENSION,
     getURL: (p: string) => ORIGIN + p,
+    getPlatformInfo: async () => {
+      fake.apiCalls = (fake.apiCalls ?? 0) + 1;
+      return { os: 'linux', arch: 'x86-64' };
+    },
     onConnect: { addListener: (l: Listener) => fake.connects.push(l) },
     onMessage: { addListener: (l: Listener) => fake.messages.push(l) },
     // from the background: reaches the pages' listeners, with the background as sender

@@ -81,6 +81,17 @@ describe('a Kontor page and the service worker over a pipe', () => {
     expect(sent).toEqual([{ piped: true }]);
   });
 
+  it('requests on the pipe keep the service worker awake as the port did: an extension API call, at most one per 5 s', async () => {
+    const { page } = await setUp();
+    page.onPush(() => undefined);
+    const sent = portTraffic();
+    await vi.waitFor(() => expect(sent).toEqual([{ piped: true }]));
+    const before = fake.apiCalls ?? 0;
+    for (let i = 0; i < 3; i++) await page.request({ kontor: 1, kind: 'app.status', params: {} });
+    expect((fake.apiCalls ?? 0) - before).toBe(1);
+    expect(sent).toEqual([{ piped: true }]);
+  });
+
   it('a pipe offered from another origin is never taken: everything stays on the port', async () => {
     const { bg, page, offers } = await setUp('https://partner.example');
     const seen: PushEvent[] = [];
