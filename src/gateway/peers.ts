@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { fingerprint, verifyManifest, MANIFEST_PATH, type Manifest } from '../wire/manifest';
-import { fetchJson, MANIFEST_MAX_BYTES, type AnswerLike } from '../wire/fetch';
+import { fetchJson, MANIFEST_MAX_BYTES } from '../wire/fetch';
 import { isPeerName } from '../wire/federation';
 import { ApiError } from './errors';
 import { BoundedMap } from './bounded';
@@ -23,7 +23,7 @@ export const REFETCH_MIN_MS = 60_000;
 const FAILED_RETRY_MS = 5_000;
 const TIMEOUT_MS = 10_000;
 
-type Fetcher = (url: string, init: RequestInit) => Promise<AnswerLike>;
+type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
 
 export class PeerDirectory {
   private cache = new BoundedMap<string, { at: number; m: Manifest }>(1_000);

@@ -27,29 +27,18 @@ export class CappedFetchError extends Error {
   }
 }
 
-/** What the reader needs of an answer: a fetch Response, or the gateway's lighter one (netguard.ts). */
-export interface AnswerLike {
-  status: number;
-  headers: { get(name: string): string | null };
-  /** a web stream (fetch) or chunks to iterate (a Node stream) */
-  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
-}
-
 export interface CappedFetchOptions {
   maxBytes: number;
   timeoutMs?: number;
   /** method, headers, body, credentials...; `redirect` and `signal` are always set here */
   init?: RequestInit;
-  /**
-   * another fetch (the gateway passes one that connects only to public addresses, and one that
-   * follows no redirect at all); it must honour `signal`
-   */
-  fetch?: (url: string, init: RequestInit) => Promise<AnswerLike>;
+  /** another fetch (the gateway passes one that connects only to public addresses) */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 export interface CappedResponse {
   status: number;
-  headers: AnswerLike['headers'];
+  headers: Headers;
   bytes: Uint8Array;
 }
 
@@ -58,7 +47,7 @@ export async function fetchCapped(url: string, o: CappedFetchOptions): Promise<C
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), o.timeoutMs ?? 10_000);
   try {
-    let r: AnswerLike;
+    let r: Response;
     try {
       r = await (o.fetch ?? fetch)(url, { ...o.init, redirect: 'error', signal: abort.signal });
     } catch (e) {
@@ -77,33 +66,23 @@ export async function fetchCapped(url: string, o: CappedFetchOptions): Promise<C
   }
 }
 
-async function readCapped(r: AnswerLike, max: number, abort: AbortController): Promise<Uint8Array> {
+async function readCapped(r: Response, max: number, abort: AbortController): Promise<Uint8Array> {
   if (!r.body) return new Uint8Array(0);
-  const body = r.body;
+  const reader = r.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const take = (value: Uint8Array) => {
-    size += value.byteLength;
-    if (size > max) {
-      abort.abort();
-      throw new CappedFetchError('too_large', `answer is over the ${max} byte limit`);
-    }
-    chunks.push(value);
-  };
   try {
-    if ('getReader' in body) {
-      const reader = body.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          take(value);
-        }
-      } catch (e) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        abort.abort();
         void reader.cancel().catch(() => undefined);
-        throw e;
+        throw new CappedFetchError('too_large', `answer is over the ${max} byte limit`);
       }
-    } else for await (const value of body) take(value);
+      chunks.push(value);
+    }
   } catch (e) {
     if (e instanceof CappedFetchError) throw e;
     throw new CappedFetchError(abort.signal.aborted ? 'timeout' : 'network', `reading the answer failed: ${(e as Error).message}`, {

@@ -55,7 +55,7 @@ describe('public addresses', () => {
     const err = await new Promise<NodeJS.ErrnoException | null>((r) => publicLookup('localhost', {}, (e) => r(e)));
     expect(err?.code).toBe('ENOTPUBLIC');
     // refused by the lookup inside the connection, not by a closed port
-    await expect(publicFetch('https://localhost:8443/x', {})).rejects.toMatchObject({ code: 'ENOTPUBLIC' });
+    await expect(publicFetch('https://localhost:8443/x', {})).rejects.toMatchObject({ cause: { code: 'ENOTPUBLIC' } });
     await expect(publicFetch('https://127.0.0.1:1/x', {})).rejects.toThrow(/not a public address/);
     await expect(publicFetch('https://[::1]:1/x', {})).rejects.toThrow(/not a public address/);
   });

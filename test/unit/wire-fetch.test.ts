@@ -1,8 +1,7 @@
 /** The one capped fetcher (src/wire/fetch.ts) against a real HTTP server on loopback. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { fetchCapped, fetchJson, type CappedFetchOptions } from '../../src/wire/fetch';
-import { mappedFetch } from '../../src/gateway/netguard';
+import { fetchCapped, fetchJson } from '../../src/wire/fetch';
 
 let server: Server;
 let base = '';
@@ -41,41 +40,31 @@ afterAll(
     }),
 );
 
-// the extension's (and the browsers') fetch, and the gateway's requests to peers (undici's
-// `request`, netguard.ts): the same caps, timeout and content checks hold for both
-for (const [via, fetcher] of [
-  ['fetch', undefined],
-  ["the gateway's peer requests", mappedFetch],
-] as const) {
-  describe(`fetchCapped / fetchJson over ${via}`, () => {
-    const o = (x: CappedFetchOptions): CappedFetchOptions => (fetcher ? { ...x, fetch: fetcher } : x);
-    it('reads a small JSON answer', async () => {
-      expect(await fetchJson(base + '/json', o({ maxBytes: 1024 }))).toEqual({ status: 200, json: { ok: true } });
-    });
+describe('fetchCapped / fetchJson', () => {
+  it('reads a small JSON answer', async () => {
+    expect(await fetchJson(base + '/json', { maxBytes: 1024 })).toEqual({ status: 200, json: { ok: true } });
+  });
 
-    it('aborts a streamed answer past the cap, having read little of it', async () => {
-      await expect(fetchCapped(base + '/big?n=150000000', o({ maxBytes: 64 * 1024 }))).rejects.toMatchObject({ code: 'too_large' });
-      await new Promise((r) => setTimeout(r, 200));
-      expect(served).toBeLessThan(16e6);
-    });
+  it('aborts a streamed answer past the cap, having read little of it', async () => {
+    await expect(fetchCapped(base + '/big?n=150000000', { maxBytes: 64 * 1024 })).rejects.toMatchObject({ code: 'too_large' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(served).toBeLessThan(16e6);
+  });
 
-    it('refuses a declared Content-Length over the cap before reading the body', async () => {
-      await expect(fetchCapped(base + '/big?n=150000000&declare', o({ maxBytes: 64 * 1024 }))).rejects.toMatchObject({
-        code: 'too_large',
-        message: expect.stringMatching(/150000000 bytes/),
-      });
-    });
-
-    it('refuses redirects, wrong content types and slow servers', async () => {
-      // a redirect is never followed: fetch fails on it, a peer request reads it as a refusal
-      if (fetcher) expect(await fetchJson(base + '/redirect', o({ maxBytes: 1024 }))).toEqual({ status: 302, json: null });
-      else await expect(fetchJson(base + '/redirect', o({ maxBytes: 1024 }))).rejects.toMatchObject({ code: 'network' });
-      await expect(fetchJson(base + '/html', o({ maxBytes: 1024 }))).rejects.toMatchObject({ code: 'bad_type' });
-      await expect(fetchJson(base + '/slow', o({ maxBytes: 1024, timeoutMs: 300 }))).rejects.toMatchObject({ code: 'timeout' });
-    });
-
-    it('reports a non-JSON error page by its status', async () => {
-      expect(await fetchJson(base + '/error', o({ maxBytes: 1024 }))).toEqual({ status: 502, json: null });
+  it('refuses a declared Content-Length over the cap before reading the body', async () => {
+    await expect(fetchCapped(base + '/big?n=150000000&declare', { maxBytes: 64 * 1024 })).rejects.toMatchObject({
+      code: 'too_large',
+      message: expect.stringMatching(/150000000 bytes/),
     });
   });
-}
+
+  it('refuses redirects, wrong content types and slow servers', async () => {
+    await expect(fetchJson(base + '/redirect', { maxBytes: 1024 })).rejects.toMatchObject({ code: 'network' });
+    await expect(fetchJson(base + '/html', { maxBytes: 1024 })).rejects.toMatchObject({ code: 'bad_type' });
+    await expect(fetchJson(base + '/slow', { maxBytes: 1024, timeoutMs: 300 })).rejects.toMatchObject({ code: 'timeout' });
+  });
+
+  it('reports a non-JSON error page by its status', async () => {
+    expect(await fetchJson(base + '/error', { maxBytes: 1024 })).toEqual({ status: 502, json: null });
+  });
+});
