@@ -199,19 +199,25 @@ export class ChannelEngine {
   }
 
   /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it; what was sent at once, if it was. */
+  /** the order of the last message written: strictly increasing (and after an earlier start's, unless the clock went back) */
+  private lastOrder = 0;
+
   private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<Sent | null> {
+    // taken now, before anything waits: messages leave in the order they were written, even
+    // when a later one is queued while an earlier one still holds the lock
+    const order = (this.lastOrder = Math.max(this.lastOrder + 1, this.ctx.now().getTime() * 1000));
     try {
       // an idle conversation writes once and sends; behind a busy lock (a commit on the wire)
       // the message is persisted first, so a worker stopped while it waits loses nothing
       const sent = this.ctx.lock.busy(conversationId)
         ? false
-        : await this.ctx.lock.run(conversationId, () => encryptAndSend(this.ctx, conversationId, payload, shown));
+        : await this.ctx.lock.run(conversationId, () => encryptAndSend(this.ctx, conversationId, payload, shown, order));
       if (sent) return sent;
     } catch (e) {
       if (!(e instanceof TransportError && e.code === 'offline')) throw e;
       return null;
     }
-    await enqueue(this.ctx, conversationId, payload, shown);
+    await enqueue(this.ctx, conversationId, payload, shown, order);
     try {
       await this.flush(conversationId);
     } catch (e) {

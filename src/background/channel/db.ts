@@ -89,6 +89,11 @@ export interface OutboxRecord {
   ciphertext: Uint8Array | null;
   epoch: number | null;
   createdAt: number;
+  /**
+   * The order the messages were written in (ChannelEngine's `queue`, strictly increasing):
+   * the queue is sent in this order. Absent on records from before it: those go first, by seq.
+   */
+  order?: number;
 }
 
 export type DeliveryState = 'queued' | 'sent' | 'partner' | 'delivered';
@@ -104,6 +109,8 @@ export interface MessageRecord {
   state: DeliveryState | null;
   /** hub sequence number once known */
   seq: number | null;
+  /** an own message's place in the order messages were written (OutboxRecord.order) */
+  order?: number;
 }
 
 export interface SeenRecord {

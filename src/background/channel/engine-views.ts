@@ -76,7 +76,9 @@ export async function messageList(ctx: EngineContext, conversationId: string): P
   const recs = await ctx.db.getAllFromIndex('messages', 'byConversation', range);
   // The index orders by arrival time, and ties by the (random) message id: a backlog taken
   // in within one millisecond would show shuffled. The hub's position decides ties.
-  recs.sort((a, b) => a.at - b.at || (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+  recs.sort(
+    (a, b) => a.at - b.at || (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER) || (a.order ?? 0) - (b.order ?? 0),
+  );
   return Promise.all(recs.map((r) => openMessage(ctx, r)));
 }
 

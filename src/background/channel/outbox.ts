@@ -17,8 +17,10 @@ async function records(
   /** the payload encoded (encodePayload) */
   bytes: Uint8Array,
   shown: boolean,
+  order: number,
 ): Promise<{ out: OutboxRecord; msg: MessageRecord | null }> {
-  const at = ctx.now().getTime();
+  // when it was written (the ms of its order), not when its turn came
+  const at = Math.floor(order / 1000);
   const out: OutboxRecord = {
     conversationId,
     messageId: payload.id,
@@ -26,6 +28,7 @@ async function records(
     ciphertext: null,
     epoch: null,
     createdAt: at,
+    order,
   };
   const msg: MessageRecord | null =
     shown && payload.type === 'text'
@@ -37,15 +40,22 @@ async function records(
           body: await sealBody(ctx, conversationId, payload.id, { sender: ctx.self, payload }),
           state: 'queued',
           seq: null,
+          order,
         }
       : null;
   return { out, msg };
 }
 
 /** Persists a payload in the outbox and, if shown and text, as an outgoing message record. */
-export async function enqueue(ctx: EngineContext, conversationId: string, payload: WirePayload, shown: boolean): Promise<void> {
+export async function enqueue(
+  ctx: EngineContext,
+  conversationId: string,
+  payload: WirePayload,
+  shown: boolean,
+  order: number,
+): Promise<void> {
   // sealed before the transaction: an await on other work would let IndexedDB commit it early
-  const { out, msg } = await records(ctx, conversationId, payload, encodePayload(payload), shown);
+  const { out, msg } = await records(ctx, conversationId, payload, encodePayload(payload), shown, order);
   const tx = ctx.db.transaction(['outbox', 'messages'], 'readwrite');
   await tx.objectStore('outbox').add(out);
   if (msg) await tx.objectStore('messages').put(msg);
@@ -71,25 +81,39 @@ export async function encryptAndSend(
   conversationId: string,
   payload: WirePayload,
   shown: boolean,
+  order: number,
 ): Promise<Sent | false> {
   // the records are sealed (WebCrypto, off this thread) while the rest runs
   const bytes = encodePayload(payload);
-  const sealing = records(ctx, conversationId, payload, bytes, shown);
+  const sealing = records(ctx, conversationId, payload, bytes, shown, order);
   sealing.catch(() => undefined); // awaited below, or not needed
   const base = ctx.cache.get(conversationId);
-  if (base) return encryptThenCheck(ctx, conversationId, base, bytes, sealing);
+  if (base) return encryptThenCheck(ctx, conversationId, base, bytes, sealing, order);
   // both reads at once, in one transaction: each round trip and each transaction costs
   const tx0 = ctx.db.transaction(['conversations', 'outbox']);
-  const [rec, queued] = await Promise.all([
+  const [rec, queue] = await Promise.all([
     tx0.objectStore('conversations').get(conversationId),
-    tx0.objectStore('outbox').index('byConversation').count(conversationId),
+    tx0.objectStore('outbox').index('byConversation').getAll(conversationId),
   ]);
   const loaded = rec ? await loadConversation(ctx, conversationId, rec) : null;
-  if (loaded?.rec.status !== 'active' || loaded.rec.pending || queued > 0) return false;
+  if (loaded?.rec.status !== 'active' || loaded.rec.pending || before(queue, order)) return false;
   // the state and the record are in hand now (loadConversation put the state in memory): the
   // same one write as when they were in memory from the start
   ctx.records.set(conversationId, loaded.rec);
-  return encryptThenCheck(ctx, conversationId, loaded.state, bytes, sealing);
+  return encryptThenCheck(ctx, conversationId, loaded.state, bytes, sealing, order);
+}
+
+/**
+ * Whether a message of `order` must wait behind the queue: something written before it is
+ * still there. One written after it (queued while this one waited for the lock) goes after it.
+ */
+function before(queue: OutboxRecord[], order: number): boolean {
+  return queue.some((e) => e.order === undefined || e.order < order);
+}
+
+/** The queue in the order its messages were written (records from before `order` first, by seq). */
+export function inOrder(queue: OutboxRecord[]): OutboxRecord[] {
+  return queue.sort((a, b) => (a.order ?? 0) - (b.order ?? 0) || a.seq! - b.seq!);
 }
 
 /**
@@ -110,6 +134,7 @@ async function encryptThenCheck(
   base: ClientState,
   bytes: Uint8Array,
   sealing: ReturnType<typeof records>,
+  order: number,
 ): Promise<Sent | false> {
   const enc = await encryptApplication(base, bytes);
   const epoch = epochOf(enc.newState);
@@ -123,7 +148,7 @@ async function encryptThenCheck(
   done.catch(() => undefined);
   const conversations = tx.objectStore('conversations');
   const outbox = tx.objectStore('outbox');
-  const reading = Promise.all([conversations.get(conversationId), outbox.index('byConversation').count(conversationId)]);
+  const reading = Promise.all([conversations.get(conversationId), outbox.index('byConversation').getAll(conversationId)]);
   const write = (rec: ConversationRecord) => {
     // the conversation's last activity is this message: sendEntry need not touch the record again
     const next = { ...rec, state: sealed, epoch, lastActivity: out.createdAt };
@@ -136,14 +161,14 @@ async function encryptThenCheck(
     return w;
   };
   const early = usable ? write(hint) : null;
-  const [rec, queued] = await reading;
-  const go = rec?.status === 'active' && !rec.pending && queued === 0 && ctx.cache.get(conversationId) === base;
+  const [rec, queue] = await reading;
+  const go = rec?.status === 'active' && !rec.pending && !before(queue, order) && ctx.cache.get(conversationId) === base;
   if (!go || (early && !sameRecord(rec, hint))) {
     tx.abort();
     await done.catch(() => undefined);
     ctx.records.delete(conversationId);
     // the record moved since this engine wrote it: the same once more, reading it first
-    return go ? encryptThenCheck(ctx, conversationId, base, bytes, sealing) : false;
+    return go ? encryptThenCheck(ctx, conversationId, base, bytes, sealing, order) : false;
   }
   const { next, seq } = await (early ?? write(rec));
   await done;
@@ -154,8 +179,7 @@ async function encryptThenCheck(
 
 /** Under the lock: encrypt (persisting the advanced ratchet with the ciphertext), then send. */
 export async function flushOutbox(ctx: EngineContext, conversationId: string): Promise<void> {
-  const entries = await ctx.db.getAllFromIndex('outbox', 'byConversation', conversationId);
-  entries.sort((a, b) => a.seq! - b.seq!);
+  const entries = inOrder(await ctx.db.getAllFromIndex('outbox', 'byConversation', conversationId));
   for (let e of entries) {
     const loaded = await loadConversation(ctx, conversationId);
     if (loaded?.rec.status !== 'active') return;

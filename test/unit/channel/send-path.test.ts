@@ -279,3 +279,20 @@ describe('the MLS work of a message overlaps the reads before it', () => {
     expect(bob.events.filter((e) => e.type === 'warning')).toEqual([]);
   });
 });
+
+describe('messages sent one right after the other', () => {
+  it('leave in the order they were written, also when a later one is queued before an earlier one has checked the queue', async () => {
+    const { conversationId: conv } = await alice.engine.startConversation([{ domain: 'globex.example', employee: 'bob' }]);
+    await bob.engine.sync();
+    await alice.engine.sendText(conv, 'warm');
+    // three sends at once, as three Enter presses reach the worker: the first holds the lock
+    // while the others are persisted behind it
+    await Promise.all(['one', 'two', 'three'].map((t) => alice.engine.sendText(conv, t)));
+    await alice.engine.flush();
+    await bob.engine.sync();
+    expect(await texts(bob, conv)).toEqual(['warm', 'one', 'two', 'three']);
+    // and the sender's own history shows them in that order too
+    const own = (await alice.engine.messages(conv)).flatMap((m) => (m.payload?.type === 'text' ? [m.payload.text] : []));
+    expect(own).toEqual(['warm', 'one', 'two', 'three']);
+  });
+});
