@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig, parseArgs, usage } from './config';
 import { ADMIN_COMMANDS, runAdmin } from './admin';
 import { startGateway } from './server';
+import { guardProcess } from './crash-guard';
 
 async function main(argv: string[]): Promise<void> {
   // everything the gateway and its admin commands create (database, -wal, -shm, org key,
@@ -12,6 +13,7 @@ async function main(argv: string[]): Promise<void> {
   const { opts, positionals } = parseArgs(argv);
   if (positionals.length) throw new ConfigError(`unexpected argument ${positionals[0]}`);
   const gw = await startGateway(loadConfig(opts));
+  guardProcess(process, gw.gw.log);
   const stop = () => void gw.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
