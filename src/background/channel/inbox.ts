@@ -9,7 +9,7 @@ import { toHex } from '../../wire/bytes';
 import type { ConversationRecord, MessageRecord, SeenRecord, DeliveryState } from './db';
 import { readCredential } from './credentials';
 import { epochOf, isGroup, joinFromWelcome, messageHeader, processIncoming, welcomeRefs, MlsOpError } from './mls';
-import { retract, speculate, type Speculation } from './speculation';
+import { receivedView, retract, speculate, type Speculation } from './speculation';
 import { decodePayload, PayloadError } from './payload';
 import { keyPackageAad } from './identity';
 import { openPending, writeConversation } from './commits';
@@ -27,7 +27,6 @@ import {
   sealBody,
   sealState,
   unb64,
-  type ChannelEvent,
   type EngineContext,
   type MessageBody,
   type Person,
@@ -223,11 +222,7 @@ async function onHandshakeOrApplication(
     const pre = usable ? await usable.shown : null;
     const at = pre?.message.at ?? now;
     // the view from the body in hand: opening the record about to be sealed would only decrypt it again
-    const shown: ChannelEvent = pre ?? {
-      type: 'message',
-      conversationId: rec.id,
-      message: { ...body, conversationId: rec.id, id: payload.id, at, direction: 'in', state: null, seq: e.seq },
-    };
+    const shown = pre ?? receivedView(e, body.sender, payload, at);
     // A new message is shown while it is being stored, not after: the reader sees it one
     // IndexedDB commit sooner. The gateway is still acknowledged only after that commit, so a
     // crash in between loses nothing (the entry comes again and is decrypted from the stored

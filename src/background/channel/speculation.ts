@@ -18,7 +18,8 @@ import type { InboxEntry } from '../../wire/protocol';
 import { readCredential, type CredentialError } from './credentials';
 import { processIncoming, type Incoming } from './mls';
 import { decodePayload } from './payload';
-import { authConfig, personOf, unb64, type ChannelEvent, type EngineContext } from './context';
+import { authConfig, personOf, unb64, type ChannelEvent, type EngineContext, type Person } from './context';
+import type { Payload } from './payload';
 
 export interface Speculation {
   base: ClientState;
@@ -54,22 +55,18 @@ function showDecrypted(ctx: EngineContext, e: InboxEntry, base: ClientState, r: 
   // a revocation changes the conversation: it takes the ordinary path; a payload id other
   // than the entry's is shown only once stored
   if (payload.type === 'revocation' || payload.id !== e.messageId) return null;
-  const shown = {
-    type: 'message' as const,
-    conversationId: e.conversationId,
-    message: {
-      sender: personOf(readCredential(r.ok.sender.credential)),
-      payload,
-      conversationId: e.conversationId,
-      id: payload.id,
-      at: ctx.now().getTime(),
-      direction: 'in' as const,
-      state: null,
-      seq: e.seq,
-    },
-  };
+  const shown = receivedView(e, personOf(readCredential(r.ok.sender.credential)), payload, ctx.now().getTime());
   ctx.emit(shown);
   return shown;
+}
+
+/** The event that shows a received message, from its entry and its opened body. */
+export function receivedView(e: InboxEntry, sender: Person, payload: Payload, at: number): Extract<ChannelEvent, { type: 'message' }> {
+  return {
+    type: 'message',
+    conversationId: e.conversationId,
+    message: { sender, payload, conversationId: e.conversationId, id: payload.id, at, direction: 'in', state: null, seq: e.seq },
+  };
 }
 
 /** The message of `spec` was shown but not stored: the pages read the stored history again. */
