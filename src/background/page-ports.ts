@@ -38,8 +38,10 @@ const MAX_OFFERED = 32;
 function close(port: Runtime.Port): void {
   const page = pages.get(port);
   page?.pipe?.close();
-  if (page?.claim) offered.get(page.claim)?.close();
-  if (page?.claim) offered.delete(page.claim);
+  if (page?.claim) {
+    offered.get(page.claim)?.close();
+    offered.delete(page.claim);
+  }
   pages.delete(port);
   forgetPage(port);
 }

@@ -198,10 +198,10 @@ export class ChannelEngine {
     return openMessage(this.ctx, (await this.ctx.db.get('messages', [conversationId, payload.id]))!);
   }
 
-  /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it; what was sent at once, if it was. */
   /** the order of the last message written: strictly increasing (and after an earlier start's, unless the clock went back) */
   private lastOrder = 0;
 
+  /** Persists a payload in the outbox (and, if shown, as a message), then tries to send it; what was sent at once, if it was. */
   private async queue(conversationId: string, payload: WirePayload, shown: boolean): Promise<Sent | null> {
     // taken now, before anything waits: messages leave in the order they were written, even
     // when a later one is queued while an earlier one still holds the lock

@@ -112,7 +112,7 @@ function before(queue: OutboxRecord[], order: number): boolean {
 }
 
 /** The queue in the order its messages were written (records from before `order` first, by seq). */
-export function inOrder(queue: OutboxRecord[]): OutboxRecord[] {
+function inOrder(queue: OutboxRecord[]): OutboxRecord[] {
   return queue.sort((a, b) => (a.order ?? 0) - (b.order ?? 0) || a.seq! - b.seq!);
 }
 
