@@ -22,10 +22,8 @@ export function isConnectionLoss(e: unknown): boolean {
 export function guardProcess(
   proc: Pick<NodeJS.Process, 'on'>,
   log: Log,
-  fatal: (e: unknown) => void = (e) => {
-    process.stderr.write(`kontor-gateway: ${(e as Error)?.stack ?? String(e)}\n`);
-    process.exit(1);
-  },
+  /** what ends the process (main.ts) */
+  fatal: (e: unknown) => void,
 ): void {
   const onStray = (kind: string) => (e: unknown) => {
     if (!isConnectionLoss(e)) return fatal(e);

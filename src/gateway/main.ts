@@ -4,6 +4,12 @@ import { ADMIN_COMMANDS, runAdmin } from './admin';
 import { startGateway } from './server';
 import { guardProcess } from './crash-guard';
 
+/** Ends the process on an error nothing handled, with its stack. */
+function die(e: unknown): never {
+  process.stderr.write(`kontor-gateway: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+}
+
 async function main(argv: string[]): Promise<void> {
   // everything the gateway and its admin commands create (database, -wal, -shm, org key,
   // port file) is readable by its owner only, whatever umask the service manager passed on
@@ -13,7 +19,7 @@ async function main(argv: string[]): Promise<void> {
   const { opts, positionals } = parseArgs(argv);
   if (positionals.length) throw new ConfigError(`unexpected argument ${positionals[0]}`);
   const gw = await startGateway(loadConfig(opts));
-  guardProcess(process, gw.gw.log);
+  guardProcess(process, gw.gw.log, die);
   const stop = () => void gw.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -24,6 +30,5 @@ main(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`kontor-gateway: ${e.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`kontor-gateway: ${(e as Error).stack ?? e}\n`);
-  process.exit(1);
+  die(e);
 });
